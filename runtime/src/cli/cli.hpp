@@ -1,0 +1,68 @@
+// The command table and what every verb shares: parsing helpers, the
+// resolved paths, and output helpers.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "state/store.hpp"
+
+namespace minirt::cli {
+
+namespace po = boost::program_options;
+using Args = std::vector<std::string>;
+
+struct Context {
+    Store store;
+    std::string program = "minirt";
+};
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(Context&, const Args&);
+};
+
+// All verbs, in the order `minirt --help` lists them.
+const std::vector<Command>& commands();
+
+struct Parsed {
+    po::variables_map vm;
+    std::vector<std::string> positional;
+};
+
+// Parses `args` against `desc`. With stop_at_positional, the first
+// positional argument and everything after it are positional (so `run IMAGE
+// sh -c x` hands "-c" to the container, not to us). Unknown flags and bad
+// values become Error (125) naming the flag. Prints usage and exits 0 on --help.
+Parsed parse(const po::options_description& desc, const Args& args, const std::string& usage,
+             bool stop_at_positional = false);
+
+// Refuses a wrong number of positional arguments with the usage line.
+void require_positional(const Parsed& p, size_t min, size_t max, const std::string& usage);
+
+// Verb entry points.
+int cmd_run(Context&, const Args&);
+int cmd_start(Context&, const Args&);
+int cmd_restart(Context&, const Args&);
+int cmd_stop(Context&, const Args&);
+int cmd_kill(Context&, const Args&);
+int cmd_rm(Context&, const Args&);
+int cmd_wait(Context&, const Args&);
+int cmd_list(Context&, const Args&);
+int cmd_ps(Context&, const Args&);
+int cmd_status(Context&, const Args&);
+int cmd_inspect(Context&, const Args&);
+int cmd_logs(Context&, const Args&);
+int cmd_images(Context&, const Args&);
+int cmd_image(Context&, const Args&);
+
+// Runs `fn` on each handle; prints errors per handle and returns 125 if any
+// failed (like podman, the others still get done).
+template <typename Fn>
+int for_each_handle(Context& ctx, const std::vector<std::string>& handles, Fn&& fn);
+
+}  // namespace minirt::cli
+
+#include "cli/cli_impl.hpp"

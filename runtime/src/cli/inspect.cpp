@@ -1,0 +1,97 @@
+// minirt status (for humans) and minirt inspect (JSON: state + config).
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.hpp"
+#include "common/parse.hpp"
+#include "container/ops.hpp"
+#include "linux/cgroup.hpp"
+
+namespace minirt::cli {
+
+nlohmann::json view_json(const ContainerView& v);
+
+namespace {
+
+struct Usage {
+    std::optional<uint64_t> memory_current, cpu_usec, pids;
+};
+
+Usage read_usage(const ContainerView& v) {
+    Usage u;
+    if (!v.state || v.state->cgroup.empty() || (v.status != Status::Running && v.status != Status::Paused)) return u;
+    Cgroup cg(v.state->cgroup);
+    u.memory_current = cg.read_number("memory.current");
+    u.cpu_usec = cg.read_key("cpu.stat", "usage_usec");
+    u.pids = cg.pids().size();
+    return u;
+}
+
+}  // namespace
+
+int cmd_status(Context& ctx, const Args& args) {
+    const char* usage = "minirt status NAME";
+    po::options_description desc("Options");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, 1, usage);
+    std::string id = ctx.store.resolve(p.positional[0]);
+    ContainerView v = view_container(ctx.store, id);
+    if (!v.load_error.empty()) throw Error(v.load_error);
+    int64_t now = now_ns();
+    const auto& c = *v.config;
+    auto line = [](const std::string& k, const std::string& val) {
+        std::cout << k << ":" << std::string(12 - k.size(), ' ') << val << "\n";
+    };
+    std::string cmd;
+    for (const auto& a : c.command) cmd += (cmd.empty() ? "" : " ") + a;
+    line("Name", c.name);
+    line("ID", id);
+    line("Image", c.image);
+    line("Command", cmd);
+    line("Status", status_text(v, now));
+    line("Created", format_rfc3339(c.created_ns) + " (" + human_age(c.created_ns, now) + ")");
+    if (v.state) {
+        const auto& st = *v.state;
+        if (v.status == Status::Running || v.status == Status::Paused) line("PID", std::to_string(st.pid));
+        if (st.started_ns) line("Started", format_rfc3339(st.started_ns));
+        if (st.finished_ns) line("Finished", format_rfc3339(st.finished_ns));
+        if (v.status == Status::Exited && st.exit_code && v.reason != "shim-lost")
+            line("Exit code", std::to_string(*st.exit_code) + (st.exit_signal ? " (" + signal_name(st.exit_signal) + ")" : ""));
+        if (!v.reason.empty()) line("Reason", v.reason);
+        if (!st.error.empty()) line("Error", st.error);
+        if (!st.cgroup.empty()) line("Cgroup", st.cgroup);
+    }
+    Usage u = read_usage(v);
+    if (u.memory_current) line("Memory", human_size(*u.memory_current));
+    if (u.cpu_usec) line("CPU time", std::to_string(*u.cpu_usec / 1000) + " ms");
+    if (u.pids) line("Processes", std::to_string(*u.pids));
+    line("Log", ctx.store.paths().log_file(id).string());
+    return 0;
+}
+
+int cmd_inspect(Context& ctx, const Args& args) {
+    const char* usage = "minirt inspect NAME...";
+    po::options_description desc("Options");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, SIZE_MAX, usage);
+    nlohmann::json out = nlohmann::json::array();
+    int rc = for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string&) {
+        ContainerView v = view_container(ctx.store, id);
+        if (!v.load_error.empty()) throw Error(v.load_error);
+        nlohmann::json j = view_json(v);
+        j["config"] = to_json(*v.config);
+        j["state"] = v.state ? to_json(*v.state) : nlohmann::json();
+        Usage u = read_usage(v);
+        nlohmann::json usage_j = nlohmann::json::object();
+        if (u.memory_current) usage_j["memory_current"] = *u.memory_current;
+        if (u.cpu_usec) usage_j["cpu_usage_usec"] = *u.cpu_usec;
+        if (u.pids) usage_j["pids"] = *u.pids;
+        j["resources"] = usage_j;
+        j["log_path"] = ctx.store.paths().log_file(id).string();
+        out.push_back(j);
+    });
+    std::cout << out.dump(2) << "\n";
+    return rc;
+}
+
+}  // namespace minirt::cli

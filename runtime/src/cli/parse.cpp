@@ -1,0 +1,67 @@
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "common/error.hpp"
+
+namespace minirt::cli {
+
+namespace {
+
+bool takes_value(const po::options_description& desc, const std::string& arg) {
+    std::string name;
+    if (arg.starts_with("--")) {
+        if (arg.find('=') != std::string::npos) return false;
+        name = arg.substr(2);
+    } else {
+        if (arg.size() != 2) return false;  // -eFOO: value attached
+        name = arg.substr(1);
+    }
+    const po::option_description* d = desc.find_nothrow(name, false, false, false);
+    return d && d->semantic()->max_tokens() > 0;
+}
+
+}  // namespace
+
+Parsed parse(const po::options_description& desc, const Args& args, const std::string& usage,
+             bool stop_at_positional) {
+    Parsed p;
+    std::vector<std::string> options;
+    bool positional_only = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (positional_only) {
+            p.positional.push_back(a);
+        } else if (a == "--") {
+            positional_only = true;
+        } else if (a.size() > 1 && a[0] == '-') {
+            if (a == "--help" || a == "-h") {
+                std::cout << "Usage: " << usage << "\n\n" << desc;
+                std::exit(0);
+            }
+            options.push_back(a);
+            if (takes_value(desc, a) && i + 1 < args.size()) options.push_back(args[++i]);
+        } else {
+            p.positional.push_back(a);
+            if (stop_at_positional) positional_only = true;
+        }
+    }
+    try {
+        po::store(po::command_line_parser(options)
+                      .options(desc)
+                      .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+                      .run(),
+                  p.vm);
+        po::notify(p.vm);
+    } catch (const po::error& e) {
+        throw Error(std::string(e.what()) + " (see --help)");
+    }
+    return p;
+}
+
+void require_positional(const Parsed& p, size_t min, size_t max, const std::string& usage) {
+    if (p.positional.size() < min || p.positional.size() > max)
+        throw Error((p.positional.size() < min ? "missing arguments" : "too many arguments") +
+                    std::string("; usage: ") + usage);
+}
+
+}  // namespace minirt::cli

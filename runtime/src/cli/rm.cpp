@@ -1,0 +1,33 @@
+// minirt rm and minirt wait.
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "container/ops.hpp"
+
+namespace minirt::cli {
+
+int cmd_rm(Context& ctx, const Args& args) {
+    const char* usage = "minirt rm [-f] NAME...";
+    po::options_description desc("Options");
+    desc.add_options()("force,f", "stop a running container first");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, SIZE_MAX, usage);
+    bool force = p.vm.count("force") > 0;
+    return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string& handle) {
+        remove_container(ctx.store, id, force);
+        std::cout << handle << "\n";
+    });
+}
+
+int cmd_wait(Context& ctx, const Args& args) {
+    const char* usage = "minirt wait NAME...";
+    po::options_description desc("Options");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, SIZE_MAX, usage);
+    return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string&) {
+        auto code = wait_container(ctx.store, id);
+        std::cout << (code ? std::to_string(*code) : std::string("-1")) << std::endl;
+    });
+}
+
+}  // namespace minirt::cli

@@ -1,0 +1,142 @@
+// minirt run: create a container from an image and start it.
+#include <array>
+#include <iostream>
+#include <random>
+
+#include "cli/cli.hpp"
+#include "common/parse.hpp"
+#include "container/ops.hpp"
+#include "image/image.hpp"
+#include "linux/rootfs.hpp"
+#include "shim/launch.hpp"
+
+namespace minirt::cli {
+
+namespace {
+
+const char* const kUsage = "minirt run [OPTIONS] IMAGE [COMMAND [ARG...]]";
+
+std::string random_name(const Store& store) {
+    static constexpr std::array<const char*, 16> adjectives{
+        "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "kind",
+        "lively", "nimble", "proud", "quiet", "silly", "swift", "witty", "zen"};
+    static constexpr std::array<const char*, 16> nouns{
+        "turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "dijkstra", "lamport",
+        "liskov", "torvalds", "kernighan", "pike", "wirth", "hoare", "backus", "mccarthy"};
+    std::random_device rd;
+    for (int i = 0; i < 64; ++i) {
+        std::string name = std::string(adjectives[rd() % adjectives.size()]) + "_" + nouns[rd() % nouns.size()];
+        if (i >= 8) name += "_" + std::to_string(rd() % 10000);
+        if (!store.name_taken(name)) return name;
+    }
+    return "ctr_" + generate_id().substr(0, 12);
+}
+
+std::vector<std::string> merge_env(const std::vector<std::string>& base, const std::vector<std::string>& extra) {
+    std::vector<std::string> out = base;
+    for (const auto& kv : extra) {
+        std::string key = kv.substr(0, kv.find('='));
+        std::erase_if(out, [&](const std::string& e) { return e.compare(0, key.size() + 1, key + "=") == 0; });
+        out.push_back(kv);
+    }
+    return out;
+}
+
+ContainerConfig build_config(Context& ctx, const Parsed& p) {
+    const auto& vm = p.vm;
+    ContainerConfig c;
+    c.image = p.positional[0];
+    Image image = load_image(ctx.store.paths(), c.image);
+    c.id = generate_id();
+    c.created_ns = now_ns();
+    if (vm.count("name")) {
+        c.name = vm["name"].as<std::string>();
+        validate_container_name(c.name);
+    } else {
+        c.name = random_name(ctx.store);
+    }
+    c.hostname = vm.count("hostname") ? vm["hostname"].as<std::string>() : c.name;
+    if (c.hostname.empty() || c.hostname.size() > 64 || c.hostname.find_first_of("/\n\0 ", 0, 4) != std::string::npos)
+        throw Error("invalid --hostname \"" + c.hostname + "\": 1 to 64 characters, no spaces or slashes");
+    c.command.assign(p.positional.begin() + 1, p.positional.end());
+    if (c.command.empty()) c.command = image.cmd;
+    if (c.command.empty() || c.command[0].empty()) throw Error("no command given and image \"" + c.image + "\" has none");
+    std::vector<std::string> flags_env;
+    if (vm.count("env"))
+        for (const auto& e : vm["env"].as<std::vector<std::string>>()) {
+            auto [k, v] = parse_env(e);
+            flags_env.push_back(k + "=" + v);
+        }
+    c.env = merge_env(merge_env({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                 "HOME=/root", "container=minirt", "HOSTNAME=" + c.hostname},
+                                image.env),
+                      flags_env);
+    c.workdir = vm.count("workdir") ? vm["workdir"].as<std::string>() : image.workdir;
+    if (c.workdir.empty() || c.workdir[0] != '/') throw Error("invalid --workdir \"" + c.workdir + "\": must be an absolute path");
+    c.share_ipc = vm.count("share-ipc") > 0;
+    c.network = vm["network"].as<std::string>();
+    if (c.network != "none" && c.network != "host" && c.network != "private")
+        throw Error("invalid --network \"" + c.network + "\": use \"private\" (default, loopback only) or \"host\"");
+    if (c.network == "private") c.network = "none";
+    if (vm.count("propagate-mount")) {
+        for (const auto& d : vm["propagate-mount"].as<std::vector<std::string>>()) {
+            std::error_code ec;
+            fs::path abs = fs::canonical(d, ec);
+            if (ec || !fs::is_directory(abs))
+                throw Error("invalid --propagate-mount \"" + d + "\": not an existing directory");
+            if (abs == "/") throw Error("invalid --propagate-mount \"/\": choose a directory below /");
+            c.propagate_mounts.push_back(abs.string());
+        }
+    }
+    c.auto_remove = vm.count("rm") > 0;
+    if (vm.count("log-max-size")) c.log_max_size = parse_size(vm["log-max-size"].as<std::string>(), "--log-max-size");
+    return c;
+}
+
+}  // namespace
+
+int cmd_run(Context& ctx, const Args& args) {
+    po::options_description desc("Options");
+    desc.add_options()
+        ("detach,d", "run in the background and print the container id")
+        ("rm", "remove the container when it exits")
+        ("name", po::value<std::string>(), "container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")
+        ("env,e", po::value<std::vector<std::string>>(), "set KEY=VALUE (or KEY: take it from here)")
+        ("workdir,w", po::value<std::string>(), "working directory inside the container")
+        ("hostname", po::value<std::string>(), "hostname (default: the container name)")
+        ("share-ipc", "keep the host's IPC namespace")
+        ("network", po::value<std::string>()->default_value("private"), "private (loopback only) or host")
+        ("propagate-mount", po::value<std::vector<std::string>>(),
+         "host DIR whose later mounts appear in the container at the same path")
+        ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)");
+    Parsed p = parse(desc, args, kUsage, true);
+    require_positional(p, 1, SIZE_MAX, kUsage);
+    bool detach = p.vm.count("detach") > 0;
+
+    ContainerConfig config = build_config(ctx, p);
+    // Checked up front so a refused run leaves nothing behind.
+    for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
+    ctx.store.create(config);
+    Launched launched;
+    try {
+        FileLock lock = ctx.store.lock(config.id);
+        launched = launch_container(ctx.store, config.id, lock, !detach);
+    } catch (const Error& e) {
+        // minirt's own failure: undo the creation entirely. A command that
+        // could not be found (126/127) leaves an exited container, as podman.
+        if (e.exit_code() == kExitMinirtError) {
+            try {
+                remove_container(ctx.store, config.id, true);
+            } catch (const Error&) {
+            }
+        }
+        throw;
+    }
+    if (detach) {
+        std::cout << config.id << "\n";
+        return 0;
+    }
+    return wait_attached(launched, config.id);
+}
+
+}  // namespace minirt::cli

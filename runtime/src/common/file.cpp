@@ -1,0 +1,111 @@
+#include "common/file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "common/error.hpp"
+
+namespace minirt {
+
+Pipe make_pipe(int flags) {
+    int fds[2];
+    if (::pipe2(fds, flags | O_CLOEXEC) < 0) throw_errno("pipe2");
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+std::optional<std::string> read_file_if_exists(const fs::path& path, size_t max_bytes) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return std::nullopt;
+        throw_errno("open " + path.string());
+    }
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("read " + path.string());
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+        if (out.size() > max_bytes)
+            throw Error(EFBIG, "read " + path.string() + ": larger than " +
+                                   std::to_string(max_bytes) + " bytes");
+    }
+    return out;
+}
+
+std::string read_file(const fs::path& path, size_t max_bytes) {
+    auto data = read_file_if_exists(path, max_bytes);
+    if (!data) throw Error(ENOENT, "open " + path.string());
+    return std::move(*data);
+}
+
+bool write_all_nothrow(int fd, std::string_view data) noexcept {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+}
+
+void write_all(int fd, std::string_view data) {
+    if (!write_all_nothrow(fd, data)) throw_errno("write");
+}
+
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode) {
+    // The temp name carries our pid so concurrent writers never share one.
+    fs::path tmp = path;
+    tmp += ".tmp." + std::to_string(::getpid());
+    {
+        UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+        if (!fd) throw_errno("create " + tmp.string());
+        if (!write_all_nothrow(fd.get(), data) || ::fsync(fd.get()) < 0) {
+            int err = errno;
+            ::unlink(tmp.c_str());
+            throw Error(err, "write " + tmp.string());
+        }
+    }
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error(err, "rename " + tmp.string() + " to " + path.string());
+    }
+    // Make the rename itself durable.
+    UniqueFd dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir) ::fsync(dir.get());
+}
+
+void write_control_file(const fs::path& path, std::string_view value) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open " + path.string());
+    ssize_t n;
+    do {
+        n = ::write(fd.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_errno("write \"" + std::string(value) + "\" to " + path.string());
+}
+
+void make_dirs(const fs::path& path, mode_t mode) {
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    if (ec) throw Error(ec.value(), "create directory " + path.string());
+    ::chmod(path.c_str(), mode);
+}
+
+void remove_tree(const fs::path& path) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec && ec.value() != ENOENT) throw Error(ec.value(), "remove " + path.string());
+}
+
+}  // namespace minirt

@@ -1,0 +1,41 @@
+// Small file helpers. Every write of a state file is atomic: temp file,
+// fsync, rename, so readers never see a torn file.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/fd.hpp"
+
+namespace minirt {
+
+namespace fs = std::filesystem;
+
+// Reads a whole file; throws Error naming the path. Files larger than
+// max_bytes are refused (a state file is never that big; a huge one is damage).
+std::string read_file(const fs::path& path, size_t max_bytes = 16 << 20);
+// Like read_file but returns nullopt when the file does not exist.
+std::optional<std::string> read_file_if_exists(const fs::path& path,
+                                               size_t max_bytes = 16 << 20);
+
+// Writes `data` to `path` atomically (temp + fsync + rename + fsync dir).
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644);
+
+// Writes all of `data` to fd, retrying on EINTR and short writes.
+void write_all(int fd, std::string_view data);
+// Same, but returns false instead of throwing (for use after fork).
+bool write_all_nothrow(int fd, std::string_view data) noexcept;
+
+// Writes a value to a kernel control file (cgroup, /proc) with one write(2),
+// so the errno the kernel gives (EBUSY, EINVAL, ...) reaches the caller.
+void write_control_file(const fs::path& path, std::string_view value);
+
+// mkdir -p with mode; throws Error naming the path.
+void make_dirs(const fs::path& path, mode_t mode = 0755);
+
+// Removes a tree without following symlinks; ignores a missing path.
+void remove_tree(const fs::path& path);
+
+}  // namespace minirt

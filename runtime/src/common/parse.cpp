@@ -1,0 +1,286 @@
+#include "common/parse.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <limits>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+
+namespace minirt {
+
+namespace {
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+struct SignalEntry {
+    const char* name;
+    int number;
+};
+
+constexpr std::array<SignalEntry, 31> kSignals{{
+    {"HUP", SIGHUP},       {"INT", SIGINT},       {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},     {"IOT", SIGIOT},       {"BUS", SIGBUS},
+    {"FPE", SIGFPE},       {"KILL", SIGKILL},     {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},     {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},     {"URG", SIGURG},
+    {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH},   {"IO", SIGIO},         {"SYS", SIGSYS},
+}};
+
+}  // namespace
+
+uint64_t parse_size(std::string_view text, std::string_view what) {
+    auto bad = [&](const std::string& why) {
+        return Error("invalid " + std::string(what) + " " + quoted(text) + ": " + why);
+    };
+    if (text.empty()) throw bad("empty size");
+    size_t i = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == 0) throw bad("expected a number with an optional unit (k, m, g, t), e.g. 100M");
+    uint64_t value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, value);
+    if (ec == std::errc::result_out_of_range) throw bad("too large");
+    if (ec != std::errc() || ptr != text.data() + i) throw bad("not a number");
+    std::string unit = lower(text.substr(i));
+    if (unit.size() >= 2 && unit.ends_with("ib")) unit.resize(unit.size() - 2);
+    else if (unit.size() >= 2 && unit.ends_with("b")) unit.resize(unit.size() - 1);
+    else if (unit == "b") unit.clear();
+    uint64_t mult = 1;
+    if (unit.empty()) mult = 1;
+    else if (unit == "k") mult = 1ULL << 10;
+    else if (unit == "m") mult = 1ULL << 20;
+    else if (unit == "g") mult = 1ULL << 30;
+    else if (unit == "t") mult = 1ULL << 40;
+    else throw bad("unknown unit " + quoted(text.substr(i)));
+    if (value > std::numeric_limits<uint64_t>::max() / mult) throw bad("too large");
+    value *= mult;
+    // Sizes are handed to the kernel as signed 64-bit quantities.
+    if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) throw bad("too large");
+    if (value == 0) throw bad("must be greater than zero");
+    return value;
+}
+
+int64_t parse_int(std::string_view text, std::string_view what, int64_t min, int64_t max) {
+    int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size())
+        throw Error("invalid " + std::string(what) + " " + quoted(text) + ": not an integer");
+    if (value < min || value > max)
+        throw Error("invalid " + std::string(what) + " " + quoted(text) + ": must be between " +
+                    std::to_string(min) + " and " + std::to_string(max));
+    return value;
+}
+
+int parse_signal(std::string_view text) {
+    if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])))
+        return static_cast<int>(parse_int(text, "signal", 1, SIGRTMAX));
+    std::string name(text);
+    for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (name.starts_with("SIG")) name.erase(0, 3);
+    for (const auto& s : kSignals)
+        if (name == s.name) return s.number;
+    throw Error("invalid signal " + quoted(text));
+}
+
+std::string signal_name(int sig) {
+    for (const auto& s : kSignals)
+        if (s.number == sig) return std::string("SIG") + s.name;
+    return "signal " + std::to_string(sig);
+}
+
+namespace {
+void validate_handle_name(std::string_view name, std::string_view kind) {
+    if (name.empty()) throw Error(std::string(kind) + " name must not be empty");
+    if (name.size() > 128)
+        throw Error(std::string(kind) + " name is longer than 128 characters");
+    auto ok_first = [](unsigned char c) { return std::isalnum(c) && c < 0x80; };
+    auto ok_rest = [&](unsigned char c) { return ok_first(c) || c == '_' || c == '.' || c == '-'; };
+    bool valid = ok_first(static_cast<unsigned char>(name[0]));
+    for (size_t i = 1; valid && i < name.size(); ++i) valid = ok_rest(static_cast<unsigned char>(name[i]));
+    if (!valid) {
+        // Never echo control characters back to the terminal.
+        std::string shown;
+        for (unsigned char c : name) shown += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+        throw Error("invalid " + std::string(kind) + " name " + quoted(shown) +
+                    ": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*");
+    }
+}
+}  // namespace
+
+void validate_container_name(std::string_view name) { validate_handle_name(name, "container"); }
+void validate_image_name(std::string_view name) { validate_handle_name(name, "image"); }
+
+bool is_full_id(std::string_view s) {
+    if (s.size() != 64) return false;
+    for (char c : s)
+        if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
+            return false;
+    return true;
+}
+
+std::pair<std::string, std::string> parse_env(std::string_view text) {
+    auto eq = text.find('=');
+    std::string key(text.substr(0, eq));
+    if (key.empty()) throw Error("invalid environment variable " + quoted(text) + ": empty name");
+    if (key.find('\0') != std::string::npos)
+        throw Error("invalid environment variable: name contains NUL");
+    if (eq != std::string_view::npos) return {key, std::string(text.substr(eq + 1))};
+    const char* v = std::getenv(key.c_str());
+    return {key, v ? v : ""};
+}
+
+std::string generate_id() {
+    unsigned char raw[32];
+    UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open /dev/urandom");
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = ::read(fd.get(), raw + got, sizeof raw - got);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            throw_errno("read /dev/urandom");
+        }
+        got += static_cast<size_t>(n);
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id;
+    id.reserve(64);
+    for (unsigned char b : raw) {
+        id += hex[b >> 4];
+        id += hex[b & 15];
+    }
+    return id;
+}
+
+int64_t now_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+std::string format_rfc3339(int64_t ns) {
+    time_t secs = static_cast<time_t>(ns / 1000000000LL);
+    long frac = static_cast<long>(ns % 1000000000LL);
+    tm t{};
+    ::gmtime_r(&secs, &t);
+    char buf[64];
+    size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+    std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", frac);
+    return buf;
+}
+
+int64_t parse_time_spec(std::string_view text, std::string_view what) {
+    auto bad = [&] {
+        return Error("invalid " + std::string(what) + " " + quoted(text) +
+                     ": expected RFC 3339 time (2026-01-02T15:04:05Z), Unix seconds, or a "
+                     "duration like 10m");
+    };
+    if (text.empty()) throw bad();
+    // Unix seconds, possibly fractional.
+    if (text.find_first_not_of("0123456789.") == std::string_view::npos) {
+        char* end = nullptr;
+        std::string s(text);
+        double v = std::strtod(s.c_str(), &end);
+        if (*end != '\0') throw bad();
+        return static_cast<int64_t>(v * 1e9);
+    }
+    // Relative duration: sequence of <number><unit>, units h m s ms.
+    if (std::isdigit(static_cast<unsigned char>(text[0])) && text.find('-') == std::string_view::npos &&
+        text.find('T') == std::string_view::npos) {
+        int64_t total = 0;
+        size_t i = 0;
+        while (i < text.size()) {
+            size_t j = i;
+            while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+            if (j == i) throw bad();
+            int64_t n = parse_int(text.substr(i, j - i), what, 0, 1000000000);
+            size_t k = j;
+            while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
+            std::string unit(text.substr(j, k - j));
+            int64_t mult;
+            if (unit == "h") mult = 3600LL * 1000000000LL;
+            else if (unit == "m") mult = 60LL * 1000000000LL;
+            else if (unit == "s") mult = 1000000000LL;
+            else if (unit == "ms") mult = 1000000LL;
+            else throw bad();
+            total += n * mult;
+            i = k;
+        }
+        return now_ns() - total;
+    }
+    // RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
+    tm t{};
+    std::string s(text);
+    const char* rest = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
+    if (!rest) throw bad();
+    int64_t frac_ns = 0;
+    if (*rest == '.') {
+        ++rest;
+        int64_t scale = 100000000;
+        while (std::isdigit(static_cast<unsigned char>(*rest))) {
+            frac_ns += (*rest - '0') * scale;
+            scale /= 10;
+            ++rest;
+        }
+    }
+    int64_t offset = 0;
+    if (*rest == 'Z' || *rest == 'z') {
+        ++rest;
+    } else if (*rest == '+' || *rest == '-') {
+        int sign = *rest == '-' ? -1 : 1;
+        int hh = 0, mm = 0;
+        if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) throw bad();
+        offset = sign * (hh * 3600 + mm * 60);
+        rest += 6;
+    } else {
+        throw bad();
+    }
+    if (*rest != '\0') throw bad();
+    time_t secs = ::timegm(&t) - offset;
+    return static_cast<int64_t>(secs) * 1000000000LL + frac_ns;
+}
+
+std::string human_duration(int64_t ns) {
+    int64_t s = ns / 1000000000LL;
+    if (s < 0) s = 0;
+    auto unit = [](int64_t n, const char* u) { return std::to_string(n) + " " + u + (n == 1 ? "" : "s"); };
+    if (s < 60) return unit(s, "second");
+    if (s < 3600) return unit(s / 60, "minute");
+    if (s < 86400) return unit(s / 3600, "hour");
+    return unit(s / 86400, "day");
+}
+
+std::string human_age(int64_t since_ns, int64_t now) { return human_duration(now - since_ns) + " ago"; }
+
+std::string human_size(uint64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    if (u == 0) std::snprintf(buf, sizeof buf, "%lluB", static_cast<unsigned long long>(bytes));
+    else std::snprintf(buf, sizeof buf, "%.4g%s", v, units[u]);
+    return buf;
+}
+
+}  // namespace minirt

@@ -1,0 +1,214 @@
+#include "container/ops.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/parse.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/process.hpp"
+
+namespace minirt {
+
+namespace {
+
+// How long we wait for a shim to record an exit it has certainly seen.
+constexpr int kShimGraceMs = 15000;
+
+bool is_live(Status s) { return s == Status::Running || s == Status::Paused || s == Status::Stopping; }
+
+void wait_for_shim(const ContainerState& st) {
+    UniqueFd shim = open_pidfd(st.shim_pid, st.shim_start);
+    if (shim && !wait_pidfd(shim.get(), kShimGraceMs))
+        throw Error("the shim (pid " + std::to_string(st.shim_pid) + ") of " + st.id.substr(0, 12) +
+                    " did not finish within " + std::to_string(kShimGraceMs / 1000) + " s");
+}
+
+// Kills every process of the container: the cgroup when there is one, else
+// the init (whose death takes the whole PID namespace with it).
+void kill_everything(const ContainerState& st) {
+    if (!st.cgroup.empty()) {
+        Cgroup cg(st.cgroup);
+        try {
+            if (cg.exists() && cg.kill_all()) return;
+        } catch (const Error&) {
+        }
+    }
+    if (UniqueFd init = open_pidfd(st.pid, st.pid_start)) signal_pidfd(init.get(), SIGKILL);
+}
+
+}  // namespace
+
+ContainerView view_container(const Store& store, const std::string& id) {
+    ContainerView v;
+    v.id = id;
+    try {
+        v.config = store.load_config(id);
+        v.state = store.load_state(id);
+    } catch (const Error& e) {
+        v.load_error = e.message();
+        v.status = Status::Unknown;
+        return v;
+    }
+    if (!v.state) {
+        // /run was emptied (reboot): whatever ran is gone; it can be started again.
+        v.status = Status::Exited;
+        v.reason = "runtime state lost (host rebooted?)";
+        return v;
+    }
+    const ContainerState& st = *v.state;
+    v.shim_alive = st.shim_pid > 0 && process_alive(st.shim_pid, st.shim_start);
+    v.init_alive = st.pid > 0 && process_alive(st.pid, st.pid_start);
+    v.reason = st.reason;
+    switch (st.status) {
+        case Status::Created:
+            v.status = Status::Created;
+            break;
+        case Status::Running:
+        case Status::Paused:
+        case Status::Stopping:
+            if (v.init_alive) {
+                bool frozen = !st.cgroup.empty() && Cgroup(st.cgroup).frozen();
+                v.status = frozen ? Status::Paused : Status::Running;
+                if (!v.shim_alive) v.reason = "shim lost; container unowned";
+            } else if (v.shim_alive) {
+                v.status = Status::Stopping;
+            } else {
+                v.status = Status::Exited;
+                v.reason = "shim-lost";
+            }
+            break;
+        default:
+            v.status = st.status;
+    }
+    return v;
+}
+
+std::string status_text(const ContainerView& v, int64_t now) {
+    if (!v.load_error.empty()) return "Error";
+    auto cap = [](std::string s) {
+        if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+        return s;
+    };
+    std::string s = cap(to_string(v.status));
+    const auto& st = v.state;
+    if (v.status == Status::Running || v.status == Status::Paused) {
+        if (st && st->started_ns)
+            s = (v.status == Status::Paused ? "Paused, up " : "Up ") + human_duration(now - st->started_ns);
+    } else if (v.status == Status::Exited) {
+        s += " (" + (st && st->exit_code && v.reason != "shim-lost" ? std::to_string(*st->exit_code) : std::string("?")) + ")";
+        if (st && st->finished_ns) s += " " + human_age(st->finished_ns, now);
+        if (!v.reason.empty() && v.reason != "exited") s += " [" + v.reason + "]";
+    }
+    return s;
+}
+
+void stop_container(const Store& store, const std::string& id, int timeout_s, int signal) {
+    ContainerState st;
+    bool paused;
+    {
+        FileLock lock = store.lock(id);
+        if (lock.stale()) return;  // removed meanwhile: nothing left to stop
+        ContainerView v = view_container(store, id);
+        if (!v.load_error.empty()) throw Error(v.load_error);
+        if (v.status == Status::Created && v.state && v.state->shim_pid == 0) return;
+        if (!is_live(v.status)) return;
+        st = *v.state;
+        paused = v.status == Status::Paused;
+        if (!st.stop_requested) {
+            st.stop_requested = true;
+            store.save_state(st);
+        }
+    }
+    UniqueFd init = open_pidfd(st.pid, st.pid_start);
+    if (init) {
+        bool exited = false;
+        if (timeout_s > 0) {
+            signal_pidfd(init.get(), signal);
+            // A frozen container must thaw to handle the signal.
+            if (paused) Cgroup(st.cgroup).set_frozen(false);
+            exited = wait_pidfd(init.get(), timeout_s * 1000);
+        }
+        if (!exited) {
+            kill_everything(st);
+            if (!wait_pidfd(init.get(), kShimGraceMs))
+                throw Error("container " + id.substr(0, 12) + " did not die after SIGKILL");
+        }
+    }
+    wait_for_shim(st);
+}
+
+void kill_container(const Store& store, const std::string& id, int sig) {
+    ContainerView v = view_container(store, id);
+    if (!v.load_error.empty()) throw Error(v.load_error);
+    if (v.status != Status::Running && v.status != Status::Paused)
+        throw Error("container " + id.substr(0, 12) + " is not running");
+    UniqueFd init = open_pidfd(v.state->pid, v.state->pid_start);
+    if (!init || !signal_pidfd(init.get(), sig))
+        throw Error("container " + id.substr(0, 12) + " is not running");
+}
+
+std::optional<int> wait_container(const Store& store, const std::string& id) {
+    for (;;) {
+        ContainerView v = view_container(store, id);
+        if (!v.load_error.empty()) throw Error(v.load_error);
+        if (v.status == Status::Exited) {
+            if (v.reason == "shim-lost" || !v.state || !v.state->exit_code) return std::nullopt;
+            return v.state->exit_code;
+        }
+        if (v.status == Status::Created && !v.shim_alive) {
+            // Never started: podman waits for it to run; we report it plainly.
+            throw Error("container " + id.substr(0, 12) + " has not been started");
+        }
+        if (v.shim_alive) {
+            UniqueFd shim = open_pidfd(v.state->shim_pid, v.state->shim_start);
+            if (shim) wait_pidfd(shim.get(), -1);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        if (!store.exists(id)) throw Error("container " + id.substr(0, 12) + " was removed while waiting");
+    }
+}
+
+void remove_container(const Store& store, const std::string& id, bool force) {
+    for (int attempt = 0;; ++attempt) {
+        FileLock lock = store.lock(id);
+        if (lock.stale() || !store.exists(id)) {
+            if (force) return;  // a concurrent rm got there first
+            throw Error("no such container " + id.substr(0, 12));
+        }
+        ContainerView v = view_container(store, id);
+        bool busy = is_live(v.status) || (v.status == Status::Created && v.shim_alive);
+        if (busy) {
+            if (!force)
+                throw Error("container " + (v.config ? v.config->name : id.substr(0, 12)) +
+                            " is running; stop it first or use rm -f");
+            if (attempt > 3) throw Error("container " + id.substr(0, 12) + " keeps running; cannot remove it");
+            ContainerState st = *v.state;
+            lock.release();
+            if (v.status == Status::Created) {
+                if (UniqueFd shim = open_pidfd(st.shim_pid, st.shim_start)) {
+                    signal_pidfd(shim.get(), SIGKILL);
+                    wait_pidfd(shim.get(), kShimGraceMs);
+                }
+            } else {
+                stop_container(store, id, 0);
+            }
+            continue;
+        }
+        if (v.state && !v.state->cgroup.empty()) {
+            Cgroup cg(v.state->cgroup);
+            if (cg.exists()) {
+                cg.kill_all();
+                cg.remove();
+            }
+        }
+        if (v.state && v.init_alive) kill_everything(*v.state);  // an unowned leftover
+        store.remove(id, lock);
+        return;
+    }
+}
+
+}  // namespace minirt

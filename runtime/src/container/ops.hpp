@@ -1,0 +1,42 @@
+// Operations on one container that several CLI verbs share: the live view
+// (status derived from the kernel, not trusted from the file), stop, kill,
+// wait and removal.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "state/store.hpp"
+
+namespace minirt {
+
+struct ContainerView {
+    std::string id;
+    std::optional<ContainerConfig> config;
+    std::optional<ContainerState> state;
+    Status status = Status::Unknown;
+    std::string reason;      // why it is in that status, for humans
+    std::string load_error;  // set when config or state could not be read
+    bool shim_alive = false;
+    bool init_alive = false;
+};
+
+// Never throws for a damaged container: the error lands in load_error.
+ContainerView view_container(const Store& store, const std::string& id);
+
+// "Exited (137) 3 seconds ago" style text for tables.
+std::string status_text(const ContainerView& v, int64_t now);
+
+// SIGTERM (or `signal`), then after timeout_s the whole cgroup gets SIGKILL;
+// returns once the shim has recorded the exit. A container that is not
+// running is left alone. Holds the container lock only while marking it.
+void stop_container(const Store& store, const std::string& id, int timeout_s, int signal = 15);
+// Sends `sig` to the container's init; Error if it is not running.
+void kill_container(const Store& store, const std::string& id, int sig);
+// Blocks until the container is not running; returns its exit code, or
+// nullopt when it is unknown (the shim was lost).
+std::optional<int> wait_container(const Store& store, const std::string& id);
+// Removes a stopped container, or (force) stops it first.
+void remove_container(const Store& store, const std::string& id, bool force);
+
+}  // namespace minirt

@@ -1,0 +1,218 @@
+#include "image/image.hpp"
+
+#include <archive.h>
+#include <fcntl.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "state/lock.hpp"
+#include "state/store.hpp"
+
+namespace minirt {
+
+using nlohmann::json;
+
+namespace {
+
+json image_json(const Image& img) {
+    return json{{"schema_version", 1},     {"name", img.name}, {"created", format_rfc3339(img.created_ns)},
+                {"cmd", img.cmd},          {"env", img.env},   {"workdir", img.workdir},
+                {"source", img.source}};
+}
+
+Image parse_image(const std::string& text, const fs::path& source) {
+    try {
+        json j = json::parse(text);
+        Image img;
+        img.name = j.at("name").get<std::string>();
+        img.created_ns = parse_time_spec(j.at("created").get<std::string>(), "created");
+        img.cmd = j.at("cmd").get<std::vector<std::string>>();
+        img.env = j.value("env", std::vector<std::string>{});
+        img.workdir = j.value("workdir", std::string("/"));
+        img.source = j.value("source", std::string());
+        return img;
+    } catch (const json::exception& e) {
+        throw Error("corrupt " + source.string() + ": " + e.what());
+    } catch (const Error& e) {
+        throw Error("corrupt " + source.string() + ": " + e.message());
+    }
+}
+
+using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
+
+std::string archive_error(archive* a) {
+    const char* msg = archive_error_string(a);
+    return msg ? msg : "unknown libarchive error";
+}
+
+// Copies every entry from `in` to the secure disk writer `out`.
+void copy_entries(archive* in, archive* out, const std::string& source, bool from_disk) {
+    for (;;) {
+        archive_entry* entry = nullptr;
+        int r = archive_read_next_header(in, &entry);
+        if (r == ARCHIVE_EOF) break;
+        if (r < ARCHIVE_WARN) throw Error("read " + source + ": " + archive_error(in));
+        if (from_disk) archive_read_disk_descend(in);
+        mode_t type = archive_entry_filetype(entry);
+        if (type == AE_IFCHR || type == AE_IFBLK) continue;  // containers get their own /dev
+        archive_entry_set_perm(entry, archive_entry_perm(entry) & ~(S_ISUID | S_ISGID));
+        if (from_disk) {
+            // Paths from the disk walker are absolute; make them rootfs-relative.
+            std::string path = archive_entry_pathname(entry);
+            if (path.compare(0, source.size(), source) == 0) path.erase(0, source.size());
+            while (!path.empty() && path[0] == '/') path.erase(0, 1);
+            if (path.empty()) continue;
+            archive_entry_set_pathname(entry, path.c_str());
+        }
+        r = archive_write_header(out, entry);
+        if (r < ARCHIVE_WARN)
+            throw Error("import " + std::string(archive_entry_pathname(entry)) + ": " + archive_error(out));
+        if (archive_entry_size(entry) > 0 && type == AE_IFREG) {
+            const void* buf;
+            size_t size;
+            la_int64_t offset;
+            while ((r = archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK) {
+                if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_OK)
+                    throw Error("write " + std::string(archive_entry_pathname(entry)) + ": " + archive_error(out));
+            }
+            if (r != ARCHIVE_EOF) throw Error("read " + source + ": " + archive_error(in));
+        }
+        if (archive_write_finish_entry(out) < ARCHIVE_WARN)
+            throw Error("write " + std::string(archive_entry_pathname(entry)) + ": " + archive_error(out));
+    }
+}
+
+void unpack_into(const std::string& source, const fs::path& rootfs) {
+    make_dirs(rootfs, 0755);
+    // The writer works relative to the cwd; restore it afterwards.
+    UniqueFd oldcwd(::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (::chdir(rootfs.c_str()) < 0) throw_errno("chdir " + rootfs.string());
+    struct RestoreCwd {
+        int fd;
+        ~RestoreCwd() {
+            if (fd >= 0 && ::fchdir(fd) < 0) {
+            }
+        }
+    } restore{oldcwd.get()};
+
+    ArchivePtr out(archive_write_disk_new(), archive_write_free);
+    archive_write_disk_set_options(
+        out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_ACL |
+                       ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                       ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+                       ARCHIVE_EXTRACT_UNLINK);
+    archive_write_disk_set_standard_lookup(out.get());
+
+    struct stat st{};
+    if (::stat(source.c_str(), &st) < 0) throw_errno("import " + source);
+    bool from_disk = S_ISDIR(st.st_mode);
+    ArchivePtr in(from_disk ? archive_read_disk_new() : archive_read_new(), archive_read_free);
+    if (from_disk) {
+        archive_read_disk_set_symlink_physical(in.get());
+        archive_read_disk_set_standard_lookup(in.get());
+        if (archive_read_disk_open(in.get(), source.c_str()) != ARCHIVE_OK)
+            throw Error("open " + source + ": " + archive_error(in.get()));
+    } else {
+        archive_read_support_filter_all(in.get());
+        archive_read_support_format_all(in.get());
+        if (archive_read_open_filename(in.get(), source.c_str(), 1 << 16) != ARCHIVE_OK)
+            throw Error("open " + source + ": " + archive_error(in.get()));
+    }
+    copy_entries(in.get(), out.get(), source, from_disk);
+    if (archive_write_close(out.get()) != ARCHIVE_OK) throw Error("import: " + archive_error(out.get()));
+}
+
+}  // namespace
+
+Image load_image(const Paths& paths, const std::string& name) {
+    validate_image_name(name);
+    auto text = read_file_if_exists(paths.image_file(name), 1 << 20);
+    if (!text) throw Error("no such image \"" + name + "\" (see `minirt images`)");
+    return parse_image(*text, paths.image_file(name));
+}
+
+std::vector<Image> list_images(const Paths& paths) {
+    std::vector<Image> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(paths.images_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (name.starts_with(".")) continue;
+        try {
+            out.push_back(load_image(paths, name));
+        } catch (const Error&) {
+            // A damaged image is listed by name only.
+            Image img;
+            img.name = name;
+            img.source = "(corrupt image.json)";
+            out.push_back(img);
+        }
+    }
+    return out;
+}
+
+Image import_image(const Paths& paths, const ImportOptions& opts) {
+    validate_image_name(opts.name);
+    FileLock lock = FileLock::acquire(paths.root / "locks" / "images.lock");
+    fs::path final_dir = paths.image_dir(opts.name);
+    if (fs::exists(final_dir) && !opts.replace)
+        throw Error("image \"" + opts.name + "\" already exists (use --replace)");
+    std::string source = fs::absolute(opts.source).lexically_normal().string();
+    if (source.size() > 1 && source.back() == '/') source.pop_back();
+    fs::path tmp = paths.images_dir() / (".import-" + opts.name + "-" + std::to_string(::getpid()));
+    remove_tree(tmp);
+    try {
+        make_dirs(tmp, 0755);
+        unpack_into(source, tmp / "rootfs");
+        Image img;
+        img.name = opts.name;
+        img.created_ns = now_ns();
+        if (!opts.cmd.empty()) img.cmd = opts.cmd;
+        img.env = opts.env;
+        img.workdir = opts.workdir;
+        img.source = source;
+        write_file_atomic(tmp / "image.json", image_json(img).dump(2) + "\n");
+        if (fs::exists(final_dir)) remove_image(paths, opts.name);
+        if (::rename(tmp.c_str(), final_dir.c_str()) < 0) throw_errno("rename into " + final_dir.string());
+        return img;
+    } catch (...) {
+        std::error_code ec;
+        fs::remove_all(tmp, ec);
+        throw;
+    }
+}
+
+void remove_image(const Paths& paths, const std::string& name) {
+    load_image(paths, name);  // refuses unknown names
+    Store store(paths);
+    for (const auto& id : store.list_ids()) {
+        std::string used;
+        try {
+            used = store.load_config(id).image;
+        } catch (const Error&) {
+            continue;  // a corrupt config names no image we could honour
+        }
+        if (used == name) throw Error("image \"" + name + "\" is in use by container " + id.substr(0, 12));
+    }
+    fs::path trash = paths.images_dir() / (".trash-" + name + "-" + std::to_string(::getpid()));
+    if (::rename(paths.image_dir(name).c_str(), trash.c_str()) < 0) throw_errno("remove image " + name);
+    remove_tree(trash);
+}
+
+uint64_t directory_size(const std::string& path) {
+    uint64_t total = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+        if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += it->file_size(ec);
+    }
+    return total;
+}
+
+}  // namespace minirt

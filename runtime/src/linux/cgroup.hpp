@@ -1,0 +1,55 @@
+// cgroup v2, through plain files. The v2 mount is found in mountinfo (on
+// hybrid hosts it is /sys/fs/cgroup/unified); even with no controllers its
+// core files give freeze (cgroup.freeze), kill-all (cgroup.kill) and cpu.stat.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace minirt {
+
+namespace fs = std::filesystem;
+
+// The first cgroup2 mount in /proc/self/mountinfo, if any. `mountinfo` is a
+// parameter so tests can feed their own text.
+std::optional<fs::path> find_cgroup2_mount(const std::string& mountinfo);
+std::optional<fs::path> find_cgroup2_mount();
+
+// The parent group minirt puts containers under: env MINIRT_CGROUP_PARENT
+// (relative to the v2 mount), default "minirt". Tests use their own.
+std::string cgroup_parent_name();
+
+class Cgroup {
+public:
+    explicit Cgroup(fs::path path) : path_(std::move(path)) {}
+    const fs::path& path() const { return path_; }
+
+    bool exists() const;
+    // Creates the group (and the minirt parent), tolerating a racing rmdir of
+    // the parent by a concurrent remove.
+    void create();
+    void add_process(int pid);
+    // Every process in the group gets SIGKILL (cgroup.kill); false if the
+    // kernel has no cgroup.kill.
+    bool kill_all();
+    void set_frozen(bool frozen);
+    bool frozen() const;
+    // Waits up to timeout_ms for cgroup.events to report the wanted state.
+    bool wait_frozen(bool frozen, int timeout_ms) const;
+    bool populated() const;
+    std::vector<int> pids() const;
+    // rmdir with bounded retries (the kernel may still be tearing down the
+    // last tasks); then removes the minirt parent if it became empty.
+    void remove();
+    // One "key value" from a flat keyed file (cpu.stat, memory.events).
+    std::optional<uint64_t> read_key(const std::string& file, const std::string& key) const;
+    std::optional<uint64_t> read_number(const std::string& file) const;
+
+private:
+    fs::path path_;
+};
+
+}  // namespace minirt

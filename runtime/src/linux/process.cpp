@@ -1,0 +1,92 @@
+#include "linux/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+namespace minirt {
+
+namespace {
+
+// Reads /proc/PID/stat; returns {state char, start time}.
+std::optional<std::pair<char, uint64_t>> read_stat(pid_t pid) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    char buf[1024];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) return std::nullopt;
+    buf[n] = '\0';
+    // The command name (field 2) may contain spaces and parentheses: parse
+    // from the last ')'.
+    char* p = std::strrchr(buf, ')');
+    if (!p) return std::nullopt;
+    p += 2;  // now at field 3 (state)
+    char state = *p;
+    // Skip fields 3..21 to reach field 22 (starttime).
+    for (int field = 3; field < 22; ++field) {
+        p = std::strchr(p, ' ');
+        if (!p) return std::nullopt;
+        ++p;
+    }
+    return std::make_pair(state, static_cast<uint64_t>(std::strtoull(p, nullptr, 10)));
+}
+
+}  // namespace
+
+std::optional<uint64_t> process_start_time(pid_t pid) {
+    if (pid <= 0) return std::nullopt;
+    auto st = read_stat(pid);
+    if (!st) return std::nullopt;
+    return st->second;
+}
+
+bool process_alive(pid_t pid, uint64_t start) {
+    if (pid <= 0) return false;
+    auto st = read_stat(pid);
+    return st && st->second == start && st->first != 'Z' && st->first != 'X';
+}
+
+UniqueFd open_pidfd(pid_t pid, uint64_t start) {
+    if (pid <= 0) return {};
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!fd) return {};
+    // The pidfd pins the process we opened; if it is the one that started at
+    // `start`, it is ours for good.
+    if (!process_alive(pid, start)) return {};
+    return fd;
+}
+
+bool signal_pidfd(int pidfd, int sig) {
+    if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0) return true;
+    return false;
+}
+
+bool wait_pidfd(int pidfd, int timeout_ms) {
+    int64_t deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
+    for (;;) {
+        pollfd p{pidfd, POLLIN, 0};
+        int left = deadline < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - monotonic_ms()));
+        int r = ::poll(&p, 1, left);
+        if (r > 0) return true;
+        if (r == 0) return false;
+        if (errno != EINTR) return false;
+    }
+}
+
+int64_t monotonic_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace minirt

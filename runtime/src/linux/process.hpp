@@ -1,0 +1,32 @@
+// Processes are identified by PID plus start time (/proc/PID/stat field 22),
+// never by a bare PID, and signalled through pidfds, so a recycled PID is
+// never mistaken for the container.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "common/fd.hpp"
+
+namespace minirt {
+
+// Start time in clock ticks since boot, or nullopt if the process is gone.
+std::optional<uint64_t> process_start_time(pid_t pid);
+// True if `pid` exists, is not a zombie, and started at `start`.
+bool process_alive(pid_t pid, uint64_t start);
+
+// A pidfd for pid if it is still the process that started at `start`;
+// an invalid fd if it has gone (or was replaced).
+UniqueFd open_pidfd(pid_t pid, uint64_t start);
+// pidfd_send_signal; returns false if the process has already exited.
+bool signal_pidfd(int pidfd, int sig);
+// Waits until the process behind pidfd exits; false on timeout.
+// timeout_ms < 0 waits forever.
+bool wait_pidfd(int pidfd, int timeout_ms);
+
+// Monotonic milliseconds, for timeouts.
+int64_t monotonic_ms();
+
+}  // namespace minirt

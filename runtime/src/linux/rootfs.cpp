@@ -1,0 +1,172 @@
+#include "linux/rootfs.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace minirt {
+
+namespace {
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+void do_mount(const char* source, const std::string& target, const char* fstype, unsigned long flags,
+              const char* data, const std::string& what) {
+    if (::mount(source, target.c_str(), fstype, flags, data) < 0) throw_errno("mount " + what);
+}
+
+int openat2_in_root(int dirfd, const char* path, int flags) {
+    open_how how{};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+}
+
+// Mounts fstype at `path` inside the root.
+void mount_in_root(int root_fd, const std::string& path, const char* fstype, unsigned long flags,
+                   const char* data) {
+    UniqueFd target = open_dir_in_root(root_fd, path, true);
+    do_mount(fstype, fd_path(target.get()), fstype, flags, data, std::string(fstype) + " on " + path);
+}
+
+struct DeviceNode {
+    const char* name;
+    unsigned major, minor;
+};
+constexpr std::array<DeviceNode, 6> kDevices{{
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}};
+
+void setup_dev(int root_fd) {
+    mount_in_root(root_fd, "dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=755,size=65536k");
+    UniqueFd dev = open_dir_in_root(root_fd, "dev", false);
+    for (const auto& d : kDevices) {
+        if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) < 0)
+            throw_errno(std::string("mknod /dev/") + d.name);
+        // mknod obeys the umask; the nodes must be world-usable like on a host.
+        ::fchmodat(dev.get(), d.name, 0666, 0);
+    }
+    mount_in_root(root_fd, "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    mount_in_root(root_fd, "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+    const std::array<std::pair<const char*, const char*>, 5> links{{
+        {"pts/ptmx", "ptmx"},
+        {"/proc/self/fd", "fd"},
+        {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"},
+    }};
+    for (const auto& [target, name] : links)
+        if (::symlinkat(target, dev.get(), name) < 0) throw_errno(std::string("symlink /dev/") + name);
+}
+
+// Host mounts made under `host_dir` after the start must appear inside: a
+// recursive bind whose propagation is slave receives them (the host side
+// must be a shared mount for that; the shim makes it one if needed).
+void bind_propagating(int root_fd, const std::string& host_dir) {
+    UniqueFd target = open_dir_in_root(root_fd, host_dir, true);
+    std::string t = fd_path(target.get());
+    do_mount(host_dir.c_str(), t, nullptr, MS_BIND | MS_REC, nullptr, "bind " + host_dir);
+    // Re-open: the fd above still points at the covered directory.
+    UniqueFd mounted = open_dir_in_root(root_fd, host_dir, false);
+    do_mount(nullptr, fd_path(mounted.get()), nullptr, MS_REC | MS_SLAVE, nullptr,
+             "make " + host_dir + " a slave");
+}
+
+}  // namespace
+
+std::string overlay_options(const std::string& lower, const std::string& upper, const std::string& work) {
+    return "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
+}
+
+UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create) {
+    std::filesystem::path rel = std::filesystem::path(path).relative_path();
+    UniqueFd dir(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+    if (!dir) throw_errno("dup root fd");
+    // Walk component by component so each mkdir happens in a directory we
+    // already resolved inside the root.
+    for (const auto& part : rel) {
+        std::string name = part.string();
+        if (name.empty() || name == ".") continue;
+        int fd = openat2_in_root(dir.get(), name.c_str(), O_PATH | O_DIRECTORY);
+        if (fd < 0 && errno == ENOENT && create) {
+            if (::mkdirat(dir.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+                throw_errno("mkdir " + path);
+            fd = openat2_in_root(dir.get(), name.c_str(), O_PATH | O_DIRECTORY);
+        }
+        if (fd < 0) throw_errno("open " + path + " in the container root");
+        dir.reset(fd);
+    }
+    return dir;
+}
+
+void build_rootfs(const RootfsSpec& spec) {
+    // Nothing we mount may propagate back to the host.
+    do_mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr, "make / a slave");
+    std::string opts = overlay_options(spec.lower, spec.upper, spec.work);
+    do_mount("overlay", spec.merged, "overlay", 0, opts.c_str(), "overlay on " + spec.merged);
+    UniqueFd root(::open(spec.merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw_errno("open " + spec.merged);
+    mount_in_root(root.get(), "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+    mount_in_root(root.get(), "sys", "sysfs",
+                  MS_NOSUID | MS_NODEV | MS_NOEXEC | (spec.read_only_sys ? MS_RDONLY : 0), nullptr);
+    setup_dev(root.get());
+    for (const auto& dir : spec.propagate_mounts) bind_propagating(root.get(), dir);
+}
+
+bool on_shared_mount(const std::string& dir, const std::string& mountinfo) {
+    std::istringstream in(mountinfo);
+    std::string line;
+    size_t best_len = 0;
+    bool best_shared = false;
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string id, parent, dev, root, mountpoint, opts, field;
+        f >> id >> parent >> dev >> root >> mountpoint >> opts;
+        bool shared = false;
+        while (f >> field && field != "-")
+            if (field.starts_with("shared:")) shared = true;
+        bool covers = mountpoint == "/" || dir == mountpoint ||
+                      (dir.compare(0, mountpoint.size(), mountpoint) == 0 && dir.size() > mountpoint.size() &&
+                       dir[mountpoint.size()] == '/');
+        // Later lines stack on earlier ones at the same point: >= keeps the top.
+        if (covers && mountpoint.size() >= best_len) {
+            best_len = mountpoint.size();
+            best_shared = shared;
+        }
+    }
+    return best_shared;
+}
+
+void validate_propagation_source(const std::string& dir) {
+    std::ifstream in("/proc/self/mountinfo");
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!on_shared_mount(dir, text.str()))
+        throw Error("invalid --propagate-mount \"" + dir +
+                    "\": it is not on a shared mount, so later mounts under it cannot propagate; make it one "
+                    "first (mount --bind " + dir + " " + dir + " && mount --make-shared " + dir + ")");
+}
+
+void enter_rootfs(const std::string& new_root) {
+    // pivot_root(".", ".") stacks the old root on top of the new one; the
+    // lazy unmount then drops the host's whole tree from our view.
+    if (::chdir(new_root.c_str()) < 0) throw_errno("chdir " + new_root);
+    if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_errno("pivot_root " + new_root);
+    if (::umount2(".", MNT_DETACH) < 0) throw_errno("detach the old root");
+    if (::chdir("/") < 0) throw_errno("chdir /");
+}
+
+}  // namespace minirt

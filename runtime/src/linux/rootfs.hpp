@@ -1,0 +1,40 @@
+// Building a container's root filesystem inside its own mount namespace:
+// overlay, /proc, /sys, a minimal /dev, propagated mounts, then pivot_root.
+// Every target is resolved inside the new root (openat2 RESOLVE_IN_ROOT), so
+// a symlink in an image can never redirect one of our mounts to the host.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/fd.hpp"
+
+namespace minirt {
+
+struct RootfsSpec {
+    std::string lower, upper, work, merged;
+    std::vector<std::string> propagate_mounts;  // host dirs, slave propagation
+    bool read_only_sys = true;
+};
+
+// Overlay options string; exposed for unit tests.
+std::string overlay_options(const std::string& lower, const std::string& upper, const std::string& work);
+
+// Opens (creating directories as needed) `path` below `root_fd` without ever
+// leaving it: ".." and absolute symlinks stay inside the root.
+UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create);
+
+// Makes the mount tree private to this namespace (slave: host mounts still
+// arrive, ours never leak out) and assembles the rootfs at spec.merged.
+void build_rootfs(const RootfsSpec& spec);
+// True if the mount holding `dir` (longest mount-point prefix in
+// `mountinfo`) propagates events (has a "shared:N" tag): only then do later
+// host mounts under it reach a slave bind in a container.
+bool on_shared_mount(const std::string& dir, const std::string& mountinfo);
+// Refuses (Error 125) a --propagate-mount source that cannot propagate.
+void validate_propagation_source(const std::string& dir);
+
+// pivot_root into `new_root`, detaching the old root entirely.
+void enter_rootfs(const std::string& new_root);
+
+}  // namespace minirt

@@ -1,0 +1,108 @@
+// minirt: a daemonless container runtime. This file only dispatches: global
+// flags, the verb table, and turning any error into one line and exit 125.
+#include <cstring>
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "common/error.hpp"
+
+#ifndef MINIRT_VERSION
+#define MINIRT_VERSION "0.0.0"
+#endif
+
+namespace minirt::cli {
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table{
+        {"run", "create and start a container", cmd_run},
+        {"start", "start stopped containers again", cmd_start},
+        {"restart", "stop and start containers", cmd_restart},
+        {"stop", "stop containers (SIGTERM, then SIGKILL)", cmd_stop},
+        {"kill", "send a signal to containers (default SIGKILL)", cmd_kill},
+        {"rm", "remove containers", cmd_rm},
+        {"wait", "wait for containers to exit and print their exit codes", cmd_wait},
+        {"list", "list all containers", cmd_list},
+        {"ps", "list running containers (-a: all)", cmd_ps},
+        {"status", "show one container's status and resource use", cmd_status},
+        {"inspect", "show containers' state and configuration as JSON", cmd_inspect},
+        {"logs", "show a container's output", cmd_logs},
+        {"images", "list images", cmd_images},
+        {"image", "manage images (import, ls, rm)", cmd_image},
+    };
+    return table;
+}
+
+namespace {
+
+void print_help() {
+    std::cout << "Usage: minirt [--root DIR] [--storage DIR] COMMAND [ARGS...]\n\n"
+                 "A daemonless container runtime: each container is owned by its own small shim.\n\n"
+                 "Global options:\n"
+                 "  --root DIR      runtime state (env MINIRT_ROOT, default /run/minirt)\n"
+                 "  --storage DIR   images and containers (env MINIRT_STORAGE, default /var/lib/minirt)\n"
+                 "  --version       print the version\n\n"
+                 "Commands:\n";
+    for (const auto& c : commands()) std::printf("  %-9s %s\n", c.name, c.summary);
+    std::cout << "\nRun 'minirt COMMAND --help' for a command's options.\n";
+}
+
+int dispatch(int argc, char** argv) {
+    std::string root, storage;
+    int i = 1;
+    auto value = [&](const char* flag) -> std::string {
+        std::string a = argv[i];
+        auto eq = a.find('=');
+        if (eq != std::string::npos) return a.substr(eq + 1);
+        if (i + 1 >= argc) throw Error(std::string("flag ") + flag + " needs a value");
+        return argv[++i];
+    };
+    for (; i < argc && argv[i][0] == '-'; ++i) {
+        std::string a = argv[i];
+        if (a == "--root" || a.starts_with("--root=")) root = value("--root");
+        else if (a == "--storage" || a.starts_with("--storage=")) storage = value("--storage");
+        else if (a == "--version" || a == "-v") {
+            std::cout << "minirt version " << MINIRT_VERSION << "\n";
+            return 0;
+        } else if (a == "--help" || a == "-h") {
+            print_help();
+            return 0;
+        } else {
+            throw Error("unknown global flag \"" + a + "\" (see minirt --help)");
+        }
+    }
+    if (i >= argc) {
+        print_help();
+        return kExitMinirtError;
+    }
+    std::string verb = argv[i];
+    if (verb == "version") {
+        std::cout << "minirt version " << MINIRT_VERSION << "\n";
+        return 0;
+    }
+    if (verb == "help") {
+        print_help();
+        return 0;
+    }
+    if (root.empty() && getenv("MINIRT_ROOT") == nullptr && ::geteuid() != 0)
+        throw Error("minirt needs root (rootless mode is not supported yet)");
+    Context ctx{Store(Paths::from(root, storage))};
+    Args args(argv + i + 1, argv + argc);
+    for (const auto& c : commands())
+        if (verb == c.name) return c.run(ctx, args);
+    throw Error("unknown command \"" + verb + "\" (see minirt --help)");
+}
+
+}  // namespace
+}  // namespace minirt::cli
+
+int main(int argc, char** argv) {
+    try {
+        return minirt::cli::dispatch(argc, argv);
+    } catch (const minirt::Error& e) {
+        std::cerr << "minirt: " << e.message() << "\n";
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        std::cerr << "minirt: " << e.what() << "\n";
+        return minirt::kExitMinirtError;
+    }
+}

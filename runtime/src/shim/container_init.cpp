@@ -1,0 +1,154 @@
+#include "shim/container_init.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "linux/namespaces.hpp"
+
+namespace minirt {
+
+namespace {
+
+[[noreturn]] void fail(int error_fd, int exit_code, const std::string& message) noexcept {
+    write_all_nothrow(error_fd, std::to_string(exit_code) + " " + message);
+    _exit(exit_code);
+}
+
+void reset_signals() {
+    // The shim blocks and ignores signals for its own loop; the command must
+    // start with the defaults, or e.g. an ignored SIGPIPE would survive exec.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        signal(sig, SIG_DFL);
+    }
+}
+
+void setup_stdio(const InitFds& fds) {
+    int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0) throw_errno("open /dev/null");
+    if (::dup2(devnull, 0) < 0 || ::dup2(fds.stdout_w, 1) < 0 || ::dup2(fds.stderr_w, 2) < 0)
+        throw_errno("dup2 stdio");
+    ::close(devnull);
+}
+
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+    for (const auto& kv : env)
+        if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=')
+            return kv.substr(key.size() + 1);
+    return {};
+}
+
+void enter_workdir(const std::string& workdir) {
+    if (::chdir(workdir.c_str()) == 0) return;
+    // Like podman, a missing working directory is created.
+    std::error_code ec;
+    std::filesystem::create_directories(workdir, ec);
+    if (::chdir(workdir.c_str()) < 0) throw_errno("chdir to working directory " + workdir);
+}
+
+}  // namespace
+
+std::string find_executable(const std::string& name, const std::string& path_env, int& err) {
+    err = ENOENT;
+    if (name.empty()) return {};
+    if (name.find('/') != std::string::npos) {
+        if (::access(name.c_str(), X_OK) == 0) {
+            struct stat st{};
+            if (::stat(name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+                err = EACCES;
+                return {};
+            }
+            err = 0;
+            return name;
+        }
+        err = errno;
+        return {};
+    }
+    std::string path = path_env.empty() ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : path_env;
+    bool saw_eacces = false;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(start, end - start);
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+        struct stat st{};
+        if (::stat(candidate.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+            if (::access(candidate.c_str(), X_OK) == 0) {
+                err = 0;
+                return candidate;
+            }
+            saw_eacces = true;
+        }
+        start = end + 1;
+    }
+    err = saw_eacces ? EACCES : ENOENT;
+    return {};
+}
+
+void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
+    try {
+        // If the shim dies, so does the container: nothing runs unowned.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) throw_errno("prctl PDEATHSIG");
+        int flags = CLONE_NEWNS | CLONE_NEWUTS;
+        if (spec.new_ipc) flags |= CLONE_NEWIPC;
+        if (spec.new_net) flags |= CLONE_NEWNET;
+        if (::unshare(flags) < 0) throw_errno("unshare namespaces");
+        // Wait until the shim has put us in our cgroup: nothing of the
+        // container may run before its limits apply. EOF = the shim is gone.
+        char go = 0;
+        ssize_t n;
+        do {
+            n = ::read(fds.go, &go, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) _exit(kExitMinirtError);
+        ::close(fds.go);
+
+        setup_stdio(fds);
+        set_hostname(spec.hostname);
+        if (spec.new_net) bring_up_loopback();
+        build_rootfs(spec.rootfs);
+        enter_rootfs(spec.rootfs.merged);
+        enter_workdir(spec.workdir);
+
+        int err = 0;
+        std::string exe = find_executable(spec.argv[0], env_value(spec.env, "PATH"), err);
+        if (exe.empty()) {
+            if (err == ENOENT)
+                fail(fds.error, kExitNotFound,
+                     "executable file `" + spec.argv[0] + "` not found in $PATH: No such file or directory");
+            fail(fds.error, kExitCannotInvoke, "executable file `" + spec.argv[0] + "`: " + std::strerror(err));
+        }
+        std::vector<char*> argv, envp;
+        for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+        envp.push_back(nullptr);
+        // Close every inherited descriptor but stdio and the error pipe
+        // (close-on-exec), so no host file leaks into the container.
+        ::close_range(3, fds.error - 1, 0);
+        ::close_range(static_cast<unsigned>(fds.error) + 1, ~0U, 0);
+        reset_signals();
+        ::execve(exe.c_str(), argv.data(), envp.data());
+        int e = errno;
+        fail(fds.error, e == ENOENT ? kExitNotFound : kExitCannotInvoke,
+             "exec " + spec.argv[0] + ": " + std::strerror(e));
+    } catch (const Error& e) {
+        fail(fds.error, e.exit_code(), e.message());
+    } catch (const std::exception& e) {
+        fail(fds.error, kExitMinirtError, e.what());
+    }
+}
+
+}  // namespace minirt

@@ -1,0 +1,37 @@
+// The container's first process: it runs inside the new namespaces, waits
+// for the shim to place it in its cgroup, builds the root filesystem and
+// execs the command. It never returns; failures travel to the shim over
+// `error_fd` as "<exit code> <message>", so the CLI can say exactly what broke.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "linux/rootfs.hpp"
+
+namespace minirt {
+
+struct InitSpec {
+    RootfsSpec rootfs;
+    std::string hostname;
+    std::vector<std::string> argv;
+    std::vector<std::string> env;  // KEY=VALUE
+    std::string workdir = "/";
+    bool new_ipc = true;
+    bool new_net = true;
+};
+
+struct InitFds {
+    int go = -1;      // read: one byte from the shim when the cgroup is joined
+    int error = -1;   // write, close-on-exec: EOF at exec means success
+    int stdout_w = -1;
+    int stderr_w = -1;
+};
+
+[[noreturn]] void container_init(const InitSpec& spec, const InitFds& fds) noexcept;
+
+// PATH lookup as execvp does it, but with the container's PATH and reporting
+// which errno (ENOENT vs EACCES) decides 127 vs 126.
+std::string find_executable(const std::string& name, const std::string& path_env, int& err);
+
+}  // namespace minirt

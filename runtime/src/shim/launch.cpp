@@ -1,0 +1,115 @@
+#include "shim/launch.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "linux/process.hpp"
+#include "shim/shim.hpp"
+
+namespace minirt {
+
+namespace {
+
+constexpr int kShimReportFd = 3;
+constexpr int kShimLockFd = 4;
+
+// One line from the shim, or empty on EOF (the shim died).
+std::string read_line(int fd) {
+    std::string line;
+    char c;
+    for (;;) {
+        ssize_t n = ::read(fd, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || c == '\n') return line;
+        line += c;
+    }
+}
+
+[[noreturn]] void become_shim(const Store& store, const std::string& id, int report_w, int lock_fd,
+                              bool attached) noexcept {
+    ::setsid();
+    pid_t shim = ::fork();
+    if (shim != 0) _exit(shim < 0 ? 1 : 0);
+    // Keep only stdio, the report pipe and the lock: a stray descriptor of
+    // the CLI's (another lock, a socket) must not live as long as the shim.
+    int r = ::fcntl(report_w, F_DUPFD, 10);
+    int l = ::fcntl(lock_fd, F_DUPFD, 10);
+    ::dup2(r, kShimReportFd);
+    ::dup2(l, kShimLockFd);
+    ::close_range(kShimLockFd + 1, ~0U, 0);
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    if (!attached) {
+        ::dup2(devnull, 1);
+        ::dup2(devnull, 2);
+    }
+    if (devnull > kShimLockFd) ::close(devnull);
+    ShimArgs args{&store, id, attached, kShimReportFd, kShimLockFd};
+    run_shim(args);
+}
+
+}  // namespace
+
+Launched launch_container(const Store& store, const std::string& id, FileLock& lock, bool attached) {
+    Pipe report = make_pipe();
+    pid_t mid = ::fork();
+    if (mid < 0) throw_errno("fork shim");
+    if (mid == 0) become_shim(store, id, report.write.get(), lock.fd(), attached);
+    report.write.reset();
+    int status;
+    while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
+    }
+    std::string line = read_line(report.read.get());
+    if (line.starts_with("started ")) {
+        Launched l;
+        unsigned long long start = 0;
+        std::sscanf(line.c_str(), "started %d %llu", &l.pid, &start);
+        l.start = start;
+        l.report = std::move(report.read);
+        return l;
+    }
+    if (line.starts_with("failed ")) {
+        std::string rest = line.substr(7);
+        auto space = rest.find(' ');
+        int code = static_cast<int>(parse_int(rest.substr(0, space), "exit code", 1, 255));
+        throw Error(space == std::string::npos ? "" : rest.substr(space + 1), code);
+    }
+    throw Error("the shim of " + id.substr(0, 12) + " died while starting the container");
+}
+
+int wait_attached(Launched& launched, const std::string& id) {
+    // Signals to us go to the container (Ctrl-C, SIGTERM from a supervisor).
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC));
+    UniqueFd target = open_pidfd(launched.pid, launched.start);
+    std::string buf;
+    for (;;) {
+        pollfd fds[2] = {{launched.report.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("poll");
+        }
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo si{};
+            if (::read(sigfd.get(), &si, sizeof si) == sizeof si && target)
+                signal_pidfd(target.get(), static_cast<int>(si.ssi_signo));
+        }
+        if (fds[0].revents & (POLLIN | POLLHUP)) {
+            std::string line = read_line(launched.report.get());
+            if (line.starts_with("exited ")) return static_cast<int>(parse_int(line.substr(7), "exit code", 0, 255));
+            throw Error("the shim of " + id.substr(0, 12) + " died; the exit status is unknown");
+        }
+    }
+}
+
+}  // namespace minirt

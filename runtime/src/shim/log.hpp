@@ -1,0 +1,48 @@
+// The container log: one record per line, in the CRI / conmon "k8s-file"
+// form, so stdout and stderr stay in arrival order in one file:
+//   2026-11-24T13:47:11.123456789Z stdout F hello
+// F ends a line; P marks a chunk that was not newline-terminated. The file
+// rotates to ctr.log.1 at a size limit, so a chatty container cannot fill
+// the disk.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/fd.hpp"
+
+namespace minirt {
+
+class LogWriter {
+public:
+    LogWriter(std::filesystem::path path, uint64_t max_size);
+    // Appends `data` read from `stream` ("stdout"/"stderr") with one write.
+    void append(std::string_view stream, std::string_view data);
+    // A line minirt itself adds (e.g. a monitor warning), stream "minirt".
+    void note(std::string_view message);
+
+private:
+    void rotate_if_needed(size_t incoming);
+    std::filesystem::path path_;
+    uint64_t max_size_;
+    uint64_t size_ = 0;
+    UniqueFd fd_;
+    std::string buf_;
+};
+
+struct LogRecord {
+    int64_t time_ns = 0;
+    std::string stream;  // stdout, stderr, minirt
+    std::string text;    // with its trailing newline if the line ended
+};
+
+// Parses one log file's lines into records, joining P chunks with the F that
+// completes them. Malformed lines are skipped.
+void parse_log(std::string_view data, std::vector<LogRecord>& out, std::string& partial_carry);
+// Formats records into the k8s-file line form (used by the writer; tests).
+std::string format_log_chunk(int64_t time_ns, std::string_view stream, std::string_view data);
+
+}  // namespace minirt

@@ -1,0 +1,385 @@
+#include "shim/shim.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "image/image.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/process.hpp"
+#include "shim/container_init.hpp"
+#include "shim/log.hpp"
+
+namespace minirt {
+
+namespace {
+
+// How long the shim keeps draining output after init died, for processes
+// that escaped the PID namespace but still hold the pipes.
+constexpr int kDrainAfterExitMs = 2000;
+
+class Shim {
+public:
+    explicit Shim(const ShimArgs& args) : args_(args), store_(*args.store) {}
+    int run();
+
+private:
+    void prepare();
+    void spawn_init();
+    bool wait_for_exec();  // true once the command is running
+    void event_loop();
+    void pump(int fd, const char* stream, bool& eof);
+    void reap();
+    void finish();
+    void record_failure(int code, const std::string& message);
+    void remove_container();
+    void report(const std::string& line);
+
+    ShimArgs args_;
+    const Store& store_;
+    ContainerConfig config_;
+    InitSpec spec_;
+    std::optional<Cgroup> cgroup_;
+    uint64_t oom_kills_before_ = 0;
+    std::unique_ptr<LogWriter> log_;
+    Pipe out_, err_, go_, exec_err_;
+    UniqueFd sigfd_;
+    pid_t child_ = -1;
+    bool child_done_ = false;
+    int wait_status_ = 0;
+    bool relay_ = false;
+    // The CLI's lock on the container, shared with us over fork: it covers
+    // everything up to the "started"/"failed" report. Taking the lock anew
+    // before then would deadlock against the CLI waiting for that report.
+    FileLock startup_lock_;
+    std::string failure_report_;
+};
+
+void Shim::report(const std::string& line) {
+    if (args_.report_fd >= 0 && !write_all_nothrow(args_.report_fd, line + "\n")) {
+        ::close(args_.report_fd);  // the CLI is gone; carry on without it
+        args_.report_fd = -1;
+    }
+}
+
+void Shim::prepare() {
+    config_ = store_.load_config(args_.id);
+    Image image = load_image(store_.paths(), config_.image);
+    const Paths& p = store_.paths();
+    spec_.rootfs.lower = p.image_rootfs(config_.image).string();
+    spec_.rootfs.upper = p.upper_dir(args_.id).string();
+    spec_.rootfs.work = p.work_dir(args_.id).string();
+    spec_.rootfs.merged = p.merged_dir(args_.id).string();
+    spec_.rootfs.propagate_mounts = config_.propagate_mounts;
+    spec_.hostname = config_.hostname;
+    spec_.argv = config_.command;
+    spec_.env = config_.env;
+    spec_.workdir = config_.workdir;
+    spec_.new_ipc = !config_.share_ipc;
+    spec_.new_net = config_.network != "host";
+
+    log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
+    out_ = make_pipe();
+    err_ = make_pipe();
+    go_ = make_pipe();
+    exec_err_ = make_pipe();
+
+    if (auto mount = find_cgroup2_mount()) {
+        cgroup_.emplace(*mount / cgroup_parent_name() / args_.id);
+        cgroup_->remove();  // a leftover of an earlier run of this container
+        cgroup_->create();
+        oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
+    }
+}
+
+void Shim::spawn_init() {
+    // After unshare(CLONE_NEWPID) our next child is PID 1 of a new namespace.
+    if (::unshare(CLONE_NEWPID) < 0) throw_errno("unshare PID namespace");
+    child_ = ::fork();
+    if (child_ < 0) throw_errno("fork container init");
+    if (child_ == 0) {
+        InitFds fds{go_.read.get(), exec_err_.write.get(), out_.write.get(), err_.write.get()};
+        // The error pipe must survive until exec and vanish at it.
+        ::fcntl(fds.error, F_SETFD, FD_CLOEXEC);
+        ::fcntl(fds.go, F_SETFD, 0);
+        container_init(spec_, fds);
+    }
+    go_.read.reset();
+    exec_err_.write.reset();
+    out_.write.reset();
+    err_.write.reset();
+    if (cgroup_) cgroup_->add_process(child_);
+    if (!write_all_nothrow(go_.write.get(), "g")) throw_errno("release container init");
+    go_.write.reset();
+}
+
+bool Shim::wait_for_exec() {
+    std::string msg;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(exec_err_.read.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        msg.append(buf, static_cast<size_t>(n));
+    }
+    exec_err_.read.reset();
+    if (msg.empty()) {
+        // EOF with no message: exec succeeded (the pipe was close-on-exec) —
+        // unless init died before it could say anything.
+        int status;
+        if (::waitpid(child_, &status, WNOHANG) == child_ && WIFEXITED(status) &&
+            WEXITSTATUS(status) == kExitMinirtError) {
+            wait_status_ = status;
+            child_done_ = true;
+            record_failure(kExitMinirtError, "container init exited before starting the command");
+            return false;
+        }
+        return true;
+    }
+    auto space = msg.find(' ');
+    int code = kExitMinirtError;
+    try {
+        code = static_cast<int>(parse_int(msg.substr(0, space), "exit code", 1, 255));
+    } catch (const Error&) {
+    }
+    ::waitpid(child_, &wait_status_, 0);
+    child_done_ = true;
+    record_failure(code, space == std::string::npos ? msg : msg.substr(space + 1));
+    return false;
+}
+
+void Shim::record_failure(int code, const std::string& message) {
+    auto st = store_.load_state(args_.id).value_or(ContainerState{});
+    st.id = args_.id;
+    st.status = Status::Exited;
+    st.exit_code = code;
+    st.exit_signal = 0;
+    st.reason = "exec-failed";
+    st.error = message;
+    st.finished_ns = now_ns();
+    st.pid = 0;
+    st.shim_pid = 0;
+    store_.save_state(st);
+    log_->note("minirt: " + message);
+    failure_report_ = "failed " + std::to_string(code) + " " + message;
+}
+
+void Shim::pump(int fd, const char* stream, bool& eof) {
+    char buf[65536];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN) return;
+        eof = true;
+        return;
+    }
+    if (n == 0) {
+        eof = true;
+        return;
+    }
+    std::string_view data(buf, static_cast<size_t>(n));
+    log_->append(stream, data);
+    if (relay_) {
+        int target = std::strcmp(stream, "stdout") == 0 ? 1 : 2;
+        if (!write_all_nothrow(target, data)) relay_ = false;  // the attached CLI went away
+    }
+}
+
+void Shim::reap() {
+    // As child subreaper we also inherit orphans from inside; reap them all.
+    for (;;) {
+        int status;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        if (pid == child_) {
+            wait_status_ = status;
+            child_done_ = true;
+        }
+    }
+}
+
+void Shim::event_loop() {
+    UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
+    if (!ep) throw_errno("epoll_create1");
+    auto add = [&](int fd) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("epoll_ctl");
+    };
+    add(out_.read.get());
+    add(err_.read.get());
+    add(sigfd_.get());
+    bool out_eof = false, err_eof = false;
+    int64_t exit_seen_ms = -1;
+    while (!(child_done_ && out_eof && err_eof)) {
+        int timeout = -1;
+        if (child_done_) {
+            if (exit_seen_ms < 0) exit_seen_ms = monotonic_ms();
+            timeout = static_cast<int>(std::max<int64_t>(0, exit_seen_ms + kDrainAfterExitMs - monotonic_ms()));
+            if (timeout == 0) break;
+        }
+        epoll_event evs[4];
+        int n = ::epoll_wait(ep.get(), evs, 4, timeout);
+        if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
+        for (int i = 0; i < n; ++i) {
+            int fd = evs[i].data.fd;
+            if (fd == sigfd_.get()) {
+                signalfd_siginfo si{};
+                while (::read(sigfd_.get(), &si, sizeof si) == sizeof si) {
+                    if (si.ssi_signo == SIGCHLD) reap();
+                    else if (!child_done_) ::kill(child_, static_cast<int>(si.ssi_signo));
+                }
+            } else if (fd == out_.read.get() && !out_eof) {
+                pump(fd, "stdout", out_eof);
+                if (out_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
+            } else if (fd == err_.read.get() && !err_eof) {
+                pump(fd, "stderr", err_eof);
+                if (err_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
+            }
+        }
+    }
+}
+
+void Shim::remove_container() {
+    FileLock lock = startup_lock_.held() ? std::move(startup_lock_) : store_.lock(args_.id);
+    if (!lock.stale()) store_.remove(args_.id, lock);
+}
+
+void Shim::finish() {
+    int code;
+    int sig = 0;
+    if (WIFSIGNALED(wait_status_)) {
+        sig = WTERMSIG(wait_status_);
+        code = 128 + sig;
+    } else {
+        code = WEXITSTATUS(wait_status_);
+    }
+    bool oom = false;
+    if (cgroup_) {
+        oom = cgroup_->read_key("memory.events", "oom_kill").value_or(0) > oom_kills_before_;
+        // Nothing of the container may outlive it (processes that escaped
+        // the PID namespace through a later exec, for instance).
+        try {
+            cgroup_->kill_all();
+        } catch (const Error&) {
+        }
+    }
+    {
+        FileLock lock = store_.lock(args_.id);
+        if (!lock.stale()) {
+            auto st = store_.load_state(args_.id).value_or(ContainerState{});
+            st.id = args_.id;
+            st.status = Status::Exited;
+            st.exit_code = code;
+            st.exit_signal = sig;
+            st.finished_ns = now_ns();
+            if (oom) st.reason = "oom-killed";
+            else if (st.stop_requested) st.reason = "stopped";
+            else if (sig) st.reason = "killed";
+            else st.reason = "exited";
+            store_.save_state(st);
+        }
+    }
+    if (cgroup_) {
+        try {
+            cgroup_->remove();
+        } catch (const Error& e) {
+            log_->note("minirt: " + e.message());
+        }
+    }
+    if (config_.auto_remove) remove_container();
+    report("exited " + std::to_string(code));
+}
+
+int Shim::run() {
+    ::prctl(PR_SET_NAME, "minirt-shim");
+    // We reap everything below us, so no zombie outlives its parent in here.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    ::signal(SIGPIPE, SIG_IGN);
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    relay_ = args_.attached;
+    startup_lock_ = FileLock::adopt(args_.lock_fd, store_.paths().lock_file(args_.id));
+
+    try {
+        prepare();
+        spawn_init();
+    } catch (const Error& e) {
+        if (child_ > 0) {
+            ::kill(child_, SIGKILL);
+            ::waitpid(child_, nullptr, 0);
+        }
+        if (cgroup_) {
+            try {
+                cgroup_->remove();
+            } catch (const Error&) {
+            }
+        }
+        // Nothing was started: the CLI undoes creation itself for `run`.
+        report("failed " + std::to_string(e.exit_code()) + " " + e.message());
+        return 1;
+    }
+    if (!wait_for_exec()) {
+        if (cgroup_) cgroup_->remove();
+        if (config_.auto_remove) remove_container();
+        startup_lock_.release();
+        report(failure_report_);
+        return 0;
+    }
+    {
+        // Still covered by the lock the CLI took before forking us.
+        auto st = store_.load_state(args_.id).value_or(ContainerState{});
+        st.id = args_.id;
+        st.status = Status::Running;
+        st.pid = child_;
+        st.pid_start = process_start_time(child_).value_or(0);
+        st.shim_pid = ::getpid();
+        st.shim_start = process_start_time(::getpid()).value_or(0);
+        st.started_ns = now_ns();
+        st.finished_ns = 0;
+        st.exit_code.reset();
+        st.exit_signal = 0;
+        st.reason.clear();
+        st.error.clear();
+        st.stop_requested = false;
+        st.cgroup = cgroup_ ? cgroup_->path().string() : std::string();
+        store_.save_state(st);
+        startup_lock_.release();
+        report("started " + std::to_string(st.pid) + " " + std::to_string(st.pid_start));
+    }
+    event_loop();
+    if (!child_done_) {
+        ::kill(child_, SIGKILL);
+        ::waitpid(child_, &wait_status_, 0);
+    }
+    finish();
+    return 0;
+}
+
+}  // namespace
+
+void run_shim(const ShimArgs& args) noexcept {
+    int rc = 1;
+    try {
+        Shim shim(args);
+        rc = shim.run();
+    } catch (const std::exception& e) {
+        if (args.report_fd >= 0) write_all_nothrow(args.report_fd, std::string("failed 125 ") + e.what() + "\n");
+    }
+    _exit(rc);
+}
+
+}  // namespace minirt

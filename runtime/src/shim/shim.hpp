@@ -1,0 +1,26 @@
+// The per-container shim (conmon's role). It is forked from the CLI, then
+// lives on its own: it owns the container's init process, its output and its
+// cgroup, records how it ended, and tears everything down.
+#pragma once
+
+#include <string>
+
+#include "state/store.hpp"
+
+namespace minirt {
+
+// Messages the shim sends the CLI over the report pipe, one per line:
+//   started <pid> <start-time>
+//   failed <exit-code> <message>
+//   exited <exit-code>
+struct ShimArgs {
+    const Store* store = nullptr;
+    std::string id;
+    bool attached = false;  // relay output to our inherited fds 1 and 2
+    int report_fd = -1;
+    int lock_fd = -1;  // the CLI's lock on the container, shared until started
+};
+
+[[noreturn]] void run_shim(const ShimArgs& args) noexcept;
+
+}  // namespace minirt

@@ -1,0 +1,34 @@
+// flock(2)-based locks. A container's lock serialises every mutation of its
+// state; the names lock serialises name allocation. Locks are never held
+// while waiting for a container to exit, so one slow stop blocks nobody else.
+#pragma once
+
+#include <filesystem>
+
+#include "common/fd.hpp"
+
+namespace minirt {
+
+class FileLock {
+public:
+    FileLock() = default;
+    // Blocks until the exclusive lock on `path` (created if missing) is held.
+    static FileLock acquire(const std::filesystem::path& path);
+    // Takes ownership of an fd that already holds the lock (inherited over
+    // fork: the open file description, and so the lock, is shared).
+    static FileLock adopt(int fd, const std::filesystem::path& path);
+    void release() { fd_.reset(); }
+    // True if the lock file was unlinked (its container removed) while we
+    // waited for it: the holder must then treat the container as gone.
+    bool stale() const;
+    // Unlinks the lock file while still holding it (container removal).
+    void unlink_and_release();
+    bool held() const { return fd_.valid(); }
+    int fd() const { return fd_.get(); }
+
+private:
+    UniqueFd fd_;
+    std::filesystem::path path_;
+};
+
+}  // namespace minirt

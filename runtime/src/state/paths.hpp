@@ -1,0 +1,41 @@
+// Where everything lives. Runtime state (tmpfs, lost on reboot) under root;
+// what must survive a reboot (config, overlay layers, logs, images) under
+// storage. See docs/architecture.md.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace minirt {
+
+namespace fs = std::filesystem;
+
+struct Paths {
+    fs::path root;     // --root / MINIRT_ROOT, default /run/minirt
+    fs::path storage;  // --storage / MINIRT_STORAGE, default /var/lib/minirt
+
+    fs::path state_dir(const std::string& id) const { return root / id; }
+    fs::path state_file(const std::string& id) const { return root / id / "state.json"; }
+    fs::path lock_file(const std::string& id) const { return root / "locks" / (id + ".lock"); }
+    fs::path names_lock() const { return root / "locks" / "names.lock"; }
+
+    fs::path containers_dir() const { return storage / "containers"; }
+    fs::path container_dir(const std::string& id) const { return containers_dir() / id; }
+    fs::path config_file(const std::string& id) const { return container_dir(id) / "config.json"; }
+    fs::path log_file(const std::string& id) const { return container_dir(id) / "ctr.log"; }
+    fs::path upper_dir(const std::string& id) const { return container_dir(id) / "upper"; }
+    fs::path work_dir(const std::string& id) const { return container_dir(id) / "work"; }
+    fs::path merged_dir(const std::string& id) const { return container_dir(id) / "merged"; }
+    fs::path names_dir() const { return storage / "names"; }
+    fs::path name_link(const std::string& name) const { return names_dir() / name; }
+
+    fs::path images_dir() const { return storage / "images"; }
+    fs::path image_dir(const std::string& name) const { return images_dir() / name; }
+    fs::path image_rootfs(const std::string& name) const { return image_dir(name) / "rootfs"; }
+    fs::path image_file(const std::string& name) const { return image_dir(name) / "image.json"; }
+
+    // Resolves --root/--storage against the environment and defaults.
+    static Paths from(const std::string& root_flag, const std::string& storage_flag);
+};
+
+}  // namespace minirt

@@ -1,0 +1,61 @@
+// The records minirt keeps per container, and their JSON forms
+// (schemas: state-schema/config.schema.json, state-schema/state.schema.json).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace minirt {
+
+// What `run` was asked for. Written once at creation; `start` replays it.
+struct ContainerConfig {
+    std::string id;
+    std::string name;
+    std::string image;
+    int64_t created_ns = 0;
+    std::vector<std::string> command;  // argv; resolved against the image default
+    std::vector<std::string> env;      // KEY=VALUE, image env then -e flags
+    std::string workdir = "/";
+    std::string hostname;
+    bool share_ipc = false;
+    std::string network = "none";  // "none" (own namespace, loopback) or "host"
+    std::vector<std::string> propagate_mounts;
+    bool auto_remove = false;
+    uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
+};
+
+enum class Status { Created, Running, Paused, Stopping, Exited, Unknown };
+const char* to_string(Status s);
+
+// What happened to the container, as recorded by its shim. Status here is
+// only what was last written; the live status is derived (see status.hpp).
+struct ContainerState {
+    std::string id;
+    Status status = Status::Created;
+    int pid = 0;
+    uint64_t pid_start = 0;  // /proc/PID/stat field 22: guards against PID reuse
+    int shim_pid = 0;
+    uint64_t shim_start = 0;
+    int64_t started_ns = 0;
+    int64_t finished_ns = 0;
+    std::optional<int> exit_code;
+    int exit_signal = 0;
+    std::string reason;  // exited, stopped, killed, oom-killed, exec-failed, shim-lost
+    std::string error;   // why it failed to start, if it did
+    bool stop_requested = false;
+    std::string cgroup;  // absolute path of its cgroup v2 group, if any
+    int restart_count = 0;
+};
+
+nlohmann::json to_json(const ContainerConfig& c);
+nlohmann::json to_json(const ContainerState& s);
+// Both throw Error naming `source` when the JSON is malformed or mistyped.
+ContainerConfig config_from_json(const std::string& text, const std::filesystem::path& source);
+ContainerState state_from_json(const std::string& text, const std::filesystem::path& source);
+
+}  // namespace minirt

@@ -1,0 +1,46 @@
+// The on-disk store of containers: creation with name allocation, lookup by
+// handle, locked updates, listing and removal.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "state/lock.hpp"
+#include "state/paths.hpp"
+#include "state/records.hpp"
+
+namespace minirt {
+
+class Store {
+public:
+    explicit Store(Paths paths) : paths_(std::move(paths)) {}
+    const Paths& paths() const { return paths_; }
+
+    // Name, full id, or unique id prefix → full id. Throws Error (125) for
+    // unknown or ambiguous handles.
+    std::string resolve(const std::string& handle) const;
+    // Every container id in storage, sorted by nothing in particular.
+    std::vector<std::string> list_ids() const;
+    bool exists(const std::string& id) const;
+    bool name_taken(const std::string& name) const;
+
+    ContainerConfig load_config(const std::string& id) const;
+    // nullopt when there is no state file (never started since /run was emptied).
+    std::optional<ContainerState> load_state(const std::string& id) const;
+    void save_state(const ContainerState& state) const;
+
+    FileLock lock(const std::string& id) const;
+
+    // Allocates the name and writes config, overlay dirs and a "created" state.
+    // On any failure nothing is left behind.
+    void create(const ContainerConfig& config) const;
+    // Deletes everything the container owns on disk. The caller holds `lock`,
+    // which is released (and its file unlinked) here.
+    void remove(const std::string& id, FileLock& lock) const;
+
+private:
+    Paths paths_;
+};
+
+}  // namespace minirt

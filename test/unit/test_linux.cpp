@@ -1,0 +1,86 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "linux/cgroup.hpp"
+#include "linux/process.hpp"
+#include "linux/rootfs.hpp"
+#include "shim/container_init.hpp"
+
+using namespace minirt;
+
+TEST_CASE("the cgroup2 mount is found in mountinfo", "[cgroup]") {
+    std::string hybrid =
+        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+        "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+        "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 cgroup2 rw\n";
+    CHECK(find_cgroup2_mount(hybrid) == "/sys/fs/cgroup/unified");
+    std::string pure = "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+    CHECK(find_cgroup2_mount(pure) == "/sys/fs/cgroup");
+    CHECK_FALSE(find_cgroup2_mount("27 1 254:0 / / rw - ext4 /dev/vda rw\n"));
+}
+
+TEST_CASE("cgroup files are read from any tree", "[cgroup]") {
+    char tmpl[] = "/tmp/minirt-cg-XXXXXX";
+    std::filesystem::path dir = ::mkdtemp(tmpl);
+    {
+        std::ofstream(dir / "cpu.stat") << "usage_usec 1234\nuser_usec 1000\n";
+        std::ofstream(dir / "memory.max") << "max\n";
+        std::ofstream(dir / "memory.current") << "4096\n";
+        std::ofstream(dir / "cgroup.procs") << "1\n22\n";
+        std::ofstream(dir / "cgroup.events") << "populated 1\nfrozen 0\n";
+    }
+    Cgroup cg(dir);
+    CHECK(cg.read_key("cpu.stat", "usage_usec") == 1234);
+    CHECK_FALSE(cg.read_key("cpu.stat", "nope"));
+    CHECK(cg.read_number("memory.max") == UINT64_MAX);
+    CHECK(cg.read_number("memory.current") == 4096);
+    CHECK(cg.pids() == std::vector<int>{1, 22});
+    CHECK(cg.populated());
+    CHECK_FALSE(cg.frozen());
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("shared propagation is read from mountinfo", "[mounts]") {
+    std::string info =
+        "27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+        "50 27 0:40 / /mnt/private rw,relatime - tmpfs tmpfs rw\n"
+        "51 27 0:41 / /mnt/shared rw,relatime shared:7 - tmpfs tmpfs rw\n";
+    CHECK(on_shared_mount("/srv/x", info));
+    CHECK_FALSE(on_shared_mount("/mnt/private/x", info));
+    CHECK_FALSE(on_shared_mount("/mnt/private", info));
+    CHECK(on_shared_mount("/mnt/shared/a/b", info));
+    CHECK(on_shared_mount("/mnt/privateer", info));  // a sibling, not below /mnt/private
+}
+
+TEST_CASE("overlay options", "[mounts]") {
+    CHECK(overlay_options("/l", "/u", "/w") == "lowerdir=/l,upperdir=/u,workdir=/w");
+}
+
+TEST_CASE("process start time distinguishes processes", "[process]") {
+    auto self = process_start_time(::getpid());
+    REQUIRE(self);
+    CHECK(process_alive(::getpid(), *self));
+    CHECK_FALSE(process_alive(::getpid(), *self + 1));
+    CHECK_FALSE(process_start_time(0));
+    CHECK_FALSE(process_alive(4194304 + 1, 0));
+}
+
+TEST_CASE("executable lookup tells missing from not executable", "[exec]") {
+    int err = 0;
+    CHECK(find_executable("sh", "/nonexistent:/bin", err) == "/bin/sh");
+    CHECK(err == 0);
+    CHECK(find_executable("no-such-cmd-xyz", "/bin", err).empty());
+    CHECK(err == ENOENT);
+    char tmpl[] = "/tmp/minirt-noexec-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    CHECK(find_executable(tmpl, "", err).empty());
+    CHECK(err == EACCES);
+    CHECK(find_executable("x", "/tmp", err).empty());
+    ::unlink(tmpl);
+    CHECK(find_executable("/", "", err).empty());
+    CHECK(err == EACCES);
+}

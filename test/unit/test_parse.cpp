@@ -1,0 +1,90 @@
+#include <catch2/catch.hpp>
+#include <csignal>
+
+#include "common/error.hpp"
+#include "common/parse.hpp"
+
+using namespace minirt;
+
+TEST_CASE("sizes parse with binary units", "[parse]") {
+    CHECK(parse_size("4096", "--mem") == 4096);
+    CHECK(parse_size("512k", "--mem") == 512 * 1024);
+    CHECK(parse_size("100M", "--mem") == 100ULL << 20);
+    CHECK(parse_size("1G", "--mem") == 1ULL << 30);
+    CHECK(parse_size("1g", "--mem") == 1ULL << 30);
+    CHECK(parse_size("2MiB", "--mem") == 2ULL << 20);
+    CHECK(parse_size("3mb", "--mem") == 3ULL << 20);
+}
+
+TEST_CASE("bad sizes are refused naming the flag", "[parse]") {
+    for (const char* bad : {"", "0", "-1", "abc", "10Q", "1.5G", "99999999999999999999G", "9999999999T", "M", "1 G",
+                            "12M3"}) {
+        INFO(bad);
+        try {
+            parse_size(bad, "--mem");
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(std::string(e.what()).find("--mem") != std::string::npos);
+            CHECK(e.exit_code() == 125);
+        }
+    }
+}
+
+TEST_CASE("integers are range checked", "[parse]") {
+    CHECK(parse_int("10", "n", 0, 10) == 10);
+    CHECK_THROWS_AS(parse_int("11", "n", 0, 10), Error);
+    CHECK_THROWS_AS(parse_int("1x", "n", 0, 10), Error);
+    CHECK_THROWS_AS(parse_int("", "n", 0, 10), Error);
+    CHECK_THROWS_AS(parse_int("99999999999999999999", "n", 0, 10), Error);
+}
+
+TEST_CASE("signals by name and number", "[parse]") {
+    CHECK(parse_signal("TERM") == SIGTERM);
+    CHECK(parse_signal("SIGKILL") == SIGKILL);
+    CHECK(parse_signal("hup") == SIGHUP);
+    CHECK(parse_signal("15") == 15);
+    CHECK_THROWS_AS(parse_signal("NOPE"), Error);
+    CHECK_THROWS_AS(parse_signal("0"), Error);
+    CHECK_THROWS_AS(parse_signal("999"), Error);
+    CHECK(signal_name(SIGTERM) == "SIGTERM");
+}
+
+TEST_CASE("container names follow podman's rule", "[parse]") {
+    for (const char* good : {"a", "web", "Web-1", "x.y_z", "0abc"}) CHECK_NOTHROW(validate_container_name(good));
+    std::string long_name(129, 'a');
+    for (std::string bad : {std::string(""), std::string("../x"), std::string("a/b"), std::string("-a"),
+                            std::string(".a"), std::string("a b"), std::string("a\nb"), std::string("\xd0\xb0"),
+                            long_name, std::string("a\x01")}) {
+        INFO(bad);
+        CHECK_THROWS_AS(validate_container_name(bad), Error);
+    }
+}
+
+TEST_CASE("ids are 64 lowercase hex characters and unique", "[parse]") {
+    std::string a = generate_id(), b = generate_id();
+    CHECK(is_full_id(a));
+    CHECK(a != b);
+    CHECK_FALSE(is_full_id(a.substr(1)));
+    CHECK_FALSE(is_full_id(std::string(64, 'G')));
+}
+
+TEST_CASE("environment flags", "[parse]") {
+    CHECK(parse_env("A=b=c") == std::pair<std::string, std::string>{"A", "b=c"});
+    CHECK(parse_env("A=") == std::pair<std::string, std::string>{"A", ""});
+    ::setenv("MINIRT_TEST_ENV", "from-host", 1);
+    CHECK(parse_env("MINIRT_TEST_ENV").second == "from-host");
+    CHECK_THROWS_AS(parse_env("=x"), Error);
+}
+
+TEST_CASE("time specs", "[parse]") {
+    CHECK(parse_time_spec("2026-11-24T13:47:11Z", "t") == 1795528031LL * 1000000000LL);
+    CHECK(parse_time_spec("2026-11-24T13:47:11.5Z", "t") == 1795528031LL * 1000000000LL + 500000000LL);
+    CHECK(parse_time_spec("2026-11-24T14:47:11+01:00", "t") == 1795528031LL * 1000000000LL);
+    CHECK(parse_time_spec("1795528031", "t") == 1795528031LL * 1000000000LL);
+    int64_t ten_min_ago = parse_time_spec("10m", "t");
+    CHECK(std::llabs(now_ns() - ten_min_ago - 600LL * 1000000000LL) < 5LL * 1000000000LL);
+    CHECK_THROWS_AS(parse_time_spec("yesterday", "t"), Error);
+    CHECK_THROWS_AS(parse_time_spec("", "t"), Error);
+    int64_t t = 1795528031123456789LL;
+    CHECK(parse_time_spec(format_rfc3339(t), "t") == t);
+}

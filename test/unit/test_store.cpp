@@ -1,0 +1,132 @@
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "state/store.hpp"
+
+using namespace minirt;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempStore {
+    fs::path dir;
+    Store store;
+    TempStore() : dir(make()), store(Paths{dir / "run", dir / "lib"}) {}
+    ~TempStore() { fs::remove_all(dir); }
+    static fs::path make() {
+        char tmpl[] = "/tmp/minirt-unit-XXXXXX";
+        return fs::path(::mkdtemp(tmpl));
+    }
+    ContainerConfig config(const std::string& name) {
+        ContainerConfig c;
+        c.id = generate_id();
+        c.name = name;
+        c.image = "busybox";
+        c.created_ns = now_ns();
+        c.command = {"true"};
+        c.hostname = name;
+        return c;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("create, resolve by name, id and prefix", "[store]") {
+    TempStore t;
+    auto c = t.config("web");
+    t.store.create(c);
+    CHECK(t.store.resolve("web") == c.id);
+    CHECK(t.store.resolve(c.id) == c.id);
+    CHECK(t.store.resolve(c.id.substr(0, 6)) == c.id);
+    CHECK_THROWS_AS(t.store.resolve("nope"), Error);
+    CHECK_THROWS_AS(t.store.resolve("../web"), Error);
+    auto st = t.store.load_state(c.id);
+    REQUIRE(st);
+    CHECK(st->status == Status::Created);
+    CHECK(t.store.load_config(c.id).name == "web");
+}
+
+TEST_CASE("duplicate names are refused and leave nothing", "[store]") {
+    TempStore t;
+    t.store.create(t.config("web"));
+    auto dup = t.config("web");
+    CHECK_THROWS_AS(t.store.create(dup), Error);
+    CHECK(t.store.list_ids().size() == 1);
+    CHECK_FALSE(fs::exists(t.store.paths().container_dir(dup.id)));
+    CHECK_FALSE(fs::exists(t.store.paths().state_dir(dup.id)));
+}
+
+TEST_CASE("ambiguous prefixes are an error", "[store]") {
+    TempStore t;
+    auto a = t.config("a");
+    auto b = t.config("b");
+    a.id = "abc" + a.id.substr(3);
+    b.id = "abc" + b.id.substr(3);
+    t.store.create(a);
+    t.store.create(b);
+    try {
+        t.store.resolve("abc");
+        FAIL("resolved");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("ambiguous") != std::string::npos);
+    }
+}
+
+TEST_CASE("remove deletes everything and frees the name", "[store]") {
+    TempStore t;
+    auto c = t.config("web");
+    t.store.create(c);
+    FileLock lock = t.store.lock(c.id);
+    t.store.remove(c.id, lock);
+    CHECK(t.store.list_ids().empty());
+    CHECK_FALSE(fs::exists(t.store.paths().container_dir(c.id)));
+    CHECK_FALSE(fs::exists(t.store.paths().state_dir(c.id)));
+    CHECK_FALSE(fs::exists(t.store.paths().name_link("web")));
+    CHECK_NOTHROW(t.store.create(t.config("web")));
+}
+
+TEST_CASE("a lock unlinked by a remover is seen as stale", "[store]") {
+    TempStore t;
+    auto c = t.config("web");
+    t.store.create(c);
+    FileLock first = t.store.lock(c.id);
+    bool stale = false;
+    // flock conflicts between open files even in one process: wait in a thread.
+    std::thread waiter([&] {
+        FileLock second = t.store.lock(c.id);
+        stale = second.stale();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    first.unlink_and_release();
+    waiter.join();
+    CHECK(stale);
+    FileLock fresh = t.store.lock(c.id);
+    CHECK_FALSE(fresh.stale());
+}
+
+TEST_CASE("a corrupt state file is reported with its path", "[store]") {
+    TempStore t;
+    auto c = t.config("web");
+    t.store.create(c);
+    write_file_atomic(t.store.paths().state_file(c.id), "{not json");
+    try {
+        t.store.load_state(c.id);
+        FAIL("loaded");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find(t.store.paths().state_file(c.id).string()) != std::string::npos);
+    }
+}
+
+TEST_CASE("atomic writes leave no temp files", "[store]") {
+    TempStore t;
+    fs::create_directories(t.dir / "x");
+    write_file_atomic(t.dir / "x" / "f.json", "one");
+    write_file_atomic(t.dir / "x" / "f.json", "two");
+    CHECK(read_file(t.dir / "x" / "f.json") == "two");
+    CHECK(std::distance(fs::directory_iterator(t.dir / "x"), fs::directory_iterator()) == 1);
+}
