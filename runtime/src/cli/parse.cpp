@@ -14,7 +14,7 @@ bool takes_value(const po::options_description& desc, const std::string& arg) {
         name = arg.substr(2);
     } else {
         if (arg.size() != 2) return false;  // -eFOO: value attached
-        name = arg.substr(1);
+        name = arg;  // boost matches short names with their dash
     }
     const po::option_description* d = desc.find_nothrow(name, false, false, false);
     return d && d->semantic()->max_tokens() > 0;

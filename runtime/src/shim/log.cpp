@@ -61,7 +61,7 @@ void LogWriter::note(std::string_view message) {
     append("minirt", line);
 }
 
-void parse_log(std::string_view data, std::vector<LogRecord>& out, std::string& carry) {
+void parse_log(std::string_view data, std::vector<LogRecord>& out, LogRecord& partial) {
     while (!data.empty()) {
         auto nl = data.find('\n');
         if (nl == std::string_view::npos) break;  // incomplete record (being written)
@@ -71,21 +71,23 @@ void parse_log(std::string_view data, std::vector<LogRecord>& out, std::string& 
         if (s1 == std::string_view::npos) continue;
         auto s2 = line.find(' ', s1 + 1);
         if (s2 == std::string_view::npos || s2 + 2 > line.size()) continue;
-        char flag = line[s2 + 1];
-        std::string_view text = s2 + 3 <= line.size() ? line.substr(s2 + 3) : std::string_view{};
-        carry.append(text);
-        if (flag == 'P') continue;
-        LogRecord rec;
+        int64_t time_ns;
         try {
-            rec.time_ns = parse_time_spec(line.substr(0, s1), "log timestamp");
+            time_ns = parse_time_spec(line.substr(0, s1), "log timestamp");
         } catch (const Error&) {
-            carry.clear();
             continue;
         }
-        rec.stream = std::string(line.substr(s1 + 1, s2 - s1 - 1));
-        rec.text = std::move(carry) + "\n";
-        carry.clear();
-        out.push_back(std::move(rec));
+        char flag = line[s2 + 1];
+        std::string_view text = s2 + 3 <= line.size() ? line.substr(s2 + 3) : std::string_view{};
+        if (partial.text.empty()) {
+            partial.time_ns = time_ns;
+            partial.stream = std::string(line.substr(s1 + 1, s2 - s1 - 1));
+        }
+        partial.text.append(text);
+        if (flag == 'P') continue;
+        partial.text += '\n';
+        out.push_back(std::move(partial));
+        partial = LogRecord{};
     }
 }
 

@@ -40,8 +40,10 @@ struct LogRecord {
 };
 
 // Parses one log file's lines into records, joining P chunks with the F that
-// completes them. Malformed lines are skipped.
-void parse_log(std::string_view data, std::vector<LogRecord>& out, std::string& partial_carry);
+// completes them; a line still unfinished at the end stays in `partial`
+// (text without newline), to be completed by the next call or shown as is.
+// Malformed lines are skipped.
+void parse_log(std::string_view data, std::vector<LogRecord>& out, LogRecord& partial);
 // Formats records into the k8s-file line form (used by the writer; tests).
 std::string format_log_chunk(int64_t time_ns, std::string_view stream, std::string_view data);
 

@@ -1,0 +1,71 @@
+# shellcheck shell=bash
+# Helpers for minirt's integration tests. Each test is a function named
+# test_*; the runner gives it its own MINIRT_ROOT, MINIRT_STORAGE and cgroup
+# parent, so tests never see each other's containers, and checks after each
+# one that nothing leaked.
+
+# fail MESSAGE: stop the test with a message.
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# mr ARGS: run minirt; output in $OUT, stderr in $ERR, status in $RC.
+mr() {
+    local errf
+    errf=$(mktemp)
+    set +e
+    OUT=$("$MINIRT" "$@" 2>"$errf")
+    RC=$?
+    set -e
+    ERR=$(cat "$errf")
+    rm -f "$errf"
+}
+
+expect_rc() {
+    local want=$1
+    shift
+    mr "$@"
+    [ "$RC" = "$want" ] || fail "minirt $* exited $RC, want $want (stdout: $OUT; stderr: $ERR)"
+}
+
+expect_eq() { [ "$1" = "$2" ] || fail "${3:-value}: got '$1', want '$2'"; }
+expect_contains() {
+    case "$1" in *"$2"*) ;; *) fail "${3:-text} does not contain '$2': $1" ;; esac
+}
+expect_not_contains() {
+    case "$1" in *"$2"*) fail "${3:-text} contains '$2': $1" ;; *) ;; esac
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+    local secs=$1
+    shift
+    local deadline=$((SECONDS + secs))
+    until "$@"; do
+        [ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for: $*"
+        sleep 0.05
+    done
+}
+
+# status_of NAME: the container's status word from list --format json.
+status_of() {
+    "$MINIRT" inspect "$1" | jq -r '.[0].status'
+}
+exit_code_of() {
+    "$MINIRT" inspect "$1" | jq -r '.[0].exit_code'
+}
+json_field() {
+    "$MINIRT" inspect "$1" | jq -r ".[0]$2"
+}
+pid_of() { json_field "$1" .state.pid; }
+shim_of() { json_field "$1" .state.shim_pid; }
+
+is_running() { [ "$(status_of "$1")" = running ]; }
+is_exited() { [ "$(status_of "$1")" = exited ]; }
+process_gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+# Zombies whose parent is in our process tree (the runner is a subreaper).
+zombies() {
+    ps -eo pid=,ppid=,stat=,comm= | awk -v p="$REAPER_PID" '$3 ~ /^Z/ && $2 == p'
+}

@@ -1,0 +1,330 @@
+# shellcheck shell=bash
+# The core lifecycle: run, list, logs, stop, start, rm, and what users see.
+
+test_run_foreground_relays_output_and_status() {
+    mr run --rm busybox sh -c 'echo out; echo err >&2; exit 7'
+    expect_eq "$RC" 7 "exit status"
+    expect_eq "$OUT" out "stdout"
+    expect_eq "$ERR" err "stderr"
+    mr list -q
+    expect_eq "$OUT" "" "containers left by --rm"
+}
+
+test_run_detached_prints_id_and_runs() {
+    mr run -d --name web busybox sleep 30
+    expect_eq "$RC" 0
+    [[ "$OUT" =~ ^[0-9a-f]{64}$ ]] || fail "not a full id: $OUT"
+    local id=$OUT
+    expect_eq "$(status_of web)" running
+    expect_eq "$(status_of "${id:0:12}")" running "status by id prefix"
+    expect_eq "$(status_of "$id")" running "status by full id"
+    mr ps
+    expect_contains "$OUT" "web"
+    expect_contains "$OUT" "${id:0:12}"
+    expect_rc 0 stop -t 0 web
+    expect_eq "$(status_of web)" exited
+    mr ps
+    expect_not_contains "$OUT" "web" "ps without -a"
+    mr ps -a
+    expect_contains "$OUT" "web" "ps -a"
+    expect_rc 0 rm web
+}
+
+test_namespaces_are_new() {
+    mr run --rm --name iso busybox sh -c 'echo pid=$$; hostname; ls /sys/class/net | tr "\n" " "; cat /sys/class/net/lo/operstate'
+    expect_eq "$RC" 0
+    expect_contains "$OUT" "pid=1" "PID namespace"
+    expect_contains "$OUT" "iso" "hostname = name"
+    expect_eq "$(echo "$OUT" | sed -n 3p)" "lo unknown" "only loopback, up"
+    mr run --rm --hostname box busybox hostname
+    expect_eq "$OUT" box
+    # IPC: a new namespace unless --share-ipc.
+    local host_ipc
+    host_ipc=$(readlink /proc/self/ns/ipc)
+    mr run --rm busybox readlink /proc/self/ns/ipc
+    [ "$OUT" != "$host_ipc" ] || fail "IPC namespace is the host's"
+    mr run --rm --share-ipc busybox readlink /proc/self/ns/ipc
+    expect_eq "$OUT" "$host_ipc" "--share-ipc"
+    mr run --rm --network host busybox readlink /proc/self/ns/net
+    expect_eq "$OUT" "$(readlink /proc/self/ns/net)" "--network host"
+    mr run --rm busybox readlink /proc/self/ns/uts
+    [ "$OUT" != "$(readlink /proc/self/ns/uts)" ] || fail "UTS namespace is the host's"
+}
+
+test_rootfs_is_overlay_entered_with_pivot_root() {
+    mr run --rm busybox sh -c 'grep " / " /proc/self/mountinfo; ls /; cat /proc/mounts | grep -c " /sys sysfs ro"'
+    expect_eq "$RC" 0
+    expect_contains "$OUT" "overlay" "root filesystem"
+    # The old root is detached: nothing of the host's mounts remains.
+    mr run --rm busybox sh -c 'wc -l < /proc/self/mountinfo'
+    [ "$OUT" -lt 12 ] || fail "too many mounts visible in the container: $OUT"
+    mr run --rm busybox ls /dev
+    for d in null zero full random urandom tty ptmx pts shm; do expect_contains "$OUT" "$d" "/dev"; done
+    mr run --rm busybox sh -c 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && touch /sys/x 2>&1; true'
+    expect_contains "$OUT" "4"
+    expect_contains "$OUT" "Read-only file system" "/sys read-only"
+}
+
+test_writes_go_to_the_container_layer_only() {
+    mr run --name w busybox sh -c 'echo data > /etc/written; rm /bin/ls'
+    expect_eq "$RC" 0
+    [ ! -e "$MINIRT_STORAGE/images/busybox/rootfs/etc/written" ] || fail "wrote into the image"
+    [ -e "$MINIRT_STORAGE/images/busybox/rootfs/bin/ls" ] || fail "deleted from the image"
+    local id
+    id=$(json_field w .id)
+    [ -f "$MINIRT_STORAGE/containers/$id/upper/etc/written" ] || fail "no upper layer file"
+    expect_rc 0 rm w
+}
+
+test_start_keeps_the_writable_layer() {
+    expect_rc 0 run --name s busybox sh -c 'echo $((1+$(cat /count 2>/dev/null || echo 0))) > /count; cat /count'
+    expect_eq "$OUT" 1
+    expect_rc 0 start s
+    wait_for 10 is_exited s
+    mr logs s
+    expect_eq "$(echo "$OUT" | tail -n1)" 2 "second run sees the first run's file"
+    expect_rc 0 rm s
+}
+
+test_env_workdir_and_default_command() {
+    mr run --rm -e FOO=bar -e EMPTY= -w /tmp/new busybox sh -c 'echo $FOO-$EMPTY-$(pwd)-$HOSTNAME-$PATH'
+    expect_eq "$RC" 0
+    expect_contains "$OUT" "bar--/tmp/new-"
+    expect_contains "$OUT" "/usr/bin"
+    export MINIRT_FROM_HOST=hostval
+    mr run --rm -e MINIRT_FROM_HOST busybox sh -c 'echo $MINIRT_FROM_HOST'
+    expect_eq "$OUT" hostval "-e KEY takes the host's value"
+    # The image's default command is sh, which exits at once on /dev/null stdin.
+    expect_rc 0 run --rm busybox
+}
+
+test_logs_keep_order_tail_and_timestamps() {
+    expect_rc 0 run --name l busybox sh -c 'for i in 1 2 3 4 5; do echo out$i; sleep 0.02; echo err$i >&2; sleep 0.02; done; printf partial'
+    mr logs l
+    expect_eq "$(echo "$OUT" | head -n1)" out1
+    expect_contains "$ERR" "err5"
+    mr logs --tail 2 l
+    expect_eq "$OUT" partial "tail: the last 2 records are err5 (on stderr) and the unterminated line"
+    expect_eq "$ERR" err5 "tail on stderr"
+    local id
+    id=$(json_field l .id)
+    # Order across streams is kept in the file itself.
+    local streams
+    streams=$(awk '{print $2}' "$MINIRT_STORAGE/containers/$id/ctr.log" | head -n 4 | tr '\n' ' ')
+    expect_eq "$streams" "stdout stderr stdout stderr " "interleaving"
+    mr logs --timestamps l
+    [[ "$(echo "$OUT" | head -n1)" =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ out1$ ]] || fail "timestamps: $OUT"
+    mr logs --since 1h l
+    expect_contains "$OUT" out1
+    mr logs --until 1h l
+    expect_eq "$OUT" "" "--until an hour ago"
+    mr logs l
+    expect_contains "$OUT" partial "unterminated last line"
+    expect_rc 0 rm l
+}
+
+test_logs_follow_ends_when_container_exits() {
+    expect_rc 0 run -d --name f busybox sh -c 'echo first; sleep 1; echo second'
+    local t0=$SECONDS
+    mr logs -f f
+    expect_eq "$RC" 0
+    expect_eq "$(echo "$OUT" | tr '\n' ' ')" "first second " "followed output"
+    [ $((SECONDS - t0)) -lt 8 ] || fail "logs -f did not end with the container"
+    expect_rc 0 rm f
+}
+
+test_log_rotates_at_its_size_limit() {
+    expect_rc 0 run --name r --log-max-size 64k busybox sh -c 'i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done'
+    local id
+    id=$(json_field r .id)
+    local size
+    size=$(stat -c %s "$MINIRT_STORAGE/containers/$id/ctr.log")
+    [ "$size" -le 65536 ] || fail "log is $size bytes, over its 64k limit"
+    [ -f "$MINIRT_STORAGE/containers/$id/ctr.log.1" ] || fail "no rotated file"
+    mr logs r
+    expect_eq "$(echo "$OUT" | tail -n1)" line-2999 "newest line kept"
+    expect_rc 0 rm r
+    expect_rc 125 run --rm --log-max-size 0 busybox true
+}
+
+test_stop_records_exit_codes() {
+    expect_rc 0 run -d --name trap busybox sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+    sleep 0.3
+    expect_rc 0 stop trap
+    expect_eq "$(exit_code_of trap)" 0 "trapped TERM"
+    expect_eq "$(json_field trap .reason)" stopped
+    expect_rc 0 run -d --name stubborn busybox sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+    local t0=$SECONDS
+    expect_rc 0 stop -t 1 stubborn
+    [ $((SECONDS - t0)) -le 4 ] || fail "stop -t 1 took $((SECONDS - t0))s"
+    expect_eq "$(exit_code_of stubborn)" 137 "ignored TERM"
+    expect_rc 0 rm trap stubborn
+}
+
+test_stop_does_not_block_other_containers() {
+    expect_rc 0 run -d --name slow busybox sh -c 'trap "" TERM; sleep 30'
+    expect_rc 0 run -d --name fast busybox sleep 30
+    "$MINIRT" stop -t 3 slow >/dev/null &
+    local stopper=$!
+    sleep 0.3
+    local t0
+    t0=$(date +%s%N)
+    expect_rc 0 list
+    expect_rc 0 stop -t 0 fast
+    local ms=$((($(date +%s%N) - t0) / 1000000))
+    [ "$ms" -lt 2000 ] || fail "list+stop of another container took ${ms}ms while a stop waited"
+    wait "$stopper"
+    expect_rc 0 rm slow fast
+}
+
+test_kill_default_is_sigkill_and_takes_signals() {
+    expect_rc 0 run -d --name k busybox sleep 30
+    expect_rc 0 kill k
+    wait_for 5 is_exited k
+    expect_eq "$(exit_code_of k)" 137
+    expect_eq "$(json_field k .reason)" killed
+    expect_rc 0 run -d --name k2 busybox sh -c 'trap "exit 5" USR1; while :; do sleep 0.1; done'
+    sleep 0.3
+    expect_rc 0 kill -s USR1 k2
+    wait_for 5 is_exited k2
+    expect_eq "$(exit_code_of k2)" 5
+    expect_rc 125 kill -s BOGUS k2
+    expect_rc 125 kill k2
+    expect_rc 0 rm k k2
+}
+
+test_wait_prints_exit_codes() {
+    expect_rc 0 run -d --name a busybox sh -c 'sleep 0.5; exit 4'
+    expect_rc 0 run -d --name b busybox true
+    expect_rc 0 wait a b
+    expect_eq "$(echo "$OUT" | tr '\n' ' ')" "4 0 "
+    expect_rc 0 rm a b
+}
+
+test_restart_runs_again() {
+    expect_rc 0 run -d --name rs busybox sleep 30
+    local pid1
+    pid1=$(pid_of rs)
+    expect_rc 0 restart -t 0 rs
+    expect_eq "$(status_of rs)" running
+    [ "$(pid_of rs)" != "$pid1" ] || fail "same pid after restart"
+    expect_rc 0 rm -f rs
+}
+
+test_rm_refuses_running_and_force_removes() {
+    expect_rc 0 run -d --name busy busybox sleep 30
+    local id cg
+    id=$(json_field busy .id)
+    cg=$(json_field busy .state.cgroup)
+    expect_rc 125 rm busy
+    expect_contains "$ERR" "running"
+    expect_eq "$(status_of busy)" running "refused rm changed nothing"
+    expect_rc 0 rm -f busy
+    [ ! -e "$MINIRT_STORAGE/containers/$id" ] || fail "container dir left"
+    [ ! -e "$MINIRT_ROOT/$id" ] || fail "state dir left"
+    [ -z "$cg" ] || [ ! -e "$cg" ] || fail "cgroup $cg left"
+    expect_rc 125 inspect busy
+}
+
+test_names_and_handles() {
+    expect_rc 0 run -d --name dup busybox sleep 30
+    expect_rc 125 run -d --name dup busybox sleep 30
+    expect_contains "$ERR" "already in use"
+    expect_rc 125 status nosuch
+    expect_contains "$ERR" "no such container"
+    expect_rc 0 rm -f dup
+    # The name is free again.
+    expect_rc 0 run --rm --name dup busybox true
+}
+
+test_list_formats() {
+    expect_rc 0 run -d --name j1 busybox sleep 30
+    expect_rc 3 run --name j2 busybox sh -c 'exit 3'
+    mr list --format json
+    expect_eq "$(echo "$OUT" | jq length)" 2
+    expect_eq "$(echo "$OUT" | jq -r '.[] | select(.name=="j2") | .exit_code')" 3
+    expect_eq "$(echo "$OUT" | jq -r '.[] | select(.name=="j1") | .status')" running
+    mr list -q
+    expect_eq "$(echo "$OUT" | wc -l)" 2
+    mr list
+    expect_contains "$(echo "$OUT" | head -n1)" "CONTAINER ID"
+    expect_contains "$OUT" "Exited (3)"
+    mr status j1
+    expect_contains "$OUT" "Status:"
+    expect_contains "$OUT" "Up "
+    expect_rc 125 list --format yaml
+    expect_rc 0 rm -f j1 j2
+}
+
+test_exit_codes_follow_podman() {
+    expect_rc 127 run --rm busybox no-such-command
+    expect_contains "$ERR" "not found"
+    expect_rc 126 run --rm busybox /etc/passwd
+    # The container's status is passed through whatever it is.
+    expect_rc 137 run --rm busybox sh -c 'sh -c "kill -9 \$\$"; exit $?'
+    expect_rc 125 run --rm no-such-image true
+    expect_rc 125 run --bogus-flag busybox true
+    expect_rc 125 bogus-command
+}
+
+test_signals_to_foreground_run_reach_the_container() {
+    "$MINIRT" run --name fg busybox sh -c 'trap "echo got-term; exit 9" TERM; while :; do sleep 0.1; done' >"$TESTDIR/fg.out" 2>&1 &
+    local cli=$!
+    wait_for 10 is_running fg
+    sleep 0.3
+    kill -TERM "$cli"
+    local rc=0
+    wait "$cli" || rc=$?
+    expect_eq "$rc" 9 "CLI exit status"
+    expect_contains "$(cat "$TESTDIR/fg.out")" got-term
+    expect_rc 0 rm fg
+}
+
+test_propagate_mount() {
+    local src="$TESTDIR/shared"
+    mkdir -p "$src"
+    # Refused while the directory cannot propagate (this host's mounts are private).
+    if ! grep -q " $src .*shared:" /proc/self/mountinfo; then
+        expect_rc 125 run --rm --propagate-mount "$src" busybox true
+        expect_contains "$ERR" "shared"
+    fi
+    mount --bind "$src" "$src"
+    mount --make-shared "$src"
+    expect_rc 0 run -d --name prop --propagate-mount "$src" busybox sleep 30
+    mkdir -p "$src/later"
+    mount -t tmpfs tmpfs "$src/later"
+    echo visible > "$src/later/file"
+    local out
+    out=$(nsenter -t "$(pid_of prop)" -m cat "$src/later/file" 2>&1 || true)
+    umount "$src/later"
+    expect_rc 0 rm -f prop
+    umount "$src"
+    expect_eq "$out" visible "mount made after the start"
+}
+
+test_images_import_list_and_rm() {
+    # This test needs its own images directory (the shared one is read-only).
+    rm "$MINIRT_STORAGE/images"
+    mkdir -p "$TESTDIR/rootfs/bin"
+    cp "$(readlink -f "$TESTDIR/../../../var/lib/minirt/images/busybox/rootfs/bin/busybox" 2>/dev/null || echo /bin/busybox)" "$TESTDIR/rootfs/bin/busybox" 2>/dev/null || cp /bin/busybox "$TESTDIR/rootfs/bin/busybox"
+    ln -s busybox "$TESTDIR/rootfs/bin/sh"
+    ln -s busybox "$TESTDIR/rootfs/bin/echo"
+    expect_rc 0 image import --cmd "echo from-dir" "$TESTDIR/rootfs" mini
+    tar -C "$TESTDIR/rootfs" -czf "$TESTDIR/mini.tar.gz" .
+    expect_rc 0 image import "$TESTDIR/mini.tar.gz" minitar
+    mr images
+    expect_contains "$OUT" mini
+    expect_contains "$OUT" minitar
+    expect_rc 0 run --rm mini
+    expect_eq "$OUT" from-dir "image default command"
+    expect_rc 0 run -d --name user minitar sh -c 'sleep 30'
+    expect_rc 125 image rm minitar
+    expect_contains "$ERR" "in use"
+    expect_rc 0 rm -f user
+    expect_rc 0 image rm minitar mini
+    mr images -q
+    expect_eq "$OUT" ""
+    expect_rc 125 image import "$TESTDIR/rootfs" ../evil
+    expect_rc 125 image import "$TESTDIR/nonexistent" x
+    [ -z "$(ls -A "$MINIRT_STORAGE/images")" ] || fail "failed imports left: $(ls -A "$MINIRT_STORAGE/images")"
+}
