@@ -198,12 +198,13 @@ void remove_container(const Store& store, const std::string& id, bool force) {
             }
             continue;
         }
-        if (v.state && !v.state->cgroup.empty()) {
-            Cgroup cg(v.state->cgroup);
-            if (cg.exists()) {
-                cg.kill_all();
-                cg.remove();
-            }
+        // Whatever its files say, or cannot say when they are damaged, the
+        // container's processes are in its cgroup.
+        if (auto cg = container_cgroup(id); cg && cg->exists()) {
+            if (cg->populated() && !force)
+                throw Error("container " + id.substr(0, 12) + " still has running processes; use rm -f");
+            cg->kill_all();
+            cg->remove();
         }
         if (v.state && v.init_alive) kill_everything(*v.state);  // an unowned leftover
         store.remove(id, lock);

@@ -47,6 +47,12 @@ std::string cgroup_parent_name() {
     return name;
 }
 
+std::optional<Cgroup> container_cgroup(const std::string& id) {
+    auto mount = find_cgroup2_mount();
+    if (!mount) return std::nullopt;
+    return Cgroup(*mount / cgroup_parent_name() / id);
+}
+
 bool Cgroup::exists() const { return ::access(path_.c_str(), F_OK) == 0; }
 
 void Cgroup::create() {

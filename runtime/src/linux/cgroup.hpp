@@ -22,6 +22,11 @@ std::optional<fs::path> find_cgroup2_mount();
 // (relative to the v2 mount), default "minirt". Tests use their own.
 std::string cgroup_parent_name();
 
+class Cgroup;
+// The group of container `id`: <v2 mount>/<parent>/<id>, or nullopt on a
+// host without cgroup v2. Derived, so it is known even when state is lost.
+std::optional<Cgroup> container_cgroup(const std::string& id);
+
 class Cgroup {
 public:
     explicit Cgroup(fs::path path) : path_(std::move(path)) {}

@@ -94,8 +94,7 @@ void Shim::prepare() {
     go_ = make_pipe();
     exec_err_ = make_pipe();
 
-    if (auto mount = find_cgroup2_mount()) {
-        cgroup_.emplace(*mount / cgroup_parent_name() / args_.id);
+    if ((cgroup_ = container_cgroup(args_.id))) {
         cgroup_->remove();  // a leftover of an earlier run of this container
         cgroup_->create();
         oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
