@@ -69,3 +69,42 @@ process_gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/st
 zombies() {
     ps -eo pid=,ppid=,stat=,comm= | awk -v p="$REAPER_PID" '$3 ~ /^Z/ && $2 == p'
 }
+
+# This test's cgroup parent (the runner gives each test its own).
+test_cg_parent() {
+    local cg2
+    cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    echo "$cg2/$MINIRT_CGROUP_PARENT"
+}
+
+# Lists a directory's entries except those named in the remaining arguments.
+entries_except() {
+    local dir=$1 e skip out=""
+    shift
+    for e in "$dir"/* "$dir"/.[!.]*; do
+        [ -e "$e" ] || [ -L "$e" ] || continue
+        e=${e##*/}
+        for skip in "$@"; do [ "$e" = "$skip" ] && continue 2; done
+        out+="$e "
+    done
+    printf '%s' "$out"
+}
+
+# No container, no container dir (nor .trash-*), no state dir, no name link,
+# no stray lock file, no cgroup.
+assert_clean() {
+    local left
+    mr list -q --no-trunc
+    expect_eq "$RC" 0 "list rc"
+    [ -z "$OUT" ] || fail "containers remain: $OUT"
+    left=$(entries_except "$MINIRT_STORAGE/containers")
+    [ -z "$left" ] || fail "left under $MINIRT_STORAGE/containers: $left"
+    left=$(entries_except "$MINIRT_STORAGE/names")
+    [ -z "$left" ] || fail "name links left: $left"
+    left=$(entries_except "$MINIRT_ROOT" locks)
+    [ -z "$left" ] || fail "state dirs left under $MINIRT_ROOT: $left"
+    left=$(entries_except "$MINIRT_ROOT/locks" names.lock images.lock)
+    [ -z "$left" ] || fail "lock files left: $left"
+    left=$(find "$(test_cg_parent)" -mindepth 1 -type d 2>/dev/null || true)
+    [ -z "$left" ] || fail "cgroups left: $left"
+}

@@ -176,7 +176,12 @@ void remove_container(const Store& store, const std::string& id, bool force) {
     for (int attempt = 0;; ++attempt) {
         FileLock lock = store.lock(id);
         if (lock.stale() || !store.exists(id)) {
-            if (force) return;  // a concurrent rm got there first
+            // A concurrent rm got there first, or a killed `run` left pieces:
+            // with -f, whatever is left of the id goes.
+            if (force) {
+                if (!lock.stale()) store.remove(id, lock);
+                return;
+            }
             throw Error("no such container " + id.substr(0, 12));
         }
         ContainerView v = view_container(store, id);

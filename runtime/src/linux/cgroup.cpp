@@ -53,6 +53,18 @@ std::optional<Cgroup> container_cgroup(const std::string& id) {
     return Cgroup(*mount / cgroup_parent_name() / id);
 }
 
+namespace {
+// A group can vanish between our look and our read (ENOENT, ENODEV): for a
+// reader that only means "no value".
+std::optional<std::string> read_cgroup_file(const fs::path& path) {
+    try {
+        return read_file_if_exists(path);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+}  // namespace
+
 bool Cgroup::exists() const { return ::access(path_.c_str(), F_OK) == 0; }
 
 void Cgroup::create() {
@@ -96,7 +108,7 @@ bool Cgroup::populated() const { return read_key("cgroup.events", "populated").v
 
 std::vector<int> Cgroup::pids() const {
     std::vector<int> out;
-    auto text = read_file_if_exists(path_ / "cgroup.procs");
+    auto text = read_cgroup_file(path_ / "cgroup.procs");
     if (!text) return out;
     std::istringstream in(*text);
     int pid;
@@ -118,7 +130,7 @@ void Cgroup::remove() {
 }
 
 std::optional<uint64_t> Cgroup::read_key(const std::string& file, const std::string& key) const {
-    auto text = read_file_if_exists(path_ / file);
+    auto text = read_cgroup_file(path_ / file);
     if (!text) return std::nullopt;
     std::istringstream in(*text);
     std::string k;
@@ -129,7 +141,7 @@ std::optional<uint64_t> Cgroup::read_key(const std::string& file, const std::str
 }
 
 std::optional<uint64_t> Cgroup::read_number(const std::string& file) const {
-    auto text = read_file_if_exists(path_ / file);
+    auto text = read_cgroup_file(path_ / file);
     if (!text) return std::nullopt;
     if (text->starts_with("max")) return UINT64_MAX;
     try {

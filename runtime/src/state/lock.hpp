@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 
 #include "common/fd.hpp"
 
@@ -16,6 +17,8 @@ public:
     static FileLock acquire(const std::filesystem::path& path);
     // Takes ownership of an fd that already holds the lock (inherited over
     // fork: the open file description, and so the lock, is shared).
+    // Non-blocking: nullopt if someone holds it (or it cannot be opened).
+    static std::optional<FileLock> try_acquire(const std::filesystem::path& path);
     static FileLock adopt(int fd, const std::filesystem::path& path);
     void release() { fd_.reset(); }
     // True if the lock file was unlinked (its container removed) while we

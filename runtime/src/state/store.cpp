@@ -99,10 +99,44 @@ void Store::save_state(const ContainerState& state) const {
 
 FileLock Store::lock(const std::string& id) const { return FileLock::acquire(paths_.lock_file(id)); }
 
+void Store::collect_garbage() const {
+    std::error_code ec;
+    for (fs::directory_iterator it(paths_.containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        const fs::path& p = it->path();
+        std::string name = p.filename().string();
+        std::optional<FileLock> remover_gone;
+        if (name.starts_with(".trash-") && is_full_id(name.substr(7))) {
+            // Its remover holds the container's lock until the trash is gone:
+            // if we can take that lock, the remover died half-way.
+            remover_gone = FileLock::try_acquire(paths_.lock_file(name.substr(7)));
+            if (!remover_gone) continue;
+        } else if (!name.starts_with(".new-") && !(is_full_id(name) && !exists(name))) {
+            continue;
+        }
+        fs::path claimed = p;
+        claimed += ".gc-" + std::to_string(::getpid());
+        if (::rename(p.c_str(), claimed.c_str()) == 0) remove_tree(claimed);
+        if (remover_gone) remover_gone->unlink_and_release();
+    }
+    for (fs::directory_iterator it(paths_.root, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (is_full_id(name) && !fs::exists(paths_.container_dir(name))) remove_tree(it->path());
+    }
+    for (fs::directory_iterator it(paths_.root / "locks", ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().stem().string();
+        if (!is_full_id(name) || fs::exists(paths_.container_dir(name)) ||
+            fs::exists(paths_.containers_dir() / (".trash-" + name)))
+            continue;
+        if (auto orphan = FileLock::try_acquire(it->path())) orphan->unlink_and_release();
+    }
+}
+
 void Store::create(const ContainerConfig& config) const {
     const std::string& id = config.id;
     FileLock names = FileLock::acquire(paths_.names_lock());
     make_dirs(paths_.names_dir(), 0700);
+    make_dirs(paths_.containers_dir(), 0700);
+    collect_garbage();
     fs::path link = paths_.name_link(config.name);
     if (auto old = read_name_link(link)) {
         if (is_full_id(*old) && exists(*old))
@@ -110,21 +144,24 @@ void Store::create(const ContainerConfig& config) const {
                         old->substr(0, 12) + "; remove that container or choose another name");
         ::unlink(link.c_str());  // left by a removal that was interrupted
     }
+    // Built under a temporary name and renamed into place complete, so a
+    // CLI killed half-way never leaves a half-made container behind.
+    fs::path building = paths_.containers_dir() / (".new-" + id);
     fs::path dir = paths_.container_dir(id);
     try {
-        make_dirs(paths_.containers_dir(), 0700);
-        if (::mkdir(dir.c_str(), 0700) < 0) throw_errno("create " + dir.string());
-        make_dirs(paths_.upper_dir(id), 0755);
-        make_dirs(paths_.work_dir(id), 0700);
-        make_dirs(paths_.merged_dir(id), 0755);
+        if (::mkdir(building.c_str(), 0700) < 0) throw_errno("create " + building.string());
+        make_dirs(building / "upper", 0755);
+        make_dirs(building / "work", 0700);
+        make_dirs(building / "merged", 0755);
+        write_file_atomic(building / "config.json", to_json(config).dump(2) + "\n", 0600);
         ContainerState state;
         state.id = id;
         save_state(state);
-        // config.json last: a container exists once its config does.
-        write_file_atomic(paths_.config_file(id), to_json(config).dump(2) + "\n", 0600);
+        if (::rename(building.c_str(), dir.c_str()) < 0) throw_errno("create " + dir.string());
         if (::symlink(id.c_str(), link.c_str()) < 0) throw_errno("create " + link.string());
     } catch (...) {
         std::error_code ec;
+        fs::remove_all(building, ec);
         fs::remove_all(dir, ec);
         fs::remove_all(paths_.state_dir(id), ec);
         throw;
@@ -140,6 +177,7 @@ void Store::remove(const std::string& id, FileLock& lock) const {
     }
     {
         FileLock names = FileLock::acquire(paths_.names_lock());
+        collect_garbage();
         std::error_code ec;
         for (fs::directory_iterator it(paths_.names_dir(), ec), end; !ec && it != end; it.increment(ec)) {
             if (!name.empty() && it->path().filename() != name) continue;

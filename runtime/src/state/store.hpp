@@ -40,6 +40,11 @@ public:
     void remove(const std::string& id, FileLock& lock) const;
 
 private:
+    // Removes what interrupted creations and removals left (kill -9 of the
+    // CLI): .new-* and .trash-* dirs, containers without a config, state
+    // dirs and locks of containers that no longer exist. Caller holds the
+    // names lock, so no creation is in flight.
+    void collect_garbage() const;
     Paths paths_;
 };
 
