@@ -26,6 +26,9 @@ const std::vector<Command>& commands() {
         {"status", "show one container's status and resource use", cmd_status},
         {"inspect", "show containers' state and configuration as JSON", cmd_inspect},
         {"logs", "show a container's output", cmd_logs},
+        {"freeze", "freeze every process of containers (alias: pause)", cmd_freeze},
+        {"thaw", "thaw frozen containers (alias: unpause)", cmd_thaw},
+        {"stats", "live resource use of containers", cmd_stats},
         {"images", "list images", cmd_images},
         {"image", "manage images (import, ls, rm)", cmd_image},
     };
@@ -87,6 +90,8 @@ int dispatch(int argc, char** argv) {
         throw Error("minirt needs root (rootless mode is not supported yet)");
     Context ctx{Store(Paths::from(root, storage))};
     Args args(argv + i + 1, argv + argc);
+    if (verb == "pause") verb = "freeze";
+    if (verb == "unpause") verb = "thaw";
     for (const auto& c : commands())
         if (verb == c.name) return c.run(ctx, args);
     throw Error("unknown command \"" + verb + "\" (see minirt --help)");

@@ -42,6 +42,10 @@ Parsed parse(const po::options_description& desc, const Args& args, const std::s
 // Refuses a wrong number of positional arguments with the usage line.
 void require_positional(const Parsed& p, size_t min, size_t max, const std::string& usage);
 
+// The resource flags of run (--mem, --cpus, ...), shared with future verbs.
+void add_resource_options(po::options_description& desc);
+Resources resources_from_flags(const po::variables_map& vm, const fs::path& storage);
+
 // Verb entry points.
 int cmd_run(Context&, const Args&);
 int cmd_start(Context&, const Args&);
@@ -57,6 +61,9 @@ int cmd_inspect(Context&, const Args&);
 int cmd_logs(Context&, const Args&);
 int cmd_images(Context&, const Args&);
 int cmd_image(Context&, const Args&);
+int cmd_freeze(Context&, const Args&);
+int cmd_thaw(Context&, const Args&);
+int cmd_stats(Context&, const Args&);
 
 // Runs `fn` on each handle; prints errors per handle and returns 125 if any
 // failed (like podman, the others still get done).

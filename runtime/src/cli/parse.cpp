@@ -17,7 +17,8 @@ bool takes_value(const po::options_description& desc, const std::string& arg) {
         name = arg;  // boost matches short names with their dash
     }
     const po::option_description* d = desc.find_nothrow(name, false, false, false);
-    return d && d->semantic()->max_tokens() > 0;
+    // An option with an implicit value (--pin-cpu[=N]) takes one only after "=".
+    return d && d->semantic()->min_tokens() > 0;
 }
 
 }  // namespace

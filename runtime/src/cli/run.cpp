@@ -90,6 +90,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     }
     c.auto_remove = vm.count("rm") > 0;
     if (vm.count("log-max-size")) c.log_max_size = parse_size(vm["log-max-size"].as<std::string>(), "--log-max-size");
+    c.resources = resources_from_flags(vm, ctx.store.paths().storage);
     return c;
 }
 
@@ -109,6 +110,7 @@ int cmd_run(Context& ctx, const Args& args) {
         ("propagate-mount", po::value<std::vector<std::string>>(),
          "host DIR whose later mounts appear in the container at the same path")
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)");
+    add_resource_options(desc);
     Parsed p = parse(desc, args, kUsage, true);
     require_positional(p, 1, SIZE_MAX, kUsage);
     bool detach = p.vm.count("detach") > 0;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "linux/process.hpp"
+#include "linux/resources.hpp"
 
 namespace minirt {
 
@@ -39,20 +41,6 @@ std::optional<fs::path> find_cgroup2_mount() {
     return find_cgroup2_mount(*text);
 }
 
-std::string cgroup_parent_name() {
-    const char* v = std::getenv("MINIRT_CGROUP_PARENT");
-    std::string name = (v && *v) ? v : "minirt";
-    if (name.find("..") != std::string::npos || name.front() == '/')
-        throw Error("invalid MINIRT_CGROUP_PARENT \"" + name + "\"");
-    return name;
-}
-
-std::optional<Cgroup> container_cgroup(const std::string& id) {
-    auto mount = find_cgroup2_mount();
-    if (!mount) return std::nullopt;
-    return Cgroup(*mount / cgroup_parent_name() / id);
-}
-
 namespace {
 // A group can vanish between our look and our read (ENOENT, ENODEV): for a
 // reader that only means "no value".
@@ -64,6 +52,80 @@ std::optional<std::string> read_cgroup_file(const fs::path& path) {
     }
 }
 }  // namespace
+
+std::string cgroup_parent_name() {
+    const char* v = std::getenv("MINIRT_CGROUP_PARENT");
+    std::string name = (v && *v) ? v : "minirt";
+    if (name.find("..") != std::string::npos || name.front() == '/')
+        throw Error("invalid MINIRT_CGROUP_PARENT \"" + name + "\"");
+    return name;
+}
+
+namespace {
+std::vector<std::string> words(const std::string& text) {
+    std::istringstream in(text);
+    std::vector<std::string> out;
+    std::string w;
+    while (in >> w) out.push_back(w);
+    return out;
+}
+}  // namespace
+
+void check_controllers(const Resources& r) {
+    auto writes = cgroup_writes(r);
+    if (writes.empty()) return;
+    auto mount = find_cgroup2_mount();
+    if (!mount)
+        throw Error(writes[0].flag + " needs cgroup v2, and this host has no cgroup2 mount");
+    auto available = words(read_cgroup_file(*mount / "cgroup.controllers").value_or(""));
+    for (const auto& w : writes)
+        if (std::find(available.begin(), available.end(), w.controller) == available.end())
+            throw Error(w.flag + " needs the cgroup v2 \"" + w.controller + "\" controller, which this host's v2 hierarchy (" +
+                        mount->string() + ") does not have" +
+                        (mount->string().ends_with("/unified") ? " (cgroups are in hybrid mode: boot with systemd.unified_cgroup_hierarchy=1)" : ""));
+}
+
+void enable_controllers(const fs::path& mount, const fs::path& leaf, const Resources& r) {
+    std::vector<std::string> needed;
+    for (const auto& w : cgroup_writes(r))
+        if (std::find(needed.begin(), needed.end(), w.controller) == needed.end()) needed.push_back(w.controller);
+    if (needed.empty()) return;
+    fs::path dir = mount;
+    for (const auto& part : leaf.lexically_relative(mount)) {
+        auto enabled = words(read_cgroup_file(dir / "cgroup.subtree_control").value_or(""));
+        for (const auto& c : needed) {
+            if (std::find(enabled.begin(), enabled.end(), c) != enabled.end()) continue;
+            // EBUSY can come from a racing sibling doing the same: retry a little.
+            for (int attempt = 0;; ++attempt) {
+                try {
+                    write_control_file(dir / "cgroup.subtree_control", "+" + c);
+                    break;
+                } catch (const Error& e) {
+                    if (e.errno_value() != EBUSY || attempt >= 20) throw e.wrap("enable the " + c + " controller");
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                }
+            }
+        }
+        dir /= part;
+    }
+}
+
+void apply_resources(const fs::path& group, const Resources& r) {
+    for (const auto& w : cgroup_writes(r)) {
+        try {
+            write_control_file(group / w.file, w.value);
+        } catch (const Error& e) {
+            throw e.wrap(w.flag);
+        }
+    }
+}
+
+std::optional<Cgroup> container_cgroup(const std::string& id) {
+    auto mount = find_cgroup2_mount();
+    if (!mount) return std::nullopt;
+    return Cgroup(*mount / cgroup_parent_name() / id);
+}
+
 
 bool Cgroup::exists() const { return ::access(path_.c_str(), F_OK) == 0; }
 

@@ -22,6 +22,16 @@ std::optional<fs::path> find_cgroup2_mount();
 // (relative to the v2 mount), default "minirt". Tests use their own.
 std::string cgroup_parent_name();
 
+struct Resources;
+// Refuses (Error 125, naming the flag and the controller) limits this host's
+// cgroup v2 hierarchy cannot enforce, before anything is created.
+void check_controllers(const Resources& r);
+// Enables in every ancestor's cgroup.subtree_control, from the v2 root down
+// to (not including) `leaf`, the controllers `r` needs.
+void enable_controllers(const fs::path& mount, const fs::path& leaf, const Resources& r);
+// Writes the limits into the group; errors name the flag and the file.
+void apply_resources(const fs::path& group, const Resources& r);
+
 class Cgroup;
 // The group of container `id`: <v2 mount>/<parent>/<id>, or nullopt on a
 // host without cgroup v2. Derived, so it is known even when state is lost.

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +48,20 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
         if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=')
             return kv.substr(key.size() + 1);
     return {};
+}
+
+void apply_scheduling(const InitSpec& spec) {
+    if (spec.nice && ::setpriority(PRIO_PROCESS, 0, *spec.nice) < 0) throw_errno("--nice: setpriority");
+    if (spec.pin_cpu) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(*spec.pin_cpu, &set);
+        if (::sched_setaffinity(0, sizeof set, &set) < 0)
+            throw_errno("--pin-cpu: pin to CPU " + std::to_string(*spec.pin_cpu));
+        sched_param sp{};
+        sp.sched_priority = kPinnedRtPriority;
+        if (::sched_setscheduler(0, SCHED_RR, &sp) < 0) throw_errno("--pin-cpu: SCHED_RR");
+    }
 }
 
 void enter_workdir(const std::string& workdir) {
@@ -121,6 +136,7 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         build_rootfs(spec.rootfs);
         enter_rootfs(spec.rootfs.merged);
         enter_workdir(spec.workdir);
+        apply_scheduling(spec);
 
         int err = 0;
         std::string exe = find_executable(spec.argv[0], env_value(spec.env, "PATH"), err);

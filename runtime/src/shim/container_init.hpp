@@ -4,6 +4,7 @@
 // `error_fd` as "<exit code> <message>", so the CLI can say exactly what broke.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,12 @@ struct InitSpec {
     std::string workdir = "/";
     bool new_ipc = true;
     bool new_net = true;
+    std::optional<int> nice;
+    std::optional<int> pin_cpu;  // affinity to this CPU and SCHED_RR
 };
+
+// The SCHED_RR priority --pin-cpu runs the command at.
+inline constexpr int kPinnedRtPriority = 10;
 
 struct InitFds {
     int go = -1;      // read: one byte from the shim when the cgroup is joined

@@ -87,6 +87,8 @@ void Shim::prepare() {
     spec_.workdir = config_.workdir;
     spec_.new_ipc = !config_.share_ipc;
     spec_.new_net = config_.network != "host";
+    spec_.nice = config_.resources.nice;
+    spec_.pin_cpu = config_.resources.pin_cpu;
 
     log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
     out_ = make_pipe();
@@ -96,7 +98,9 @@ void Shim::prepare() {
 
     if ((cgroup_ = container_cgroup(args_.id))) {
         cgroup_->remove();  // a leftover of an earlier run of this container
+        enable_controllers(*find_cgroup2_mount(), cgroup_->path(), config_.resources);
         cgroup_->create();
+        apply_resources(cgroup_->path(), config_.resources);
         oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
     }
 }

@@ -65,7 +65,8 @@ json to_json(const ContainerConfig& c) {
                 {"network", c.network},
                 {"propagate_mounts", c.propagate_mounts},
                 {"auto_remove", c.auto_remove},
-                {"log_max_size", c.log_max_size}};
+                {"log_max_size", c.log_max_size},
+                {"resources", to_json(c.resources)}};
 }
 
 ContainerConfig config_from_json(const std::string& text, const std::filesystem::path& source) {
@@ -90,6 +91,7 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.propagate_mounts = j.value("propagate_mounts", std::vector<std::string>{});
         c.auto_remove = j.value("auto_remove", false);
         c.log_max_size = j.value("log_max_size", uint64_t{16} << 20);
+        if (j.contains("resources")) c.resources = resources_from_json(j["resources"]);
         return c;
     });
 }

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "linux/resources.hpp"
+
 namespace minirt {
 
 // What `run` was asked for. Written once at creation; `start` replays it.
@@ -27,6 +29,7 @@ struct ContainerConfig {
     std::vector<std::string> propagate_mounts;
     bool auto_remove = false;
     uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
+    Resources resources;
 };
 
 enum class Status { Created, Running, Paused, Stopping, Exited, Unknown };

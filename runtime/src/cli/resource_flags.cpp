@@ -1,0 +1,113 @@
+// The resource flags of `run`, parsed into Resources and checked against
+// what this host's cgroup v2 hierarchy can do, before anything is created.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "cli/cli.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/resources.hpp"
+
+namespace minirt::cli {
+
+namespace {
+
+int host_cpus() {
+    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? static_cast<int>(n) : 1;
+}
+
+// A partition's io.max entry must name its whole disk.
+std::string whole_disk(unsigned maj, unsigned min) {
+    std::string sys = "/sys/dev/block/" + std::to_string(maj) + ":" + std::to_string(min);
+    if (::access(sys.c_str(), F_OK) != 0) return {};
+    if (::access((sys + "/partition").c_str(), F_OK) == 0) {
+        std::string parent = read_file_if_exists(sys + "/../dev").value_or("");
+        while (!parent.empty() && (parent.back() == '\n' || parent.back() == ' ')) parent.pop_back();
+        if (!parent.empty()) return parent;
+    }
+    return std::to_string(maj) + ":" + std::to_string(min);
+}
+
+IoLimit parse_io_limit(const std::string& text, const std::string& flag, const fs::path& storage) {
+    auto colon = text.rfind(':');
+    std::string dev = colon == std::string::npos ? std::string() : text.substr(0, colon);
+    std::string rate = colon == std::string::npos ? text : text.substr(colon + 1);
+    IoLimit l;
+    l.bytes_per_sec = parse_size(rate, flag);
+    unsigned maj, min;
+    char extra;
+    if (!dev.empty() && std::sscanf(dev.c_str(), "%u:%u%c", &maj, &min, &extra) == 2) {
+        l.device = std::to_string(maj) + ":" + std::to_string(min);
+        return l;
+    }
+    std::string path = dev.empty() ? storage.string() : dev;
+    struct stat st{};
+    if (::stat(path.c_str(), &st) < 0)
+        throw Error(errno, "invalid " + flag + " \"" + text + "\": " + path);
+    dev_t d = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+    l.device = whole_disk(major(d), minor(d));
+    if (l.device.empty())
+        throw Error("invalid " + flag + " \"" + text + "\": " + path + " is not on a block device" +
+                    (dev.empty() ? " (the storage directory; name a device: DEV:RATE)" : ""));
+    return l;
+}
+
+}  // namespace
+
+void add_resource_options(po::options_description& desc) {
+    desc.add_options()
+        ("mem,m", po::value<std::string>(), "memory limit (memory.max), e.g. 100M")
+        ("mem-soft", po::value<std::string>(), "memory soft limit: throttled above it (memory.high)")
+        ("mem-swap", po::value<std::string>(), "swap allowed besides --mem (memory.swap.max; default 0)")
+        ("cpus", po::value<std::string>(), "CPU limit in CPUs, e.g. 1.5 (cpu.max)")
+        ("cpu", po::value<std::string>(), "CPU quota in µs per 100 ms period, e.g. 50000 = half a CPU (cpu.max)")
+        ("cpu-weight", po::value<std::string>(), "relative CPU weight 1..10000, default 100 (cpu.weight)")
+        ("nice", po::value<std::string>(), "nice value of the command, -20..19")
+        ("cpuset-cpus", po::value<std::string>(), "CPUs to run on, e.g. 0,1 or 0-3 (cpuset.cpus)")
+        ("pin-cpu", po::value<std::string>()->implicit_value(""),
+         "pin to one CPU (default: the last) and run under SCHED_RR")
+        ("io-read-bps", po::value<std::vector<std::string>>(), "[DEV:]RATE read limit (io.max); DEV a path or MAJ:MIN")
+        ("io-write-bps", po::value<std::vector<std::string>>(), "[DEV:]RATE write limit (io.max)")
+        ("pids-limit", po::value<std::string>(), "maximum number of processes (pids.max)");
+}
+
+Resources resources_from_flags(const po::variables_map& vm, const fs::path& storage) {
+    Resources r;
+    auto str = [&](const char* k) { return vm[k].as<std::string>(); };
+    if (vm.count("mem")) r.memory_max = parse_size(str("mem"), "--mem");
+    if (vm.count("mem-soft")) r.memory_high = parse_size(str("mem-soft"), "--mem-soft");
+    if (vm.count("mem-swap")) {
+        std::string s = str("mem-swap");
+        r.memory_swap_max = s == "0" ? 0 : parse_size(s, "--mem-swap");
+    }
+    if (r.memory_max && r.memory_high && *r.memory_high > *r.memory_max)
+        throw Error("invalid --mem-soft: larger than --mem");
+    if (vm.count("cpus") && vm.count("cpu")) throw Error("--cpus and --cpu both set the CPU quota; give one");
+    if (vm.count("cpus")) r.cpu_quota_us = parse_cpus(str("cpus"), host_cpus());
+    if (vm.count("cpu"))
+        r.cpu_quota_us = static_cast<uint64_t>(
+            parse_int(str("cpu"), "--cpu", 1000, static_cast<int64_t>(host_cpus()) * 100000));
+    if (vm.count("cpu-weight")) r.cpu_weight = static_cast<uint64_t>(parse_int(str("cpu-weight"), "--cpu-weight", 1, 10000));
+    if (vm.count("nice")) r.nice = static_cast<int>(parse_int(str("nice"), "--nice", -20, 19));
+    if (vm.count("cpuset-cpus")) r.cpuset_cpus = parse_cpuset(str("cpuset-cpus"), host_cpus(), "--cpuset-cpus");
+    if (vm.count("pin-cpu")) {
+        std::string s = str("pin-cpu");
+        r.pin_cpu = s.empty() ? host_cpus() - 1 : static_cast<int>(parse_int(s, "--pin-cpu", 0, host_cpus() - 1));
+    }
+    for (const char* flag : {"io-read-bps", "io-write-bps"}) {
+        if (!vm.count(flag)) continue;
+        auto& list = std::string(flag) == "io-read-bps" ? r.io_read_bps : r.io_write_bps;
+        for (const auto& t : vm[flag].as<std::vector<std::string>>())
+            list.push_back(parse_io_limit(t, std::string("--") + flag, storage));
+    }
+    if (vm.count("pids-limit")) r.pids_max = static_cast<uint64_t>(parse_int(str("pids-limit"), "--pids-limit", 1, 4194304));
+    check_controllers(r);
+    return r;
+}
+
+}  // namespace minirt::cli

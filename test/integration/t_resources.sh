@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# Resource flags on this host. Limits need cgroup v2 controllers; where the
+# host's v2 hierarchy lacks one (hybrid mode), the flag must be refused with
+# the controller named and nothing created. The limits themselves are proven
+# in the VM suite (test/vm/tests/cgroup_*.sh).
+
+v2_has() {
+    local cg2
+    cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    grep -qw "$1" "$cg2/cgroup.controllers"
+}
+
+test_limits_need_their_controller() {
+    local flags=("--mem 64M:memory:memory.max:67108864" "--mem-soft 32M:memory:memory.high:33554432"
+                 "--cpus 0.5:cpu:cpu.max:50000 100000" "--cpu-weight 300:cpu:cpu.weight:300"
+                 "--pids-limit 20:pids:pids.max:20" "--cpuset-cpus 0:cpuset:cpuset.cpus:0")
+    local f flag value ctrl file want
+    for f in "${flags[@]}"; do
+        IFS=: read -r flag ctrl file want <<<"$f"
+        value=${flag#* }
+        flag=${flag%% *}
+        if v2_has "$ctrl"; then
+            expect_rc 0 run -d --name lim "$flag" "$value" busybox sleep 30
+            expect_eq "$(cat "$(json_field lim .state.cgroup)/$file")" "$want" "$file for $flag"
+            expect_rc 0 rm -f lim
+        else
+            expect_rc 125 run -d --name lim "$flag" "$value" busybox sleep 30
+            expect_contains "$ERR" "$flag"
+            expect_contains "$ERR" "\"$ctrl\" controller"
+            expect_eq "$(echo "$ERR" | wc -l)" 1 "one-line error"
+            [ -z "$(ls -A "$MINIRT_STORAGE/containers" 2>/dev/null)" ] || fail "$flag: refused run left a container"
+        fi
+    done
+    # A container without limits still runs.
+    expect_rc 0 run --rm busybox true
+}
+
+test_bad_resource_values_are_refused() {
+    local bad
+    for bad in "--mem 0" "--mem -1" "--mem abc" "--mem 99999999999999999999G" "--mem 10Q" "--mem 1.5G" \
+               "--mem-soft 0" "--cpus 0" "--cpus -1" "--cpus 99" "--cpus x" "--cpu 10" "--cpu abc" \
+               "--cpu-weight 0" "--cpu-weight 10001" "--nice 20" "--nice -21" "--cpuset-cpus 99" \
+               "--cpuset-cpus a-b" "--pids-limit 0" "--pids-limit -5" "--pin-cpu=99" "--io-write-bps 8:0:0" \
+               "--io-write-bps /nonexistent:1M"; do
+        # shellcheck disable=SC2086
+        expect_rc 125 run --rm $bad busybox true
+        expect_contains "$ERR" "${bad%%[ =]*}" "error for $bad"
+    done
+    expect_rc 125 run --rm --cpus 1 --cpu 50000 busybox true
+    [ -z "$(ls -A "$MINIRT_STORAGE/containers" 2>/dev/null)" ] || fail "refused runs left containers"
+}
+
+test_nice_and_pin_cpu_apply_and_survive_start() {
+    local last=$(($(nproc) - 1))
+    expect_rc 0 run --name sched --nice 7 --pin-cpu busybox sh -c 'cut -d" " -f19,41 /proc/self/stat; grep Cpus_allowed_list /proc/self/status'
+    expect_eq "$(echo "$OUT" | head -n1)" "7 2" "nice 7 and policy SCHED_RR (2)"
+    expect_contains "$OUT" "Cpus_allowed_list:	$last"
+    expect_rc 0 start sched
+    wait_for 10 is_exited sched
+    mr logs sched
+    expect_eq "$(echo "$OUT" | grep -c '^7 2$')" 2 "start applies them again"
+    expect_rc 0 rm sched
+    expect_rc 0 run --rm --pin-cpu=0 busybox grep Cpus_allowed_list /proc/self/status
+    expect_contains "$OUT" "Cpus_allowed_list:	0"
+}
+
+test_freeze_and_thaw() {
+    expect_rc 0 run -d --name fz busybox cpu_hog --seconds 60 --report-ms 100
+    sleep 0.5
+    expect_rc 0 freeze fz
+    expect_eq "$(status_of fz)" paused
+    local cg
+    cg=$(json_field fz .state.cgroup)
+    expect_eq "$(cat "$cg/cgroup.freeze")" 1
+    grep -q '^frozen 1' "$cg/cgroup.events" || fail "cgroup.events does not say frozen"
+    mr list
+    expect_contains "$OUT" "Paused"
+    local before after
+    before=$("$MINIRT" logs fz | grep -c tick)
+    sleep 0.6
+    after=$("$MINIRT" logs fz | grep -c tick)
+    expect_eq "$after" "$before" "ticks while frozen"
+    expect_rc 125 freeze fz
+    expect_rc 0 thaw fz
+    expect_eq "$(status_of fz)" running
+    sleep 0.5
+    after=$("$MINIRT" logs fz | grep -c tick)
+    [ "$after" -gt "$before" ] || fail "no progress after thaw"
+    expect_rc 125 unpause fz
+    # stop and rm work on a frozen container.
+    expect_rc 0 pause fz
+    expect_rc 0 stop -t 1 fz
+    expect_eq "$(status_of fz)" exited
+    expect_rc 0 start fz
+    expect_rc 0 freeze fz
+    expect_rc 0 rm -f fz
+    expect_rc 125 freeze fz
+}
+
+test_stats_reports_cpu_and_pids() {
+    expect_rc 0 run -d --name st busybox sh -c 'cpu_hog --seconds 60 & sleep 60; wait'
+    sleep 0.5
+    expect_rc 0 stats --no-stream --format json --interval 500 st
+    expect_eq "$(echo "$OUT" | jq -r '.[0].name')" st
+    expect_eq "$(echo "$OUT" | jq -r '.[0].pids')" 3 "sh, cpu_hog, sleep"
+    local cpu
+    cpu=$(echo "$OUT" | jq -r '.[0].cpu_percent | floor')
+    { [ "$cpu" -ge 60 ] && [ "$cpu" -le 110 ]; } || fail "cpu_percent $cpu for one busy process"
+    expect_rc 0 stats --no-stream
+    expect_contains "$OUT" "st"
+    expect_contains "$OUT" "CPU %"
+    expect_rc 0 stop -t 0 st
+    expect_rc 125 stats --no-stream st
+    expect_rc 0 rm st
+}
