@@ -72,16 +72,16 @@ zombies() {
 
 # This test's cgroup parent (the runner gives each test its own).
 test_cg_parent() {
-    local cg2
-    cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-    echo "$cg2/$MINIRT_CGROUP_PARENT"
+    local v2mount
+    v2mount=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    echo "$v2mount/$MINIRT_CGROUP_PARENT"
 }
 
 # Lists a directory's entries except those named in the remaining arguments.
 entries_except() {
-    local dir=$1 e skip out=""
+    local from=$1 e skip out=""
     shift
-    for e in "$dir"/* "$dir"/.[!.]*; do
+    for e in "$from"/* "$from"/.[!.]*; do
         [ -e "$e" ] || [ -L "$e" ] || continue
         e=${e##*/}
         for skip in "$@"; do [ "$e" = "$skip" ] && continue 2; done
