@@ -45,6 +45,10 @@ void require_positional(const Parsed& p, size_t min, size_t max, const std::stri
 // The resource flags of run (--mem, --cpus, ...), shared with future verbs.
 void add_resource_options(po::options_description& desc);
 Resources resources_from_flags(const po::variables_map& vm, const fs::path& storage);
+struct MonitorLimits {
+    uint64_t soft = 0, hard = 0;
+};
+MonitorLimits monitor_limits_from_flags(const po::variables_map& vm);
 
 // Verb entry points.
 int cmd_run(Context&, const Args&);

@@ -6,6 +6,7 @@
 #include "common/parse.hpp"
 #include "container/ops.hpp"
 #include "linux/cgroup.hpp"
+#include "linux/monitor.hpp"
 
 namespace minirt::cli {
 
@@ -60,6 +61,17 @@ int cmd_status(Context& ctx, const Args& args) {
         if (!v.reason.empty()) line("Reason", v.reason);
         if (!st.error.empty()) line("Error", st.error);
         if (!st.cgroup.empty()) line("Cgroup", st.cgroup);
+        if (st.monitor) {
+            const auto& m = *st.monitor;
+            line("Monitor", m.id + " soft=" + (m.soft_limit ? human_size(m.soft_limit) : "none") +
+                                " hard=" + (m.hard_limit ? human_size(m.hard_limit) : "none"));
+            if (m.soft_crossed)
+                line("Warning", "RSS " + human_size(m.soft_crossed->rss) + " crossed the soft limit " +
+                                    human_size(m.soft_crossed->limit));
+            if (m.hard_killed)
+                line("Killed", "RSS " + human_size(m.hard_killed->rss) + " crossed the hard limit " +
+                                   human_size(m.hard_killed->limit));
+        }
     }
     Usage u = read_usage(v);
     if (u.memory_current) line("Memory", human_size(*u.memory_current));
@@ -87,6 +99,14 @@ int cmd_inspect(Context& ctx, const Args& args) {
         if (u.cpu_usec) usage_j["cpu_usage_usec"] = *u.cpu_usec;
         if (u.pids) usage_j["pids"] = *u.pids;
         j["resources"] = usage_j;
+        // The monitor's live view: what it measures now for this container.
+        if (v.state && v.state->monitor && (v.status == Status::Running || v.status == Status::Paused)) {
+            if (auto mon = open_monitor())
+                if (auto e = mon->query(v.state->monitor->id))
+                    j["monitor"] = {{"id", e->id}, {"rss", e->rss}, {"processes", e->processes},
+                                    {"soft_limit", e->soft_limit}, {"hard_limit", e->hard_limit},
+                                    {"soft_crossed", e->soft_crossed}};
+        }
         j["log_path"] = ctx.store.paths().log_file(id).string();
         out.push_back(j);
     });

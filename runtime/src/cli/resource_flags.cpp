@@ -10,6 +10,7 @@
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "linux/cgroup.hpp"
+#include "linux/monitor.hpp"
 #include "linux/resources.hpp"
 
 namespace minirt::cli {
@@ -73,7 +74,33 @@ void add_resource_options(po::options_description& desc) {
          "pin to one CPU (default: the last) and run under SCHED_RR")
         ("io-read-bps", po::value<std::vector<std::string>>(), "[DEV:]RATE read limit (io.max); DEV a path or MAJ:MIN")
         ("io-write-bps", po::value<std::vector<std::string>>(), "[DEV:]RATE write limit (io.max)")
-        ("pids-limit", po::value<std::string>(), "maximum number of processes (pids.max)");
+        ("pids-limit", po::value<std::string>(), "maximum number of processes (pids.max)")
+        ("soft-mib", po::value<std::string>(), "memory monitor: warn once when RSS exceeds N MiB")
+        ("hard-mib", po::value<std::string>(), "memory monitor: kill the container when RSS exceeds N MiB")
+        ("monitor-soft", po::value<std::string>(), "memory monitor soft limit as a size, e.g. 40M")
+        ("monitor-hard", po::value<std::string>(), "memory monitor hard limit as a size");
+}
+
+MonitorLimits monitor_limits_from_flags(const po::variables_map& vm) {
+    MonitorLimits m;
+    auto mib = [&](const char* flag) {
+        return static_cast<uint64_t>(parse_int(vm[flag].as<std::string>(), std::string("--") + flag, 1, 1 << 30)) << 20;
+    };
+    if (vm.count("soft-mib") && vm.count("monitor-soft")) throw Error("--soft-mib and --monitor-soft both set the soft limit");
+    if (vm.count("hard-mib") && vm.count("monitor-hard")) throw Error("--hard-mib and --monitor-hard both set the hard limit");
+    std::string soft_flag = vm.count("soft-mib") ? "--soft-mib" : "--monitor-soft";
+    std::string hard_flag = vm.count("hard-mib") ? "--hard-mib" : "--monitor-hard";
+    if (vm.count("soft-mib")) m.soft = mib("soft-mib");
+    if (vm.count("hard-mib")) m.hard = mib("hard-mib");
+    if (vm.count("monitor-soft")) m.soft = parse_size(vm["monitor-soft"].as<std::string>(), "--monitor-soft");
+    if (vm.count("monitor-hard")) m.hard = parse_size(vm["monitor-hard"].as<std::string>(), "--monitor-hard");
+    if (m.soft && m.hard && m.soft > m.hard)
+        throw Error("invalid " + soft_flag + ": the soft limit is above the hard limit (" + hard_flag + ")");
+    if ((m.soft || m.hard) && !monitor_available())
+        throw Error((m.hard ? hard_flag : soft_flag) +
+                    " needs the kernel memory monitor, but /dev/container_monitor does not exist: load it with "
+                    "`make -C monitor-kmod && insmod monitor-kmod/monitor.ko` (see docs/kernel-monitor.md)");
+    return m;
 }
 
 Resources resources_from_flags(const po::variables_map& vm, const fs::path& storage) {

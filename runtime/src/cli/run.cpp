@@ -91,6 +91,9 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.auto_remove = vm.count("rm") > 0;
     if (vm.count("log-max-size")) c.log_max_size = parse_size(vm["log-max-size"].as<std::string>(), "--log-max-size");
     c.resources = resources_from_flags(vm, ctx.store.paths().storage);
+    MonitorLimits m = monitor_limits_from_flags(vm);
+    c.monitor_soft = m.soft;
+    c.monitor_hard = m.hard;
     return c;
 }
 

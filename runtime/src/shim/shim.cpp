@@ -16,6 +16,7 @@
 #include "common/parse.hpp"
 #include "image/image.hpp"
 #include "linux/cgroup.hpp"
+#include "linux/monitor.hpp"
 #include "linux/process.hpp"
 #include "shim/container_init.hpp"
 #include "shim/log.hpp"
@@ -43,6 +44,10 @@ private:
     void finish();
     void record_failure(int code, const std::string& message);
     void remove_container();
+    void register_with_monitor();
+    void drain_monitor();
+    void leave_monitor() noexcept;
+    void record_soft_crossing(const MonitorEvent& ev);
     void report(const std::string& line);
 
     ShimArgs args_;
@@ -63,7 +68,88 @@ private:
     // before then would deadlock against the CLI waiting for that report.
     FileLock startup_lock_;
     std::string failure_report_;
+    std::unique_ptr<Monitor> monitor_;
+    std::optional<MonitorRecord> monitor_record_;
 };
+
+// The id the monitor knows the container by: its name when it fits (the
+// kernel log then reads container=web), else the id's first 63 characters.
+std::string monitor_id_for(const ContainerConfig& c) {
+    return c.name.size() <= kMonitorIdMax ? c.name : c.id.substr(0, kMonitorIdMax);
+}
+
+void Shim::register_with_monitor() {
+    bool limited = config_.monitor_soft || config_.monitor_hard;
+    try {
+        monitor_ = open_monitor();
+    } catch (const Error& e) {
+        if (limited) throw;
+        log_->note("minirt: memory monitor unavailable: " + e.message());
+        return;
+    }
+    if (!monitor_) {
+        if (limited) throw Error("the memory monitor (/dev/container_monitor) is gone; cannot apply --soft-mib/--hard-mib");
+        return;
+    }
+    MonitorRecord rec;
+    rec.backend = monitor_->backend();
+    rec.id = monitor_id_for(config_);
+    rec.soft_limit = config_.monitor_soft;
+    rec.hard_limit = config_.monitor_hard;
+    try {
+        try {
+            monitor_->add(child_, rec.id, rec.soft_limit, rec.hard_limit);
+        } catch (const Error& e) {
+            // Another root's container may hold the name: the id is unique.
+            if (e.errno_value() != EEXIST || rec.id == args_.id.substr(0, kMonitorIdMax)) throw;
+            rec.id = args_.id.substr(0, kMonitorIdMax);
+            monitor_->add(child_, rec.id, rec.soft_limit, rec.hard_limit);
+        }
+    } catch (const Error& e) {
+        // With limits asked for, running unwatched would break a promise;
+        // without, the container runs and the log says why it is unwatched.
+        if (limited) throw;
+        log_->note("minirt: not watched by the memory monitor: " + e.message());
+        monitor_.reset();
+        return;
+    }
+    monitor_record_ = rec;
+}
+
+void Shim::leave_monitor() noexcept {
+    if (!monitor_ || !monitor_record_) return;
+    try {
+        monitor_->remove(monitor_record_->id);
+    } catch (const Error&) {
+        // It drops exited containers by itself at its next scan.
+    }
+}
+
+void Shim::record_soft_crossing(const MonitorEvent& ev) {
+    monitor_record_->soft_crossed = MonitorRecord::Crossing{ev.rss, ev.limit, now_ns()};
+    log_->note("minirt: memory monitor: SOFT LIMIT crossed: rss=" + std::to_string(ev.rss) +
+               " limit=" + std::to_string(ev.limit));
+    FileLock lock = store_.lock(args_.id);
+    if (lock.stale()) return;
+    auto st = store_.load_state(args_.id);
+    if (!st) return;
+    st->monitor = monitor_record_;
+    store_.save_state(*st);
+}
+
+void Shim::drain_monitor() {
+    if (!monitor_) return;
+    while (auto ev = monitor_->next_event()) {
+        if (ev->id != monitor_record_->id) continue;  // another container's
+        if (ev->type == MonitorEvent::Type::Soft) {
+            record_soft_crossing(*ev);
+        } else if (ev->type == MonitorEvent::Type::Hard) {
+            monitor_record_->hard_killed = MonitorRecord::Crossing{ev->rss, ev->limit, now_ns()};
+            log_->note("minirt: memory monitor: HARD LIMIT: killed at rss=" + std::to_string(ev->rss) +
+                       " limit=" + std::to_string(ev->limit));
+        }
+    }
+}
 
 void Shim::report(const std::string& line) {
     if (args_.report_fd >= 0 && !write_all_nothrow(args_.report_fd, line + "\n")) {
@@ -122,6 +208,7 @@ void Shim::spawn_init() {
     out_.write.reset();
     err_.write.reset();
     if (cgroup_) cgroup_->add_process(child_);
+    register_with_monitor();
     if (!write_all_nothrow(go_.write.get(), "g")) throw_errno("release container init");
     go_.write.reset();
 }
@@ -222,6 +309,7 @@ void Shim::event_loop() {
     add(out_.read.get());
     add(err_.read.get());
     add(sigfd_.get());
+    if (monitor_) add(monitor_->event_fd());
     bool out_eof = false, err_eof = false;
     int64_t exit_seen_ms = -1;
     while (!(child_done_ && out_eof && err_eof)) {
@@ -242,6 +330,8 @@ void Shim::event_loop() {
                     if (si.ssi_signo == SIGCHLD) reap();
                     else if (!child_done_) ::kill(child_, static_cast<int>(si.ssi_signo));
                 }
+            } else if (monitor_ && fd == monitor_->event_fd()) {
+                drain_monitor();
             } else if (fd == out_.read.get() && !out_eof) {
                 pump(fd, "stdout", out_eof);
                 if (out_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
@@ -267,6 +357,9 @@ void Shim::finish() {
     } else {
         code = WEXITSTATUS(wait_status_);
     }
+    // The monitor's HARD event may still be queued behind the child's exit.
+    drain_monitor();
+    leave_monitor();
     bool oom = false;
     if (cgroup_) {
         oom = cgroup_->read_key("memory.events", "oom_kill").value_or(0) > oom_kills_before_;
@@ -286,7 +379,9 @@ void Shim::finish() {
             st.exit_code = code;
             st.exit_signal = sig;
             st.finished_ns = now_ns();
-            if (oom) st.reason = "oom-killed";
+            st.monitor = monitor_record_;
+            if (monitor_record_ && monitor_record_->hard_killed) st.reason = "memory hard limit";
+            else if (oom) st.reason = "oom-killed";
             else if (st.stop_requested) st.reason = "stopped";
             else if (sig) st.reason = "killed";
             else st.reason = "exited";
@@ -325,6 +420,7 @@ int Shim::run() {
             ::kill(child_, SIGKILL);
             ::waitpid(child_, nullptr, 0);
         }
+        leave_monitor();
         if (cgroup_) {
             try {
                 cgroup_->remove();
@@ -336,6 +432,7 @@ int Shim::run() {
         return 1;
     }
     if (!wait_for_exec()) {
+        leave_monitor();
         if (cgroup_) cgroup_->remove();
         if (config_.auto_remove) remove_container();
         startup_lock_.release();
@@ -359,6 +456,7 @@ int Shim::run() {
         st.error.clear();
         st.stop_requested = false;
         st.cgroup = cgroup_ ? cgroup_->path().string() : std::string();
+        st.monitor = monitor_record_;
         store_.save_state(st);
         startup_lock_.release();
         report("started " + std::to_string(st.pid) + " " + std::to_string(st.pid_start));

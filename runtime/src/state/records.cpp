@@ -66,7 +66,9 @@ json to_json(const ContainerConfig& c) {
                 {"propagate_mounts", c.propagate_mounts},
                 {"auto_remove", c.auto_remove},
                 {"log_max_size", c.log_max_size},
-                {"resources", to_json(c.resources)}};
+                {"resources", to_json(c.resources)},
+                {"monitor_soft", c.monitor_soft},
+                {"monitor_hard", c.monitor_hard}};
 }
 
 ContainerConfig config_from_json(const std::string& text, const std::filesystem::path& source) {
@@ -92,6 +94,8 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.auto_remove = j.value("auto_remove", false);
         c.log_max_size = j.value("log_max_size", uint64_t{16} << 20);
         if (j.contains("resources")) c.resources = resources_from_json(j["resources"]);
+        c.monitor_soft = j.value("monitor_soft", uint64_t{0});
+        c.monitor_hard = j.value("monitor_hard", uint64_t{0});
         return c;
     });
 }
@@ -112,7 +116,17 @@ json to_json(const ContainerState& s) {
            {"error", s.error},
            {"stop_requested", s.stop_requested},
            {"cgroup", s.cgroup},
-           {"restart_count", s.restart_count}};
+           {"restart_count", s.restart_count},
+           {"monitor", nullptr}};
+    if (s.monitor) {
+        auto crossing = [](const std::optional<MonitorRecord::Crossing>& c) {
+            return c ? json{{"rss", c->rss}, {"limit", c->limit}, {"at", format_rfc3339(c->at_ns)}} : json(nullptr);
+        };
+        const auto& m = *s.monitor;
+        j["monitor"] = {{"backend", m.backend},       {"id", m.id},
+                        {"soft_limit", m.soft_limit}, {"hard_limit", m.hard_limit},
+                        {"soft_crossed", crossing(m.soft_crossed)}, {"hard_killed", crossing(m.hard_killed)}};
+    }
     return j;
 }
 
@@ -136,6 +150,22 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
         s.stop_requested = j.value("stop_requested", false);
         s.cgroup = j.value("cgroup", std::string());
         s.restart_count = j.value("restart_count", 0);
+        if (j.contains("monitor") && !j["monitor"].is_null()) {
+            const json& m = j["monitor"];
+            MonitorRecord r;
+            r.backend = m.value("backend", std::string());
+            r.id = m.at("id").get<std::string>();
+            r.soft_limit = m.value("soft_limit", uint64_t{0});
+            r.hard_limit = m.value("hard_limit", uint64_t{0});
+            auto crossing = [](const json& c) -> std::optional<MonitorRecord::Crossing> {
+                if (c.is_null()) return std::nullopt;
+                return MonitorRecord::Crossing{c.at("rss").get<uint64_t>(), c.at("limit").get<uint64_t>(),
+                                               parse_time_spec(c.at("at").get<std::string>(), "at")};
+            };
+            if (m.contains("soft_crossed")) r.soft_crossed = crossing(m["soft_crossed"]);
+            if (m.contains("hard_killed")) r.hard_killed = crossing(m["hard_killed"]);
+            s.monitor = r;
+        }
         return s;
     });
 }

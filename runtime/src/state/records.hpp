@@ -30,6 +30,22 @@ struct ContainerConfig {
     bool auto_remove = false;
     uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
     Resources resources;
+    // The memory monitor's limits in bytes (0 = none): --soft-mib/--hard-mib.
+    uint64_t monitor_soft = 0;
+    uint64_t monitor_hard = 0;
+};
+
+// What the memory monitor said about a container.
+struct MonitorRecord {
+    std::string backend;
+    std::string id;  // the id it is registered under
+    uint64_t soft_limit = 0, hard_limit = 0;
+    struct Crossing {
+        uint64_t rss = 0, limit = 0;
+        int64_t at_ns = 0;
+    };
+    std::optional<Crossing> soft_crossed;
+    std::optional<Crossing> hard_killed;
 };
 
 enum class Status { Created, Running, Paused, Stopping, Exited, Unknown };
@@ -53,6 +69,7 @@ struct ContainerState {
     bool stop_requested = false;
     std::string cgroup;  // absolute path of its cgroup v2 group, if any
     int restart_count = 0;
+    std::optional<MonitorRecord> monitor;  // set while registered with the monitor
 };
 
 nlohmann::json to_json(const ContainerConfig& c);

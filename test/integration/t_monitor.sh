@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# The memory monitor's flags on this host. The module itself and the kill
+# path are proven in the VM (test/vm/tests/monitor_*.sh).
+
+test_monitor_flags_without_the_module_are_refused() {
+    [ ! -e /dev/container_monitor ] || return 0  # covered by the VM suite where it exists
+    expect_rc 125 run --rm --hard-mib 20 busybox true
+    expect_contains "$ERR" "--hard-mib"
+    expect_contains "$ERR" "/dev/container_monitor"
+    expect_rc 125 run --rm --soft-mib 10 busybox true
+    expect_contains "$ERR" "--soft-mib"
+    expect_rc 125 run --rm --monitor-hard 20M busybox true
+    expect_contains "$ERR" "--monitor-hard"
+    [ -z "$(ls -A "$MINIRT_STORAGE/containers" 2>/dev/null)" ] || fail "refused runs left containers"
+    # Containers without those flags run exactly as before.
+    expect_rc 0 run --rm busybox true
+}
+
+test_monitor_flag_values_are_checked() {
+    local bad
+    for bad in "--soft-mib 0" "--hard-mib -1" "--hard-mib x" "--monitor-hard 0" "--monitor-soft 1Q"; do
+        # shellcheck disable=SC2086
+        expect_rc 125 run --rm $bad busybox true
+        expect_contains "$ERR" "${bad%% *}"
+    done
+    expect_rc 125 run --rm --soft-mib 30 --hard-mib 20 busybox true
+    expect_contains "$ERR" "above the hard limit"
+    expect_rc 125 run --rm --soft-mib 10 --monitor-soft 10M busybox true
+}
