@@ -26,6 +26,8 @@ const std::vector<Command>& commands() {
         {"status", "show one container's status and resource use", cmd_status},
         {"inspect", "show containers' state and configuration as JSON", cmd_inspect},
         {"logs", "show a container's output", cmd_logs},
+        {"attach", "connect to a container's terminal or stdin", cmd_attach},
+        {"exec", "run a command in a running container", cmd_exec},
         {"freeze", "freeze every process of containers (alias: pause)", cmd_freeze},
         {"thaw", "thaw frozen containers (alias: unpause)", cmd_thaw},
         {"stats", "live resource use of containers", cmd_stats},

@@ -49,6 +49,9 @@ struct MonitorLimits {
     uint64_t soft = 0, hard = 0;
 };
 MonitorLimits monitor_limits_from_flags(const po::variables_map& vm);
+// The security flags of run (--cap-add, --security-opt, --user, --userns, ...).
+void add_security_options(po::options_description& desc);
+Security security_from_flags(const po::variables_map& vm, const Store& store);
 
 // Verb entry points.
 int cmd_run(Context&, const Args&);
@@ -68,6 +71,8 @@ int cmd_image(Context&, const Args&);
 int cmd_freeze(Context&, const Args&);
 int cmd_thaw(Context&, const Args&);
 int cmd_stats(Context&, const Args&);
+int cmd_attach(Context&, const Args&);
+int cmd_exec(Context&, const Args&);
 
 // Runs `fn` on each handle; prints errors per handle and returns 125 if any
 // failed (like podman, the others still get done).

@@ -7,7 +7,10 @@
 #include "common/parse.hpp"
 #include "container/ops.hpp"
 #include "image/image.hpp"
+#include "linux/process.hpp"
 #include "linux/rootfs.hpp"
+#include "cli/attach.hpp"
+#include "shim/attach.hpp"
 #include "shim/launch.hpp"
 
 namespace minirt::cli {
@@ -89,11 +92,14 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         }
     }
     c.auto_remove = vm.count("rm") > 0;
+    c.tty = vm.count("tty") > 0;
+    c.interactive = vm.count("interactive") > 0;
     if (vm.count("log-max-size")) c.log_max_size = parse_size(vm["log-max-size"].as<std::string>(), "--log-max-size");
     c.resources = resources_from_flags(vm, ctx.store.paths().storage);
     MonitorLimits m = monitor_limits_from_flags(vm);
     c.monitor_soft = m.soft;
     c.monitor_hard = m.hard;
+    c.security = security_from_flags(vm, ctx.store);
     return c;
 }
 
@@ -103,6 +109,9 @@ int cmd_run(Context& ctx, const Args& args) {
     po::options_description desc("Options");
     desc.add_options()
         ("detach,d", "run in the background and print the container id")
+        ("tty,t", "give the command a pseudo-terminal")
+        ("interactive,i", "keep stdin open (with -d: for `minirt attach`)")
+        ("detach-keys", po::value<std::string>()->default_value("ctrl-p,ctrl-q"), "keys that detach from -it")
         ("rm", "remove the container when it exits")
         ("name", po::value<std::string>(), "container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")
         ("env,e", po::value<std::vector<std::string>>(), "set KEY=VALUE (or KEY: take it from here)")
@@ -114,6 +123,7 @@ int cmd_run(Context& ctx, const Args& args) {
          "host DIR whose later mounts appear in the container at the same path")
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)");
     add_resource_options(desc);
+    add_security_options(desc);
     Parsed p = parse(desc, args, kUsage, true);
     require_positional(p, 1, SIZE_MAX, kUsage);
     bool detach = p.vm.count("detach") > 0;
@@ -121,11 +131,18 @@ int cmd_run(Context& ctx, const Args& args) {
     ContainerConfig config = build_config(ctx, p);
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
+    std::string detach_keys = parse_detach_keys(p.vm["detach-keys"].as<std::string>());
     ctx.store.create(config);
+    // Foreground without a terminal: the shim relays output to our own
+    // stdout/stderr (and with -i our stdin is the container's). With -t the
+    // terminal goes through the attach socket.
+    LaunchMode mode;
+    mode.attached = !detach && !config.tty;
+    mode.pass_stdin = mode.attached && config.interactive;
     Launched launched;
     try {
         FileLock lock = ctx.store.lock(config.id);
-        launched = launch_container(ctx.store, config.id, lock, !detach);
+        launched = launch_container(ctx.store, config.id, lock, mode);
     } catch (const Error& e) {
         // minirt's own failure: undo the creation entirely. A command that
         // could not be found (126/127) leaves an exited container, as podman.
@@ -141,7 +158,25 @@ int cmd_run(Context& ctx, const Args& args) {
         std::cout << config.id << "\n";
         return 0;
     }
-    return wait_attached(launched, config.id);
+    if (!config.tty) return wait_attached(launched, config.id);
+
+    UniqueFd sock = connect_attach_socket(ctx.store.paths().state_dir(config.id) / "attach.sock");
+    AttachOptions o;
+    o.tty = true;
+    o.stdin_open = config.interactive;
+    o.detach_keys = detach_keys;
+    UniqueFd target = open_pidfd(launched.pid, launched.start);
+    int target_fd = target.get();
+    o.forward_signal = [target_fd](int sig) {
+        if (target_fd >= 0) signal_pidfd(target_fd, sig);
+    };
+    AttachResult r = attach_session(sock.get(), o);
+    if (r.detached) {
+        if (::isatty(1)) std::cout << "\r\n";
+        return 0;
+    }
+    // The shim says "exited" once the exit is recorded (and --rm done).
+    return wait_reported_exit(launched, config.id);
 }
 
 }  // namespace minirt::cli

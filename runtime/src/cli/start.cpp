@@ -19,7 +19,7 @@ void start_one(Context& ctx, const std::string& id) {
     if (v.status == Status::Running || v.status == Status::Paused) return;  // as podman: nothing to do
     if (v.status == Status::Stopping || (v.status == Status::Created && v.shim_alive))
         throw Error("container is busy (" + std::string(to_string(v.status)) + "); try again");
-    launch_container(ctx.store, id, lock, false);
+    launch_container(ctx.store, id, lock);
 }
 
 }  // namespace

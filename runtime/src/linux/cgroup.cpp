@@ -89,20 +89,28 @@ void enable_controllers(const fs::path& mount, const fs::path& leaf, const Resou
     std::vector<std::string> needed;
     for (const auto& w : cgroup_writes(r))
         if (std::find(needed.begin(), needed.end(), w.controller) == needed.end()) needed.push_back(w.controller);
-    if (needed.empty()) return;
+    // Every controller the host offers is enabled, as crun does, so that each
+    // container gets the same files (memory.current for stats, cpu.max, ...)
+    // whether or not it has limits; only the ones a flag needs must succeed.
+    auto available = words(read_cgroup_file(mount / "cgroup.controllers").value_or(""));
     fs::path dir = mount;
     for (const auto& part : leaf.lexically_relative(mount)) {
         auto enabled = words(read_cgroup_file(dir / "cgroup.subtree_control").value_or(""));
-        for (const auto& c : needed) {
+        for (const auto& c : available) {
             if (std::find(enabled.begin(), enabled.end(), c) != enabled.end()) continue;
+            bool required = std::find(needed.begin(), needed.end(), c) != needed.end();
             // EBUSY can come from a racing sibling doing the same: retry a little.
             for (int attempt = 0;; ++attempt) {
                 try {
                     write_control_file(dir / "cgroup.subtree_control", "+" + c);
                     break;
                 } catch (const Error& e) {
-                    if (e.errno_value() != EBUSY || attempt >= 20) throw e.wrap("enable the " + c + " controller");
-                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                    if (e.errno_value() == EBUSY && attempt < 20) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                        continue;
+                    }
+                    if (required) throw e.wrap("enable the " + c + " controller");
+                    break;
                 }
             }
         }
@@ -129,14 +137,19 @@ std::optional<Cgroup> container_cgroup(const std::string& id) {
 
 bool Cgroup::exists() const { return ::access(path_.c_str(), F_OK) == 0; }
 
-void Cgroup::create() {
+void Cgroup::create(const Resources& r) {
+    auto mount = find_cgroup2_mount();
     for (int attempt = 0;; ++attempt) {
-        std::error_code ec;
-        fs::create_directories(path_.parent_path(), ec);
-        if (::mkdir(path_.c_str(), 0755) == 0) return;
-        // ENOENT: a concurrent remove() just took away the empty parent.
-        if (errno == ENOENT && attempt < 5) continue;
-        throw_errno("create cgroup " + path_.string());
+        try {
+            std::error_code ec;
+            fs::create_directories(path_.parent_path(), ec);
+            if (mount) enable_controllers(*mount, path_, r);
+            if (::mkdir(path_.c_str(), 0755) == 0) return;
+            throw_errno("create cgroup " + path_.string());
+        } catch (const Error& e) {
+            // ENOENT: a concurrent remove() just took away the empty parent.
+            if (e.errno_value() != ENOENT || attempt >= 5) throw;
+        }
     }
 }
 

@@ -43,9 +43,10 @@ public:
     const fs::path& path() const { return path_; }
 
     bool exists() const;
-    // Creates the group (and the minirt parent), tolerating a racing rmdir of
-    // the parent by a concurrent remove.
-    void create();
+    // Creates the group (and the minirt parent, with the controllers `r`
+    // needs enabled on the way down), tolerating a racing rmdir of the empty
+    // parent by a concurrent remove.
+    void create(const Resources& r);
     void add_process(int pid);
     // Every process in the group gets SIGKILL (cgroup.kill); false if the
     // kernel has no cgroup.kill.

@@ -4,6 +4,7 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -115,8 +116,17 @@ UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create) {
 void build_rootfs(const RootfsSpec& spec) {
     // Nothing we mount may propagate back to the host.
     do_mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr, "make / a slave");
-    std::string opts = overlay_options(spec.lower, spec.upper, spec.work);
-    do_mount("overlay", spec.merged, "overlay", 0, opts.c_str(), "overlay on " + spec.merged);
+    std::string lower = spec.lower;
+    UniqueFd idmapped;
+    if (spec.idmap_userns_fd >= 0) {
+        idmapped = idmapped_tree(spec.lower, spec.idmap_userns_fd);
+        lower = fd_path(idmapped.get());
+    }
+    std::string opts = overlay_options(lower, spec.upper, spec.work);
+    // nodev: a device node in an image (or one made in the upper layer by
+    // a container given CAP_MKNOD) opens nothing; the only usable devices
+    // are the ones setup_dev puts on /dev's own tmpfs.
+    do_mount("overlay", spec.merged, "overlay", MS_NODEV, opts.c_str(), "overlay on " + spec.merged);
     UniqueFd root(::open(spec.merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw_errno("open " + spec.merged);
     mount_in_root(root.get(), "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
@@ -124,6 +134,77 @@ void build_rootfs(const RootfsSpec& spec) {
                   MS_NOSUID | MS_NODEV | MS_NOEXEC | (spec.read_only_sys ? MS_RDONLY : 0), nullptr);
     setup_dev(root.get());
     for (const auto& dir : spec.propagate_mounts) bind_propagating(root.get(), dir);
+    mask_paths(root.get(), spec.masked_paths);
+    make_paths_readonly(root.get(), spec.readonly_paths);
+    if (spec.read_only_root) {
+        // Programs expect somewhere to write; podman gives the same two.
+        mount_in_root(root.get(), "tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+        mount_in_root(root.get(), "run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
+        // Only this mount of the overlay turns read-only (MS_BIND): the
+        // mounts on top of it keep their own flags.
+        do_mount(nullptr, spec.merged, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, nullptr,
+                 "read-only root " + spec.merged);
+    }
+}
+
+UniqueFd idmapped_tree(const std::string& dir, int userns_fd) {
+    UniqueFd tree(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!tree) throw_errno("open_tree " + dir);
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(userns_fd);
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+        throw_errno("idmapped mount of " + dir + " (needs Linux 5.19+ and a filesystem that supports it)");
+    return tree;
+}
+
+void mask_paths(int root_fd, const std::vector<std::string>& paths) {
+    if (paths.empty()) return;
+    UniqueFd null(openat2_in_root(root_fd, "dev/null", O_PATH | O_NOFOLLOW));
+    if (!null) throw_errno("open /dev/null in the container root");
+    for (const auto& path : paths) {
+        std::string rel = std::filesystem::path(path).relative_path().string();
+        UniqueFd target(openat2_in_root(root_fd, rel.c_str(), O_PATH | O_NOFOLLOW));
+        if (!target) {
+            if (errno == ENOENT || errno == ENOTDIR) continue;
+            throw_errno("open " + path + " to mask it");
+        }
+        struct stat st{};
+        if (::fstat(target.get(), &st) < 0) throw_errno("stat " + path);
+        if (S_ISLNK(st.st_mode)) continue;  // proc and sysfs have none among these
+        if (S_ISDIR(st.st_mode))
+            do_mount("tmpfs", fd_path(target.get()), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     "size=0,mode=555", "mask " + path);
+        else
+            do_mount(fd_path(null.get()).c_str(), fd_path(target.get()), nullptr, MS_BIND, nullptr, "mask " + path);
+    }
+}
+
+void make_paths_readonly(int root_fd, const std::vector<std::string>& paths) {
+    for (const auto& path : paths) {
+        std::string rel = std::filesystem::path(path).relative_path().string();
+        UniqueFd target(openat2_in_root(root_fd, rel.c_str(), O_PATH | O_NOFOLLOW));
+        if (!target) {
+            if (errno == ENOENT || errno == ENOTDIR) continue;
+            throw_errno("open " + path + " to make it read-only");
+        }
+        do_mount(fd_path(target.get()).c_str(), fd_path(target.get()), nullptr, MS_BIND | MS_REC, nullptr,
+                 "bind " + path);
+        // Re-open: the fd above still names the covered inode's mount.
+        UniqueFd bound(openat2_in_root(root_fd, rel.c_str(), O_PATH | O_NOFOLLOW));
+        if (!bound) throw_errno("reopen " + path);
+        // Keep the flags the mount already has (nosuid, noexec, ...): a
+        // remount may only add restrictions here.
+        struct statvfs sv{};
+        unsigned long keep = 0;
+        if (::fstatvfs(bound.get(), &sv) == 0) {
+            if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+            if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+            if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+        }
+        do_mount(nullptr, fd_path(bound.get()), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr,
+                 "make " + path + " read-only");
+    }
 }
 
 bool on_shared_mount(const std::string& dir, const std::string& mountinfo) {

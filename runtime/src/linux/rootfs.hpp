@@ -15,6 +15,14 @@ struct RootfsSpec {
     std::string lower, upper, work, merged;
     std::vector<std::string> propagate_mounts;  // host dirs, slave propagation
     bool read_only_sys = true;
+    // Defences (docs/security.md). Paths are inside the container.
+    std::vector<std::string> masked_paths;    // /dev/null or an empty read-only tmpfs over each
+    std::vector<std::string> readonly_paths;  // bound read-only over themselves
+    bool read_only_root = false;              // --read-only: tmpfs /tmp and /run stay writable
+    // A user namespace whose id mapping the image's (lower) layer is shown
+    // through (an idmapped mount), so container root owns what host root
+    // owns in the image. -1: no user namespace.
+    int idmap_userns_fd = -1;
 };
 
 // Overlay options string; exposed for unit tests.
@@ -33,6 +41,16 @@ void build_rootfs(const RootfsSpec& spec);
 bool on_shared_mount(const std::string& dir, const std::string& mountinfo);
 // Refuses (Error 125) a --propagate-mount source that cannot propagate.
 void validate_propagation_source(const std::string& dir);
+
+// A detached copy of the mount tree at `dir` whose file owners appear
+// through the id mapping of `userns_fd` (mount_setattr MOUNT_ATTR_IDMAP).
+UniqueFd idmapped_tree(const std::string& dir, int userns_fd);
+
+// Hides each existing path: a file under /dev/null, a directory under an
+// empty read-only tmpfs (runc's masked paths). Missing paths are skipped.
+void mask_paths(int root_fd, const std::vector<std::string>& paths);
+// Bind-mounts each existing path read-only over itself.
+void make_paths_readonly(int root_fd, const std::vector<std::string>& paths);
 
 // pivot_root into `new_root`, detaching the old root entirely.
 void enter_rootfs(const std::string& new_root);

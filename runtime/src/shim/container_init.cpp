@@ -13,6 +13,10 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "linux/namespaces.hpp"
+#include "linux/security.hpp"
+#include "linux/userns.hpp"
+#include "shim/attach.hpp"
+#include "shim/terminal.hpp"
 
 namespace minirt {
 
@@ -36,11 +40,20 @@ void reset_signals() {
 }
 
 void setup_stdio(const InitFds& fds) {
-    int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0) throw_errno("open /dev/null");
-    if (::dup2(devnull, 0) < 0 || ::dup2(fds.stdout_w, 1) < 0 || ::dup2(fds.stderr_w, 2) < 0)
+    int in = fds.stdin_r >= 0 ? fds.stdin_r : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in < 0) throw_errno("open /dev/null");
+    if (::dup2(in, 0) < 0 || ::dup2(fds.stdout_w, 1) < 0 || ::dup2(fds.stderr_w, 2) < 0)
         throw_errno("dup2 stdio");
-    ::close(devnull);
+    if (in != fds.stdin_r) ::close(in);
+}
+
+// The terminal comes from the container's own devpts, so `tty` inside shows
+// /dev/pts/0 and nothing of the host's terminals is reachable.
+void setup_terminal(const InitFds& fds) {
+    Pty pty = open_pty();
+    adopt_terminal(pty.slave.get());
+    if (!send_fd(fds.console, pty.master.get())) throw_errno("hand the terminal to the shim");
+    ::close(fds.console);
 }
 
 std::string env_value(const std::vector<std::string>& env, const std::string& key) {
@@ -136,7 +149,11 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         build_rootfs(spec.rootfs);
         enter_rootfs(spec.rootfs.merged);
         enter_workdir(spec.workdir);
+        if (spec.tty) setup_terminal(fds);
         apply_scheduling(spec);
+        if (spec.userns)
+            join_userns({spec.userns->get(), spec.hostname, spec.new_net, spec.new_ipc});
+        apply_security(spec.security);
 
         int err = 0;
         std::string exe = find_executable(spec.argv[0], env_value(spec.env, "PATH"), err);

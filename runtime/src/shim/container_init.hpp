@@ -4,11 +4,14 @@
 // `error_fd` as "<exit code> <message>", so the CLI can say exactly what broke.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/security.hpp"
 
 namespace minirt {
 
@@ -22,6 +25,7 @@ struct InitSpec {
     bool new_net = true;
     std::optional<int> nice;
     std::optional<int> pin_cpu;  // affinity to this CPU and SCHED_RR
+    bool tty = false;
 };
 
 // The SCHED_RR priority --pin-cpu runs the command at.
@@ -32,6 +36,8 @@ struct InitFds {
     int error = -1;   // write, close-on-exec: EOF at exec means success
     int stdout_w = -1;
     int stderr_w = -1;
+    int stdin_r = -1;    // -1: /dev/null
+    int console = -1;    // with a tty: the pty master goes back to the shim here
 };
 
 [[noreturn]] void container_init(const InitSpec& spec, const InitFds& fds) noexcept;

@@ -33,7 +33,7 @@ std::string read_line(int fd) {
 }
 
 [[noreturn]] void become_shim(const Store& store, const std::string& id, int report_w, int lock_fd,
-                              bool attached) noexcept {
+                              LaunchMode mode) noexcept {
     ::setsid();
     pid_t shim = ::fork();
     if (shim != 0) _exit(shim < 0 ? 1 : 0);
@@ -45,23 +45,29 @@ std::string read_line(int fd) {
     ::dup2(l, kShimLockFd);
     ::close_range(kShimLockFd + 1, ~0U, 0);
     int devnull = ::open("/dev/null", O_RDWR);
-    ::dup2(devnull, 0);
-    if (!attached) {
+    if (!mode.pass_stdin) ::dup2(devnull, 0);
+    if (!mode.attached) {
         ::dup2(devnull, 1);
         ::dup2(devnull, 2);
     }
     if (devnull > kShimLockFd) ::close(devnull);
-    ShimArgs args{&store, id, attached, kShimReportFd, kShimLockFd};
+    ShimArgs args;
+    args.store = &store;
+    args.id = id;
+    args.attached = mode.attached;
+    args.pass_stdin = mode.pass_stdin;
+    args.report_fd = kShimReportFd;
+    args.lock_fd = kShimLockFd;
     run_shim(args);
 }
 
 }  // namespace
 
-Launched launch_container(const Store& store, const std::string& id, FileLock& lock, bool attached) {
+Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode) {
     Pipe report = make_pipe();
     pid_t mid = ::fork();
     if (mid < 0) throw_errno("fork shim");
-    if (mid == 0) become_shim(store, id, report.write.get(), lock.fd(), attached);
+    if (mid == 0) become_shim(store, id, report.write.get(), lock.fd(), mode);
     report.write.reset();
     int status;
     while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
@@ -110,6 +116,16 @@ int wait_attached(Launched& launched, const std::string& id) {
             throw Error("the shim of " + id.substr(0, 12) + " died; the exit status is unknown");
         }
     }
+}
+
+}  // namespace minirt
+
+namespace minirt {
+
+int wait_reported_exit(Launched& launched, const std::string& id) {
+    std::string line = read_line(launched.report.get());
+    if (line.starts_with("exited ")) return static_cast<int>(parse_int(line.substr(7), "exit code", 0, 255));
+    throw Error("the shim of " + id.substr(0, 12) + " died; the exit status is unknown");
 }
 
 }  // namespace minirt

@@ -19,10 +19,18 @@ struct Launched {
     UniqueFd report;  // still open when attached: "exited N" arrives here
 };
 
+struct LaunchMode {
+    bool attached = false;    // the shim relays output to our stdout/stderr
+    bool pass_stdin = false;  // our stdin becomes the container's (run -i)
+};
+
 // Forks the shim (twice, so it is not our child and outlives us) while we
 // hold `lock`; returns once the command has been exec'd. Throws Error with
 // the container's exit code (125/126/127) if it could not be started.
-Launched launch_container(const Store& store, const std::string& id, FileLock& lock, bool attached);
+Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode = {});
+
+// Waits for the shim's "exited N" on the report pipe (no signal forwarding).
+int wait_reported_exit(Launched& launched, const std::string& id);
 
 // Attached mode: forwards our signals to the container until the shim
 // reports the exit; returns the container's exit code.

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,8 +19,12 @@
 #include "linux/cgroup.hpp"
 #include "linux/monitor.hpp"
 #include "linux/process.hpp"
+#include "linux/security.hpp"
+#include "linux/userns.hpp"
+#include "shim/attach.hpp"
 #include "shim/container_init.hpp"
 #include "shim/log.hpp"
+#include "shim/terminal.hpp"
 
 namespace minirt {
 
@@ -70,7 +75,73 @@ private:
     std::string failure_report_;
     std::unique_ptr<Monitor> monitor_;
     std::optional<MonitorRecord> monitor_record_;
+
+    // Terminal and attach (-t / -i): clients connect to the attach socket.
+    void accept_client();
+    void serve_client(int fd);
+    void broadcast(std::string_view data);
+    UniqueFd console_parent_, console_child_;  // socketpair: init → shim pty master
+    UniqueFd master_;                          // the container's pty master
+    Pipe stdin_;                               // detached -i without -t
+    UniqueFd listener_;
+    std::vector<UniqueFd> clients_;
+    std::string pending_output_;  // output before the first client connected
+    bool had_client_ = false;
+    int epoll_ = -1;
 };
+
+// Output produced before anyone attached is kept (bounded) for the first
+// client, so `run -it` never misses the shell's first prompt.
+constexpr size_t kPendingOutputMax = 1 << 20;
+
+void Shim::broadcast(std::string_view data) {
+    if (!had_client_) {
+        if (pending_output_.size() + data.size() <= kPendingOutputMax) pending_output_.append(data);
+        return;
+    }
+    for (auto& c : clients_)
+        if (c && !send_packet(c.get(), kMsgOutput, data)) c.reset();
+}
+
+void Shim::accept_client() {
+    UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c) return;
+    if (!had_client_) {
+        had_client_ = true;
+        if (!pending_output_.empty() && !send_packet(c.get(), kMsgOutput, pending_output_)) return;
+        pending_output_.clear();
+        pending_output_.shrink_to_fit();
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = c.get();
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, c.get(), &ev) < 0) return;
+    clients_.push_back(std::move(c));
+}
+
+void Shim::serve_client(int fd) {
+    char type;
+    std::string payload;
+    bool ok = recv_packet(fd, type, payload);
+    if (ok && type == kMsgData) {
+        int target = master_ ? master_.get() : stdin_.write.get();
+        if (target >= 0) write_all_nothrow(target, payload);
+    } else if (ok && type == kMsgWinsize && payload.size() == 4 && master_) {
+        WindowSize ws;
+        std::memcpy(&ws.rows, payload.data(), 2);
+        std::memcpy(&ws.cols, payload.data() + 2, 2);
+        set_window_size(master_.get(), ws);
+    } else if (ok && type == kMsgCloseStdin) {
+        stdin_.write.reset();
+        if (master_) write_all_nothrow(master_.get(), "\x04");  // EOF on a terminal
+    }
+    if (!ok) {
+        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+        for (auto& c : clients_)
+            if (c.get() == fd) c.reset();
+        std::erase_if(clients_, [](const UniqueFd& c) { return !c; });
+    }
+}
 
 // The id the monitor knows the container by: its name when it fits (the
 // kernel log then reads container=web), else the id's first 63 characters.
@@ -173,19 +244,46 @@ void Shim::prepare() {
     spec_.workdir = config_.workdir;
     spec_.new_ipc = !config_.share_ipc;
     spec_.new_net = config_.network != "host";
+    spec_.tty = config_.tty;
     spec_.nice = config_.resources.nice;
     spec_.pin_cpu = config_.resources.pin_cpu;
+    const Security& sec = config_.security;
+    spec_.security = security_spec(sec);
+    if (!sec.privileged) {
+        spec_.rootfs.masked_paths = default_masked_paths();
+        spec_.rootfs.readonly_paths = default_readonly_paths();
+    }
+    spec_.rootfs.read_only_sys = !sec.privileged;
+    spec_.rootfs.read_only_root = sec.read_only;
+    if (sec.userns()) {
+        // The mapped root must own the upper layer's top (the container's
+        // "/"), or it could not create anything there.
+        uid_t root_uid = *host_id_for(sec.uid_map, 0);
+        gid_t root_gid = *host_id_for(sec.gid_map, 0);
+        for (const auto& dir : {spec_.rootfs.upper, spec_.rootfs.work})
+            if (::chown(dir.c_str(), root_uid, root_gid) < 0) throw_errno("chown " + dir + " to the container's root");
+        spec_.userns = std::make_shared<UniqueFd>(make_userns(sec.uid_map, sec.gid_map));
+        spec_.rootfs.idmap_userns_fd = spec_.userns->get();
+    }
 
     log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
     out_ = make_pipe();
     err_ = make_pipe();
     go_ = make_pipe();
     exec_err_ = make_pipe();
+    if (config_.tty) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+        console_parent_.reset(sv[0]);
+        console_child_.reset(sv[1]);
+    }
+    if (config_.interactive && !config_.tty && !args_.pass_stdin) stdin_ = make_pipe();
+    if (config_.tty || (config_.interactive && !args_.pass_stdin))
+        listener_ = listen_attach_socket(p.state_dir(args_.id) / "attach.sock");
 
     if ((cgroup_ = container_cgroup(args_.id))) {
         cgroup_->remove();  // a leftover of an earlier run of this container
-        enable_controllers(*find_cgroup2_mount(), cgroup_->path(), config_.resources);
-        cgroup_->create();
+        cgroup_->create(config_.resources);
         apply_resources(cgroup_->path(), config_.resources);
         oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
     }
@@ -198,6 +296,10 @@ void Shim::spawn_init() {
     if (child_ < 0) throw_errno("fork container init");
     if (child_ == 0) {
         InitFds fds{go_.read.get(), exec_err_.write.get(), out_.write.get(), err_.write.get()};
+        fds.stdin_r = args_.pass_stdin ? 0 : stdin_.read.get();
+        fds.console = console_child_.get();
+        if (fds.console >= 0) ::fcntl(fds.console, F_SETFD, 0);
+        if (fds.stdin_r > 0) ::fcntl(fds.stdin_r, F_SETFD, 0);
         // The error pipe must survive until exec and vanish at it.
         ::fcntl(fds.error, F_SETFD, FD_CLOEXEC);
         ::fcntl(fds.go, F_SETFD, 0);
@@ -205,12 +307,25 @@ void Shim::spawn_init() {
     }
     go_.read.reset();
     exec_err_.write.reset();
+    console_child_.reset();
+    stdin_.read.reset();
+    if (args_.pass_stdin) {
+        // The container owns the CLI's stdin now; we must not read it.
+        int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ::dup2(devnull, 0);
+        ::close(devnull);
+    }
     out_.write.reset();
     err_.write.reset();
     if (cgroup_) cgroup_->add_process(child_);
     register_with_monitor();
     if (!write_all_nothrow(go_.write.get(), "g")) throw_errno("release container init");
     go_.write.reset();
+    // With -t, init sends its pty master before exec (or dies trying: EOF).
+    if (console_parent_) {
+        master_ = recv_fd(console_parent_.get());
+        console_parent_.reset();
+    }
 }
 
 bool Shim::wait_for_exec() {
@@ -278,6 +393,7 @@ void Shim::pump(int fd, const char* stream, bool& eof) {
     }
     std::string_view data(buf, static_cast<size_t>(n));
     log_->append(stream, data);
+    if (listener_) broadcast(data);
     if (relay_) {
         int target = std::strcmp(stream, "stdout") == 0 ? 1 : 2;
         if (!write_all_nothrow(target, data)) relay_ = false;  // the attached CLI went away
@@ -300,6 +416,7 @@ void Shim::reap() {
 void Shim::event_loop() {
     UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
     if (!ep) throw_errno("epoll_create1");
+    epoll_ = ep.get();
     auto add = [&](int fd) {
         epoll_event ev{};
         ev.events = EPOLLIN;
@@ -310,17 +427,19 @@ void Shim::event_loop() {
     add(err_.read.get());
     add(sigfd_.get());
     if (monitor_) add(monitor_->event_fd());
-    bool out_eof = false, err_eof = false;
+    if (listener_) add(listener_.get());
+    if (master_) add(master_.get());
+    bool out_eof = false, err_eof = false, tty_eof = !master_;
     int64_t exit_seen_ms = -1;
-    while (!(child_done_ && out_eof && err_eof)) {
+    while (!(child_done_ && out_eof && err_eof && tty_eof)) {
         int timeout = -1;
         if (child_done_) {
             if (exit_seen_ms < 0) exit_seen_ms = monotonic_ms();
             timeout = static_cast<int>(std::max<int64_t>(0, exit_seen_ms + kDrainAfterExitMs - monotonic_ms()));
             if (timeout == 0) break;
         }
-        epoll_event evs[4];
-        int n = ::epoll_wait(ep.get(), evs, 4, timeout);
+        epoll_event evs[16];
+        int n = ::epoll_wait(ep.get(), evs, 16, timeout);
         if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
         for (int i = 0; i < n; ++i) {
             int fd = evs[i].data.fd;
@@ -332,12 +451,20 @@ void Shim::event_loop() {
                 }
             } else if (monitor_ && fd == monitor_->event_fd()) {
                 drain_monitor();
+            } else if (listener_ && fd == listener_.get()) {
+                accept_client();
+            } else if (master_ && fd == master_.get() && !tty_eof) {
+                // EIO once the last holder of the terminal's slave side exits.
+                pump(fd, "stdout", tty_eof);
+                if (tty_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
             } else if (fd == out_.read.get() && !out_eof) {
                 pump(fd, "stdout", out_eof);
                 if (out_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
             } else if (fd == err_.read.get() && !err_eof) {
                 pump(fd, "stderr", err_eof);
                 if (err_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
+            } else {
+                serve_client(fd);
             }
         }
     }
@@ -395,6 +522,9 @@ void Shim::finish() {
             log_->note("minirt: " + e.message());
         }
     }
+    for (auto& c : clients_)
+        if (c) send_packet(c.get(), kMsgExit, std::to_string(code));
+    clients_.clear();
     if (config_.auto_remove) remove_container();
     report("exited " + std::to_string(code));
 }

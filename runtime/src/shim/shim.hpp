@@ -17,6 +17,7 @@ struct ShimArgs {
     const Store* store = nullptr;
     std::string id;
     bool attached = false;  // relay output to our inherited fds 1 and 2
+    bool pass_stdin = false;  // our inherited fd 0 is the container's stdin (run -i)
     int report_fd = -1;
     int lock_fd = -1;  // the CLI's lock on the container, shared until started
 };

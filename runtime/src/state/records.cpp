@@ -65,10 +65,13 @@ json to_json(const ContainerConfig& c) {
                 {"network", c.network},
                 {"propagate_mounts", c.propagate_mounts},
                 {"auto_remove", c.auto_remove},
+                {"tty", c.tty},
+                {"interactive", c.interactive},
                 {"log_max_size", c.log_max_size},
                 {"resources", to_json(c.resources)},
                 {"monitor_soft", c.monitor_soft},
-                {"monitor_hard", c.monitor_hard}};
+                {"monitor_hard", c.monitor_hard},
+                {"security", to_json(c.security)}};
 }
 
 ContainerConfig config_from_json(const std::string& text, const std::filesystem::path& source) {
@@ -92,10 +95,14 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         if (c.network != "none" && c.network != "host") throw Error("bad network \"" + c.network + "\"");
         c.propagate_mounts = j.value("propagate_mounts", std::vector<std::string>{});
         c.auto_remove = j.value("auto_remove", false);
+        c.tty = j.value("tty", false);
+        c.interactive = j.value("interactive", false);
         c.log_max_size = j.value("log_max_size", uint64_t{16} << 20);
         if (j.contains("resources")) c.resources = resources_from_json(j["resources"]);
         c.monitor_soft = j.value("monitor_soft", uint64_t{0});
         c.monitor_hard = j.value("monitor_hard", uint64_t{0});
+        // Absent in configs written before it existed: the defaults apply.
+        if (j.contains("security")) c.security = with_context("security", [&] { return security_from_json(j["security"]); });
         return c;
     });
 }

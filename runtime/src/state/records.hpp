@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "linux/resources.hpp"
+#include "linux/security.hpp"
 
 namespace minirt {
 
@@ -28,11 +29,15 @@ struct ContainerConfig {
     std::string network = "none";  // "none" (own namespace, loopback) or "host"
     std::vector<std::string> propagate_mounts;
     bool auto_remove = false;
+    bool tty = false;          // -t: the command gets a pseudo-terminal
+    bool interactive = false;  // -i: its stdin stays open (attachable)
     uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
     Resources resources;
     // The memory monitor's limits in bytes (0 = none): --soft-mib/--hard-mib.
     uint64_t monitor_soft = 0;
     uint64_t monitor_hard = 0;
+    // Capabilities, seccomp, user, user namespace, rlimits (docs/security.md).
+    Security security;
 };
 
 // What the memory monitor said about a container.

@@ -1,0 +1,256 @@
+// minirt exec: run a command inside a running container. A bridge process
+// joins the container's cgroup and namespaces (setns on a pidfd, all at
+// once) and forks the command, which is then PID-namespaced like the rest
+// of the container; the bridge mirrors its exit status to us.
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <iostream>
+
+#include "cli/attach.hpp"
+#include "cli/cli.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "container/ops.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/process.hpp"
+#include "shim/attach.hpp"
+#include "shim/container_init.hpp"
+#include "shim/terminal.hpp"
+
+namespace minirt::cli {
+
+namespace {
+
+struct ExecSpec {
+    std::vector<std::string> argv, env;
+    std::string workdir;
+    bool tty = false, interactive = false;
+    std::optional<std::pair<uid_t, gid_t>> user;
+    int ns_flags = 0;
+};
+
+pid_t g_command = -1;  // the bridge forwards signals to it
+void forward_to_command(int sig) {
+    if (g_command > 0) ::kill(g_command, sig);
+}
+
+[[noreturn]] void fail_child(int error_fd, int code, const std::string& msg) noexcept {
+    write_all_nothrow(error_fd, std::to_string(code) + " " + msg);
+    _exit(code);
+}
+
+// In the command process, inside every namespace of the container.
+[[noreturn]] void exec_command(const ExecSpec& spec, int error_fd, int console) noexcept {
+    try {
+        if (::chdir(spec.workdir.c_str()) < 0) throw_errno("chdir to " + spec.workdir);
+        if (spec.tty) {
+            Pty pty = open_pty();
+            adopt_terminal(pty.slave.get());
+            if (!send_fd(console, pty.master.get())) throw_errno("hand over the terminal");
+        }
+        ::close(console);
+        if (spec.user) {
+            if (::setgroups(0, nullptr) < 0 || ::setgid(spec.user->second) < 0 || ::setuid(spec.user->first) < 0)
+                throw_errno("switch to user " + std::to_string(spec.user->first));
+        }
+        std::string path;
+        for (const auto& e : spec.env)
+            if (e.starts_with("PATH=")) path = e.substr(5);
+        int err = 0;
+        std::string exe = find_executable(spec.argv[0], path, err);
+        if (exe.empty())
+            fail_child(error_fd, err == ENOENT ? kExitNotFound : kExitCannotInvoke,
+                       "executable file `" + spec.argv[0] + "`" +
+                           (err == ENOENT ? " not found in $PATH" : std::string(": ") + std::strerror(err)));
+        std::vector<char*> argv, envp;
+        for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+        envp.push_back(nullptr);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::execve(exe.c_str(), argv.data(), envp.data());
+        fail_child(error_fd, errno == ENOENT ? kExitNotFound : kExitCannotInvoke,
+                   "exec " + spec.argv[0] + ": " + std::strerror(errno));
+    } catch (const Error& e) {
+        fail_child(error_fd, e.exit_code(), e.message());
+    }
+}
+
+// The bridge: joins, forks the command, mirrors its status.
+[[noreturn]] void bridge(const ExecSpec& spec, int pidfd, const std::string& cgroup, int error_fd,
+                         int console) noexcept {
+    try {
+        // The cgroup first: its path is only visible from the host's mounts.
+        if (!cgroup.empty()) write_control_file(fs::path(cgroup) / "cgroup.procs", "0");
+        if (::setns(pidfd, spec.ns_flags) < 0) throw_errno("join the container's namespaces");
+        pid_t child = ::fork();
+        if (child < 0) throw_errno("fork");
+        if (child == 0) exec_command(spec, error_fd, console);
+        g_command = child;
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::signal(s, forward_to_command);
+        ::close(error_fd);
+        ::close(console);
+        int status = 0;
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+    } catch (const Error& e) {
+        fail_child(error_fd, e.exit_code(), e.message());
+    }
+}
+
+int relay_terminal(int master, bool interactive, pid_t bridge_pid) {
+    RawTerminal raw(0);
+    if (auto ws = window_size(0)) set_window_size(master, *ws);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGWINCH);
+    sigaddset(&mask, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC));
+    bool in_open = interactive;
+    for (;;) {
+        pollfd fds[3] = {{master, POLLIN, 0}, {sigfd.get(), POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+        if (::poll(fds, 3, -1) < 0 && errno != EINTR) break;
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char buf[65536];
+            ssize_t n = ::read(master, buf, sizeof buf);
+            if (n <= 0) break;  // EIO: the command and everything on its terminal ended
+            write_all_nothrow(1, std::string_view(buf, static_cast<size_t>(n)));
+        }
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo si{};
+            if (::read(sigfd.get(), &si, sizeof si) == sizeof si && si.ssi_signo == SIGWINCH)
+                if (auto ws = window_size(0)) set_window_size(master, *ws);
+        }
+        if (in_open && (fds[2].revents & (POLLIN | POLLHUP))) {
+            char buf[4096];
+            ssize_t n = ::read(0, buf, sizeof buf);
+            if (n <= 0) {
+                write_all_nothrow(master, "\x04");
+                in_open = false;
+            } else {
+                write_all_nothrow(master, std::string_view(buf, static_cast<size_t>(n)));
+            }
+        }
+    }
+    int status = 0;
+    while (::waitpid(bridge_pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+std::pair<uid_t, gid_t> parse_user(const std::string& text) {
+    auto colon = text.find(':');
+    auto uid = static_cast<uid_t>(parse_int(text.substr(0, colon), "--user", 0, 4294967294LL));
+    gid_t gid = colon == std::string::npos ? static_cast<gid_t>(uid)
+                                           : static_cast<gid_t>(parse_int(text.substr(colon + 1), "--user", 0, 4294967294LL));
+    return {uid, gid};
+}
+
+}  // namespace
+
+int cmd_exec(Context& ctx, const Args& args) {
+    const char* usage = "minirt exec [-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] NAME COMMAND [ARG...]";
+    po::options_description desc("Options");
+    desc.add_options()
+        ("interactive,i", "keep stdin open")
+        ("tty,t", "give the command a pseudo-terminal")
+        ("env,e", po::value<std::vector<std::string>>(), "set KEY=VALUE")
+        ("workdir,w", po::value<std::string>(), "working directory (default: the container's)")
+        ("user,u", po::value<std::string>(), "run as UID[:GID]");
+    Parsed p = parse(desc, args, usage, true);
+    require_positional(p, 2, SIZE_MAX, usage);
+    std::string id = ctx.store.resolve(p.positional[0]);
+    ContainerView v = view_container(ctx.store, id);
+    if (!v.load_error.empty()) throw Error(v.load_error);
+    if (v.status == Status::Paused) throw Error("container is paused; thaw it first");
+    if (v.status != Status::Running) throw Error("container is not running");
+
+    ExecSpec spec;
+    spec.argv.assign(p.positional.begin() + 1, p.positional.end());
+    spec.env = v.config->env;
+    if (p.vm.count("env"))
+        for (const auto& e : p.vm["env"].as<std::vector<std::string>>()) {
+            auto [k, val] = parse_env(e);
+            std::erase_if(spec.env, [&](const std::string& x) { return x.starts_with(k + "="); });
+            spec.env.push_back(k + "=" + val);
+        }
+    spec.workdir = p.vm.count("workdir") ? p.vm["workdir"].as<std::string>() : v.config->workdir;
+    if (spec.workdir.empty() || spec.workdir[0] != '/') throw Error("invalid --workdir: must be absolute");
+    spec.tty = p.vm.count("tty") > 0;
+    spec.interactive = p.vm.count("interactive") > 0;
+    if (p.vm.count("user")) spec.user = parse_user(p.vm["user"].as<std::string>());
+    spec.ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID;
+    if (!v.config->share_ipc) spec.ns_flags |= CLONE_NEWIPC;
+    if (v.config->network != "host") spec.ns_flags |= CLONE_NEWNET;
+
+    UniqueFd pidfd = open_pidfd(v.state->pid, v.state->pid_start);
+    if (!pidfd) throw Error("container is not running");
+    Pipe errors = make_pipe();
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+    UniqueFd console_parent(sv[0]), console_child(sv[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        errors.read.reset();
+        console_parent.reset();
+        if (!spec.interactive && !spec.tty) {
+            int devnull = ::open("/dev/null", O_RDONLY);
+            ::dup2(devnull, 0);
+        }
+        bridge(spec, pidfd.get(), v.state->cgroup, errors.write.release(), console_child.release());
+    }
+    errors.write.reset();
+    console_child.reset();
+    // Until we know how it started, a signal must not kill us and orphan it.
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(s, SIG_IGN);
+    UniqueFd master;
+    if (spec.tty) master = recv_fd(console_parent.get());
+    console_parent.reset();
+    std::string failure;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(errors.read.get(), buf, sizeof buf)) > 0) failure.append(buf, static_cast<size_t>(n));
+    if (!failure.empty()) {
+        int status;
+        ::waitpid(pid, &status, 0);
+        auto space = failure.find(' ');
+        int code = static_cast<int>(parse_int(failure.substr(0, space), "exit code", 1, 255));
+        throw Error(failure.substr(space + 1), code);
+    }
+    if (master) return relay_terminal(master.get(), spec.interactive, pid);
+    // Without a terminal the command writes to our stdout/stderr itself;
+    // forward signals to the bridge, which passes them on.
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(s, SIG_DFL);
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&mask, s);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC));
+    for (;;) {
+        signalfd_siginfo si{};
+        if (::read(sigfd.get(), &si, sizeof si) != sizeof si) continue;
+        if (si.ssi_signo != SIGCHLD) {
+            ::kill(pid, static_cast<int>(si.ssi_signo));
+            continue;
+        }
+        int status;
+        if (::waitpid(pid, &status, WNOHANG) == pid)
+            return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
+}
+
+}  // namespace minirt::cli

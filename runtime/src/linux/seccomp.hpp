@@ -1,0 +1,43 @@
+// Seccomp filters built with libseccomp: minirt's default profile and
+// profiles in podman's JSON format (containers-common seccomp.json).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "linux/capabilities.hpp"
+
+
+namespace minirt {
+
+struct SeccompFilterDeleter {
+    void operator()(void* ctx) const noexcept;
+};
+using SeccompFilter = std::unique_ptr<void, SeccompFilterDeleter>;
+
+// The default filter for a container holding `caps`: everything is allowed
+// except the calls that reach the kernel's global state (modules, kexec,
+// reboot, keyrings, bpf, perf, swap, clock, mounts, new user namespaces,
+// handle-based opens, ...), which fail with EPERM. A group of calls is let
+// through when the container holds the capability that guards it (as
+// podman's profile does with "includes.caps"), except those no container
+// needs at all. x86-64, i386 and x32 entry points are all covered: a
+// default-allow filter that forgot the 32-bit ABI would be bypassed by
+// `int $0x80`.
+SeccompFilter default_seccomp_filter(CapMask caps);
+
+// A filter from podman's profile format (defaultAction, defaultErrnoRet,
+// architectures, syscalls[].names/action/errnoRet/args/includes/excludes).
+// Names this libseccomp does not know are skipped, like podman does; any
+// other malformed field throws Error naming it.
+SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask caps);
+
+// Loads the filter into the calling thread. The filter does not set
+// no_new_privs itself: the caller decides (and without it must still hold
+// CAP_SYS_ADMIN here).
+void load_seccomp(const SeccompFilter& filter);
+
+// The syscall names the default filter refuses for `caps` (unit tests, docs).
+std::string default_seccomp_summary(CapMask caps);
+
+}  // namespace minirt
