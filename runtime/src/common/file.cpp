@@ -62,14 +62,14 @@ void write_all(int fd, std::string_view data) {
     if (!write_all_nothrow(fd, data)) throw_errno("write");
 }
 
-void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode) {
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode, bool durable) {
     // The temp name carries our pid so concurrent writers never share one.
     fs::path tmp = path;
     tmp += ".tmp." + std::to_string(::getpid());
     {
         UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
         if (!fd) throw_errno("create " + tmp.string());
-        if (!write_all_nothrow(fd.get(), data) || ::fsync(fd.get()) < 0) {
+        if (!write_all_nothrow(fd.get(), data) || (durable && ::fsync(fd.get()) < 0)) {
             int err = errno;
             ::unlink(tmp.c_str());
             throw Error(err, "write " + tmp.string());
@@ -80,6 +80,7 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode)
         ::unlink(tmp.c_str());
         throw Error(err, "rename " + tmp.string() + " to " + path.string());
     }
+    if (!durable) return;
     // Make the rename itself durable.
     UniqueFd dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir) ::fsync(dir.get());

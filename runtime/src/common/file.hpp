@@ -20,8 +20,11 @@ std::string read_file(const fs::path& path, size_t max_bytes = 16 << 20);
 std::optional<std::string> read_file_if_exists(const fs::path& path,
                                                size_t max_bytes = 16 << 20);
 
-// Writes `data` to `path` atomically (temp + fsync + rename + fsync dir).
-void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644);
+// Writes `data` to `path` atomically (temp + rename): readers see the old or
+// the new file, never a torn one. `durable` adds fsync of the file and its
+// directory, for what must survive a crash or reboot (config, images); the
+// runtime state under /run is lost on reboot anyway and skips it.
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644, bool durable = true);
 
 // Writes all of `data` to fd, retrying on EINTR and short writes.
 void write_all(int fd, std::string_view data);

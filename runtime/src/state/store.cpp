@@ -94,7 +94,7 @@ std::optional<ContainerState> Store::load_state(const std::string& id) const {
 
 void Store::save_state(const ContainerState& state) const {
     make_dirs(paths_.state_dir(state.id), 0700);
-    write_file_atomic(paths_.state_file(state.id), to_json(state).dump(2) + "\n", 0600);
+    write_file_atomic(paths_.state_file(state.id), to_json(state).dump(2) + "\n", 0600, /*durable=*/false);
 }
 
 FileLock Store::lock(const std::string& id) const { return FileLock::acquire(paths_.lock_file(id)); }
