@@ -115,8 +115,7 @@ int relay_terminal(int master, bool interactive, pid_t bridge_pid) {
     if (auto ws = window_size(0)) set_window_size(master, *ws);
     sigset_t mask;
     sigemptyset(&mask);
-    sigaddset(&mask, SIGWINCH);
-    sigaddset(&mask, SIGCHLD);
+    for (int s : {SIGWINCH, SIGCHLD, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&mask, s);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC));
     bool in_open = interactive;
@@ -131,8 +130,13 @@ int relay_terminal(int master, bool interactive, pid_t bridge_pid) {
         }
         if (fds[1].revents & POLLIN) {
             signalfd_siginfo si{};
-            if (::read(sigfd.get(), &si, sizeof si) == sizeof si && si.ssi_signo == SIGWINCH)
-                if (auto ws = window_size(0)) set_window_size(master, *ws);
+            if (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGWINCH) {
+                    if (auto ws = window_size(0)) set_window_size(master, *ws);
+                } else if (si.ssi_signo != SIGCHLD) {
+                    ::kill(bridge_pid, static_cast<int>(si.ssi_signo));  // passed on to the command
+                }
+            }
         }
         if (in_open && (fds[2].revents & (POLLIN | POLLHUP))) {
             char buf[4096];
