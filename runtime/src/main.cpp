@@ -32,6 +32,7 @@ const std::vector<Command>& commands() {
         {"thaw", "thaw frozen containers (alias: unpause)", cmd_thaw},
         {"stats", "live resource use of containers", cmd_stats},
         {"images", "list images", cmd_images},
+        {"info", "show the host: kernel, cgroups, memory monitor backend", cmd_info},
         {"image", "manage images (import, ls, rm)", cmd_image},
     };
     return table;

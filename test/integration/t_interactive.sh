@@ -109,6 +109,13 @@ test_exec_joins_namespaces_and_cgroup() {
     local cg
     cg=$(json_field ex .state.cgroup)
     expect_contains "$OUT" "${cg##*/}" "exec'd process is in the container's cgroup"
+    # The same confinement as the container's own command.
+    local restrictions
+    restrictions=$("$MINIRT" exec ex grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status)
+    expect_eq "$restrictions" "$("$MINIRT" exec ex grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/1/status)" "exec vs init"
+    expect_contains "$restrictions" "Seccomp:	2"
+    expect_contains "$restrictions" "NoNewPrivs:	1"
+    expect_contains "$restrictions" "CapEff:	00000000800405fb"
     expect_rc 4 exec ex sh -c 'exit 4'
     expect_rc 127 exec ex no-such-command
     expect_rc 0 exec -e FOO=bar -w /tmp ex sh -c 'echo $FOO $(pwd)'

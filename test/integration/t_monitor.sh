@@ -1,12 +1,29 @@
 # shellcheck shell=bash
 # The memory monitor's flags on this host. The module itself and the kill
-# path are proven in the VM (test/vm/tests/monitor_*.sh).
+# path are proven in the VM (test/vm/tests/monitor_*.sh); the eBPF backend
+# on this host in t_monitor_bpf.sh.
 
-test_monitor_flags_without_the_module_are_refused() {
+monitor_backend() { "$MINIRT" info --format json | jq -r '.memory_monitor.backend'; }
+
+# Where eBPF works (this machine's kernel has BTF), the flags work without
+# the module.
+test_monitor_flags_work_with_ebpf_without_the_module() {
+    [ "$(monitor_backend)" = eBPF ] || { echo "SKIP: eBPF backend not usable here"; return 0; }
+    expect_rc 0 run --rm --hard-mib 20 busybox true
+    expect_rc 0 run --rm --soft-mib 10 busybox true
+    expect_rc 0 run --rm --monitor-hard 20M busybox true
+}
+
+# Neither backend (no module, eBPF disabled or unsupported): refused, and
+# the message names both.
+test_monitor_flags_without_any_backend_are_refused() {
     [ ! -e /dev/container_monitor ] || return 0  # covered by the VM suite where it exists
+    export MINIRT_NO_BPF_MONITOR=1
+    expect_eq "$(monitor_backend)" none "backend with eBPF disabled"
     expect_rc 125 run --rm --hard-mib 20 busybox true
     expect_contains "$ERR" "--hard-mib"
     expect_contains "$ERR" "/dev/container_monitor"
+    expect_contains "$ERR" "eBPF"
     expect_rc 125 run --rm --soft-mib 10 busybox true
     expect_contains "$ERR" "--soft-mib"
     expect_rc 125 run --rm --monitor-hard 20M busybox true

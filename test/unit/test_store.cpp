@@ -2,6 +2,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
+#include <set>
+#include <algorithm>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -53,12 +55,28 @@ TEST_CASE("create, resolve by name, id and prefix", "[store]") {
 
 TEST_CASE("duplicate names are refused and leave nothing", "[store]") {
     TempStore t;
-    t.store.create(t.config("web"));
+    auto first = t.config("web");
+    t.store.create(first);
     auto dup = t.config("web");
     CHECK_THROWS_AS(t.store.create(dup), Error);
     CHECK(t.store.list_ids().size() == 1);
     CHECK_FALSE(fs::exists(t.store.paths().container_dir(dup.id)));
     CHECK_FALSE(fs::exists(t.store.paths().state_dir(dup.id)));
+}
+
+TEST_CASE("unnamed containers get distinct free names and a hostname", "[store]") {
+    TempStore t;
+    std::set<std::string> names;
+    for (int i = 0; i < 50; ++i) {
+        auto c = t.config("");
+        c.hostname.clear();
+        t.store.create(c);
+        CHECK_NOTHROW(validate_container_name(c.name));
+        CHECK(c.hostname == c.name);
+        CHECK(std::count(c.env.begin(), c.env.end(), "HOSTNAME=" + c.name) == 1);
+        names.insert(c.name);
+    }
+    CHECK(names.size() == 50);
 }
 
 TEST_CASE("ambiguous prefixes are an error", "[store]") {
@@ -87,7 +105,8 @@ TEST_CASE("remove deletes everything and frees the name", "[store]") {
     CHECK_FALSE(fs::exists(t.store.paths().container_dir(c.id)));
     CHECK_FALSE(fs::exists(t.store.paths().state_dir(c.id)));
     CHECK_FALSE(fs::exists(t.store.paths().name_link("web")));
-    CHECK_NOTHROW(t.store.create(t.config("web")));
+    auto again = t.config("web");
+    CHECK_NOTHROW(t.store.create(again));
 }
 
 TEST_CASE("a lock unlinked by a remover is seen as stale", "[store]") {

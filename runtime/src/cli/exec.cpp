@@ -22,6 +22,7 @@
 #include "container/ops.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
+#include "linux/security.hpp"
 #include "shim/attach.hpp"
 #include "shim/container_init.hpp"
 #include "shim/terminal.hpp"
@@ -34,7 +35,8 @@ struct ExecSpec {
     std::vector<std::string> argv, env;
     std::string workdir;
     bool tty = false, interactive = false;
-    std::optional<std::pair<uid_t, gid_t>> user;
+    SecuritySpec security;  // the container's restrictions, applied before exec
+    bool join_userns = false;
     int ns_flags = 0;
 };
 
@@ -58,10 +60,9 @@ void forward_to_command(int sig) {
             if (!send_fd(console, pty.master.get())) throw_errno("hand over the terminal");
         }
         ::close(console);
-        if (spec.user) {
-            if (::setgroups(0, nullptr) < 0 || ::setgid(spec.user->second) < 0 || ::setuid(spec.user->first) < 0)
-                throw_errno("switch to user " + std::to_string(spec.user->first));
-        }
+        // The same capabilities, seccomp filter, no_new_privs, user and
+        // rlimits as the container's own command.
+        apply_security(spec.security);
         std::string path;
         for (const auto& e : spec.env)
             if (e.starts_with("PATH=")) path = e.substr(5);
@@ -94,6 +95,9 @@ void forward_to_command(int sig) {
         // The cgroup first: its path is only visible from the host's mounts.
         if (!cgroup.empty()) write_control_file(fs::path(cgroup) / "cgroup.procs", "0");
         if (::setns(pidfd, spec.ns_flags) < 0) throw_errno("join the container's namespaces");
+        // A user namespace is joined last, as the container's init does: its
+        // mount and PID namespaces belong to the host's user namespace.
+        if (spec.join_userns && ::setns(pidfd, CLONE_NEWUSER) < 0) throw_errno("join the container's user namespace");
         pid_t child = ::fork();
         if (child < 0) throw_errno("fork");
         if (child == 0) exec_command(spec, error_fd, console);
@@ -155,14 +159,6 @@ int relay_terminal(int master, bool interactive, pid_t bridge_pid) {
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-std::pair<uid_t, gid_t> parse_user(const std::string& text) {
-    auto colon = text.find(':');
-    auto uid = static_cast<uid_t>(parse_int(text.substr(0, colon), "--user", 0, 4294967294LL));
-    gid_t gid = colon == std::string::npos ? static_cast<gid_t>(uid)
-                                           : static_cast<gid_t>(parse_int(text.substr(colon + 1), "--user", 0, 4294967294LL));
-    return {uid, gid};
-}
-
 }  // namespace
 
 int cmd_exec(Context& ctx, const Args& args) {
@@ -195,7 +191,13 @@ int cmd_exec(Context& ctx, const Args& args) {
     if (spec.workdir.empty() || spec.workdir[0] != '/') throw Error("invalid --workdir: must be absolute");
     spec.tty = p.vm.count("tty") > 0;
     spec.interactive = p.vm.count("interactive") > 0;
-    if (p.vm.count("user")) spec.user = parse_user(p.vm["user"].as<std::string>());
+    spec.security = security_spec(v.config->security);
+    spec.join_userns = v.config->security.userns();
+    if (p.vm.count("user")) {
+        auto [uid, gid] = parse_user(p.vm["user"].as<std::string>());
+        spec.security.uid = uid;
+        spec.security.gid = gid.value_or(uid);
+    }
     spec.ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID;
     if (!v.config->share_ipc) spec.ns_flags |= CLONE_NEWIPC;
     if (v.config->network != "host") spec.ns_flags |= CLONE_NEWNET;

@@ -97,9 +97,7 @@ MonitorLimits monitor_limits_from_flags(const po::variables_map& vm) {
     if (m.soft && m.hard && m.soft > m.hard)
         throw Error("invalid " + soft_flag + ": the soft limit is above the hard limit (" + hard_flag + ")");
     if ((m.soft || m.hard) && !monitor_available())
-        throw Error((m.hard ? hard_flag : soft_flag) +
-                    " needs the kernel memory monitor, but /dev/container_monitor does not exist: load it with "
-                    "`make -C monitor-kmod && insmod monitor-kmod/monitor.ko` (see docs/kernel-monitor.md)");
+        throw Error((m.hard ? hard_flag : soft_flag) + " needs the memory monitor, but " + monitor_unavailable_reason());
     return m;
 }
 

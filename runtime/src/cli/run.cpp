@@ -1,7 +1,5 @@
 // minirt run: create a container from an image and start it.
-#include <array>
 #include <iostream>
-#include <random>
 
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
@@ -18,22 +16,6 @@ namespace minirt::cli {
 namespace {
 
 const char* const kUsage = "minirt run [OPTIONS] IMAGE [COMMAND [ARG...]]";
-
-std::string random_name(const Store& store) {
-    static constexpr std::array<const char*, 16> adjectives{
-        "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "kind",
-        "lively", "nimble", "proud", "quiet", "silly", "swift", "witty", "zen"};
-    static constexpr std::array<const char*, 16> nouns{
-        "turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "dijkstra", "lamport",
-        "liskov", "torvalds", "kernighan", "pike", "wirth", "hoare", "backus", "mccarthy"};
-    std::random_device rd;
-    for (int i = 0; i < 64; ++i) {
-        std::string name = std::string(adjectives[rd() % adjectives.size()]) + "_" + nouns[rd() % nouns.size()];
-        if (i >= 8) name += "_" + std::to_string(rd() % 10000);
-        if (!store.name_taken(name)) return name;
-    }
-    return "ctr_" + generate_id().substr(0, 12);
-}
 
 std::vector<std::string> merge_env(const std::vector<std::string>& base, const std::vector<std::string>& extra) {
     std::vector<std::string> out = base;
@@ -52,15 +34,21 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     Image image = load_image(ctx.store.paths(), c.image);
     c.id = generate_id();
     c.created_ns = now_ns();
+    // Without --name the store picks a free name under its names lock, so
+    // parallel runs never race for one; the hostname then follows it.
     if (vm.count("name")) {
         c.name = vm["name"].as<std::string>();
         validate_container_name(c.name);
-    } else {
-        c.name = random_name(ctx.store);
     }
-    c.hostname = vm.count("hostname") ? vm["hostname"].as<std::string>() : c.name;
-    if (c.hostname.empty() || c.hostname.size() > 64 || c.hostname.find_first_of("/\n\0 ", 0, 4) != std::string::npos)
-        throw Error("invalid --hostname \"" + c.hostname + "\": 1 to 64 characters, no spaces or slashes");
+    if (vm.count("hostname")) {
+        c.hostname = vm["hostname"].as<std::string>();
+        if (c.hostname.empty() || c.hostname.size() > 64 || c.hostname.find_first_of("/\n\0 ", 0, 4) != std::string::npos)
+            throw Error("invalid --hostname \"" + c.hostname + "\": 1 to 64 characters, no spaces or slashes");
+    } else if (c.name.size() <= 64) {
+        c.hostname = c.name;  // empty when the store names it
+    } else {
+        c.hostname = c.id.substr(0, 12);
+    }
     c.command.assign(p.positional.begin() + 1, p.positional.end());
     if (c.command.empty()) c.command = image.cmd;
     if (c.command.empty() || c.command[0].empty()) throw Error("no command given and image \"" + c.image + "\" has none");
@@ -71,7 +59,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
             flags_env.push_back(k + "=" + v);
         }
     c.env = merge_env(merge_env({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                 "HOME=/root", "container=minirt", "HOSTNAME=" + c.hostname},
+                                 "HOME=/root", "container=minirt"},
                                 image.env),
                       flags_env);
     c.workdir = vm.count("workdir") ? vm["workdir"].as<std::string>() : image.workdir;

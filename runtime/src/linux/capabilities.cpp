@@ -104,11 +104,11 @@ int kernel_last_cap() {
     return CAP_LAST_CAP;
 }
 
-void drop_bounding_set(CapMask keep) {
+void drop_bounding_set(CapMask keep, int last_cap) {
     // The bounding set limits what any later exec (a setuid binary, file
     // capabilities) can regain: anything left here is reachable by the
     // container, so drop up to the kernel's last capability, not ours.
-    int last = std::max(kernel_last_cap(), static_cast<int>(kNames.size()) - 1);
+    int last = std::max(last_cap < 0 ? kernel_last_cap() : last_cap, static_cast<int>(kNames.size()) - 1);
     for (int c = 0; c <= last; ++c) {
         if (has_cap(keep, c)) continue;
         if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
@@ -120,6 +120,10 @@ void drop_bounding_set(CapMask keep) {
 }
 
 void set_capabilities(CapMask set) {
+    // Never ask for more than the bounding set holds (a host may run us
+    // with some capabilities already gone): capset would refuse it all.
+    for (int c = 0; c < 64; ++c)
+        if (has_cap(set, c) && ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) set &= ~(CapMask{1} << c);
     __user_cap_header_struct hdr{};
     hdr.version = _LINUX_CAPABILITY_VERSION_3;
     hdr.pid = 0;

@@ -41,7 +41,8 @@ int kernel_last_cap();
 // In the calling process, which must still hold CAP_SETPCAP: removes every
 // capability outside `keep` from the bounding set, including those newer
 // than this build knows (up to kernel_last_cap()), and clears the ambient set.
-void drop_bounding_set(CapMask keep);
+// `last_cap` < 0: read it now (callers that lower RLIMIT_NOFILE first pass it).
+void drop_bounding_set(CapMask keep, int last_cap = -1);
 // Sets permitted and effective to `set`, inheritable to empty (podman's
 // post-CVE-2022-27652 choice: nothing is inherited across exec by accident).
 void set_capabilities(CapMask set);

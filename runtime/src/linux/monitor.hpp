@@ -1,6 +1,7 @@
 // The memory monitor: per-container RSS watching with a soft (warn) and a
-// hard (kill) limit. One interface, backends behind it: the kernel module
-// (/dev/container_monitor) today; an eBPF backend can join it.
+// hard (kill) limit. One interface, two backends behind it: the kernel
+// module (/dev/container_monitor, monitor_kmod.cpp) and eBPF on the
+// kmem/rss_stat tracepoint (monitor_bpf.cpp).
 #pragma once
 
 #include <cstdint>
@@ -41,9 +42,15 @@ public:
     virtual std::optional<MonitorEntry> query(const std::string& id) = 0;
 };
 
-// The monitor this host offers, or nullptr (no module loaded).
+// The monitor this host offers: the module when /dev/container_monitor
+// exists, else eBPF when the kernel supports it, else nullptr.
 std::unique_ptr<Monitor> open_monitor();
 bool monitor_available();
+// Why neither backend is available (names both), for error messages.
+std::string monitor_unavailable_reason();
+// The backends themselves (nullptr when that one is unavailable).
+std::unique_ptr<Monitor> open_kmod_monitor();
+bool kmod_monitor_available();
 // The longest id the monitor takes.
 inline constexpr size_t kMonitorIdMax = 63;
 

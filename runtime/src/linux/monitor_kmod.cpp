@@ -10,6 +10,7 @@
 #include "common/fd.hpp"
 #include "container_monitor.h"
 #include "linux/monitor.hpp"
+#include "linux/monitor_bpf.hpp"
 
 namespace minirt {
 
@@ -85,9 +86,9 @@ private:
 
 }  // namespace
 
-bool monitor_available() { return ::access(CM_DEVICE_PATH, F_OK) == 0; }
+bool kmod_monitor_available() { return ::access(CM_DEVICE_PATH, F_OK) == 0; }
 
-std::unique_ptr<Monitor> open_monitor() {
+std::unique_ptr<Monitor> open_kmod_monitor() {
     // Non-blocking: the shim drains events from its event loop.
     UniqueFd fd(::open(CM_DEVICE_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK));
     if (!fd) {
@@ -95,6 +96,21 @@ std::unique_ptr<Monitor> open_monitor() {
         throw_errno("open " CM_DEVICE_PATH);
     }
     return std::make_unique<KmodMonitor>(std::move(fd));
+}
+
+// The selection: the module when its device exists, else eBPF.
+bool monitor_available() { return kmod_monitor_available() || !bpf_monitor_unsupported_reason(); }
+
+std::unique_ptr<Monitor> open_monitor() {
+    if (kmod_monitor_available()) return open_kmod_monitor();
+    return open_bpf_monitor();
+}
+
+std::string monitor_unavailable_reason() {
+    std::string why = "neither memory monitor backend is available: the kernel module's " CM_DEVICE_PATH
+                      " does not exist (load it with `make -C monitor-kmod && insmod monitor-kmod/monitor.ko`)";
+    if (auto bpf = bpf_monitor_unsupported_reason()) why += ", and eBPF cannot be used: " + *bpf;
+    return why + " (see docs/kernel-monitor.md)";
 }
 
 }  // namespace minirt

@@ -47,6 +47,14 @@ uint32_t parse_u32(const std::string& v, const std::string& what) {
     return static_cast<uint32_t>(parse_int(v, what, 0, 0xffffffffLL - 1));  // (uid_t)-1 means "unchanged"
 }
 
+// nlohmann converts -1 to 4294967295 without a word: check first.
+uint32_t json_u32(const json& v, const std::string& what, uint64_t max = 0xfffffffeULL) {
+    if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) ||
+        v.get<uint64_t>() > max)
+        throw Error(what + ": expected an integer from 0 to " + std::to_string(max));
+    return static_cast<uint32_t>(v.get<uint64_t>());
+}
+
 json id_maps_json(const std::vector<IdMapping>& maps) {
     json a = json::array();
     for (const auto& m : maps) a.push_back({{"container_id", m.container_id}, {"host_id", m.host_id}, {"size", m.size}});
@@ -54,9 +62,11 @@ json id_maps_json(const std::vector<IdMapping>& maps) {
 }
 
 std::vector<IdMapping> id_maps_from_json(const json& a, const std::string& what) {
+    if (!a.is_array()) throw Error(what + ": not an array");
     std::vector<IdMapping> out;
     for (const auto& m : a)
-        out.push_back({m.at("container_id").get<uint32_t>(), m.at("host_id").get<uint32_t>(), m.at("size").get<uint32_t>()});
+        out.push_back({json_u32(m.at("container_id"), what), json_u32(m.at("host_id"), what),
+                       json_u32(m.at("size"), what, 0xffffffffULL)});
     if (!out.empty()) validate_id_maps(out, what);
     return out;
 }
@@ -198,13 +208,15 @@ Security security_from_json(const json& j) {
     }
     s.read_only = j.value("read_only", false);
     if (j.contains("user") && !j["user"].is_null()) {
-        s.uid = j["user"].at("uid").get<uint32_t>();
-        s.gid = j["user"].at("gid").get<uint32_t>();
+        s.uid = json_u32(j["user"].at("uid"), "security.user.uid");
+        s.gid = json_u32(j["user"].at("gid"), "security.user.gid");
     }
     s.uid_map = id_maps_from_json(j.value("uid_map", json::array()), "security.uid_map");
     s.gid_map = id_maps_from_json(j.value("gid_map", json::array()), "security.gid_map");
     if (s.uid_map.empty() != s.gid_map.empty()) throw Error("security: uid_map and gid_map must be given together");
-    for (const auto& u : j.value("ulimits", json::array())) {
+    const json ulimits = j.value("ulimits", json::array());
+    if (!ulimits.is_array()) throw Error("security.ulimits: not an array");
+    for (const auto& u : ulimits) {
         Ulimit l{u.at("name").get<std::string>(), u.at("soft").get<int64_t>(), u.at("hard").get<int64_t>()};
         if (rlimit_resource(l.name) < 0) throw Error("security.ulimits: unknown limit \"" + l.name + "\"");
         for (int64_t v : {l.soft, l.hard})
@@ -231,7 +243,18 @@ SecuritySpec security_spec(const Security& s) {
 }
 
 void apply_security(const SecuritySpec& spec) {
-    // 1. rlimits first: raising one needs CAP_SYS_RESOURCE, dropped below.
+    // 0. Everything that opens files or allocates much, before a --ulimit
+    // (nofile=5, as=...) could make it fail.
+    int last_cap = kernel_last_cap();
+    SeccompFilter filter;
+    if (!spec.privileged) {
+        if (spec.seccomp == "default") filter = default_seccomp_filter(spec.capabilities);
+        else if (spec.seccomp == "custom")
+            filter = with_context("--security-opt seccomp", [&] {
+                return seccomp_filter_from_json(spec.seccomp_profile, spec.capabilities);
+            });
+    }
+    // 1. rlimits while we still hold CAP_SYS_RESOURCE (raising needs it).
     if (spec.default_nofile) {
         rlimit cur{};
         if (::getrlimit(RLIMIT_NOFILE, &cur) == 0) {
@@ -245,16 +268,8 @@ void apply_security(const SecuritySpec& spec) {
         rlimit l{to_rlim(r.soft), to_rlim(r.hard)};
         if (::setrlimit(r.resource, &l) < 0) throw_errno("--ulimit " + r.name + ": setrlimit");
     }
-    SeccompFilter filter;
-    if (!spec.privileged) {
-        // 2. Bounding set and ambient: what no later exec can regain.
-        drop_bounding_set(spec.capabilities);
-        if (spec.seccomp == "default") filter = default_seccomp_filter(spec.capabilities);
-        else if (spec.seccomp == "custom")
-            filter = with_context("--security-opt seccomp", [&] {
-                return seccomp_filter_from_json(spec.seccomp_profile, spec.capabilities);
-            });
-    }
+    // 2. Bounding set and ambient: what no later exec can regain.
+    if (!spec.privileged) drop_bounding_set(spec.capabilities, last_cap);
     // 3. Without no_new_privs the kernel only lets a CAP_SYS_ADMIN holder
     // install a filter: do it before the capabilities go.
     if (filter && !spec.no_new_privileges) load_seccomp(filter);

@@ -26,6 +26,11 @@ struct InitSpec {
     std::optional<int> nice;
     std::optional<int> pin_cpu;  // affinity to this CPU and SCHED_RR
     bool tty = false;
+    // Capabilities, seccomp, user, rlimits: applied last, before execve.
+    SecuritySpec security;
+    // The container's user namespace (made by the shim), or null: init
+    // joins it after pivot_root (see linux/userns.hpp).
+    std::shared_ptr<UniqueFd> userns;
 };
 
 // The SCHED_RR priority --pin-cpu runs the command at.

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -100,43 +102,59 @@ void Store::save_state(const ContainerState& state) const {
 FileLock Store::lock(const std::string& id) const { return FileLock::acquire(paths_.lock_file(id)); }
 
 void Store::collect_garbage() const {
+    // Only dotted entries are looked at (no stat per container), so this stays
+    // cheap with thousands of containers. Removal and creation are ordered so
+    // that every interrupted one leaves such an entry behind (see remove()).
     std::error_code ec;
     for (fs::directory_iterator it(paths_.containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
         const fs::path& p = it->path();
         std::string name = p.filename().string();
-        std::optional<FileLock> remover_gone;
-        if (name.starts_with(".trash-") && is_full_id(name.substr(7))) {
-            // Its remover holds the container's lock until the trash is gone:
-            // if we can take that lock, the remover died half-way.
-            remover_gone = FileLock::try_acquire(paths_.lock_file(name.substr(7)));
-            if (!remover_gone) continue;
-        } else if (!name.starts_with(".new-") && !(is_full_id(name) && !exists(name))) {
-            continue;
-        }
+        std::string id;
+        if (name.starts_with(".new-")) id = name.substr(5);
+        else if (name.starts_with(".trash-")) id = name.substr(7);
+        if (!is_full_id(id)) continue;
+        // Whoever made the entry holds the container's lock until it is gone
+        // (a creation holds the names lock, which we have): if we can take
+        // the lock, its owner died half-way.
+        std::optional<FileLock> owner_gone = FileLock::try_acquire(paths_.lock_file(id));
+        if (!owner_gone) continue;
         fs::path claimed = p;
         claimed += ".gc-" + std::to_string(::getpid());
         if (::rename(p.c_str(), claimed.c_str()) == 0) remove_tree(claimed);
-        if (remover_gone) remover_gone->unlink_and_release();
-    }
-    for (fs::directory_iterator it(paths_.root, ec), end; !ec && it != end; it.increment(ec)) {
-        std::string name = it->path().filename().string();
-        if (is_full_id(name) && !fs::exists(paths_.container_dir(name))) remove_tree(it->path());
-    }
-    for (fs::directory_iterator it(paths_.root / "locks", ec), end; !ec && it != end; it.increment(ec)) {
-        std::string name = it->path().stem().string();
-        if (!is_full_id(name) || fs::exists(paths_.container_dir(name)) ||
-            fs::exists(paths_.containers_dir() / (".trash-" + name)))
-            continue;
-        if (auto orphan = FileLock::try_acquire(it->path())) orphan->unlink_and_release();
+        if (!fs::exists(paths_.container_dir(id))) remove_tree(paths_.state_dir(id));
+        owner_gone->unlink_and_release();
     }
 }
 
-void Store::create(const ContainerConfig& config) const {
+std::string Store::free_random_name() const {
+    static constexpr std::array<const char*, 24> adjectives{
+        "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "kind", "lively", "nimble", "proud", "quiet",
+        "silly", "swift", "witty", "zen", "bold", "bright", "clever", "cosmic", "daring", "keen", "merry", "sunny"};
+    static constexpr std::array<const char*, 24> nouns{
+        "turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "dijkstra", "lamport",
+        "liskov", "torvalds", "kernighan", "pike", "wirth", "hoare", "backus", "mccarthy",
+        "allen", "babbage", "cerf", "engelbart", "hamilton", "kay", "milner", "shannon"};
+    std::string rnd = generate_id();
+    auto pick = [&](size_t i, size_t n) { return std::stoul(rnd.substr(i * 4, 4), nullptr, 16) % n; };
+    for (size_t i = 0; i < 8; ++i) {
+        std::string name = std::string(adjectives[pick(2 * i, adjectives.size())]) + "_" +
+                           nouns[pick(2 * i + 1, nouns.size())];
+        if (i >= 4) name += "_" + rnd.substr(48 + i, 4);
+        if (!name_taken(name)) return name;
+    }
+    return "ctr_" + rnd.substr(0, 12);
+}
+
+void Store::create(ContainerConfig& config) const {
     const std::string& id = config.id;
     FileLock names = FileLock::acquire(paths_.names_lock());
     make_dirs(paths_.names_dir(), 0700);
     make_dirs(paths_.containers_dir(), 0700);
     collect_garbage();
+    if (config.name.empty()) config.name = free_random_name();
+    if (config.hostname.empty()) config.hostname = config.name;
+    std::erase_if(config.env, [](const std::string& e) { return e.starts_with("HOSTNAME="); });
+    config.env.insert(config.env.begin(), "HOSTNAME=" + config.hostname);
     fs::path link = paths_.name_link(config.name);
     if (auto old = read_name_link(link)) {
         if (is_full_id(*old) && exists(*old))
@@ -175,24 +193,30 @@ void Store::remove(const std::string& id, FileLock& lock) const {
     } catch (const Error&) {
         // A corrupt config must still be removable; find its name link instead.
     }
+    fs::path trash = paths_.containers_dir() / (".trash-" + id);
     {
         FileLock names = FileLock::acquire(paths_.names_lock());
         collect_garbage();
-        std::error_code ec;
-        for (fs::directory_iterator it(paths_.names_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-            if (!name.empty() && it->path().filename() != name) continue;
-            auto target = read_name_link(it->path());
-            if (target && *target == id) ::unlink(it->path().c_str());
+        auto unlink_if_ours = [&](const fs::path& link) {
+            auto target = read_name_link(link);
+            if (target && *target == id) ::unlink(link.c_str());
+        };
+        if (!name.empty()) {
+            unlink_if_ours(paths_.name_link(name));
+        } else {
+            std::error_code ec;
+            for (fs::directory_iterator it(paths_.names_dir(), ec), end; !ec && it != end; it.increment(ec))
+                unlink_if_ours(it->path());
         }
-        // Rename first so a half-removed container is never listed.
+        // Rename first so a half-removed container is never listed; from here
+        // on, the .trash entry marks anything an interrupted removal left.
         fs::path dir = paths_.container_dir(id);
-        fs::path trash = paths_.containers_dir() / (".trash-" + id);
         if (::rename(dir.c_str(), trash.c_str()) < 0 && errno != ENOENT)
             throw_errno("remove " + dir.string());
     }
-    remove_tree(paths_.containers_dir() / (".trash-" + id));
     remove_tree(paths_.state_dir(id));
     lock.unlink_and_release();
+    remove_tree(trash);
 }
 
 }  // namespace minirt

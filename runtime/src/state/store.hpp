@@ -33,8 +33,9 @@ public:
     FileLock lock(const std::string& id) const;
 
     // Allocates the name and writes config, overlay dirs and a "created" state.
-    // On any failure nothing is left behind.
-    void create(const ContainerConfig& config) const;
+    // An empty name gets a free random one (and an empty hostname the name);
+    // HOSTNAME joins the environment. On any failure nothing is left behind.
+    void create(ContainerConfig& config) const;
     // Deletes everything the container owns on disk. The caller holds `lock`,
     // which is released (and its file unlinked) here.
     void remove(const std::string& id, FileLock& lock) const;
@@ -45,6 +46,7 @@ private:
     // dirs and locks of containers that no longer exist. Caller holds the
     // names lock, so no creation is in flight.
     void collect_garbage() const;
+    std::string free_random_name() const;
     Paths paths_;
 };
 
