@@ -86,6 +86,13 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode,
     if (dir) ::fsync(dir.get());
 }
 
+void make_durable(const fs::path& file) noexcept {
+    for (const fs::path& p : {file, file.parent_path(), file.parent_path().parent_path()}) {
+        UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd) ::fsync(fd.get());
+    }
+}
+
 void write_control_file(const fs::path& path, std::string_view value) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd) throw_errno("open " + path.string());

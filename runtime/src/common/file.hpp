@@ -26,6 +26,10 @@ std::optional<std::string> read_file_if_exists(const fs::path& path,
 // runtime state under /run is lost on reboot anyway and skips it.
 void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644, bool durable = true);
 
+// fsyncs a file written with durable=false, and its directory (so its
+// rename is durable too). Best effort: errors are ignored.
+void make_durable(const fs::path& file) noexcept;
+
 // Writes all of `data` to fd, retrying on EINTR and short writes.
 void write_all(int fd, std::string_view data);
 // Same, but returns false instead of throwing (for use after fork).

@@ -1,6 +1,8 @@
 #include "linux/cgroup.hpp"
 
 #include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,6 +38,12 @@ std::optional<fs::path> find_cgroup2_mount(const std::string& mountinfo) {
 }
 
 std::optional<fs::path> find_cgroup2_mount() {
+    // The usual places first (one statfs each), mountinfo only if neither
+    // is cgroup2: it can be thousands of lines on a busy host.
+    for (const char* candidate : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+        struct statfs sf{};
+        if (::statfs(candidate, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) return fs::path(candidate);
+    }
     auto text = read_file_if_exists("/proc/self/mountinfo");
     if (!text) return std::nullopt;
     return find_cgroup2_mount(*text);

@@ -33,6 +33,7 @@ namespace {
 // How long the shim keeps draining output after init died, for processes
 // that escaped the PID namespace but still hold the pipes.
 constexpr int kDrainAfterExitMs = 2000;
+constexpr int kPipeSize = 1 << 20;
 
 class Shim {
 public:
@@ -269,6 +270,11 @@ void Shim::prepare() {
     log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
     out_ = make_pipe();
     err_ = make_pipe();
+    // Bigger pipes: a chatty container blocks less often and the shim wakes
+    // once per megabyte rather than once per 64 KiB (best effort: the
+    // kernel caps it at /proc/sys/fs/pipe-max-size).
+    ::fcntl(out_.write.get(), F_SETPIPE_SZ, kPipeSize);
+    ::fcntl(err_.write.get(), F_SETPIPE_SZ, kPipeSize);
     go_ = make_pipe();
     exec_err_ = make_pipe();
     if (config_.tty) {
@@ -379,7 +385,7 @@ void Shim::record_failure(int code, const std::string& message) {
 }
 
 void Shim::pump(int fd, const char* stream, bool& eof) {
-    char buf[65536];
+    static char buf[kPipeSize];  // one shim, one loop: no need for the stack
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
         if (errno == EINTR || errno == EAGAIN) return;
@@ -589,6 +595,9 @@ int Shim::run() {
         store_.save_state(st);
         startup_lock_.release();
         report("started " + std::to_string(st.pid) + " " + std::to_string(st.pid_start));
+        // What `start` needs after a reboot must survive a crash: config.json
+        // and its directory entries. Done here, after the CLI has its answer.
+        if (!config_.auto_remove) make_durable(store_.paths().config_file(args_.id));
     }
     event_loop();
     if (!child_done_) {

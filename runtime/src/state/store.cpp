@@ -171,7 +171,9 @@ void Store::create(ContainerConfig& config) const {
         make_dirs(building / "upper", 0755);
         make_dirs(building / "work", 0700);
         make_dirs(building / "merged", 0755);
-        write_file_atomic(building / "config.json", to_json(config).dump(2) + "\n", 0600);
+        // Made durable by the shim once the container runs (off the start
+        // path); a --rm container never needs it.
+        write_file_atomic(building / "config.json", to_json(config).dump(2) + "\n", 0600, /*durable=*/false);
         ContainerState state;
         state.id = id;
         save_state(state);
