@@ -84,6 +84,11 @@ TEST_CASE("time specs", "[parse]") {
     int64_t ten_min_ago = parse_time_spec("10m", "t");
     CHECK(std::llabs(now_ns() - ten_min_ago - 600LL * 1000000000LL) < 5LL * 1000000000LL);
     CHECK_THROWS_AS(parse_time_spec("yesterday", "t"), Error);
+    // Found by fuzzing: years whose nanoseconds overflow 64 bits.
+    CHECK_THROWS_AS(parse_time_spec("-30171689131-01-01T00:00:00Z", "t"), Error);
+    CHECK_THROWS_AS(parse_time_spec("99999999999-01-01T00:00:00Z", "t"), Error);
+    CHECK_THROWS_AS(parse_time_spec("99999999999999", "t"), Error);
+    CHECK_THROWS_AS(parse_time_spec("999999999h", "t"), Error);
     CHECK_THROWS_AS(parse_time_spec("", "t"), Error);
     int64_t t = 1795528031123456789LL;
     CHECK(parse_time_spec(format_rfc3339(t), "t") == t);

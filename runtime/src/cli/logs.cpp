@@ -35,7 +35,7 @@ void follow(const Store& store, const std::string& id, const fs::path& path, off
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd) ::lseek(fd.get(), offset, SEEK_SET);
     std::string pending;
-    LogRecord carry;
+    PartialLines carry;
     auto drain = [&] {
         char buf[65536];
         ssize_t n;
@@ -63,7 +63,7 @@ void follow(const Store& store, const std::string& id, const fs::path& path, off
                     (v.status == Status::Created && v.shim_alive);
         if (!live || !store.exists(id)) {
             drain();  // whatever the shim wrote last
-            if (!carry.text.empty()) emit(carry, f);  // its unterminated last line
+            for (const auto& r : take_partials(carry)) emit(r, f);  // unterminated last lines
             return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -95,7 +95,7 @@ int cmd_logs(Context& ctx, const Args& args) {
     fs::path rotated = path;
     rotated += ".1";
     std::vector<LogRecord> recs;
-    LogRecord carry;
+    PartialLines carry;
     if (auto old = read_file_if_exists(rotated, SIZE_MAX)) parse_log(*old, recs, carry);
     std::string current = read_file_if_exists(path, SIZE_MAX).value_or("");
     // Only whole records; a half-written last line is picked up by follow.
@@ -104,7 +104,8 @@ int cmd_logs(Context& ctx, const Args& args) {
     parse_log(std::string_view(current).substr(0, complete), recs, carry);
     // Output that never ended its line is shown as it is, unless following
     // (then its end may still come).
-    if (!carry.text.empty() && !p.vm.count("follow")) recs.push_back(carry);
+    if (!p.vm.count("follow"))
+        for (auto& r : take_partials(carry)) recs.push_back(std::move(r));
     size_t first = tail && *tail < recs.size() ? recs.size() - *tail : 0;
     for (size_t i = first; i < recs.size(); ++i) emit(recs[i], f);
     std::cout.flush();

@@ -198,7 +198,7 @@ int64_t parse_time_spec(std::string_view text, std::string_view what) {
         char* end = nullptr;
         std::string s(text);
         double v = std::strtod(s.c_str(), &end);
-        if (*end != '\0') throw bad();
+        if (*end != '\0' || !(v < 9.2e9)) throw bad();  // beyond 2261 does not fit in ns
         return static_cast<int64_t>(v * 1e9);
     }
     // Relative duration: sequence of <number><unit>, units h m s ms.
@@ -210,7 +210,7 @@ int64_t parse_time_spec(std::string_view text, std::string_view what) {
             size_t j = i;
             while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
             if (j == i) throw bad();
-            int64_t n = parse_int(text.substr(i, j - i), what, 0, 1000000000);
+            int64_t n = parse_int(text.substr(i, j - i), what, 0, 1000000);
             size_t k = j;
             while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
             std::string unit(text.substr(j, k - j));
@@ -220,7 +220,8 @@ int64_t parse_time_spec(std::string_view text, std::string_view what) {
             else if (unit == "s") mult = 1000000000LL;
             else if (unit == "ms") mult = 1000000LL;
             else throw bad();
-            total += n * mult;
+            total += n * mult;  // at most 1e6 h per term: no overflow
+            if (total > 100LL * 365 * 86400 * 1000000000LL) throw bad();
             i = k;
         }
         return now_ns() - total;
@@ -254,6 +255,8 @@ int64_t parse_time_spec(std::string_view text, std::string_view what) {
     }
     if (*rest != '\0') throw bad();
     time_t secs = ::timegm(&t) - offset;
+    // Nanoseconds since 1970 in 64 bits reach 1677..2262.
+    if (secs < -9000000000LL || secs > 9000000000LL) throw bad();
     return static_cast<int64_t>(secs) * 1000000000LL + frac_ns;
 }
 

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -61,7 +63,7 @@ void LogWriter::note(std::string_view message) {
     append("minirt", line);
 }
 
-void parse_log(std::string_view data, std::vector<LogRecord>& out, LogRecord& partial) {
+void parse_log(std::string_view data, std::vector<LogRecord>& out, PartialLines& partials) {
     while (!data.empty()) {
         auto nl = data.find('\n');
         if (nl == std::string_view::npos) break;  // incomplete record (being written)
@@ -79,16 +81,27 @@ void parse_log(std::string_view data, std::vector<LogRecord>& out, LogRecord& pa
         }
         char flag = line[s2 + 1];
         std::string_view text = s2 + 3 <= line.size() ? line.substr(s2 + 3) : std::string_view{};
+        std::string stream(line.substr(s1 + 1, s2 - s1 - 1));
+        LogRecord& partial = partials[stream];
         if (partial.text.empty()) {
             partial.time_ns = time_ns;
-            partial.stream = std::string(line.substr(s1 + 1, s2 - s1 - 1));
+            partial.stream = stream;
         }
         partial.text.append(text);
         if (flag == 'P') continue;
         partial.text += '\n';
         out.push_back(std::move(partial));
-        partial = LogRecord{};
+        partials.erase(stream);
     }
+}
+
+std::vector<LogRecord> take_partials(PartialLines& partials) {
+    std::vector<LogRecord> out;
+    for (auto& [stream, rec] : partials)
+        if (!rec.text.empty()) out.push_back(std::move(rec));
+    partials.clear();
+    std::sort(out.begin(), out.end(), [](const LogRecord& a, const LogRecord& b) { return a.time_ns < b.time_ns; });
+    return out;
 }
 
 }  // namespace minirt

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,11 +40,17 @@ struct LogRecord {
     std::string text;    // with its trailing newline if the line ended
 };
 
+// Lines not yet ended, one per stream (stdout's unfinished line must never
+// be completed by stderr's next one).
+using PartialLines = std::map<std::string, LogRecord>;
+
 // Parses one log file's lines into records, joining P chunks with the F that
-// completes them; a line still unfinished at the end stays in `partial`
-// (text without newline), to be completed by the next call or shown as is.
-// Malformed lines are skipped.
-void parse_log(std::string_view data, std::vector<LogRecord>& out, LogRecord& partial);
+// completes them on the same stream; a line still unfinished at the end
+// stays in `partials` (text without newline), to be completed by the next
+// call or shown as is. Malformed lines are skipped.
+void parse_log(std::string_view data, std::vector<LogRecord>& out, PartialLines& partials);
+// The unfinished lines, oldest first, for showing as they are.
+std::vector<LogRecord> take_partials(PartialLines& partials);
 // Formats records into the k8s-file line form (used by the writer; tests).
 std::string format_log_chunk(int64_t time_ns, std::string_view stream, std::string_view data);
 
