@@ -116,6 +116,12 @@ test_exec_joins_namespaces_and_cgroup() {
     expect_contains "$restrictions" "Seccomp:	2"
     expect_contains "$restrictions" "NoNewPrivs:	1"
     expect_contains "$restrictions" "CapEff:	00000000800405fb"
+    # A command that ends at once must never leave exec waiting (its exit
+    # used to race with our signal setup).
+    local i
+    for i in $(seq 20); do
+        timeout 10 "$MINIRT" exec ex true || fail "exec of an instant command hung or failed (try $i)"
+    done
     expect_rc 4 exec ex sh -c 'exit 4'
     expect_rc 127 exec ex no-such-command
     expect_rc 0 exec -e FOO=bar -w /tmp ex sh -c 'echo $FOO $(pwd)'

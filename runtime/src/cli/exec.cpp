@@ -208,9 +208,16 @@ int cmd_exec(Context& ctx, const Args& args) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
     UniqueFd console_parent(sv[0]), console_child(sv[1]);
+    // Block the signals we handle before forking: a bridge that exits at
+    // once must leave its SIGCHLD pending for our signalfd, not lost.
+    sigset_t handled, previous;
+    sigemptyset(&handled);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&handled, s);
+    ::sigprocmask(SIG_BLOCK, &handled, &previous);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
+        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
         errors.read.reset();
         console_parent.reset();
         if (!spec.interactive && !spec.tty) {
@@ -221,8 +228,6 @@ int cmd_exec(Context& ctx, const Args& args) {
     }
     errors.write.reset();
     console_child.reset();
-    // Until we know how it started, a signal must not kill us and orphan it.
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(s, SIG_IGN);
     UniqueFd master;
     if (spec.tty) master = recv_fd(console_parent.get());
     console_parent.reset();
@@ -240,12 +245,7 @@ int cmd_exec(Context& ctx, const Args& args) {
     if (master) return relay_terminal(master.get(), spec.interactive, pid);
     // Without a terminal the command writes to our stdout/stderr itself;
     // forward signals to the bridge, which passes them on.
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(s, SIG_DFL);
-    sigset_t mask;
-    sigemptyset(&mask);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&mask, s);
-    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-    UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC));
+    UniqueFd sigfd(::signalfd(-1, &handled, SFD_CLOEXEC));
     for (;;) {
         signalfd_siginfo si{};
         if (::read(sigfd.get(), &si, sizeof si) != sizeof si) continue;
