@@ -137,12 +137,12 @@ std::string Store::free_random_name() const {
     std::string rnd = generate_id();
     auto pick = [&](size_t i, size_t n) { return std::stoul(rnd.substr(i * 4, 4), nullptr, 16) % n; };
     for (size_t i = 0; i < 8; ++i) {
-        std::string name = std::string(adjectives[pick(2 * i, adjectives.size())]) + "_" +
-                           nouns[pick(2 * i + 1, nouns.size())];
-        if (i >= 4) name += "_" + rnd.substr(48 + i, 4);
+        std::string name = adjectives[pick(2 * i, adjectives.size())];
+        name.append(1, '_').append(nouns[pick(2 * i + 1, nouns.size())]);
+        if (i >= 4) name.append(1, '_').append(rnd, 48 + i, 4);
         if (!name_taken(name)) return name;
     }
-    return "ctr_" + rnd.substr(0, 12);
+    return std::string("ctr_").append(rnd, 0, 12);
 }
 
 void Store::create(ContainerConfig& config) const {
