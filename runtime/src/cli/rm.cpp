@@ -13,7 +13,21 @@ int cmd_rm(Context& ctx, const Args& args) {
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
     bool force = p.vm.count("force") > 0;
-    return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string& handle) {
+    std::vector<std::string> handles;
+    for (const auto& h : p.positional) {
+        // With -f, a container that is already gone is not an error (like
+        // rm -f of a file): a concurrent rm -f of the same one must not fail.
+        if (force) {
+            try {
+                ctx.store.resolve(h);
+            } catch (const Error& e) {
+                std::string why = e.what();
+                if (why.starts_with("no such container") && why.find("(invalid name)") == std::string::npos) continue;
+            }
+        }
+        handles.push_back(h);
+    }
+    return for_each_handle(ctx, handles, [&](const std::string& id, const std::string& handle) {
         remove_container(ctx.store, id, force);
         std::cout << handle << "\n";
     });

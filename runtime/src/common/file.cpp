@@ -111,8 +111,14 @@ void make_dirs(const fs::path& path, mode_t mode) {
 }
 
 void remove_tree(const fs::path& path) {
+    // Another process may be deleting entries of the same tree (a removal
+    // and a garbage collection): ENOENT anywhere just means "already gone".
     std::error_code ec;
-    fs::remove_all(path, ec);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        fs::remove_all(path, ec);
+        if (!ec || !fs::exists(path)) return;
+        if (ec.value() != ENOENT) break;
+    }
     if (ec && ec.value() != ENOENT) throw Error(ec.value(), "remove " + path.string());
 }
 

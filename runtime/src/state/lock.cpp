@@ -21,10 +21,10 @@ FileLock FileLock::acquire(const std::filesystem::path& path) {
     return lock;
 }
 
-std::optional<FileLock> FileLock::try_acquire(const std::filesystem::path& path) {
+std::optional<FileLock> FileLock::try_acquire_existing(const std::filesystem::path& path) {
     FileLock lock;
     lock.path_ = path;
-    lock.fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    lock.fd_.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (!lock.fd_ || ::flock(lock.fd_.get(), LOCK_EX | LOCK_NB) < 0) return std::nullopt;
     return lock;
 }

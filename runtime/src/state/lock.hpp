@@ -17,8 +17,9 @@ public:
     static FileLock acquire(const std::filesystem::path& path);
     // Takes ownership of an fd that already holds the lock (inherited over
     // fork: the open file description, and so the lock, is shared).
-    // Non-blocking: nullopt if someone holds it (or it cannot be opened).
-    static std::optional<FileLock> try_acquire(const std::filesystem::path& path);
+    // Non-blocking, and only if the lock file exists: nullopt if someone
+    // holds it or it is gone.
+    static std::optional<FileLock> try_acquire_existing(const std::filesystem::path& path);
     static FileLock adopt(int fd, const std::filesystem::path& path);
     void release() { fd_.reset(); }
     // True if the lock file was unlinked (its container removed) while we

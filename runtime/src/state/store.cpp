@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
+
 #include <array>
 
 #include <nlohmann/json.hpp>
@@ -113,16 +115,31 @@ void Store::collect_garbage() const {
         if (name.starts_with(".new-")) id = name.substr(5);
         else if (name.starts_with(".trash-")) id = name.substr(7);
         if (!is_full_id(id)) continue;
-        // Whoever made the entry holds the container's lock until it is gone
+        // Whoever made the entry holds the container's lock while it works
         // (a creation holds the names lock, which we have): if we can take
-        // the lock, its owner died half-way.
-        std::optional<FileLock> owner_gone = FileLock::try_acquire(paths_.lock_file(id));
-        if (!owner_gone) continue;
+        // the lock, its owner died half-way. A trash without a lock file is
+        // only taken once it has sat for a minute (a lost /run, say).
+        bool creation = name.starts_with(".new-");  // its creator held the names lock we hold
+        std::optional<FileLock> owner_gone = FileLock::try_acquire_existing(paths_.lock_file(id));
+        if (!owner_gone && !creation) {
+            struct stat st{};
+            bool lock_exists = ::access(paths_.lock_file(id).c_str(), F_OK) == 0;
+            if (lock_exists || ::lstat(p.c_str(), &st) < 0 || ::time(nullptr) - st.st_mtime < 60) continue;
+        }
         fs::path claimed = p;
         claimed += ".gc-" + std::to_string(::getpid());
         if (::rename(p.c_str(), claimed.c_str()) == 0) remove_tree(claimed);
         if (!fs::exists(paths_.container_dir(id))) remove_tree(paths_.state_dir(id));
-        owner_gone->unlink_and_release();
+        if (owner_gone) owner_gone->unlink_and_release();
+    }
+    // A removal killed between deleting its trash and unlinking its lock
+    // leaves only the lock file: drop locks of containers that are gone.
+    for (fs::directory_iterator it(paths_.root / "locks", ec), end; !ec && it != end; it.increment(ec)) {
+        std::string id = it->path().stem().string();
+        if (!is_full_id(id) || ::access(paths_.container_dir(id).c_str(), F_OK) == 0 ||
+            ::access((paths_.containers_dir() / (".trash-" + id)).c_str(), F_OK) == 0)
+            continue;
+        if (auto orphan = FileLock::try_acquire_existing(it->path())) orphan->unlink_and_release();
     }
 }
 
@@ -216,9 +233,11 @@ void Store::remove(const std::string& id, FileLock& lock) const {
         if (::rename(dir.c_str(), trash.c_str()) < 0 && errno != ENOENT)
             throw_errno("remove " + dir.string());
     }
+    // The lock is held until the trash is gone: a garbage collector that can
+    // take it knows this removal died half-way.
     remove_tree(paths_.state_dir(id));
-    lock.unlink_and_release();
     remove_tree(trash);
+    lock.unlink_and_release();
 }
 
 }  // namespace minirt
