@@ -94,3 +94,9 @@ wait_for() {
 cg_path() {
 	awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo
 }
+
+# jtop KEY: a top-level value of `minirt inspect NAME` (in $OUT): the first
+# element's keys are indented by exactly four spaces; nested ones by more.
+jtop() { printf '%s\n' "$OUT" | sed -n "s/^    \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n1; }
+# cgfile ID FILE: a file of container ID's cgroup (needs $cg from cg_path).
+cgfile() { cat "${cg:?set cg=$(cg_path) first}/minirt/$1/$2" 2>/dev/null; }

@@ -10,8 +10,6 @@ cg=$(cg_path)
 # A failed check must not leave containers (their shims outlive the test) to later tests.
 trap '"$MINIRT" rm -f quota cpus nocpu w100 w400 nice pin >/dev/null 2>&1' EXIT
 
-jtop() { printf '%s\n' "$OUT" | sed -n "s/^    \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n1; }
-cgfile() { cat "$cg/minirt/$1/$2" 2>/dev/null; }
 usage_us() { sed -n 's/^usage_usec //p' "$cg/minirt/$1/cpu.stat"; }
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 # stat_field PID N: field N of /proc/PID/stat (the command name has no spaces here)

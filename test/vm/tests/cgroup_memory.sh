@@ -10,10 +10,6 @@ cg=$(cg_path)
 # A failed check must not leave containers (their shims outlive the test) to later tests.
 trap '"$MINIRT" rm -f memfiles memswap oom fits soft >/dev/null 2>&1' EXIT
 
-# jtop KEY: a top-level value of `minirt inspect NAME` (in $OUT): the first element's keys
-# are indented by exactly four spaces; nested ones (config, state) by more.
-jtop() { printf '%s\n' "$OUT" | sed -n "s/^    \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n1; }
-cgfile() { cat "$cg/minirt/$1/$2" 2>/dev/null; }
 cgkey() { sed -n "s/^$3 //p" "$cg/minirt/$1/$2" 2>/dev/null; }
 
 # The limit files, while the container runs.
