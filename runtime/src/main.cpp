@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "cli/oci.hpp"
 #include "common/error.hpp"
 
 #ifndef MINIRT_VERSION
@@ -49,6 +50,7 @@ void print_help() {
                  "  --version       print the version\n\n"
                  "Commands:\n";
     for (const auto& c : commands()) std::printf("  %-9s %s\n", c.name, c.summary);
+    std::printf("  %-9s %s\n", "oci", "the runc-compatible OCI runtime engines use (minirt oci --help)");
     std::cout << "\nRun 'minirt COMMAND --help' for a command's options.\n";
 }
 
@@ -104,6 +106,12 @@ int dispatch(int argc, char** argv) {
 }  // namespace minirt::cli
 
 int main(int argc, char** argv) {
+    // Engines call us as a runc-compatible runtime: installed as minirt-oci
+    // (a symlink), or as `minirt oci ...`.
+    std::string_view self = argv[0];
+    if (auto slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);
+    if (self == "minirt-oci") return minirt::oci::oci_main(argc, argv, true);
+    if (argc > 1 && std::strcmp(argv[1], "oci") == 0) return minirt::oci::oci_main(argc, argv, false);
     try {
         return minirt::cli::dispatch(argc, argv);
     } catch (const minirt::Error& e) {

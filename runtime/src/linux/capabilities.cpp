@@ -119,7 +119,7 @@ void drop_bounding_set(CapMask keep, int last_cap) {
         throw_errno("clear the ambient capabilities");
 }
 
-void set_capabilities(CapMask set) {
+void set_capabilities(CapMask set, CapMask ambient) {
     // Never ask for more than the bounding set holds (a host may run us
     // with some capabilities already gone): capset would refuse it all.
     for (int c = 0; c < 64; ++c)
@@ -132,9 +132,13 @@ void set_capabilities(CapMask set) {
         auto word = static_cast<uint32_t>(set >> (32 * i));
         data[i].permitted = word;
         data[i].effective = word;
-        data[i].inheritable = 0;
+        data[i].inheritable = static_cast<uint32_t>((ambient & set) >> (32 * i));
     }
     if (::syscall(SYS_capset, &hdr, data) < 0) throw_errno("capset");
+    // Ambient capabilities must be permitted and inheritable (set above).
+    for (int c = 0; c < 64; ++c)
+        if (has_cap(ambient & set, c) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            throw_errno("raise ambient capability " + capability_name(c));
 }
 
 }  // namespace minirt

@@ -44,7 +44,9 @@ int kernel_last_cap();
 // `last_cap` < 0: read it now (callers that lower RLIMIT_NOFILE first pass it).
 void drop_bounding_set(CapMask keep, int last_cap = -1);
 // Sets permitted and effective to `set`, inheritable to empty (podman's
-// post-CVE-2022-27652 choice: nothing is inherited across exec by accident).
-void set_capabilities(CapMask set);
+// post-CVE-2022-27652 choice: nothing is inherited across exec by accident)
+// unless `ambient` asks for some: those become inheritable and ambient, so
+// a non-root process keeps them across exec (OCI process.capabilities.ambient).
+void set_capabilities(CapMask set, CapMask ambient = 0);
 
 }  // namespace minirt

@@ -199,7 +199,7 @@ std::vector<int> Cgroup::pids() const {
     return out;
 }
 
-void Cgroup::remove() {
+void Cgroup::remove(bool remove_empty_parent) {
     if (!exists()) return;
     for (int attempt = 0;; ++attempt) {
         if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) break;
@@ -209,7 +209,7 @@ void Cgroup::remove() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     // Leave no empty minirt parent behind; EBUSY/ENOTEMPTY means others use it.
-    ::rmdir(path_.parent_path().c_str());
+    if (remove_empty_parent) ::rmdir(path_.parent_path().c_str());
 }
 
 std::optional<uint64_t> Cgroup::read_key(const std::string& file, const std::string& key) const {

@@ -58,8 +58,9 @@ public:
     bool populated() const;
     std::vector<int> pids() const;
     // rmdir with bounded retries (the kernel may still be tearing down the
-    // last tasks); then removes the minirt parent if it became empty.
-    void remove();
+    // last tasks); then removes the minirt parent if it became empty
+    // (unless told not to: a group an engine named lives under its own parent).
+    void remove(bool remove_empty_parent = true);
     // One "key value" from a flat keyed file (cpu.stat, memory.events).
     std::optional<uint64_t> read_key(const std::string& file, const std::string& key) const;
     std::optional<uint64_t> read_number(const std::string& file) const;

@@ -19,9 +19,9 @@
 
 namespace minirt {
 
-namespace {
-
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+namespace {
 
 void do_mount(const char* source, const std::string& target, const char* fstype, unsigned long flags,
               const char* data, const std::string& what) {
@@ -52,25 +52,10 @@ constexpr std::array<DeviceNode, 6> kDevices{{
 
 void setup_dev(int root_fd) {
     mount_in_root(root_fd, "dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=755,size=65536k");
-    UniqueFd dev = open_dir_in_root(root_fd, "dev", false);
-    for (const auto& d : kDevices) {
-        if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) < 0)
-            throw_errno(std::string("mknod /dev/") + d.name);
-        // mknod obeys the umask; the nodes must be world-usable like on a host.
-        ::fchmodat(dev.get(), d.name, 0666, 0);
-    }
     mount_in_root(root_fd, "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                   "newinstance,ptmxmode=0666,mode=0620,gid=5");
     mount_in_root(root_fd, "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
-    const std::array<std::pair<const char*, const char*>, 5> links{{
-        {"pts/ptmx", "ptmx"},
-        {"/proc/self/fd", "fd"},
-        {"/proc/self/fd/0", "stdin"},
-        {"/proc/self/fd/1", "stdout"},
-        {"/proc/self/fd/2", "stderr"},
-    }};
-    for (const auto& [target, name] : links)
-        if (::symlinkat(target, dev.get(), name) < 0) throw_errno(std::string("symlink /dev/") + name);
+    populate_dev(root_fd);
 }
 
 // Host mounts made under `host_dir` after the start must appear inside: a
@@ -111,6 +96,34 @@ UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create) {
         dir.reset(fd);
     }
     return dir;
+}
+
+UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
+    std::string rel = std::filesystem::path(path).relative_path().string();
+    return UniqueFd(openat2_in_root(root_fd, rel.empty() ? "." : rel.c_str(), flags));
+}
+
+void populate_dev(int root_fd) {
+    UniqueFd dev = open_dir_in_root(root_fd, "dev", false);
+    for (const auto& d : kDevices) {
+        // An existing node (from a bind mount or the image) is kept.
+        if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) < 0) {
+            if (errno == EEXIST) continue;
+            throw_errno(std::string("mknod /dev/") + d.name);
+        }
+        // mknod obeys the umask; the nodes must be world-usable like on a host.
+        ::fchmodat(dev.get(), d.name, 0666, 0);
+    }
+    const std::array<std::pair<const char*, const char*>, 5> links{{
+        {"pts/ptmx", "ptmx"},
+        {"/proc/self/fd", "fd"},
+        {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"},
+    }};
+    for (const auto& [target, name] : links)
+        if (::symlinkat(target, dev.get(), name) < 0 && errno != EEXIST)
+            throw_errno(std::string("symlink /dev/") + name);
 }
 
 void build_rootfs(const RootfsSpec& spec) {

@@ -31,6 +31,14 @@ std::string overlay_options(const std::string& lower, const std::string& upper, 
 // Opens (creating directories as needed) `path` below `root_fd` without ever
 // leaving it: ".." and absolute symlinks stay inside the root.
 UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create);
+// openat2 of `path` below `root_fd` with RESOLVE_IN_ROOT; invalid on error (errno set).
+UniqueFd open_in_root(int root_fd, const std::string& path, int flags);
+// "/proc/self/fd/N": how a mount(2) target or source opened as an fd is named.
+std::string fd_path(int fd);
+// The device nodes every container gets on its /dev (null, zero, full,
+// random, urandom, tty) and the /dev/fd, stdio and ptmx links; existing
+// ones are kept.
+void populate_dev(int root_fd);
 
 // Makes the mount tree private to this namespace (slave: host mounts still
 // arrive, ours never leak out) and assembles the rootfs at spec.merged.

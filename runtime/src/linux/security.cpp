@@ -274,13 +274,17 @@ void apply_security(const SecuritySpec& spec) {
     // install a filter: do it before the capabilities go.
     if (filter && !spec.no_new_privileges) load_seccomp(filter);
     // 4. The user: supplementary groups first (root's would survive setuid).
-    if (::setgroups(0, nullptr) < 0) throw_errno("setgroups");
+    std::vector<gid_t> groups(spec.additional_gids.begin(), spec.additional_gids.end());
+    if (::setgroups(groups.size(), groups.data()) < 0) throw_errno("setgroups");
+    // Ambient capabilities for a non-root user: keep permitted across setuid.
+    if (spec.ambient && spec.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl KEEPCAPS");
     if (::setresgid(spec.gid, spec.gid, spec.gid) < 0) throw_errno("--user: setresgid " + std::to_string(spec.gid));
     if (::setresuid(spec.uid, spec.uid, spec.uid) < 0) throw_errno("--user: setresuid " + std::to_string(spec.uid));
     // 5. Permitted and effective: the set for root; nothing for another
     // user (as podman and docker do; the bounding set still limits what a
     // setuid binary could give back).
-    if (!spec.privileged || spec.uid != 0) set_capabilities(spec.uid == 0 ? spec.capabilities : 0);
+    if (!spec.privileged || spec.uid != 0)
+        set_capabilities(spec.uid == 0 || spec.ambient ? spec.capabilities : 0, spec.ambient);
     // 6. no_new_privs: setuid binaries and file capabilities no longer raise
     // privileges at exec.
     if (spec.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl NO_NEW_PRIVS");

@@ -1,0 +1,54 @@
+// `minirt oci` / `minirt-oci`: the runc-compatible command line engines
+// (podman with conmon, containerd's runc shim, CRI-O) drive. One file per
+// group of verbs; this header has what they share.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace minirt::oci {
+
+namespace fs = std::filesystem;
+
+struct Globals {
+    fs::path root;
+    std::string log_path;
+    bool log_json = false;
+    bool debug = false;
+};
+
+// runc-style flags: "--name value", "--name=value", "-n value"; a boolean
+// may be "--name=false". Flags come before the positional arguments (the
+// first positional ends them, so `exec ID sh -c x` keeps "-c" for sh).
+struct FlagDef {
+    std::vector<std::string> names;  // "bundle", "b"
+    bool takes_value = false;
+};
+
+class Flags {
+public:
+    Flags(const std::string& command, const std::vector<FlagDef>& defs, const std::vector<std::string>& args);
+    bool has(const std::string& name) const;
+    std::string value(const std::string& name, const std::string& fallback = "") const;
+    const std::vector<std::string>& values(const std::string& name) const;
+    const std::vector<std::string>& positional() const { return positional_; }
+    // Refuses the wrong number of positional arguments, naming the usage.
+    void expect(size_t min, size_t max, const std::string& usage) const;
+
+private:
+    std::map<std::string, std::vector<std::string>> values_;
+    std::vector<std::string> positional_;
+};
+
+// Logs a line at `level` to --log (json or text), for engines that read
+// the runtime's log file rather than its stderr (containerd does).
+void log_line(const Globals& g, const std::string& level, const std::string& message);
+
+int oci_main(int argc, char** argv, bool as_minirt_oci);
+
+int cmd_create(const Globals& g, const std::vector<std::string>& args);
+int cmd_exec(const Globals& g, const std::vector<std::string>& args);
+
+}  // namespace minirt::oci

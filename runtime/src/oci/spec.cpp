@@ -1,0 +1,558 @@
+#include "oci/spec.hpp"
+
+#include <sys/mount.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "common/error.hpp"
+#include "linux/capabilities.hpp"
+
+namespace minirt::oci {
+
+using nlohmann::json;
+
+namespace {
+
+[[noreturn]] void bad(const std::string& field, const std::string& why) {
+    throw Error("config.json: " + field + ": " + why);
+}
+
+// Typed getters: absent is fine (nullopt / default), a wrong type is not.
+const json* member(const json& obj, const char* key) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return nullptr;
+    return &*it;
+}
+
+std::string get_string(const json& obj, const char* key, const std::string& where, std::string def = {}) {
+    const json* v = member(obj, key);
+    if (!v) return def;
+    if (!v->is_string()) bad(where + "." + key, "must be a string");
+    return v->get<std::string>();
+}
+
+bool get_bool(const json& obj, const char* key, const std::string& where) {
+    const json* v = member(obj, key);
+    if (!v) return false;
+    if (!v->is_boolean()) bad(where + "." + key, "must be true or false");
+    return v->get<bool>();
+}
+
+std::optional<int64_t> get_int(const json& obj, const char* key, const std::string& where) {
+    const json* v = member(obj, key);
+    if (!v) return std::nullopt;
+    if (!v->is_number_integer()) bad(where + "." + key, "must be an integer");
+    return v->get<int64_t>();
+}
+
+std::optional<uint64_t> get_uint(const json& obj, const char* key, const std::string& where) {
+    auto v = get_int(obj, key, where);
+    if (!v) return std::nullopt;
+    if (*v < 0) bad(where + "." + key, "must not be negative");
+    return static_cast<uint64_t>(*v);
+}
+
+std::vector<std::string> get_strings(const json& obj, const char* key, const std::string& where) {
+    std::vector<std::string> out;
+    const json* v = member(obj, key);
+    if (!v) return out;
+    if (!v->is_array()) bad(where + "." + key, "must be an array of strings");
+    for (const auto& s : *v) {
+        if (!s.is_string()) bad(where + "." + key, "must be an array of strings");
+        out.push_back(s.get<std::string>());
+    }
+    return out;
+}
+
+const json& get_object(const json& obj, const char* key, const std::string& where) {
+    static const json empty = json::object();
+    const json* v = member(obj, key);
+    if (!v) return empty;
+    if (!v->is_object()) bad(where + "." + key, "must be an object");
+    return *v;
+}
+
+const json& get_array(const json& obj, const char* key, const std::string& where) {
+    static const json empty = json::array();
+    const json* v = member(obj, key);
+    if (!v) return empty;
+    if (!v->is_array()) bad(where + "." + key, "must be an array");
+    return *v;
+}
+
+uint32_t get_id(const json& obj, const char* key, const std::string& where) {
+    auto v = get_int(obj, key, where);
+    if (!v) return 0;
+    if (*v < 0 || *v > UINT32_MAX - 1) bad(where + "." + key, "must be a valid id");
+    return static_cast<uint32_t>(*v);
+}
+
+CapMask caps_of(const json& caps, const char* key, const std::string& where) {
+    CapMask mask = 0;
+    for (const auto& name : get_strings(caps, key, where)) {
+        auto cap = capability_from_name(name);
+        // A capability newer than this build cannot be granted by it; the
+        // spec says an unknown one is an error, runc warns. Refuse clearly.
+        if (!cap) bad(where + "." + key, "unknown capability \"" + name + "\"");
+        mask |= CapMask{1} << *cap;
+    }
+    return mask;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+std::vector<RlimitSetting> rlimits_of(const json& process) {
+    std::vector<RlimitSetting> out;
+    const json& arr = get_array(process, "rlimits", "process");
+    for (size_t i = 0; i < arr.size(); ++i) {
+        std::string where = "process.rlimits[" + std::to_string(i) + "]";
+        const json& r = arr[i];
+        if (!r.is_object()) bad(where, "must be an object");
+        std::string type = get_string(r, "type", where);
+        if (!type.starts_with("RLIMIT_")) bad(where + ".type", "\"" + type + "\" is not an RLIMIT_ name");
+        RlimitSetting s;
+        s.name = lower(type.substr(7));
+        s.resource = rlimit_resource(s.name);
+        if (s.resource < 0) bad(where + ".type", "unknown limit \"" + type + "\"");
+        auto hard = get_uint(r, "hard", where), soft = get_uint(r, "soft", where);
+        if (!hard || !soft) bad(where, "needs both soft and hard");
+        // RLIM_INFINITY is 2^64-1, beyond int64: json stores it as unsigned.
+        auto value = [&](const char* key) -> int64_t {
+            uint64_t v = r.at(key).get<uint64_t>();
+            return v >= static_cast<uint64_t>(INT64_MAX) ? kRlimUnlimited : static_cast<int64_t>(v);
+        };
+        s.soft = value("soft");
+        s.hard = value("hard");
+        if (s.hard != kRlimUnlimited && (s.soft == kRlimUnlimited || s.soft > s.hard))
+            bad(where, "the soft limit is above the hard limit");
+        out.push_back(s);
+    }
+    return out;
+}
+
+Mount mount_of(const json& m, const std::string& where) {
+    if (!m.is_object()) bad(where, "must be an object");
+    Mount out;
+    out.destination = get_string(m, "destination", where);
+    if (out.destination.empty() || out.destination[0] != '/')
+        bad(where + ".destination", "must be an absolute path, got \"" + out.destination + "\"");
+    out.type = get_string(m, "type", where);
+    out.source = get_string(m, "source", where);
+    parse_mount_options(get_strings(m, "options", where), out);
+    if (out.type == "bind") out.bind = true;
+    if (out.type.empty() && !out.bind) bad(where + ".type", "is missing (and the options do not say bind)");
+    if (out.bind && out.source.empty()) bad(where + ".source", "a bind mount needs a source");
+    return out;
+}
+
+Namespace namespace_of(const json& n, const std::string& where) {
+    static const std::vector<std::string> known{"pid", "network", "mount", "ipc", "uts", "user", "cgroup"};
+    if (!n.is_object()) bad(where, "must be an object");
+    Namespace ns{get_string(n, "type", where), get_string(n, "path", where)};
+    if (std::find(known.begin(), known.end(), ns.type) == known.end())
+        bad(where + ".type", "unknown namespace type \"" + ns.type + "\"");
+    if (!ns.path.empty() && ns.path[0] != '/') bad(where + ".path", "must be absolute");
+    return ns;
+}
+
+std::vector<IdMapping> mappings_of(const json& linux, const char* key) {
+    std::vector<IdMapping> out;
+    const json& arr = get_array(linux, key, "linux");
+    for (size_t i = 0; i < arr.size(); ++i) {
+        std::string where = std::string("linux.") + key + "[" + std::to_string(i) + "]";
+        if (!arr[i].is_object()) bad(where, "must be an object");
+        IdMapping m{get_id(arr[i], "containerID", where), get_id(arr[i], "hostID", where),
+                    get_id(arr[i], "size", where)};
+        if (m.size == 0) bad(where + ".size", "must be at least 1");
+        out.push_back(m);
+    }
+    return out;
+}
+
+Hook hook_of(const json& h, const std::string& where) {
+    if (!h.is_object()) bad(where, "must be an object");
+    Hook hook{get_string(h, "path", where), get_strings(h, "args", where), get_strings(h, "env", where), {}};
+    if (hook.path.empty() || hook.path[0] != '/') bad(where + ".path", "must be an absolute path");
+    if (auto t = get_int(h, "timeout", where)) {
+        if (*t <= 0) bad(where + ".timeout", "must be greater than zero");
+        hook.timeout = static_cast<int>(std::min<int64_t>(*t, INT32_MAX));
+    }
+    return hook;
+}
+
+std::vector<Hook> hooks_of(const json& hooks, const char* key) {
+    std::vector<Hook> out;
+    const json& arr = get_array(hooks, key, "hooks");
+    for (size_t i = 0; i < arr.size(); ++i)
+        out.push_back(hook_of(arr[i], std::string("hooks.") + key + "[" + std::to_string(i) + "]"));
+    return out;
+}
+
+std::string device_number(const json& d, const char* key, const std::string& where) {
+    auto v = get_int(d, key, where);
+    return v ? std::to_string(*v) : "";
+}
+
+void parse_block_io(const json& blkio, Spec& spec) {
+    const std::string where = "linux.resources.blockIO";
+    if (auto w = get_uint(blkio, "weight", where)) {
+        if (*w < 10 || *w > 1000) bad(where + ".weight", "must be 10..1000");
+        // io.weight is 1..10000 with 100 the default; blkio's 10..1000 had 500.
+        spec.extra_writes.push_back({"io.weight", "default " + std::to_string(1 + (*w - 10) * 9999 / 990), "io",
+                                     where + ".weight"});
+    }
+    auto throttles = [&](const char* key, std::vector<IoLimit>* bps, const char* iops_key) {
+        const json& arr = get_array(blkio, key, where);
+        for (size_t i = 0; i < arr.size(); ++i) {
+            std::string w = where + "." + key + "[" + std::to_string(i) + "]";
+            if (!arr[i].is_object()) bad(w, "must be an object");
+            std::string dev = device_number(arr[i], "major", w) + ":" + device_number(arr[i], "minor", w);
+            if (dev.front() == ':' || dev.back() == ':') bad(w, "needs major and minor");
+            auto rate = get_uint(arr[i], "rate", w);
+            if (!rate) bad(w + ".rate", "is missing");
+            if (bps) bps->push_back({dev, *rate});
+            else spec.extra_writes.push_back({"io.max", dev + " " + iops_key + "=" + std::to_string(*rate), "io", w});
+        }
+    };
+    throttles("throttleReadBpsDevice", &spec.resources.io_read_bps, nullptr);
+    throttles("throttleWriteBpsDevice", &spec.resources.io_write_bps, nullptr);
+    throttles("throttleReadIOPSDevice", nullptr, "riops");
+    throttles("throttleWriteIOPSDevice", nullptr, "wiops");
+}
+
+void parse_devices(const json& arr, Spec& spec) {
+    spec.has_device_rules = !arr.empty();
+    for (size_t i = 0; i < arr.size(); ++i) {
+        std::string where = "linux.resources.devices[" + std::to_string(i) + "]";
+        if (!arr[i].is_object()) bad(where, "must be an object");
+        DeviceAccessRule r;
+        r.allow = get_bool(arr[i], "allow", where);
+        std::string type = get_string(arr[i], "type", where, "a");
+        if (type != "a" && type != "c" && type != "b") bad(where + ".type", "must be a, c or b");
+        r.type = type[0];
+        r.major = get_int(arr[i], "major", where).value_or(-1);
+        r.minor = get_int(arr[i], "minor", where).value_or(-1);
+        r.access = get_string(arr[i], "access", where, "rwm");
+        if (r.access.empty() || r.access.find_first_not_of("rwm") != std::string::npos)
+            bad(where + ".access", "must be made of r, w and m");
+        spec.devices.push_back(r);
+    }
+}
+
+void parse_resources(const json& res, Spec& spec) {
+    const std::string where = "linux.resources";
+    Resources& r = spec.resources;
+    const json& memory = get_object(res, "memory", where);
+    auto mem_value = [&](const char* key) -> std::optional<int64_t> {
+        auto v = get_int(memory, key, where + ".memory");
+        if (v && *v == -1) return std::nullopt;  // -1: unlimited
+        if (v && *v <= 0) bad(where + ".memory." + key, "must be positive or -1");
+        return v;
+    };
+    if (auto limit = mem_value("limit")) {
+        r.memory_max = static_cast<uint64_t>(*limit);
+        r.memory_swap_max.reset();
+        if (auto swap = mem_value("swap")) {
+            // OCI's swap is memory+swap (cgroup v1's memsw); v2 counts swap alone.
+            if (*swap < *limit) bad(where + ".memory.swap", "must be at least the memory limit");
+            r.memory_swap_max = static_cast<uint64_t>(*swap - *limit);
+        }
+    } else if (get_int(memory, "swap", where + ".memory").value_or(-1) != -1) {
+        bad(where + ".memory.swap", "needs a memory limit");
+    }
+    if (auto low = mem_value("reservation"))
+        spec.extra_writes.push_back({"memory.low", std::to_string(*low), "memory", where + ".memory.reservation"});
+    if (member(memory, "kernel") || member(memory, "kernelTCP"))
+        bad(where + ".memory.kernel", "kernel memory limits do not exist in cgroup v2");
+
+    const json& cpu = get_object(res, "cpu", where);
+    if (auto shares = get_uint(cpu, "shares", where + ".cpu")) {
+        if (*shares < 2 || *shares > 262144) bad(where + ".cpu.shares", "must be 2..262144");
+        r.cpu_weight = shares_to_weight(*shares);
+    }
+    auto quota = get_int(cpu, "quota", where + ".cpu");
+    if (auto period = get_uint(cpu, "period", where + ".cpu")) {
+        if (*period < 1000 || *period > 1000000) bad(where + ".cpu.period", "must be 1000..1000000 µs");
+        r.cpu_period_us = *period;
+    }
+    if (quota && *quota > 0) {
+        if (*quota < 1000) bad(where + ".cpu.quota", "must be at least 1000 µs");
+        r.cpu_quota_us = static_cast<uint64_t>(*quota);
+    }
+    if (member(cpu, "realtimeRuntime") || member(cpu, "realtimePeriod"))
+        bad(where + ".cpu.realtimeRuntime", "real-time bandwidth is not a cgroup v2 setting");
+    std::string cpus = get_string(cpu, "cpus", where + ".cpu");
+    if (!cpus.empty()) r.cpuset_cpus = cpus;
+    std::string mems = get_string(cpu, "mems", where + ".cpu");
+    if (!mems.empty()) spec.extra_writes.push_back({"cpuset.mems", mems, "cpuset", where + ".cpu.mems"});
+
+    const json& pids = get_object(res, "pids", where);
+    // 0 or -1: no limit, which is what a group has anyway.
+    if (auto limit = get_int(pids, "limit", where + ".pids"); limit && *limit > 0)
+        r.pids_max = static_cast<uint64_t>(*limit);
+
+    parse_block_io(get_object(res, "blockIO", where), spec);
+    parse_devices(get_array(res, "devices", where), spec);
+
+    const json& huge = get_array(res, "hugepageLimits", where);
+    for (size_t i = 0; i < huge.size(); ++i) {
+        std::string w = where + ".hugepageLimits[" + std::to_string(i) + "]";
+        if (!huge[i].is_object()) bad(w, "must be an object");
+        std::string size = get_string(huge[i], "pageSize", w);
+        auto limit = get_uint(huge[i], "limit", w);
+        if (size.empty() || size.find_first_of("/.") != std::string::npos || !limit) bad(w, "needs pageSize and limit");
+        spec.extra_writes.push_back({"hugetlb." + size + ".max", std::to_string(*limit), "hugetlb", w});
+    }
+    const json& unified = get_object(res, "unified", where);
+    for (const auto& [file, value] : unified.items()) {
+        std::string w = where + ".unified." + file;
+        auto dot = file.find('.');
+        if (file.find('/') != std::string::npos || dot == 0 || dot == std::string::npos)
+            bad(w, "is not a cgroup v2 file name");
+        if (!value.is_string()) bad(w, "must be a string");
+        std::string controller = file.substr(0, dot);
+        if (controller == "cgroup") controller.clear();  // core files: no controller needed
+        spec.extra_writes.push_back({file, value.get<std::string>(), controller, w});
+    }
+}
+
+void parse_linux(const json& linux, Spec& spec) {
+    const json& ns = get_array(linux, "namespaces", "linux");
+    for (size_t i = 0; i < ns.size(); ++i) {
+        Namespace n = namespace_of(ns[i], "linux.namespaces[" + std::to_string(i) + "]");
+        if (spec.has_namespace(n.type)) bad("linux.namespaces", "\"" + n.type + "\" is listed twice");
+        spec.namespaces.push_back(n);
+    }
+    spec.uid_mappings = mappings_of(linux, "uidMappings");
+    spec.gid_mappings = mappings_of(linux, "gidMappings");
+    const Namespace* user = spec.find_namespace("user");
+    if (user && user->path.empty()) {
+        if (spec.uid_mappings.empty() || spec.gid_mappings.empty())
+            bad("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings");
+        with_context("config.json: linux.uidMappings", [&] { validate_id_maps(spec.uid_mappings, "uidMappings"); });
+        with_context("config.json: linux.gidMappings", [&] { validate_id_maps(spec.gid_mappings, "gidMappings"); });
+    } else if (!spec.uid_mappings.empty() || !spec.gid_mappings.empty()) {
+        bad("linux.uidMappings", "id mappings need a new user namespace in linux.namespaces");
+    }
+    spec.cgroups_path = get_string(linux, "cgroupsPath", "linux");
+    if (spec.cgroups_path.find("..") != std::string::npos) bad("linux.cgroupsPath", "must not contain \"..\"");
+    if (spec.cgroups_path.find(':') != std::string::npos)
+        bad("linux.cgroupsPath", "\"" + spec.cgroups_path + "\" is a systemd slice:unit path; minirt manages cgroupfs paths only");
+    parse_resources(get_object(linux, "resources", "linux"), spec);
+    if (const json* sc = member(linux, "seccomp")) {
+        if (!sc->is_object()) bad("linux.seccomp", "must be an object");
+        if (member(*sc, "listenerPath")) bad("linux.seccomp.listenerPath", "seccomp notification is not supported");
+        spec.seccomp = *sc;
+    }
+    spec.masked_paths = get_strings(linux, "maskedPaths", "linux");
+    spec.readonly_paths = get_strings(linux, "readonlyPaths", "linux");
+    for (const auto& [key, value] : get_object(linux, "sysctl", "linux").items()) {
+        if (!value.is_string()) bad("linux.sysctl." + key, "must be a string");
+        if (key.empty() || key.find("..") != std::string::npos || key.find('/') != std::string::npos)
+            bad("linux.sysctl", "invalid name \"" + key + "\"");
+        spec.sysctl.emplace_back(key, value.get<std::string>());
+    }
+    spec.rootfs_propagation = get_string(linux, "rootfsPropagation", "linux");
+    static const std::vector<std::string> props{"", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
+    if (std::find(props.begin(), props.end(), spec.rootfs_propagation) == props.end())
+        bad("linux.rootfsPropagation", "unknown value \"" + spec.rootfs_propagation + "\"");
+    if (member(linux, "intelRdt")) bad("linux.intelRdt", "Intel RDT is not supported");
+    if (!get_array(linux, "devices", "linux").empty())
+        bad("linux.devices", "creating extra device nodes is not supported (bind-mount them instead)");
+}
+
+}  // namespace
+
+bool Spec::has_namespace(const std::string& type) const { return find_namespace(type) != nullptr; }
+
+const Namespace* Spec::find_namespace(const std::string& type) const {
+    for (const auto& n : namespaces)
+        if (n.type == type) return &n;
+    return nullptr;
+}
+
+uint64_t shares_to_weight(uint64_t shares) { return 1 + ((shares - 2) * 9999) / 262142; }
+
+void validate_container_id(const std::string& id) {
+    if (id.empty() || id.size() > 1024 || id == "." || id == ".." ||
+        !std::all_of(id.begin(), id.end(), [](unsigned char c) {
+            return std::isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.';
+        }))
+        throw Error("invalid container id \"" + id + "\": use letters, digits and _ + - . only");
+}
+
+void parse_mount_options(const std::vector<std::string>& options, Mount& m) {
+    struct Flag {
+        const char* name;
+        bool clear;
+        unsigned long flag;
+    };
+    static const Flag flags[] = {
+        {"ro", false, MS_RDONLY},       {"rw", true, MS_RDONLY},        {"nosuid", false, MS_NOSUID},
+        {"suid", true, MS_NOSUID},      {"nodev", false, MS_NODEV},     {"dev", true, MS_NODEV},
+        {"noexec", false, MS_NOEXEC},   {"exec", true, MS_NOEXEC},      {"sync", false, MS_SYNCHRONOUS},
+        {"async", true, MS_SYNCHRONOUS}, {"dirsync", false, MS_DIRSYNC}, {"remount", false, MS_REMOUNT},
+        {"mand", false, MS_MANDLOCK},   {"nomand", true, MS_MANDLOCK},  {"atime", true, MS_NOATIME},
+        {"noatime", false, MS_NOATIME}, {"diratime", true, MS_NODIRATIME}, {"nodiratime", false, MS_NODIRATIME},
+        {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
+        {"nostrictatime", true, MS_STRICTATIME},
+    };
+    static const std::map<std::string, unsigned long> propagation{
+        {"private", MS_PRIVATE},     {"rprivate", MS_PRIVATE | MS_REC},   {"shared", MS_SHARED},
+        {"rshared", MS_SHARED | MS_REC}, {"slave", MS_SLAVE},             {"rslave", MS_SLAVE | MS_REC},
+        {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+    };
+    std::string data;
+    for (const auto& o : options) {
+        if (o == "bind" || o == "rbind") {
+            m.bind = true;
+            m.recursive = m.recursive || o == "rbind";
+            continue;
+        }
+        if (auto p = propagation.find(o); p != propagation.end()) {
+            m.propagation = p->second;
+            continue;
+        }
+        const Flag* f = std::find_if(std::begin(flags), std::end(flags), [&](const Flag& x) { return o == x.name; });
+        if (f != std::end(flags)) {
+            if (f->clear) m.flags &= ~f->flag;
+            else m.flags |= f->flag;
+            continue;
+        }
+        if (o == "defaults" || o == "tmpcopyup" || o == "notmpcopyup" || o == "idmap" || o == "ridmap") {
+            if (o == "idmap" || o == "ridmap")
+                throw Error("config.json: mount " + m.destination + ": idmapped mounts (\"" + o + "\") are not supported");
+            continue;
+        }
+        data += (data.empty() ? "" : ",") + o;
+    }
+    m.data = data;
+}
+
+Process parse_process(const json& p, const std::string& where) {
+    if (!p.is_object()) bad(where, "must be an object");
+    Process out;
+    out.terminal = get_bool(p, "terminal", where);
+    out.args = get_strings(p, "args", where);
+    if (out.args.empty() || out.args[0].empty()) bad(where + ".args", "must name a program to run");
+    out.env = get_strings(p, "env", where);
+    for (const auto& e : out.env)
+        if (e.find('=') == std::string::npos || e[0] == '=') bad(where + ".env", "\"" + e + "\" is not KEY=VALUE");
+    out.cwd = get_string(p, "cwd", where, "/");
+    if (out.cwd.empty() || out.cwd[0] != '/') bad(where + ".cwd", "must be an absolute path");
+    const json& user = get_object(p, "user", where);
+    out.uid = get_id(user, "uid", where + ".user");
+    out.gid = get_id(user, "gid", where + ".user");
+    if (member(user, "username")) bad(where + ".user.username", "user names are not supported; give uid and gid");
+    for (const auto& g : get_array(user, "additionalGids", where + ".user")) {
+        if (!g.is_number_unsigned()) bad(where + ".user.additionalGids", "must be an array of ids");
+        out.additional_gids.push_back(g.get<uint32_t>());
+    }
+    if (auto umask = get_int(user, "umask", where + ".user")) {
+        if (*umask < 0 || *umask > 0777) bad(where + ".user.umask", "must be 0..0777");
+        out.umask = static_cast<uint32_t>(*umask);
+    }
+    const json& caps = get_object(p, "capabilities", where);
+    std::string cw = where + ".capabilities";
+    CapMask bounding = caps_of(caps, "bounding", cw), permitted = caps_of(caps, "permitted", cw);
+    CapMask effective = caps_of(caps, "effective", cw);
+    // minirt gives a process one set (bounding = permitted = effective), as
+    // podman, docker and runc's own `spec` do; the process keeps what every
+    // one of the three allows. Inheritable stays empty (CVE-2022-27652).
+    out.capabilities = bounding & permitted & effective;
+    out.ambient = caps_of(caps, "ambient", cw) & out.capabilities;
+    out.no_new_privileges = get_bool(p, "noNewPrivileges", where);
+    out.rlimits = rlimits_of(p);
+    if (auto adj = get_int(p, "oomScoreAdj", where)) {
+        if (*adj < -1000 || *adj > 1000) bad(where + ".oomScoreAdj", "must be -1000..1000");
+        out.oom_score_adj = static_cast<int>(*adj);
+    }
+    if (member(p, "selinuxLabel") && !get_string(p, "selinuxLabel", where).empty())
+        bad(where + ".selinuxLabel", "SELinux is not supported");
+    if (member(p, "apparmorProfile") && !get_string(p, "apparmorProfile", where).empty())
+        bad(where + ".apparmorProfile", "AppArmor is not supported");
+    return out;
+}
+
+Spec parse_spec(const std::string& text, const fs::path& bundle) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::exception& e) {
+        throw Error("config.json: not valid JSON: " + std::string(e.what()));
+    }
+    if (!j.is_object()) bad("(top level)", "must be an object");
+    Spec spec;
+    spec.oci_version = get_string(j, "ociVersion", "(top level)");
+    if (!spec.oci_version.starts_with("1.")) bad("ociVersion", "\"" + spec.oci_version + "\" is not a 1.x version");
+    const json* process = member(j, "process");
+    if (!process) bad("process", "is missing (this runtime starts a process)");
+    spec.process = parse_process(*process, "process");
+    const json& root = get_object(j, "root", "(top level)");
+    std::string root_path = get_string(root, "path", "root");
+    if (root_path.empty()) bad("root.path", "is missing");
+    spec.root = fs::path(root_path).is_absolute() ? fs::path(root_path) : bundle / root_path;
+    spec.root_readonly = get_bool(root, "readonly", "root");
+    spec.hostname = get_string(j, "hostname", "(top level)");
+    const json& mounts = get_array(j, "mounts", "(top level)");
+    for (size_t i = 0; i < mounts.size(); ++i) spec.mounts.push_back(mount_of(mounts[i], "mounts[" + std::to_string(i) + "]"));
+    parse_linux(get_object(j, "linux", "(top level)"), spec);
+    if (!spec.hostname.empty() && !spec.has_namespace("uts"))
+        bad("hostname", "setting a hostname needs a new uts namespace");
+    const json& hooks = get_object(j, "hooks", "(top level)");
+    spec.hooks.prestart = hooks_of(hooks, "prestart");
+    spec.hooks.create_runtime = hooks_of(hooks, "createRuntime");
+    if (!hooks_of(hooks, "createContainer").empty() || !hooks_of(hooks, "startContainer").empty())
+        bad("hooks", "createContainer and startContainer hooks are not supported (prestart, createRuntime, "
+                     "poststart and poststop are)");
+    spec.hooks.poststart = hooks_of(hooks, "poststart");
+    spec.hooks.poststop = hooks_of(hooks, "poststop");
+    spec.annotations = get_object(j, "annotations", "(top level)");
+    return spec;
+}
+
+json default_spec(bool terminal) {
+    json caps = json::array();
+    for (const auto& c : capability_names(default_capabilities())) caps.push_back(c);
+    auto mount = [](const char* dest, const char* type, const char* src, std::vector<std::string> opts) {
+        return json{{"destination", dest}, {"type", type}, {"source", src}, {"options", opts}};
+    };
+    json masked = json::array(), readonly = json::array(), namespaces = json::array();
+    for (const char* ns : {"pid", "network", "ipc", "uts", "mount", "cgroup"}) namespaces.push_back(json{{"type", ns}});
+    for (const auto& p : default_masked_paths()) masked.push_back(p);
+    for (const auto& p : default_readonly_paths()) readonly.push_back(p);
+    return json{
+        {"ociVersion", kOciVersion},
+        {"process",
+         {{"terminal", terminal},
+          {"user", {{"uid", 0}, {"gid", 0}}},
+          {"args", json::array({"sh"})},
+          {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+          {"cwd", "/"},
+          {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+          {"rlimits", json::array({json{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}})},
+          {"noNewPrivileges", true}}},
+        {"root", {{"path", "rootfs"}, {"readonly", true}}},
+        {"hostname", "minirt"},
+        {"mounts",
+         {mount("/proc", "proc", "proc", {}),
+          mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+          mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+          mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
+          mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+          mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+          mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"})}},
+        {"linux",
+         {{"resources", {{"devices", json::array({json{{"allow", false}, {"access", "rwm"}}})}}},
+          {"namespaces", namespaces},
+          {"maskedPaths", masked},
+          {"readonlyPaths", readonly}}},
+    };
+}
+
+}  // namespace minirt::oci

@@ -1,0 +1,112 @@
+// An OCI runtime-spec bundle's config.json, read into what minirt's own
+// building blocks take (SecuritySpec, Resources, rootfs mounts). Parsing is
+// pure, so it is unit-tested without root. Unknown fields are ignored, as
+// the spec requires; a known field with a wrong type or value is refused
+// with an Error that names it ("config.json: process.args: ...").
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "linux/device_filter.hpp"
+#include "linux/resources.hpp"
+#include "linux/security.hpp"
+
+namespace minirt::oci {
+
+namespace fs = std::filesystem;
+
+inline constexpr const char* kOciVersion = "1.0.2";
+
+struct Mount {
+    std::string destination;  // absolute, inside the container
+    std::string type;         // "bind", "proc", "tmpfs", ... (bind if options say so)
+    std::string source;
+    unsigned long flags = 0;          // MS_* to set
+    unsigned long propagation = 0;    // MS_PRIVATE/MS_SLAVE/MS_SHARED (+MS_REC)
+    bool bind = false;
+    bool recursive = false;  // rbind
+    std::string data;        // filesystem-specific options, comma-separated
+};
+
+struct Namespace {
+    std::string type;  // pid, network, mount, ipc, uts, user, cgroup
+    std::string path;  // empty: a new one
+};
+
+struct Hook {
+    std::string path;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::optional<int> timeout;  // seconds
+};
+
+struct Hooks {
+    std::vector<Hook> prestart, create_runtime, poststart, poststop;
+};
+
+// cgroup files with no field in minirt's Resources: unified, memory.low,
+// cpuset.mems, io.weight, iops, hugetlb.
+struct ExtraWrite {
+    std::string file, value, controller, field;
+};
+
+struct Process {
+    bool terminal = false;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd = "/";
+    uint32_t uid = 0, gid = 0;
+    std::vector<uint32_t> additional_gids;
+    std::optional<uint32_t> umask;
+    CapMask capabilities = 0;  // bounding ∩ permitted (what the process may keep)
+    CapMask ambient = 0;
+    bool no_new_privileges = false;
+    std::vector<RlimitSetting> rlimits;
+    std::optional<int> oom_score_adj;
+};
+
+struct Spec {
+    std::string oci_version;
+    Process process;
+    fs::path root;  // absolute (resolved against the bundle)
+    bool root_readonly = false;
+    std::string hostname;
+    std::vector<Mount> mounts;
+    std::vector<Namespace> namespaces;
+    std::vector<IdMapping> uid_mappings, gid_mappings;
+    std::string cgroups_path;
+    Resources resources;
+    std::vector<ExtraWrite> extra_writes;
+    std::vector<DeviceAccessRule> devices;  // linux.resources.devices, in order
+    bool has_device_rules = false;
+    std::optional<nlohmann::json> seccomp;  // linux.seccomp, as given
+    std::vector<std::string> masked_paths, readonly_paths;
+    std::vector<std::pair<std::string, std::string>> sysctl;
+    std::string rootfs_propagation;  // "", "slave", "private", "shared", ...
+    Hooks hooks;
+    nlohmann::json annotations = nlohmann::json::object();
+
+    bool has_namespace(const std::string& type) const;
+    const Namespace* find_namespace(const std::string& type) const;
+};
+
+// Parses config.json text of the bundle at `bundle` (for a relative root.path).
+Spec parse_spec(const std::string& text, const fs::path& bundle);
+// A process object alone (runc exec --process FILE); same rules.
+Process parse_process(const nlohmann::json& j, const std::string& where);
+// "nosuid,ro,mode=755": flags, propagation and what is left as data.
+void parse_mount_options(const std::vector<std::string>& options, Mount& m);
+// runc's rule for container ids: letters, digits, and _ + - . ; 1..1024 chars.
+void validate_container_id(const std::string& id);
+// The config.json `minirt oci spec` writes: busybox sh, runc's defaults.
+nlohmann::json default_spec(bool terminal);
+// cpu.shares (cgroup v1, 2..262144) to cpu.weight (1..10000), as crun does.
+uint64_t shares_to_weight(uint64_t shares);
+
+}  // namespace minirt::oci

@@ -1,0 +1,111 @@
+#include "oci/state.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/process.hpp"
+#include "oci/spec.hpp"
+
+namespace minirt::oci {
+
+using nlohmann::json;
+
+const char* to_string(Status s) {
+    switch (s) {
+        case Status::Creating: return "creating";
+        case Status::Created: return "created";
+        case Status::Running: return "running";
+        case Status::Paused: return "paused";
+        case Status::Stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+StateDir::StateDir(fs::path root, std::string id) : root_(std::move(root)), id_(std::move(id)), dir_(root_ / id_) {}
+
+bool StateDir::exists() const { return ::access(dir_.c_str(), F_OK) == 0; }
+
+void StateDir::create() const {
+    make_dirs(root_, 0700);
+    if (::mkdir(dir_.c_str(), 0700) < 0) {
+        if (errno == EEXIST) throw Error("container \"" + id_ + "\" already exists");
+        throw_errno("create " + dir_.string());
+    }
+}
+
+UniqueFd StateDir::lock() const {
+    UniqueFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) throw Error("container \"" + id_ + "\" does not exist");
+        throw_errno("open " + dir_.string());
+    }
+    while (::flock(fd.get(), LOCK_EX) < 0)
+        if (errno != EINTR) throw_errno("lock " + dir_.string());
+    return fd;
+}
+
+State StateDir::load() const {
+    auto text = read_file_if_exists(state_file());
+    if (!text) throw Error("container \"" + id_ + "\" does not exist");
+    try {
+        json j = json::parse(*text);
+        State s;
+        s.id = j.at("id").get<std::string>();
+        s.pid = j.at("pid").get<pid_t>();
+        s.pid_start = j.at("pid_start").get<uint64_t>();
+        s.bundle = j.at("bundle").get<std::string>();
+        s.rootfs = j.at("rootfs").get<std::string>();
+        s.created = j.at("created").get<std::string>();
+        s.cgroup = j.at("cgroup").get<std::string>();
+        s.owns_cgroup = j.value("owns_cgroup", true);
+        s.default_cgroup = j.value("default_cgroup", false);
+        s.annotations = j.value("annotations", json::object());
+        return s;
+    } catch (const json::exception& e) {
+        throw Error("state of container \"" + id_ + "\" is damaged (" + state_file().string() + "): " + e.what());
+    }
+}
+
+void StateDir::save(const State& s) const {
+    json j{{"id", s.id},
+           {"pid", s.pid},
+           {"pid_start", s.pid_start},
+           {"bundle", s.bundle.string()},
+           {"rootfs", s.rootfs.string()},
+           {"created", s.created},
+           {"cgroup", s.cgroup.string()},
+           {"owns_cgroup", s.owns_cgroup},
+           {"default_cgroup", s.default_cgroup},
+           {"annotations", s.annotations}};
+    // /run is gone after a reboot anyway: no fsync on this path.
+    write_file_atomic(state_file(), j.dump(2) + "\n", 0600, false);
+}
+
+void StateDir::remove() const { remove_tree(dir_); }
+
+Status live_status(const StateDir& dir, const State& s) {
+    if (s.pid <= 0 || !process_alive(s.pid, s.pid_start)) return Status::Stopped;
+    if (::access(dir.fifo().c_str(), F_OK) == 0) return Status::Created;
+    if (!s.cgroup.empty() && Cgroup(s.cgroup).frozen()) return Status::Paused;
+    return Status::Running;
+}
+
+json state_json(const State& s, Status status) {
+    json j{{"ociVersion", kOciVersion},
+           {"id", s.id},
+           {"status", to_string(status)},
+           {"pid", status == Status::Stopped ? 0 : s.pid},
+           {"bundle", s.bundle.string()},
+           {"rootfs", s.rootfs.string()},
+           {"created", s.created},
+           {"owner", ""}};
+    if (!s.annotations.empty()) j["annotations"] = s.annotations;
+    return j;
+}
+
+}  // namespace minirt::oci
