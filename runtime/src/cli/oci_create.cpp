@@ -118,6 +118,22 @@ private:
     bool committed_ = false;
 };
 
+// minirt's resource errors name its own flags; an engine's user wants the
+// config.json field.
+Error in_config_terms(const Error& e) {
+    static const std::pair<const char*, const char*> names[] = {
+        {"--mem-swap", "memory.swap"},       {"--mem", "memory.limit"},
+        {"--cpus/--cpu", "cpu.quota"},       {"--cpu-weight", "cpu.shares"},
+        {"--cpuset-cpus", "cpu.cpus"},       {"--io-read-bps/--io-write-bps", "blockIO.throttle*BpsDevice"},
+        {"--io-read-bps", "blockIO.throttleReadBpsDevice"}, {"--io-write-bps", "blockIO.throttleWriteBpsDevice"},
+        {"--pids-limit", "pids.limit"},
+    };
+    for (const auto& [flag, field] : names)
+        if (e.message().starts_with(std::string(flag) + " ") || e.message().starts_with(std::string(flag) + ":"))
+            return Error("config.json: linux.resources." + std::string(field) + e.message().substr(std::strlen(flag)));
+    return e.wrap("config.json: linux.resources");
+}
+
 struct CgroupSetup {
     fs::path path;
     bool owned = false;
@@ -130,7 +146,11 @@ CgroupSetup setup_cgroup(const Spec& spec, const std::string& id, Creation& crea
             throw Error("config.json: linux.resources needs cgroup v2, and this host has no cgroup2 mount");
         return {};
     }
-    check_controllers(spec.resources);  // names the field through Resources' flag names
+    try {
+        check_controllers(spec.resources);
+    } catch (const Error& e) {
+        throw in_config_terms(e);
+    }
     check_extra_controllers(*mount, spec);
     std::string rel = spec.cgroups_path.empty() ? "minirt-oci/" + id : spec.cgroups_path;
     while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
@@ -145,7 +165,11 @@ CgroupSetup setup_cgroup(const Spec& spec, const std::string& id, Creation& crea
     } else {
         enable_controllers(*mount, cg.path(), spec.resources);
     }
-    apply_resources(cg.path(), spec.resources);
+    try {
+        apply_resources(cg.path(), spec.resources);
+    } catch (const Error& e) {
+        throw in_config_terms(e);
+    }
     for (const auto& w : spec.extra_writes) {
         try {
             write_control_file(cg.path() / w.file, w.value);
@@ -236,6 +260,18 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     UniqueFd lock = dir.lock();
     write_file_atomic(dir.config_file(), *text, 0600, false);
     CgroupSetup cg = setup_cgroup(spec, id, creation);
+    State s;
+    s.id = id;
+    s.bundle = bundle;
+    s.rootfs = spec.root;
+    s.created = format_rfc3339(now_ns());
+    s.cgroup = cg.path;
+    s.owns_cgroup = cg.owned;
+    s.default_cgroup = spec.cgroups_path.empty();
+    s.annotations = spec.annotations;
+    // Written now with no PID: if this command is killed, `delete` still
+    // knows which cgroup to kill and remove.
+    dir.save(s);
 
     InitArgs a;
     a.spec = &spec;
@@ -291,17 +327,8 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
 
     std::string line = read_line(sync_parent.get());
     if (line != "ns") throw_init_failure(line);
-    State s;
-    s.id = id;
     s.pid = pid;
     s.pid_start = process_start_time(pid).value_or(0);
-    s.bundle = bundle;
-    s.rootfs = spec.root;
-    s.created = format_rfc3339(now_ns());
-    s.cgroup = cg.path;
-    s.owns_cgroup = cg.owned;
-    s.default_cgroup = spec.cgroups_path.empty();
-    s.annotations = spec.annotations;
     std::string creating = state_json(s, Status::Creating).dump();
     run_hooks(spec.hooks.prestart, "prestart", creating);
     run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
