@@ -62,6 +62,8 @@ fi
 log "building"
 ninja -C build >/dev/null
 install -m 0755 build/runtime/minirt /usr/local/bin/minirt
+# The OCI runtime entry point engines are pointed at (docs/oci.md).
+ln -sfn minirt /usr/local/bin/minirt-oci
 log "installed /usr/local/bin/minirt ($(/usr/local/bin/minirt --version))"
 minirt=/usr/local/bin/minirt
 

@@ -273,7 +273,9 @@ void parse_resources(const json& res, Spec& spec) {
     const json& cpu = get_object(res, "cpu", where);
     if (auto shares = get_uint(cpu, "shares", where + ".cpu")) {
         if (*shares < 2 || *shares > 262144) bad(where + ".cpu.shares", "must be 2..262144");
-        r.cpu_weight = shares_to_weight(*shares);
+        // 1024 is cgroup v1's default share (containerd always sends it):
+        // the group's default weight already means exactly that.
+        if (*shares != 1024) r.cpu_weight = shares_to_weight(*shares);
     }
     auto quota = get_int(cpu, "quota", where + ".cpu");
     if (auto period = get_uint(cpu, "period", where + ".cpu")) {
