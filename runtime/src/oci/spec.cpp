@@ -202,7 +202,7 @@ void parse_block_io(const json& blkio, Spec& spec) {
     const std::string where = "linux.resources.blockIO";
     if (auto w = get_uint(blkio, "weight", where)) {
         if (*w < 10 || *w > 1000) bad(where + ".weight", "must be 10..1000");
-        // io.weight is 1..10000 with 100 the default; blkio's 10..1000 had 500.
+XX
         spec.extra_writes.push_back({"io.weight", "default " + std::to_string(1 + (*w - 10) * 9999 / 990), "io",
                                      where + ".weight"});
     }
