@@ -202,7 +202,7 @@ void parse_block_io(const json& blkio, Spec& spec) {
     const std::string where = "linux.resources.blockIO";
     if (auto w = get_uint(blkio, "weight", where)) {
         if (*w < 10 || *w > 1000) bad(where + ".weight", "must be 10..1000");
-XX
+        // blkio's 10..1000 onto io.weight's 1..10000: the linear map runc and crun use.
         spec.extra_writes.push_back({"io.weight", "default " + std::to_string(1 + (*w - 10) * 9999 / 990), "io",
                                      where + ".weight"});
     }
