@@ -47,6 +47,13 @@ TEST_CASE("create, resolve by name, id and prefix", "[store]") {
     CHECK(t.store.resolve(c.id.substr(0, 6)) == c.id);
     CHECK_THROWS_AS(t.store.resolve("nope"), Error);
     CHECK_THROWS_AS(t.store.resolve("../web"), Error);
+    // find() tells "no such container" apart from every other error.
+    CHECK(t.store.find("web") == c.id);
+    CHECK_FALSE(t.store.find("nope"));
+    CHECK_FALSE(t.store.find("fedcba"));
+    CHECK_FALSE(t.store.find(generate_id()));
+    CHECK_THROWS_AS(t.store.find("../web"), Error);
+    CHECK_THROWS_AS(t.store.find(""), Error);
     auto st = t.store.load_state(c.id);
     REQUIRE(st);
     CHECK(st->status == Status::Created);
@@ -93,6 +100,7 @@ TEST_CASE("ambiguous prefixes are an error", "[store]") {
     } catch (const Error& e) {
         CHECK(std::string(e.what()).find("ambiguous") != std::string::npos);
     }
+    CHECK_THROWS_AS(t.store.find("abc"), Error);
 }
 
 TEST_CASE("remove deletes everything and frees the name", "[store]") {

@@ -37,7 +37,7 @@ bool Store::exists(const std::string& id) const {
     return ::access(paths_.config_file(id).c_str(), F_OK) == 0;
 }
 
-std::string Store::resolve(const std::string& handle) const {
+std::optional<std::string> Store::find(const std::string& handle) const {
     if (handle.empty()) throw Error("empty container name or id");
     if (is_full_id(handle) && exists(handle)) return handle;
     // Names are validated before they become paths; an invalid name is never
@@ -61,8 +61,13 @@ std::string Store::resolve(const std::string& handle) const {
             throw Error("container id prefix \"" + handle + "\" is ambiguous (" +
                         std::to_string(matches.size()) + " containers match)");
     }
-    std::string shown = valid_name ? handle : std::string("(invalid name)");
-    throw Error("no such container \"" + shown + "\"");
+    if (!valid_name) throw Error("no such container \"(invalid name)\"");
+    return std::nullopt;
+}
+
+std::string Store::resolve(const std::string& handle) const {
+    if (auto id = find(handle)) return *id;
+    throw Error("no such container \"" + handle + "\"");
 }
 
 std::vector<std::string> Store::list_ids() const {

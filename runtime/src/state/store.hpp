@@ -17,8 +17,11 @@ public:
     explicit Store(Paths paths) : paths_(std::move(paths)) {}
     const Paths& paths() const { return paths_; }
 
-    // Name, full id, or unique id prefix → full id. Throws Error (125) for
-    // unknown or ambiguous handles.
+    // Name, full id, or unique id prefix → full id; nullopt when no
+    // container has that name or id. Throws Error (125) for an empty or
+    // invalid handle and for an ambiguous prefix.
+    std::optional<std::string> find(const std::string& handle) const;
+    // Same, but "no such container" is an Error too.
     std::string resolve(const std::string& handle) const;
     // Every container id in storage, sorted by nothing in particular.
     std::vector<std::string> list_ids() const;
