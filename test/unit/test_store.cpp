@@ -157,3 +157,14 @@ TEST_CASE("atomic writes leave no temp files", "[store]") {
     CHECK(read_file(t.dir / "x" / "f.json") == "two");
     CHECK(std::distance(fs::directory_iterator(t.dir / "x"), fs::directory_iterator()) == 1);
 }
+
+TEST_CASE("files are read whole, up to their limit", "[store]") {
+    TempStore t;
+    std::string big(100000, 'x');
+    write_file_atomic(t.dir / "big", big);
+    CHECK(read_file(t.dir / "big") == big);
+    CHECK(read_file_if_exists(t.dir / "big", SIZE_MAX) == big);  // no limit
+    CHECK(read_file(t.dir / "big", big.size()) == big);
+    CHECK_THROWS_AS(read_file(t.dir / "big", big.size() - 1), Error);
+    CHECK_FALSE(read_file_if_exists(t.dir / "none"));
+}

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "state/lock.hpp"
 #include "state/paths.hpp"
 #include "state/records.hpp"
@@ -31,6 +32,13 @@ public:
     ContainerConfig load_config(const std::string& id) const;
     // nullopt when there is no state file (never started since /run was emptied).
     std::optional<ContainerState> load_state(const std::string& id) const;
+    // Same, opening <id>/state.json relative to `root_fd` (from open_root()),
+    // for reading the state of many containers.
+    std::optional<ContainerState> load_state(const std::string& id, int root_fd) const;
+    // The runtime root as a directory fd; invalid if it does not exist.
+    UniqueFd open_root() const;
+    // Writes state.json atomically. A state without its summary (one built
+    // from nothing, after /run was emptied) gets it from config.json.
     void save_state(const ContainerState& state) const;
 
     FileLock lock(const std::string& id) const;
