@@ -253,6 +253,26 @@ test_list_formats() {
     expect_contains "$OUT" "Status:"
     expect_contains "$OUT" "Up "
     expect_rc 125 list --format yaml
+    # What list shows comes from state.json's copy of the config: the same
+    # as inspect's, newest first; ps shows the running one only.
+    mr list --format json
+    local j1_id row
+    j1_id=$(json_field j1 .id)
+    row=$(jq -c '.[] | select(.name == "j1") | [.id, .image, .command, .pid > 0, .exit_code, (.started_at | type)]' <<<"$OUT")
+    expect_eq "$row" "[\"$j1_id\",\"busybox\",[\"sleep\",\"30\"],true,null,\"string\"]" "list row of j1"
+    expect_eq "$(jq -r '.[0].name' <<<"$OUT")" j2 "newest first"
+    expect_eq "$(jq -r '.[] | select(.name == "j1") | .created' <<<"$OUT")" "$(json_field j1 .config.created)" "created"
+    # A state.json of an older minirt, without that copy: list reads the config.
+    local j2_id before
+    j2_id=$(json_field j2 .id)
+    before=$(jq -c '.[] | select(.name == "j2")' <<<"$OUT")
+    mr ps
+    expect_contains "$OUT" j1
+    [[ $OUT != *j2* ]] || fail "ps lists the exited j2: $OUT"
+    jq 'del(.name, .image, .command, .created)' "$MINIRT_ROOT/$j2_id/state.json" >"$MINIRT_ROOT/$j2_id/state.json.old"
+    mv "$MINIRT_ROOT/$j2_id/state.json.old" "$MINIRT_ROOT/$j2_id/state.json"
+    mr list --format json
+    expect_eq "$(jq -c '.[] | select(.name == "j2")' <<<"$OUT")" "$before" "j2 listed from its config"
     expect_rc 0 rm -f j1 j2
 }
 

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
+#include "common/file.hpp"
+#include "common/parse.hpp"
 #include "shim/log.hpp"
 
 using namespace minirt;
@@ -50,4 +54,136 @@ TEST_CASE("an unfinished line is never completed by the other stream", "[log]") 
     CHECK(recs[1].stream == "stdout");
     CHECK(recs[1].text == "no newline yet done\n");
     CHECK(take_partials(carry).empty());
+}
+
+namespace {
+
+struct TempDir {
+    std::filesystem::path dir;
+    TempDir() {
+        char tmpl[] = "/tmp/minirt-unit-log-XXXXXX";
+        dir = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(dir); }
+};
+
+// Every record of a log file, checked to be well formed (k8s-file: time,
+// stream, P or F, text).
+std::vector<std::string> records_of(const std::filesystem::path& file) {
+    std::string text = read_file_if_exists(file).value_or("");
+    std::vector<std::string> lines;
+    size_t at = 0;
+    while (at < text.size()) {
+        size_t nl = text.find('\n', at);
+        REQUIRE(nl != std::string::npos);  // no torn record
+        std::string line = text.substr(at, nl - at);
+        at = nl + 1;
+        auto s1 = line.find(' ');
+        REQUIRE(s1 != std::string::npos);
+        CHECK_NOTHROW(parse_time_spec(line.substr(0, s1), "timestamp"));
+        auto s2 = line.find(' ', s1 + 1);
+        REQUIRE(s2 != std::string::npos);
+        REQUIRE(line.size() >= s2 + 3);
+        CHECK((line[s2 + 1] == 'F' || line[s2 + 1] == 'P'));
+        CHECK(line[s2 + 2] == ' ');
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+}  // namespace
+
+TEST_CASE("the writer writes what format_log_chunk describes", "[log]") {
+    TempDir t;
+    auto file = t.dir / "ctr.log";
+    std::string out = "one\ntwo\nthree without newline";
+    std::string err = "\nerr\n";
+    {
+        LogWriter w(file, 0);
+        w.append("stdout", out);
+        w.append("stderr", err);
+        w.append("stdout", std::string(LogWriter::kBlockSize + 10, 'x') + "\nafter\n");  // a record larger than a block
+        w.note("minirt says");
+    }
+    std::vector<LogRecord> recs;
+    PartialLines carry;
+    parse_log(read_file(file), recs, carry);
+    REQUIRE(recs.size() == 7);
+    CHECK(recs[0].text == "one\n");
+    CHECK(recs[1].text == "two\n");
+    CHECK(recs[2].stream == "stderr");
+    CHECK(recs[2].text == "\n");
+    CHECK(recs[3].text == "err\n");
+    CHECK(recs[4].stream == "stdout");
+    CHECK(recs[4].text == "three without newline" + std::string(LogWriter::kBlockSize + 10, 'x') + "\n");
+    CHECK(recs[5].text == "after\n");
+    CHECK(recs[6].stream == "minirt");
+    CHECK(recs[6].text == "minirt says\n");
+    CHECK(take_partials(carry).empty());
+    // Same bytes as the reference form, timestamps aside.
+    auto strip = [](std::string s) {
+        std::string r;
+        for (size_t at = 0; at < s.size();) {
+            size_t nl = s.find('\n', at);
+            r += s.substr(s.find(' ', at), nl + 1 - s.find(' ', at));
+            at = nl + 1;
+        }
+        return r;
+    };
+    std::string written = read_file(file);
+    CHECK(strip(written).starts_with(strip(format_log_chunk(1, "stdout", out) + format_log_chunk(1, "stderr", err))));
+}
+
+TEST_CASE("rotation keeps every record, in order, and no file above the limit", "[log]") {
+    TempDir t;
+    auto file = t.dir / "ctr.log";
+    const uint64_t max = 4096;
+    const int n = 5000;
+    std::string all;
+    for (int i = 1; i <= n; ++i) all += std::to_string(i) + "\n";
+    {
+        LogWriter w(file, max);
+        // Odd chunk sizes: lines are cut into P records at chunk ends.
+        size_t at = 0, step = 1;
+        while (at < all.size()) {
+            size_t len = std::min(all.size() - at, step);
+            w.append("stdout", std::string_view(all).substr(at, len));
+            at += len;
+            step = step * 7 % 1013 + 1;
+        }
+    }
+    auto older = t.dir / "ctr.log.1";
+    REQUIRE(std::filesystem::exists(older));
+    CHECK(std::filesystem::file_size(older) <= max);
+    CHECK(std::filesystem::file_size(file) <= max);
+    // The file rotated out of ctr.log.1 is gone, and nothing else is left.
+    CHECK(std::distance(std::filesystem::directory_iterator(t.dir), {}) == 2);
+    records_of(older);
+    records_of(file);
+    std::vector<LogRecord> recs;
+    PartialLines carry;
+    parse_log(read_file(older) + read_file(file), recs, carry);
+    CHECK(take_partials(carry).empty());
+    REQUIRE(recs.size() > 100);
+    // ctr.log.1 may start with the tail of a line rotated away: skip it.
+    int prev = std::stoi(recs[1].text);
+    for (size_t i = 2; i < recs.size(); ++i) {
+        INFO("record " << i << ": " << recs[i].text);
+        REQUIRE(std::stoi(recs[i].text) == prev + 1);
+        prev = std::stoi(recs[i].text);
+    }
+    CHECK(prev == n);
+}
+
+TEST_CASE("a rotation left half done by a killed shim does not stop the next", "[log]") {
+    TempDir t;
+    auto file = t.dir / "ctr.log";
+    write_file_atomic(t.dir / ".ctr.log.1.old", "stale\n");
+    {
+        LogWriter w(file, 100);
+        for (int i = 0; i < 10; ++i) w.append("stdout", "0123456789012345678901234567890123456789\n");
+    }
+    CHECK(!std::filesystem::exists(t.dir / ".ctr.log.1.old"));
+    CHECK(records_of(t.dir / "ctr.log.1").size() == 1);
+    CHECK(records_of(file).size() == 1);
 }

@@ -47,6 +47,13 @@ TEST_CASE("create, resolve by name, id and prefix", "[store]") {
     CHECK(t.store.resolve(c.id.substr(0, 6)) == c.id);
     CHECK_THROWS_AS(t.store.resolve("nope"), Error);
     CHECK_THROWS_AS(t.store.resolve("../web"), Error);
+    // find() tells "no such container" apart from every other error.
+    CHECK(t.store.find("web") == c.id);
+    CHECK_FALSE(t.store.find("nope"));
+    CHECK_FALSE(t.store.find("fedcba"));
+    CHECK_FALSE(t.store.find(generate_id()));
+    CHECK_THROWS_AS(t.store.find("../web"), Error);
+    CHECK_THROWS_AS(t.store.find(""), Error);
     auto st = t.store.load_state(c.id);
     REQUIRE(st);
     CHECK(st->status == Status::Created);
@@ -93,6 +100,7 @@ TEST_CASE("ambiguous prefixes are an error", "[store]") {
     } catch (const Error& e) {
         CHECK(std::string(e.what()).find("ambiguous") != std::string::npos);
     }
+    CHECK_THROWS_AS(t.store.find("abc"), Error);
 }
 
 TEST_CASE("remove deletes everything and frees the name", "[store]") {
@@ -148,4 +156,15 @@ TEST_CASE("atomic writes leave no temp files", "[store]") {
     write_file_atomic(t.dir / "x" / "f.json", "two");
     CHECK(read_file(t.dir / "x" / "f.json") == "two");
     CHECK(std::distance(fs::directory_iterator(t.dir / "x"), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("files are read whole, up to their limit", "[store]") {
+    TempStore t;
+    std::string big(100000, 'x');
+    write_file_atomic(t.dir / "big", big);
+    CHECK(read_file(t.dir / "big") == big);
+    CHECK(read_file_if_exists(t.dir / "big", SIZE_MAX) == big);  // no limit
+    CHECK(read_file(t.dir / "big", big.size()) == big);
+    CHECK_THROWS_AS(read_file(t.dir / "big", big.size() - 1), Error);
+    CHECK_FALSE(read_file_if_exists(t.dir / "none"));
 }

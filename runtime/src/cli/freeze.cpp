@@ -21,11 +21,21 @@ void set_frozen(Context& ctx, const std::string& id, bool frozen) {
     if (v.status != Status::Running && v.status != Status::Paused) throw Error("container is not running");
     if (v.state->cgroup.empty()) throw Error("container has no cgroup v2 group (this host has no cgroup2 mount)");
     Cgroup cg(v.state->cgroup);
+    // The record says "may be frozen" whenever it can be (Paused before the
+    // freeze, Running after the thaw): readers look at cgroup.freeze only
+    // for containers recorded as Paused (see view_container).
+    auto record = [&](Status s) {
+        ContainerState st = *v.state;
+        st.status = s;
+        ctx.store.save_state(st);
+    };
+    if (frozen) record(Status::Paused);
     cg.set_frozen(frozen);
     // cgroup.freeze only asks; cgroup.events says when every task is frozen.
     if (!cg.wait_frozen(frozen, kFreezeTimeoutMs))
         throw Error(std::string("the kernel did not report the container ") + (frozen ? "frozen" : "thawed") +
                     " within 5 s");
+    if (!frozen) record(Status::Running);
 }
 
 int run_verb(Context& ctx, const Args& args, bool frozen) {

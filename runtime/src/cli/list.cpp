@@ -12,9 +12,12 @@ namespace minirt::cli {
 
 namespace {
 
-std::string command_text(const ContainerConfig& c) {
+std::string command_text(const ContainerSummary& c) {
     std::string s;
-    for (const auto& a : c.command) s += (s.empty() ? "" : " ") + a;
+    for (const auto& a : c.command) {
+        if (!s.empty()) s += ' ';
+        s += a;
+    }
     return s;
 }
 
@@ -26,7 +29,7 @@ nlohmann::json row_json(const ContainerView& v) {
         j["error"] = v.load_error;
         return j;
     }
-    const auto& c = *v.config;
+    const auto& c = v.summary;
     j["name"] = c.name;
     j["image"] = c.image;
     j["command"] = c.command;
@@ -57,14 +60,11 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     if (format != "table" && format != "json") throw Error("invalid --format \"" + format + "\": use table or json");
     bool no_trunc = p.vm.count("no-trunc") > 0;
 
-    std::vector<ContainerView> views;
-    for (const auto& id : ctx.store.list_ids()) {
-        ContainerView v = view_container(ctx.store, id);
-        if (!all && v.status != Status::Running && v.status != Status::Paused) continue;
-        views.push_back(std::move(v));
-    }
-    auto created = [](const ContainerView& v) { return v.config ? v.config->created_ns : 0; };
-    std::sort(views.begin(), views.end(), [&](const auto& a, const auto& b) { return created(a) > created(b); });
+    std::vector<ContainerView> views = view_all(ctx.store);
+    if (!all)
+        std::erase_if(views, [](const ContainerView& v) { return v.status != Status::Running && v.status != Status::Paused; });
+    std::sort(views.begin(), views.end(),
+              [](const auto& a, const auto& b) { return a.summary.created_ns > b.summary.created_ns; });
 
     if (p.vm.count("quiet")) {
         for (const auto& v : views) std::cout << (no_trunc ? v.id : v.id.substr(0, 12)) << "\n";
@@ -85,10 +85,10 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
             rows.push_back({id, "?", "?", truncate(v.load_error, no_trunc ? 4096 : 60), "Error", "", ""});
             continue;
         }
-        std::string cmd = command_text(*v.config);
+        std::string cmd = command_text(v.summary);
         bool live = v.status == Status::Running || v.status == Status::Paused;
-        rows.push_back({id, v.config->name, v.config->image, no_trunc ? cmd : truncate(cmd, 24), status_text(v, now),
-                        human_age(v.config->created_ns, now), live ? std::to_string(v.state->pid) : "-"});
+        rows.push_back({id, v.summary.name, v.summary.image, no_trunc ? cmd : truncate(cmd, 24), status_text(v, now),
+                        human_age(v.summary.created_ns, now), live ? std::to_string(v.state->pid) : "-"});
     }
     std::array<size_t, 7> width{};
     for (const auto& r : rows)

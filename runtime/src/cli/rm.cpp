@@ -17,12 +17,12 @@ int cmd_rm(Context& ctx, const Args& args) {
     for (const auto& h : p.positional) {
         // With -f, a container that is already gone is not an error (like
         // rm -f of a file): a concurrent rm -f of the same one must not fail.
+        // An invalid or ambiguous handle is still an error, reported below
+        // with the others.
         if (force) {
             try {
-                ctx.store.resolve(h);
-            } catch (const Error& e) {
-                std::string why = e.what();
-                if (why.starts_with("no such container") && why.find("(invalid name)") == std::string::npos) continue;
+                if (!ctx.store.find(h)) continue;
+            } catch (const Error&) {
             }
         }
         handles.push_back(h);

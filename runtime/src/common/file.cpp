@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -17,27 +18,38 @@ Pipe make_pipe(int flags) {
     return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-std::optional<std::string> read_file_if_exists(const fs::path& path, size_t max_bytes) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+std::optional<std::string> read_file_at(int dirfd, const char* rel, const fs::path& shown, size_t max_bytes) {
+    UniqueFd fd(::openat(dirfd, rel, O_RDONLY | O_CLOEXEC));
     if (!fd) {
         if (errno == ENOENT) return std::nullopt;
-        throw_errno("open " + path.string());
+        throw_errno("open " + shown.string());
     }
-    std::string out;
-    char buf[65536];
+    // Read straight into the result: state files are a few KiB, one read.
+    std::string out(4096, '\0');
+    size_t len = 0;
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (len == out.size()) {
+            if (len > max_bytes)
+                throw Error(EFBIG, "read " + shown.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
+            // One byte over the limit tells a file that exceeds it.
+            out.resize(std::min(out.size() * 2, std::max(max_bytes, max_bytes + 1)));
+        }
+        ssize_t n = ::read(fd.get(), out.data() + len, out.size() - len);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw_errno("read " + path.string());
+            throw_errno("read " + shown.string());
         }
         if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
-        if (out.size() > max_bytes)
-            throw Error(EFBIG, "read " + path.string() + ": larger than " +
-                                   std::to_string(max_bytes) + " bytes");
+        len += static_cast<size_t>(n);
     }
+    if (len > max_bytes)
+        throw Error(EFBIG, "read " + shown.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
+    out.resize(len);
     return out;
+}
+
+std::optional<std::string> read_file_if_exists(const fs::path& path, size_t max_bytes) {
+    return read_file_at(AT_FDCWD, path.c_str(), path, max_bytes);
 }
 
 std::string read_file(const fs::path& path, size_t max_bytes) {

@@ -19,6 +19,10 @@ std::string read_file(const fs::path& path, size_t max_bytes = 16 << 20);
 // Like read_file but returns nullopt when the file does not exist.
 std::optional<std::string> read_file_if_exists(const fs::path& path,
                                                size_t max_bytes = 16 << 20);
+// Same, for `rel` opened relative to the directory fd `dirfd` (no path walk
+// from / for each of many files in one directory); errors name `shown`.
+std::optional<std::string> read_file_at(int dirfd, const char* rel, const fs::path& shown,
+                                        size_t max_bytes = 16 << 20);
 
 // Writes `data` to `path` atomically (temp + rename): readers see the old or
 // the new file, never a torn one. `durable` adds fsync of the file and its

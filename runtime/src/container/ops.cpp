@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <system_error>
 #include <thread>
 
 #include "common/error.hpp"
@@ -41,27 +43,32 @@ void kill_everything(const ContainerState& st) {
 
 }  // namespace
 
-ContainerView view_container(const Store& store, const std::string& id) {
-    ContainerView v;
-    v.id = id;
-    try {
-        v.config = store.load_config(id);
-        v.state = store.load_state(id);
-    } catch (const Error& e) {
-        v.load_error = e.message();
-        v.status = Status::Unknown;
-        return v;
-    }
+namespace {
+
+// The live status: from the record, checked against the kernel (processes
+// by PID and start time, the cgroup's freezer).
+void derive_status(ContainerView& v) {
     if (!v.state) {
         // /run was emptied (reboot): whatever ran is gone; it can be started again.
         v.status = Status::Exited;
         v.reason = "runtime state lost (host rebooted?)";
-        return v;
+        return;
     }
     const ContainerState& st = *v.state;
-    v.shim_alive = st.shim_pid > 0 && process_alive(st.shim_pid, st.shim_start);
-    v.init_alive = st.pid > 0 && process_alive(st.pid, st.pid_start);
     v.reason = st.reason;
+    if (st.status == Status::Exited) {
+        // Recorded by the shim after it reaped the init: nothing to ask the
+        // kernel (the shim may still be tearing down; it owns nothing live).
+        v.status = Status::Exited;
+        return;
+    }
+    pid_t init_parent = 0;
+    v.init_alive = st.pid > 0 && process_alive(st.pid, st.pid_start, init_parent);
+    // The init is the shim's child, and a dying process's children are
+    // reparented before it is gone: while the init names the shim as its
+    // parent, the shim is alive. Saves a read of /proc per container.
+    v.shim_alive = st.shim_pid > 0 &&
+                   ((v.init_alive && init_parent == st.shim_pid) || process_alive(st.shim_pid, st.shim_start));
     switch (st.status) {
         case Status::Created:
             v.status = Status::Created;
@@ -70,7 +77,10 @@ ContainerView view_container(const Store& store, const std::string& id) {
         case Status::Paused:
         case Status::Stopping:
             if (v.init_alive) {
-                bool frozen = !st.cgroup.empty() && Cgroup(st.cgroup).frozen();
+                // `freeze` records Paused before it freezes and `thaw` Running
+                // after it thaws: only a container recorded as Paused can be
+                // frozen, and only then is cgroup.freeze read.
+                bool frozen = st.status == Status::Paused && !st.cgroup.empty() && Cgroup(st.cgroup).frozen();
                 v.status = frozen ? Status::Paused : Status::Running;
                 if (!v.shim_alive) v.reason = "shim lost; container unowned";
             } else if (v.shim_alive) {
@@ -83,7 +93,73 @@ ContainerView view_container(const Store& store, const std::string& id) {
         default:
             v.status = st.status;
     }
+}
+
+}  // namespace
+
+ContainerView view_container(const Store& store, const std::string& id) {
+    ContainerView v;
+    v.id = id;
+    try {
+        v.config = store.load_config(id);
+        v.state = store.load_state(id);
+    } catch (const Error& e) {
+        v.load_error = e.message();
+        v.status = Status::Unknown;
+        return v;
+    }
+    v.summary = ContainerSummary::of(*v.config);
+    derive_status(v);
     return v;
+}
+
+std::vector<ContainerView> view_all(const Store& store) {
+    std::vector<std::string> ids = store.list_ids();
+    std::vector<ContainerView> views(ids.size());
+    UniqueFd root = store.open_root();
+    auto view_range = [&](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) {
+            ContainerView& v = views[i];
+            v.id = std::move(ids[i]);
+            try {
+                if (root) v.state = store.load_state(v.id, root.get());
+                if (v.state && !v.state->summary.empty()) v.summary = std::move(v.state->summary);
+                else v.summary = ContainerSummary::of(store.load_config(v.id));
+            } catch (const Error& e) {
+                v.load_error = e.message();
+                v.status = Status::Unknown;
+                continue;
+            }
+            try {
+                derive_status(v);
+            } catch (const std::exception& e) {  // never out of a helper thread
+                v.load_error = e.what();
+                v.status = Status::Unknown;
+            }
+        }
+    };
+    // Each container costs a few file reads and a parse, all independent:
+    // with many, they are shared out over the CPUs (each thread fills its
+    // own slice of `views`).
+    constexpr size_t kPerThread = 128;
+    size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8,
+                                       (views.size() + kPerThread - 1) / kPerThread});
+    if (threads <= 1) {
+        view_range(0, views.size());
+        return views;
+    }
+    std::vector<std::thread> helpers;
+    size_t slice = (views.size() + threads - 1) / threads;
+    try {
+        for (size_t t = 1; t < threads; ++t)
+            helpers.emplace_back(view_range, t * slice, std::min(views.size(), (t + 1) * slice));
+    } catch (const std::system_error&) {
+        // No thread to be had: this one does the rest.
+        view_range(helpers.size() * slice + slice, views.size());
+    }
+    view_range(0, std::min(views.size(), slice));
+    for (auto& h : helpers) h.join();
+    return views;
 }
 
 std::string status_text(const ContainerView& v, int64_t now) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "state/store.hpp"
 
@@ -12,7 +13,8 @@ namespace minirt {
 
 struct ContainerView {
     std::string id;
-    std::optional<ContainerConfig> config;
+    ContainerSummary summary;               // name, image, command, created
+    std::optional<ContainerConfig> config;  // not loaded by view_all()
     std::optional<ContainerState> state;
     Status status = Status::Unknown;
     std::string reason;      // why it is in that status, for humans
@@ -23,6 +25,11 @@ struct ContainerView {
 
 // Never throws for a damaged container: the error lands in load_error.
 ContainerView view_container(const Store& store, const std::string& id);
+// Every container, as cheaply as it can be known (for `list`): one read of
+// state.json each, which holds the summary (config.json is read only when
+// it does not), and the kernel is asked only about containers whose record
+// says they may be live. A damaged container is listed with its load_error.
+std::vector<ContainerView> view_all(const Store& store);
 
 // "Exited (137) 3 seconds ago" style text for tables.
 std::string status_text(const ContainerView& v, int64_t now);

@@ -16,8 +16,14 @@ namespace minirt {
 
 namespace {
 
-// Reads /proc/PID/stat; returns {state char, start time}.
-std::optional<std::pair<char, uint64_t>> read_stat(pid_t pid) {
+struct ProcStat {
+    char state;
+    pid_t ppid;
+    uint64_t start;
+};
+
+// Reads /proc/PID/stat: state (field 3), parent (4), start time (22).
+std::optional<ProcStat> read_stat(pid_t pid) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
     UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
@@ -29,16 +35,19 @@ std::optional<std::pair<char, uint64_t>> read_stat(pid_t pid) {
     // The command name (field 2) may contain spaces and parentheses: parse
     // from the last ')'.
     char* p = std::strrchr(buf, ')');
-    if (!p) return std::nullopt;
+    if (!p || p[1] != ' ') return std::nullopt;
     p += 2;  // now at field 3 (state)
-    char state = *p;
+    ProcStat st{};
+    st.state = *p;
     // Skip fields 3..21 to reach field 22 (starttime).
     for (int field = 3; field < 22; ++field) {
         p = std::strchr(p, ' ');
         if (!p) return std::nullopt;
         ++p;
+        if (field == 3) st.ppid = static_cast<pid_t>(std::strtol(p, nullptr, 10));
     }
-    return std::make_pair(state, static_cast<uint64_t>(std::strtoull(p, nullptr, 10)));
+    st.start = static_cast<uint64_t>(std::strtoull(p, nullptr, 10));
+    return st;
 }
 
 }  // namespace
@@ -47,13 +56,20 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
     if (pid <= 0) return std::nullopt;
     auto st = read_stat(pid);
     if (!st) return std::nullopt;
-    return st->second;
+    return st->start;
+}
+
+bool process_alive(pid_t pid, uint64_t start, pid_t& ppid) {
+    if (pid <= 0) return false;
+    auto st = read_stat(pid);
+    if (!st || st->start != start || st->state == 'Z' || st->state == 'X') return false;
+    ppid = st->ppid;
+    return true;
 }
 
 bool process_alive(pid_t pid, uint64_t start) {
-    if (pid <= 0) return false;
-    auto st = read_stat(pid);
-    return st && st->second == start && st->first != 'Z' && st->first != 'X';
+    pid_t ppid;
+    return process_alive(pid, start, ppid);
 }
 
 UniqueFd open_pidfd(pid_t pid, uint64_t start) {

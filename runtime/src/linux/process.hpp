@@ -16,6 +16,9 @@ namespace minirt {
 std::optional<uint64_t> process_start_time(pid_t pid);
 // True if `pid` exists, is not a zombie, and started at `start`.
 bool process_alive(pid_t pid, uint64_t start);
+// Same, and sets `ppid` to its parent's pid (as seen from our namespace)
+// when it is alive: one read of /proc/PID/stat answers both.
+bool process_alive(pid_t pid, uint64_t start, pid_t& ppid);
 
 // A pidfd for pid if it is still the process that started at `start`;
 // an invalid fd if it has gone (or was replaced).

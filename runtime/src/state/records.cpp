@@ -125,6 +125,12 @@ json to_json(const ContainerState& s) {
            {"cgroup", s.cgroup},
            {"restart_count", s.restart_count},
            {"monitor", nullptr}};
+    if (!s.summary.empty()) {
+        j["name"] = s.summary.name;
+        j["image"] = s.summary.image;
+        j["command"] = s.summary.command;
+        j["created"] = format_rfc3339(s.summary.created_ns);
+    }
     if (s.monitor) {
         auto crossing = [](const std::optional<MonitorRecord::Crossing>& c) {
             return c ? json{{"rss", c->rss}, {"limit", c->limit}, {"at", format_rfc3339(c->at_ns)}} : json(nullptr);
@@ -157,6 +163,16 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
         s.stop_requested = j.value("stop_requested", false);
         s.cgroup = j.value("cgroup", std::string());
         s.restart_count = j.value("restart_count", 0);
+        if (j.contains("name")) {
+            // Shown by `list`: held to the same rules as in config.json.
+            s.summary.name = j.at("name").get<std::string>();
+            validate_container_name(s.summary.name);
+            s.summary.image = j.at("image").get<std::string>();
+            validate_image_name(s.summary.image);
+            s.summary.command = j.at("command").get<std::vector<std::string>>();
+            if (s.summary.command.empty()) throw Error("empty command");
+            s.summary.created_ns = time_field(j, "created");
+        }
         if (j.contains("monitor") && !j["monitor"].is_null()) {
             const json& m = j["monitor"];
             MonitorRecord r;

@@ -53,6 +53,17 @@ struct MonitorRecord {
     std::optional<Crossing> hard_killed;
 };
 
+// What `list` shows of a container's config. A copy is kept in state.json,
+// so listing reads one file per container, not two.
+struct ContainerSummary {
+    std::string name;
+    std::string image;
+    std::vector<std::string> command;
+    int64_t created_ns = 0;
+    bool empty() const { return name.empty(); }
+    static ContainerSummary of(const ContainerConfig& c) { return {c.name, c.image, c.command, c.created_ns}; }
+};
+
 enum class Status { Created, Running, Paused, Stopping, Exited, Unknown };
 const char* to_string(Status s);
 
@@ -75,6 +86,9 @@ struct ContainerState {
     std::string cgroup;  // absolute path of its cgroup v2 group, if any
     int restart_count = 0;
     std::optional<MonitorRecord> monitor;  // set while registered with the monitor
+    // Copied from config.json (Store::save_state fills it in). Empty in
+    // state files of older versions: readers then use config.json.
+    ContainerSummary summary;
 };
 
 nlohmann::json to_json(const ContainerConfig& c);

@@ -1,5 +1,6 @@
 #include "state/store.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ bool Store::exists(const std::string& id) const {
     return ::access(paths_.config_file(id).c_str(), F_OK) == 0;
 }
 
-std::string Store::resolve(const std::string& handle) const {
+std::optional<std::string> Store::find(const std::string& handle) const {
     if (handle.empty()) throw Error("empty container name or id");
     if (is_full_id(handle) && exists(handle)) return handle;
     // Names are validated before they become paths; an invalid name is never
@@ -61,8 +62,13 @@ std::string Store::resolve(const std::string& handle) const {
             throw Error("container id prefix \"" + handle + "\" is ambiguous (" +
                         std::to_string(matches.size()) + " containers match)");
     }
-    std::string shown = valid_name ? handle : std::string("(invalid name)");
-    throw Error("no such container \"" + shown + "\"");
+    if (!valid_name) throw Error("no such container \"(invalid name)\"");
+    return std::nullopt;
+}
+
+std::string Store::resolve(const std::string& handle) const {
+    if (auto id = find(handle)) return *id;
+    throw Error("no such container \"" + handle + "\"");
 }
 
 std::vector<std::string> Store::list_ids() const {
@@ -87,18 +93,35 @@ ContainerConfig Store::load_config(const std::string& id) const {
     return c;
 }
 
-std::optional<ContainerState> Store::load_state(const std::string& id) const {
+std::optional<ContainerState> Store::load_state(const std::string& id) const { return load_state(id, AT_FDCWD); }
+
+std::optional<ContainerState> Store::load_state(const std::string& id, int root_fd) const {
     fs::path file = paths_.state_file(id);
-    auto text = read_file_if_exists(file, 1 << 20);
+    std::string rel = id + "/state.json";
+    auto text = read_file_at(root_fd, root_fd == AT_FDCWD ? file.c_str() : rel.c_str(), file, 1 << 20);
     if (!text) return std::nullopt;
     ContainerState s = state_from_json(*text, file);
     if (s.id != id) throw Error("corrupt " + file.string() + ": id does not match its directory");
     return s;
 }
 
+UniqueFd Store::open_root() const { return UniqueFd(::open(paths_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)); }
+
 void Store::save_state(const ContainerState& state) const {
     make_dirs(paths_.state_dir(state.id), 0700);
-    write_file_atomic(paths_.state_file(state.id), to_json(state).dump(2) + "\n", 0600, /*durable=*/false);
+    std::string text;
+    if (state.summary.empty()) {
+        ContainerState full = state;
+        try {
+            full.summary = ContainerSummary::of(load_config(state.id));
+        } catch (const Error&) {
+            // Without it, `list` reads config.json (and reports its damage).
+        }
+        text = to_json(full).dump(2);
+    } else {
+        text = to_json(state).dump(2);
+    }
+    write_file_atomic(paths_.state_file(state.id), text + "\n", 0600, /*durable=*/false);
 }
 
 FileLock Store::lock(const std::string& id) const { return FileLock::acquire(paths_.lock_file(id)); }
@@ -193,6 +216,7 @@ void Store::create(ContainerConfig& config) const {
         write_file_atomic(building / "config.json", to_json(config).dump(2) + "\n", 0600, /*durable=*/false);
         ContainerState state;
         state.id = id;
+        state.summary = ContainerSummary::of(config);
         save_state(state);
         if (::rename(building.c_str(), dir.c_str()) < 0) throw_errno("create " + dir.string());
         if (::symlink(id.c_str(), link.c_str()) < 0) throw_errno("create " + link.string());

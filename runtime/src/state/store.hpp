@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "state/lock.hpp"
 #include "state/paths.hpp"
 #include "state/records.hpp"
@@ -17,8 +18,11 @@ public:
     explicit Store(Paths paths) : paths_(std::move(paths)) {}
     const Paths& paths() const { return paths_; }
 
-    // Name, full id, or unique id prefix → full id. Throws Error (125) for
-    // unknown or ambiguous handles.
+    // Name, full id, or unique id prefix → full id; nullopt when no
+    // container has that name or id. Throws Error (125) for an empty or
+    // invalid handle and for an ambiguous prefix.
+    std::optional<std::string> find(const std::string& handle) const;
+    // Same, but "no such container" is an Error too.
     std::string resolve(const std::string& handle) const;
     // Every container id in storage, sorted by nothing in particular.
     std::vector<std::string> list_ids() const;
@@ -28,6 +32,13 @@ public:
     ContainerConfig load_config(const std::string& id) const;
     // nullopt when there is no state file (never started since /run was emptied).
     std::optional<ContainerState> load_state(const std::string& id) const;
+    // Same, opening <id>/state.json relative to `root_fd` (from open_root()),
+    // for reading the state of many containers.
+    std::optional<ContainerState> load_state(const std::string& id, int root_fd) const;
+    // The runtime root as a directory fd; invalid if it does not exist.
+    UniqueFd open_root() const;
+    // Writes state.json atomically. A state without its summary (one built
+    // from nothing, after /run was emptied) gets it from config.json.
     void save_state(const ContainerState& state) const;
 
     FileLock lock(const std::string& id) const;
