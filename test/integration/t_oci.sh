@@ -154,6 +154,12 @@ test_oci_invalid_config_is_refused_and_unknown_fields_ignored() {
     expect_no_trace b5
     oci --systemd-cgroup state b5
     expect_contains "$ERR" "--systemd-cgroup is not supported"
+    # --log gets errors (json for containerd) and, with --debug, each command.
+    oci --log "$TESTDIR/oci.log" --log-format json --debug state nosuch
+    jq -se 'any(.[]; .level == "debug" and .msg == "minirt-oci state nosuch")' "$TESTDIR/oci.log" >/dev/null ||
+        fail "no debug line in --log: $(cat "$TESTDIR/oci.log")"
+    jq -se 'any(.[]; .level == "error" and (.msg | contains("does not exist")))' "$TESTDIR/oci.log" >/dev/null ||
+        fail "no error line in --log: $(cat "$TESTDIR/oci.log")"
 }
 
 test_oci_kill_signals_and_all() {

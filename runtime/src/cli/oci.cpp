@@ -97,6 +97,12 @@ void log_line(const Globals& g, const std::string& level, const std::string& mes
     if (fd) write_all_nothrow(fd.get(), line);
 }
 
+void log_debug(const Globals& g, const std::string& message) {
+    if (!g.debug) return;
+    if (g.log_path.empty()) std::cerr << "minirt-oci: debug: " << message << "\n";
+    else log_line(g, "debug", message);
+}
+
 namespace {
 
 struct Loaded {
@@ -342,7 +348,6 @@ int dispatch(int argc, char** argv, int first, Globals& g) {
              {{"debug"}},
              {{"systemd-cgroup"}},
              {{"rootless"}, true},
-             {{"criu"}, true},
              {{"version", "v"}},
              {{"help", "h"}}},
             rest);
@@ -366,6 +371,11 @@ int dispatch(int argc, char** argv, int first, Globals& g) {
     if (::geteuid() != 0) throw Error("minirt-oci needs root");
     const std::string verb = f.positional()[0];
     std::vector<std::string> args(f.positional().begin() + 1, f.positional().end());
+    if (g.debug) {
+        std::string line = "minirt-oci " + verb;
+        for (const auto& a : args) line += " " + a;
+        log_debug(g, line);
+    }
     if (verb == "create") return cmd_create(g, args);
     if (verb == "start") return cmd_start(g, args);
     if (verb == "state") return cmd_state(g, args);

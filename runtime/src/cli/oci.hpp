@@ -45,6 +45,8 @@ private:
 // Logs a line at `level` to --log (json or text), for engines that read
 // the runtime's log file rather than its stderr (containerd does).
 void log_line(const Globals& g, const std::string& level, const std::string& message);
+// With --debug: to --log, or to stderr without one.
+void log_debug(const Globals& g, const std::string& message);
 
 int oci_main(int argc, char** argv, bool as_minirt_oci);
 

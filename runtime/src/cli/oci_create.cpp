@@ -338,6 +338,7 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     dir.save(s);
     if (f.has("pid-file")) write_file_atomic(fs::absolute(f.value("pid-file")), std::to_string(pid), 0644, false);
     creation.commit();
+    log_debug(g, "created " + id + ": init " + std::to_string(pid) + " waits on " + dir.fifo().string());
     return 0;
 }
 
