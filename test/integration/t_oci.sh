@@ -420,3 +420,21 @@ test_oci_killed_create_is_cleaned_by_delete() {
     oci_ok delete z1
     expect_no_trace z1
 }
+
+test_oci_preserve_fds_and_no_pivot() {
+    bundle f1 '.process.args = ["sh", "-c", "echo through-fd3 >&3; ls -d /bin /etc; [ ! -e /proc/self/fd/4 ] && echo fd4-closed"]'
+    set +e
+    "$MINIRT" oci --root "$OCI_ROOT" create --bundle "$TESTDIR/f1" --preserve-fds 1 --no-pivot f1 \
+        3>"$TESTDIR/fd3.out" 4>"$TESTDIR/fd4.out" >"$TESTDIR/f1.out" 2>"$TESTDIR/f1.err"
+    local rc=$?
+    set -e
+    [ "$rc" = 0 ] || fail "create --preserve-fds 1 --no-pivot: $(cat "$TESTDIR/f1.err")"
+    oci_ok start f1
+    wait_for 5 is_stopped f1
+    expect_eq "$(cat "$TESTDIR/fd3.out")" through-fd3 "what the process wrote to its preserved fd 3"
+    expect_eq "$(cat "$TESTDIR/f1.out")" "/bin
+/etc
+fd4-closed" "root and fds of a --no-pivot container"
+    oci_ok delete f1
+    expect_no_trace f1
+}

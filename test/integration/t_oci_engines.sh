@@ -92,6 +92,15 @@ test_podman_tty_uses_the_console_socket() {
         --rootfs $ENGINE_ROOTFS sh -c 'tty; echo tty-ok'" /dev/null </dev/null | tr -d '\r')
     expect_contains "$out" "/dev/pts/0"
     expect_contains "$out" "tty-ok"
+    # exec -it: conmon hands minirt-oci exec a console socket too.
+    local id
+    id=$(podman_ run -d "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" sleep 1000)
+    out=$(script -qec "podman --root $TESTDIR/podman/root --runroot $TESTDIR/podman/run --tmpdir $TESTDIR/podman/tmp \
+        --cgroup-manager cgroupfs --events-backend file --runtime $ENGINE_OCI exec -it $id sh -c 'tty; echo exec-tty-ok'" \
+        /dev/null </dev/null | tr -d '\r')
+    expect_contains "$out" "/dev/pts/"
+    expect_contains "$out" "exec-tty-ok"
+    podman_ rm -f -t 0 "$id" >/dev/null
 }
 
 # containerd with its own root, state and socket under the test directory.
