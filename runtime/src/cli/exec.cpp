@@ -245,18 +245,7 @@ int cmd_exec(Context& ctx, const Args& args) {
     if (master) return relay_terminal(master.get(), spec.interactive, pid);
     // Without a terminal the command writes to our stdout/stderr itself;
     // forward signals to the bridge, which passes them on.
-    UniqueFd sigfd(::signalfd(-1, &handled, SFD_CLOEXEC));
-    for (;;) {
-        signalfd_siginfo si{};
-        if (::read(sigfd.get(), &si, sizeof si) != sizeof si) continue;
-        if (si.ssi_signo != SIGCHLD) {
-            ::kill(pid, static_cast<int>(si.ssi_signo));
-            continue;
-        }
-        int status;
-        if (::waitpid(pid, &status, WNOHANG) == pid)
-            return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-    }
+    return wait_forwarding_signals(pid, handled);
 }
 
 }  // namespace minirt::cli

@@ -33,17 +33,6 @@ namespace minirt::oci {
 
 namespace {
 
-std::string read_line(int fd) {
-    std::string line;
-    char c;
-    for (;;) {
-        ssize_t n = ::read(fd, &c, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || c == '\n') return line;
-        line += c;
-    }
-}
-
 // "error <code> <message>" from the init, or EOF: either way it is over.
 [[noreturn]] void throw_init_failure(const std::string& line) {
     if (line.starts_with("error ")) {
@@ -208,15 +197,6 @@ pid_t clone_init(bool new_pid_ns, const fs::path& cgroup) {
     return static_cast<pid_t>(pid);
 }
 
-int flag_of(const std::string& type) {
-    if (type == "mount") return CLONE_NEWNS;
-    if (type == "uts") return CLONE_NEWUTS;
-    if (type == "ipc") return CLONE_NEWIPC;
-    if (type == "network") return CLONE_NEWNET;
-    if (type == "cgroup") return CLONE_NEWCGROUP;
-    return 0;
-}
-
 int high_fd(int fd, int above) {
     int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, above);
     if (copy < 0) throw_errno("dup");
@@ -294,7 +274,7 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
         } else if (n.type == "user") {
             userns = std::move(fd);
         } else {
-            a.join.emplace_back(flag_of(n.type), keep_fd(fd.get()));
+            a.join.emplace_back(namespace_flag(n.type), keep_fd(fd.get()));
         }
     }
     const Namespace* user = spec.find_namespace("user");

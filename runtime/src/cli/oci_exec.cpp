@@ -187,14 +187,10 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
     plan.process = process_from_flags(f, spec);
     plan.cgroup = s.cgroup.string();
     plan.preserve_fds = static_cast<int>(parse_int(f.value("preserve-fds", "0"), "--preserve-fds", 0, 1024));
+    // The user namespace is joined last, as the init did (see linux/userns.hpp).
     for (const auto& n : spec.namespaces) {
         if (n.type == "user") plan.join_user = true;
-        else if (n.type == "mount") plan.ns_flags |= CLONE_NEWNS;
-        else if (n.type == "uts") plan.ns_flags |= CLONE_NEWUTS;
-        else if (n.type == "ipc") plan.ns_flags |= CLONE_NEWIPC;
-        else if (n.type == "network") plan.ns_flags |= CLONE_NEWNET;
-        else if (n.type == "pid") plan.ns_flags |= CLONE_NEWPID;
-        else if (n.type == "cgroup") plan.ns_flags |= CLONE_NEWCGROUP;
+        else plan.ns_flags |= namespace_flag(n.type);
     }
     std::string console_path = f.value("console-socket");
     if (plan.process.terminal && console_path.empty())
@@ -254,18 +250,7 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
         }
         return 0;
     }
-    UniqueFd sigfd(::signalfd(-1, &handled, SFD_CLOEXEC));
-    for (;;) {
-        signalfd_siginfo si{};
-        if (::read(sigfd.get(), &si, sizeof si) != sizeof si) continue;
-        if (si.ssi_signo != SIGCHLD) {
-            ::kill(bridge_pid, static_cast<int>(si.ssi_signo));
-            continue;
-        }
-        int status;
-        if (::waitpid(bridge_pid, &status, WNOHANG) == bridge_pid)
-            return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-    }
+    return wait_forwarding_signals(bridge_pid, handled);
 }
 
 }  // namespace minirt::oci

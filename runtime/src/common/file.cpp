@@ -70,6 +70,17 @@ bool write_all_nothrow(int fd, std::string_view data) noexcept {
     return true;
 }
 
+std::string read_line(int fd) {
+    std::string line;
+    char c;
+    for (;;) {
+        ssize_t n = ::read(fd, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || c == '\n') return line;
+        line += c;
+    }
+}
+
 void write_all(int fd, std::string_view data) {
     if (!write_all_nothrow(fd, data)) throw_errno("write");
 }

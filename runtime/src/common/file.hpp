@@ -34,6 +34,9 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode 
 // rename is durable too). Best effort: errors are ignored.
 void make_durable(const fs::path& file) noexcept;
 
+// One line from a pipe or socket, without its newline; empty at EOF.
+// Byte by byte, so nothing after the newline is consumed.
+std::string read_line(int fd);
 // Writes all of `data` to fd, retrying on EINTR and short writes.
 void write_all(int fd, std::string_view data);
 // Same, but returns false instead of throwing (for use after fork).

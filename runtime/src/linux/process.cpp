@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +13,8 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+
+#include "common/error.hpp"
 
 namespace minirt {
 
@@ -103,6 +107,22 @@ int64_t monotonic_ms() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int wait_forwarding_signals(pid_t pid, const sigset_t& handled) {
+    UniqueFd sigfd(::signalfd(-1, &handled, SFD_CLOEXEC));
+    if (!sigfd) throw_errno("signalfd");
+    for (;;) {
+        signalfd_siginfo si{};
+        if (::read(sigfd.get(), &si, sizeof si) != sizeof si) continue;
+        if (si.ssi_signo != SIGCHLD) {
+            ::kill(pid, static_cast<int>(si.ssi_signo));
+            continue;
+        }
+        int status;
+        if (::waitpid(pid, &status, WNOHANG) == pid)
+            return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
 }
 
 }  // namespace minirt

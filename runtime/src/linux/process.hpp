@@ -3,6 +3,7 @@
 // never mistaken for the container.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -28,6 +29,11 @@ bool signal_pidfd(int pidfd, int sig);
 // Waits until the process behind pidfd exits; false on timeout.
 // timeout_ms < 0 waits forever.
 bool wait_pidfd(int pidfd, int timeout_ms);
+
+// Waits for our child `pid`, passing it every signal in `handled` (which
+// the caller blocked before forking it) but SIGCHLD; returns its exit code
+// the shell way (128+N for signal N).
+int wait_forwarding_signals(pid_t pid, const sigset_t& handled);
 
 // Monotonic milliseconds, for timeouts.
 int64_t monotonic_ms();

@@ -33,28 +33,6 @@ namespace {
     _exit(code);
 }
 
-std::string read_line(int fd) {
-    std::string line;
-    char c;
-    for (;;) {
-        ssize_t n = ::read(fd, &c, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || c == '\n') return line;
-        line += c;
-    }
-}
-
-int clone_flag(const std::string& type) {
-    if (type == "mount") return CLONE_NEWNS;
-    if (type == "uts") return CLONE_NEWUTS;
-    if (type == "ipc") return CLONE_NEWIPC;
-    if (type == "network") return CLONE_NEWNET;
-    if (type == "cgroup") return CLONE_NEWCGROUP;
-    if (type == "pid") return CLONE_NEWPID;
-    if (type == "user") return CLONE_NEWUSER;
-    return 0;
-}
-
 void do_mount(const char* source, const std::string& target, const char* fstype, unsigned long flags,
               const char* data, const std::string& what) {
     if (::mount(source, target.c_str(), fstype, flags, data) < 0) throw_errno("mount " + what);
@@ -255,7 +233,7 @@ void container_init(const InitArgs& a) noexcept {
             if (::setns(fd, flag) < 0) throw_errno("join the namespace given in config.json");
         int unshare_flags = 0;
         for (const auto& n : spec.namespaces)
-            if (n.path.empty() && n.type != "pid" && n.type != "user") unshare_flags |= clone_flag(n.type);
+            if (n.path.empty() && n.type != "pid" && n.type != "user") unshare_flags |= namespace_flag(n.type);
         if (unshare_flags && ::unshare(unshare_flags) < 0) throw_errno("unshare namespaces");
         write_all(a.sync, "ns\n");
         if (read_line(a.sync) != "go") _exit(kExitMinirtError);

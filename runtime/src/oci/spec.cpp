@@ -1,5 +1,6 @@
 #include "oci/spec.hpp"
 
+#include <sched.h>
 #include <sys/mount.h>
 
 #include <algorithm>
@@ -151,10 +152,9 @@ Mount mount_of(const json& m, const std::string& where) {
 }
 
 Namespace namespace_of(const json& n, const std::string& where) {
-    static const std::vector<std::string> known{"pid", "network", "mount", "ipc", "uts", "user", "cgroup"};
     if (!n.is_object()) bad(where, "must be an object");
     Namespace ns{get_string(n, "type", where), get_string(n, "path", where)};
-    if (std::find(known.begin(), known.end(), ns.type) == known.end())
+    if (namespace_flag(ns.type) == 0)
         bad(where + ".type", "unknown namespace type \"" + ns.type + "\"");
     if (!ns.path.empty() && ns.path[0] != '/') bad(where + ".path", "must be absolute");
     return ns;
@@ -369,6 +369,15 @@ void parse_linux(const json& linux, Spec& spec) {
 }
 
 }  // namespace
+
+int namespace_flag(const std::string& type) {
+    static const std::map<std::string, int> flags{
+        {"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS}, {"ipc", CLONE_NEWIPC},
+        {"uts", CLONE_NEWUTS},   {"user", CLONE_NEWUSER},   {"cgroup", CLONE_NEWCGROUP},
+    };
+    auto it = flags.find(type);
+    return it == flags.end() ? 0 : it->second;
+}
 
 bool Spec::has_namespace(const std::string& type) const { return find_namespace(type) != nullptr; }
 

@@ -96,6 +96,9 @@ struct Spec {
     const Namespace* find_namespace(const std::string& type) const;
 };
 
+// CLONE_NEW* for a linux.namespaces type ("network" → CLONE_NEWNET).
+int namespace_flag(const std::string& type);
+
 // Parses config.json text of the bundle at `bundle` (for a relative root.path).
 Spec parse_spec(const std::string& text, const fs::path& bundle);
 // A process object alone (runc exec --process FILE); same rules.

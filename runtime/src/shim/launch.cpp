@@ -20,18 +20,6 @@ namespace {
 constexpr int kShimReportFd = 3;
 constexpr int kShimLockFd = 4;
 
-// One line from the shim, or empty on EOF (the shim died).
-std::string read_line(int fd) {
-    std::string line;
-    char c;
-    for (;;) {
-        ssize_t n = ::read(fd, &c, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || c == '\n') return line;
-        line += c;
-    }
-}
-
 [[noreturn]] void become_shim(const Store& store, const std::string& id, int report_w, int lock_fd,
                               LaunchMode mode) noexcept {
     ::setsid();
