@@ -61,8 +61,10 @@ if [ ! -f build/build.ninja ]; then
 fi
 log "building"
 ninja -C build >/dev/null
+# The shim first: minirt execs the minirt-shim found beside itself.
+install -m 0755 build/runtime/minirt-shim /usr/local/bin/minirt-shim
 install -m 0755 build/runtime/minirt /usr/local/bin/minirt
-log "installed /usr/local/bin/minirt ($(/usr/local/bin/minirt --version))"
+log "installed /usr/local/bin/minirt and minirt-shim ($(/usr/local/bin/minirt --version))"
 minirt=/usr/local/bin/minirt
 
 # --- images ----------------------------------------------------------------

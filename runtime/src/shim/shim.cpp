@@ -5,19 +5,21 @@
 #include <signal.h>
 #include <linux/sched.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <malloc.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
-#include "image/image.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/monitor.hpp"
 #include "linux/process.hpp"
@@ -49,6 +51,7 @@ private:
     void event_loop();
     void pump(int fd, const char* stream, bool& eof);
     void reap();
+    void release_setup_memory();
     void finish();
     void record_failure(int code, const std::string& message);
     void remove_container();
@@ -234,8 +237,11 @@ void Shim::report(const std::string& line) {
 
 void Shim::prepare() {
     config_ = store_.load_config(args_.id);
-    Image image = load_image(store_.paths(), config_.image);
     const Paths& p = store_.paths();
+    // The CLI read image.json when it made the config; all the shim needs
+    // of the image is its rootfs (an image in use cannot be removed).
+    if (::access(p.image_rootfs(config_.image).c_str(), F_OK) < 0)
+        throw Error("no such image \"" + config_.image + "\" (see `minirt images`)");
     spec_.rootfs.lower = p.image_rootfs(config_.image).string();
     spec_.rootfs.upper = p.upper_dir(args_.id).string();
     spec_.rootfs.work = p.work_dir(args_.id).string();
@@ -422,6 +428,47 @@ void Shim::pump(int fd, const char* stream, bool& eof) {
         int target = std::strcmp(stream, "stdout") == 0 ? 1 : 2;
         if (!write_all_nothrow(target, data)) relay_ = false;  // the attached CLI went away
     }
+}
+
+// Unmaps the pages of our own executable that setup faulted in and the
+// idle loop does not need. Only mappings of the file that were never
+// written (no anonymous, copy-on-write pages: text, read-only data) are
+// dropped, so nothing is lost: a page touched again is faulted back in from
+// the page cache, which every shim shares.
+void drop_clean_file_pages() noexcept {
+    FILE* smaps = std::fopen("/proc/self/smaps", "re");
+    if (!smaps) return;
+    char line[512];
+    unsigned long start = 0, end = 0;
+    bool candidate = false;
+    while (std::fgets(line, sizeof line, smaps)) {
+        char perms[8] = "";
+        char path[256] = "";
+        unsigned long from = 0, to = 0, anon = 0;
+        if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &from, &to, perms, path) >= 3) {
+            start = from;
+            end = to;
+            candidate = path[0] == '/' && std::strchr(perms, 'w') == nullptr;
+        } else if (candidate && std::sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
+            if (anon == 0) ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+            candidate = false;
+        }
+    }
+    std::fclose(smaps);
+}
+
+void Shim::release_setup_memory() {
+    // The shim idles for as long as the container runs, once per container:
+    // give back what only the setup needed (the init's spec, the config's
+    // parsed JSON, the code that ran once) so an idle shim holds little more
+    // than its loop.
+    spec_ = InitSpec{};
+    config_.env.clear();
+    config_.env.shrink_to_fit();
+    config_.command.clear();
+    config_.command.shrink_to_fit();
+    ::malloc_trim(0);
+    drop_clean_file_pages();
 }
 
 void Shim::reap() {
@@ -618,6 +665,7 @@ int Shim::run() {
         // and its directory entries. Done here, after the CLI has its answer.
         if (!config_.auto_remove) make_durable(store_.paths().config_file(args_.id));
     }
+    release_setup_memory();
     event_loop();
     if (!child_done_) {
         ::kill(child_, SIGKILL);
