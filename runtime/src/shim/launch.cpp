@@ -95,10 +95,12 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
     if (mid < 0) throw_errno("fork shim");
     if (mid == 0) become_shim(shim.c_str(), argv.data(), report.write.get(), lock.fd(), mode);
     report.write.reset();
+    // The shim's verdict first; the intermediate child (it exits right after
+    // forking the shim) is reaped after, off the path to it.
+    std::string line = read_line(report.read.get());
     int status;
     while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
     }
-    std::string line = read_line(report.read.get());
     if (line.starts_with("started ")) {
         Launched l;
         unsigned long long start = 0;
