@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -56,6 +57,7 @@ private:
     void record_failure(int code, const std::string& message);
     void remove_container();
     void register_with_monitor();
+    void hold_mount_namespace();
     void drain_monitor();
     void leave_monitor() noexcept;
     void record_soft_crossing(const MonitorEvent& ev);
@@ -94,6 +96,7 @@ private:
     std::string pending_output_;  // output before the first client connected
     bool had_client_ = false;
     int epoll_ = -1;
+    UniqueFd mount_ns_;  // the container's, held until its exit is reported
 };
 
 // Output produced before anyone attached is kept (bounded) for the first
@@ -357,6 +360,31 @@ void Shim::spawn_init() {
         master_ = recv_fd(console_parent_.get());
         console_parent_.reset();
     }
+    hold_mount_namespace();
+}
+
+// When the init exits, the kernel tears its mount namespace down inside that
+// exit (unmounting the overlay, /proc, /sys, /dev and waiting for an RCU
+// grace period): milliseconds, and more on a busy host, before we even hear
+// of the exit. Holding a reference to the namespace moves that work to when
+// we close it, after the exit is reported (see finish()). The init unshares
+// before it reads the go, so it is normally done by now; we wait for it a
+// little (the init is busy with its mounts meanwhile), and if it is late we
+// hold nothing and the kernel does it as before.
+void Shim::hold_mount_namespace() {
+    struct stat ours{};
+    if (::stat("/proc/self/ns/mnt", &ours) < 0) return;
+    std::string path = "/proc/" + std::to_string(child_) + "/ns/mnt";
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        struct stat theirs{};
+        if (!ns || ::fstat(ns.get(), &theirs) < 0) return;  // gone already
+        if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) {
+            mount_ns_ = std::move(ns);
+            return;
+        }
+        ::usleep(100);
+    }
 }
 
 bool Shim::wait_for_exec() {
@@ -555,6 +583,10 @@ void Shim::finish() {
     } else {
         code = WEXITSTATUS(wait_status_);
     }
+    // A container that stays must not be started again while its old
+    // overlay still exists: let its namespace go before recording the exit.
+    // A --rm one is gone once reported, so its teardown waits until then.
+    if (!config_.auto_remove) mount_ns_.reset();
     // The monitor's HARD event may still be queued behind the child's exit.
     drain_monitor();
     leave_monitor();
@@ -598,6 +630,7 @@ void Shim::finish() {
     clients_.clear();
     if (config_.auto_remove) remove_container();
     report("exited " + std::to_string(code));
+    mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
 }
 
 int Shim::run() {
@@ -633,6 +666,7 @@ int Shim::run() {
         return 1;
     }
     if (!wait_for_exec()) {
+        mount_ns_.reset();
         leave_monitor();
         if (cgroup_) cgroup_->remove();
         if (config_.auto_remove) remove_container();
