@@ -17,6 +17,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -97,6 +98,7 @@ private:
     bool had_client_ = false;
     int epoll_ = -1;
     UniqueFd mount_ns_;  // the container's, held until its exit is reported
+    bool drop_pages_ = false;
 };
 
 // Output produced before anyone attached is kept (bounded) for the first
@@ -462,27 +464,35 @@ void Shim::pump(int fd, const char* stream, bool& eof) {
 // idle loop does not need. Only mappings of the file that were never
 // written (no anonymous, copy-on-write pages: text, read-only data) are
 // dropped, so nothing is lost: a page touched again is faulted back in from
-// the page cache, which every shim shares.
+// the page cache, which every shim shares. The ranges are collected first
+// and dropped last, right before the loop waits, so that little code runs
+// (and faults its pages back) after the drop.
 void drop_clean_file_pages() noexcept {
+    struct Range {
+        unsigned long start, end;
+    };
+    Range ranges[16];
+    size_t count = 0;
     FILE* smaps = std::fopen("/proc/self/smaps", "re");
     if (!smaps) return;
     char line[512];
-    unsigned long start = 0, end = 0;
+    Range current{};
     bool candidate = false;
     while (std::fgets(line, sizeof line, smaps)) {
         char perms[8] = "";
         char path[256] = "";
         unsigned long from = 0, to = 0, anon = 0;
         if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &from, &to, perms, path) >= 3) {
-            start = from;
-            end = to;
+            current = {from, to};
             candidate = path[0] == '/' && std::strchr(perms, 'w') == nullptr;
         } else if (candidate && std::sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
-            if (anon == 0) ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+            if (anon == 0 && count < std::size(ranges)) ranges[count++] = current;
             candidate = false;
         }
     }
     std::fclose(smaps);
+    for (size_t i = 0; i < count; ++i)
+        ::madvise(reinterpret_cast<void*>(ranges[i].start), ranges[i].end - ranges[i].start, MADV_DONTNEED);
 }
 
 void Shim::release_setup_memory() {
@@ -496,7 +506,7 @@ void Shim::release_setup_memory() {
     config_.command.clear();
     config_.command.shrink_to_fit();
     ::malloc_trim(0);
-    drop_clean_file_pages();
+    drop_pages_ = true;  // by the event loop, right before it first waits
 }
 
 void Shim::reap() {
@@ -530,6 +540,7 @@ void Shim::event_loop() {
     if (master_) add(master_.get());
     bool out_eof = false, err_eof = false, tty_eof = !master_;
     int64_t exit_seen_ms = -1;
+    if (drop_pages_) drop_clean_file_pages();
     while (!(child_done_ && out_eof && err_eof && tty_eof)) {
         int timeout = -1;
         if (child_done_) {
