@@ -61,10 +61,12 @@ if [ ! -f build/build.ninja ]; then
 fi
 log "building"
 ninja -C build >/dev/null
+# The shim first: minirt execs the minirt-shim found beside itself.
+install -m 0755 build/runtime/minirt-shim /usr/local/bin/minirt-shim
 install -m 0755 build/runtime/minirt /usr/local/bin/minirt
 # The OCI runtime entry point engines are pointed at (docs/oci.md).
 ln -sfn minirt /usr/local/bin/minirt-oci
-log "installed /usr/local/bin/minirt ($(/usr/local/bin/minirt --version))"
+log "installed /usr/local/bin/minirt, minirt-shim and minirt-oci ($(/usr/local/bin/minirt --version))"
 minirt=/usr/local/bin/minirt
 
 # --- images ----------------------------------------------------------------

@@ -98,6 +98,26 @@ test_shim_killed_container_dies_shim_lost() {
     assert_clean
 }
 
+# The shim is the small static minirt-shim exec'd beside minirt, not a fork
+# of the CLI: it must map none of the CLI's libraries (a regression would
+# bring back their memory in every shim; figure 4 of bench/run measures it).
+test_shim_is_its_own_static_program() {
+    expect_rc 0 run -d --name s busybox sleep 100
+    local shim want out rc=0
+    shim=$(shim_of s)
+    [ "$shim" -gt 0 ] || fail "no shim pid in the state"
+    want=$(dirname "$(readlink -f "$MINIRT")")/minirt-shim
+    expect_eq "$(readlink "/proc/$shim/exe")" "$want" "executable of shim pid $shim"
+    if grep -E 'libboost|libarchive|libstdc\+\+|\.so' "/proc/$shim/maps"; then
+        fail "the shim maps shared libraries (see above)"
+    fi
+    # Without its descriptors it refuses to run, saying what it is.
+    out=$("$want" /run/x /var/lib/x 0123 2>&1 3>&- 4>&-) || rc=$?
+    expect_eq "$rc" 125 "minirt-shim run by hand"
+    expect_contains "$out" "not meant to be run by hand"
+    expect_rc 0 rm -f s
+}
+
 # --- 3. kill -9 of the CLI -------------------------------------------------
 
 test_cli_killed_during_foreground_run() {

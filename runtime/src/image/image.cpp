@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <fcntl.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,10 +46,65 @@ Image parse_image(const std::string& text, const fs::path& source) {
     }
 }
 
+// libarchive is loaded when an image is imported, not linked: it drags in
+// a dozen libraries (libxml2, ICU, the compressors) that every other command
+// would otherwise map and relocate at its start.
+#define MINIRT_ARCHIVE_FUNCTIONS(X) \
+    X(archive_entry_filetype) \
+    X(archive_entry_pathname) \
+    X(archive_entry_perm) \
+    X(archive_entry_set_pathname) \
+    X(archive_entry_set_perm) \
+    X(archive_entry_size) \
+    X(archive_error_string) \
+    X(archive_read_data_block) \
+    X(archive_read_disk_descend) \
+    X(archive_read_disk_new) \
+    X(archive_read_disk_open) \
+    X(archive_read_disk_set_standard_lookup) \
+    X(archive_read_disk_set_symlink_physical) \
+    X(archive_read_free) \
+    X(archive_read_new) \
+    X(archive_read_next_header) \
+    X(archive_read_open_filename) \
+    X(archive_read_support_filter_all) \
+    X(archive_read_support_format_all) \
+    X(archive_write_close) \
+    X(archive_write_data_block) \
+    X(archive_write_disk_new) \
+    X(archive_write_disk_set_options) \
+    X(archive_write_disk_set_standard_lookup) \
+    X(archive_write_free) \
+    X(archive_write_finish_entry) \
+    X(archive_write_header)
+
+struct ArchiveLib {
+#define MINIRT_ARCHIVE_POINTER(name) decltype(&::name) name = nullptr;
+    MINIRT_ARCHIVE_FUNCTIONS(MINIRT_ARCHIVE_POINTER)
+#undef MINIRT_ARCHIVE_POINTER
+};
+
+const ArchiveLib& lib() {
+    static const ArchiveLib loaded = [] {
+        constexpr const char* kSoname = "libarchive.so.13";
+        void* handle = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
+        if (!handle)
+            throw Error(std::string("importing images needs libarchive (Debian package libarchive13): ") + ::dlerror());
+        ArchiveLib l;
+#define MINIRT_ARCHIVE_LOOKUP(name)                                                          \
+    l.name = reinterpret_cast<decltype(&::name)>(::dlsym(handle, #name));                    \
+    if (!l.name) throw Error(std::string(kSoname) + " has no " #name);
+        MINIRT_ARCHIVE_FUNCTIONS(MINIRT_ARCHIVE_LOOKUP)
+#undef MINIRT_ARCHIVE_LOOKUP
+        return l;
+    }();
+    return loaded;
+}
+
 using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
 
 std::string archive_error(archive* a) {
-    const char* msg = archive_error_string(a);
+    const char* msg = lib().archive_error_string(a);
     return msg ? msg : "unknown libarchive error";
 }
 
@@ -56,36 +112,36 @@ std::string archive_error(archive* a) {
 void copy_entries(archive* in, archive* out, const std::string& source, bool from_disk) {
     for (;;) {
         archive_entry* entry = nullptr;
-        int r = archive_read_next_header(in, &entry);
+        int r = lib().archive_read_next_header(in, &entry);
         if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) throw Error("read " + source + ": " + archive_error(in));
-        if (from_disk) archive_read_disk_descend(in);
-        mode_t type = archive_entry_filetype(entry);
+        if (from_disk) lib().archive_read_disk_descend(in);
+        mode_t type = lib().archive_entry_filetype(entry);
         if (type == AE_IFCHR || type == AE_IFBLK) continue;  // containers get their own /dev
-        archive_entry_set_perm(entry, archive_entry_perm(entry) & ~(S_ISUID | S_ISGID));
+        lib().archive_entry_set_perm(entry, lib().archive_entry_perm(entry) & ~(S_ISUID | S_ISGID));
         if (from_disk) {
             // Paths from the disk walker are absolute; make them rootfs-relative.
-            std::string path = archive_entry_pathname(entry);
+            std::string path = lib().archive_entry_pathname(entry);
             if (path.compare(0, source.size(), source) == 0) path.erase(0, source.size());
             while (!path.empty() && path[0] == '/') path.erase(0, 1);
             if (path.empty()) continue;
-            archive_entry_set_pathname(entry, path.c_str());
+            lib().archive_entry_set_pathname(entry, path.c_str());
         }
-        r = archive_write_header(out, entry);
+        r = lib().archive_write_header(out, entry);
         if (r < ARCHIVE_WARN)
-            throw Error("import " + std::string(archive_entry_pathname(entry)) + ": " + archive_error(out));
-        if (archive_entry_size(entry) > 0 && type == AE_IFREG) {
+            throw Error("import " + std::string(lib().archive_entry_pathname(entry)) + ": " + archive_error(out));
+        if (lib().archive_entry_size(entry) > 0 && type == AE_IFREG) {
             const void* buf;
             size_t size;
             la_int64_t offset;
-            while ((r = archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK) {
-                if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_OK)
-                    throw Error("write " + std::string(archive_entry_pathname(entry)) + ": " + archive_error(out));
+            while ((r = lib().archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK) {
+                if (lib().archive_write_data_block(out, buf, size, offset) < ARCHIVE_OK)
+                    throw Error("write " + std::string(lib().archive_entry_pathname(entry)) + ": " + archive_error(out));
             }
             if (r != ARCHIVE_EOF) throw Error("read " + source + ": " + archive_error(in));
         }
-        if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-            throw Error("write " + std::string(archive_entry_pathname(entry)) + ": " + archive_error(out));
+        if (lib().archive_write_finish_entry(out) < ARCHIVE_WARN)
+            throw Error("write " + std::string(lib().archive_entry_pathname(entry)) + ": " + archive_error(out));
     }
 }
 
@@ -102,31 +158,31 @@ void unpack_into(const std::string& source, const fs::path& rootfs) {
         }
     } restore{oldcwd.get()};
 
-    ArchivePtr out(archive_write_disk_new(), archive_write_free);
-    archive_write_disk_set_options(
+    ArchivePtr out(lib().archive_write_disk_new(), lib().archive_write_free);
+    lib().archive_write_disk_set_options(
         out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_ACL |
                        ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                        ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
                        ARCHIVE_EXTRACT_UNLINK);
-    archive_write_disk_set_standard_lookup(out.get());
+    lib().archive_write_disk_set_standard_lookup(out.get());
 
     struct stat st{};
     if (::stat(source.c_str(), &st) < 0) throw_errno("import " + source);
     bool from_disk = S_ISDIR(st.st_mode);
-    ArchivePtr in(from_disk ? archive_read_disk_new() : archive_read_new(), archive_read_free);
+    ArchivePtr in(from_disk ? lib().archive_read_disk_new() : lib().archive_read_new(), lib().archive_read_free);
     if (from_disk) {
-        archive_read_disk_set_symlink_physical(in.get());
-        archive_read_disk_set_standard_lookup(in.get());
-        if (archive_read_disk_open(in.get(), source.c_str()) != ARCHIVE_OK)
+        lib().archive_read_disk_set_symlink_physical(in.get());
+        lib().archive_read_disk_set_standard_lookup(in.get());
+        if (lib().archive_read_disk_open(in.get(), source.c_str()) != ARCHIVE_OK)
             throw Error("open " + source + ": " + archive_error(in.get()));
     } else {
-        archive_read_support_filter_all(in.get());
-        archive_read_support_format_all(in.get());
-        if (archive_read_open_filename(in.get(), source.c_str(), 1 << 16) != ARCHIVE_OK)
+        lib().archive_read_support_filter_all(in.get());
+        lib().archive_read_support_format_all(in.get());
+        if (lib().archive_read_open_filename(in.get(), source.c_str(), 1 << 16) != ARCHIVE_OK)
             throw Error("open " + source + ": " + archive_error(in.get()));
     }
     copy_entries(in.get(), out.get(), source, from_disk);
-    if (archive_write_close(out.get()) != ARCHIVE_OK) throw Error("import: " + archive_error(out.get()));
+    if (lib().archive_write_close(out.get()) != ARCHIVE_OK) throw Error("import: " + archive_error(out.get()));
 }
 
 }  // namespace

@@ -242,18 +242,20 @@ SecuritySpec security_spec(const Security& s) {
     return spec;
 }
 
-void apply_security(const SecuritySpec& spec) {
-    // 0. Everything that opens files or allocates much, before a --ulimit
-    // (nofile=5, as=...) could make it fail.
+SeccompFilter seccomp_filter_for(const SecuritySpec& spec) {
+    if (spec.privileged) return nullptr;
+    if (spec.seccomp == "default") return default_seccomp_filter(spec.capabilities);
+    if (spec.seccomp == "custom")
+        return with_context("--security-opt seccomp",
+                            [&] { return seccomp_filter_from_json(spec.seccomp_profile, spec.capabilities); });
+    return nullptr;
+}
+
+void apply_security(const SecuritySpec& spec, const SeccompFilter& filter) {
+    // 0. Everything that opens files or allocates much (the filter was
+    // built by the caller), before a --ulimit (nofile=5, as=...) could make
+    // it fail.
     int last_cap = kernel_last_cap();
-    SeccompFilter filter;
-    if (!spec.privileged) {
-        if (spec.seccomp == "default") filter = default_seccomp_filter(spec.capabilities);
-        else if (spec.seccomp == "custom")
-            filter = with_context("--security-opt seccomp", [&] {
-                return seccomp_filter_from_json(spec.seccomp_profile, spec.capabilities);
-            });
-    }
     // 1. rlimits while we still hold CAP_SYS_RESOURCE (raising needs it).
     if (spec.default_nofile) {
         rlimit cur{};

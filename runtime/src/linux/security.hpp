@@ -13,6 +13,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "linux/capabilities.hpp"
+#include "linux/seccomp.hpp"
 
 namespace minirt {
 
@@ -68,8 +69,15 @@ struct SecuritySpec {
 
 SecuritySpec security_spec(const Security& s);
 
+// The seccomp filter `spec` asks for, compiled (null when unconfined or
+// privileged). libseccomp takes most of a millisecond over it, so the init
+// builds it early, while the shim is still placing it in its cgroup.
+SeccompFilter seccomp_filter_for(const SecuritySpec& spec);
+
 // Throws Error (125 before exec; the container never starts half-confined).
-void apply_security(const SecuritySpec& spec);
+// `filter` is seccomp_filter_for(spec).
+void apply_security(const SecuritySpec& spec, const SeccompFilter& filter);
+inline void apply_security(const SecuritySpec& spec) { apply_security(spec, seccomp_filter_for(spec)); }
 
 // --- parsing, shared by the CLI and unit/fuzz tests -------------------------
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <exception>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -133,6 +134,16 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         if (spec.new_ipc) flags |= CLONE_NEWIPC;
         if (spec.new_net) flags |= CLONE_NEWNET;
         if (::unshare(flags) < 0) throw_errno("unshare namespaces");
+        // Compiled now, while the shim is still preparing our cgroup and the
+        // memory monitor, rather than on the way to exec. A failure is
+        // reported after the go, so the shim hears it on the error pipe.
+        SeccompFilter filter;
+        std::exception_ptr filter_error;
+        try {
+            filter = seccomp_filter_for(spec.security);
+        } catch (...) {
+            filter_error = std::current_exception();
+        }
         // Wait until the shim has put us in our cgroup: nothing of the
         // container may run before its limits apply. EOF = the shim is gone.
         char go = 0;
@@ -142,6 +153,7 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         } while (n < 0 && errno == EINTR);
         if (n != 1) _exit(kExitMinirtError);
         ::close(fds.go);
+        if (filter_error) std::rethrow_exception(filter_error);
 
         setup_stdio(fds);
         set_hostname(spec.hostname);
@@ -153,7 +165,7 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         apply_scheduling(spec);
         if (spec.userns)
             join_userns({spec.userns->get(), spec.hostname, spec.new_net, spec.new_ipc});
-        apply_security(spec.security);
+        apply_security(spec.security, filter);
 
         int err = 0;
         std::string exe = find_executable(spec.argv[0], env_value(spec.env, "PATH"), err);

@@ -7,11 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "linux/process.hpp"
-#include "shim/shim.hpp"
 
 namespace minirt {
 
@@ -20,11 +24,28 @@ namespace {
 constexpr int kShimReportFd = 3;
 constexpr int kShimLockFd = 4;
 
-[[noreturn]] void become_shim(const Store& store, const std::string& id, int report_w, int lock_fd,
+// The shim binary, installed beside ours (build/runtime/, /usr/local/bin/).
+std::string shim_executable() {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) throw_errno("readlink /proc/self/exe");
+    std::string path(buf, static_cast<size_t>(n));
+    path.erase(path.rfind('/') + 1);
+    path += "minirt-shim";
+    if (::access(path.c_str(), X_OK) < 0)
+        throw Error("cannot start the container's shim: " + path + ": " + std::strerror(errno) +
+                    " (minirt-shim must be installed beside minirt)");
+    return path;
+}
+
+// Runs in the forked child: detaches, arranges the descriptors minirt-shim
+// expects (see shim_main.cpp) and execs it. Its argv is built before the
+// fork, so nothing here allocates.
+[[noreturn]] void become_shim(const char* shim, char* const* argv, int report_w, int lock_fd,
                               LaunchMode mode) noexcept {
     ::setsid();
-    pid_t shim = ::fork();
-    if (shim != 0) _exit(shim < 0 ? 1 : 0);
+    pid_t pid = ::fork();
+    if (pid != 0) _exit(pid < 0 ? 1 : 0);
     // Keep only stdio, the report pipe and the lock: a stray descriptor of
     // the CLI's (another lock, a socket) must not live as long as the shim.
     int r = ::fcntl(report_w, F_DUPFD, 10);
@@ -39,28 +60,35 @@ constexpr int kShimLockFd = 4;
         ::dup2(devnull, 2);
     }
     if (devnull > kShimLockFd) ::close(devnull);
-    ShimArgs args;
-    args.store = &store;
-    args.id = id;
-    args.attached = mode.attached;
-    args.pass_stdin = mode.pass_stdin;
-    args.report_fd = kShimReportFd;
-    args.lock_fd = kShimLockFd;
-    run_shim(args);
+    ::execv(shim, argv);
+    int err = errno;
+    char msg[512];
+    int len = std::snprintf(msg, sizeof msg, "failed 125 exec %s: %s\n", shim, std::strerror(err));
+    if (len > 0) write_all_nothrow(kShimReportFd, std::string_view(msg, std::min<size_t>(static_cast<size_t>(len), sizeof msg - 1)));
+    _exit(1);
 }
 
 }  // namespace
 
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode) {
+    std::string shim = shim_executable();
+    std::vector<std::string> args{"minirt-shim", store.paths().root.string(), store.paths().storage.string(), id};
+    if (mode.attached) args.emplace_back("--attached");
+    if (mode.pass_stdin) args.emplace_back("--pass-stdin");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     Pipe report = make_pipe();
     pid_t mid = ::fork();
     if (mid < 0) throw_errno("fork shim");
-    if (mid == 0) become_shim(store, id, report.write.get(), lock.fd(), mode);
+    if (mid == 0) become_shim(shim.c_str(), argv.data(), report.write.get(), lock.fd(), mode);
     report.write.reset();
+    // The shim's verdict first; the intermediate child (it exits right after
+    // forking the shim) is reaped after, off the path to it.
+    std::string line = read_line(report.read.get());
     int status;
     while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
     }
-    std::string line = read_line(report.read.get());
     if (line.starts_with("started ")) {
         Launched l;
         unsigned long long start = 0;

@@ -5,19 +5,23 @@
 #include <signal.h>
 #include <linux/sched.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <malloc.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
-#include "image/image.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/monitor.hpp"
 #include "linux/process.hpp"
@@ -49,10 +53,12 @@ private:
     void event_loop();
     void pump(int fd, const char* stream, bool& eof);
     void reap();
+    void release_setup_memory();
     void finish();
     void record_failure(int code, const std::string& message);
     void remove_container();
     void register_with_monitor();
+    void hold_mount_namespace();
     void drain_monitor();
     void leave_monitor() noexcept;
     void record_soft_crossing(const MonitorEvent& ev);
@@ -91,6 +97,8 @@ private:
     std::string pending_output_;  // output before the first client connected
     bool had_client_ = false;
     int epoll_ = -1;
+    UniqueFd mount_ns_;  // the container's, held until its exit is reported
+    bool drop_pages_ = false;
 };
 
 // Output produced before anyone attached is kept (bounded) for the first
@@ -234,8 +242,11 @@ void Shim::report(const std::string& line) {
 
 void Shim::prepare() {
     config_ = store_.load_config(args_.id);
-    Image image = load_image(store_.paths(), config_.image);
     const Paths& p = store_.paths();
+    // The CLI read image.json when it made the config; all the shim needs
+    // of the image is its rootfs (an image in use cannot be removed).
+    if (::access(p.image_rootfs(config_.image).c_str(), F_OK) < 0)
+        throw Error("no such image \"" + config_.image + "\" (see `minirt images`)");
     spec_.rootfs.lower = p.image_rootfs(config_.image).string();
     spec_.rootfs.upper = p.upper_dir(args_.id).string();
     spec_.rootfs.work = p.work_dir(args_.id).string();
@@ -351,6 +362,31 @@ void Shim::spawn_init() {
         master_ = recv_fd(console_parent_.get());
         console_parent_.reset();
     }
+    hold_mount_namespace();
+}
+
+// When the init exits, the kernel tears its mount namespace down inside that
+// exit (unmounting the overlay, /proc, /sys, /dev and waiting for an RCU
+// grace period): milliseconds, and more on a busy host, before we even hear
+// of the exit. Holding a reference to the namespace moves that work to when
+// we close it, after the exit is reported (see finish()). The init unshares
+// before it reads the go, so it is normally done by now; we wait for it a
+// little (the init is busy with its mounts meanwhile), and if it is late we
+// hold nothing and the kernel does it as before.
+void Shim::hold_mount_namespace() {
+    struct stat ours{};
+    if (::stat("/proc/self/ns/mnt", &ours) < 0) return;
+    std::string path = "/proc/" + std::to_string(child_) + "/ns/mnt";
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        struct stat theirs{};
+        if (!ns || ::fstat(ns.get(), &theirs) < 0) return;  // gone already
+        if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev) {
+            mount_ns_ = std::move(ns);
+            return;
+        }
+        ::usleep(100);
+    }
 }
 
 bool Shim::wait_for_exec() {
@@ -424,6 +460,55 @@ void Shim::pump(int fd, const char* stream, bool& eof) {
     }
 }
 
+// Unmaps the pages of our own executable that setup faulted in and the
+// idle loop does not need. Only mappings of the file that were never
+// written (no anonymous, copy-on-write pages: text, read-only data) are
+// dropped, so nothing is lost: a page touched again is faulted back in from
+// the page cache, which every shim shares. The ranges are collected first
+// and dropped last, right before the loop waits, so that little code runs
+// (and faults its pages back) after the drop.
+void drop_clean_file_pages() noexcept {
+    struct Range {
+        unsigned long start, end;
+    };
+    Range ranges[16];
+    size_t count = 0;
+    FILE* smaps = std::fopen("/proc/self/smaps", "re");
+    if (!smaps) return;
+    char line[512];
+    Range current{};
+    bool candidate = false;
+    while (std::fgets(line, sizeof line, smaps)) {
+        char perms[8] = "";
+        char path[256] = "";
+        unsigned long from = 0, to = 0, anon = 0;
+        if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &from, &to, perms, path) >= 3) {
+            current = {from, to};
+            candidate = path[0] == '/' && std::strchr(perms, 'w') == nullptr;
+        } else if (candidate && std::sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
+            if (anon == 0 && count < std::size(ranges)) ranges[count++] = current;
+            candidate = false;
+        }
+    }
+    std::fclose(smaps);
+    for (size_t i = 0; i < count; ++i)
+        ::madvise(reinterpret_cast<void*>(ranges[i].start), ranges[i].end - ranges[i].start, MADV_DONTNEED);
+}
+
+void Shim::release_setup_memory() {
+    // The shim idles for as long as the container runs, once per container:
+    // give back what only the setup needed (the init's spec, the config's
+    // parsed JSON, the code that ran once) so an idle shim holds little more
+    // than its loop.
+    spec_ = InitSpec{};
+    config_.env.clear();
+    config_.env.shrink_to_fit();
+    config_.command.clear();
+    config_.command.shrink_to_fit();
+    ::malloc_trim(0);
+    drop_pages_ = true;  // by the event loop, right before it first waits
+}
+
 void Shim::reap() {
     // As child subreaper we also inherit orphans from inside; reap them all.
     for (;;) {
@@ -455,6 +540,7 @@ void Shim::event_loop() {
     if (master_) add(master_.get());
     bool out_eof = false, err_eof = false, tty_eof = !master_;
     int64_t exit_seen_ms = -1;
+    if (drop_pages_) drop_clean_file_pages();
     while (!(child_done_ && out_eof && err_eof && tty_eof)) {
         int timeout = -1;
         if (child_done_) {
@@ -508,6 +594,10 @@ void Shim::finish() {
     } else {
         code = WEXITSTATUS(wait_status_);
     }
+    // A container that stays must not be started again while its old
+    // overlay still exists: let its namespace go before recording the exit.
+    // A --rm one is gone once reported, so its teardown waits until then.
+    if (!config_.auto_remove) mount_ns_.reset();
     // The monitor's HARD event may still be queued behind the child's exit.
     drain_monitor();
     leave_monitor();
@@ -551,6 +641,7 @@ void Shim::finish() {
     clients_.clear();
     if (config_.auto_remove) remove_container();
     report("exited " + std::to_string(code));
+    mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
 }
 
 int Shim::run() {
@@ -586,6 +677,7 @@ int Shim::run() {
         return 1;
     }
     if (!wait_for_exec()) {
+        mount_ns_.reset();
         leave_monitor();
         if (cgroup_) cgroup_->remove();
         if (config_.auto_remove) remove_container();
@@ -618,6 +710,7 @@ int Shim::run() {
         // and its directory entries. Done here, after the CLI has its answer.
         if (!config_.auto_remove) make_durable(store_.paths().config_file(args_.id));
     }
+    release_setup_memory();
     event_loop();
     if (!child_done_) {
         ::kill(child_, SIGKILL);

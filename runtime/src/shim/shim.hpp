@@ -1,6 +1,7 @@
-// The per-container shim (conmon's role). It is forked from the CLI, then
-// lives on its own: it owns the container's init process, its output and its
-// cgroup, records how it ended, and tears everything down.
+// The per-container shim (conmon's role): the program minirt-shim, which the
+// CLI forks and execs (shim_main.cpp). It lives on its own: it owns the
+// container's init process, its output and its cgroup, records how it
+// ended, and tears everything down.
 #pragma once
 
 #include <string>

@@ -1,0 +1,59 @@
+// minirt-shim: the per-container shim as a program of its own. The CLI forks,
+// arranges the descriptors and execs this beside its own binary:
+//
+//   fd 0-2  stdio (the CLI's when attached, else /dev/null)
+//   fd 3    the report pipe to the CLI ("started ...", "failed ...", "exited ...")
+//   fd 4    the CLI's lock on the container (shared open file description)
+//   argv    minirt-shim ROOT STORAGE ID [--attached] [--pass-stdin]
+//
+// It is a separate, statically linked executable rather than a fork of the
+// CLI because one shim lives as long as each container: a fork would keep
+// the CLI's heap and every library it maps (boost, libarchive and theirs)
+// for the container's whole life. Not meant to be run by hand.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "shim/shim.hpp"
+#include "state/store.hpp"
+
+namespace {
+
+constexpr int kReportFd = 3;
+constexpr int kLockFd = 4;
+
+int usage(const char* why) {
+    std::fprintf(stderr,
+                 "minirt-shim: %s\n"
+                 "minirt-shim is started by minirt for each container; it is not meant to be run by hand.\n",
+                 why);
+    return 125;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 4) return usage("missing arguments (ROOT STORAGE ID)");
+    if (::fcntl(kReportFd, F_GETFD) < 0 || ::fcntl(kLockFd, F_GETFD) < 0)
+        return usage("no report pipe (fd 3) or container lock (fd 4)");
+    minirt::ShimArgs args;
+    for (int i = 4; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--attached") == 0) args.attached = true;
+        else if (std::strcmp(argv[i], "--pass-stdin") == 0) args.pass_stdin = true;
+        else return usage((std::string("unknown flag ") + argv[i]).c_str());
+    }
+    // The CLI resolved --root/--storage and the environment already: the
+    // paths arrive absolute and are used as they are.
+    minirt::Paths paths;
+    paths.root = argv[1];
+    paths.storage = argv[2];
+    const minirt::Store store(paths);
+    args.store = &store;
+    args.id = argv[3];
+    args.report_fd = kReportFd;
+    args.lock_fd = kLockFd;
+    minirt::run_shim(args);
+}
