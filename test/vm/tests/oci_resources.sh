@@ -1,0 +1,39 @@
+# shellcheck shell=sh source-path=SCRIPTDIR
+# minirt oci with linux.resources on a cgroup v2 kernel: every field lands
+# in its cgroup v2 file (shares → cpu.weight, reservation → memory.low,
+# blockIO weight → io.weight, unified as given), pids.limit is enforced, and
+# delete removes the group.
+# vmtest-timeout: 90
+# shellcheck source=../guest/lib.sh
+. "$VMTEST_LIB"
+need_minirt
+cg=$(cg_path)
+b=/tmp/oci-bundle
+oci() { "$MINIRT" oci --root /run/oci-vmtest "$@"; }
+trap 'oci delete --force ocr >/dev/null 2>&1; rm -rf "$b"' EXIT
+
+mkdir -p "$b"
+cp -a /var/lib/minirt/images/busybox/rootfs "$b/rootfs"
+run oci spec --bundle "$b"
+# No jq in the guest: the default spec is pretty-printed, so these edits are exact.
+sed -i -e 's|"resources": {|"resources": {"memory": {"limit": 67108864, "reservation": 16777216}, "cpu": {"shares": 2048, "quota": 20000, "period": 100000}, "pids": {"limit": 10}, "blockIO": {"weight": 1000}, "unified": {"memory.high": "50331648"},|' \
+    -e 's|^\( *\)"sh"$|\1"fork_hog", "--count", "15"|' "$b/config.json"
+grep -q '"fork_hog"' "$b/config.json" || fail "could not set args in the default spec"
+oci create --bundle "$b" ocr >"$b/out" 2>&1 || fail "create: $(cat "$b/out")"
+d=$cg/minirt-oci/ocr
+expect_eq 67108864 "$(cat "$d/memory.max")" "memory.max from memory.limit"
+expect_eq 16777216 "$(cat "$d/memory.low")" "memory.low from memory.reservation"
+expect_eq 50331648 "$(cat "$d/memory.high")" "memory.high from unified"
+expect_eq 79 "$(cat "$d/cpu.weight")" "cpu.weight from cpu.shares 2048"
+expect_eq "20000 100000" "$(cat "$d/cpu.max")" "cpu.max from quota/period"
+expect_eq 10 "$(cat "$d/pids.max")" "pids.max from pids.limit"
+expect_eq "default 10000" "$(cat "$d/io.weight")" "io.weight from blockIO.weight 1000"
+run oci start ocr
+wait_for "grep -q '^summary ' '$b/out'" 20 "fork_hog's summary"
+summary=$(grep '^summary ' "$b/out")
+info "$summary"
+forked=$(printf '%s\n' "$summary" | sed -n 's/.* forked=\([0-9]*\).*/\1/p')
+[ $((forked + 1)) -le 10 ] || fail "$forked children plus fork_hog exceed pids.limit 10"
+run oci delete --force ocr
+[ ! -e "$d" ] || fail "cgroup $d left after delete"
+[ ! -e "$cg/minirt-oci" ] || fail "the minirt-oci parent group was left behind"
