@@ -78,3 +78,50 @@ TEST_CASE("corrupt records give an error naming the file", "[state]") {
     CHECK_THROWS_AS(state_from_json("{\"id\":\"" + std::string(64, 'a') + "\",\"status\":\"running\",\"pid\":-4}", "s"),
                     Error);
 }
+
+TEST_CASE("state.json's quick reader agrees with nlohmann's", "[state]") {
+    // A UTF-8 byte order mark is skipped by nlohmann but not taken by the
+    // quick reader: prefixing one forces the full parse, for comparison.
+    auto both = [](const std::string& text) {
+        std::string quick = to_json(state_from_json(text, "s")).dump();
+        std::string full = to_json(state_from_json("\xEF\xBB\xBF" + text, "s")).dump();
+        CHECK(quick == full);
+    };
+    ContainerState s;
+    s.id = std::string(64, 'c');
+    s.status = Status::Paused;
+    s.pid = 7;
+    s.pid_start = 99;
+    s.shim_pid = 6;
+    s.shim_start = 98;
+    s.started_ns = 1795528031000000001LL;
+    s.finished_ns = 1795528032000000000LL;
+    s.exit_code = -1;
+    s.reason = "a \"quoted\"\\ reason\n\t/";
+    s.error = "line\r\nx\b\f";
+    s.stop_requested = true;
+    s.cgroup = "/sys/fs/cgroup/minirt/x";
+    s.restart_count = 3;
+    s.summary = {"web", "busybox", {"sh", "-c", "echo \"hi\""}, 1795528030000000000LL};
+    MonitorRecord m;
+    m.backend = "eBPF";
+    m.id = "web";
+    m.soft_limit = 1 << 20;
+    m.hard_killed = MonitorRecord::Crossing{5, 6, 1795528033000000000LL};
+    s.monitor = m;
+    both(to_json(s).dump(2));
+    both(to_json(s).dump());
+    s.monitor.reset();
+    s.exit_code.reset();
+    s.summary = {};
+    both(to_json(s).dump(2));
+    // Fields it does not know, older files without the summary, odd spacing.
+    both("{ \"id\" : \"" + std::string(64, 'd') + "\" ,\"status\":\"running\", \"extra\": [1, {\"a\": null}, true],"
+         "\"pid\": 0 }\n");
+    // What only nlohmann takes or rejects still goes through it.
+    both("{\"id\":\"" + std::string(64, 'd') + "\",\"status\":\"running\",\"pid\":1.0,\"reason\":\"\\u00e9\"}");
+    CHECK_THROWS_WITH(state_from_json("{\"id\":\"" + std::string(64, 'a') + "\",\"status\":\"exited\",\"pid\":\"1\"}", "s"),
+                      Catch::Contains("type_error"));
+    CHECK_THROWS_WITH(state_from_json("{\"id\":\"" + std::string(64, 'a') + "\",\"status\":\"exited\"} x", "s"),
+                      Catch::Contains("parse_error"));
+}

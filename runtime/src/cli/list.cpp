@@ -1,5 +1,8 @@
 // minirt list / ps: every container (list, ps -a) or the running ones (ps).
 #include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <string_view>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -46,6 +49,112 @@ nlohmann::json row_json(const ContainerView& v) {
     return j;
 }
 
+// The rows as nlohmann's dump(2) of row_json() would print them (keys in
+// its sorted order), written straight into one string: building 1000 DOM
+// objects cost more than reading the containers. Strings with bytes outside
+// ASCII are left to nlohmann (its UTF-8 checks and errors); nullopt then.
+class JsonRows {
+public:
+    bool add(const ContainerView& v) {
+        out_ += first_ ? "\n  {" : ",\n  {";
+        first_ = false;
+        bool ok = true;
+        if (!v.load_error.empty()) {
+            ok &= field("error", v.load_error);
+            ok &= field("id", v.id);
+            ok &= field("status", "error");
+            close_object();
+            return ok;
+        }
+        const auto& c = v.summary;
+        key("command");
+        if (c.command.empty()) {
+            out_ += "[]";
+        } else {
+            out_ += "[";
+            for (size_t i = 0; i < c.command.size(); ++i) {
+                out_ += i ? ",\n      " : "\n      ";
+                ok &= string(c.command[i]);
+            }
+            out_ += "\n    ]";
+        }
+        ok &= field("created", format_rfc3339(c.created_ns));
+        key("exit_code");
+        if (v.state && v.status == Status::Exited && v.state->exit_code && v.reason != "shim-lost")
+            out_ += std::to_string(*v.state->exit_code);
+        else
+            out_ += "null";
+        if (v.state) ok &= time_field("finished_at", v.state->finished_ns);
+        ok &= field("id", v.id);
+        ok &= field("image", c.image);
+        ok &= field("name", c.name);
+        key("pid");
+        out_ += std::to_string((v.status == Status::Running || v.status == Status::Paused) ? v.state->pid : 0);
+        ok &= field("reason", v.reason);
+        if (v.state) ok &= time_field("started_at", v.state->started_ns);
+        ok &= field("status", to_string(v.status));
+        close_object();
+        return ok;
+    }
+    std::string finish() {
+        if (first_) return "[]\n";
+        out_ += "\n]\n";
+        return std::move(out_);
+    }
+
+private:
+    std::string out_ = "[";
+    bool first_ = true;
+    bool first_key_ = true;
+
+    void key(std::string_view k) {
+        out_ += first_key_ ? "\n    \"" : ",\n    \"";
+        first_key_ = false;
+        out_ += k;
+        out_ += "\": ";
+    }
+    void close_object() {
+        out_ += "\n  }";
+        first_key_ = true;
+    }
+    bool field(std::string_view k, std::string_view value) {
+        key(k);
+        return string(value);
+    }
+    bool time_field(std::string_view k, int64_t ns) {
+        if (ns) return field(k, format_rfc3339(ns));
+        key(k);
+        out_ += "null";
+        return true;
+    }
+    bool string(std::string_view s) {
+        out_ += '"';
+        for (char ch : s) {
+            auto c = static_cast<unsigned char>(ch);
+            switch (c) {
+                case '"': out_ += "\\\""; break;
+                case '\\': out_ += "\\\\"; break;
+                case '\b': out_ += "\\b"; break;
+                case '\f': out_ += "\\f"; break;
+                case '\n': out_ += "\\n"; break;
+                case '\r': out_ += "\\r"; break;
+                case '\t': out_ += "\\t"; break;
+                default:
+                    if (c >= 0x80) return false;
+                    if (c < 0x20) {
+                        char buf[8];
+                        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                        out_ += buf;
+                    } else {
+                        out_ += ch;
+                    }
+            }
+        }
+        out_ += '"';
+        return true;
+    }
+};
+
 int list_containers(Context& ctx, const Args& args, const char* usage, bool default_all) {
     po::options_description desc("Options");
     desc.add_options()
@@ -60,26 +169,38 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     if (format != "table" && format != "json") throw Error("invalid --format \"" + format + "\": use table or json");
     bool no_trunc = p.vm.count("no-trunc") > 0;
 
-    std::vector<ContainerView> views = view_all(ctx.store);
-    if (!all)
-        std::erase_if(views, [](const ContainerView& v) { return v.status != Status::Running && v.status != Status::Paused; });
-    std::sort(views.begin(), views.end(),
-              [](const auto& a, const auto& b) { return a.summary.created_ns > b.summary.created_ns; });
+    // Sorted by reference: a ContainerView is large, and moving 1000 of
+    // them about cost more than the comparisons.
+    std::vector<ContainerView> all_views = view_all(ctx.store);
+    std::vector<std::reference_wrapper<const ContainerView>> views;
+    views.reserve(all_views.size());
+    for (const ContainerView& v : all_views)
+        if (all || v.status == Status::Running || v.status == Status::Paused) views.emplace_back(v);
+    std::sort(views.begin(), views.end(), [](const ContainerView& a, const ContainerView& b) {
+        return a.summary.created_ns > b.summary.created_ns;
+    });
 
     if (p.vm.count("quiet")) {
-        for (const auto& v : views) std::cout << (no_trunc ? v.id : v.id.substr(0, 12)) << "\n";
+        for (const ContainerView& v : views) std::cout << (no_trunc ? v.id : v.id.substr(0, 12)) << "\n";
         return 0;
     }
     if (format == "json") {
+        JsonRows rows;
+        bool plain = true;
+        for (const ContainerView& v : views) plain = plain && rows.add(v);
+        if (plain) {
+            std::cout << rows.finish();
+            return 0;
+        }
         nlohmann::json arr = nlohmann::json::array();
-        for (const auto& v : views) arr.push_back(row_json(v));
+        for (const ContainerView& v : views) arr.push_back(row_json(v));
         std::cout << arr.dump(2) << "\n";
         return 0;
     }
     int64_t now = now_ns();
     std::vector<std::array<std::string, 7>> rows;
     rows.push_back({"CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED", "PID"});
-    for (const auto& v : views) {
+    for (const ContainerView& v : views) {
         std::string id = no_trunc ? v.id : v.id.substr(0, 12);
         if (!v.load_error.empty()) {
             rows.push_back({id, "?", "?", truncate(v.load_error, no_trunc ? 4096 : 60), "Error", "", ""});

@@ -96,9 +96,22 @@ ContainerConfig Store::load_config(const std::string& id) const {
 std::optional<ContainerState> Store::load_state(const std::string& id) const { return load_state(id, AT_FDCWD); }
 
 std::optional<ContainerState> Store::load_state(const std::string& id, int root_fd) const {
-    fs::path file = paths_.state_file(id);
     std::string rel = id + "/state.json";
-    auto text = read_file_at(root_fd, root_fd == AT_FDCWD ? file.c_str() : rel.c_str(), file, 1 << 20);
+    std::optional<std::string> text;
+    if (root_fd != AT_FDCWD) {
+        // Many files (list): one read of a state file (about 1 KiB, written
+        // whole and renamed into place) instead of a second one to see EOF;
+        // a read that fills the buffer, or fails, goes the general way.
+        UniqueFd fd(::openat(root_fd, rel.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd && errno == ENOENT) return std::nullopt;
+        if (fd) {
+            char buf[16384];
+            ssize_t n = ::read(fd.get(), buf, sizeof buf);
+            if (n >= 0 && static_cast<size_t>(n) < sizeof buf) text.emplace(buf, static_cast<size_t>(n));
+        }
+    }
+    fs::path file = paths_.state_file(id);
+    if (!text) text = read_file_at(root_fd, root_fd == AT_FDCWD ? file.c_str() : rel.c_str(), file, 1 << 20);
     if (!text) return std::nullopt;
     ContainerState s = state_from_json(*text, file);
     if (s.id != id) throw Error("corrupt " + file.string() + ": id does not match its directory");
