@@ -49,13 +49,13 @@ public:
 private:
     void prepare();
     void spawn_init();
-    bool wait_for_exec();  // true once the command is running
+    bool wait_for_exec(const ContainerState& loaded);  // true once the command is running
     void event_loop();
     void pump(int fd, const char* stream, bool& eof);
     void reap();
     void release_setup_memory();
     void finish();
-    void record_failure(int code, const std::string& message);
+    void record_failure(ContainerState st, int code, const std::string& message);
     void remove_container();
     void register_with_monitor();
     void hold_mount_namespace();
@@ -389,7 +389,7 @@ void Shim::hold_mount_namespace() {
     }
 }
 
-bool Shim::wait_for_exec() {
+bool Shim::wait_for_exec(const ContainerState& loaded) {
     std::string msg;
     char buf[4096];
     for (;;) {
@@ -419,13 +419,11 @@ bool Shim::wait_for_exec() {
     }
     ::waitpid(child_, &wait_status_, 0);
     child_done_ = true;
-    record_failure(code, space == std::string::npos ? msg : msg.substr(space + 1));
+    record_failure(loaded, code, space == std::string::npos ? msg : msg.substr(space + 1));
     return false;
 }
 
-void Shim::record_failure(int code, const std::string& message) {
-    auto st = store_.load_state(args_.id).value_or(ContainerState{});
-    st.id = args_.id;
+void Shim::record_failure(ContainerState st, int code, const std::string& message) {
     st.status = Status::Exited;
     st.exit_code = code;
     st.exit_signal = 0;
@@ -676,7 +674,17 @@ int Shim::run() {
         report("failed " + std::to_string(e.exit_code()) + " " + e.message());
         return 1;
     }
-    if (!wait_for_exec()) {
+    // Read and filled in while the init builds its root (the CLI's lock,
+    // still held, keeps everyone else from changing it meanwhile).
+    ContainerState loaded = store_.load_state(args_.id).value_or(ContainerState{});
+    loaded.id = args_.id;
+    ContainerState st = loaded;
+    st.pid = child_;
+    st.pid_start = process_start_time(child_).value_or(0);
+    st.shim_pid = ::getpid();
+    st.shim_start = process_start_time(::getpid()).value_or(0);
+    st.cgroup = cgroup_ ? cgroup_->path().string() : std::string();
+    if (!wait_for_exec(loaded)) {
         mount_ns_.reset();
         leave_monitor();
         if (cgroup_) cgroup_->remove();
@@ -687,13 +695,7 @@ int Shim::run() {
     }
     {
         // Still covered by the lock the CLI took before forking us.
-        auto st = store_.load_state(args_.id).value_or(ContainerState{});
-        st.id = args_.id;
         st.status = Status::Running;
-        st.pid = child_;
-        st.pid_start = process_start_time(child_).value_or(0);
-        st.shim_pid = ::getpid();
-        st.shim_start = process_start_time(::getpid()).value_or(0);
         st.started_ns = now_ns();
         st.finished_ns = 0;
         st.exit_code.reset();
@@ -701,7 +703,6 @@ int Shim::run() {
         st.reason.clear();
         st.error.clear();
         st.stop_requested = false;
-        st.cgroup = cgroup_ ? cgroup_->path().string() : std::string();
         st.monitor = monitor_record_;
         store_.save_state(st);
         startup_lock_.release();
