@@ -72,11 +72,7 @@ void forward_to_command(int sig) {
             fail_child(error_fd, err == ENOENT ? kExitNotFound : kExitCannotInvoke,
                        "executable file `" + spec.argv[0] + "`" +
                            (err == ENOENT ? " not found in $PATH" : std::string(": ") + std::strerror(err)));
-        std::vector<char*> argv, envp;
-        for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-        envp.push_back(nullptr);
+        std::vector<char*> argv = exec_vector(spec.argv), envp = exec_vector(spec.env);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);

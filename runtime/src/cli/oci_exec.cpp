@@ -69,11 +69,7 @@ struct ExecPlan {
         std::string exe = resolve_executable(p.args, p.env, code, error);
         if (exe.empty()) fail(error_fd, code, error);
         apply_security(process_security(p, *plan.spec));
-        std::vector<char*> argv, envp;
-        for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
-        envp.push_back(nullptr);
+        std::vector<char*> argv = exec_vector(p.args), envp = exec_vector(p.env);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);

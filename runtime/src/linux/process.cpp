@@ -125,4 +125,12 @@ int wait_forwarding_signals(pid_t pid, const sigset_t& handled) {
     }
 }
 
+std::vector<char*> exec_vector(const std::vector<std::string>& strings) {
+    std::vector<char*> out;
+    out.reserve(strings.size() + 1);
+    for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
 }  // namespace minirt

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "common/fd.hpp"
 
@@ -34,6 +36,10 @@ bool wait_pidfd(int pidfd, int timeout_ms);
 // the caller blocked before forking it) but SIGCHLD; returns its exit code
 // the shell way (128+N for signal N).
 int wait_forwarding_signals(pid_t pid, const sigset_t& handled);
+
+// The NULL-terminated pointer array execve takes, pointing into `strings`
+// (which must outlive it).
+std::vector<char*> exec_vector(const std::vector<std::string>& strings);
 
 // Monotonic milliseconds, for timeouts.
 int64_t monotonic_ms();

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "linux/process.hpp"
 #include "common/file.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/rootfs.hpp"
@@ -280,11 +281,7 @@ void container_init(const InitArgs& a) noexcept {
         write_all(a.sync, "ready\n");
         wait_for_start(a.fifo);
 
-        std::vector<char*> argv, envp;
-        for (const auto& s : spec.process.args) argv.push_back(const_cast<char*>(s.c_str()));
-        argv.push_back(nullptr);
-        for (const auto& e : spec.process.env) envp.push_back(const_cast<char*>(e.c_str()));
-        envp.push_back(nullptr);
+        std::vector<char*> argv = exec_vector(spec.process.args), envp = exec_vector(spec.process.env);
         reset_signals();
         ::execve(exe.c_str(), argv.data(), envp.data());
         // create has returned by now: our stderr is all that is left.

@@ -12,6 +12,7 @@
 #include <exception>
 
 #include "common/error.hpp"
+#include "linux/process.hpp"
 #include "common/file.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/security.hpp"
@@ -175,11 +176,7 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
                      "executable file `" + spec.argv[0] + "` not found in $PATH: No such file or directory");
             fail(fds.error, kExitCannotInvoke, "executable file `" + spec.argv[0] + "`: " + std::strerror(err));
         }
-        std::vector<char*> argv, envp;
-        for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-        envp.push_back(nullptr);
+        std::vector<char*> argv = exec_vector(spec.argv), envp = exec_vector(spec.env);
         // Close every inherited descriptor but stdio and the error pipe
         // (close-on-exec), so no host file leaks into the container.
         ::close_range(3, fds.error - 1, 0);
