@@ -187,3 +187,22 @@ TEST_CASE("a rotation left half done by a killed shim does not stop the next", "
     CHECK(records_of(t.dir / "ctr.log.1").size() == 1);
     CHECK(records_of(file).size() == 1);
 }
+
+TEST_CASE("sync returns with everything appended in the file, the writer still open", "[log]") {
+    TempDir t;
+    auto file = t.dir / "ctr.log";
+    LogWriter w(file, 0);
+    std::string line(99, 'y');
+    line += '\n';
+    std::string chunk;
+    while (chunk.size() < (1 << 20)) chunk += line;
+    // More than the writer's queue holds: append must wait for it, not drop.
+    const int chunks = static_cast<int>(2 * LogWriter::kQueuedBlocks * LogWriter::kBlockSize / chunk.size()) + 3;
+    for (int i = 0; i < chunks; ++i) w.append("stdout", chunk);
+    w.sync();
+    std::vector<LogRecord> recs;
+    PartialLines carry;
+    parse_log(read_file(file, 1ull << 30), recs, carry);
+    CHECK(recs.size() == static_cast<size_t>(chunks) * (chunk.size() / line.size()));
+    CHECK(take_partials(carry).empty());
+}

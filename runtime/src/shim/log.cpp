@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -76,6 +77,15 @@ LogWriter::LogWriter(std::filesystem::path path, uint64_t max_size)
 }
 
 LogWriter::~LogWriter() {
+    submit();
+    if (writer_.joinable()) {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        writer_.join();
+    }
     if (remover_.joinable()) remover_.join();
 }
 
@@ -115,32 +125,83 @@ void LogWriter::write_out(std::string_view bytes) {
     if (write_all_nothrow(fd_.get(), bytes)) size_ += bytes.size();
 }
 
-void LogWriter::flush() {
+void LogWriter::writer_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        changed_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and all written
+        Chunk chunk = std::move(queue_.front());
+        queue_.pop_front();
+        writing_ = true;
+        lock.unlock();
+        write_out(chunk.block ? std::string_view(chunk.block.get(), chunk.len) : std::string_view(chunk.bytes));
+        lock.lock();
+        writing_ = false;
+        // Two spares keep the loop from allocating while it streams; more
+        // would only be memory a once-chatty shim keeps for good.
+        if (chunk.block && spare_.size() < 2) spare_.push_back(std::move(chunk.block));
+        changed_.notify_all();
+    }
+}
+
+void LogWriter::submit_chunk(Chunk chunk) {
+    std::unique_lock lock(mu_);
+    if (!writer_.joinable()) {
+        try {
+            writer_ = std::thread([this] { writer_loop(); });
+        } catch (const std::system_error&) {
+            // No thread to be had: write here, as before there was one.
+            lock.unlock();
+            write_out(chunk.block ? std::string_view(chunk.block.get(), chunk.len) : std::string_view(chunk.bytes));
+            return;
+        }
+    }
+    changed_.wait(lock, [&] { return queue_.size() < kQueuedBlocks; });
+    queue_.push_back(std::move(chunk));
+    changed_.notify_all();
+}
+
+void LogWriter::submit() {
     if (block_len_ == 0) return;
-    write_out({block_.get(), block_len_});
+    Chunk chunk;
+    chunk.block = std::move(block_);
+    chunk.len = block_len_;
     block_len_ = 0;
+    {
+        std::lock_guard lock(mu_);
+        if (!spare_.empty()) {
+            block_ = std::move(spare_.back());
+            spare_.pop_back();
+        }
+    }
+    submit_chunk(std::move(chunk));
+}
+
+void LogWriter::sync() {
+    submit();
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return queue_.empty() && !writing_; });
 }
 
 void LogWriter::append(std::string_view stream, std::string_view data) {
-    if (!block_) block_ = std::make_unique_for_overwrite<char[]>(kBlockSize);
     std::string head = record_head(now_ns(), stream);
     for_each_line(data, [&](std::string_view line, bool ended) {
         size_t need = record_size(head, line);
-        if (block_len_ + need > block_limit_) flush();
+        if (block_len_ + need > block_limit_) submit();
         if (need <= block_limit_) {
+            if (!block_) block_ = std::make_unique_for_overwrite<char[]>(kBlockSize);
             block_len_ = static_cast<size_t>(put_record(block_.get() + block_len_, head, line, ended) - block_.get());
             return;
         }
-        // A record longer than a block: its pieces go out from where they
-        // are, into one file (a rotation never splits a record).
-        rotate_if_needed(need);
-        for (std::string_view piece : {std::string_view(head), std::string_view(ended ? "F " : "P "), line,
-                                       std::string_view("\n")}) {
-            if (!write_all_nothrow(fd_.get(), piece)) return;
-            size_ += piece.size();
-        }
+        // A record longer than a block goes as one piece, into one file (a
+        // rotation never splits a record).
+        Chunk chunk;
+        chunk.bytes.resize(need);
+        put_record(chunk.bytes.data(), head, line, ended);
+        chunk.len = need;
+        submit_chunk(std::move(chunk));
     });
-    flush();
+    submit();
 }
 
 void LogWriter::note(std::string_view message) {

@@ -6,9 +6,12 @@
 // the disk.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,39 +22,67 @@
 
 namespace minirt {
 
+// Formatting happens on the caller's thread (the shim's loop) and writing on
+// a writer thread of the LogWriter's own, started at the first record: the
+// loop goes back to draining the container's pipes while ext4 takes the
+// previous blocks. At most kQueuedBlocks wait for the writer; beyond that
+// the loop waits too, so a slow disk slows the container, never the shim's
+// memory.
 class LogWriter {
 public:
     LogWriter(std::filesystem::path path, uint64_t max_size);
-    // Waits for a rotated-away file that is still being freed.
+    // Writes out everything queued, then waits for a rotated-away file that
+    // is still being freed.
     ~LogWriter();
     LogWriter(const LogWriter&) = delete;
     LogWriter& operator=(const LogWriter&) = delete;
     // Appends `data` read from `stream` ("stdout"/"stderr"): one record per
-    // line, all stamped with the time of this call, written in blocks of up
-    // to kBlockSize bytes (one write(2) each).
+    // line, all stamped with the time of this call, handed to the writer in
+    // blocks of up to kBlockSize bytes (one write(2) each).
     void append(std::string_view stream, std::string_view data);
     // A line minirt itself adds (e.g. a monitor warning), stream "minirt".
     void note(std::string_view message);
+    // Returns once everything appended so far is in the file (before the
+    // exit is recorded, so `logs` of an exited container is complete).
+    void sync();
 
-    // Records are formatted into a buffer of this size (allocated on first
-    // use, so an idle shim never touches it); a longer record is written
-    // from the caller's data directly.
+    // Records are formatted into blocks of this size (allocated on first
+    // use, so an idle shim never touches one); a longer record goes to the
+    // writer as one piece of its own.
     static constexpr size_t kBlockSize = 256 << 10;
+    static constexpr size_t kQueuedBlocks = 4;
 
 private:
-    void flush();
+    struct Chunk {
+        std::unique_ptr<char[]> block;  // a kBlockSize block, or null
+        std::string bytes;              // an over-long record (block is null)
+        size_t len = 0;
+    };
+    void submit();
+    void submit_chunk(Chunk chunk);
+    void writer_loop();
     void write_out(std::string_view bytes);
     void rotate_if_needed(size_t incoming);
     std::filesystem::path path_;
     uint64_t max_size_;
+    // The file side: used by the writer thread only once it runs.
     uint64_t size_ = 0;
     UniqueFd fd_;
-    std::unique_ptr<char[]> block_;
-    size_t block_len_ = 0;
-    size_t block_limit_ = kBlockSize;  // never more than max_size_
     // Frees the file rotated out of ctr.log.1 (see rotate_if_needed()).
     std::filesystem::path doomed_;
     std::thread remover_;
+    // The caller's side: the block being filled.
+    std::unique_ptr<char[]> block_;
+    size_t block_len_ = 0;
+    size_t block_limit_ = kBlockSize;  // never more than max_size_
+    // Between the two.
+    std::mutex mu_;
+    std::condition_variable changed_;
+    std::deque<Chunk> queue_;
+    std::vector<std::unique_ptr<char[]>> spare_;  // written blocks, for reuse
+    bool writing_ = false;                        // the writer holds a chunk
+    bool stop_ = false;
+    std::thread writer_;
 };
 
 struct LogRecord {

@@ -599,6 +599,8 @@ void Shim::finish() {
     // The monitor's HARD event may still be queued behind the child's exit.
     drain_monitor();
     leave_monitor();
+    // `logs` of an exited container shows all of its output.
+    if (log_) log_->sync();
     bool oom = false;
     if (cgroup_) {
         oom = cgroup_->read_key("memory.events", "oom_kill").value_or(0) > oom_kills_before_;
