@@ -175,7 +175,7 @@ int cmd_kill(const Globals& g, const std::vector<std::string>& args) {
     f.expect(1, 2, "minirt oci kill [--all] ID [SIGNAL]");
     Loaded l = load(g, f.positional()[0]);
     int sig = f.positional().size() > 1 ? parse_signal(f.positional()[1]) : SIGTERM;
-    if (f.has("all")) {
+    if (f.has("all") && !l.state.cgroup.empty()) {
         Cgroup cg(l.state.cgroup);
         if (sig == SIGKILL && cg.kill_all()) return 0;
         for (int pid : cg.pids()) ::kill(pid, sig);
@@ -242,6 +242,7 @@ int set_paused(const Globals& g, const std::vector<std::string>& args, bool paus
     Status want_from = pause ? Status::Running : Status::Paused;
     if (l.status != want_from)
         throw Error("cannot " + verb + " container \"" + l.state.id + "\": it is " + to_string(l.status));
+    if (l.state.cgroup.empty()) throw Error("cannot " + verb + " container \"" + l.state.id + "\": it has no cgroup v2 group");
     Cgroup cg(l.state.cgroup);
     cg.set_frozen(pause);
     if (!cg.wait_frozen(pause, 5000))
