@@ -83,13 +83,18 @@ test_podman_detached_exec_stop_rm() {
     [ ! -e "/run/minirt-oci/$id" ] || fail "minirt-oci state left for $id"
 }
 
+# script(1)'s stdin: open but silent. At EOF on /dev/null, script would end
+# the session's input while podman is still attaching, and the output of a
+# quick command could be lost with it.
+quiet_stdin() { cd / && exec sleep 30; }
+
 test_podman_tty_uses_the_console_socket() {
     engine_setup
     trap podman_cleanup EXIT
     local out
     out=$(script -qec "podman --root $TESTDIR/podman/root --runroot $TESTDIR/podman/run --tmpdir $TESTDIR/podman/tmp \
         --cgroup-manager cgroupfs --events-backend file --runtime $ENGINE_OCI run --rm -it ${P_OPTS[*]} \
-        --rootfs $ENGINE_ROOTFS sh -c 'tty; echo tty-ok'" /dev/null </dev/null | tr -d '\r')
+        --rootfs $ENGINE_ROOTFS sh -c 'tty; echo tty-ok'" /dev/null < <(quiet_stdin) | tr -d '\r')
     expect_contains "$out" "/dev/pts/0"
     expect_contains "$out" "tty-ok"
     # exec -it: conmon hands minirt-oci exec a console socket too.
@@ -97,7 +102,7 @@ test_podman_tty_uses_the_console_socket() {
     id=$(podman_ run -d "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" sleep 1000)
     out=$(script -qec "podman --root $TESTDIR/podman/root --runroot $TESTDIR/podman/run --tmpdir $TESTDIR/podman/tmp \
         --cgroup-manager cgroupfs --events-backend file --runtime $ENGINE_OCI exec -it $id sh -c 'tty; echo exec-tty-ok'" \
-        /dev/null </dev/null | tr -d '\r')
+        /dev/null < <(quiet_stdin) | tr -d '\r')
     expect_contains "$out" "/dev/pts/"
     expect_contains "$out" "exec-tty-ok"
     podman_ rm -f -t 0 "$id" >/dev/null
