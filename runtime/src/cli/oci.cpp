@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +103,18 @@ void log_debug(const Globals& g, const std::string& message) {
     if (!g.debug) return;
     if (g.log_path.empty()) std::cerr << "minirt-oci: debug: " << message << "\n";
     else log_line(g, "debug", message);
+}
+
+UniqueFd connect_console(const std::string& path) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) throw Error("--console-socket path is too long: " + path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        throw_errno("connect to --console-socket " + path);
+    return sock;
 }
 
 namespace {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
+
 namespace minirt::oci {
 
 namespace fs = std::filesystem;
@@ -47,6 +49,9 @@ private:
 void log_line(const Globals& g, const std::string& level, const std::string& message);
 // With --debug: to --log, or to stderr without one.
 void log_debug(const Globals& g, const std::string& message);
+
+// Connects to an engine's --console-socket (a pty master is sent there).
+UniqueFd connect_console(const std::string& path);
 
 int oci_main(int argc, char** argv, bool as_minirt_oci);
 

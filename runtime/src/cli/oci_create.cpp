@@ -44,18 +44,6 @@ namespace {
     throw Error("the container's init died while it was being set up");
 }
 
-UniqueFd connect_console(const std::string& path) {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw_errno("socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) throw Error("--console-socket path is too long: " + path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        throw_errno("connect to --console-socket " + path);
-    return sock;
-}
-
 void check_extra_controllers(const fs::path& mount, const Spec& spec) {
     std::string available = read_file_if_exists(mount / "cgroup.controllers").value_or("");
     std::vector<std::string> have;

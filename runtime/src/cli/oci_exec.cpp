@@ -58,10 +58,7 @@ struct ExecPlan {
         if (console >= 0) ::close(console);
         ::umask(p.umask.value_or(022));
         int keep_from = 3 + plan.preserve_fds;
-        for (int fd = 3; fd < keep_from; ++fd) {
-            int fl = ::fcntl(fd, F_GETFD);
-            if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-        }
+        pass_preserved_fds(plan.preserve_fds);
         if (keep_from < error_fd) ::close_range(static_cast<unsigned>(keep_from), static_cast<unsigned>(error_fd - 1), 0);
         ::close_range(static_cast<unsigned>(error_fd + 1), ~0U, 0);
         int code = 0;
@@ -197,15 +194,7 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
     UniqueFd pidfd = open_pidfd(s.pid, s.pid_start);
     if (!pidfd) throw Error("cannot exec in container \"" + id + "\": it is stopped");
     UniqueFd console;
-    if (!console_path.empty()) {
-        console.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        if (console_path.size() >= sizeof addr.sun_path) throw Error("--console-socket path is too long");
-        std::memcpy(addr.sun_path, console_path.c_str(), console_path.size());
-        if (!console || ::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-            throw_errno("connect to --console-socket " + console_path);
-    }
+    if (!console_path.empty()) console = connect_console(console_path);
     Pipe errors = make_pipe(O_CLOEXEC), report = make_pipe(O_CLOEXEC);
     bool detach = f.has("detach");
     sigset_t handled, previous;

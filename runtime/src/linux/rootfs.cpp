@@ -206,18 +206,21 @@ void make_paths_readonly(int root_fd, const std::vector<std::string>& paths) {
         // Re-open: the fd above still names the covered inode's mount.
         UniqueFd bound(openat2_in_root(root_fd, rel.c_str(), O_PATH | O_NOFOLLOW));
         if (!bound) throw_errno("reopen " + path);
-        // Keep the flags the mount already has (nosuid, noexec, ...): a
-        // remount may only add restrictions here.
-        struct statvfs sv{};
-        unsigned long keep = 0;
-        if (::fstatvfs(bound.get(), &sv) == 0) {
-            if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
-            if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
-            if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
-        }
-        do_mount(nullptr, fd_path(bound.get()), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr,
+        do_mount(nullptr, fd_path(bound.get()), nullptr,
+                 MS_BIND | MS_REMOUNT | MS_RDONLY | locked_mount_flags(bound.get()), nullptr,
                  "make " + path + " read-only");
     }
+}
+
+unsigned long locked_mount_flags(int fd) {
+    struct statvfs sv{};
+    unsigned long keep = 0;
+    if (::fstatvfs(fd, &sv) == 0) {
+        if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    }
+    return keep;
 }
 
 bool on_shared_mount(const std::string& dir, const std::string& mountinfo) {

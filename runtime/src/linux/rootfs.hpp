@@ -60,6 +60,10 @@ void mask_paths(int root_fd, const std::vector<std::string>& paths);
 // Bind-mounts each existing path read-only over itself.
 void make_paths_readonly(int root_fd, const std::vector<std::string>& paths);
 
+// The flags a bind remount of the mount holding `fd` must keep (nosuid,
+// nodev, noexec): MS_REMOUNT may add restrictions, never drop these.
+unsigned long locked_mount_flags(int fd);
+
 // pivot_root into `new_root`, detaching the old root entirely.
 void enter_rootfs(const std::string& new_root);
 

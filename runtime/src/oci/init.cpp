@@ -65,15 +65,8 @@ void bind_entry(int root_fd, const Mount& m) {
     UniqueFd bound = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
     if (!bound) throw_errno("reopen " + m.destination);
     if (flags) {
-        // A bind remount keeps what the source mount forces (nosuid, nodev
-        // on a user's filesystem): MS_REMOUNT may not drop those.
-        struct statvfs sv{};
-        if (::fstatvfs(bound.get(), &sv) == 0) {
-            if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-            if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
-            if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-        }
-        do_mount(nullptr, fd_path(bound.get()), nullptr, MS_REMOUNT | MS_BIND | flags, nullptr,
+        do_mount(nullptr, fd_path(bound.get()), nullptr, MS_REMOUNT | MS_BIND | flags | locked_mount_flags(bound.get()),
+                 nullptr,
                  "remount " + m.destination);
     }
     if (m.propagation) do_mount(nullptr, fd_path(bound.get()), nullptr, m.propagation, nullptr, "propagation of " + m.destination);
@@ -110,6 +103,13 @@ std::string resolve_executable(const std::vector<std::string>& args, const std::
     else
         error = "exec: \"" + args[0] + "\": " + std::string(err == ENOENT ? "no such file or directory" : err == EACCES ? "permission denied" : std::strerror(err));
     return {};
+}
+
+void pass_preserved_fds(int count) {
+    for (int fd = 3; fd < 3 + count; ++fd) {
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
 }
 
 SecuritySpec process_security(const Process& p, const Spec& spec) {
@@ -182,30 +182,11 @@ void build_root(const Spec& spec, bool no_pivot) {
     }
     if (propagation & MS_SHARED) do_mount(nullptr, "/", nullptr, propagation, nullptr, "make / shared");
     if (spec.root_readonly) {
-        struct statvfs sv{};
-        unsigned long keep = 0;
-        if (::statvfs("/", &sv) == 0) {
-            if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
-            if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
-            if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
-        }
-        do_mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, nullptr, "read-only root");
+        UniqueFd root_now(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root_now) throw_errno("open /");
+        do_mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_mount_flags(root_now.get()), nullptr,
+                 "read-only root");
     }
-}
-
-void enter_cwd(const std::string& cwd) {
-    if (::chdir(cwd.c_str()) == 0) return;
-    std::error_code ec;
-    fs::create_directories(cwd, ec);
-    if (::chdir(cwd.c_str()) < 0) throw_errno("chdir to process.cwd " + cwd);
-}
-
-void reset_signals() {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig)
-        if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
 }
 
 // Blocks until `start` writes to exec.fifo. The read end was opened
@@ -254,7 +235,7 @@ void container_init(const InitArgs& a) noexcept {
             const Namespace* ipc = spec.find_namespace("ipc");
             join_userns({a.userns, spec.hostname, net && net->path.empty(), ipc && ipc->path.empty()});
         }
-        enter_cwd(spec.process.cwd);
+        enter_workdir(spec.process.cwd);
         ::umask(spec.process.umask.value_or(022));
         if (spec.process.oom_score_adj) {
             UniqueFd f(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
@@ -273,10 +254,7 @@ void container_init(const InitArgs& a) noexcept {
         if (keep_from < lo) ::close_range(static_cast<unsigned>(keep_from), static_cast<unsigned>(lo - 1), 0);
         if (lo + 1 < hi) ::close_range(static_cast<unsigned>(lo + 1), static_cast<unsigned>(hi - 1), 0);
         ::close_range(static_cast<unsigned>(hi + 1), ~0U, 0);
-        for (int fd = 3; fd < keep_from; ++fd) {
-            int fl = ::fcntl(fd, F_GETFD);
-            if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-        }
+        pass_preserved_fds(a.preserve_fds);
         apply_security(process_security(spec.process, spec));
         write_all(a.sync, "ready\n");
         wait_for_start(a.fifo);

@@ -39,6 +39,9 @@ void mount_entry(int root_fd, const Mount& m);
 std::string resolve_executable(const std::vector<std::string>& args, const std::vector<std::string>& env, int& exit_code,
                                std::string& error);
 
+// --preserve-fds N: fds 3 .. 3+N-1 stay open across the exec.
+void pass_preserved_fds(int count);
+
 // What apply_security needs for a process of this container.
 SecuritySpec process_security(const Process& p, const Spec& spec);
 

@@ -29,6 +29,8 @@ namespace {
     _exit(exit_code);
 }
 
+}  // namespace
+
 void reset_signals() {
     // The shim blocks and ignores signals for its own loop; the command must
     // start with the defaults, or e.g. an ignored SIGPIPE would survive exec.
@@ -40,6 +42,8 @@ void reset_signals() {
         signal(sig, SIG_DFL);
     }
 }
+
+namespace {
 
 void setup_stdio(const InitFds& fds) {
     int in = fds.stdin_r >= 0 ? fds.stdin_r : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -79,6 +83,8 @@ void apply_scheduling(const InitSpec& spec) {
     }
 }
 
+}  // namespace
+
 void enter_workdir(const std::string& workdir) {
     if (::chdir(workdir.c_str()) == 0) return;
     // Like podman, a missing working directory is created.
@@ -86,8 +92,6 @@ void enter_workdir(const std::string& workdir) {
     std::filesystem::create_directories(workdir, ec);
     if (::chdir(workdir.c_str()) < 0) throw_errno("chdir to working directory " + workdir);
 }
-
-}  // namespace
 
 std::string find_executable(const std::string& name, const std::string& path_env, int& err) {
     err = ENOENT;

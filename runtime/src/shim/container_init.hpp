@@ -47,6 +47,12 @@ struct InitFds {
 
 [[noreturn]] void container_init(const InitSpec& spec, const InitFds& fds) noexcept;
 
+// Right before execve: an empty signal mask and every disposition back to
+// the default (an ignored SIGPIPE of ours must not survive into the command).
+void reset_signals();
+// chdir to the command's working directory, creating it if missing (as podman does).
+void enter_workdir(const std::string& workdir);
+
 // PATH lookup as execvp does it, but with the container's PATH and reporting
 // which errno (ENOENT vs EACCES) decides 127 vs 126.
 std::string find_executable(const std::string& name, const std::string& path_env, int& err);
