@@ -2,12 +2,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -38,34 +38,43 @@ std::string shim_executable() {
     return path;
 }
 
-// Runs in the forked child: detaches, arranges the descriptors minirt-shim
-// expects (see shim_main.cpp) and execs it. Its argv is built before the
-// fork, so nothing here allocates.
-[[noreturn]] void become_shim(const char* shim, char* const* argv, int report_w, int lock_fd,
-                              LaunchMode mode) noexcept {
-    ::setsid();
-    pid_t pid = ::fork();
-    if (pid != 0) _exit(pid < 0 ? 1 : 0);
-    // Keep only stdio, the report pipe and the lock: a stray descriptor of
-    // the CLI's (another lock, a socket) must not live as long as the shim.
-    int r = ::fcntl(report_w, F_DUPFD, 10);
-    int l = ::fcntl(lock_fd, F_DUPFD, 10);
-    ::dup2(r, kShimReportFd);
-    ::dup2(l, kShimLockFd);
-    ::close_range(kShimLockFd + 1, ~0U, 0);
-    int devnull = ::open("/dev/null", O_RDWR);
-    if (!mode.pass_stdin) ::dup2(devnull, 0);
-    if (!mode.attached) {
-        ::dup2(devnull, 1);
-        ::dup2(devnull, 2);
+// Spawns minirt-shim in a session of its own with the descriptors it
+// expects (see shim_main.cpp): posix_spawn's vfork-style clone, not a fork,
+// so the CLI's page tables are never copied on the way to the container.
+// The shim is our child, but we never wait for it: once we exit it belongs
+// to init (or the nearest subreaper), as a double fork would have made it.
+pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int lock_fd, LaunchMode mode) {
+    // Out of the way of 0-4 first, so the dup2s below cannot clobber each other.
+    UniqueFd report(::fcntl(report_w, F_DUPFD_CLOEXEC, 10));
+    UniqueFd lock(::fcntl(lock_fd, F_DUPFD_CLOEXEC, 10));
+    if (!report || !lock) throw_errno("duplicate the shim's descriptors");
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    if (int e = ::posix_spawn_file_actions_init(&fa)) throw Error(e, "posix_spawn_file_actions_init");
+    if (int e = ::posix_spawnattr_init(&attr)) {
+        ::posix_spawn_file_actions_destroy(&fa);
+        throw Error(e, "posix_spawnattr_init");
     }
-    if (devnull > kShimLockFd) ::close(devnull);
-    ::execv(shim, argv);
-    int err = errno;
-    char msg[512];
-    int len = std::snprintf(msg, sizeof msg, "failed 125 exec %s: %s\n", shim, std::strerror(err));
-    if (len > 0) write_all_nothrow(kShimReportFd, std::string_view(msg, std::min<size_t>(static_cast<size_t>(len), sizeof msg - 1)));
-    _exit(1);
+    int rc = ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    auto act = [&](int e) {
+        if (rc == 0) rc = e;
+    };
+    act(::posix_spawn_file_actions_adddup2(&fa, report.get(), kShimReportFd));
+    act(::posix_spawn_file_actions_adddup2(&fa, lock.get(), kShimLockFd));
+    // Only stdio, the report pipe and the lock: a stray descriptor of the
+    // CLI's (another lock, a socket) must not live as long as the shim.
+    act(::posix_spawn_file_actions_addclosefrom_np(&fa, kShimLockFd + 1));
+    if (!mode.pass_stdin) act(::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0));
+    if (!mode.attached) {
+        act(::posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0));
+        act(::posix_spawn_file_actions_adddup2(&fa, 1, 2));
+    }
+    pid_t pid = -1;
+    if (rc == 0) rc = ::posix_spawn(&pid, shim.c_str(), &fa, &attr, argv, environ);
+    ::posix_spawn_file_actions_destroy(&fa);
+    ::posix_spawnattr_destroy(&attr);
+    if (rc != 0) throw Error(rc, "cannot start the container's shim: exec " + shim);
+    return pid;
 }
 
 }  // namespace
@@ -79,16 +88,9 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     Pipe report = make_pipe();
-    pid_t mid = ::fork();
-    if (mid < 0) throw_errno("fork shim");
-    if (mid == 0) become_shim(shim.c_str(), argv.data(), report.write.get(), lock.fd(), mode);
+    spawn_shim(shim, argv.data(), report.write.get(), lock.fd(), mode);
     report.write.reset();
-    // The shim's verdict first; the intermediate child (it exits right after
-    // forking the shim) is reaped after, off the path to it.
     std::string line = read_line(report.read.get());
-    int status;
-    while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
-    }
     if (line.starts_with("started ")) {
         Launched l;
         unsigned long long start = 0;

@@ -1,4 +1,4 @@
-// The CLI's side of starting a container: fork the shim and wait for its
+// The CLI's side of starting a container: spawn the shim and wait for its
 // verdict. `run` and `start` share this.
 #pragma once
 
@@ -24,8 +24,8 @@ struct LaunchMode {
     bool pass_stdin = false;  // our stdin becomes the container's (run -i)
 };
 
-// Forks the shim (twice, so it is not our child and outlives us) while we
-// hold `lock`; returns once the command has been exec'd. Throws Error with
+// Spawns the shim (in a session of its own; it outlives us) while we hold
+// `lock`; returns once the command has been exec'd. Throws Error with
 // the container's exit code (125/126/127) if it could not be started.
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode = {});
 

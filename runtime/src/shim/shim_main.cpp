@@ -1,5 +1,5 @@
-// minirt-shim: the per-container shim as a program of its own. The CLI forks,
-// arranges the descriptors and execs this beside its own binary:
+// minirt-shim: the per-container shim as a program of its own. The CLI spawns
+// this beside its own binary, with these descriptors:
 //
 //   fd 0-2  stdio (the CLI's when attached, else /dev/null)
 //   fd 3    the report pipe to the CLI ("started ...", "failed ...", "exited ...")
