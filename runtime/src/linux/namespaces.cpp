@@ -1,6 +1,8 @@
 #include "linux/namespaces.hpp"
 
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +22,14 @@ void bring_up_loopback() {
     if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) < 0) throw_errno("get flags of lo");
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
     if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) < 0) throw_errno("bring up lo");
+}
+
+UniqueFd make_loopback_netns() {
+    if (::unshare(CLONE_NEWNET) < 0) throw_errno("unshare network namespace");
+    bring_up_loopback();
+    UniqueFd ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!ns) throw_errno("open /proc/thread-self/ns/net");
+    return ns;
 }
 
 void set_hostname(const std::string& hostname) {

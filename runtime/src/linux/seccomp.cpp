@@ -1,13 +1,20 @@
 #include "linux/seccomp.hpp"
 
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/file.hpp"
 
 namespace minirt {
 
@@ -266,6 +273,46 @@ SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask 
     }
 }
 
-void load_seccomp(const SeccompFilter& filter) { check(seccomp_load(filter.get()), "load filter"); }
+SeccompProgram compile_seccomp(const SeccompFilter& filter) {
+    // libseccomp 2.5 exports only to a descriptor; a memfd keeps it in memory.
+    UniqueFd mem(::memfd_create("minirt-seccomp", MFD_CLOEXEC));
+    if (!mem) throw_errno("seccomp: memfd_create");
+    check(seccomp_export_bpf(filter.get(), mem.get()), "compile filter");
+    off_t size = ::lseek(mem.get(), 0, SEEK_END);
+    if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+        throw Error("seccomp: compiled filter has an odd size (" + std::to_string(size) + " bytes)");
+    SeccompProgram program(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (::pread(mem.get(), program.data(), static_cast<size_t>(size), 0) != size) throw_errno("seccomp: read filter");
+    return program;
+}
+
+void load_seccomp(const SeccompProgram& program) {
+    sock_fprog prog{static_cast<unsigned short>(program.size()), const_cast<sock_filter*>(program.data())};
+    if (program.size() > BPF_MAXINSNS) throw Error(E2BIG, "seccomp: filter of " + std::to_string(program.size()) + " instructions");
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) throw_errno("seccomp: load filter");
+}
+
+void send_seccomp(int fd, const SeccompProgram& program) {
+    const auto* bytes = reinterpret_cast<const char*>(program.data());
+    if (!write_all_nothrow(fd, std::string_view(bytes, program.size() * sizeof(sock_filter))))
+        throw_errno("seccomp: hand the filter to the container");
+}
+
+SeccompProgram receive_seccomp(int fd) {
+    std::string bytes;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("seccomp: receive the filter");
+        if (n == 0) break;
+        bytes.append(buf, static_cast<size_t>(n));
+    }
+    if (bytes.empty() || bytes.size() % sizeof(sock_filter) != 0)
+        throw Error("seccomp: no complete filter arrived from the shim");
+    SeccompProgram program(bytes.size() / sizeof(sock_filter));
+    std::memcpy(program.data(), bytes.data(), bytes.size());
+    return program;
+}
 
 }  // namespace minirt

@@ -2,8 +2,11 @@
 // profiles in podman's JSON format (containers-common seccomp.json).
 #pragma once
 
+#include <linux/filter.h>
+
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "linux/capabilities.hpp"
 
@@ -32,10 +35,20 @@ SeccompFilter default_seccomp_filter(CapMask caps);
 // other malformed field throws Error naming it.
 SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask caps);
 
-// Loads the filter into the calling thread. The filter does not set
-// no_new_privs itself: the caller decides (and without it must still hold
-// CAP_SYS_ADMIN here).
-void load_seccomp(const SeccompFilter& filter);
+// A filter compiled to the kernel's classic BPF: what is loaded. Compiling
+// takes libseccomp most of a millisecond, so the shim does it while the
+// container's init builds its root, and hands the program over a pipe.
+using SeccompProgram = std::vector<sock_filter>;
+SeccompProgram compile_seccomp(const SeccompFilter& filter);
+// The program travels as its raw instructions up to EOF (at most
+// BPF_MAXINSNS of 8 bytes: within a pipe's buffer).
+void send_seccomp(int fd, const SeccompProgram& program);
+SeccompProgram receive_seccomp(int fd);
+
+// Loads the program into the calling thread. It does not set no_new_privs
+// itself: the caller decides (and without it must still hold CAP_SYS_ADMIN
+// here).
+void load_seccomp(const SeccompProgram& program);
 
 // The syscall names the default filter refuses for `caps` (unit tests, docs).
 std::string default_seccomp_summary(CapMask caps);

@@ -242,16 +242,23 @@ SecuritySpec security_spec(const Security& s) {
     return spec;
 }
 
-SeccompFilter seccomp_filter_for(const SecuritySpec& spec) {
-    if (spec.privileged) return nullptr;
-    if (spec.seccomp == "default") return default_seccomp_filter(spec.capabilities);
-    if (spec.seccomp == "custom")
-        return with_context("--security-opt seccomp",
-                            [&] { return seccomp_filter_from_json(spec.seccomp_profile, spec.capabilities); });
-    return nullptr;
+bool wants_seccomp(const SecuritySpec& spec) {
+    return !spec.privileged && (spec.seccomp == "default" || spec.seccomp == "custom");
 }
 
-void apply_security(const SecuritySpec& spec, const SeccompFilter& filter) {
+SeccompFilter seccomp_filter_for(const SecuritySpec& spec) {
+    if (!wants_seccomp(spec)) return nullptr;
+    if (spec.seccomp == "default") return default_seccomp_filter(spec.capabilities);
+    return with_context("--security-opt seccomp",
+                        [&] { return seccomp_filter_from_json(spec.seccomp_profile, spec.capabilities); });
+}
+
+SeccompProgram seccomp_program_for(const SecuritySpec& spec) {
+    SeccompFilter filter = seccomp_filter_for(spec);
+    return filter ? compile_seccomp(filter) : SeccompProgram{};
+}
+
+void apply_security(const SecuritySpec& spec, const SeccompProgram& filter) {
     // 0. Everything that opens files or allocates much (the filter was
     // built by the caller), before a --ulimit (nofile=5, as=...) could make
     // it fail.
@@ -274,7 +281,7 @@ void apply_security(const SecuritySpec& spec, const SeccompFilter& filter) {
     if (!spec.privileged) drop_bounding_set(spec.capabilities, last_cap);
     // 3. Without no_new_privs the kernel only lets a CAP_SYS_ADMIN holder
     // install a filter: do it before the capabilities go.
-    if (filter && !spec.no_new_privileges) load_seccomp(filter);
+    if (!filter.empty() && !spec.no_new_privileges) load_seccomp(filter);
     // 4. The user: supplementary groups first (root's would survive setuid).
     std::vector<gid_t> groups(spec.additional_gids.begin(), spec.additional_gids.end());
     if (::setgroups(groups.size(), groups.data()) < 0) throw_errno("setgroups");
@@ -291,7 +298,7 @@ void apply_security(const SecuritySpec& spec, const SeccompFilter& filter) {
     // privileges at exec.
     if (spec.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl NO_NEW_PRIVS");
     // 7. Seccomp last, so every step above could use what it refuses.
-    if (filter && spec.no_new_privileges) load_seccomp(filter);
+    if (!filter.empty() && spec.no_new_privileges) load_seccomp(filter);
 }
 
 }  // namespace minirt

@@ -69,15 +69,16 @@ struct SecuritySpec {
 
 SecuritySpec security_spec(const Security& s);
 
-// The seccomp filter `spec` asks for, compiled (null when unconfined or
-// privileged). libseccomp takes most of a millisecond over it, so the init
-// builds it early, while the shim is still placing it in its cgroup.
+// Whether `spec` confines the process with seccomp at all; the filter it
+// asks for (null when not) and the same compiled to BPF (empty then).
+bool wants_seccomp(const SecuritySpec& spec);
 SeccompFilter seccomp_filter_for(const SecuritySpec& spec);
+SeccompProgram seccomp_program_for(const SecuritySpec& spec);
 
 // Throws Error (125 before exec; the container never starts half-confined).
-// `filter` is seccomp_filter_for(spec).
-void apply_security(const SecuritySpec& spec, const SeccompFilter& filter);
-inline void apply_security(const SecuritySpec& spec) { apply_security(spec, seccomp_filter_for(spec)); }
+// `program` is seccomp_program_for(spec).
+void apply_security(const SecuritySpec& spec, const SeccompProgram& program);
+inline void apply_security(const SecuritySpec& spec) { apply_security(spec, seccomp_program_for(spec)); }
 
 // --- parsing, shared by the CLI and unit/fuzz tests -------------------------
 

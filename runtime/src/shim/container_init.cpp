@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <exception>
 
 #include "common/error.hpp"
 #include "linux/process.hpp"
@@ -137,18 +136,13 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) throw_errno("prctl PDEATHSIG");
         int flags = CLONE_NEWNS | CLONE_NEWUTS;
         if (spec.new_ipc) flags |= CLONE_NEWIPC;
-        if (spec.new_net) flags |= CLONE_NEWNET;
+        // The shim has usually made it already (not with a user namespace:
+        // the one made here then only keeps the host's interfaces out of
+        // /sys until join_userns makes the real one inside it).
+        bool own_netns = spec.new_net && fds.netns < 0;
+        if (own_netns) flags |= CLONE_NEWNET;
+        if (fds.netns >= 0 && ::setns(fds.netns, CLONE_NEWNET) < 0) throw_errno("join the network namespace");
         if (::unshare(flags) < 0) throw_errno("unshare namespaces");
-        // Compiled now, while the shim is still preparing our cgroup and the
-        // memory monitor, rather than on the way to exec. A failure is
-        // reported after the go, so the shim hears it on the error pipe.
-        SeccompFilter filter;
-        std::exception_ptr filter_error;
-        try {
-            filter = seccomp_filter_for(spec.security);
-        } catch (...) {
-            filter_error = std::current_exception();
-        }
         // Wait until the shim has put us in our cgroup: nothing of the
         // container may run before its limits apply. EOF = the shim is gone.
         char go = 0;
@@ -158,11 +152,10 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         } while (n < 0 && errno == EINTR);
         if (n != 1) _exit(kExitMinirtError);
         ::close(fds.go);
-        if (filter_error) std::rethrow_exception(filter_error);
 
         setup_stdio(fds);
         set_hostname(spec.hostname);
-        if (spec.new_net) bring_up_loopback();
+        if (own_netns) bring_up_loopback();
         build_rootfs(spec.rootfs);
         enter_rootfs(spec.rootfs.merged);
         enter_workdir(spec.workdir);
@@ -170,6 +163,13 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         apply_scheduling(spec);
         if (spec.userns)
             join_userns({spec.userns->get(), spec.hostname, spec.new_net, spec.new_ipc});
+        // The shim compiled the filter meanwhile (EOF without one: it failed
+        // or died, and kills us anyway).
+        SeccompProgram filter;
+        if (fds.seccomp >= 0) {
+            filter = receive_seccomp(fds.seccomp);
+            ::close(fds.seccomp);
+        }
         apply_security(spec.security, filter);
 
         int err = 0;

@@ -43,6 +43,8 @@ struct InitFds {
     int stderr_w = -1;
     int stdin_r = -1;    // -1: /dev/null
     int console = -1;    // with a tty: the pty master goes back to the shim here
+    int seccomp = -1;    // read: the compiled filter, sent by the shim after the go
+    int netns = -1;      // the network namespace to join, lo up (else: unshare one)
 };
 
 [[noreturn]] void container_init(const InitSpec& spec, const InitFds& fds) noexcept;

@@ -17,13 +17,17 @@
 
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <iterator>
+#include <thread>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/monitor.hpp"
+#include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/security.hpp"
 #include "linux/userns.hpp"
@@ -57,6 +61,10 @@ private:
     void finish();
     void record_failure(ContainerState st, int code, const std::string& message);
     void remove_container();
+    void remove_cgroup() noexcept;
+    void make_overlay_dirs() const;
+    void start_prep_thread();
+    void join_prep_thread();
     void register_with_monitor();
     void hold_mount_namespace();
     void drain_monitor();
@@ -71,7 +79,12 @@ private:
     std::optional<Cgroup> cgroup_;
     uint64_t oom_kills_before_ = 0;
     std::unique_ptr<LogWriter> log_;
-    Pipe out_, err_, go_, exec_err_;
+    Pipe out_, err_, go_, exec_err_, seccomp_;
+    // See start_prep_thread(). netns_: the container's network namespace,
+    // made there (else the init unshares its own).
+    std::jthread prep_;
+    std::exception_ptr prep_error_;
+    UniqueFd netns_;
     UniqueFd sigfd_;
     pid_t child_ = -1;
     bool child_done_ = false;
@@ -240,6 +253,43 @@ void Shim::report(const std::string& line) {
     }
 }
 
+// The overlay's directories (upper, work, merged; kept across restarts) are
+// made here rather than by the CLI, so that they are off its path too.
+void Shim::make_overlay_dirs() const {
+    for (auto [dir, mode] : {std::pair{&spec_.rootfs.upper, 0755}, {&spec_.rootfs.work, 0700}, {&spec_.rootfs.merged, 0755}}) {
+        if (::mkdir(dir->c_str(), static_cast<mode_t>(mode)) == 0) ::chmod(dir->c_str(), static_cast<mode_t>(mode));
+        else if (errno != EEXIST) throw_errno("create " + *dir);
+    }
+}
+
+// The overlay's directories and the network namespace (with lo up) are
+// made on a thread of their own while prepare() does the rest: mkdir on
+// the storage's filesystem and a new network namespace cost about a
+// millisecond together, which then no longer sits between the CLI and the
+// exec. With a user namespace both stay inline: the directories are then
+// chowned to its root, and its network namespace must belong to it.
+void Shim::start_prep_thread() {
+    bool net = spec_.new_net;
+    try {
+        prep_ = std::jthread([this, net] {
+            try {
+                make_overlay_dirs();
+                if (net) netns_ = make_loopback_netns();
+            } catch (...) {
+                prep_error_ = std::current_exception();
+            }
+        });
+    } catch (const std::system_error&) {
+        // No thread to be had: the init makes its namespace as before.
+        make_overlay_dirs();
+    }
+}
+
+void Shim::join_prep_thread() {
+    if (prep_.joinable()) prep_.join();
+    if (prep_error_) std::rethrow_exception(std::exchange(prep_error_, nullptr));
+}
+
 void Shim::prepare() {
     config_ = store_.load_config(args_.id);
     const Paths& p = store_.paths();
@@ -269,7 +319,10 @@ void Shim::prepare() {
     }
     spec_.rootfs.read_only_sys = !sec.privileged;
     spec_.rootfs.read_only_root = sec.read_only;
-    if (sec.userns()) {
+    if (!sec.userns()) {
+        start_prep_thread();
+    } else {
+        make_overlay_dirs();
         // The mapped root must own the upper layer's top (the container's
         // "/"), or it could not create anything there.
         uid_t root_uid = *host_id_for(sec.uid_map, 0);
@@ -290,6 +343,7 @@ void Shim::prepare() {
     ::fcntl(err_.write.get(), F_SETPIPE_SZ, kPipeSize);
     go_ = make_pipe();
     exec_err_ = make_pipe();
+    if (wants_seccomp(spec_.security)) seccomp_ = make_pipe();
     if (config_.tty) {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
@@ -309,6 +363,7 @@ void Shim::prepare() {
 }
 
 void Shim::spawn_init() {
+    join_prep_thread();
     // The init is born PID 1 of a new namespace and, where the kernel can,
     // directly inside its cgroup (clone3 CLONE_INTO_CGROUP): moving a task
     // with cgroup.procs waits for an RCU grace period, ~10 ms of every start.
@@ -334,6 +389,9 @@ void Shim::spawn_init() {
         InitFds fds{go_.read.get(), exec_err_.write.get(), out_.write.get(), err_.write.get()};
         fds.stdin_r = args_.pass_stdin ? 0 : stdin_.read.get();
         fds.console = console_child_.get();
+        fds.seccomp = seccomp_.read.get();
+        fds.netns = netns_.get();
+        if (seccomp_.write) ::close(seccomp_.write.get());  // so that our EOF is seen
         if (fds.console >= 0) ::fcntl(fds.console, F_SETFD, 0);
         if (fds.stdin_r > 0) ::fcntl(fds.stdin_r, F_SETFD, 0);
         // The error pipe must survive until exec and vanish at it.
@@ -343,6 +401,7 @@ void Shim::spawn_init() {
     }
     go_.read.reset();
     exec_err_.write.reset();
+    netns_.reset();
     console_child_.reset();
     stdin_.read.reset();
     if (args_.pass_stdin) {
@@ -357,6 +416,12 @@ void Shim::spawn_init() {
     register_with_monitor();
     if (!write_all_nothrow(go_.write.get(), "g")) throw_errno("release container init");
     go_.write.reset();
+    // libseccomp's most-of-a-millisecond, spent while the init mounts.
+    seccomp_.read.reset();
+    if (seccomp_.write) {
+        send_seccomp(seccomp_.write.get(), seccomp_program_for(spec_.security));
+        seccomp_.write.reset();
+    }
     // With -t, init sends its pty master before exec (or dies trying: EOF).
     if (console_parent_) {
         master_ = recv_fd(console_parent_.get());
@@ -611,7 +676,21 @@ void Shim::finish() {
         } catch (const Error&) {
         }
     }
-    {
+    // --rm: the container leaves every listing (and frees its name) before
+    // the exit is reported, so whoever waited for it can reuse the name at
+    // once; its files, cgroup and mounts go after the report, off the path
+    // of `run --rm`. Should the unlisting fail, the exit is recorded instead.
+    std::optional<FileLock> unlisted;
+    if (config_.auto_remove) {
+        unlisted = store_.lock(args_.id);
+        try {
+            if (!unlisted->stale()) store_.unlist(args_.id);
+        } catch (const Error& e) {
+            log_->note("minirt: --rm: " + e.message());
+            unlisted.reset();
+        }
+    }
+    if (!unlisted) {
         FileLock lock = store_.lock(args_.id);
         if (!lock.stale()) {
             auto st = store_.load_state(args_.id).value_or(ContainerState{});
@@ -628,20 +707,26 @@ void Shim::finish() {
             else st.reason = "exited";
             store_.save_state(st);
         }
-    }
-    if (cgroup_) {
-        try {
-            cgroup_->remove();
-        } catch (const Error& e) {
-            log_->note("minirt: " + e.message());
-        }
+        remove_cgroup();
     }
     for (auto& c : clients_)
         if (c) send_packet(c.get(), kMsgExit, std::to_string(code));
     clients_.clear();
-    if (config_.auto_remove) remove_container();
     report("exited " + std::to_string(code));
+    if (unlisted) {
+        if (!unlisted->stale()) store_.purge(args_.id, *unlisted);
+        remove_cgroup();
+    }
     mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
+}
+
+void Shim::remove_cgroup() noexcept {
+    if (!cgroup_) return;
+    try {
+        cgroup_->remove();
+    } catch (const Error& e) {
+        log_->note("minirt: " + e.message());
+    }
 }
 
 int Shim::run() {

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include <array>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -140,13 +141,17 @@ void Store::save_state(const ContainerState& state) const {
 FileLock Store::lock(const std::string& id) const { return FileLock::acquire(paths_.lock_file(id)); }
 
 void Store::collect_garbage() const {
-    // Only dotted entries are looked at (no stat per container), so this stays
-    // cheap with thousands of containers. Removal and creation are ordered so
-    // that every interrupted one leaves such an entry behind (see remove()).
+    // Only dotted entries are looked at (no stat per container), and the lock
+    // files are checked against the names read here, so this stays cheap with
+    // thousands of containers. Removal and creation are ordered so that every
+    // interrupted one leaves such an entry behind (see unlist()).
     std::error_code ec;
+    std::unordered_set<std::string> present;  // containers and trash, by id
     for (fs::directory_iterator it(paths_.containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
         const fs::path& p = it->path();
         std::string name = p.filename().string();
+        if (name.starts_with(".trash-")) present.insert(name.substr(7));
+        else if (name[0] != '.') present.insert(name);
         std::string id;
         if (name.starts_with(".new-")) id = name.substr(5);
         else if (name.starts_with(".trash-")) id = name.substr(7);
@@ -172,9 +177,9 @@ void Store::collect_garbage() const {
     // leaves only the lock file: drop locks of containers that are gone.
     for (fs::directory_iterator it(paths_.root / "locks", ec), end; !ec && it != end; it.increment(ec)) {
         std::string id = it->path().stem().string();
-        if (!is_full_id(id) || ::access(paths_.container_dir(id).c_str(), F_OK) == 0 ||
-            ::access((paths_.containers_dir() / (".trash-" + id)).c_str(), F_OK) == 0)
-            continue;
+        // A container being created has no directory yet, but its creator
+        // holds the names lock we hold: it is not in flight now.
+        if (!is_full_id(id) || present.contains(id)) continue;
         if (auto orphan = FileLock::try_acquire_existing(it->path())) orphan->unlink_and_release();
     }
 }
@@ -221,9 +226,7 @@ void Store::create(ContainerConfig& config) const {
     fs::path dir = paths_.container_dir(id);
     try {
         if (::mkdir(building.c_str(), 0700) < 0) throw_errno("create " + building.string());
-        make_dirs(building / "upper", 0755);
-        make_dirs(building / "work", 0700);
-        make_dirs(building / "merged", 0755);
+        // upper/, work/ and merged/ are the shim's to make (off this path).
         // Made durable by the shim once the container runs (off the start
         // path); a --rm container never needs it.
         write_file_atomic(building / "config.json", to_json(config).dump(2) + "\n", 0600, /*durable=*/false);
@@ -242,38 +245,37 @@ void Store::create(ContainerConfig& config) const {
     }
 }
 
-void Store::remove(const std::string& id, FileLock& lock) const {
+void Store::unlist(const std::string& id) const {
     std::string name;
     try {
         name = load_config(id).name;
     } catch (const Error&) {
         // A corrupt config must still be removable; find its name link instead.
     }
-    fs::path trash = paths_.containers_dir() / (".trash-" + id);
-    {
-        FileLock names = FileLock::acquire(paths_.names_lock());
-        collect_garbage();
-        auto unlink_if_ours = [&](const fs::path& link) {
-            auto target = read_name_link(link);
-            if (target && *target == id) ::unlink(link.c_str());
-        };
-        if (!name.empty()) {
-            unlink_if_ours(paths_.name_link(name));
-        } else {
-            std::error_code ec;
-            for (fs::directory_iterator it(paths_.names_dir(), ec), end; !ec && it != end; it.increment(ec))
-                unlink_if_ours(it->path());
-        }
-        // Rename first so a half-removed container is never listed; from here
-        // on, the .trash entry marks anything an interrupted removal left.
-        fs::path dir = paths_.container_dir(id);
-        if (::rename(dir.c_str(), trash.c_str()) < 0 && errno != ENOENT)
-            throw_errno("remove " + dir.string());
+    FileLock names = FileLock::acquire(paths_.names_lock());
+    auto unlink_if_ours = [&](const fs::path& link) {
+        auto target = read_name_link(link);
+        if (target && *target == id) ::unlink(link.c_str());
+    };
+    if (!name.empty()) {
+        unlink_if_ours(paths_.name_link(name));
+    } else {
+        std::error_code ec;
+        for (fs::directory_iterator it(paths_.names_dir(), ec), end; !ec && it != end; it.increment(ec))
+            unlink_if_ours(it->path());
     }
+    // Rename first so a half-removed container is never listed; from here
+    // on, the .trash entry marks anything an interrupted removal left.
+    fs::path dir = paths_.container_dir(id);
+    fs::path trash = paths_.containers_dir() / (".trash-" + id);
+    if (::rename(dir.c_str(), trash.c_str()) < 0 && errno != ENOENT) throw_errno("remove " + dir.string());
+}
+
+void Store::purge(const std::string& id, FileLock& lock) const {
     // The lock is held until the trash is gone: a garbage collector that can
     // take it knows this removal died half-way.
     remove_tree(paths_.state_dir(id));
-    remove_tree(trash);
+    remove_tree(paths_.containers_dir() / (".trash-" + id));
     lock.unlink_and_release();
 }
 

@@ -43,13 +43,23 @@ public:
 
     FileLock lock(const std::string& id) const;
 
-    // Allocates the name and writes config, overlay dirs and a "created" state.
+    // Allocates the name and writes config and a "created" state (the shim
+    // makes the overlay's directories when it first starts the container).
     // An empty name gets a free random one (and an empty hostname the name);
     // HOSTNAME joins the environment. On any failure nothing is left behind.
     void create(ContainerConfig& config) const;
     // Deletes everything the container owns on disk. The caller holds `lock`,
     // which is released (and its file unlinked) here.
-    void remove(const std::string& id, FileLock& lock) const;
+    void remove(const std::string& id, FileLock& lock) const {
+        unlist(id);
+        purge(id, lock);
+    }
+    // The two halves of remove(). unlist() frees the name and takes the
+    // container out of every listing (one rename): from then on it is gone
+    // for everyone. purge() deletes its files, the slow part, which a --rm
+    // shim does after it has reported the exit.
+    void unlist(const std::string& id) const;
+    void purge(const std::string& id, FileLock& lock) const;
 
 private:
     // Removes what interrupted creations and removals left (kill -9 of the
