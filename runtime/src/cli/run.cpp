@@ -1,10 +1,12 @@
 // minirt run: create a container from an image and start it.
 #include <iostream>
+#include <optional>
 
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
 #include "image/image.hpp"
+#include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
 #include "cli/attach.hpp"
@@ -117,6 +119,10 @@ int cmd_run(Context& ctx, const Args& args) {
     bool detach = p.vm.count("detach") > 0;
 
     ContainerConfig config = build_config(ctx, p);
+    // Its network namespace is made meanwhile, on a thread of ours (not
+    // with a user namespace: the init makes one inside it).
+    std::optional<NetnsMaker> netns;
+    if (config.network != "host" && !config.security.userns()) netns.emplace();
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
     std::string detach_keys = parse_detach_keys(p.vm["detach-keys"].as<std::string>());
@@ -129,6 +135,8 @@ int cmd_run(Context& ctx, const Args& args) {
     mode.pass_stdin = mode.attached && config.interactive;
     Launched launched;
     try {
+        UniqueFd ns = netns ? netns->take() : UniqueFd();
+        mode.netns = ns.get();
         FileLock lock = ctx.store.lock(config.id);
         launched = launch_container(ctx.store, config.id, lock, mode);
     } catch (const Error& e) {

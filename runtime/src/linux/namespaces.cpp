@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <system_error>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -24,12 +26,28 @@ void bring_up_loopback() {
     if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) < 0) throw_errno("bring up lo");
 }
 
-UniqueFd make_loopback_netns() {
-    if (::unshare(CLONE_NEWNET) < 0) throw_errno("unshare network namespace");
-    bring_up_loopback();
-    UniqueFd ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    if (!ns) throw_errno("open /proc/thread-self/ns/net");
-    return ns;
+NetnsMaker::NetnsMaker() {
+    try {
+        // The thread's own network namespace changes for good; it ends here.
+        thread_ = std::jthread([this] {
+            try {
+                if (::unshare(CLONE_NEWNET) < 0) throw_errno("unshare network namespace");
+                bring_up_loopback();
+                fd_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+                if (!fd_) throw_errno("open /proc/thread-self/ns/net");
+            } catch (...) {
+                error_ = std::current_exception();
+            }
+        });
+    } catch (const std::system_error&) {
+        // No thread: take() returns nothing and the init unshares its own.
+    }
+}
+
+UniqueFd NetnsMaker::take() {
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    return std::move(fd_);
 }
 
 void set_hostname(const std::string& hostname) {

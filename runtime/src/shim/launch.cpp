@@ -23,6 +23,7 @@ namespace {
 
 constexpr int kShimReportFd = 3;
 constexpr int kShimLockFd = 4;
+constexpr int kShimNetnsFd = 5;
 
 // The shim binary, installed beside ours (build/runtime/, /usr/local/bin/).
 std::string shim_executable() {
@@ -47,7 +48,8 @@ pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int l
     // Out of the way of 0-4 first, so the dup2s below cannot clobber each other.
     UniqueFd report(::fcntl(report_w, F_DUPFD_CLOEXEC, 10));
     UniqueFd lock(::fcntl(lock_fd, F_DUPFD_CLOEXEC, 10));
-    if (!report || !lock) throw_errno("duplicate the shim's descriptors");
+    UniqueFd netns(mode.netns >= 0 ? ::fcntl(mode.netns, F_DUPFD_CLOEXEC, 10) : -1);
+    if (!report || !lock || (mode.netns >= 0 && !netns)) throw_errno("duplicate the shim's descriptors");
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     if (int e = ::posix_spawn_file_actions_init(&fa)) throw Error(e, "posix_spawn_file_actions_init");
@@ -61,9 +63,10 @@ pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int l
     };
     act(::posix_spawn_file_actions_adddup2(&fa, report.get(), kShimReportFd));
     act(::posix_spawn_file_actions_adddup2(&fa, lock.get(), kShimLockFd));
-    // Only stdio, the report pipe and the lock: a stray descriptor of the
-    // CLI's (another lock, a socket) must not live as long as the shim.
-    act(::posix_spawn_file_actions_addclosefrom_np(&fa, kShimLockFd + 1));
+    if (netns) act(::posix_spawn_file_actions_adddup2(&fa, netns.get(), kShimNetnsFd));
+    // Only stdio and those: a stray descriptor of the CLI's (another lock,
+    // a socket) must not live as long as the shim.
+    act(::posix_spawn_file_actions_addclosefrom_np(&fa, (netns ? kShimNetnsFd : kShimLockFd) + 1));
     if (!mode.pass_stdin) act(::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0));
     if (!mode.attached) {
         act(::posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0));
@@ -84,6 +87,7 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
     std::vector<std::string> args{"minirt-shim", store.paths().root.string(), store.paths().storage.string(), id};
     if (mode.attached) args.emplace_back("--attached");
     if (mode.pass_stdin) args.emplace_back("--pass-stdin");
+    if (mode.netns >= 0) args.emplace_back("--netns");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -22,6 +22,7 @@ struct Launched {
 struct LaunchMode {
     bool attached = false;    // the shim relays output to our stdout/stderr
     bool pass_stdin = false;  // our stdin becomes the container's (run -i)
+    int netns = -1;           // a network namespace for the container (NetnsMaker), or -1
 };
 
 // Spawns the shim (in a session of its own; it outlives us) while we hold

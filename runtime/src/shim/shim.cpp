@@ -47,7 +47,7 @@ constexpr int kPipeSize = 1 << 20;
 
 class Shim {
 public:
-    explicit Shim(const ShimArgs& args) : args_(args), store_(*args.store) {}
+    explicit Shim(const ShimArgs& args) : args_(args), store_(*args.store), netns_(args.netns_fd) {}
     int run();
 
 private:
@@ -63,8 +63,6 @@ private:
     void remove_container();
     void remove_cgroup() noexcept;
     void make_overlay_dirs() const;
-    void start_prep_thread();
-    void join_prep_thread();
     void register_with_monitor();
     void hold_mount_namespace();
     void drain_monitor();
@@ -80,11 +78,7 @@ private:
     uint64_t oom_kills_before_ = 0;
     std::unique_ptr<LogWriter> log_;
     Pipe out_, err_, go_, exec_err_, seccomp_;
-    // See start_prep_thread(). netns_: the container's network namespace,
-    // made there (else the init unshares its own).
-    std::jthread prep_;
-    std::exception_ptr prep_error_;
-    UniqueFd netns_;
+    UniqueFd netns_;  // made by the CLI while it wrote the config (else the init makes it)
     UniqueFd sigfd_;
     pid_t child_ = -1;
     bool child_done_ = false;
@@ -204,7 +198,9 @@ void Shim::register_with_monitor() {
         // With limits asked for, running unwatched would break a promise;
         // without, the container runs and the log says why it is unwatched.
         if (limited) throw;
-        log_->note("minirt: not watched by the memory monitor: " + e.message());
+        // A container without limits is registered after its start: one
+        // that has ended already (ESRCH) has nothing left to watch.
+        if (e.errno_value() != ESRCH) log_->note("minirt: not watched by the memory monitor: " + e.message());
         monitor_.reset();
         return;
     }
@@ -254,40 +250,12 @@ void Shim::report(const std::string& line) {
 }
 
 // The overlay's directories (upper, work, merged; kept across restarts) are
-// made here rather than by the CLI, so that they are off its path too.
+// made here rather than by the CLI, which meanwhile waits for the report.
 void Shim::make_overlay_dirs() const {
     for (auto [dir, mode] : {std::pair{&spec_.rootfs.upper, 0755}, {&spec_.rootfs.work, 0700}, {&spec_.rootfs.merged, 0755}}) {
         if (::mkdir(dir->c_str(), static_cast<mode_t>(mode)) == 0) ::chmod(dir->c_str(), static_cast<mode_t>(mode));
         else if (errno != EEXIST) throw_errno("create " + *dir);
     }
-}
-
-// The overlay's directories and the network namespace (with lo up) are
-// made on a thread of their own while prepare() does the rest: mkdir on
-// the storage's filesystem and a new network namespace cost about a
-// millisecond together, which then no longer sits between the CLI and the
-// exec. With a user namespace both stay inline: the directories are then
-// chowned to its root, and its network namespace must belong to it.
-void Shim::start_prep_thread() {
-    bool net = spec_.new_net;
-    try {
-        prep_ = std::jthread([this, net] {
-            try {
-                make_overlay_dirs();
-                if (net) netns_ = make_loopback_netns();
-            } catch (...) {
-                prep_error_ = std::current_exception();
-            }
-        });
-    } catch (const std::system_error&) {
-        // No thread to be had: the init makes its namespace as before.
-        make_overlay_dirs();
-    }
-}
-
-void Shim::join_prep_thread() {
-    if (prep_.joinable()) prep_.join();
-    if (prep_error_) std::rethrow_exception(std::exchange(prep_error_, nullptr));
 }
 
 void Shim::prepare() {
@@ -319,10 +287,8 @@ void Shim::prepare() {
     }
     spec_.rootfs.read_only_sys = !sec.privileged;
     spec_.rootfs.read_only_root = sec.read_only;
-    if (!sec.userns()) {
-        start_prep_thread();
-    } else {
-        make_overlay_dirs();
+    make_overlay_dirs();
+    if (sec.userns()) {
         // The mapped root must own the upper layer's top (the container's
         // "/"), or it could not create anything there.
         uid_t root_uid = *host_id_for(sec.uid_map, 0);
@@ -363,7 +329,6 @@ void Shim::prepare() {
 }
 
 void Shim::spawn_init() {
-    join_prep_thread();
     // The init is born PID 1 of a new namespace and, where the kernel can,
     // directly inside its cgroup (clone3 CLONE_INTO_CGROUP): moving a task
     // with cgroup.procs waits for an RCU grace period, ~10 ms of every start.
@@ -413,7 +378,10 @@ void Shim::spawn_init() {
     out_.write.reset();
     err_.write.reset();
     if (cgroup_ && !born_in_cgroup) cgroup_->add_process(child_);
-    register_with_monitor();
+    // Limits must hold before the command runs; a container without any is
+    // only watched, and is registered once the init is on its way.
+    bool limited = config_.monitor_soft || config_.monitor_hard;
+    if (limited) register_with_monitor();
     if (!write_all_nothrow(go_.write.get(), "g")) throw_errno("release container init");
     go_.write.reset();
     // libseccomp's most-of-a-millisecond, spent while the init mounts.
@@ -422,6 +390,7 @@ void Shim::spawn_init() {
         send_seccomp(seccomp_.write.get(), seccomp_program_for(spec_.security));
         seccomp_.write.reset();
     }
+    if (!limited) register_with_monitor();
     // With -t, init sends its pty master before exec (or dies trying: EOF).
     if (console_parent_) {
         master_ = recv_fd(console_parent_.get());

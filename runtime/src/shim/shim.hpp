@@ -1,5 +1,5 @@
 // The per-container shim (conmon's role): the program minirt-shim, which the
-// CLI forks and execs (shim_main.cpp). It lives on its own: it owns the
+// CLI spawns (shim_main.cpp). It lives on its own: it owns the
 // container's init process, its output and its cgroup, records how it
 // ended, and tears everything down.
 #pragma once
@@ -21,6 +21,7 @@ struct ShimArgs {
     bool pass_stdin = false;  // our inherited fd 0 is the container's stdin (run -i)
     int report_fd = -1;
     int lock_fd = -1;  // the CLI's lock on the container, shared until started
+    int netns_fd = -1;  // the container's network namespace, lo up (else the init makes one)
 };
 
 [[noreturn]] void run_shim(const ShimArgs& args) noexcept;

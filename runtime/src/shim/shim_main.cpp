@@ -4,7 +4,8 @@
 //   fd 0-2  stdio (the CLI's when attached, else /dev/null)
 //   fd 3    the report pipe to the CLI ("started ...", "failed ...", "exited ...")
 //   fd 4    the CLI's lock on the container (shared open file description)
-//   argv    minirt-shim ROOT STORAGE ID [--attached] [--pass-stdin]
+//   fd 5    with --netns: the container's network namespace, loopback up
+//   argv    minirt-shim ROOT STORAGE ID [--attached] [--pass-stdin] [--netns]
 //
 // It is a separate, statically linked executable rather than a fork of the
 // CLI because one shim lives as long as each container: a fork would keep
@@ -24,6 +25,7 @@ namespace {
 
 constexpr int kReportFd = 3;
 constexpr int kLockFd = 4;
+constexpr int kNetnsFd = 5;
 
 int usage(const char* why) {
     std::fprintf(stderr,
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     for (int i = 4; i < argc; ++i) {
         if (std::strcmp(argv[i], "--attached") == 0) args.attached = true;
         else if (std::strcmp(argv[i], "--pass-stdin") == 0) args.pass_stdin = true;
+        else if (std::strcmp(argv[i], "--netns") == 0) args.netns_fd = kNetnsFd;
         else return usage((std::string("unknown flag ") + argv[i]).c_str());
     }
     // The CLI resolved --root/--storage and the environment already: the
@@ -55,5 +58,7 @@ int main(int argc, char** argv) {
     args.id = argv[3];
     args.report_fd = kReportFd;
     args.lock_fd = kLockFd;
+    if (args.netns_fd >= 0 && ::fcntl(args.netns_fd, F_SETFD, FD_CLOEXEC) < 0)
+        return usage("--netns without a namespace (fd 5)");
     minirt::run_shim(args);
 }
