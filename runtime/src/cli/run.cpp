@@ -6,7 +6,6 @@
 #include "common/parse.hpp"
 #include "container/ops.hpp"
 #include "image/image.hpp"
-#include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
 #include "cli/attach.hpp"
@@ -118,11 +117,15 @@ int cmd_run(Context& ctx, const Args& args) {
     require_positional(p, 1, SIZE_MAX, kUsage);
     bool detach = p.vm.count("detach") > 0;
 
-    ContainerConfig config = build_config(ctx, p);
-    // Its network namespace is made meanwhile, on a thread of ours (not
-    // with a user namespace: the init makes one inside it).
+    // The container's network namespace is made meanwhile, on a thread of
+    // ours (not with a user namespace: the init makes one inside it). Begun
+    // before the flags are checked in full: building the config is part of
+    // what it overlaps; a refused run just drops it.
     std::optional<NetnsMaker> netns;
-    if (config.network != "host" && !config.security.userns()) netns.emplace();
+    bool userns_flags = p.vm.count("uidmap") || (p.vm.count("userns") && p.vm["userns"].as<std::string>() == "auto");
+    if (p.vm["network"].as<std::string>() != "host" && !userns_flags) netns.emplace();
+    ContainerConfig config = build_config(ctx, p);
+    if (config.network == "host" || config.security.userns()) netns.reset();
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
     std::string detach_keys = parse_detach_keys(p.vm["detach-keys"].as<std::string>());
@@ -135,8 +138,7 @@ int cmd_run(Context& ctx, const Args& args) {
     mode.pass_stdin = mode.attached && config.interactive;
     Launched launched;
     try {
-        UniqueFd ns = netns ? netns->take() : UniqueFd();
-        mode.netns = ns.get();
+        mode.netns = netns ? netns->shim_end() : -1;
         FileLock lock = ctx.store.lock(config.id);
         launched = launch_container(ctx.store, config.id, lock, mode);
     } catch (const Error& e) {

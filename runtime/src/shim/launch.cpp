@@ -2,20 +2,25 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <spawn.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "linux/namespaces.hpp"
 #include "linux/process.hpp"
+#include "shim/attach.hpp"
 
 namespace minirt {
 
@@ -81,6 +86,33 @@ pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int l
 }
 
 }  // namespace
+
+NetnsMaker::NetnsMaker() {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return;  // the init makes it then
+    shim_end_.reset(sv[0]);
+    thread_end_.reset(sv[1]);
+    try {
+        // The thread's own network namespace changes for good; it ends here.
+        thread_ = std::thread([this] {
+            if (::unshare(CLONE_NEWNET) == 0) {
+                try {
+                    bring_up_loopback();
+                    UniqueFd ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+                    if (ns) send_fd(thread_end_.get(), ns.get());
+                } catch (const Error&) {
+                }
+            }
+            thread_end_.reset();  // EOF: sent, or nothing to send
+        });
+    } catch (const std::system_error&) {
+        thread_end_.reset();
+    }
+}
+
+NetnsMaker::~NetnsMaker() {
+    if (thread_.joinable()) thread_.join();
+}
 
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode) {
     std::string shim = shim_executable();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "common/fd.hpp"
 #include "state/lock.hpp"
@@ -22,7 +23,26 @@ struct Launched {
 struct LaunchMode {
     bool attached = false;    // the shim relays output to our stdout/stderr
     bool pass_stdin = false;  // our stdin becomes the container's (run -i)
-    int netns = -1;           // a network namespace for the container (NetnsMaker), or -1
+    int netns = -1;           // NetnsMaker::shim_end(), or -1
+};
+
+// A network namespace for the container, made (loopback up) on a thread of
+// the CLI's while the CLI writes the container's files and the shim starts:
+// the millisecond of kernel work this costs overlaps both. The thread sends
+// the namespace over a socket whose other end the shim gets as fd 5
+// (--netns), and which the shim reads right before it clones the init. If
+// the thread fails, the shim reads EOF and the init makes its own.
+class NetnsMaker {
+public:
+    NetnsMaker();
+    ~NetnsMaker();
+    NetnsMaker(const NetnsMaker&) = delete;
+    NetnsMaker& operator=(const NetnsMaker&) = delete;
+    int shim_end() const { return shim_end_.get(); }
+
+private:
+    UniqueFd shim_end_, thread_end_;
+    std::thread thread_;
 };
 
 // Spawns the shim (in a session of its own; it outlives us) while we hold

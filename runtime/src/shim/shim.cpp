@@ -47,7 +47,7 @@ constexpr int kPipeSize = 1 << 20;
 
 class Shim {
 public:
-    explicit Shim(const ShimArgs& args) : args_(args), store_(*args.store), netns_(args.netns_fd) {}
+    explicit Shim(const ShimArgs& args) : args_(args), store_(*args.store), netns_sock_(args.netns_fd) {}
     int run();
 
 private:
@@ -62,7 +62,6 @@ private:
     void record_failure(ContainerState st, int code, const std::string& message);
     void remove_container();
     void remove_cgroup() noexcept;
-    void make_overlay_dirs() const;
     void register_with_monitor();
     void hold_mount_namespace();
     void drain_monitor();
@@ -78,7 +77,8 @@ private:
     uint64_t oom_kills_before_ = 0;
     std::unique_ptr<LogWriter> log_;
     Pipe out_, err_, go_, exec_err_, seccomp_;
-    UniqueFd netns_;  // made by the CLI while it wrote the config (else the init makes it)
+    // The CLI's NetnsMaker socket (fd 5), and the namespace read from it.
+    UniqueFd netns_sock_, netns_;
     UniqueFd sigfd_;
     pid_t child_ = -1;
     bool child_done_ = false;
@@ -249,15 +249,6 @@ void Shim::report(const std::string& line) {
     }
 }
 
-// The overlay's directories (upper, work, merged; kept across restarts) are
-// made here rather than by the CLI, which meanwhile waits for the report.
-void Shim::make_overlay_dirs() const {
-    for (auto [dir, mode] : {std::pair{&spec_.rootfs.upper, 0755}, {&spec_.rootfs.work, 0700}, {&spec_.rootfs.merged, 0755}}) {
-        if (::mkdir(dir->c_str(), static_cast<mode_t>(mode)) == 0) ::chmod(dir->c_str(), static_cast<mode_t>(mode));
-        else if (errno != EEXIST) throw_errno("create " + *dir);
-    }
-}
-
 void Shim::prepare() {
     config_ = store_.load_config(args_.id);
     const Paths& p = store_.paths();
@@ -287,7 +278,6 @@ void Shim::prepare() {
     }
     spec_.rootfs.read_only_sys = !sec.privileged;
     spec_.rootfs.read_only_root = sec.read_only;
-    make_overlay_dirs();
     if (sec.userns()) {
         // The mapped root must own the upper layer's top (the container's
         // "/"), or it could not create anything there.
@@ -329,6 +319,10 @@ void Shim::prepare() {
 }
 
 void Shim::spawn_init() {
+    if (netns_sock_) {
+        netns_ = recv_fd(netns_sock_.get());  // EOF: none was made; the init makes it
+        netns_sock_.reset();
+    }
     // The init is born PID 1 of a new namespace and, where the kernel can,
     // directly inside its cgroup (clone3 CLONE_INTO_CGROUP): moving a task
     // with cgroup.procs waits for an RCU grace period, ~10 ms of every start.
@@ -653,7 +647,7 @@ void Shim::finish() {
     if (config_.auto_remove) {
         unlisted = store_.lock(args_.id);
         try {
-            if (!unlisted->stale()) store_.unlist(args_.id);
+            if (!unlisted->stale()) store_.unlist(args_.id, config_.name);
         } catch (const Error& e) {
             log_->note("minirt: --rm: " + e.message());
             unlisted.reset();

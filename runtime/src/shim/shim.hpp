@@ -21,7 +21,7 @@ struct ShimArgs {
     bool pass_stdin = false;  // our inherited fd 0 is the container's stdin (run -i)
     int report_fd = -1;
     int lock_fd = -1;  // the CLI's lock on the container, shared until started
-    int netns_fd = -1;  // the container's network namespace, lo up (else the init makes one)
+    int netns_fd = -1;  // a socket bringing the container's network namespace (see NetnsMaker)
 };
 
 [[noreturn]] void run_shim(const ShimArgs& args) noexcept;

@@ -4,7 +4,8 @@
 //   fd 0-2  stdio (the CLI's when attached, else /dev/null)
 //   fd 3    the report pipe to the CLI ("started ...", "failed ...", "exited ...")
 //   fd 4    the CLI's lock on the container (shared open file description)
-//   fd 5    with --netns: the container's network namespace, loopback up
+//   fd 5    with --netns: a socket that brings the container's network
+//           namespace, loopback up (see NetnsMaker in launch.hpp)
 //   argv    minirt-shim ROOT STORAGE ID [--attached] [--pass-stdin] [--netns]
 //
 // It is a separate, statically linked executable rather than a fork of the
@@ -59,6 +60,6 @@ int main(int argc, char** argv) {
     args.report_fd = kReportFd;
     args.lock_fd = kLockFd;
     if (args.netns_fd >= 0 && ::fcntl(args.netns_fd, F_SETFD, FD_CLOEXEC) < 0)
-        return usage("--netns without a namespace (fd 5)");
+        return usage("--netns without its socket (fd 5)");
     minirt::run_shim(args);
 }

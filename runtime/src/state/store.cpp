@@ -226,7 +226,9 @@ void Store::create(ContainerConfig& config) const {
     fs::path dir = paths_.container_dir(id);
     try {
         if (::mkdir(building.c_str(), 0700) < 0) throw_errno("create " + building.string());
-        // upper/, work/ and merged/ are the shim's to make (off this path).
+        make_dirs(building / "upper", 0755);
+        make_dirs(building / "work", 0700);
+        make_dirs(building / "merged", 0755);
         // Made durable by the shim once the container runs (off the start
         // path); a --rm container never needs it.
         write_file_atomic(building / "config.json", to_json(config).dump(2) + "\n", 0600, /*durable=*/false);
@@ -245,30 +247,37 @@ void Store::create(ContainerConfig& config) const {
     }
 }
 
-void Store::unlist(const std::string& id) const {
-    std::string name;
-    try {
-        name = load_config(id).name;
-    } catch (const Error&) {
-        // A corrupt config must still be removable; find its name link instead.
+void Store::unlist(const std::string& id, std::string name) const {
+    if (name.empty()) {
+        try {
+            name = load_config(id).name;
+        } catch (const Error&) {
+            // A corrupt config must still be removable; find its name link instead.
+        }
     }
     FileLock names = FileLock::acquire(paths_.names_lock());
-    auto unlink_if_ours = [&](const fs::path& link) {
-        auto target = read_name_link(link);
-        if (target && *target == id) ::unlink(link.c_str());
-    };
-    if (!name.empty()) {
-        unlink_if_ours(paths_.name_link(name));
-    } else {
-        std::error_code ec;
-        for (fs::directory_iterator it(paths_.names_dir(), ec), end; !ec && it != end; it.increment(ec))
-            unlink_if_ours(it->path());
-    }
     // Rename first so a half-removed container is never listed; from here
     // on, the .trash entry marks anything an interrupted removal left.
     fs::path dir = paths_.container_dir(id);
     fs::path trash = paths_.containers_dir() / (".trash-" + id);
-    if (::rename(dir.c_str(), trash.c_str()) < 0 && errno != ENOENT) throw_errno("remove " + dir.string());
+    bool trashed = ::rename(dir.c_str(), trash.c_str()) == 0;
+    if (!trashed && errno != ENOENT) throw_errno("remove " + dir.string());
+    // The name link goes into the trash too (freeing the name at once):
+    // unlinking it on the spot would make ext4 evict its inode here, half a
+    // millisecond. A link left behind by a crash points at a missing id,
+    // which create() and lookups treat as free.
+    auto drop_if_ours = [&](const fs::path& link) {
+        auto target = read_name_link(link);
+        if (!target || *target != id) return;
+        if (!trashed || ::rename(link.c_str(), (trash / ".name").c_str()) < 0) ::unlink(link.c_str());
+    };
+    if (!name.empty()) {
+        drop_if_ours(paths_.name_link(name));
+    } else {
+        std::error_code ec;
+        for (fs::directory_iterator it(paths_.names_dir(), ec), end; !ec && it != end; it.increment(ec))
+            drop_if_ours(it->path());
+    }
 }
 
 void Store::purge(const std::string& id, FileLock& lock) const {

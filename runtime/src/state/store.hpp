@@ -43,8 +43,7 @@ public:
 
     FileLock lock(const std::string& id) const;
 
-    // Allocates the name and writes config and a "created" state (the shim
-    // makes the overlay's directories when it first starts the container).
+    // Allocates the name and writes config, overlay dirs and a "created" state.
     // An empty name gets a free random one (and an empty hostname the name);
     // HOSTNAME joins the environment. On any failure nothing is left behind.
     void create(ContainerConfig& config) const;
@@ -57,8 +56,9 @@ public:
     // The two halves of remove(). unlist() frees the name and takes the
     // container out of every listing (one rename): from then on it is gone
     // for everyone. purge() deletes its files, the slow part, which a --rm
-    // shim does after it has reported the exit.
-    void unlist(const std::string& id) const;
+    // shim does after it has reported the exit. `name`: the container's,
+    // when the caller knows it (else config.json says).
+    void unlist(const std::string& id, std::string name = {}) const;
     void purge(const std::string& id, FileLock& lock) const;
 
 private:
