@@ -81,9 +81,14 @@ test_shim_killed_container_dies_shim_lost() {
     { [ "$shim" -gt 0 ] && [ "$pid" -gt 0 ]; } || fail "no pids in state: shim=$shim pid=$pid"
     expect_eq "$(cat "/proc/$shim/comm")" minirt-shim "comm of shim pid $shim"
     { [ -n "$cg" ] && [ -d "$cg" ]; } || fail "cgroup '$cg' of a running container does not exist"
+    # The shim's sign of life, which `list` trusts: a lock on its state dir.
+    local dir
+    dir="$MINIRT_ROOT/$(json_field s .id)"
+    if flock --nonblock --shared "$dir" true; then fail "the running shim holds no lock on $dir"; fi
     kill -9 "$shim"
     wait_for 10 process_gone "$pid"
     wait_for 10 process_gone "$shim"
+    flock --nonblock --shared "$dir" true || fail "the lock on $dir outlived the killed shim"
     mr list --format json
     expect_eq "$RC" 0 "list rc"
     expect_eq "$(jq -r '.[] | select(.name == "s") | .status' <<<"$OUT")" exited "list status"

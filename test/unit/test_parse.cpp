@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <ctime>
 
 #include "common/error.hpp"
 #include "common/parse.hpp"
@@ -92,4 +93,22 @@ TEST_CASE("time specs", "[parse]") {
     CHECK_THROWS_AS(parse_time_spec("", "t"), Error);
     int64_t t = 1795528031123456789LL;
     CHECK(parse_time_spec(format_rfc3339(t), "t") == t);
+}
+
+TEST_CASE("RFC 3339 times agree with timegm across the calendar", "[parse]") {
+    // The fast path computes days itself: every 13th day from 1900 to 2254
+    // (leap years, centuries, month ends) against the C library.
+    for (int64_t day = -25567; day < 104000; day += 13) {
+        time_t secs = static_cast<time_t>(day * 86400 + 3723);
+        tm t{};
+        ::gmtime_r(&secs, &t);
+        char text[64];
+        std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &t);
+        INFO(text);
+        REQUIRE(parse_time_spec(text, "t") == static_cast<int64_t>(::timegm(&t)) * 1000000000LL);
+    }
+    CHECK(parse_time_spec("2024-02-29T23:59:59Z", "t") == 1709251199LL * 1000000000LL);
+    CHECK(parse_time_spec("2024-03-01T00:00:00+00:00", "t") == 1709251200LL * 1000000000LL);
+    CHECK_THROWS_AS(parse_time_spec("2026-13-01T00:00:00Z", "t"), Error);
+    CHECK_THROWS_AS(parse_time_spec("2026-11-24T25:00:00Z", "t"), Error);
 }

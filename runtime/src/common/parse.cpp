@@ -130,8 +130,7 @@ void validate_image_name(std::string_view name) { validate_handle_name(name, "im
 bool is_full_id(std::string_view s) {
     if (s.size() != 64) return false;
     for (char c : s)
-        if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
-            return false;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
     return true;
 }
 
@@ -186,6 +185,51 @@ std::string format_rfc3339(int64_t ns) {
     return buf;
 }
 
+namespace {
+
+// The common shape of the date and time, with exactly two digits per field
+// as minirt writes them (state files are read by the thousand); anything
+// else returns null and goes to strptime.
+const char* parse_rfc3339_fields(const char* p, tm& t) {
+    auto digits = [&](int n, int& out) {
+        out = 0;
+        for (int i = 0; i < n; ++i, ++p) {
+            if (*p < '0' || *p > '9') return false;
+            out = out * 10 + (*p - '0');
+        }
+        return true;
+    };
+    int year, mon, day, hour, min, sec;
+    if (!digits(4, year) || *p++ != '-' || !digits(2, mon) || *p++ != '-' || !digits(2, day) || *p++ != 'T' ||
+        !digits(2, hour) || *p++ != ':' || !digits(2, min) || *p++ != ':' || !digits(2, sec))
+        return nullptr;
+    if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return nullptr;
+    t = tm{};
+    t.tm_year = year - 1900;
+    t.tm_mon = mon - 1;
+    t.tm_mday = day;
+    t.tm_hour = hour;
+    t.tm_min = min;
+    t.tm_sec = sec;
+    return p;
+}
+
+// timegm without its locking and normalisation: days from the civil date
+// (Howard Hinnant's algorithm), proleptic Gregorian, UTC.
+time_t seconds_since_epoch(const tm& t) {
+    int64_t y = t.tm_year + 1900;
+    int64_t m = t.tm_mon + 1;
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + t.tm_mday - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return static_cast<time_t>(days * 86400 + t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec);
+}
+
+}  // namespace
+
 int64_t parse_time_spec(std::string_view text, std::string_view what) {
     auto bad = [&] {
         return Error("invalid " + std::string(what) + " " + quoted(text) +
@@ -229,7 +273,8 @@ int64_t parse_time_spec(std::string_view text, std::string_view what) {
     // RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
     tm t{};
     std::string s(text);
-    const char* rest = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
+    const char* rest = parse_rfc3339_fields(s.c_str(), t);
+    if (!rest) rest = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
     if (!rest) throw bad();
     int64_t frac_ns = 0;
     if (*rest == '.') {
@@ -254,7 +299,7 @@ int64_t parse_time_spec(std::string_view text, std::string_view what) {
         throw bad();
     }
     if (*rest != '\0') throw bad();
-    time_t secs = ::timegm(&t) - offset;
+    time_t secs = seconds_since_epoch(t) - offset;
     // Nanoseconds since 1970 in 64 bits reach 1677..2262.
     if (secs < -9000000000LL || secs > 9000000000LL) throw bad();
     return static_cast<int64_t>(secs) * 1000000000LL + frac_ns;

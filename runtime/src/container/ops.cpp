@@ -11,6 +11,7 @@
 #include "common/parse.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
+#include "state/lock.hpp"
 
 namespace minirt {
 
@@ -46,8 +47,12 @@ void kill_everything(const ContainerState& st) {
 namespace {
 
 // The live status: from the record, checked against the kernel (processes
-// by PID and start time, the cgroup's freezer).
-void derive_status(ContainerView& v) {
+// by PID and start time, the cgroup's freezer). `root`: the state root's
+// descriptor when listing, which may then trust a running record whose shim
+// shows its sign of life: the shim records the exit itself, within
+// milliseconds of the init's (so a container in those milliseconds is
+// listed as running rather than stopping).
+void derive_status(ContainerView& v, int root = -1) {
     if (!v.state) {
         // /run was emptied (reboot): whatever ran is gone; it can be started again.
         v.status = Status::Exited;
@@ -60,6 +65,12 @@ void derive_status(ContainerView& v) {
         // Recorded by the shim after it reaped the init: nothing to ask the
         // kernel (the shim may still be tearing down; it owns nothing live).
         v.status = Status::Exited;
+        return;
+    }
+    if (root >= 0 && (st.status == Status::Running || st.status == Status::Paused) && shim_mark_held(root, st.id.c_str())) {
+        v.init_alive = v.shim_alive = true;
+        bool frozen = st.status == Status::Paused && !st.cgroup.empty() && Cgroup(st.cgroup).frozen();
+        v.status = frozen ? Status::Paused : Status::Running;
         return;
     }
     pid_t init_parent = 0;
@@ -131,7 +142,7 @@ std::vector<ContainerView> view_all(const Store& store) {
                 continue;
             }
             try {
-                derive_status(v);
+                derive_status(v, root.get());
             } catch (const std::exception& e) {  // never out of a helper thread
                 v.load_error = e.what();
                 v.status = Status::Unknown;

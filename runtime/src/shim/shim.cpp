@@ -88,6 +88,7 @@ private:
     // everything up to the "started"/"failed" report. Taking the lock anew
     // before then would deadlock against the CLI waiting for that report.
     FileLock startup_lock_;
+    UniqueFd alive_mark_;  // see hold_shim_mark()
     std::string failure_report_;
     std::unique_ptr<Monitor> monitor_;
     std::optional<MonitorRecord> monitor_record_;
@@ -704,6 +705,11 @@ int Shim::run() {
     sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     relay_ = args_.attached;
     startup_lock_ = FileLock::adopt(args_.lock_fd, store_.paths().lock_file(args_.id));
+    try {
+        alive_mark_ = hold_shim_mark(store_.paths().state_dir(args_.id));
+    } catch (const Error&) {
+        // Without it, `list` asks /proc about this container instead.
+    }
 
     try {
         prepare();

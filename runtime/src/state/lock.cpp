@@ -48,4 +48,20 @@ void FileLock::unlink_and_release() {
     fd_.reset();
 }
 
+UniqueFd hold_shim_mark(const std::filesystem::path& state_dir) {
+    UniqueFd dir(::open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throw_errno("open " + state_dir.string());
+    int rc;
+    do {
+        rc = ::flock(dir.get(), LOCK_EX);  // a reader's test holds it for microseconds
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) throw_errno("lock " + state_dir.string());
+    return dir;
+}
+
+bool shim_mark_held(int at, const char* dir) {
+    UniqueFd fd(::openat(at, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    return fd && ::flock(fd.get(), LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
 }  // namespace minirt

@@ -35,4 +35,12 @@ private:
     std::filesystem::path path_;
 };
 
+// The shim's sign of life: an exclusive flock on its container's state
+// directory, taken when it starts and dropped by the kernel when it exits,
+// however it dies. `list` tests it (a shared, non-blocking attempt, so that
+// readers never see each other) instead of reading /proc for each container.
+UniqueFd hold_shim_mark(const std::filesystem::path& state_dir);
+// `dir` relative to `at` (a descriptor, or AT_FDCWD).
+bool shim_mark_held(int at, const char* dir);
+
 }  // namespace minirt

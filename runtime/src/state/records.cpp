@@ -400,6 +400,8 @@ json to_json(const ContainerState& s) {
     return j;
 }
 
+std::optional<ContainerState> quick_state_from_json(std::string_view text) { return FastStateReader(text).read(); }
+
 ContainerState state_from_json(const std::string& text, const std::filesystem::path& source) {
     if (auto s = FastStateReader(text).read()) return std::move(*s);
     return parse_record(text, source, [](const json& j) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -96,5 +97,9 @@ nlohmann::json to_json(const ContainerState& s);
 // Both throw Error naming `source` when the JSON is malformed or mistyped.
 ContainerConfig config_from_json(const std::string& text, const std::filesystem::path& source);
 ContainerState state_from_json(const std::string& text, const std::filesystem::path& source);
+// The same for a well-formed state file of the usual shape, without a DOM
+// and without building any error message: nullopt for anything else (then
+// state_from_json() decides). What `list` reads for each container.
+std::optional<ContainerState> quick_state_from_json(std::string_view text);
 
 }  // namespace minirt

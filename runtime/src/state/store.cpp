@@ -108,7 +108,11 @@ std::optional<ContainerState> Store::load_state(const std::string& id, int root_
         if (fd) {
             char buf[16384];
             ssize_t n = ::read(fd.get(), buf, sizeof buf);
-            if (n >= 0 && static_cast<size_t>(n) < sizeof buf) text.emplace(buf, static_cast<size_t>(n));
+            if (n >= 0 && static_cast<size_t>(n) < sizeof buf) {
+                std::string_view read(buf, static_cast<size_t>(n));
+                if (auto s = quick_state_from_json(read); s && s->id == id) return s;
+                text.emplace(read);
+            }
         }
     }
     fs::path file = paths_.state_file(id);
