@@ -1,7 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <filesystem>
 
+#include "common/fd.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "shim/log.hpp"
@@ -205,4 +209,30 @@ TEST_CASE("sync returns with everything appended in the file, the writer still o
     parse_log(read_file(file, 1ull << 30), recs, carry);
     CHECK(recs.size() == static_cast<size_t>(chunks) * (chunk.size() / line.size()));
     CHECK(take_partials(carry).empty());
+}
+
+TEST_CASE("a chatty log reserves disk blocks ahead, and gives back what it did not fill", "[log]") {
+    TempDir t;
+    auto file = t.dir / "ctr.log";
+    auto allocated = [&] {
+        struct stat st{};
+        REQUIRE(::stat(file.c_str(), &st) == 0);
+        return std::pair<uint64_t, uint64_t>(static_cast<uint64_t>(st.st_blocks) * 512, static_cast<uint64_t>(st.st_size));
+    };
+    {
+        LogWriter w(file, 16 << 20);
+        std::string chunk(999, 'z');
+        chunk += '\n';
+        while (chunk.size() < 3 * LogWriter::kBlockSize) chunk += chunk;
+        w.append("stdout", chunk);
+        w.sync();
+        auto [blocks, size] = allocated();
+        // Where the filesystem can fallocate (ext4, xfs, tmpfs), a chunk
+        // lies reserved past the end while the log streams.
+        UniqueFd probe(::open((t.dir / "probe").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        if (::fallocate(probe.get(), FALLOC_FL_KEEP_SIZE, 0, 4096) == 0)
+            CHECK(blocks >= size + LogWriter::kReserveChunk / 2);
+    }
+    auto [blocks, size] = allocated();
+    CHECK(blocks < size + 64 * 1024);  // trimmed back when the writer closed
 }

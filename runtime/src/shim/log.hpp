@@ -51,6 +51,8 @@ public:
     // writer as one piece of its own.
     static constexpr size_t kBlockSize = 256 << 10;
     static constexpr size_t kQueuedBlocks = 4;
+    // Disk blocks reserved ahead of a chatty log (see reserve_ahead()).
+    static constexpr size_t kReserveChunk = 2 << 20;
 
 private:
     struct Chunk {
@@ -63,10 +65,14 @@ private:
     void writer_loop();
     void write_out(std::string_view bytes);
     void rotate_if_needed(size_t incoming);
+    void reserve_ahead(size_t incoming);
+    void trim_reserve() noexcept;
     std::filesystem::path path_;
     uint64_t max_size_;
     // The file side: used by the writer thread only once it runs.
     uint64_t size_ = 0;
+    uint64_t reserved_to_ = 0;  // fallocate'd up to here (past size_)
+    bool reserve_ok_ = true;    // the filesystem can fallocate
     UniqueFd fd_;
     // Frees the file rotated out of ctr.log.1 (see rotate_if_needed()).
     std::filesystem::path doomed_;
