@@ -84,6 +84,7 @@ test_shim_killed_container_dies_shim_lost() {
     # The shim's sign of life, which `list` trusts: a lock on its state dir.
     local dir
     dir="$MINIRT_ROOT/$(json_field s .id)"
+    [ -d "$dir" ] || fail "no state dir $dir"
     if flock --nonblock --shared "$dir" true; then fail "the running shim holds no lock on $dir"; fi
     kill -9 "$shim"
     wait_for 10 process_gone "$pid"

@@ -49,9 +49,10 @@ namespace {
 // The live status: from the record, checked against the kernel (processes
 // by PID and start time, the cgroup's freezer). `root`: the state root's
 // descriptor when listing, which may then trust a running record whose shim
-// shows its sign of life: the shim records the exit itself, within
-// milliseconds of the init's (so a container in those milliseconds is
-// listed as running rather than stopping).
+// shows its sign of life: the shim records the exit itself once it has
+// drained the container's output (so a container in that moment, up to two
+// seconds for one whose pipes stay full, is listed as running rather than
+// stopping).
 void derive_status(ContainerView& v, int root = -1) {
     if (!v.state) {
         // /run was emptied (reboot): whatever ran is gone; it can be started again.

@@ -23,6 +23,14 @@ using nlohmann::json;
 void SeccompFilterDeleter::operator()(void* ctx) const noexcept { seccomp_release(ctx); }
 
 namespace {
+#ifdef MFD_NOEXEC_SEAL
+constexpr unsigned kMfdNoexecSeal = MFD_NOEXEC_SEAL;
+#else
+constexpr unsigned kMfdNoexecSeal = 0x0008U;  // uapi linux/memfd.h, 6.3
+#endif
+}  // namespace
+
+namespace {
 
 // A group of calls the default filter refuses unless the container holds
 // `unlocked_by` (-1: refused whatever the capabilities).
@@ -275,7 +283,10 @@ SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask 
 
 SeccompProgram compile_seccomp(const SeccompFilter& filter) {
     // libseccomp 2.5 exports only to a descriptor; a memfd keeps it in memory.
-    UniqueFd mem(::memfd_create("minirt-seccomp", MFD_CLOEXEC));
+    // MFD_NOEXEC_SEAL (Linux 6.3): vm.memfd_noexec=2 refuses memfds without
+    // it; older kernels refuse the flag itself.
+    UniqueFd mem(::memfd_create("minirt-seccomp", MFD_CLOEXEC | kMfdNoexecSeal));
+    if (!mem && errno == EINVAL) mem.reset(::memfd_create("minirt-seccomp", MFD_CLOEXEC));
     if (!mem) throw_errno("seccomp: memfd_create");
     check(seccomp_export_bpf(filter.get(), mem.get()), "compile filter");
     off_t size = ::lseek(mem.get(), 0, SEEK_END);
@@ -292,10 +303,9 @@ void load_seccomp(const SeccompProgram& program) {
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) throw_errno("seccomp: load filter");
 }
 
-void send_seccomp(int fd, const SeccompProgram& program) {
+bool send_seccomp(int fd, const SeccompProgram& program) noexcept {
     const auto* bytes = reinterpret_cast<const char*>(program.data());
-    if (!write_all_nothrow(fd, std::string_view(bytes, program.size() * sizeof(sock_filter))))
-        throw_errno("seccomp: hand the filter to the container");
+    return write_all_nothrow(fd, std::string_view(bytes, program.size() * sizeof(sock_filter)));
 }
 
 SeccompProgram receive_seccomp(int fd) {

@@ -42,7 +42,9 @@ using SeccompProgram = std::vector<sock_filter>;
 SeccompProgram compile_seccomp(const SeccompFilter& filter);
 // The program travels as its raw instructions up to EOF (at most
 // BPF_MAXINSNS of 8 bytes: within a pipe's buffer).
-void send_seccomp(int fd, const SeccompProgram& program);
+// send_seccomp: false with errno set if the write failed (EPIPE: the
+// reader is gone).
+bool send_seccomp(int fd, const SeccompProgram& program) noexcept;
 SeccompProgram receive_seccomp(int fd);
 
 // Loads the program into the calling thread. It does not set no_new_privs

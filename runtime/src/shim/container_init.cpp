@@ -136,7 +136,7 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) throw_errno("prctl PDEATHSIG");
         int flags = CLONE_NEWNS | CLONE_NEWUTS;
         if (spec.new_ipc) flags |= CLONE_NEWIPC;
-        // The shim has usually made it already (not with a user namespace:
+        // The CLI has usually made it already (not with a user namespace:
         // the one made here then only keeps the host's interfaces out of
         // /sys until join_userns makes the real one inside it).
         bool own_netns = spec.new_net && fds.netns < 0;

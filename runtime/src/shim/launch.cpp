@@ -72,6 +72,8 @@ pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int l
     // Only stdio and those: a stray descriptor of the CLI's (another lock,
     // a socket) must not live as long as the shim.
     act(::posix_spawn_file_actions_addclosefrom_np(&fa, (netns ? kShimNetnsFd : kShimLockFd) + 1));
+    // Nor may it keep the user's working directory busy (its paths are absolute).
+    act(::posix_spawn_file_actions_addchdir_np(&fa, "/"));
     if (!mode.pass_stdin) act(::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0));
     if (!mode.attached) {
         act(::posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0));
@@ -100,7 +102,7 @@ NetnsMaker::NetnsMaker() {
                     bring_up_loopback();
                     UniqueFd ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
                     if (ns) send_fd(thread_end_.get(), ns.get());
-                } catch (const Error&) {
+                } catch (...) {  // nothing leaves this thread: the init makes its own
                 }
             }
             thread_end_.reset();  // EOF: sent, or nothing to send

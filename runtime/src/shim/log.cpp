@@ -1,7 +1,7 @@
 #include "shim/log.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,10 +113,11 @@ void LogWriter::rotate_if_needed(size_t incoming) {
         try {
             remover_ = std::thread([this] {
                 // Freeing 16 MiB of not yet written page cache is a few
-                // milliseconds of CPU: only what the container and the
-                // writer leave idle (it has until the next rotation).
-                sched_param none{};
-                ::sched_setscheduler(0, SCHED_IDLE, &none);
+                // milliseconds of CPU, best taken from what the container
+                // and the writer leave over. Nice 19, not SCHED_IDLE: it
+                // holds an ext4 journal handle meanwhile, which a starved
+                // thread would keep every writer of the filesystem waiting on.
+                ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
                 ::unlink(doomed_.c_str());
             });
         } catch (const std::system_error&) {
@@ -132,8 +133,13 @@ void LogWriter::rotate_if_needed(size_t incoming) {
 void LogWriter::write_out(std::string_view bytes) {
     rotate_if_needed(bytes.size());
     reserve_ahead(bytes.size());
-    // A full disk must not kill the shim; the record is dropped instead.
-    if (write_all_nothrow(fd_.get(), bytes)) size_ += bytes.size();
+    // A full disk must not kill the shim; the record is dropped instead
+    // (part of it may have landed: the file says how much).
+    if (write_all_nothrow(fd_.get(), bytes)) {
+        size_ += bytes.size();
+    } else if (struct stat st{}; ::fstat(fd_.get(), &st) == 0) {
+        size_ = static_cast<uint64_t>(st.st_size);
+    }
 }
 
 void LogWriter::reserve_ahead(size_t incoming) {
@@ -153,8 +159,10 @@ void LogWriter::reserve_ahead(size_t incoming) {
 }
 
 void LogWriter::trim_reserve() noexcept {
-    // Blocks reserved past the end are not part of the log: give them back.
-    if (reserved_to_ > size_) ::ftruncate(fd_.get(), static_cast<off_t>(size_));
+    // Blocks reserved past the end are not part of the log: give them back
+    // (a truncate to the file's own size frees what lies beyond it).
+    struct stat st{};
+    if (reserved_to_ > 0 && ::fstat(fd_.get(), &st) == 0) ::ftruncate(fd_.get(), st.st_size);
     reserved_to_ = 0;
 }
 

@@ -62,6 +62,7 @@ private:
     void record_failure(ContainerState st, int code, const std::string& message);
     void remove_container();
     void remove_cgroup() noexcept;
+    void release_stdio() noexcept;
     void register_with_monitor();
     void hold_mount_namespace();
     void drain_monitor();
@@ -84,7 +85,7 @@ private:
     bool child_done_ = false;
     int wait_status_ = 0;
     bool relay_ = false;
-    // The CLI's lock on the container, shared with us over fork: it covers
+    // The CLI's lock on the container, shared with us over the spawn: it covers
     // everything up to the "started"/"failed" report. Taking the lock anew
     // before then would deadlock against the CLI waiting for that report.
     FileLock startup_lock_;
@@ -323,6 +324,8 @@ void Shim::spawn_init() {
     if (netns_sock_) {
         netns_ = recv_fd(netns_sock_.get());  // EOF: none was made; the init makes it
         netns_sock_.reset();
+        // The CLI decided as we would; should it ever not, the config wins.
+        if (!spec_.new_net || spec_.userns) netns_.reset();
     }
     // The init is born PID 1 of a new namespace and, where the kernel can,
     // directly inside its cgroup (clone3 CLONE_INTO_CGROUP): moving a task
@@ -351,7 +354,11 @@ void Shim::spawn_init() {
         fds.console = console_child_.get();
         fds.seccomp = seccomp_.read.get();
         fds.netns = netns_.get();
-        if (seccomp_.write) ::close(seccomp_.write.get());  // so that our EOF is seen
+        // Ours alone: with them closed here, the init reads EOF when the shim
+        // dies, and the shim's sign of life (alive_mark_) dies with the shim.
+        if (seccomp_.write) ::close(seccomp_.write.get());
+        ::close(go_.write.get());
+        if (alive_mark_) ::close(alive_mark_.get());
         if (fds.console >= 0) ::fcntl(fds.console, F_SETFD, 0);
         if (fds.stdin_r > 0) ::fcntl(fds.stdin_r, F_SETFD, 0);
         // The error pipe must survive until exec and vanish at it.
@@ -377,12 +384,16 @@ void Shim::spawn_init() {
     // only watched, and is registered once the init is on its way.
     bool limited = config_.monitor_soft || config_.monitor_hard;
     if (limited) register_with_monitor();
-    if (!write_all_nothrow(go_.write.get(), "g")) throw_errno("release container init");
+    // EPIPE: the init failed already (a setns, say); wait_for_exec() reads
+    // why from the error pipe, which is what the CLI must hear.
+    if (!write_all_nothrow(go_.write.get(), "g") && errno != EPIPE) throw_errno("release container init");
     go_.write.reset();
     // libseccomp's most-of-a-millisecond, spent while the init mounts.
     seccomp_.read.reset();
     if (seccomp_.write) {
-        send_seccomp(seccomp_.write.get(), seccomp_program_for(spec_.security));
+        SeccompProgram program = seccomp_program_for(spec_.security);
+        if (!send_seccomp(seccomp_.write.get(), program) && errno != EPIPE)
+            throw_errno("seccomp: hand the filter to the container");
         seccomp_.write.reset();
     }
     if (!limited) register_with_monitor();
@@ -677,11 +688,22 @@ void Shim::finish() {
         if (c) send_packet(c.get(), kMsgExit, std::to_string(code));
     clients_.clear();
     report("exited " + std::to_string(code));
+    // An attached CLI's stdout may be a pipe someone reads to EOF
+    // (`$(minirt run --rm ...)`): it must not wait for the purge.
+    release_stdio();
     if (unlisted) {
+        remove_cgroup();  // first: once purged, nothing would name it any more
         if (!unlisted->stale()) store_.purge(args_.id, *unlisted);
-        remove_cgroup();
     }
     mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
+}
+
+void Shim::release_stdio() noexcept {
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) return;
+    for (int fd = 0; fd <= 2; ++fd) ::dup2(devnull, fd);
+    if (devnull > 2) ::close(devnull);
+    relay_ = false;
 }
 
 void Shim::remove_cgroup() noexcept {
@@ -750,7 +772,7 @@ int Shim::run() {
         return 0;
     }
     {
-        // Still covered by the lock the CLI took before forking us.
+        // Still covered by the lock the CLI took before spawning us.
         st.status = Status::Running;
         st.started_ns = now_ns();
         st.finished_ns = 0;

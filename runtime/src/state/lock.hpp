@@ -37,7 +37,7 @@ private:
 
 // The shim's sign of life: an exclusive flock on its container's state
 // directory, taken when it starts and dropped by the kernel when it exits,
-// however it dies. `list` tests it (a shared, non-blocking attempt, so that
+// however it dies (the container's init closes its copy at once). `list` tests it (a shared, non-blocking attempt, so that
 // readers never see each other) instead of reading /proc for each container.
 UniqueFd hold_shim_mark(const std::filesystem::path& state_dir);
 // `dir` relative to `at` (a descriptor, or AT_FDCWD).

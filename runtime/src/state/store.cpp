@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "linux/cgroup.hpp"
 
 namespace minirt {
 
@@ -144,6 +145,21 @@ void Store::save_state(const ContainerState& state) const {
 
 FileLock Store::lock(const std::string& id) const { return FileLock::acquire(paths_.lock_file(id)); }
 
+namespace {
+
+void remove_orphan_cgroup(const std::string& id) noexcept {
+    try {
+        if (auto cg = container_cgroup(id); cg && cg->exists()) {
+            cg->kill_all();
+            cg->remove();
+        }
+    } catch (const Error&) {
+        // Left for `cleanup.sh`; the container itself is gone either way.
+    }
+}
+
+}  // namespace
+
 void Store::collect_garbage() const {
     // Only dotted entries are looked at (no stat per container), and the lock
     // files are checked against the names read here, so this stays cheap with
@@ -174,11 +190,18 @@ void Store::collect_garbage() const {
         fs::path claimed = p;
         claimed += ".gc-" + std::to_string(::getpid());
         if (::rename(p.c_str(), claimed.c_str()) == 0) remove_tree(claimed);
-        if (!fs::exists(paths_.container_dir(id))) remove_tree(paths_.state_dir(id));
+        if (!fs::exists(paths_.container_dir(id))) {
+            remove_tree(paths_.state_dir(id));
+            // A --rm shim killed after unlisting left its cgroup too.
+            if (!creation) remove_orphan_cgroup(id);
+        }
         if (owner_gone) owner_gone->unlink_and_release();
     }
     // A removal killed between deleting its trash and unlinking its lock
     // leaves only the lock file: drop locks of containers that are gone.
+    // `present` must be the whole directory, or live containers would lose
+    // their lock files.
+    if (ec) return;
     for (fs::directory_iterator it(paths_.root / "locks", ec), end; !ec && it != end; it.increment(ec)) {
         std::string id = it->path().stem().string();
         // A container being created has no directory yet, but its creator
