@@ -283,20 +283,16 @@ void Store::unlist(const std::string& id, std::string name) const {
         }
     }
     FileLock names = FileLock::acquire(paths_.names_lock());
-    // Rename first so a half-removed container is never listed; from here
-    // on, the .trash entry marks anything an interrupted removal left.
+    // The name link first, into the container's own directory: the name is
+    // free at once, and a removal killed right after leaves what it always
+    // left, a container without its link. Unlinking it on the spot would
+    // make ext4 evict its inode here, half a millisecond before the exit
+    // report of a --rm container.
     fs::path dir = paths_.container_dir(id);
-    fs::path trash = paths_.containers_dir() / (".trash-" + id);
-    bool trashed = ::rename(dir.c_str(), trash.c_str()) == 0;
-    if (!trashed && errno != ENOENT) throw_errno("remove " + dir.string());
-    // The name link goes into the trash too (freeing the name at once):
-    // unlinking it on the spot would make ext4 evict its inode here, half a
-    // millisecond. A link left behind by a crash points at a missing id,
-    // which create() and lookups treat as free.
     auto drop_if_ours = [&](const fs::path& link) {
         auto target = read_name_link(link);
         if (!target || *target != id) return;
-        if (!trashed || ::rename(link.c_str(), (trash / ".name").c_str()) < 0) ::unlink(link.c_str());
+        if (::rename(link.c_str(), (dir / ".name").c_str()) < 0) ::unlink(link.c_str());
     };
     if (!name.empty()) {
         drop_if_ours(paths_.name_link(name));
@@ -305,6 +301,10 @@ void Store::unlist(const std::string& id, std::string name) const {
         for (fs::directory_iterator it(paths_.names_dir(), ec), end; !ec && it != end; it.increment(ec))
             drop_if_ours(it->path());
     }
+    // Then the directory, so a half-removed container is never listed; from
+    // here on, the .trash entry marks anything an interrupted removal left.
+    fs::path trash = paths_.containers_dir() / (".trash-" + id);
+    if (::rename(dir.c_str(), trash.c_str()) < 0 && errno != ENOENT) throw_errno("remove " + dir.string());
 }
 
 void Store::purge(const std::string& id, FileLock& lock) const {
