@@ -53,6 +53,14 @@ namespace {
 // drained the container's output (so a container in that moment, up to two
 // seconds for one whose pipes stay full, is listed as running rather than
 // stopping).
+// The status of a container whose init is alive. `freeze` records Paused
+// before it freezes and `thaw` Running after it thaws: only a container
+// recorded as Paused can be frozen, and only then is cgroup.freeze read.
+Status live_status(const ContainerState& st) {
+    bool frozen = st.status == Status::Paused && !st.cgroup.empty() && Cgroup(st.cgroup).frozen();
+    return frozen ? Status::Paused : Status::Running;
+}
+
 void derive_status(ContainerView& v, int root = -1) {
     if (!v.state) {
         // /run was emptied (reboot): whatever ran is gone; it can be started again.
@@ -70,8 +78,7 @@ void derive_status(ContainerView& v, int root = -1) {
     }
     if (root >= 0 && (st.status == Status::Running || st.status == Status::Paused) && shim_mark_held(root, st.id.c_str())) {
         v.init_alive = v.shim_alive = true;
-        bool frozen = st.status == Status::Paused && !st.cgroup.empty() && Cgroup(st.cgroup).frozen();
-        v.status = frozen ? Status::Paused : Status::Running;
+        v.status = live_status(st);
         return;
     }
     pid_t init_parent = 0;
@@ -89,11 +96,7 @@ void derive_status(ContainerView& v, int root = -1) {
         case Status::Paused:
         case Status::Stopping:
             if (v.init_alive) {
-                // `freeze` records Paused before it freezes and `thaw` Running
-                // after it thaws: only a container recorded as Paused can be
-                // frozen, and only then is cgroup.freeze read.
-                bool frozen = st.status == Status::Paused && !st.cgroup.empty() && Cgroup(st.cgroup).frozen();
-                v.status = frozen ? Status::Paused : Status::Running;
+                v.status = live_status(st);
                 if (!v.shim_alive) v.reason = "shim lost; container unowned";
             } else if (v.shim_alive) {
                 v.status = Status::Stopping;

@@ -23,14 +23,12 @@ using nlohmann::json;
 void SeccompFilterDeleter::operator()(void* ctx) const noexcept { seccomp_release(ctx); }
 
 namespace {
+
 #ifdef MFD_NOEXEC_SEAL
 constexpr unsigned kMfdNoexecSeal = MFD_NOEXEC_SEAL;
 #else
 constexpr unsigned kMfdNoexecSeal = 0x0008U;  // uapi linux/memfd.h, 6.3
 #endif
-}  // namespace
-
-namespace {
 
 // A group of calls the default filter refuses unless the container holds
 // `unlocked_by` (-1: refused whatever the capabilities).

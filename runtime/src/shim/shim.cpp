@@ -17,17 +17,13 @@
 
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <iterator>
-#include <thread>
-#include <utility>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/monitor.hpp"
-#include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/security.hpp"
 #include "linux/userns.hpp"
@@ -64,6 +60,8 @@ private:
     void remove_cgroup() noexcept;
     void release_stdio() noexcept;
     void register_with_monitor();
+    // Soft or hard RSS limits for the memory monitor to enforce.
+    bool memory_limited() const { return config_.monitor_soft || config_.monitor_hard; }
     void hold_mount_namespace();
     void drain_monitor();
     void leave_monitor() noexcept;
@@ -170,7 +168,7 @@ std::string monitor_id_for(const ContainerConfig& c) {
 }
 
 void Shim::register_with_monitor() {
-    bool limited = config_.monitor_soft || config_.monitor_hard;
+    bool limited = memory_limited();
     try {
         monitor_ = open_monitor();
     } catch (const Error& e) {
@@ -382,7 +380,7 @@ void Shim::spawn_init() {
     if (cgroup_ && !born_in_cgroup) cgroup_->add_process(child_);
     // Limits must hold before the command runs; a container without any is
     // only watched, and is registered once the init is on its way.
-    bool limited = config_.monitor_soft || config_.monitor_hard;
+    bool limited = memory_limited();
     if (limited) register_with_monitor();
     // EPIPE: the init failed already (a setns, say); wait_for_exec() reads
     // why from the error pipe, which is what the CLI must hear.

@@ -21,6 +21,8 @@ struct Paths {
 
     fs::path containers_dir() const { return storage / "containers"; }
     fs::path container_dir(const std::string& id) const { return containers_dir() / id; }
+    // Where a removal moves the container's directory before deleting it.
+    fs::path trash_dir(const std::string& id) const { return containers_dir() / (".trash-" + id); }
     fs::path config_file(const std::string& id) const { return container_dir(id) / "config.json"; }
     fs::path log_file(const std::string& id) const { return container_dir(id) / "ctr.log"; }
     fs::path upper_dir(const std::string& id) const { return container_dir(id) / "upper"; }

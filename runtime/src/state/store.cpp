@@ -303,15 +303,15 @@ void Store::unlist(const std::string& id, std::string name) const {
     }
     // Then the directory, so a half-removed container is never listed; from
     // here on, the .trash entry marks anything an interrupted removal left.
-    fs::path trash = paths_.containers_dir() / (".trash-" + id);
-    if (::rename(dir.c_str(), trash.c_str()) < 0 && errno != ENOENT) throw_errno("remove " + dir.string());
+    if (::rename(dir.c_str(), paths_.trash_dir(id).c_str()) < 0 && errno != ENOENT)
+        throw_errno("remove " + dir.string());
 }
 
 void Store::purge(const std::string& id, FileLock& lock) const {
     // The lock is held until the trash is gone: a garbage collector that can
     // take it knows this removal died half-way.
     remove_tree(paths_.state_dir(id));
-    remove_tree(paths_.containers_dir() / (".trash-" + id));
+    remove_tree(paths_.trash_dir(id));
     lock.unlink_and_release();
 }
 
