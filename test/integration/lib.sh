@@ -30,6 +30,7 @@ expect_rc() {
 }
 
 expect_eq() { [ "$1" = "$2" ] || fail "${3:-value}: got '$1', want '$2'"; }
+expect_ne() { [ "$1" != "$2" ] || fail "${3:-value}: got '$1'"; }
 expect_contains() {
     case "$1" in *"$2"*) ;; *) fail "${3:-text} does not contain '$2': $1" ;; esac
 }

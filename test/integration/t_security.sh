@@ -138,6 +138,138 @@ test_sec_cannot_open_host_devices() {
     expect_eq "$(tail -n1 <<<"$OUT")" 3 "/dev/zero works"
 }
 
+# Defence: the device allow-list (an eBPF program on the container's cgroup
+# v2 group). mknod may succeed with CAP_MKNOD, as under podman and runc, but
+# opening a node that is not on the list fails with EPERM.
+test_sec_device_allow_list() {
+    local mode
+    for mode in "" "--cap-add MKNOD" "--cap-add ALL" "--userns=auto --cap-add MKNOD"; do
+        # shellcheck disable=SC2086
+        sec_probe $mode -- dev_loop_open dev_kmsg_open dev_mem_open
+        local op
+        for op in dev_loop_open dev_kmsg_open dev_mem_open; do
+            case "$(sec_result $op)" in
+                OK) fail "$op with [$mode]: the node opened" ;;
+                EPERM | ENOENT) ;;
+                *) fail "$op with [$mode]: $(sec_result $op)" ;;
+            esac
+        done
+        # With CAP_MKNOD the node is made: it is the open that is refused.
+        # (In a user namespace the kernel refuses the mknod itself.)
+        case "$mode" in *userns*) ;; *MKNOD* | *ALL*) expect_refused dev_loop_open dev_kmsg_open dev_mem_open ;; esac
+    done
+    # The allowed nodes still work, and --privileged lifts the list.
+    mr run --rm --cap-add MKNOD busybox sh -c 'mknod /dev/z c 1 5 && head -c 3 /dev/z | wc -c; echo x >/dev/null && echo null-ok'
+    expect_eq "$RC" 0 "($ERR)"
+    expect_eq "$OUT" "3"$'\n'"null-ok" "allowed nodes"
+    mr run --rm --privileged busybox sh -c 'mknod /dev/k c 1 11 && head -c 1 /dev/k >/dev/null && echo kmsg-read'
+    expect_eq "$RC" 0 "($ERR)"
+    expect_eq "$OUT" kmsg-read "--privileged reads /dev/kmsg"
+}
+
+# Defence: exec hands the command fds 0-2 only (runc's CVE-2024-21626 class):
+# a directory the caller had open would lead out through /proc/self/fd/N/..
+test_sec_exec_gets_only_stdio() {
+    mkdir -p "$TESTDIR/d"
+    mr run -d --name e busybox sleep 1000
+    expect_eq "$RC" 0 "($ERR)"
+    local flags script='ls /proc/self/fd/7/ >/dev/null 2>&1 && echo LEAK-7
+        touch /proc/self/fd/7/../escaped 2>/dev/null && echo WROTE-HOST
+        for p in /proc/[0-9]*; do ls $p/fd/7/ >/dev/null 2>&1 && echo LEAK-$p; done
+        ls /proc/self/fd | tr -d "\r" | tr "\n" " "'
+    for flags in "" "-i" "-t" "-i -t"; do
+        # shellcheck disable=SC2086
+        OUT=$(exec 7<"$TESTDIR/d" 9>"$TESTDIR/d/file"; "$MINIRT" exec $flags e sh -c "$script" </dev/null 2>&1) ||
+            fail "exec $flags: $OUT"
+        expect_not_contains "$OUT" LEAK "exec $flags"
+        expect_not_contains "$OUT" WROTE "exec $flags"
+        # 0 1 2, and 3: ls's own directory.
+        expect_eq "$(tr -d '\r' <<<"$OUT" | tail -n1)" "0 1 2 3 " "exec $flags: descriptors"
+    done
+    [ ! -e "$TESTDIR/escaped" ] || fail "a file was created on the host"
+    expect_rc 0 rm -f e
+}
+
+# A private cgroup namespace by default: the container sees its own group
+# as / and mounted read-only at /sys/fs/cgroup (limits: the VM suite).
+test_sec_cgroupns_private() {
+    mr run -d --name g busybox sh -c 'tail -n1 /proc/self/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo; echo 1 > /sys/fs/cgroup/cgroup.freeze 2>/dev/null && echo WROTE; sleep 1000'
+    expect_eq "$RC" 0 "($ERR)"
+    wait_for 20 grep -q "cgroup2" "$MINIRT_STORAGE/containers/$OUT/ctr.log"
+    mr logs g
+    expect_contains "$OUT" "0::/"$'\n' "/proc/self/cgroup"
+    expect_contains "$OUT" " /sys/fs/cgroup ro," "cgroup2 mount"
+    expect_not_contains "$OUT" WROTE "write to the cgroup mount"
+    mr exec g sh -c 'tail -n1 /proc/self/cgroup; test -e /sys/fs/cgroup/cgroup.procs && echo has-procs'
+    expect_eq "$OUT" "0::/"$'\n'"has-procs" "exec's view"
+    expect_rc 0 rm -f g
+    mr run --rm --cgroupns host busybox sh -c 'tail -n1 /proc/self/cgroup; ls /sys/fs/cgroup | wc -l'
+    expect_eq "$RC" 0 "($ERR)"
+    expect_contains "$OUT" "0::/$MINIRT_CGROUP_PARENT/" "--cgroupns host"
+    expect_eq "$(tail -n1 <<<"$OUT")" 0 "--cgroupns host: nothing at /sys/fs/cgroup"
+    expect_rc 125 run --rm --cgroupns other busybox true
+    expect_contains "$ERR" "--cgroupns"
+}
+
+# CAP_SYS_ADMIN in the host's user namespace is host root here (no MAC
+# policy): the run says so on stderr, once; not with a user namespace.
+test_sec_sys_admin_warns() {
+    local flags
+    for flags in "--cap-add SYS_ADMIN" "--cap-add ALL"; do
+        # shellcheck disable=SC2086
+        mr run --rm $flags busybox echo hi
+        expect_eq "$RC" 0 "($ERR)"
+        expect_eq "$OUT" hi
+        expect_contains "$ERR" "warning: CAP_SYS_ADMIN without --userns" "$flags"
+        expect_eq "$(wc -l <<<"$ERR")" 1 "one line"
+    done
+    for flags in "" "--userns=auto --cap-add SYS_ADMIN" "--cap-add NET_ADMIN"; do
+        # shellcheck disable=SC2086
+        mr run --rm $flags busybox echo hi
+        expect_eq "$ERR" "" "stderr with [$flags]"
+    done
+}
+
+# The escape battery in each mode docs/security.md describes: what holds
+# with every capability (--cap-add ALL) and in a user namespace.
+test_sec_escape_battery_in_each_mode() {
+    local mode marker="$TESTDIR/host-marker"
+    echo host >"$marker"
+    for mode in "" "--cap-add ALL" "--userns=auto" "--userns=auto --cap-add ALL"; do
+        # shellcheck disable=SC2086
+        mr run --rm $mode busybox sh -c "
+            cat /proc/1/root$marker /../../..$marker 2>/dev/null && echo LEAK-file
+            cat /proc/[0-9]*/comm | grep -q minirt-shim && echo LEAK-process
+            echo x > /proc/sysrq-trigger 2>/dev/null && echo WROTE-sysrq
+            echo x > /proc/sys/kernel/domainname 2>/dev/null && echo WROTE-proc-sys
+            touch /sys/kernel/x 2>/dev/null && echo WROTE-sys
+            [ ! -e /proc/kcore ] || [ \$(wc -c < /proc/kcore) = 0 ] || echo READ-kcore
+            true"
+        expect_eq "$RC" 0 "[$mode] ($ERR)"
+        expect_eq "$OUT" "" "[$mode] escapes"
+        # shellcheck disable=SC2086
+        sec_probe $mode -- chroot_escape_stays_inside keyctl bpf init_module kexec_load unshare_user \
+            open_by_handle_at dev_loop_open dev_kmsg_open mount
+        expect_eq "$(sec_result chroot_escape_stays_inside)" OK "[$mode] chroot walk"
+        # Refused whatever the capabilities (seccomp) ...
+        expect_refused keyctl unshare_user
+        # ... and refused unless the container holds the capability that
+        # guards them, as podman's profile does.
+        case "$mode" in *ALL*) ;; *) expect_refused bpf init_module kexec_load open_by_handle_at ;; esac
+        # EPERM from the allow-list, or ENOENT where mknod itself was refused.
+        expect_ne "$(sec_result dev_loop_open)" OK "[$mode] open a loop device"
+        expect_ne "$(sec_result dev_kmsg_open)" OK "[$mode] open /dev/kmsg"
+        # mount(2) needs CAP_SYS_ADMIN over the mount namespace's owner: with
+        # it in the host's user namespace the container is host root
+        # (docs/security.md); in a user namespace of its own it is not, since
+        # the mount namespace belongs to the host's.
+        case "$mode" in
+            "--cap-add ALL") expect_eq "$(sec_result mount)" OK "[$mode] mount" ;;
+            *) expect_refused mount ;;
+        esac
+    done
+}
+
 # --- flags -----------------------------------------------------------------
 
 test_sec_privileged_keeps_everything() {

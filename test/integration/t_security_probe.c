@@ -37,6 +37,17 @@ static long clone_user(void) {
     return pid < 0 ? -1 : 0;
 }
 
+// mknod then open (the result is the open's: ENOENT when mknod was refused).
+static long open_new_node(const char* path, mode_t type, unsigned major, unsigned minor, int flags) {
+    (void)mknod(path, type | 0600, makedev(major, minor));
+    int fd = open(path, flags | O_NONBLOCK);
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    unlink(path);
+    errno = saved;
+    return fd < 0 ? -1 : 0;
+}
+
 static long run(const char* name) {
     if (!strcmp(name, "keyctl")) return syscall(SYS_keyctl, 0 /* GET_KEYRING_ID */, -3 /* session */, 0);
     if (!strcmp(name, "keyctl32")) return keyctl32();
@@ -64,6 +75,11 @@ static long run(const char* name) {
     if (!strcmp(name, "clone3")) return syscall(SYS_clone3, NULL, 0);
     if (!strcmp(name, "tiocsti")) return ioctl(0, TIOCSTI, "x");
     if (!strcmp(name, "mknod")) return mknod("/tmp/minirt-probe-sda", S_IFBLK | 0600, makedev(8, 0));
+    // A device node made in the container's /dev (a tmpfs without nodev),
+    // then opened: the allow-list must refuse the open even where mknod works.
+    if (!strcmp(name, "dev_loop_open")) return open_new_node("/dev/minirt-probe-loop", S_IFBLK, 7, 0, O_RDONLY);
+    if (!strcmp(name, "dev_kmsg_open")) return open_new_node("/dev/minirt-probe-kmsg", S_IFCHR, 1, 11, O_WRONLY);
+    if (!strcmp(name, "dev_mem_open")) return open_new_node("/dev/minirt-probe-mem", S_IFCHR, 1, 1, O_RDONLY);
     if (!strcmp(name, "settimeofday")) return syscall(SYS_settimeofday, NULL, NULL);
     if (!strcmp(name, "chroot_escape_stays_inside")) {
         // The classic escape: chroot into a subdirectory while the cwd stays

@@ -73,6 +73,10 @@ void forward_to_command(int sig) {
                        "executable file `" + spec.argv[0] + "`" +
                            (err == ENOENT ? " not found in $PATH" : std::string(": ") + std::strerror(err)));
         std::vector<char*> argv = exec_vector(spec.argv), envp = exec_vector(spec.env);
+        // Only stdio and the error pipe (close-on-exec) reach the command: a
+        // descriptor of the caller's (a shell's `exec 7</etc`) would hand the
+        // container a way out through /proc/self/fd/7/.. (CVE-2024-21626).
+        close_fds_from(3, error_fd);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -88,6 +92,10 @@ void forward_to_command(int sig) {
 [[noreturn]] void bridge(const ExecSpec& spec, int pidfd, const std::string& cgroup, int error_fd,
                          int console) noexcept {
     try {
+        // Nothing of the caller's beyond stdio enters the container's
+        // namespaces, not even in this bridge, which any root of the
+        // container could look at through /proc before its exec.
+        close_fds_from(3, error_fd, console, pidfd);
         // The cgroup first: its path is only visible from the host's mounts.
         if (!cgroup.empty()) write_control_file(fs::path(cgroup) / "cgroup.procs", "0");
         if (::setns(pidfd, spec.ns_flags) < 0) throw_errno("join the container's namespaces");
@@ -197,6 +205,9 @@ int cmd_exec(Context& ctx, const Args& args) {
     spec.ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID;
     if (!v.config->share_ipc) spec.ns_flags |= CLONE_NEWIPC;
     if (v.config->network != "host") spec.ns_flags |= CLONE_NEWNET;
+    // Joined after the cgroup (the bridge moves itself there first), so the
+    // command sees the container's group as / like every other process in it.
+    if (v.config->cgroupns == "private" && !v.state->cgroup.empty()) spec.ns_flags |= CLONE_NEWCGROUP;
 
     UniqueFd pidfd = open_pidfd(v.state->pid, v.state->pid_start);
     if (!pidfd) throw Error("container is not running");
@@ -217,7 +228,7 @@ int cmd_exec(Context& ctx, const Args& args) {
         errors.read.reset();
         console_parent.reset();
         if (!spec.interactive && !spec.tty) {
-            int devnull = ::open("/dev/null", O_RDONLY);
+            int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
             ::dup2(devnull, 0);
         }
         bridge(spec, pidfd.get(), v.state->cgroup, errors.write.release(), console_child.release());

@@ -1,11 +1,15 @@
 // minirt run: create a container from an image and start it.
+#include <algorithm>
 #include <iostream>
 #include <optional>
+
+#include <linux/capability.h>
 
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
 #include "image/image.hpp"
+#include "linux/capabilities.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
 #include "cli/attach.hpp"
@@ -43,8 +47,11 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     }
     if (vm.count("hostname")) {
         c.hostname = vm["hostname"].as<std::string>();
-        if (c.hostname.empty() || c.hostname.size() > 64 || c.hostname.find_first_of("/\n\0 ", 0, 4) != std::string::npos)
-            throw Error("invalid --hostname \"" + c.hostname + "\": 1 to 64 characters, no spaces or slashes");
+        bool printable = std::all_of(c.hostname.begin(), c.hostname.end(),
+                                     [](char ch) { return ch > 0x20 && ch < 0x7f && ch != '/'; });
+        if (c.hostname.empty() || c.hostname.size() > 64 || !printable)
+            throw Error("invalid --hostname " + quote_for_message(c.hostname) +
+                        ": 1 to 64 printable characters, no spaces or slashes");
     } else if (c.name.size() <= 64) {
         c.hostname = c.name;  // empty when the store names it
     } else {
@@ -66,6 +73,9 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.workdir = vm.count("workdir") ? vm["workdir"].as<std::string>() : image.workdir;
     if (c.workdir.empty() || c.workdir[0] != '/') throw Error("invalid --workdir \"" + c.workdir + "\": must be an absolute path");
     c.share_ipc = vm.count("share-ipc") > 0;
+    c.cgroupns = vm["cgroupns"].as<std::string>();
+    if (c.cgroupns != "private" && c.cgroupns != "host")
+        throw Error("invalid --cgroupns " + quote_for_message(c.cgroupns) + ": use \"private\" (default) or \"host\"");
     c.network = vm["network"].as<std::string>();
     if (c.network != "none" && c.network != "host" && c.network != "private")
         throw Error("invalid --network \"" + c.network + "\": use \"private\" (default, loopback only) or \"host\"");
@@ -89,6 +99,13 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.monitor_soft = m.soft;
     c.monitor_hard = m.hard;
     c.security = security_from_flags(vm, ctx.store);
+    // cgroup v1's release_agent, unmounting the masks, mounting the host's
+    // disks: root with CAP_SYS_ADMIN in the host's user namespace is not
+    // contained without a MAC policy, which minirt does not load (podman on
+    // such a host is no different). Said once, where it is asked for.
+    if (!c.security.privileged && !c.security.userns() && has_cap(c.security.capabilities, CAP_SYS_ADMIN))
+        std::cerr << "minirt: warning: CAP_SYS_ADMIN without --userns: this container can become root on the "
+                     "host (docs/security.md)\n";
     return c;
 }
 
@@ -107,6 +124,8 @@ int cmd_run(Context& ctx, const Args& args) {
         ("workdir,w", po::value<std::string>(), "working directory inside the container")
         ("hostname", po::value<std::string>(), "hostname (default: the container name)")
         ("share-ipc", "keep the host's IPC namespace")
+        ("cgroupns", po::value<std::string>()->default_value("private"),
+         "private (its own cgroup namespace, its group at /sys/fs/cgroup) or host")
         ("network", po::value<std::string>()->default_value("private"), "private (loopback only) or host")
         ("propagate-mount", po::value<std::vector<std::string>>(),
          "host DIR whose later mounts appear in the container at the same path")

@@ -38,7 +38,9 @@ std::vector<IdMapping> ranges_in_use(const Store& store) {
 
 void add_security_options(po::options_description& desc) {
     desc.add_options()
-        ("cap-add", po::value<std::vector<std::string>>(), "add a capability (e.g. NET_RAW, or ALL)")
+        ("cap-add", po::value<std::vector<std::string>>(),
+         "add a capability (e.g. NET_RAW, or ALL). SYS_ADMIN (or ALL) without --userns makes the container "
+         "host root on a host without AppArmor or SELinux (docs/security.md)")
         ("cap-drop", po::value<std::vector<std::string>>(), "drop a capability (e.g. CHOWN, or ALL)")
         ("privileged", "all capabilities, no seccomp, no masked paths, writable /sys")
         ("security-opt", po::value<std::vector<std::string>>(),

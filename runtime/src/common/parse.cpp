@@ -114,15 +114,19 @@ void validate_handle_name(std::string_view name, std::string_view kind) {
     auto ok_rest = [&](unsigned char c) { return ok_first(c) || c == '_' || c == '.' || c == '-'; };
     bool valid = ok_first(static_cast<unsigned char>(name[0]));
     for (size_t i = 1; valid && i < name.size(); ++i) valid = ok_rest(static_cast<unsigned char>(name[i]));
-    if (!valid) {
-        // Never echo control characters back to the terminal.
-        std::string shown;
-        for (unsigned char c : name) shown += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-        throw Error("invalid " + std::string(kind) + " name " + quoted(shown) +
+    if (!valid)
+        throw Error("invalid " + std::string(kind) + " name " + quote_for_message(name) +
                     ": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*");
-    }
 }
 }  // namespace
+
+std::string quote_for_message(std::string_view text) {
+    // Never echo control characters back to the terminal: a newline would
+    // split the one-line error, an escape sequence repaint the screen.
+    std::string shown;
+    for (unsigned char c : text) shown += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+    return quoted(shown);
+}
 
 void validate_container_name(std::string_view name) { validate_handle_name(name, "container"); }
 void validate_image_name(std::string_view name) { validate_handle_name(name, "image"); }

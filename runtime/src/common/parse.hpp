@@ -26,6 +26,10 @@ void validate_container_name(std::string_view name);
 void validate_image_name(std::string_view name);
 bool is_full_id(std::string_view s);
 
+// `text` in double quotes for an error message, each control or non-ASCII
+// byte shown as '?'.
+std::string quote_for_message(std::string_view text);
+
 // "KEY=VALUE" → pair; "KEY" alone takes the value from minirt's environment.
 std::pair<std::string, std::string> parse_env(std::string_view text);
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -131,6 +132,20 @@ std::vector<char*> exec_vector(const std::vector<std::string>& strings) {
     for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
     out.push_back(nullptr);
     return out;
+}
+
+
+void close_fds_from(int first, std::initializer_list<int> keep) {
+    std::vector<int> kept;
+    for (int fd : keep)
+        if (fd >= first) kept.push_back(fd);
+    std::sort(kept.begin(), kept.end());
+    unsigned from = static_cast<unsigned>(first);
+    for (int fd : kept) {
+        if (static_cast<unsigned>(fd) > from) ::close_range(from, static_cast<unsigned>(fd) - 1, 0);
+        from = static_cast<unsigned>(fd) + 1;
+    }
+    ::close_range(from, ~0U, 0);
 }
 
 }  // namespace minirt

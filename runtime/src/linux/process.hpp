@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,15 @@ int wait_forwarding_signals(pid_t pid, const sigset_t& handled);
 // The NULL-terminated pointer array execve takes, pointing into `strings`
 // (which must outlive it).
 std::vector<char*> exec_vector(const std::vector<std::string>& strings);
+
+// Closes every descriptor from `first` up, except those in `keep` (which
+// may be in any order; negative ones are ignored): what a process about to
+// enter or exec into a container does, so nothing of ours leaks there.
+void close_fds_from(int first, std::initializer_list<int> keep = {});
+template <typename... Fds>
+void close_fds_from(int first, Fds... keep) {
+    close_fds_from(first, {keep...});
+}
 
 // Monotonic milliseconds, for timeouts.
 int64_t monotonic_ms();

@@ -50,12 +50,25 @@ constexpr std::array<DeviceNode, 6> kDevices{{
     {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 }};
 
-void setup_dev(int root_fd) {
-    mount_in_root(root_fd, "dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=755,size=65536k");
+void setup_dev(int root_fd, bool nodev) {
+    mount_in_root(root_fd, "dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME | (nodev ? MS_NODEV : 0),
+                  "mode=755,size=65536k");
     mount_in_root(root_fd, "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                   "newinstance,ptmxmode=0666,mode=0620,gid=5");
     mount_in_root(root_fd, "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
-    populate_dev(root_fd);
+    populate_dev(root_fd, nodev);
+}
+
+// The host's /dev/NAME bound over an empty file of the same name: how a
+// device stays usable on a nodev /dev (a bind keeps its source's flags).
+void bind_host_device(int dev_fd, const char* name) {
+    UniqueFd file(::openat(dev_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0666));
+    if (!file) {
+        if (errno == EEXIST) return;
+        throw_errno(std::string("create /dev/") + name);
+    }
+    std::string host = std::string("/dev/") + name;
+    do_mount(host.c_str(), fd_path(file.get()), nullptr, MS_BIND, nullptr, "bind " + host);
 }
 
 // Host mounts made under `host_dir` after the start must appear inside: a
@@ -103,9 +116,13 @@ UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
     return UniqueFd(openat2_in_root(root_fd, rel.empty() ? "." : rel.c_str(), flags));
 }
 
-void populate_dev(int root_fd) {
+void populate_dev(int root_fd, bool bind_host) {
     UniqueFd dev = open_dir_in_root(root_fd, "dev", false);
     for (const auto& d : kDevices) {
+        if (bind_host) {
+            bind_host_device(dev.get(), d.name);
+            continue;
+        }
         // An existing node (from a bind mount or the image) is kept.
         if (::mknodat(dev.get(), d.name, S_IFCHR | 0666, makedev(d.major, d.minor)) < 0) {
             if (errno == EEXIST) continue;
@@ -145,7 +162,14 @@ void build_rootfs(const RootfsSpec& spec) {
     mount_in_root(root.get(), "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     mount_in_root(root.get(), "sys", "sysfs",
                   MS_NOSUID | MS_NODEV | MS_NOEXEC | (spec.read_only_sys ? MS_RDONLY : 0), nullptr);
-    setup_dev(root.get());
+    setup_dev(root.get(), spec.dev_nodev);
+    if (spec.mount_cgroup) {
+        // Read-only: the limits are the host's to set. The init entered its
+        // cgroup namespace already, so the mount shows the container's group
+        // as its root.
+        mount_in_root(root.get(), "sys/fs/cgroup", "cgroup2",
+                      MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+    }
     for (const auto& dir : spec.propagate_mounts) bind_propagating(root.get(), dir);
     mask_paths(root.get(), spec.masked_paths);
     make_paths_readonly(root.get(), spec.readonly_paths);

@@ -15,6 +15,13 @@ struct RootfsSpec {
     std::string lower, upper, work, merged;
     std::vector<std::string> propagate_mounts;  // host dirs, slave propagation
     bool read_only_sys = true;
+    // Where no eBPF device filter can guard the container (no cgroup v2
+    // group): /dev is mounted nodev too, and its nodes are the host's own,
+    // bind-mounted, so every writable mount is nodev and only those open.
+    bool dev_nodev = false;
+    // A private cgroup namespace: the container's own group, read-only, at
+    // /sys/fs/cgroup (podman's --cgroupns=private).
+    bool mount_cgroup = false;
     // Defences (docs/security.md). Paths are inside the container.
     std::vector<std::string> masked_paths;    // /dev/null or an empty read-only tmpfs over each
     std::vector<std::string> readonly_paths;  // bound read-only over themselves
@@ -38,7 +45,8 @@ std::string fd_path(int fd);
 // The device nodes every container gets on its /dev (null, zero, full,
 // random, urandom, tty) and the /dev/fd, stdio and ptmx links; existing
 // ones are kept.
-void populate_dev(int root_fd);
+// bind_host: bind-mount the host's nodes instead (for a nodev /dev).
+void populate_dev(int root_fd, bool bind_host = false);
 
 // Makes the mount tree private to this namespace (slave: host mounts still
 // arrive, ours never leak out) and assembles the rootfs at spec.merged.

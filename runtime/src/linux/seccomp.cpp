@@ -302,8 +302,12 @@ void load_seccomp(const SeccompProgram& program) {
 }
 
 bool send_seccomp(int fd, const SeccompProgram& program) noexcept {
-    const auto* bytes = reinterpret_cast<const char*>(program.data());
-    return write_all_nothrow(fd, std::string_view(bytes, program.size() * sizeof(sock_filter)));
+    // A count first: an empty program ("no filter") is then an explicit
+    // message, never confused with a shim that died before it could send.
+    auto count = static_cast<uint32_t>(program.size());
+    std::string message(reinterpret_cast<const char*>(&count), sizeof count);
+    message.append(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter));
+    return write_all_nothrow(fd, message);
 }
 
 SeccompProgram receive_seccomp(int fd) {
@@ -316,10 +320,12 @@ SeccompProgram receive_seccomp(int fd) {
         if (n == 0) break;
         bytes.append(buf, static_cast<size_t>(n));
     }
-    if (bytes.empty() || bytes.size() % sizeof(sock_filter) != 0)
+    uint32_t count = 0;
+    if (bytes.size() >= sizeof count) std::memcpy(&count, bytes.data(), sizeof count);
+    if (bytes.size() < sizeof count || bytes.size() - sizeof count != count * sizeof(sock_filter))
         throw Error("seccomp: no complete filter arrived from the shim");
-    SeccompProgram program(bytes.size() / sizeof(sock_filter));
-    std::memcpy(program.data(), bytes.data(), bytes.size());
+    SeccompProgram program(count);
+    std::memcpy(program.data(), bytes.data() + sizeof count, count * sizeof(sock_filter));
     return program;
 }
 

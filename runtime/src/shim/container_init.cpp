@@ -152,6 +152,10 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         } while (n < 0 && errno == EINTR);
         if (n != 1) _exit(kExitMinirtError);
         ::close(fds.go);
+        // Now in our cgroup: a namespace rooted there shows the container its
+        // own group (/proc/self/cgroup reads 0::/, and /sys/fs/cgroup holds
+        // its own limits, which runtimes such as the JVM size themselves by).
+        if (spec.new_cgroupns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
 
         setup_stdio(fds);
         set_hostname(spec.hostname);
@@ -183,8 +187,7 @@ void container_init(const InitSpec& spec, const InitFds& fds) noexcept {
         std::vector<char*> argv = exec_vector(spec.argv), envp = exec_vector(spec.env);
         // Close every inherited descriptor but stdio and the error pipe
         // (close-on-exec), so no host file leaks into the container.
-        ::close_range(3, fds.error - 1, 0);
-        ::close_range(static_cast<unsigned>(fds.error) + 1, ~0U, 0);
+        close_fds_from(3, fds.error);
         reset_signals();
         ::execve(exe.c_str(), argv.data(), envp.data());
         int e = errno;

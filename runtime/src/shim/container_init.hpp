@@ -23,6 +23,7 @@ struct InitSpec {
     std::string workdir = "/";
     bool new_ipc = true;
     bool new_net = true;
+    bool new_cgroupns = true;  // entered once the shim has put us in our group
     std::optional<int> nice;
     std::optional<int> pin_cpu;  // affinity to this CPU and SCHED_RR
     bool tty = false;
@@ -43,7 +44,10 @@ struct InitFds {
     int stderr_w = -1;
     int stdin_r = -1;    // -1: /dev/null
     int console = -1;    // with a tty: the pty master goes back to the shim here
-    int seccomp = -1;    // read: the compiled filter, sent by the shim after the go
+    // read: the compiled seccomp filter (maybe empty), sent by the shim after
+    // the go and after it attached the device filter: nothing of the user's
+    // runs before both hold.
+    int seccomp = -1;
     int netns = -1;      // the network namespace to join, lo up (else: unshare one)
 };
 

@@ -23,6 +23,7 @@
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "linux/cgroup.hpp"
+#include "linux/device_filter.hpp"
 #include "linux/monitor.hpp"
 #include "linux/process.hpp"
 #include "linux/security.hpp"
@@ -106,6 +107,7 @@ private:
     int epoll_ = -1;
     UniqueFd mount_ns_;  // the container's, held until its exit is reported
     bool drop_pages_ = false;
+    bool guard_devices_ = false;  // attach the device allow-list to the group
 };
 
 // Output produced before anyone attached is kept (bounded) for the first
@@ -267,6 +269,7 @@ void Shim::prepare() {
     spec_.workdir = config_.workdir;
     spec_.new_ipc = !config_.share_ipc;
     spec_.new_net = config_.network != "host";
+    spec_.new_cgroupns = config_.cgroupns == "private";
     spec_.tty = config_.tty;
     spec_.nice = config_.resources.nice;
     spec_.pin_cpu = config_.resources.pin_cpu;
@@ -299,7 +302,8 @@ void Shim::prepare() {
     ::fcntl(err_.write.get(), F_SETPIPE_SZ, kPipeSize);
     go_ = make_pipe();
     exec_err_ = make_pipe();
-    if (wants_seccomp(spec_.security)) seccomp_ = make_pipe();
+    // The seccomp filter travels over it, and with it the news that the
+    // device filter holds (see spawn_init): made below, once that is known.
     if (config_.tty) {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
@@ -316,6 +320,14 @@ void Shim::prepare() {
         apply_resources(cgroup_->path(), config_.resources);
         oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
     }
+    // Devices: the allow-list is an eBPF program on the container's v2
+    // group (which exists on hybrid hosts too). Without a group, /dev is
+    // made nodev like every other writable mount instead.
+    guard_devices_ = !sec.privileged && cgroup_;
+    spec_.rootfs.dev_nodev = !sec.privileged && !cgroup_;
+    spec_.rootfs.mount_cgroup = spec_.new_cgroupns && cgroup_;
+    if (!cgroup_) spec_.new_cgroupns = false;  // nothing of its own to show
+    if (wants_seccomp(spec_.security) || guard_devices_) seccomp_ = make_pipe();
 }
 
 void Shim::spawn_init() {
@@ -386,8 +398,12 @@ void Shim::spawn_init() {
     // why from the error pipe, which is what the CLI must hear.
     if (!write_all_nothrow(go_.write.get(), "g") && errno != EPIPE) throw_errno("release container init");
     go_.write.reset();
-    // libseccomp's most-of-a-millisecond, spent while the init mounts.
+    // The device filter and libseccomp's most-of-a-millisecond, while the
+    // init mounts (its own mknods in /dev are allowed anyway). The init
+    // waits for the seccomp message before it runs anything of the user's,
+    // so both hold by then.
     seccomp_.read.reset();
+    if (guard_devices_) attach_device_filter(cgroup_->path().string(), default_allowed_devices());
     if (seccomp_.write) {
         SeccompProgram program = seccomp_program_for(spec_.security);
         if (!send_seccomp(seccomp_.write.get(), program) && errno != EPIPE)

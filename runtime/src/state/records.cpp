@@ -319,6 +319,7 @@ json to_json(const ContainerConfig& c) {
                 {"workdir", c.workdir},
                 {"hostname", c.hostname},
                 {"share_ipc", c.share_ipc},
+                {"cgroupns", c.cgroupns},
                 {"network", c.network},
                 {"propagate_mounts", c.propagate_mounts},
                 {"auto_remove", c.auto_remove},
@@ -348,6 +349,9 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         if (c.workdir.empty() || c.workdir[0] != '/') throw Error("workdir must be absolute");
         c.hostname = j.at("hostname").get<std::string>();
         c.share_ipc = j.value("share_ipc", false);
+        // Containers made before the field ran in the host's.
+        c.cgroupns = j.value("cgroupns", std::string("host"));
+        if (c.cgroupns != "private" && c.cgroupns != "host") throw Error("bad cgroupns \"" + c.cgroupns + "\"");
         c.network = j.value("network", std::string("none"));
         if (c.network != "none" && c.network != "host") throw Error("bad network \"" + c.network + "\"");
         c.propagate_mounts = j.value("propagate_mounts", std::vector<std::string>{});

@@ -27,6 +27,9 @@ struct ContainerConfig {
     std::string workdir = "/";
     std::string hostname;
     bool share_ipc = false;
+    // "private": a cgroup namespace of its own with its group mounted at
+    // /sys/fs/cgroup; "host": neither (configs older than the field).
+    std::string cgroupns = "private";
     std::string network = "none";  // "none" (own namespace, loopback) or "host"
     std::vector<std::string> propagate_mounts;
     bool auto_remove = false;
