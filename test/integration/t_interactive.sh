@@ -131,12 +131,12 @@ test_exec_joins_namespaces_and_cgroup() {
     expect_rc 0 exec -u 65534:65534 ex id -u
     expect_eq "$OUT" 65534
     expect_rc 0 freeze ex
-    expect_rc 125 exec ex true
+    expect_rc 255 exec ex true
     expect_contains "$ERR" "paused"
     expect_rc 0 thaw ex
     expect_rc 0 stop -t 0 ex
-    expect_rc 125 exec ex true
-    expect_contains "$ERR" "not running"
+    expect_rc 255 exec ex true
+    expect_contains "$ERR" "can only exec into a running container: ex is exited"
     expect_rc 0 rm ex
 }
 

@@ -216,7 +216,7 @@ test_rm_refuses_running_and_force_removes() {
     local id cg
     id=$(json_field busy .id)
     cg=$(json_field busy .state.cgroup)
-    expect_rc 125 rm busy
+    expect_rc 2 rm busy
     expect_contains "$ERR" "running"
     expect_eq "$(status_of busy)" running "refused rm changed nothing"
     expect_rc 0 rm -f busy
@@ -338,7 +338,7 @@ test_images_import_list_and_rm() {
     expect_rc 0 run --rm mini
     expect_eq "$OUT" from-dir "image default command"
     expect_rc 0 run -d --name user minitar sh -c 'sleep 30'
-    expect_rc 125 image rm minitar
+    expect_rc 2 image rm minitar
     expect_contains "$ERR" "in use"
     expect_rc 0 rm -f user
     expect_rc 0 image rm minitar mini

@@ -179,8 +179,12 @@ int cmd_exec(Context& ctx, const Args& args) {
     std::string id = ctx.store.resolve(p.positional[0]);
     ContainerView v = view_container(ctx.store, id);
     if (!v.load_error.empty()) throw Error(v.load_error);
-    if (v.status == Status::Paused) throw Error("container is paused; thaw it first");
-    if (v.status != Status::Running) throw Error("container is not running");
+    const std::string shown = v.config->name.empty() ? id.substr(0, 12) : v.config->name;
+    if (v.status == Status::Paused)
+        throw Error("container " + shown + " is paused; thaw it first", kExitExecNotRunning);
+    if (v.status != Status::Running)
+        throw Error("can only exec into a running container: " + shown + " is " + to_string(v.status),
+                    kExitExecNotRunning);
 
     ExecSpec spec;
     spec.argv.assign(p.positional.begin() + 1, p.positional.end());
@@ -210,7 +214,7 @@ int cmd_exec(Context& ctx, const Args& args) {
     if (v.config->cgroupns == "private" && !v.state->cgroup.empty()) spec.ns_flags |= CLONE_NEWCGROUP;
 
     UniqueFd pidfd = open_pidfd(v.state->pid, v.state->pid_start);
-    if (!pidfd) throw Error("container is not running");
+    if (!pidfd) throw Error("can only exec into a running container: " + shown + " has exited", kExitExecNotRunning);
     Pipe errors = make_pipe();
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");

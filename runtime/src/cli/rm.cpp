@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "common/parse.hpp"
 #include "container/ops.hpp"
 
 namespace minirt::cli {
@@ -27,10 +28,19 @@ int cmd_rm(Context& ctx, const Args& args) {
         }
         handles.push_back(h);
     }
-    return for_each_handle(ctx, handles, [&](const std::string& id, const std::string& handle) {
-        remove_container(ctx.store, id, force);
-        std::cout << handle << "\n";
-    });
+    int rc = 0;
+    for (const auto& handle : handles) {
+        try {
+            auto id = ctx.store.find(handle);
+            if (!id) throw Error("no such container " + quote_for_message(handle), kExitNoSuchContainer);
+            remove_container(ctx.store, *id, force);
+            std::cout << handle << "\n";
+        } catch (const Error& e) {
+            std::cerr << ctx.program << ": " << handle << ": " << e.message() << "\n";
+            rc = e.exit_code();
+        }
+    }
+    return rc;
 }
 
 int cmd_wait(Context& ctx, const Args& args) {
@@ -38,10 +48,21 @@ int cmd_wait(Context& ctx, const Args& args) {
     po::options_description desc("Options");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
-    return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string&) {
-        auto code = wait_container(ctx.store, id);
-        std::cout << (code ? std::to_string(*code) : std::string("-1")) << std::endl;
-    });
+    int rc = 0;
+    for (const auto& handle : p.positional) {
+        try {
+            std::optional<int> code;
+            if (auto id = ctx.store.find(handle)) code = wait_container(ctx.store, *id);
+            // Gone already (run -d --rm): the code it exited with, as podman prints it.
+            else if (!(code = ctx.store.removed_exit_code(handle)))
+                throw Error("no such container " + quote_for_message(handle), kExitNoSuchContainer);
+            std::cout << (code ? std::to_string(*code) : std::string("-1")) << std::endl;
+        } catch (const Error& e) {
+            std::cerr << ctx.program << ": " << handle << ": " << e.message() << "\n";
+            rc = e.exit_code();
+        }
+    }
+    return rc;
 }
 
 }  // namespace minirt::cli

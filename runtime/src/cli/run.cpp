@@ -155,6 +155,7 @@ int cmd_run(Context& ctx, const Args& args) {
     LaunchMode mode;
     mode.attached = !detach && !config.tty;
     mode.pass_stdin = mode.attached && config.interactive;
+    mode.tty_client = !detach && config.tty;
     Launched launched;
     try {
         mode.netns = netns ? netns->shim_end() : -1;

@@ -13,6 +13,14 @@ namespace minirt {
 inline constexpr int kExitMinirtError = 125;
 inline constexpr int kExitCannotInvoke = 126;
 inline constexpr int kExitNotFound = 127;
+// Where podman's scripts test other codes, the same ones (docs/cli.md):
+// `rm` of a container that does not exist,
+inline constexpr int kExitNoSuchContainer = 1;
+// `rm` of a running container, `image rm` of an image in use (podman's
+// "container state improper"),
+inline constexpr int kExitStateImproper = 2;
+// `exec` into a container that is not running.
+inline constexpr int kExitExecNotRunning = 255;
 
 class Error : public std::system_error {
 public:

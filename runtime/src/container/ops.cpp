@@ -110,6 +110,73 @@ void derive_status(ContainerView& v, int root = -1) {
     }
 }
 
+// The container as its cgroup shows it: its init (PID 1 of a namespace
+// below ours, in the group) and the shim that is the init's parent. The
+// group's path follows from the id alone, so this holds when state.json
+// is gone (a lost /run) or says something untrue.
+std::optional<ContainerState> live_state_from_cgroup(const std::string& id) {
+    auto cg = container_cgroup(id);
+    if (!cg || !cg->exists() || !cg->populated()) return std::nullopt;
+    for (int pid : cg->pids()) {
+        if (!is_namespace_init(pid)) continue;
+        auto init = process_info(pid);
+        if (!init) continue;
+        ContainerState st;
+        st.id = id;
+        st.status = Status::Running;
+        st.pid = init->pid;
+        st.pid_start = init->start;
+        st.started_ns = start_time_ns(init->start);
+        st.cgroup = cg->path().string();
+        if (auto shim = process_info(init->ppid); shim && shim->comm == "minirt-shim") {
+            st.shim_pid = shim->pid;
+            st.shim_start = shim->start;
+        }
+        return st;
+    }
+    return std::nullopt;
+}
+
+// When the record and the kernel disagree, the kernel wins: a recorded
+// process that is not there (or a record that is missing) is checked
+// against the exit record the shim may have left under --storage and
+// against the container's cgroup. Only for views that need it (a lost
+// shim, a lost record, an init that is not where the record says), so
+// listing the usual containers costs nothing more.
+void reconcile_with_kernel(const Store& store, ContainerView& v) {
+    bool record_lost = !v.state;
+    bool shim_lost = v.status == Status::Exited && v.reason == "shim-lost";
+    bool init_missing = v.status == Status::Stopping && !v.init_alive;
+    if (!record_lost && !shim_lost && !init_missing) return;
+    try {
+        if (auto exited = store.load_exit_fallback(v.id)) {
+            if (v.state) exited->summary = v.state->summary;
+            v.state = std::move(*exited);
+            v.status = Status::Exited;
+            v.reason = v.state->reason;
+            v.init_alive = v.shim_alive = false;
+            return;
+        }
+    } catch (const Error&) {
+        // A damaged exit record says nothing; the cgroup still may.
+    }
+    auto live = live_state_from_cgroup(v.id);
+    if (!live) return;
+    if (v.state) {
+        // What the record knew of the start and the user's wishes stays.
+        if (v.state->started_ns) live->started_ns = v.state->started_ns;
+        live->stop_requested = v.state->stop_requested;
+        live->summary = v.state->summary;
+        live->monitor = v.state->monitor;
+        if (v.state->status == Status::Paused) live->status = Status::Paused;
+    }
+    v.state = std::move(*live);
+    v.init_alive = true;
+    v.shim_alive = v.state->shim_pid > 0;
+    v.status = live_status(*v.state);
+    v.reason = v.shim_alive ? "" : "shim lost; container unowned";
+}
+
 }  // namespace
 
 ContainerView view_container(const Store& store, const std::string& id) {
@@ -125,6 +192,7 @@ ContainerView view_container(const Store& store, const std::string& id) {
     }
     v.summary = ContainerSummary::of(*v.config);
     derive_status(v);
+    reconcile_with_kernel(store, v);
     return v;
 }
 
@@ -147,6 +215,7 @@ std::vector<ContainerView> view_all(const Store& store) {
             }
             try {
                 derive_status(v, root.get());
+                reconcile_with_kernel(store, v);
             } catch (const std::exception& e) {  // never out of a helper thread
                 v.load_error = e.what();
                 v.status = Status::Unknown;
@@ -236,13 +305,25 @@ void kill_container(const Store& store, const std::string& id, int sig) {
     if (!v.load_error.empty()) throw Error(v.load_error);
     if (v.status != Status::Running && v.status != Status::Paused)
         throw Error("container " + id.substr(0, 12) + " is not running");
-    UniqueFd init = open_pidfd(v.state->pid, v.state->pid_start);
+    const ContainerState& st = *v.state;
+    UniqueFd init = open_pidfd(st.pid, st.pid_start);
     if (!init || !signal_pidfd(init.get(), sig))
         throw Error("container " + id.substr(0, 12) + " is not running");
+    // SIGKILL cannot be caught: as with podman, the exit is recorded by the
+    // time we return, so `kill C; rm C` never finds it still running.
+    if (sig != SIGKILL) return;
+    if (!wait_pidfd(init.get(), kShimGraceMs))
+        throw Error("container " + id.substr(0, 12) + " did not die after SIGKILL");
+    wait_for_shim(st);
 }
 
 std::optional<int> wait_container(const Store& store, const std::string& id) {
     for (;;) {
+        if (!store.exists(id)) {
+            // Removed (by --rm, say): its shim left the exit code behind.
+            if (auto code = store.removed_exit_code(id)) return code;
+            throw Error("container " + id.substr(0, 12) + " was removed while waiting");
+        }
         ContainerView v = view_container(store, id);
         if (!v.load_error.empty()) throw Error(v.load_error);
         if (v.status == Status::Exited) {
@@ -250,7 +331,14 @@ std::optional<int> wait_container(const Store& store, const std::string& id) {
             return v.state->exit_code;
         }
         if (v.status == Status::Created && !v.shim_alive) {
-            // Never started: podman waits for it to run; we report it plainly.
+            // A start in progress holds the container's lock until the
+            // command runs (or fails): wait for it and look again. Nobody
+            // holding it means nobody is starting it.
+            if (!FileLock::try_acquire_existing(store.paths().lock_file(id))) {
+                store.lock(id).release();
+                continue;
+            }
+            if (!store.exists(id)) continue;
             throw Error("container " + id.substr(0, 12) + " has not been started");
         }
         if (v.shim_alive) {
@@ -259,7 +347,6 @@ std::optional<int> wait_container(const Store& store, const std::string& id) {
         } else {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
-        if (!store.exists(id)) throw Error("container " + id.substr(0, 12) + " was removed while waiting");
     }
 }
 
@@ -280,7 +367,8 @@ void remove_container(const Store& store, const std::string& id, bool force) {
         if (busy) {
             if (!force)
                 throw Error("container " + (v.config ? v.config->name : id.substr(0, 12)) +
-                            " is running; stop it first or use rm -f");
+                                " is running; stop it first or use rm -f",
+                            kExitStateImproper);
             if (attempt > 3) throw Error("container " + id.substr(0, 12) + " keeps running; cannot remove it");
             ContainerState st = *v.state;
             lock.release();
@@ -298,7 +386,8 @@ void remove_container(const Store& store, const std::string& id, bool force) {
         // container's processes are in its cgroup.
         if (auto cg = container_cgroup(id); cg && cg->exists()) {
             if (cg->populated() && !force)
-                throw Error("container " + id.substr(0, 12) + " still has running processes; use rm -f");
+                throw Error("container " + id.substr(0, 12) + " still has running processes; use rm -f",
+                            kExitStateImproper);
             cg->kill_all();
             cg->remove();
         }

@@ -254,7 +254,8 @@ void remove_image(const Paths& paths, const std::string& name) {
         } catch (const Error&) {
             continue;  // a corrupt config names no image we could honour
         }
-        if (used == name) throw Error("image \"" + name + "\" is in use by container " + id.substr(0, 12));
+        if (used == name)
+            throw Error("image \"" + name + "\" is in use by container " + id.substr(0, 12), kExitStateImproper);
     }
     fs::path trash = paths.images_dir() / (".trash-" + name + "-" + std::to_string(::getpid()));
     if (::rename(paths.image_dir(name).c_str(), trash.c_str()) < 0) throw_errno("remove image " + name);

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 
 namespace minirt {
 
@@ -75,6 +76,43 @@ bool process_alive(pid_t pid, uint64_t start, pid_t& ppid) {
 bool process_alive(pid_t pid, uint64_t start) {
     pid_t ppid;
     return process_alive(pid, start, ppid);
+}
+
+int64_t start_time_ns(uint64_t ticks) {
+    static const int64_t boot_s = [] {
+        auto text = read_file_if_exists("/proc/stat");
+        auto at = text ? text->find("\nbtime ") : std::string::npos;
+        return at == std::string::npos ? int64_t{0} : std::atoll(text->c_str() + at + 7);
+    }();
+    long hz = ::sysconf(_SC_CLK_TCK);
+    if (boot_s == 0 || hz <= 0) return 0;
+    return boot_s * 1000000000LL + static_cast<int64_t>(ticks) * (1000000000LL / hz);
+}
+
+bool is_namespace_init(pid_t pid) {
+    auto text = read_file_if_exists("/proc/" + std::to_string(pid) + "/status");
+    if (!text) return false;
+    auto at = text->find("\nNSpid:");
+    if (at == std::string::npos) return false;
+    auto end = text->find('\n', at + 1);
+    std::string line = text->substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
+    // Several ids (one per namespace level, ours first) and the last is 1.
+    auto last = line.find_last_of(" \t");
+    return last != std::string::npos && line.find_first_not_of(" \t") < last && line.substr(last + 1) == "1";
+}
+
+std::optional<ProcessInfo> process_info(pid_t pid) {
+    auto st = read_stat(pid);
+    if (!st || st->state == 'Z' || st->state == 'X') return std::nullopt;
+    ProcessInfo info;
+    info.pid = pid;
+    info.ppid = st->ppid;
+    info.start = st->start;
+    if (auto comm = read_file_if_exists("/proc/" + std::to_string(pid) + "/comm")) {
+        info.comm = *comm;
+        while (!info.comm.empty() && info.comm.back() == '\n') info.comm.pop_back();
+    }
+    return info;
 }
 
 UniqueFd open_pidfd(pid_t pid, uint64_t start) {

@@ -24,6 +24,20 @@ bool process_alive(pid_t pid, uint64_t start);
 // when it is alive: one read of /proc/PID/stat answers both.
 bool process_alive(pid_t pid, uint64_t start, pid_t& ppid);
 
+// A /proc start time (clock ticks since boot) as wall-clock nanoseconds.
+int64_t start_time_ns(uint64_t ticks);
+
+// True if `pid` is PID 1 of a PID namespace below ours (its NSpid line in
+// /proc/PID/status ends in 1): a container's init.
+bool is_namespace_init(pid_t pid);
+// What /proc says of a live process (nullopt: gone, or a zombie).
+struct ProcessInfo {
+    pid_t pid = 0, ppid = 0;
+    uint64_t start = 0;
+    std::string comm;
+};
+std::optional<ProcessInfo> process_info(pid_t pid);
+
 // A pidfd for pid if it is still the process that started at `start`;
 // an invalid fd if it has gone (or was replaced).
 UniqueFd open_pidfd(pid_t pid, uint64_t start);

@@ -122,6 +122,7 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
     if (mode.attached) args.emplace_back("--attached");
     if (mode.pass_stdin) args.emplace_back("--pass-stdin");
     if (mode.netns >= 0) args.emplace_back("--netns");
+    if (mode.tty_client) args.emplace_back("--tty-client");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -23,6 +23,7 @@ struct Launched {
 struct LaunchMode {
     bool attached = false;    // the shim relays output to our stdout/stderr
     bool pass_stdin = false;  // our stdin becomes the container's (run -i)
+    bool tty_client = false;  // the CLI attaches to the terminal (run -t)
     int netns = -1;           // NetnsMaker::shim_end(), or -1
 };
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <system_error>
+#include <utility>
 #include <thread>
 
 #include "common/error.hpp"
@@ -133,13 +134,79 @@ void LogWriter::rotate_if_needed(size_t incoming) {
 void LogWriter::write_out(std::string_view bytes) {
     rotate_if_needed(bytes.size());
     reserve_ahead(bytes.size());
-    // A full disk must not kill the shim; the record is dropped instead
-    // (part of it may have landed: the file says how much).
-    if (write_all_nothrow(fd_.get(), bytes)) {
-        size_ += bytes.size();
-    } else if (struct stat st{}; ::fstat(fd_.get(), &st) == 0) {
-        size_ = static_cast<uint64_t>(st.st_size);
+    // After a loss, the log first says what was lost, once there is room.
+    if (dropped_.lines > 0 && !append_whole(drop_notice())) {
+        count_dropped(bytes);
+        return;
     }
+    if (dropped_.lines > 0) {
+        std::lock_guard lock(mu_);
+        dropped_ = {};
+        drop_error_ = 0;
+    }
+    if (!append_whole(bytes)) count_dropped(bytes);
+}
+
+bool LogWriter::append_whole(std::string_view bytes) {
+    uint64_t before = size_;
+    ssize_t done = 0;
+    while (static_cast<size_t>(done) < bytes.size()) {
+        ssize_t n = ::write(fd_.get(), bytes.data() + done, bytes.size() - static_cast<size_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += n;
+    }
+    if (static_cast<size_t>(done) == bytes.size()) {
+        size_ += bytes.size();
+        return true;
+    }
+    // A full disk (or a quota) must not kill the shim, nor leave half a
+    // record for the next one to be glued to: the records that landed whole
+    // stay, the rest is cut off and counted as dropped.
+    int error = errno ? errno : ENOSPC;
+    std::string_view landed = bytes.substr(0, static_cast<size_t>(done));
+    size_t whole = landed.rfind('\n') == std::string_view::npos ? 0 : landed.rfind('\n') + 1;
+    size_ = before + whole;
+    ::ftruncate(fd_.get(), static_cast<off_t>(size_));
+    reserved_to_ = 0;  // the truncate gave back what was reserved past the end
+    std::lock_guard lock(mu_);
+    drop_error_ = error;
+    count_dropped_locked(bytes.substr(whole));
+    return false;
+}
+
+void LogWriter::count_dropped(std::string_view bytes) {
+    std::lock_guard lock(mu_);
+    count_dropped_locked(bytes);
+}
+
+void LogWriter::count_dropped_locked(std::string_view bytes) {
+    // append_whole() counted its own failure; a record refused because the
+    // notice could not be written is counted here.
+    if (bytes.empty()) return;
+    dropped_.lines += static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+    dropped_.bytes += bytes.size();
+    total_dropped_.lines += static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+    total_dropped_.bytes += bytes.size();
+    drops_changed_ = true;
+}
+
+std::string LogWriter::drop_notice() const {
+    std::lock_guard lock(mu_);
+    std::string text = "minirt: log: dropped " + std::to_string(dropped_.lines) + " lines (" +
+                       std::to_string(dropped_.bytes) + " bytes): " +
+                       std::strerror(drop_error_ ? drop_error_ : ENOSPC) + "\n";
+    return format_log_chunk(now_ns(), "minirt", text);
+}
+
+LogWriter::Dropped LogWriter::dropped() const {
+    std::lock_guard lock(mu_);
+    return total_dropped_;
+}
+
+bool LogWriter::take_drops_changed() {
+    std::lock_guard lock(mu_);
+    return std::exchange(drops_changed_, false);
 }
 
 void LogWriter::reserve_ahead(size_t incoming) {

@@ -46,6 +46,16 @@ public:
     // exit is recorded, so `logs` of an exited container is complete).
     void sync();
 
+    // Output that could not be written (a full disk): counted, never half
+    // written. Once there is room again the log gets one "minirt" record
+    // saying how much was lost and why.
+    struct Dropped {
+        uint64_t lines = 0, bytes = 0;
+    };
+    Dropped dropped() const;  // since the shim started
+    // True once after the count changed (the shim then records it).
+    bool take_drops_changed();
+
     // Records are formatted into blocks of this size (allocated on first
     // use, so an idle shim never touches one); a longer record goes to the
     // writer as one piece of its own.
@@ -64,6 +74,10 @@ private:
     void submit_chunk(Chunk chunk);
     void writer_loop();
     void write_out(std::string_view bytes);
+    bool append_whole(std::string_view bytes);
+    void count_dropped(std::string_view bytes);
+    void count_dropped_locked(std::string_view bytes);
+    std::string drop_notice() const;
     void rotate_if_needed(size_t incoming);
     void reserve_ahead(size_t incoming);
     void trim_reserve() noexcept;
@@ -82,7 +96,11 @@ private:
     size_t block_len_ = 0;
     size_t block_limit_ = kBlockSize;  // never more than max_size_
     // Between the two.
-    std::mutex mu_;
+    mutable std::mutex mu_;
+    Dropped dropped_;        // since the last notice
+    Dropped total_dropped_;  // in all
+    int drop_error_ = 0;
+    bool drops_changed_ = false;
     std::condition_variable changed_;
     std::deque<Chunk> queue_;
     std::vector<std::unique_ptr<char[]>> spare_;  // written blocks, for reuse

@@ -1,6 +1,7 @@
 #include "shim/shim.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <linux/sched.h>
@@ -41,6 +42,9 @@ namespace {
 // that escaped the PID namespace but still hold the pipes.
 constexpr int kDrainAfterExitMs = 2000;
 constexpr int kPipeSize = 1 << 20;
+// How long an exited container's output waits for the terminal client
+// that `run -t` is about to connect (it is normally there at once).
+constexpr int kAwaitClientMs = 30000;
 
 class Shim {
 public:
@@ -57,6 +61,9 @@ private:
     void release_setup_memory();
     void finish();
     void record_failure(ContainerState st, int code, const std::string& message);
+    void record_log_drops() noexcept;
+    ContainerState exit_record(int code, int sig, bool oom);
+    void save_exit_record(const ContainerState& st) noexcept;
     void remove_container();
     void remove_cgroup() noexcept;
     void release_stdio() noexcept;
@@ -95,6 +102,7 @@ private:
 
     // Terminal and attach (-t / -i): clients connect to the attach socket.
     void accept_client();
+    void await_terminal_client();
     void serve_client(int fd);
     void broadcast(std::string_view data);
     UniqueFd console_parent_, console_child_;  // socketpair: init → shim pty master
@@ -135,8 +143,25 @@ void Shim::accept_client() {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = c.get();
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, c.get(), &ev) < 0) return;
+    if (epoll_ >= 0 && ::epoll_ctl(epoll_, EPOLL_CTL_ADD, c.get(), &ev) < 0) return;
     clients_.push_back(std::move(c));
+}
+
+// run -t in the foreground connects to the terminal once it hears
+// "started": a command that is quicker than that (a loaded host, `echo`)
+// has ended before. Its output waits in pending_output_ for that client,
+// for as long as the CLI is there to connect.
+void Shim::await_terminal_client() {
+    if (!args_.tty_client || had_client_ || !listener_ || args_.report_fd < 0) return;
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {args_.report_fd, 0, 0}};
+    int64_t deadline = monotonic_ms() + kAwaitClientMs;
+    while (!had_client_) {
+        int left = static_cast<int>(std::max<int64_t>(0, deadline - monotonic_ms()));
+        int n = ::poll(fds, 2, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || (fds[1].revents & (POLLERR | POLLHUP))) return;  // late, or the CLI is gone
+        if (fds[0].revents & POLLIN) accept_client();
+    }
 }
 
 void Shim::serve_client(int fd) {
@@ -629,7 +654,9 @@ void Shim::event_loop() {
                 serve_client(fd);
             }
         }
+        if (log_->take_drops_changed()) record_log_drops();
     }
+    epoll_ = -1;  // closed with `ep`: a late client is served without it
 }
 
 void Shim::remove_container() {
@@ -671,6 +698,12 @@ void Shim::finish() {
     // of `run --rm`. Should the unlisting fail, the exit is recorded instead.
     std::optional<FileLock> unlisted;
     if (config_.auto_remove) {
+        // A `wait` that finds the container gone reads its code here.
+        try {
+            store_.record_removed_exit(args_.id, config_.name, code);
+        } catch (const Error& e) {
+            log_->note("minirt: --rm: " + e.message());
+        }
         unlisted = store_.lock(args_.id);
         try {
             if (!unlisted->stale()) store_.unlist(args_.id, config_.name);
@@ -680,24 +713,11 @@ void Shim::finish() {
         }
     }
     if (!unlisted) {
-        FileLock lock = store_.lock(args_.id);
-        if (!lock.stale()) {
-            auto st = store_.load_state(args_.id).value_or(ContainerState{});
-            st.id = args_.id;
-            st.status = Status::Exited;
-            st.exit_code = code;
-            st.exit_signal = sig;
-            st.finished_ns = now_ns();
-            st.monitor = monitor_record_;
-            if (monitor_record_ && monitor_record_->hard_killed) st.reason = "memory hard limit";
-            else if (oom) st.reason = "oom-killed";
-            else if (st.stop_requested) st.reason = "stopped";
-            else if (sig) st.reason = "killed";
-            else st.reason = "exited";
-            store_.save_state(st);
-        }
+        // The group first: once the exit is recorded, a `start` may make it anew.
         remove_cgroup();
+        save_exit_record(exit_record(code, sig, oom));
     }
+    await_terminal_client();
     for (auto& c : clients_)
         if (c) send_packet(c.get(), kMsgExit, std::to_string(code));
     clients_.clear();
@@ -710,6 +730,87 @@ void Shim::finish() {
         if (!unlisted->stale()) store_.purge(args_.id, *unlisted);
     }
     mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
+}
+
+ContainerState Shim::exit_record(int code, int sig, bool oom) {
+    std::optional<ContainerState> loaded;
+    try {
+        loaded = store_.load_state(args_.id);
+    } catch (const Error&) {
+        // Damaged: rebuilt from what we know.
+    }
+    ContainerState st = loaded.value_or(ContainerState{});
+    if (!loaded) {
+        // /run was emptied under us: what we know is the truth.
+        st.pid = child_;
+        st.shim_pid = ::getpid();
+        st.cgroup = cgroup_ ? cgroup_->path().string() : std::string();
+    }
+    st.id = args_.id;
+    st.status = Status::Exited;
+    st.exit_code = code;
+    st.exit_signal = sig;
+    st.finished_ns = now_ns();
+    st.monitor = monitor_record_;
+    if (log_) {
+        st.log_dropped_lines = log_->dropped().lines;
+        st.log_dropped_bytes = log_->dropped().bytes;
+    }
+    if (monitor_record_ && monitor_record_->hard_killed) st.reason = "memory hard limit";
+    else if (oom) st.reason = "oom-killed";
+    else if (st.stop_requested) st.reason = "stopped";
+    else if (sig) st.reason = "killed";
+    else st.reason = "exited";
+    return st;
+}
+
+// The exit is what every later command asks about: it must not be lost to
+// a full --root. It goes to state.json if it can, else to a file beside the
+// container's config under --storage (read in its place), and state.json is
+// tried again a few times, briefly, before the shim gives up on it.
+void Shim::save_exit_record(const ContainerState& st) noexcept {
+    auto save = [&] {
+        try {
+            FileLock lock = store_.lock(args_.id);
+            if (lock.stale()) return true;  // removed meanwhile: nobody to tell
+            store_.save_state(st);
+            return true;
+        } catch (const Error& e) {
+            if (log_) log_->note("minirt: recording the exit: " + e.message());
+            return false;
+        }
+    };
+    if (save()) return;
+    fs::path fallback = store_.paths().exit_fallback(args_.id);
+    try {
+        store_.save_exit_fallback(st);
+    } catch (const Error& e) {
+        if (log_) log_->note("minirt: recording the exit under --storage: " + e.message());
+    }
+    // The record stands: readers no longer take this shim for a running
+    // container's while it tries state.json again.
+    alive_mark_.reset();
+    for (int delay_ms = 50; delay_ms <= 800; delay_ms *= 2) {
+        ::usleep(static_cast<useconds_t>(delay_ms) * 1000);
+        if (save()) {
+            ::unlink(fallback.c_str());
+            return;
+        }
+    }
+}
+
+void Shim::record_log_drops() noexcept {
+    try {
+        FileLock lock = store_.lock(args_.id);
+        if (lock.stale()) return;
+        auto st = store_.load_state(args_.id);
+        if (!st) return;
+        st->log_dropped_lines = log_->dropped().lines;
+        st->log_dropped_bytes = log_->dropped().bytes;
+        store_.save_state(*st);
+    } catch (const Error&) {
+        // Counted again at the exit.
+    }
 }
 
 void Shim::release_stdio() noexcept {

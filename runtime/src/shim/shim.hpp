@@ -19,6 +19,9 @@ struct ShimArgs {
     std::string id;
     bool attached = false;  // relay output to our inherited fds 1 and 2
     bool pass_stdin = false;  // our inherited fd 0 is the container's stdin (run -i)
+    // The CLI will attach to the terminal (run -t in the foreground): the
+    // exit waits for it to connect, so a quick command's output reaches it.
+    bool tty_client = false;
     int report_fd = -1;
     int lock_fd = -1;  // the CLI's lock on the container, shared until started
     int netns_fd = -1;  // a socket bringing the container's network namespace (see NetnsMaker)

@@ -6,7 +6,7 @@
 //   fd 4    the CLI's lock on the container (shared open file description)
 //   fd 5    with --netns: a socket that brings the container's network
 //           namespace, loopback up (see NetnsMaker in launch.hpp)
-//   argv    minirt-shim ROOT STORAGE ID [--attached] [--pass-stdin] [--netns]
+//   argv    minirt-shim ROOT STORAGE ID [--attached] [--pass-stdin] [--netns] [--tty-client]
 //
 // It is a separate, statically linked executable rather than a fork of the
 // CLI because one shim lives as long as each container: a fork would keep
@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--attached") == 0) args.attached = true;
         else if (std::strcmp(argv[i], "--pass-stdin") == 0) args.pass_stdin = true;
         else if (std::strcmp(argv[i], "--netns") == 0) args.netns_fd = kNetnsFd;
+        else if (std::strcmp(argv[i], "--tty-client") == 0) args.tty_client = true;
         else return usage((std::string("unknown flag ") + argv[i]).c_str());
     }
     // The CLI resolved --root/--storage and the environment already: the

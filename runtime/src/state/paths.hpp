@@ -17,6 +17,9 @@ struct Paths {
     fs::path state_dir(const std::string& id) const { return root / id; }
     fs::path state_file(const std::string& id) const { return root / id / "state.json"; }
     fs::path lock_file(const std::string& id) const { return root / "locks" / (id + ".lock"); }
+    // The exit codes of removed containers (--rm), kept a few minutes for
+    // a `wait` that comes late: "CODE NAME" in exits/<id>.
+    fs::path removed_exits_dir() const { return root / "exits"; }
     fs::path names_lock() const { return root / "locks" / "names.lock"; }
 
     fs::path containers_dir() const { return storage / "containers"; }
@@ -25,6 +28,9 @@ struct Paths {
     fs::path trash_dir(const std::string& id) const { return containers_dir() / (".trash-" + id); }
     fs::path config_file(const std::string& id) const { return container_dir(id) / "config.json"; }
     fs::path log_file(const std::string& id) const { return container_dir(id) / "ctr.log"; }
+    // The shim's exit record when state.json could not take it (a full
+    // --root): the same JSON as state.json, read in its place.
+    fs::path exit_fallback(const std::string& id) const { return container_dir(id) / "exit-state.json"; }
     fs::path upper_dir(const std::string& id) const { return container_dir(id) / "upper"; }
     fs::path work_dir(const std::string& id) const { return container_dir(id) / "work"; }
     fs::path merged_dir(const std::string& id) const { return container_dir(id) / "merged"; }

@@ -58,6 +58,15 @@ auto parse_record(const std::string& text, const std::filesystem::path& source, 
 // other than the expected one, a field failing its check) returns nullopt,
 // and the caller parses with nlohmann, which then reports the same errors as
 // ever.
+// Commands write, freeze and kill the recorded group: it must be one
+// named after the container (an absolute path ending in its id), never a
+// group of the host's that an edited file points at.
+bool plausible_cgroup(const ContainerState& s) {
+    if (s.cgroup.empty()) return true;
+    std::filesystem::path p(s.cgroup);
+    return p.is_absolute() && p.filename() == s.id && s.cgroup.find("/..") == std::string::npos;
+}
+
 class FastStateReader {
 public:
     explicit FastStateReader(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
@@ -92,6 +101,8 @@ public:
                 if (key == "stop_requested") return boolean(s.stop_requested);
                 if (key == "cgroup") return string(s.cgroup);
                 if (key == "restart_count") return integer(s.restart_count);
+                if (key == "log_dropped_lines") return unsigned_integer(s.log_dropped_lines);
+                if (key == "log_dropped_bytes") return unsigned_integer(s.log_dropped_bytes);
                 if (key == "name") return have_name = string(s.summary.name);
                 if (key == "image") return have_image = string(s.summary.image);
                 if (key == "command") return have_command = strings(s.summary.command);
@@ -106,7 +117,7 @@ public:
         bool known = false;
         for (Status st : {Status::Created, Status::Running, Status::Paused, Status::Stopping, Status::Exited})
             if (status == to_string(st)) s.status = st, known = true;
-        if (!known || s.pid < 0 || s.shim_pid < 0) return std::nullopt;
+        if (!known || s.pid < 0 || s.shim_pid < 0 || !plausible_cgroup(s)) return std::nullopt;
         if (have_name) {
             if (!have_image || !have_command || s.summary.command.empty()) return std::nullopt;
             try {
@@ -385,6 +396,8 @@ json to_json(const ContainerState& s) {
            {"stop_requested", s.stop_requested},
            {"cgroup", s.cgroup},
            {"restart_count", s.restart_count},
+           {"log_dropped_lines", s.log_dropped_lines},
+           {"log_dropped_bytes", s.log_dropped_bytes},
            {"monitor", nullptr}};
     if (!s.summary.empty()) {
         j["name"] = s.summary.name;
@@ -426,7 +439,10 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
         s.error = j.value("error", std::string());
         s.stop_requested = j.value("stop_requested", false);
         s.cgroup = j.value("cgroup", std::string());
+        if (!plausible_cgroup(s)) throw Error("cgroup \"" + s.cgroup + "\" is not the container's own group");
         s.restart_count = j.value("restart_count", 0);
+        s.log_dropped_lines = j.value("log_dropped_lines", uint64_t{0});
+        s.log_dropped_bytes = j.value("log_dropped_bytes", uint64_t{0});
         if (j.contains("name")) {
             // Shown by `list`: held to the same rules as in config.json.
             s.summary.name = j.at("name").get<std::string>();

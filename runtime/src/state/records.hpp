@@ -89,6 +89,8 @@ struct ContainerState {
     bool stop_requested = false;
     std::string cgroup;  // absolute path of its cgroup v2 group, if any
     int restart_count = 0;
+    // Log output lost to a full disk (the log itself says when and why).
+    uint64_t log_dropped_lines = 0, log_dropped_bytes = 0;
     std::optional<MonitorRecord> monitor;  // set while registered with the monitor
     // Copied from config.json (Store::save_state fills it in). Empty in
     // state files of older versions: readers then use config.json.

@@ -143,6 +143,74 @@ void Store::save_state(const ContainerState& state) const {
     write_file_atomic(paths_.state_file(state.id), text + "\n", 0600, /*durable=*/false);
 }
 
+namespace {
+// How long a removed container's exit code is kept (podman keeps its own
+// for five minutes too).
+constexpr time_t kRemovedExitKeepSeconds = 300;
+}  // namespace
+
+void Store::forget_old_removed_exits() const {
+    // Swept at most once a minute (a stamp file's age says when it last
+    // was), so a loop of `run --rm` does not list them all at every create.
+    fs::path stamp = paths_.removed_exits_dir() / ".swept";
+    struct stat last{};
+    time_t now = ::time(nullptr);
+    if (::stat(stamp.c_str(), &last) < 0) {
+        if (errno != ENOENT || ::access(paths_.removed_exits_dir().c_str(), F_OK) < 0) return;
+    } else if (now - last.st_mtime < 60) {
+        return;
+    }
+    UniqueFd touched(::open(stamp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    std::error_code ec;
+    for (fs::directory_iterator it(paths_.removed_exits_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        struct stat st{};
+        if (is_full_id(it->path().filename().string()) && ::lstat(it->path().c_str(), &st) == 0 &&
+            now - st.st_mtime > kRemovedExitKeepSeconds)
+            ::unlink(it->path().c_str());
+    }
+}
+
+void Store::record_removed_exit(const std::string& id, const std::string& name, int code) const {
+    make_dirs(paths_.removed_exits_dir(), 0700);
+    write_file_atomic(paths_.removed_exits_dir() / id, std::to_string(code) + " " + name + "\n", 0600, false);
+}
+
+std::optional<int> Store::removed_exit_code(const std::string& handle) const {
+    std::error_code ec;
+    std::optional<int> found;
+    time_t newest = 0;
+    for (fs::directory_iterator it(paths_.removed_exits_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        std::string id = it->path().filename().string();
+        if (!is_full_id(id)) continue;
+        auto text = read_file_if_exists(it->path(), 256);
+        if (!text) continue;
+        auto space = text->find(' ');
+        std::string name = space == std::string::npos ? "" : text->substr(space + 1);
+        while (!name.empty() && name.back() == '\n') name.pop_back();
+        if (id != handle && name != handle && !(looks_like_id_prefix(handle) && id.starts_with(handle))) continue;
+        struct stat st{};
+        if (::stat(it->path().c_str(), &st) < 0 || st.st_mtime < newest) continue;
+        try {
+            found = static_cast<int>(parse_int(text->substr(0, space), "exit code", 0, 255));
+            newest = st.st_mtime;
+        } catch (const Error&) {
+        }
+    }
+    return found;
+}
+
+void Store::save_exit_fallback(const ContainerState& state) const {
+    write_file_atomic(paths_.exit_fallback(state.id), to_json(state).dump(2) + "\n", 0600, /*durable=*/true);
+}
+
+std::optional<ContainerState> Store::load_exit_fallback(const std::string& id) const {
+    fs::path path = paths_.exit_fallback(id);
+    if (::access(path.c_str(), F_OK) < 0) return std::nullopt;
+    auto st = state_from_json(read_file(path), path);
+    if (st.id != id || st.status != Status::Exited) return std::nullopt;
+    return st;
+}
+
 FileLock Store::lock(const std::string& id) const { return FileLock::acquire(paths_.lock_file(id)); }
 
 namespace {
@@ -161,6 +229,7 @@ void remove_orphan_cgroup(const std::string& id) noexcept {
 }  // namespace
 
 void Store::collect_garbage() const {
+    forget_old_removed_exits();
     // Only dotted entries are looked at (no stat per container), and the lock
     // files are checked against the names read here, so this stays cheap with
     // thousands of containers. Removal and creation are ordered so that every

@@ -43,6 +43,16 @@ public:
 
     FileLock lock(const std::string& id) const;
 
+    // A removed container's exit code, kept for podman's `run -d --rm;
+    // wait` (see Paths::removed_exits_dir). `handle`: an id, a unique id
+    // prefix, or the name it had.
+    void record_removed_exit(const std::string& id, const std::string& name, int code) const;
+    std::optional<int> removed_exit_code(const std::string& handle) const;
+
+    // The exit record a shim could not put in state.json (Paths::exit_fallback).
+    void save_exit_fallback(const ContainerState& state) const;
+    std::optional<ContainerState> load_exit_fallback(const std::string& id) const;
+
     // Allocates the name and writes config, overlay dirs and a "created" state.
     // An empty name gets a free random one (and an empty hostname the name);
     // HOSTNAME joins the environment. On any failure nothing is left behind.
@@ -67,6 +77,7 @@ private:
     // dirs and locks of containers that no longer exist. Caller holds the
     // names lock, so no creation is in flight.
     void collect_garbage() const;
+    void forget_old_removed_exits() const;
     std::string free_random_name() const;
     Paths paths_;
 };
