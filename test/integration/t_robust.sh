@@ -556,3 +556,224 @@ test_cli_killed_during_rm_leaves_nothing() {
     expect_rc 0 rm last
     assert_clean
 }
+
+# --- 10. records that lie, records lost, disks full (the attacker's list) ---
+
+# A container whose "ready" line is in its log: it handles SIGTERM by
+# exiting with CODE.
+rb_run_ready() { # NAME CODE [RUN FLAGS...]
+    local name=$1 code=$2
+    shift 2
+    expect_rc 0 run -d --name "$name" "$@" busybox sh -c \
+        "trap 'exit $code' TERM; echo ready; while :; do sleep 0.1; done"
+    wait_for 20 rb_log_has "$name" ready
+}
+
+# A wrong PID in state.json: stop and rm -f find the container through its
+# cgroup (the SIGTERM reaches the real init: it exits with its trap's code).
+test_wrong_pid_in_state_stop_and_rm_use_the_cgroup() {
+    local id f
+    rb_run_ready wp 3
+    id=$(rb_id_of wp)
+    f="$MINIRT_ROOT/$id/state.json"
+    jq '.pid = 1 | .pid_start_time = 0' "$f" >"$f.new" && mv "$f.new" "$f"
+    expect_eq "$(status_of wp)" running "status with a wrong pid"
+    expect_rc 0 stop wp
+    expect_eq "$(status_of wp)" exited
+    expect_eq "$(exit_code_of wp)" 3 "the real init got SIGTERM"
+    expect_rc 0 rm wp
+    rb_run_ready wq 3
+    id=$(rb_id_of wq)
+    f="$MINIRT_ROOT/$id/state.json"
+    jq '.pid = 1 | .pid_start_time = 0 | .shim_pid = 1 | .shim_start_time = 0' "$f" >"$f.new" && mv "$f.new" "$f"
+    expect_rc 0 rm -f wq
+    assert_clean
+}
+
+# A recorded cgroup that is not the container's own is refused, never
+# frozen or killed.
+test_foreign_cgroup_in_state_is_refused() {
+    local id f
+    rb_run_ready fc 0
+    id=$(rb_id_of fc)
+    f="$MINIRT_ROOT/$id/state.json"
+    jq --arg cg "$(test_cg_parent)" '.cgroup = $cg' "$f" >"$f.new" && mv "$f.new" "$f"
+    expect_rc 125 freeze fc
+    expect_contains "$ERR" "not the container's own group"
+    expect_rc 0 rm -f fc
+    assert_clean
+}
+
+# --root deleted under running containers (a lost /run): the cgroup and the
+# shim are the truth. ps shows it running, stop stops it, and the exit is
+# recorded anew.
+test_lost_root_running_container_is_still_owned() {
+    local init shim
+    rb_run_ready lr 5
+    init=$(pid_of lr)
+    shim=$(shim_of lr)
+    rm -rf "${MINIRT_ROOT:?}"
+    mr ps --format json
+    expect_eq "$(jq -r '.[] | select(.name == "lr") | .status' <<<"$OUT")" running "ps after /run was lost"
+    expect_eq "$(pid_of lr)" "$init" "pid found from the cgroup"
+    expect_eq "$(shim_of lr)" "$shim" "shim found from the init's parent"
+    expect_rc 0 stop lr
+    expect_eq "$OUT" lr
+    process_gone "$init" || fail "stop left the init $init running"
+    wait_for 10 process_gone "$shim"
+    expect_eq "$(status_of lr)" exited
+    expect_eq "$(exit_code_of lr)" 5 "exit code recorded again"
+    expect_rc 0 rm lr
+    assert_clean
+}
+
+# A full --root when the container exits: wait, ps and inspect still give
+# the real code (the shim's record under --storage) and the cgroup goes.
+test_full_root_keeps_the_exit_code() {
+    local root="$TESTDIR/smallrun"
+    mkdir -p "$root"
+    mount -t tmpfs -o size=256k tmpfs "$root"
+    # shellcheck disable=SC2064
+    trap "umount -l '$root' 2>/dev/null || true" EXIT
+    MINIRT_ROOT=$root rb_full_root_body
+    umount "$root"
+}
+rb_full_root_body() {
+    local root=$MINIRT_ROOT
+    (
+        rb_run_ready fr 7
+        local id
+        id=$(rb_id_of fr)
+        head -c 1M /dev/zero >"$root/filler" 2>/dev/null || true
+        expect_rc 0 kill -s TERM fr
+        expect_rc 0 wait fr
+        expect_eq "$OUT" 7 "wait"
+        mr ps -a --format json
+        expect_eq "$(jq -r '.[] | select(.name == "fr") | "\(.status) \(.exit_code)"' <<<"$OUT")" "exited 7" "ps"
+        expect_eq "$(exit_code_of fr)" 7 "inspect"
+        [ ! -e "$(test_cg_parent)/$id" ] || fail "the cgroup stayed"
+        rm -f "$root/filler"
+        expect_rc 0 rm fr
+        assert_clean
+    )
+}
+
+# A full --storage: log records are whole or missing, never glued together;
+# once there is room the log says how much was dropped, and inspect counts it.
+test_full_storage_log_records_stay_whole() {
+    local st="$TESTDIR/smalllib"
+    mkdir -p "$st"
+    mount -t tmpfs -o size=8m tmpfs "$st"
+    # shellcheck disable=SC2064
+    trap "umount -l '$st' 2>/dev/null || true" EXIT
+    ln -s "$MINIRT_STORAGE/images" "$st/images"
+    MINIRT_STORAGE=$st rb_full_storage_body
+    umount "$st"
+}
+rb_full_storage_body() {
+    local st=$MINIRT_STORAGE id log
+    (
+        expect_rc 0 run -d --name fl busybox sh -c \
+            'i=0; while :; do i=$((i+1)); echo "log line $i"; [ -e /go ] && sleep 0.01; done'
+        id=$(rb_id_of fl)
+        log="$st/containers/$id/ctr.log"
+        wait_for 20 test -s "$log"
+        head -c 16M /dev/zero >"$st/filler" 2>/dev/null || true
+        wait_for 30 eval '[ "$(json_field fl .state.log_dropped_lines)" -gt 0 ]'
+        rm -f "$st/filler"
+        expect_rc 0 exec fl touch /go
+        wait_for 30 grep -q "minirt: log: dropped [0-9]* lines ([0-9]* bytes): No space left on device" "$log"
+        expect_rc 0 stop -t 0 fl
+        local bad
+        bad=$(cat "$st/containers/$id"/ctr.log* | grep -cvE '^[0-9]{4}-[0-9-]+T[0-9:.]+Z (stdout|stderr|minirt) [FP] ' || true)
+        expect_eq "$bad" 0 "malformed log records"
+        [ "$(json_field fl .state.log_dropped_bytes)" -gt 0 ] || fail "no dropped bytes in inspect"
+        expect_rc 0 rm fl
+        assert_clean
+    )
+}
+
+# wait right after the run CLI was killed during the start: it waits through
+# the start (the shim holds the container's lock) and prints the code.
+test_wait_through_a_start_whose_cli_was_killed() {
+    local i cli
+    for i in $(seq 0 9); do
+        "$MINIRT" run --name "ws$i" busybox sh -c 'exit 4' >/dev/null 2>&1 &
+        cli=$!
+        # Killed once the container exists: the start is under way or done.
+        wait_for 20 test -L "$MINIRT_STORAGE/names/ws$i"
+        kill -9 "$cli" 2>/dev/null || true
+        wait "$cli" 2>/dev/null || true
+        mr wait "ws$i"
+        case "$RC:$OUT" in
+            0:4) ;;
+            125:*) expect_contains "$ERR" "has not been started" "wait ws$i" ;;
+            *) fail "wait ws$i: rc $RC, output '$OUT', $ERR" ;;
+        esac
+        # "not started" only when no shim ever ran: nothing is starting it.
+        if [ "$RC" = 125 ]; then expect_eq "$(json_field "ws$i" .state.shim_pid)" 0 "ws$i has a shim"; fi
+        expect_rc 0 rm -f "ws$i"
+    done
+    assert_clean
+}
+
+# podman's scripts: kill then rm, run -d --rm then wait, run --rm -t output.
+test_podman_script_idioms() {
+    local i
+    for i in 1 2 3 4 5; do
+        expect_rc 0 run -d --name k busybox sleep 1000
+        expect_rc 0 kill k
+        expect_eq "$(status_of k)" exited "status right after kill"
+        expect_rc 0 rm k
+    done
+    for i in 1 2 3; do
+        expect_rc 0 run -d --rm --name r busybox sh -c 'exit 6'
+        expect_rc 0 wait r
+        expect_eq "$OUT" 6 "wait of a --rm container"
+    done
+    # Long gone: the code is still known by name for a while.
+    expect_rc 0 wait r
+    expect_eq "$OUT" 6 "wait after removal"
+    expect_rc 1 wait never-was
+    for i in $(seq 10); do
+        OUT=$("$MINIRT" run --rm -t busybox echo hello </dev/null)
+        expect_eq "$(tr -d '\r' <<<"$OUT")" hello "run --rm -t output, try $i"
+    done
+    assert_clean
+}
+
+# Exit codes scripts test, as podman's.
+test_podman_exit_codes() {
+    expect_rc 0 run -d --name busy busybox sleep 1000
+    expect_rc 2 rm busy
+    expect_rc 1 rm nosuch
+    expect_contains "$ERR" "no such container"
+    expect_rc 0 stop -t 0 busy
+    expect_rc 255 exec busy true
+    expect_contains "$ERR" busy
+    expect_rc 0 rm busy
+    assert_clean
+}
+
+# Small things: control characters are never echoed; image help works;
+# a full disk says so.
+test_small_input_and_help_fixes() {
+    expect_rc 125 run --rm --hostname $'a\nb\e[31m' busybox true
+    expect_eq "$(wc -l <<<"$ERR")" 1 "one line"
+    expect_not_contains "$ERR" $'\e' "escape echoed"
+    expect_rc 0 image --help
+    expect_contains "$OUT" import
+    expect_rc 0 image help
+    expect_contains "$OUT" import
+    local st="$TESTDIR/tiny"
+    mkdir -p "$st"
+    mount -t tmpfs -o size=64k tmpfs "$st"
+    # shellcheck disable=SC2064
+    trap "umount -l '$st' 2>/dev/null || true" EXIT
+    head -c 400k /dev/urandom >"$TESTDIR/blob"
+    tar -C "$TESTDIR" -cf "$TESTDIR/img.tar" blob
+    MINIRT_STORAGE=$st mr image import "$TESTDIR/img.tar" big
+    expect_eq "$RC" 125 "import onto a full disk"
+    expect_contains "$ERR" "No space left on device"
+    umount "$st"
+}

@@ -102,6 +102,14 @@ int cmd_images(Context& ctx, const Args& args) { return list(ctx, args); }
 int cmd_image(Context& ctx, const Args& args) {
     const char* usage = "minirt image import|ls|rm ...";
     if (args.empty()) throw Error(std::string("missing subcommand; usage: ") + usage);
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << "Usage: " << usage << "\n\n"
+                     "Commands:\n"
+                     "  import TARBALL|DIR NAME  make an image from a root filesystem (minirt image import --help)\n"
+                     "  ls                       list images (also: minirt images)\n"
+                     "  rm NAME...               remove images no container uses\n";
+        return 0;
+    }
     Args rest(args.begin() + 1, args.end());
     if (args[0] == "import") return import(ctx, rest);
     if (args[0] == "ls" || args[0] == "list") return list(ctx, rest);

@@ -148,7 +148,7 @@ int cmd_run(Context& ctx, const Args& args) {
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
     std::string detach_keys = parse_detach_keys(p.vm["detach-keys"].as<std::string>());
-    ctx.store.create(config);
+    FileLock lock = ctx.store.create(config);
     // Foreground without a terminal: the shim relays output to our own
     // stdout/stderr (and with -i our stdin is the container's). With -t the
     // terminal goes through the attach socket.
@@ -159,11 +159,11 @@ int cmd_run(Context& ctx, const Args& args) {
     Launched launched;
     try {
         mode.netns = netns ? netns->shim_end() : -1;
-        FileLock lock = ctx.store.lock(config.id);
         launched = launch_container(ctx.store, config.id, lock, mode);
     } catch (const Error& e) {
         // minirt's own failure: undo the creation entirely. A command that
         // could not be found (126/127) leaves an exited container, as podman.
+        lock.release();
         if (e.exit_code() == kExitMinirtError) {
             try {
                 remove_container(ctx.store, config.id, true);
@@ -172,6 +172,7 @@ int cmd_run(Context& ctx, const Args& args) {
         }
         throw;
     }
+    lock.release();  // the shim's copy covers the rest of the start
     if (detach) {
         std::cout << config.id << "\n";
         return 0;

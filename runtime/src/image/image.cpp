@@ -56,6 +56,7 @@ Image parse_image(const std::string& text, const fs::path& source) {
     X(archive_entry_set_pathname) \
     X(archive_entry_set_perm) \
     X(archive_entry_size) \
+    X(archive_errno) \
     X(archive_error_string) \
     X(archive_read_data_block) \
     X(archive_read_disk_descend) \
@@ -105,7 +106,14 @@ using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
 
 std::string archive_error(archive* a) {
     const char* msg = lib().archive_error_string(a);
-    return msg ? msg : "unknown libarchive error";
+    std::string text = msg ? msg : "unknown libarchive error";
+    // libarchive's own words ("Write failed") do not always say why.
+    int err = lib().archive_errno(a);
+    if (err > 0 && err < 4096) {
+        std::string why = std::strerror(err);
+        if (text.find(why) == std::string::npos) text += ": " + why;
+    }
+    return text;
 }
 
 // Copies every entry from `in` to the secure disk writer `out`.

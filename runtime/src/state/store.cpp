@@ -299,7 +299,7 @@ std::string Store::free_random_name() const {
     return std::string("ctr_").append(rnd, 0, 12);
 }
 
-void Store::create(ContainerConfig& config) const {
+FileLock Store::create(ContainerConfig& config) const {
     const std::string& id = config.id;
     FileLock names = FileLock::acquire(paths_.names_lock());
     make_dirs(paths_.names_dir(), 0700);
@@ -320,7 +320,9 @@ void Store::create(ContainerConfig& config) const {
     // CLI killed half-way never leaves a half-made container behind.
     fs::path building = paths_.containers_dir() / (".new-" + id);
     fs::path dir = paths_.container_dir(id);
+    FileLock lock;
     try {
+        lock = this->lock(id);
         if (::mkdir(building.c_str(), 0700) < 0) throw_errno("create " + building.string());
         make_dirs(building / "upper", 0755);
         make_dirs(building / "work", 0700);
@@ -339,8 +341,10 @@ void Store::create(ContainerConfig& config) const {
         fs::remove_all(building, ec);
         fs::remove_all(dir, ec);
         fs::remove_all(paths_.state_dir(id), ec);
+        if (lock.held()) lock.unlink_and_release();
         throw;
     }
+    return lock;
 }
 
 void Store::unlist(const std::string& id, std::string name) const {

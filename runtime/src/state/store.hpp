@@ -56,7 +56,9 @@ public:
     // Allocates the name and writes config, overlay dirs and a "created" state.
     // An empty name gets a free random one (and an empty hostname the name);
     // HOSTNAME joins the environment. On any failure nothing is left behind.
-    void create(ContainerConfig& config) const;
+    // Returns the container's lock, taken before it became visible: whoever
+    // finds it "created" and locked knows a start is in progress.
+    FileLock create(ContainerConfig& config) const;
     // Deletes everything the container owns on disk. The caller holds `lock`,
     // which is released (and its file unlinked) here.
     void remove(const std::string& id, FileLock& lock) const {
