@@ -105,10 +105,20 @@ test_exec_joins_namespaces_and_cgroup() {
     expect_eq "$(echo "$OUT" | sed -n 1p)" ex "hostname"
     expect_eq "$(echo "$OUT" | sed -n 2p)" "$(readlink "/proc/$pid/ns/pid")" "PID namespace"
     expect_eq "$(echo "$OUT" | sed -n 3p)" "$(readlink "/proc/$pid/ns/mnt")" "mount namespace"
-    mr exec ex sh -c 'cat /proc/self/cgroup'
+    # In the container's group (seen from the host) and its cgroup namespace.
     local cg
     cg=$(json_field ex .state.cgroup)
-    expect_contains "$OUT" "${cg##*/}" "exec'd process is in the container's cgroup"
+    "$MINIRT" exec ex sleep 31 >/dev/null 2>&1 &
+    in_cg_sleep() {
+        local p
+        while read -r p; do
+            [ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "sleep 31 " ] && return 0
+        done <"$cg/cgroup.procs"
+        return 1
+    }
+    wait_for 10 in_cg_sleep
+    mr exec ex sh -c 'tail -n1 /proc/self/cgroup; readlink /proc/self/ns/cgroup'
+    expect_eq "$OUT" "0::/"$'\n'"$(readlink "/proc/$pid/ns/cgroup")" "exec'd process's cgroup namespace"
     # The same confinement as the container's own command.
     local restrictions
     restrictions=$("$MINIRT" exec ex grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status)
