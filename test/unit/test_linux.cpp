@@ -1,3 +1,5 @@
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -83,4 +85,32 @@ TEST_CASE("executable lookup tells missing from not executable", "[exec]") {
     ::unlink(tmpl);
     CHECK(find_executable("/", "", err).empty());
     CHECK(err == EACCES);
+}
+
+TEST_CASE("close_fds_from keeps exactly what it is told", "[process]") {
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        int a = ::open("/dev/null", O_RDONLY), b = ::open("/dev/null", O_RDONLY), c = ::open("/dev/null", O_RDONLY);
+        close_fds_from(3, c, -1, a);
+        bool ok = ::fcntl(a, F_GETFD) >= 0 && ::fcntl(b, F_GETFD) < 0 && ::fcntl(c, F_GETFD) >= 0 &&
+                  ::fcntl(0, F_GETFD) >= 0;
+        close_fds_from(3);
+        ok = ok && ::fcntl(a, F_GETFD) < 0 && ::fcntl(c, F_GETFD) < 0;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("our own process is no namespace's init; its info is read", "[process]") {
+    CHECK_FALSE(is_namespace_init(::getpid()));
+    auto me = process_info(::getpid());
+    REQUIRE(me);
+    CHECK(me->ppid == ::getppid());
+    CHECK(me->start == process_start_time(::getpid()).value_or(0));
+    CHECK(start_time_ns(me->start) > 0);
+    CHECK_FALSE(process_info(-1));
 }

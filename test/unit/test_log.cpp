@@ -1,7 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -235,4 +239,60 @@ TEST_CASE("a chatty log reserves disk blocks ahead, and gives back what it did n
     }
     auto [blocks, size] = allocated();
     CHECK(blocks < size + 64 * 1024);  // trimmed back when the writer closed
+}
+
+TEST_CASE("a full disk drops whole records and counts them", "[log]") {
+    // /dev/full refuses every write with ENOSPC.
+    LogWriter w("/dev/full", 0);
+    w.append("stdout", "one\ntwo\nthree\n");
+    w.sync();
+    CHECK(w.dropped().lines == 3);
+    CHECK(w.dropped().bytes > 3 * 30);
+    CHECK(w.take_drops_changed());
+    CHECK_FALSE(w.take_drops_changed());
+}
+
+TEST_CASE("after a loss the log says how much was dropped", "[log]") {
+    char dir[] = "/tmp/minirt-log-drop.XXXXXX";
+    REQUIRE(::mkdtemp(dir));
+    // A tiny tmpfs would need root; a file size limit does the same to write(2).
+    std::string path = std::string(dir) + "/ctr.log";
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of a signal
+        rlimit lim{};
+        ::getrlimit(RLIMIT_FSIZE, &lim);
+        rlim_t hard = lim.rlim_max;
+        rlimit small{4096, hard};
+        if (::setrlimit(RLIMIT_FSIZE, &small) < 0) _exit(2);
+        LogWriter w(path, 0);
+        std::string lines;
+        for (int i = 0; i < 100; ++i) lines += "line " + std::to_string(i) + "\n";
+        w.append("stdout", lines);
+        w.sync();
+        bool dropped = w.dropped().lines > 0;
+        // Room again: the next record first says what was lost.
+        rlimit big{hard, hard};
+        if (::setrlimit(RLIMIT_FSIZE, &big) < 0) _exit(3);
+        w.append("stdout", "after\n");
+        w.sync();
+        _exit(dropped ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    std::string text = read_file(path);
+    std::vector<LogRecord> recs;
+    PartialLines carry;
+    parse_log(text, recs, carry);
+    INFO(text.substr(text.size() > 400 ? text.size() - 400 : 0));
+    CHECK(carry.empty());  // no record was left half written
+    REQUIRE(recs.size() >= 2);
+    CHECK(recs[recs.size() - 2].stream == "minirt");
+    CHECK(recs[recs.size() - 2].text.find("minirt: log: dropped ") == 0);
+    CHECK(recs[recs.size() - 2].text.find("File too large") != std::string::npos);
+    CHECK(recs.back().text == "after\n");
+    std::filesystem::remove_all(dir);
 }

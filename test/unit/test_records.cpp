@@ -100,7 +100,7 @@ TEST_CASE("state.json's quick reader agrees with nlohmann's", "[state]") {
     s.reason = "a \"quoted\"\\ reason\n\t/";
     s.error = "line\r\nx\b\f";
     s.stop_requested = true;
-    s.cgroup = "/sys/fs/cgroup/minirt/x";
+    s.cgroup = "/sys/fs/cgroup/minirt/" + s.id;
     s.restart_count = 3;
     s.summary = {"web", "busybox", {"sh", "-c", "echo \"hi\""}, 1795528030000000000LL};
     MonitorRecord m;
@@ -124,4 +124,23 @@ TEST_CASE("state.json's quick reader agrees with nlohmann's", "[state]") {
                       Catch::Contains("type_error"));
     CHECK_THROWS_WITH(state_from_json("{\"id\":\"" + std::string(64, 'a') + "\",\"status\":\"exited\"} x", "s"),
                       Catch::Contains("parse_error"));
+}
+
+TEST_CASE("a recorded cgroup must be the container's own", "[state]") {
+    ContainerState s;
+    s.id = std::string(64, 'c');
+    s.status = Status::Running;
+    s.cgroup = "/sys/fs/cgroup/minirt/" + s.id;
+    s.log_dropped_lines = 3;
+    s.log_dropped_bytes = 120;
+    ContainerState back = state_from_json(to_json(s).dump(), "state.json");
+    CHECK(back.cgroup == s.cgroup);
+    CHECK(back.log_dropped_lines == 3);
+    CHECK(back.log_dropped_bytes == 120);
+    for (const std::string& bad : std::vector<std::string>{"/sys/fs/cgroup", "/sys/fs/cgroup/user.slice", "relative/" + s.id,
+                            "/sys/fs/cgroup/minirt/" + s.id + "/../../x/" + s.id}) {
+        INFO(bad);
+        s.cgroup = bad;
+        CHECK_THROWS_AS(state_from_json(to_json(s).dump(), "state.json"), Error);
+    }
 }

@@ -135,58 +135,53 @@ void LogWriter::write_out(std::string_view bytes) {
     rotate_if_needed(bytes.size());
     reserve_ahead(bytes.size());
     // After a loss, the log first says what was lost, once there is room.
-    if (dropped_.lines > 0 && !append_whole(drop_notice())) {
-        count_dropped(bytes);
-        return;
-    }
     if (dropped_.lines > 0) {
+        std::string notice = drop_notice();
+        if (append_whole(notice) < notice.size()) {
+            count_dropped(bytes);
+            return;
+        }
         std::lock_guard lock(mu_);
         dropped_ = {};
         drop_error_ = 0;
     }
-    if (!append_whole(bytes)) count_dropped(bytes);
+    size_t landed = append_whole(bytes);
+    if (landed < bytes.size()) count_dropped(bytes.substr(landed));
 }
 
-bool LogWriter::append_whole(std::string_view bytes) {
+size_t LogWriter::append_whole(std::string_view bytes) {
     uint64_t before = size_;
-    ssize_t done = 0;
-    while (static_cast<size_t>(done) < bytes.size()) {
-        ssize_t n = ::write(fd_.get(), bytes.data() + done, bytes.size() - static_cast<size_t>(done));
+    size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd_.get(), bytes.data() + done, bytes.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        done += n;
+        done += static_cast<size_t>(n);
     }
-    if (static_cast<size_t>(done) == bytes.size()) {
+    if (done == bytes.size()) {
         size_ += bytes.size();
-        return true;
+        return done;
     }
     // A full disk (or a quota) must not kill the shim, nor leave half a
     // record for the next one to be glued to: the records that landed whole
-    // stay, the rest is cut off and counted as dropped.
+    // stay, the rest is cut off.
     int error = errno ? errno : ENOSPC;
-    std::string_view landed = bytes.substr(0, static_cast<size_t>(done));
+    std::string_view landed = bytes.substr(0, done);
     size_t whole = landed.rfind('\n') == std::string_view::npos ? 0 : landed.rfind('\n') + 1;
     size_ = before + whole;
-    ::ftruncate(fd_.get(), static_cast<off_t>(size_));
-    reserved_to_ = 0;  // the truncate gave back what was reserved past the end
+    if (whole < done) ::ftruncate(fd_.get(), static_cast<off_t>(size_));
+    reserved_to_ = 0;  // a truncate gives back what was reserved past the end
     std::lock_guard lock(mu_);
     drop_error_ = error;
-    count_dropped_locked(bytes.substr(whole));
-    return false;
+    return whole;
 }
 
 void LogWriter::count_dropped(std::string_view bytes) {
+    auto lines = static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n'));
     std::lock_guard lock(mu_);
-    count_dropped_locked(bytes);
-}
-
-void LogWriter::count_dropped_locked(std::string_view bytes) {
-    // append_whole() counted its own failure; a record refused because the
-    // notice could not be written is counted here.
-    if (bytes.empty()) return;
-    dropped_.lines += static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+    dropped_.lines += lines;
     dropped_.bytes += bytes.size();
-    total_dropped_.lines += static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+    total_dropped_.lines += lines;
     total_dropped_.bytes += bytes.size();
     drops_changed_ = true;
 }

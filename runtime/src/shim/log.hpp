@@ -74,9 +74,10 @@ private:
     void submit_chunk(Chunk chunk);
     void writer_loop();
     void write_out(std::string_view bytes);
-    bool append_whole(std::string_view bytes);
+    // Writes `bytes` (whole records); returns how many landed, always up to
+    // a record's end (a short write is cut back to the last whole record).
+    size_t append_whole(std::string_view bytes);
     void count_dropped(std::string_view bytes);
-    void count_dropped_locked(std::string_view bytes);
     std::string drop_notice() const;
     void rotate_if_needed(size_t incoming);
     void reserve_ahead(size_t incoming);
