@@ -96,6 +96,16 @@ test_exec_it_into_a_running_container() {
     expect_rc 0 rm -f host1
 }
 
+# it_cgroup_runs GROUP CMDLINE: a process of GROUP has that command line
+# (its arguments joined by spaces, a trailing one included).
+it_cgroup_runs() {
+    local p
+    while read -r p; do
+        [ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "$2" ] && return 0
+    done <"$1/cgroup.procs"
+    return 1
+}
+
 test_exec_joins_namespaces_and_cgroup() {
     expect_rc 0 run -d --name ex busybox sleep 60
     mr exec ex sh -c 'hostname; readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt; ls /proc | grep -c "^[0-9]"'
@@ -109,14 +119,7 @@ test_exec_joins_namespaces_and_cgroup() {
     local cg
     cg=$(json_field ex .state.cgroup)
     "$MINIRT" exec ex sleep 31 >/dev/null 2>&1 &
-    in_cg_sleep() {
-        local p
-        while read -r p; do
-            [ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "sleep 31 " ] && return 0
-        done <"$cg/cgroup.procs"
-        return 1
-    }
-    wait_for 10 in_cg_sleep
+    wait_for 10 it_cgroup_runs "$cg" "sleep 31 "
     mr exec ex sh -c 'tail -n1 /proc/self/cgroup; readlink /proc/self/ns/cgroup'
     expect_eq "$OUT" "0::/"$'\n'"$(readlink "/proc/$pid/ns/cgroup")" "exec'd process's cgroup namespace"
     # The same confinement as the container's own command.
