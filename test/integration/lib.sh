@@ -4,6 +4,9 @@
 # parent, so tests never see each other's containers, and checks after each
 # one that nothing leaked.
 
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
 # fail MESSAGE: stop the test with a message.
 fail() {
     echo "FAIL: $*" >&2
@@ -74,7 +77,7 @@ zombies() {
 # This test's cgroup parent (the runner gives each test its own).
 test_cg_parent() {
     local v2mount
-    v2mount=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    v2mount=$(cgroup2_mount)
     echo "$v2mount/$MINIRT_CGROUP_PARENT"
 }
 

@@ -6,7 +6,7 @@
 
 v2_has() {
     local cg2
-    cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    cg2=$(cgroup2_mount)
     grep -qw "$1" "$cg2/cgroup.controllers"
 }
 

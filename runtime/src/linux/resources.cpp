@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/json_number.hpp"
 #include "common/parse.hpp"
 
 namespace minirt {
@@ -128,20 +129,23 @@ Resources resources_from_json(const json& j) {
     Resources r;
     if (!j.is_object()) throw Error("resources must be an object");
     auto get = [&](const char* k, auto& opt) {
-        if (j.contains(k)) opt = j[k].get<typename std::remove_reference_t<decltype(opt)>::value_type>();
+        using T = typename std::remove_reference_t<decltype(opt)>::value_type;
+        if (!j.contains(k)) return;
+        if constexpr (std::is_integral_v<T>) opt = json_integer<T>(j[k], k);
+        else opt = j[k].get<T>();
     };
     get("memory_max", r.memory_max);
     get("memory_high", r.memory_high);
     get("memory_swap_max", r.memory_swap_max);
     get("cpu_quota_us", r.cpu_quota_us);
-    r.cpu_period_us = j.value("cpu_period_us", uint64_t{100000});
+    r.cpu_period_us = json_integer_or<uint64_t>(j, "cpu_period_us", uint64_t{100000});
     get("cpu_weight", r.cpu_weight);
     get("nice", r.nice);
     get("cpuset_cpus", r.cpuset_cpus);
     get("pin_cpu", r.pin_cpu);
     auto io = [&](const char* k, std::vector<IoLimit>& out) {
         if (!j.contains(k)) return;
-        for (const auto& e : j[k]) out.push_back({e.at("device").get<std::string>(), e.at("bytes_per_sec").get<uint64_t>()});
+        for (const auto& e : j[k]) out.push_back({e.at("device").get<std::string>(), json_integer<uint64_t>(e.at("bytes_per_sec"), "bytes_per_sec")});
     };
     io("io_read_bps", r.io_read_bps);
     io("io_write_bps", r.io_write_bps);

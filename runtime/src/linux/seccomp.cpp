@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/json_number.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
 
@@ -161,7 +162,7 @@ namespace {
 
 uint32_t parse_action(const std::string& name, const json& rule, const std::string& where) {
     uint16_t ret = EPERM;
-    if (rule.contains("errnoRet")) ret = static_cast<uint16_t>(rule.at("errnoRet").get<uint32_t>());
+    if (rule.contains("errnoRet")) ret = static_cast<uint16_t>(json_integer<uint32_t>(rule.at("errnoRet"), "errnoRet"));
     if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
     if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(ret);
     if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
@@ -259,7 +260,7 @@ SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask 
                 if (seen & (1U << index)) repeated_index = true;
                 seen |= 1U << index;
                 args.push_back(scmp_arg_cmp{index, parse_op(a.at("op").get<std::string>(), where),
-                                            a.at("value").get<uint64_t>(), a.value("valueTwo", uint64_t{0})});
+                                            json_integer<uint64_t>(a.at("value"), "value"), json_integer_or<uint64_t>(a, "valueTwo", uint64_t{0})});
             }
             for (const auto& name : names) {
                 int nr = resolve(name.c_str());

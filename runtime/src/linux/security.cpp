@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/json_number.hpp"
 #include "common/parse.hpp"
 #include "linux/seccomp.hpp"
 
@@ -217,7 +218,7 @@ Security security_from_json(const json& j) {
     const json ulimits = j.value("ulimits", json::array());
     if (!ulimits.is_array()) throw Error("security.ulimits: not an array");
     for (const auto& u : ulimits) {
-        Ulimit l{u.at("name").get<std::string>(), u.at("soft").get<int64_t>(), u.at("hard").get<int64_t>()};
+        Ulimit l{u.at("name").get<std::string>(), json_integer<int64_t>(u.at("soft"), "soft"), json_integer<int64_t>(u.at("hard"), "hard")};
         if (rlimit_resource(l.name) < 0) throw Error("security.ulimits: unknown limit \"" + l.name + "\"");
         for (int64_t v : {l.soft, l.hard})
             if (v < kRlimUnlimited) throw Error("security.ulimits: negative limit for " + l.name);

@@ -35,6 +35,9 @@ struct Paths {
     fs::path work_dir(const std::string& id) const { return container_dir(id) / "work"; }
     fs::path merged_dir(const std::string& id) const { return container_dir(id) / "merged"; }
     fs::path names_dir() const { return storage / "names"; }
+    // Every cgroup parent (MINIRT_CGROUP_PARENT) containers of this storage
+    // were put under, one a line: what cleanup.sh sweeps.
+    fs::path cgroup_parents_file() const { return storage / "cgroup-parents"; }
     fs::path name_link(const std::string& name) const { return names_dir() / name; }
 
     fs::path images_dir() const { return storage / "images"; }

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_number.hpp"
+
 #include "common/error.hpp"
 #include "common/parse.hpp"
 
@@ -369,10 +371,10 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.auto_remove = j.value("auto_remove", false);
         c.tty = j.value("tty", false);
         c.interactive = j.value("interactive", false);
-        c.log_max_size = j.value("log_max_size", uint64_t{16} << 20);
+        c.log_max_size = json_integer_or<uint64_t>(j, "log_max_size", uint64_t{16} << 20);
         if (j.contains("resources")) c.resources = resources_from_json(j["resources"]);
-        c.monitor_soft = j.value("monitor_soft", uint64_t{0});
-        c.monitor_hard = j.value("monitor_hard", uint64_t{0});
+        c.monitor_soft = json_integer_or<uint64_t>(j, "monitor_soft", uint64_t{0});
+        c.monitor_hard = json_integer_or<uint64_t>(j, "monitor_hard", uint64_t{0});
         // Absent in configs written before it existed: the defaults apply.
         if (j.contains("security")) c.security = with_context("security", [&] { return security_from_json(j["security"]); });
         return c;
@@ -426,23 +428,23 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
         s.id = j.at("id").get<std::string>();
         if (!is_full_id(s.id)) throw Error("bad id \"" + s.id + "\"");
         s.status = status_from_string(j.at("status").get<std::string>());
-        s.pid = j.value("pid", 0);
-        s.pid_start = j.value("pid_start_time", uint64_t{0});
-        s.shim_pid = j.value("shim_pid", 0);
-        s.shim_start = j.value("shim_start_time", uint64_t{0});
+        s.pid = json_integer_or<int>(j, "pid", 0);
+        s.pid_start = json_integer_or<uint64_t>(j, "pid_start_time", uint64_t{0});
+        s.shim_pid = json_integer_or<int>(j, "shim_pid", 0);
+        s.shim_start = json_integer_or<uint64_t>(j, "shim_start_time", uint64_t{0});
         if (s.pid < 0 || s.shim_pid < 0) throw Error("negative pid");
         s.started_ns = time_field(j, "started_at");
         s.finished_ns = time_field(j, "finished_at");
-        if (j.contains("exit_code") && !j["exit_code"].is_null()) s.exit_code = j["exit_code"].get<int>();
-        s.exit_signal = j.value("exit_signal", 0);
+        if (j.contains("exit_code") && !j["exit_code"].is_null()) s.exit_code = json_integer<int>(j["exit_code"], "exit_code");
+        s.exit_signal = json_integer_or<int>(j, "exit_signal", 0);
         s.reason = j.value("reason", std::string());
         s.error = j.value("error", std::string());
         s.stop_requested = j.value("stop_requested", false);
         s.cgroup = j.value("cgroup", std::string());
         if (!plausible_cgroup(s)) throw Error("cgroup \"" + s.cgroup + "\" is not the container's own group");
-        s.restart_count = j.value("restart_count", 0);
-        s.log_dropped_lines = j.value("log_dropped_lines", uint64_t{0});
-        s.log_dropped_bytes = j.value("log_dropped_bytes", uint64_t{0});
+        s.restart_count = json_integer_or<int>(j, "restart_count", 0);
+        s.log_dropped_lines = json_integer_or<uint64_t>(j, "log_dropped_lines", uint64_t{0});
+        s.log_dropped_bytes = json_integer_or<uint64_t>(j, "log_dropped_bytes", uint64_t{0});
         if (j.contains("name")) {
             // Shown by `list`: held to the same rules as in config.json.
             s.summary.name = j.at("name").get<std::string>();
@@ -458,11 +460,11 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
             MonitorRecord r;
             r.backend = m.value("backend", std::string());
             r.id = m.at("id").get<std::string>();
-            r.soft_limit = m.value("soft_limit", uint64_t{0});
-            r.hard_limit = m.value("hard_limit", uint64_t{0});
+            r.soft_limit = json_integer_or<uint64_t>(m, "soft_limit", uint64_t{0});
+            r.hard_limit = json_integer_or<uint64_t>(m, "hard_limit", uint64_t{0});
             auto crossing = [](const json& c) -> std::optional<MonitorRecord::Crossing> {
                 if (c.is_null()) return std::nullopt;
-                return MonitorRecord::Crossing{c.at("rss").get<uint64_t>(), c.at("limit").get<uint64_t>(),
+                return MonitorRecord::Crossing{json_integer<uint64_t>(c.at("rss"), "rss"), json_integer<uint64_t>(c.at("limit"), "limit"),
                                                parse_time_spec(c.at("at").get<std::string>(), "at")};
             };
             if (m.contains("soft_crossed")) r.soft_crossed = crossing(m["soft_crossed"]);

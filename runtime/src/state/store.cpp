@@ -149,6 +149,17 @@ namespace {
 constexpr time_t kRemovedExitKeepSeconds = 300;
 }  // namespace
 
+void Store::note_cgroup_parent() const {
+    std::string parent = cgroup_parent_name();
+    fs::path file = paths_.cgroup_parents_file();
+    auto known = read_file_if_exists(file, 1 << 20);
+    if (known && ("\n" + *known).find("\n" + parent + "\n") != std::string::npos) return;
+    // One short O_APPEND write: whole even if two storages' creates race
+    // (the names lock serialises this storage's own).
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (!fd || !write_all_nothrow(fd.get(), parent + "\n")) throw_errno("record the cgroup parent in " + file.string());
+}
+
 void Store::forget_old_removed_exits() const {
     // Swept at most once a minute (a stamp file's age says when it last
     // was), so a loop of `run --rm` does not list them all at every create.
@@ -305,6 +316,7 @@ FileLock Store::create(ContainerConfig& config) const {
     make_dirs(paths_.names_dir(), 0700);
     make_dirs(paths_.containers_dir(), 0700);
     collect_garbage();
+    note_cgroup_parent();
     if (config.name.empty()) config.name = free_random_name();
     if (config.hostname.empty()) config.hostname = config.name;
     std::erase_if(config.env, [](const std::string& e) { return e.starts_with("HOSTNAME="); });

@@ -80,6 +80,7 @@ private:
     // names lock, so no creation is in flight.
     void collect_garbage() const;
     void forget_old_removed_exits() const;
+    void note_cgroup_parent() const;
     std::string free_random_name() const;
     Paths paths_;
 };
