@@ -55,13 +55,18 @@ cgroup_parents() {
     } | awk 'NF && !seen[$0]++ && $0 !~ /(^|\/)\.\.(\/|$)/'
 }
 
-# Shims of this root and storage: minirt-shim ROOT STORAGE ID ...
+# Shims of this root and storage: minirt-shim ROOT STORAGE ID ... (a
+# dry run leaves out those of the containers step 1 would remove).
+declare -A removed_ids=()
 our_shims() {
     local p args
     for p in /proc/[0-9]*; do
         [ "$(cat "$p/comm" 2>/dev/null)" = minirt-shim ] || continue
-        args=$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | sed -n '2,3p' | tr '\n' ' ') || continue
-        [ "$args" = "$root $storage " ] && echo "${p#/proc/}"
+        args=$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | sed -n '2,4p' | tr '\n' ' ') || continue
+        args=${args% }
+        [ "${args% *}" = "$root $storage" ] || continue
+        [ -z "${removed_ids[${args##* }]:-}" ] || continue
+        echo "${p#/proc/}"
     done
     return 0
 }
@@ -79,7 +84,9 @@ our_cgroups() {
     [ -n "$cg2" ] || return 0
     while read -r parent; do
         [ -d "$cg2/$parent" ] || continue
-        find "$cg2/$parent" -mindepth 1 -maxdepth 1 -type d
+        find "$cg2/$parent" -mindepth 1 -maxdepth 1 -type d | while read -r g; do
+            [ -n "${removed_ids[${g##*/}]:-}" ] || echo "$g"
+        done
     done < <(cgroup_parents)
 }
 
@@ -96,6 +103,7 @@ if [ -x "$minirt" ]; then
     while read -r id; do
         [ -n "$id" ] || continue
         say "container $id"
+        [ "$dry" = 0 ] || removed_ids[$id]=1
         if [ "$dry" = 0 ]; then
             "$minirt" rm -f "$id" >/dev/null 2>&1 || echo "cleanup.sh: rm -f $id failed; forcing" >&2
         fi
