@@ -41,32 +41,63 @@ minirt=${MINIRT:-$(command -v minirt || echo /usr/local/bin/minirt)}
 root=$(realpath -m "${MINIRT_ROOT:-/run/minirt}")
 storage=$(realpath -m "${MINIRT_STORAGE:-/var/lib/minirt}")
 cg2=$(cgroup2_mount)
+for dir in "$root" "$storage"; do
+    case "$dir" in
+        / | /run | /var | /var/lib | /tmp | /usr | /etc | /home)
+            echo "cleanup.sh: refusing to clean $dir (MINIRT_ROOT/MINIRT_STORAGE name minirt's own directories)" >&2
+            exit 2
+            ;;
+    esac
+done
 export MINIRT_ROOT=$root MINIRT_STORAGE=$storage
 
 declare -A count=()
 bump() { count[$1]=$((${count[$1]:-0} + ${2:-1})); }
 say() { if [ "$dry" = 1 ]; then echo "would remove $*"; fi; }
 
-# The cgroup parents this storage has used, and the one named now.
+# The cgroup parents this storage has used, and the one named now: paths of
+# plain names below the v2 root (minirt refuses any other), never the root.
 cgroup_parents() {
     {
         echo "${MINIRT_CGROUP_PARENT:-minirt}"
         [ ! -f "$storage/cgroup-parents" ] || cat "$storage/cgroup-parents"
-    } | awk 'NF && !seen[$0]++ && $0 !~ /(^|\/)\.\.(\/|$)/'
+    } | awk 'NF && !seen[$0]++' | grep -Ev '(^/|/$|(^|/)\.{1,2}(/|$)|//)' || true
+}
+
+is_id() { [[ $1 =~ ^[0-9a-f]{64}$ ]]; }
+
+# The containers this root and storage know of, by id, found before step 1
+# removes their records: a cgroup is only ever killed when it is one of
+# theirs (a parent such as the default "minirt" may be shared with another
+# storage).
+declare -A known_ids=()
+collect_known_ids() {
+    local e name
+    for e in "$storage/containers"/* "$storage/containers"/.[!.]* "$root"/*; do
+        [ -e "$e" ] || continue
+        name=${e##*/}
+        name=${name#.trash-}
+        name=${name#.new-}
+        name=${name%%.gc-*}
+        if is_id "$name"; then known_ids[$name]=1; fi
+    done
 }
 
 # Shims of this root and storage: minirt-shim ROOT STORAGE ID ... (a
-# dry run leaves out those of the containers step 1 would remove).
+# dry run leaves out those of the containers step 1 would remove). With
+# --ids, "PID ID" lines.
 declare -A removed_ids=()
 our_shims() {
-    local p args
+    local p a=() id
     for p in /proc/[0-9]*; do
         [ "$(cat "$p/comm" 2>/dev/null)" = minirt-shim ] || continue
-        args=$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | sed -n '2,4p' | tr '\n' ' ') || continue
-        args=${args% }
-        [ "${args% *}" = "$root $storage" ] || continue
-        [ -z "${removed_ids[${args##* }]:-}" ] || continue
-        echo "${p#/proc/}"
+        mapfile -t a < <(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | sed -n '2,4p') || continue
+        [ ${#a[@]} = 3 ] || continue
+        if [ "$(realpath -m "${a[0]}")" != "$root" ] || [ "$(realpath -m "${a[1]}")" != "$storage" ]; then continue; fi
+        id=${a[2]}
+        is_id "$id" || continue
+        [ -z "${removed_ids[$id]:-}" ] || continue
+        if [ "${1:-}" = --ids ]; then echo "${p#/proc/} $id"; else echo "${p#/proc/}"; fi
     done
     return 0
 }
@@ -85,6 +116,7 @@ our_cgroups() {
     while read -r parent; do
         [ -d "$cg2/$parent" ] || continue
         find "$cg2/$parent" -mindepth 1 -maxdepth 1 -type d | while read -r g; do
+            if ! is_id "${g##*/}" || [ -z "${known_ids[${g##*/}]:-}" ]; then continue; fi
             [ -n "${removed_ids[${g##*/}]:-}" ] || echo "$g"
         done
     done < <(cgroup_parents)
@@ -97,6 +129,9 @@ our_mounts() {
         /proc/self/mountinfo | sort -r
 }
 
+collect_known_ids
+while read -r _ id; do known_ids[$id]=1; done < <(our_shims --ids)
+
 # 1. The normal way: rm -f kills each container through its cgroup and
 #    waits for its shim to record the exit.
 if [ -x "$minirt" ]; then
@@ -104,6 +139,7 @@ if [ -x "$minirt" ]; then
         [ -n "$id" ] || continue
         say "container $id"
         [ "$dry" = 0 ] || removed_ids[$id]=1
+        known_ids[$id]=1
         if [ "$dry" = 0 ]; then
             "$minirt" rm -f "$id" >/dev/null 2>&1 || echo "cleanup.sh: rm -f $id failed; forcing" >&2
         fi
@@ -147,8 +183,17 @@ while read -r m; do
 done < <(our_mounts)
 
 # 5. Runtime state and container data (images and volumes on request).
-state_entries=0
-if [ -d "$root" ]; then state_entries=$(find "$root" -mindepth 1 -maxdepth 1 | wc -l); fi
+#    Under the root only what minirt puts there: a directory per container,
+#    locks/ and exits/.
+state_list() {
+    local e
+    for e in "$root"/* "$root"/.[!.]*; do
+        [ -e "$e" ] || continue
+        case "${e##*/}" in locks | exits) echo "$e" ;; *) if is_id "${e##*/}"; then echo "$e"; fi ;; esac
+    done
+    return 0
+}
+state_entries=$(state_list | wc -l)
 data=("$storage/containers" "$storage/names")
 [ "$remove_images" = 0 ] || data+=("$storage/images")
 [ "$remove_volumes" = 0 ] || data+=("$storage/volumes")
@@ -166,7 +211,7 @@ done
 say "$root ($state_entries entries)"
 bump "state entries" "$state_entries"
 if [ "$dry" = 0 ]; then
-    if [ -d "$root" ]; then find "$root" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; fi
+    state_list | while read -r e; do rm -rf "$e"; done
     rm -rf "${data[@]}"
 fi
 
@@ -198,7 +243,7 @@ left=()
 [ -z "$(our_shims)" ] || left+=("shims: $(our_shims | tr '\n' ' ')")
 [ -z "$(our_cgroups)" ] || left+=("cgroups: $(our_cgroups | tr '\n' ' ')")
 [ -z "$(our_mounts)" ] || left+=("mounts: $(our_mounts | tr '\n' ' ')")
-if [ -d "$root" ] && [ -n "$(find "$root" -mindepth 1 -maxdepth 1)" ]; then left+=("state under $root"); fi
+[ -z "$(state_list)" ] || left+=("state under $root: $(state_list | tr '\n' ' ')")
 for d in "${data[@]}"; do
     if [ -e "$d" ]; then left+=("$d"); fi
 done

@@ -70,11 +70,13 @@ test_cleanup_after_crashes() {
 }
 
 # MINIRT_ROOT, MINIRT_STORAGE and MINIRT_CGROUP_PARENT confine it: another
-# set's container keeps running.
+# set's container keeps running, also when both share one cgroup parent.
 test_cleanup_touches_only_its_own() {
     local other="$TESTDIR/other" ocg="$MINIRT_CGROUP_PARENT-other"
     mkdir -p "$other/lib"
     ln -s "$MINIRT_STORAGE/images" "$other/lib/images"
+    MINIRT_ROOT=$other/run MINIRT_STORAGE=$other/lib \
+        "$MINIRT" run -d --name shared busybox sleep 1000 >/dev/null
     MINIRT_ROOT=$other/run MINIRT_STORAGE=$other/lib MINIRT_CGROUP_PARENT=$ocg \
         "$MINIRT" run -d --name keep busybox sleep 1000 >/dev/null
     expect_rc 0 run -d --name mine busybox sleep 1000
@@ -84,6 +86,9 @@ test_cleanup_touches_only_its_own() {
     local st
     st=$(MINIRT_ROOT=$other/run MINIRT_STORAGE=$other/lib MINIRT_CGROUP_PARENT=$ocg "$MINIRT" inspect keep | jq -r '.[0].status')
     expect_eq "$st" running "the other set's container"
+    st=$(MINIRT_ROOT=$other/run MINIRT_STORAGE=$other/lib "$MINIRT" inspect shared | jq -r '.[0].status')
+    expect_eq "$st" running "the other set's container in the same cgroup parent"
+    MINIRT_ROOT=$other/run MINIRT_STORAGE=$other/lib "$(cl_script)" >/dev/null
     MINIRT_ROOT=$other/run MINIRT_STORAGE=$other/lib MINIRT_CGROUP_PARENT=$ocg \
         "$(cl_script)" >/dev/null
     [ ! -d "$(cgroup2_mount)/$ocg" ] || fail "the other set's cgroup parent stayed"
@@ -100,6 +105,17 @@ test_cleanup_touches_only_its_own() {
 test_cleanup_refuses_bad_arguments() {
     cl_run --bogus
     expect_eq "$RC" 2 "unknown argument"
+    MINIRT_ROOT=/ cl_run
+    expect_eq "$RC" 2 "MINIRT_ROOT=/"
+    # A parent that is not below the v2 root is never swept, nor accepted.
+    printf '%s\n' . / ../x a/../.. >>"$MINIRT_STORAGE/cgroup-parents"
+    cl_run
+    expect_eq "$RC" 0 "cleanup.sh with hostile cgroup-parents ($OUT)"
+    local bad
+    for bad in . / ../x a/../b a//b; do
+        MINIRT_CGROUP_PARENT=$bad mr run --rm busybox true
+        expect_eq "$RC" 125 "MINIRT_CGROUP_PARENT=$bad"
+    done
     cl_run --help
     expect_eq "$RC" 0
     expect_contains "$OUT" "--dry-run"

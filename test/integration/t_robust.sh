@@ -570,22 +570,45 @@ rb_run_ready() { # NAME CODE [RUN FLAGS...]
 }
 
 # A wrong PID in state.json: stop and rm -f find the container through its
-# cgroup (the SIGTERM reaches the real init: it exits with its trap's code).
+# cgroup (the SIGTERM reaches the real init: it exits with its trap's code),
+# and a host process the record names, even with its true start time, is
+# never signalled.
 test_wrong_pid_in_state_stop_and_rm_use_the_cgroup() {
-    local id f
+    local id f gone host start
     rb_run_ready wp 3
     id=$(rb_id_of wp)
     f="$MINIRT_ROOT/$id/state.json"
-    jq '.pid = 1 | .pid_start_time = 0' "$f" >"$f.new" && mv "$f.new" "$f"
+    # A PID that no longer exists (a reaped child of ours).
+    sh -c 'exit 0' &
+    gone=$!
+    wait "$gone"
+    jq --argjson p "$gone" '.pid = $p | .pid_start_time = 0' "$f" >"$f.new" && mv "$f.new" "$f"
     expect_eq "$(status_of wp)" running "status with a wrong pid"
     expect_rc 0 stop wp
     expect_eq "$(status_of wp)" exited
     expect_eq "$(exit_code_of wp)" 3 "the real init got SIGTERM"
     expect_rc 0 rm wp
+    # A live host process, with its real start time, and a wrong shim.
+    sleep 1000 &
+    host=$!
+    start=$(awk '{print $22}' "/proc/$host/stat")
     rb_run_ready wq 3
     id=$(rb_id_of wq)
     f="$MINIRT_ROOT/$id/state.json"
-    jq '.pid = 1 | .pid_start_time = 0 | .shim_pid = 1 | .shim_start_time = 0' "$f" >"$f.new" && mv "$f.new" "$f"
+    jq --argjson p "$host" --argjson s "$start" '.pid = $p | .pid_start_time = $s | .shim_pid = $p | .shim_start_time = $s' \
+        "$f" >"$f.new" && mv "$f.new" "$f"
+    expect_rc 0 kill -s TERM wq
+    expect_rc 0 wait wq
+    expect_eq "$OUT" 3 "the container's init got the SIGTERM"
+    kill -0 "$host" 2>/dev/null || fail "the host process the record named was signalled"
+    rb_run_ready wr 3
+    id=$(rb_id_of wr)
+    f="$MINIRT_ROOT/$id/state.json"
+    jq --argjson p "$host" --argjson s "$start" '.pid = $p | .pid_start_time = $s' "$f" >"$f.new" && mv "$f.new" "$f"
+    expect_rc 0 rm -f wr
+    kill -0 "$host" 2>/dev/null || fail "rm -f signalled the host process the record named"
+    kill "$host"
+    wait "$host" 2>/dev/null || true
     expect_rc 0 rm -f wq
     assert_clean
 }

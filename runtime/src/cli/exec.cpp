@@ -60,6 +60,12 @@ void forward_to_command(int sig) {
             if (!send_fd(console, pty.master.get())) throw_errno("hand over the terminal");
         }
         ::close(console);
+        // Only stdio and the error pipe (close-on-exec) reach the command: a
+        // descriptor of the caller's (a shell's `exec 7</etc`) would hand the
+        // container a way out through /proc/self/fd/7/.. (CVE-2024-21626).
+        // Before the seccomp filter, which a custom profile may make refuse
+        // close_range.
+        close_fds_from(3, error_fd);
         // The same capabilities, seccomp filter, no_new_privs, user and
         // rlimits as the container's own command.
         apply_security(spec.security);
@@ -73,10 +79,6 @@ void forward_to_command(int sig) {
                        "executable file `" + spec.argv[0] + "`" +
                            (err == ENOENT ? " not found in $PATH" : std::string(": ") + std::strerror(err)));
         std::vector<char*> argv = exec_vector(spec.argv), envp = exec_vector(spec.env);
-        // Only stdio and the error pipe (close-on-exec) reach the command: a
-        // descriptor of the caller's (a shell's `exec 7</etc`) would hand the
-        // container a way out through /proc/self/fd/7/.. (CVE-2024-21626).
-        close_fds_from(3, error_fd);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -213,6 +215,12 @@ int cmd_exec(Context& ctx, const Args& args) {
     // command sees the container's group as / like every other process in it.
     if (v.config->cgroupns == "private" && !v.state->cgroup.empty()) spec.ns_flags |= CLONE_NEWCGROUP;
 
+    // The group the command joins: the recorded one, or (for a record that
+    // names none) the one the container's id gives. Never none while the
+    // container has one: its limits and device filter live there.
+    std::string group = v.state->cgroup;
+    if (group.empty())
+        if (auto cg = container_cgroup(id); cg && cg->exists()) group = cg->path().string();
     UniqueFd pidfd = open_pidfd(v.state->pid, v.state->pid_start);
     if (!pidfd) throw Error("can only exec into a running container: " + shown + " has exited", kExitExecNotRunning);
     Pipe errors = make_pipe();
@@ -235,7 +243,7 @@ int cmd_exec(Context& ctx, const Args& args) {
             int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
             ::dup2(devnull, 0);
         }
-        bridge(spec, pidfd.get(), v.state->cgroup, errors.write.release(), console_child.release());
+        bridge(spec, pidfd.get(), group, errors.write.release(), console_child.release());
     }
     errors.write.reset();
     console_child.reset();

@@ -32,6 +32,7 @@ int cmd_rm(Context& ctx, const Args& args) {
     for (const auto& handle : handles) {
         try {
             auto id = ctx.store.find(handle);
+            if (!id && force) continue;  // removed meanwhile by a concurrent rm -f
             if (!id) throw Error("no such container " + quote_for_message(handle), kExitNoSuchContainer);
             remove_container(ctx.store, *id, force);
             std::cout << handle << "\n";

@@ -110,17 +110,29 @@ void derive_status(ContainerView& v, int root = -1) {
     }
 }
 
-// The container as its cgroup shows it: its init (PID 1 of a namespace
-// below ours, in the group) and the shim that is the init's parent. The
-// group's path follows from the id alone, so this holds when state.json
-// is gone (a lost /run) or says something untrue.
+// The group's path as /proc/PID/cgroup names it (relative to the v2 root).
+std::string group_as_seen(const Cgroup& cg) {
+    auto mount = find_cgroup2_mount();
+    if (!mount) return {};
+    return "/" + cg.path().lexically_relative(*mount).string();
+}
+
+// The container as its cgroup shows it: its init (PID 1 of a namespace one
+// level below ours, in the group, past its pivot_root) and the shim that is
+// the init's parent (outside the group: nothing inside can pose as it). The
+// group's path follows from the id alone, so this holds when state.json is
+// gone (a lost /run) or says something untrue.
 std::optional<ContainerState> live_state_from_cgroup(const std::string& id) {
     auto cg = container_cgroup(id);
     if (!cg || !cg->exists() || !cg->populated()) return std::nullopt;
+    std::string group = group_as_seen(*cg);
     for (int pid : cg->pids()) {
-        if (!is_namespace_init(pid)) continue;
         auto init = process_info(pid);
         if (!init) continue;
+        // Pinned by a pidfd while it is checked: the PID cannot be reused
+        // for another process meanwhile.
+        UniqueFd pinned = open_pidfd(pid, init->start);
+        if (!pinned || !is_namespace_init(pid) || cgroup_v2_of(pid) != group || !has_own_root(pid)) continue;
         ContainerState st;
         st.id = id;
         st.status = Status::Running;
@@ -128,7 +140,8 @@ std::optional<ContainerState> live_state_from_cgroup(const std::string& id) {
         st.pid_start = init->start;
         st.started_ns = start_time_ns(init->start);
         st.cgroup = cg->path().string();
-        if (auto shim = process_info(init->ppid); shim && shim->comm == "minirt-shim") {
+        if (auto shim = process_info(init->ppid);
+            shim && shim->comm == "minirt-shim" && cgroup_v2_of(shim->pid) != group) {
             st.shim_pid = shim->pid;
             st.shim_start = shim->start;
         }
@@ -137,19 +150,42 @@ std::optional<ContainerState> live_state_from_cgroup(const std::string& id) {
     return std::nullopt;
 }
 
+// A recorded init that is alive but not in the container's own group is
+// not the container's (an edited state.json naming a host process).
+bool init_outside_its_group(const ContainerView& v) {
+    if (!v.init_alive || !v.state) return false;
+    auto cg = container_cgroup(v.id);
+    if (!cg || !cg->exists()) return false;
+    return cgroup_v2_of(v.state->pid) != group_as_seen(*cg);
+}
+
 // When the record and the kernel disagree, the kernel wins: a recorded
 // process that is not there (or a record that is missing) is checked
 // against the exit record the shim may have left under --storage and
 // against the container's cgroup. Only for views that need it (a lost
 // shim, a lost record, an init that is not where the record says), so
 // listing the usual containers costs nothing more.
-void reconcile_with_kernel(const Store& store, ContainerView& v) {
+// `thorough`: also check that a live recorded init is in the container's
+// group (one more read of /proc, so not for each container of `list`,
+// whose running records are vouched for by their shims' marks).
+void reconcile_with_kernel(const Store& store, ContainerView& v, bool thorough) {
     bool record_lost = !v.state;
     bool shim_lost = v.status == Status::Exited && v.reason == "shim-lost";
     bool init_missing = v.status == Status::Stopping && !v.init_alive;
-    if (!record_lost && !shim_lost && !init_missing) return;
+    bool init_foreign = thorough && !record_lost && !shim_lost && !init_missing && init_outside_its_group(v);
+    if (!record_lost && !shim_lost && !init_missing && !init_foreign) return;
+    if (init_foreign) {
+        v.init_alive = false;
+        v.status = Status::Exited;
+        v.reason = "shim-lost";
+    }
     try {
-        if (auto exited = store.load_exit_fallback(v.id)) {
+        // Only the exit of the run the record describes (or of any, when
+        // the record is gone): an older one was removed when this run began.
+        auto exited = store.load_exit_fallback(v.id);
+        if (exited && v.state && (exited->pid != v.state->pid || exited->shim_pid != v.state->shim_pid))
+            exited.reset();
+        if (exited) {
             if (v.state) exited->summary = v.state->summary;
             v.state = std::move(*exited);
             v.status = Status::Exited;
@@ -192,7 +228,7 @@ ContainerView view_container(const Store& store, const std::string& id) {
     }
     v.summary = ContainerSummary::of(*v.config);
     derive_status(v);
-    reconcile_with_kernel(store, v);
+    reconcile_with_kernel(store, v, true);
     return v;
 }
 
@@ -215,7 +251,7 @@ std::vector<ContainerView> view_all(const Store& store) {
             }
             try {
                 derive_status(v, root.get());
-                reconcile_with_kernel(store, v);
+                reconcile_with_kernel(store, v, false);
             } catch (const std::exception& e) {  // never out of a helper thread
                 v.load_error = e.what();
                 v.status = Status::Unknown;
@@ -334,11 +370,15 @@ std::optional<int> wait_container(const Store& store, const std::string& id) {
             // A start in progress holds the container's lock until the
             // command runs (or fails): wait for it and look again. Nobody
             // holding it means nobody is starting it.
-            if (!FileLock::try_acquire_existing(store.paths().lock_file(id))) {
+            auto idle = FileLock::try_acquire_existing(store.paths().lock_file(id));
+            if (!idle) {
                 store.lock(id).release();
                 continue;
             }
-            if (!store.exists(id)) continue;
+            // A start may have finished between the look above and the lock:
+            // look again while nobody can start it.
+            ContainerView again = view_container(store, id);
+            if (again.status != Status::Created || again.shim_alive || !store.exists(id)) continue;
             throw Error("container " + id.substr(0, 12) + " has not been started");
         }
         if (v.shim_alive) {

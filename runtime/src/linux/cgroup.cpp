@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/parse.hpp"
 #include "common/file.hpp"
 #include "linux/process.hpp"
 #include "linux/resources.hpp"
@@ -64,8 +65,12 @@ std::optional<std::string> read_cgroup_file(const fs::path& path) {
 std::string cgroup_parent_name() {
     const char* v = std::getenv("MINIRT_CGROUP_PARENT");
     std::string name = (v && *v) ? v : "minirt";
-    if (name.find("..") != std::string::npos || name.front() == '/')
-        throw Error("invalid MINIRT_CGROUP_PARENT \"" + name + "\"");
+    // A path of plain names below the v2 root: never the root itself, never
+    // outside it (cleanup.sh kills what it finds under every parent used).
+    bool ok = name.front() != '/' && name.back() != '/' && name.find("//") == std::string::npos;
+    for (const auto& part : fs::path(name))
+        if (part.empty() || part == "." || part == "..") ok = false;
+    if (!ok) throw Error("invalid MINIRT_CGROUP_PARENT " + quote_for_message(name) + ": a relative path of names, no . or ..");
     return name;
 }
 

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <sstream>
 #include <string>
 
 #include "common/error.hpp"
@@ -96,9 +99,29 @@ bool is_namespace_init(pid_t pid) {
     if (at == std::string::npos) return false;
     auto end = text->find('\n', at + 1);
     std::string line = text->substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
-    // Several ids (one per namespace level, ours first) and the last is 1.
-    auto last = line.find_last_of(" \t");
-    return last != std::string::npos && line.find_first_not_of(" \t") < last && line.substr(last + 1) == "1";
+    // Exactly two ids: ours, then 1 in a namespace one level below ours (a
+    // namespace a container made inside its own would add a third).
+    std::istringstream in(line);
+    std::vector<std::string> ids;
+    for (std::string id; in >> id;) ids.push_back(id);
+    return ids.size() == 2 && ids[1] == "1";
+}
+
+bool has_own_root(pid_t pid) {
+    struct stat theirs{}, ours{};
+    std::string root = "/proc/" + std::to_string(pid) + "/root/";
+    if (::stat(root.c_str(), &theirs) < 0 || ::stat("/", &ours) < 0) return false;
+    return theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino;
+}
+
+std::string cgroup_v2_of(pid_t pid) {
+    auto text = read_file_if_exists("/proc/" + std::to_string(pid) + "/cgroup");
+    if (!text) return {};
+    std::string all = "\n" + *text;
+    auto at = all.find("\n0::");
+    if (at == std::string::npos) return {};
+    auto end = all.find('\n', at + 1);
+    return all.substr(at + 4, end == std::string::npos ? std::string::npos : end - at - 4);
 }
 
 std::optional<ProcessInfo> process_info(pid_t pid) {
@@ -179,11 +202,21 @@ void close_fds_from(int first, std::initializer_list<int> keep) {
         if (fd >= first) kept.push_back(fd);
     std::sort(kept.begin(), kept.end());
     unsigned from = static_cast<unsigned>(first);
+    auto close_from_to = [](unsigned lo, unsigned hi) {
+        if (::close_range(lo, hi, 0) == 0) return;
+        // No close_range (a kernel before 5.9, a seccomp profile refusing
+        // it): one by one, up to the highest descriptor we may hold.
+        rlimit lim{};
+        unsigned top = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+                           ? static_cast<unsigned>(std::min<rlim_t>(lim.rlim_cur, 1U << 20))
+                           : 1U << 20;
+        for (unsigned fd = lo; fd <= hi && fd < top; ++fd) ::close(static_cast<int>(fd));
+    };
     for (int fd : kept) {
-        if (static_cast<unsigned>(fd) > from) ::close_range(from, static_cast<unsigned>(fd) - 1, 0);
+        if (static_cast<unsigned>(fd) > from) close_from_to(from, static_cast<unsigned>(fd) - 1);
         from = static_cast<unsigned>(fd) + 1;
     }
-    ::close_range(from, ~0U, 0);
+    close_from_to(from, ~0U);
 }
 
 }  // namespace minirt

@@ -27,9 +27,16 @@ bool process_alive(pid_t pid, uint64_t start, pid_t& ppid);
 // A /proc start time (clock ticks since boot) as wall-clock nanoseconds.
 int64_t start_time_ns(uint64_t ticks);
 
-// True if `pid` is PID 1 of a PID namespace below ours (its NSpid line in
-// /proc/PID/status ends in 1): a container's init.
+// True if `pid` is PID 1 of a PID namespace one level below ours (its
+// NSpid line in /proc/PID/status reads "N 1"): a container's init.
 bool is_namespace_init(pid_t pid);
+// True if `pid` has a root directory other than ours (a container's init
+// after its pivot_root; before it, the host's tree is still its root).
+bool has_own_root(pid_t pid);
+// The cgroup v2 path of `pid` as /proc/PID/cgroup's "0::" line shows it
+// (relative to the v2 root of our cgroup namespace), or empty.
+std::string cgroup_v2_of(pid_t pid);
+
 // What /proc says of a live process (nullopt: gone, or a zombie).
 struct ProcessInfo {
     pid_t pid = 0, ppid = 0;

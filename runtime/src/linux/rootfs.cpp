@@ -74,7 +74,7 @@ void bind_host_device(int dev_fd, const char* name) {
 // Host mounts made under `host_dir` after the start must appear inside: a
 // recursive bind whose propagation is slave receives them (the host side
 // must be a shared mount for that; the shim makes it one if needed).
-void bind_propagating(int root_fd, const std::string& host_dir) {
+void bind_propagating(int root_fd, const std::string& host_dir, bool nodev) {
     UniqueFd target = open_dir_in_root(root_fd, host_dir, true);
     std::string t = fd_path(target.get());
     do_mount(host_dir.c_str(), t, nullptr, MS_BIND | MS_REC, nullptr, "bind " + host_dir);
@@ -82,6 +82,14 @@ void bind_propagating(int root_fd, const std::string& host_dir) {
     UniqueFd mounted = open_dir_in_root(root_fd, host_dir, false);
     do_mount(nullptr, fd_path(mounted.get()), nullptr, MS_REC | MS_SLAVE, nullptr,
              "make " + host_dir + " a slave");
+    if (nodev) {
+        // Without a device filter every writable mount must be nodev (see
+        // RootfsSpec::dev_nodev), this one and all below it included.
+        mount_attr attr{};
+        attr.attr_set = MOUNT_ATTR_NODEV;
+        if (::mount_setattr(mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+            throw_errno("make " + host_dir + " nodev");
+    }
 }
 
 }  // namespace
@@ -170,7 +178,7 @@ void build_rootfs(const RootfsSpec& spec) {
         mount_in_root(root.get(), "sys/fs/cgroup", "cgroup2",
                       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     }
-    for (const auto& dir : spec.propagate_mounts) bind_propagating(root.get(), dir);
+    for (const auto& dir : spec.propagate_mounts) bind_propagating(root.get(), dir, spec.dev_nodev);
     mask_paths(root.get(), spec.masked_paths);
     make_paths_readonly(root.get(), spec.readonly_paths);
     if (spec.read_only_root) {

@@ -255,7 +255,7 @@ SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask 
             unsigned seen = 0;
             for (const auto& a : r.value("args", json::array())) {
                 if (a.is_null()) continue;
-                auto index = a.at("index").get<unsigned>();
+                auto index = json_integer<unsigned>(a.at("index"), where + ": index");
                 if (index > 5) throw Error(where + ": argument index " + std::to_string(index) + " out of range");
                 if (seen & (1U << index)) repeated_index = true;
                 seen |= 1U << index;

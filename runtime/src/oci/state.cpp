@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
+#include "common/json_number.hpp"
 #include "common/file.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
@@ -56,8 +57,8 @@ State StateDir::load() const {
         json j = json::parse(*text);
         State s;
         s.id = j.at("id").get<std::string>();
-        s.pid = j.at("pid").get<pid_t>();
-        s.pid_start = j.at("pid_start").get<uint64_t>();
+        s.pid = json_integer<pid_t>(j.at("pid"), "pid");
+        s.pid_start = json_integer<uint64_t>(j.at("pid_start"), "pid_start");
         s.bundle = j.at("bundle").get<std::string>();
         s.rootfs = j.at("rootfs").get<std::string>();
         s.created = j.at("created").get<std::string>();

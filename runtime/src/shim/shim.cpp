@@ -44,7 +44,8 @@ constexpr int kDrainAfterExitMs = 2000;
 constexpr int kPipeSize = 1 << 20;
 // How long an exited container's output waits for the terminal client
 // that `run -t` is about to connect (it is normally there at once).
-constexpr int kAwaitClientMs = 30000;
+// Below the 15 s that stop and kill give a shim to finish.
+constexpr int kAwaitClientMs = 10000;
 
 class Shim {
 public:
@@ -63,7 +64,7 @@ private:
     void record_failure(ContainerState st, int code, const std::string& message);
     void record_log_drops() noexcept;
     ContainerState exit_record(int code, int sig, bool oom);
-    void save_exit_record(const ContainerState& st) noexcept;
+    void save_exit_record(int code, int sig, bool oom) noexcept;
     void remove_container();
     void remove_cgroup() noexcept;
     void release_stdio() noexcept;
@@ -339,6 +340,9 @@ void Shim::prepare() {
     if (config_.tty || (config_.interactive && !args_.pass_stdin))
         listener_ = listen_attach_socket(p.state_dir(args_.id) / "attach.sock");
 
+    // An exit record an earlier run left under --storage (a full --root)
+    // says nothing about this one.
+    ::unlink(p.exit_fallback(args_.id).c_str());
     if ((cgroup_ = container_cgroup(args_.id))) {
         cgroup_->remove();  // a leftover of an earlier run of this container
         cgroup_->create(config_.resources);
@@ -715,7 +719,7 @@ void Shim::finish() {
     if (!unlisted) {
         // The group first: once the exit is recorded, a `start` may make it anew.
         remove_cgroup();
-        save_exit_record(exit_record(code, sig, oom));
+        save_exit_record(code, sig, oom);
     }
     await_terminal_client();
     for (auto& c : clients_)
@@ -768,12 +772,15 @@ ContainerState Shim::exit_record(int code, int sig, bool oom) {
 // a full --root. It goes to state.json if it can, else to a file beside the
 // container's config under --storage (read in its place), and state.json is
 // tried again a few times, briefly, before the shim gives up on it.
-void Shim::save_exit_record(const ContainerState& st) noexcept {
+void Shim::save_exit_record(int code, int sig, bool oom) noexcept {
+    std::optional<ContainerState> st;
+    // Read, changed and written under the container's lock, as every update.
     auto save = [&] {
         try {
             FileLock lock = store_.lock(args_.id);
             if (lock.stale()) return true;  // removed meanwhile: nobody to tell
-            store_.save_state(st);
+            if (!st) st = exit_record(code, sig, oom);
+            store_.save_state(*st);
             return true;
         } catch (const Error& e) {
             if (log_) log_->note("minirt: recording the exit: " + e.message());
@@ -783,7 +790,8 @@ void Shim::save_exit_record(const ContainerState& st) noexcept {
     if (save()) return;
     fs::path fallback = store_.paths().exit_fallback(args_.id);
     try {
-        store_.save_exit_fallback(st);
+        if (!st) st = exit_record(code, sig, oom);
+        store_.save_exit_fallback(*st);
     } catch (const Error& e) {
         if (log_) log_->note("minirt: recording the exit under --storage: " + e.message());
     }

@@ -200,7 +200,9 @@ std::optional<int> Store::removed_exit_code(const std::string& handle) const {
         while (!name.empty() && name.back() == '\n') name.pop_back();
         if (id != handle && name != handle && !(looks_like_id_prefix(handle) && id.starts_with(handle))) continue;
         struct stat st{};
-        if (::stat(it->path().c_str(), &st) < 0 || st.st_mtime < newest) continue;
+        if (::stat(it->path().c_str(), &st) < 0 || st.st_mtime < newest ||
+            ::time(nullptr) - st.st_mtime > kRemovedExitKeepSeconds)
+            continue;
         try {
             found = static_cast<int>(parse_int(text->substr(0, space), "exit code", 0, 255));
             newest = st.st_mtime;
