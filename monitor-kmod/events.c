@@ -160,5 +160,9 @@ const struct file_operations cm_fops = {
 	.unlocked_ioctl = cm_ioctl,
 	/* every structure has the same layout for 32-bit user space */
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
+	/*
+	 * No .llseek: cm_open() calls stream_open(), which clears FMODE_LSEEK,
+	 * so lseek() fails with ESPIPE on every kernel (no_llseek, the old way
+	 * to say so, was removed in 6.12).
+	 */
 };
