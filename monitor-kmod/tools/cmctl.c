@@ -51,7 +51,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: cmctl version | register ID PID SOFT HARD | unregister ID |\n"
@@ -208,7 +208,7 @@ static int cmd_register(int argc, char **argv)
 	int fd, ret;
 
 	if (argc != 5)
-		usage();
+		print_usage();
 	fd = open_dev(O_RDWR);
 	ret = do_register(fd, argv[1], (int)parse_num(argv[2]),
 			  parse_size(argv[3]), parse_size(argv[4]));
@@ -222,7 +222,7 @@ static int cmd_unregister(int argc, char **argv)
 	int fd, ret;
 
 	if (argc != 2)
-		usage();
+		print_usage();
 	fd = open_dev(O_RDWR);
 	ret = do_unregister(fd, argv[1]);
 	if (ret)
@@ -236,7 +236,7 @@ static int cmd_query(int argc, char **argv)
 	int fd, ret;
 
 	if (argc != 2)
-		usage();
+		print_usage();
 	fd = open_dev(O_RDONLY);
 	ret = do_query(fd, argv[1], &q);
 	if (ret)
@@ -285,7 +285,7 @@ static int cmd_events(int argc, char **argv)
 		else if (!strcmp(argv[i], "--wait-file") && i + 1 < argc)
 			wait_file = argv[++i];
 		else
-			usage();
+			print_usage();
 	}
 	fd = open_dev(O_RDONLY | O_NONBLOCK);
 	if (ready) {
@@ -333,8 +333,9 @@ static int cmd_events(int argc, char **argv)
 				    sizeof(ev[0]));
 			if (id && strcmp(ev[i].id, id))
 				continue;
-			printf("event type=%s container=%s pid=%d rss=%llu limit=%llu seq=%llu dropped=%u ts=%llu\n",
-			       event_name(ev[i].type), ev[i].id, ev[i].pid,
+			printf("event type=%s container=%s pid=%d ",
+			       event_name(ev[i].type), ev[i].id, ev[i].pid);
+			printf("rss=%llu limit=%llu seq=%llu dropped=%u ts=%llu\n",
 			       (unsigned long long)ev[i].rss,
 			       (unsigned long long)ev[i].limit,
 			       (unsigned long long)ev[i].seq, ev[i].dropped,
@@ -414,10 +415,10 @@ static int cmd_stress(int argc, char **argv)
 		else if (!strcmp(argv[i], "--cycles") && i + 1 < argc)
 			cycles = parse_num(argv[++i]);
 		else
-			usage();
+			print_usage();
 	}
 	if (procs < 1 || procs > 256 || cycles < 1)
-		usage();
+		print_usage();
 	fflush(stdout);
 	for (i = 0; i < procs; i++) {
 		pid_t pid = fork();
@@ -705,10 +706,10 @@ static int cmd_hog(int argc, char **argv)
 		else if (!strcmp(argv[i], "--exit"))
 			exit_after = 1;
 		else
-			usage();
+			print_usage();
 	}
 	if (step == 0 || children < 0 || children > 1024)
-		usage();
+		print_usage();
 
 	if (wait_usr1) {
 		/* blocked before the pidfile appears, so no signal is lost */
@@ -752,7 +753,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 
 	if (argc < 2)
-		usage();
+		print_usage();
 	cmd = argv[1];
 	argc--;
 	argv++;
@@ -774,6 +775,6 @@ int main(int argc, char **argv)
 		return cmd_garbage();
 	if (!strcmp(cmd, "hog"))
 		return cmd_hog(argc, argv);
-	usage();
+	print_usage();
 	return 2;
 }

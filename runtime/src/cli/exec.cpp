@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <grp.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 #include <iostream>
 
 #include "cli/attach.hpp"
@@ -38,6 +40,7 @@ struct ExecSpec {
     SecuritySpec security;  // the container's restrictions, applied before exec
     bool join_userns = false;
     int ns_flags = 0;
+    std::optional<int> nice;  // the container's --nice
 };
 
 pid_t g_command = -1;  // the bridge forwards signals to it
@@ -60,6 +63,14 @@ void forward_to_command(int sig) {
             if (!send_fd(console, pty.master.get())) throw_errno("hand over the terminal");
         }
         ::close(console);
+        if (spec.nice) {
+            // The container's priority: its nice value, and an autogroup of
+            // the same nice (the caller's session would put the command in
+            // the caller's autogroup, which competes at the caller's weight).
+            if (::setpriority(PRIO_PROCESS, 0, *spec.nice) < 0) throw_errno("--nice: setpriority");
+            if (!spec.tty && ::setsid() < 0) throw_errno("setsid");
+            set_autogroup_nice(*spec.nice);
+        }
         // Only stdio and the error pipe (close-on-exec) reach the command: a
         // descriptor of the caller's (a shell's `exec 7</etc`) would hand the
         // container a way out through /proc/self/fd/7/.. (CVE-2024-21626).
@@ -203,6 +214,7 @@ int cmd_exec(Context& ctx, const Args& args) {
     spec.interactive = p.vm.count("interactive") > 0;
     spec.security = security_spec(v.config->security);
     spec.join_userns = v.config->security.userns();
+    spec.nice = v.config->resources.nice;
     if (p.vm.count("user")) {
         auto [uid, gid] = parse_user(p.vm["user"].as<std::string>());
         spec.security.uid = uid;

@@ -1,8 +1,13 @@
 // minirt status (for humans) and minirt inspect (JSON: state + config).
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "common/file.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
 #include "linux/cgroup.hpp"
@@ -26,6 +31,25 @@ Usage read_usage(const ContainerView& v) {
     u.cpu_usec = cg.read_key("cpu.stat", "usage_usec");
     u.pids = cg.pids().size();
     return u;
+}
+
+// What --nice applied, read back from the kernel for a running container:
+// the init's nice value, its autogroup's, and the group's cpu.weight.nice.
+std::optional<nlohmann::json> scheduling_json(const ContainerView& v) {
+    if (!v.state || (v.status != Status::Running && v.status != Status::Paused)) return std::nullopt;
+    nlohmann::json j = nlohmann::json::object();
+    std::string pid = std::to_string(v.state->pid);
+    errno = 0;
+    int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(v.state->pid));
+    if (errno == 0) j["nice"] = nice;
+    if (auto ag = read_file_if_exists("/proc/" + pid + "/autogroup")) {
+        // "/autogroup-42 nice 15"
+        auto at = ag->find(" nice ");
+        if (at != std::string::npos) j["autogroup_nice"] = std::atoi(ag->c_str() + at + 6);
+    }
+    if (!v.state->cgroup.empty())
+        if (auto w = read_file_if_exists(fs::path(v.state->cgroup) / "cpu.weight.nice")) j["cpu_weight_nice"] = std::atoi(w->c_str());
+    return j;
 }
 
 }  // namespace
@@ -99,6 +123,7 @@ int cmd_inspect(Context& ctx, const Args& args) {
         if (u.cpu_usec) usage_j["cpu_usage_usec"] = *u.cpu_usec;
         if (u.pids) usage_j["pids"] = *u.pids;
         j["resources"] = usage_j;
+        if (auto sched = scheduling_json(v)) j["scheduling"] = *sched;
         // The monitor's live view: what it measures now for this container.
         if (v.state && v.state->monitor && (v.status == Status::Running || v.status == Status::Paused)) {
             if (auto mon = open_monitor())

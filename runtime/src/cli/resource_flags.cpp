@@ -119,6 +119,10 @@ Resources resources_from_flags(const po::variables_map& vm, const fs::path& stor
             parse_int(str("cpu"), "--cpu", 1000, static_cast<int64_t>(host_cpus()) * 100000));
     if (vm.count("cpu-weight")) r.cpu_weight = static_cast<uint64_t>(parse_int(str("cpu-weight"), "--cpu-weight", 1, 10000));
     if (vm.count("nice")) r.nice = static_cast<int>(parse_int(str("nice"), "--nice", -20, 19));
+    // Both set the group's CPU weight (cpu.weight.nice is cpu.weight by
+    // another scale): one of them must say it.
+    if (r.nice && r.cpu_weight)
+        throw Error("--nice and --cpu-weight both set the container's CPU weight: give one of them");
     if (vm.count("cpuset-cpus")) r.cpuset_cpus = parse_cpuset(str("cpuset-cpus"), host_cpus(), "--cpuset-cpus");
     if (vm.count("pin-cpu")) {
         std::string s = str("pin-cpu");

@@ -132,6 +132,17 @@ void enable_controllers(const fs::path& mount, const fs::path& leaf, const Resou
 }
 
 void apply_resources(const fs::path& group, const Resources& r) {
+    // --nice is the container's priority against other work: where the
+    // group can be weighted (the cpu controller), its weight follows the
+    // nice value as a task's does (cpu.weight.nice); elsewhere the init's
+    // autogroup carries it (container_init). Never a reason to refuse.
+    if (r.nice && !r.cpu_weight && ::access((group / "cpu.weight.nice").c_str(), W_OK) == 0) {
+        try {
+            write_control_file(group / "cpu.weight.nice", std::to_string(*r.nice));
+        } catch (const Error& e) {
+            throw e.wrap("--nice");
+        }
+    }
     for (const auto& w : cgroup_writes(r)) {
         try {
             write_control_file(group / w.file, w.value);

@@ -81,6 +81,15 @@ bool process_alive(pid_t pid, uint64_t start) {
     return process_alive(pid, start, ppid);
 }
 
+void set_autogroup_nice(int nice) {
+    UniqueFd fd(::open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return;  // CONFIG_SCHED_AUTOGROUP off
+        throw_errno("--nice: open /proc/self/autogroup");
+    }
+    if (!write_all_nothrow(fd.get(), std::to_string(nice))) throw_errno("--nice: set the autogroup's nice");
+}
+
 int64_t start_time_ns(uint64_t ticks) {
     static const int64_t boot_s = [] {
         auto text = read_file_if_exists("/proc/stat");

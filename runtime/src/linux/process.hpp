@@ -24,6 +24,12 @@ bool process_alive(pid_t pid, uint64_t start);
 // when it is alive: one read of /proc/PID/stat answers both.
 bool process_alive(pid_t pid, uint64_t start, pid_t& ppid);
 
+// Sets the nice value of the calling process's autogroup (sched(7): with
+// kernel.sched_autogroup_enabled=1 the CPU is shared between sessions
+// first, and nice orders tasks only inside one). Without autogroup support
+// (no /proc/self/autogroup) it does nothing; a refusal is an Error.
+void set_autogroup_nice(int nice);
+
 // A /proc start time (clock ticks since boot) as wall-clock nanoseconds.
 int64_t start_time_ns(uint64_t ticks);
 

@@ -69,7 +69,10 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
 }
 
 void apply_scheduling(const InitSpec& spec) {
-    if (spec.nice && ::setpriority(PRIO_PROCESS, 0, *spec.nice) < 0) throw_errno("--nice: setpriority");
+    if (spec.nice) {
+        if (::setpriority(PRIO_PROCESS, 0, *spec.nice) < 0) throw_errno("--nice: setpriority");
+        set_autogroup_nice(*spec.nice);
+    }
     if (spec.pin_cpu) {
         cpu_set_t set;
         CPU_ZERO(&set);
