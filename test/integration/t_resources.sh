@@ -64,6 +64,33 @@ test_nice_and_pin_cpu_apply_and_survive_start() {
     expect_contains "$OUT" "Cpus_allowed_list:	0"
 }
 
+# --nice is the container's priority against other work: its processes'
+# nice, the nice of its autogroup (its own session's), and cpu.weight.nice
+# where the group has the cpu controller; exec'd commands get the same.
+test_nice_reaches_between_containers() {
+    mr run -d --name nc --nice 15 busybox sh -c 'echo ready; exec sleep 1000'
+    expect_eq "$RC" 0 "($ERR)"
+    wait_for 20 eval '"$MINIRT" logs nc | grep -q ready'
+    local pid
+    pid=$(pid_of nc)
+    if [ -e "/proc/$pid/autogroup" ]; then
+        expect_contains "$(cat "/proc/$pid/autogroup")" " nice 15" "the container's autogroup"
+        expect_ne "$(cut -d' ' -f1 "/proc/$pid/autogroup")" "$(cut -d' ' -f1 /proc/self/autogroup)" "autogroup of its own"
+        expect_eq "$(json_field nc .scheduling.autogroup_nice)" 15 "inspect: autogroup_nice"
+    fi
+    expect_eq "$(json_field nc .scheduling.nice)" 15 "inspect: nice"
+    if v2_has cpu; then
+        expect_eq "$(cat "$(json_field nc .state.cgroup)/cpu.weight.nice")" 15 "cpu.weight.nice"
+        expect_eq "$(json_field nc .scheduling.cpu_weight_nice)" 15 "inspect: cpu_weight_nice"
+    fi
+    mr exec nc sh -c 'cut -d" " -f19 /proc/self/stat; cat /proc/self/autogroup 2>/dev/null || echo none'
+    expect_eq "$(head -n1 <<<"$OUT")" 15 "exec'd command's nice"
+    case "$(tail -n1 <<<"$OUT")" in none | *" nice 15") ;; *) fail "exec'd command's autogroup: $OUT" ;; esac
+    expect_rc 0 rm -f nc
+    expect_rc 125 run --rm --nice 5 --cpu-weight 50 busybox true
+    expect_contains "$ERR" "--nice and --cpu-weight"
+}
+
 test_freeze_and_thaw() {
     expect_rc 0 run -d --name fz busybox cpu_hog --seconds 60 --report-ms 100
     sleep 0.5

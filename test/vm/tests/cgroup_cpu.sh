@@ -70,9 +70,12 @@ info "weight 100: $da us, weight 400: $db us (ratio x100: $((db * 100 / (da > 0 
 	fail "cpu-weight 400:100 split the CPU $db:$da, want a ratio between 3 and 5"
 run "$MINIRT" rm -f w100 w400
 
-# --nice N: the command runs at that nice value.
+# --nice N: the command runs at that nice value, and the group is weighted
+# as a task of that nice value would be (cpu.weight.nice).
 run "$MINIRT" run -d --name nice --nice 5 busybox sleep 60
 expect_eq 5 "$(stat_field "$(ctr_pid nice)" 19)" "nice value of the --nice 5 process"
+nid=$("$MINIRT" inspect nice | sed -n 's/^    "id": "\([0-9a-f]*\)",$/\1/p')
+expect_eq 5 "$(cgfile "$nid" cpu.weight.nice)" "cpu.weight.nice for --nice 5"
 run "$MINIRT" rm -f nice
 
 # --pin-cpu=1: one core (CPU 1) and SCHED_RR (policy 2, rt_priority > 0).
