@@ -129,6 +129,19 @@ def an_nice(raw, results):
         for n in range(0, 20):
             f.write("%d,%d,%.4f\n" % (n, nice_weight(n), 100 * nice_weight(n) / (1024 + nice_weight(n))))
     summary = []
+    # The seeds' scenario: equal work W (solo time T) at nice 0 and 15 on one
+    # CPU. The nice-0 one runs at share w0/(w0+w15) until it is done, at
+    # T*(w0+w15)/w0; the other finishes the remaining work alone, at 2T.
+    seed = read_raw(results, "nice_seed") or []
+    by = {int(r["nice"]): r for r in seed}
+    if 0 in by and 15 in by:
+        t = num(by[0]["solo_ms"]) / 1000
+        w0, w15 = nice_weight(0), nice_weight(15)
+        exp0, exp15 = t * (w0 + w15) / w0, 2 * t
+        got0, got15 = num(by[0]["elapsed_ms"]) / 1000, num(by[15]["elapsed_ms"]) / 1000
+        summary.append("seed scenario (two containers, %.0f s of CPU work each, one CPU): nice 0 "
+                       "finished in %.1f s (table: %.1f s), nice 15 in %.1f s (table: %.1f s)."
+                       % (t, got0, exp0, got15, exp15))
     for v in ("same-container", "containers"):
         sel = [r for r in rows if r["variant"] == v and r["nice_b"] != 0]
         if sel:

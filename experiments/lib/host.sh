@@ -67,6 +67,27 @@ exp_nice() {
         echo "same-container,0,$n,$(((a1 - a0) / 1000)),$(((b1 - b0) / 1000)),$((t1 - t0))" | tee -a "$out"
         mr rm -f exp-ns >/dev/null
     done
+    exp_nice_seed
+}
+# The seeds' own scenario: two containers started together on one CPU, each
+# with SEED_SECONDS of CPU work, one at nice 0 and one at nice 15: when does
+# each finish? Row (nice_seed.csv): nice,work,solo_ms,elapsed_ms
+exp_nice_seed() {
+    local out=$RAW/nice_seed.csv line rate work solo n
+    echo "nice,work,solo_ms,elapsed_ms" >"$out"
+    line=$(taskset -c "$EXP_CPU" "$MINIRT" run --rm --name exp-cal busybox cpu_hog --seconds 1 --report-ms 0 | grep '^total')
+    rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$line")
+    work=$((rate * SEED_SECONDS))
+    [ "$work" -gt 0 ] || { echo "nice: calibration failed: $line" >&2; return 1; }
+    solo=$((SEED_SECONDS * 1000))
+    taskset -c "$EXP_CPU" "$MINIRT" run -d --name exp-s0 --nice 0 busybox cpu_hog --work "$work" --report-ms 0 >/dev/null
+    taskset -c "$EXP_CPU" "$MINIRT" run -d --name exp-s15 --nice 15 busybox cpu_hog --work "$work" --report-ms 0 >/dev/null
+    for n in 0 15; do
+        wait_exited "exp-s$n" $((4 * SEED_SECONDS + 30))
+        line=$(mr logs "exp-s$n" | grep '^total')
+        echo "$n,$work,$solo,$(sed -n 's/.* elapsed_ms=\([0-9]*\).*/\1/p' <<<"$line")" | tee -a "$out"
+    done
+    mr rm -f exp-s0 exp-s15 >/dev/null
 }
 # two_hogs CGROUP: sets pids=(the two cpu_hog PIDs of the cgroup), true once both run
 two_hogs() {
