@@ -19,6 +19,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/sort.h>
 #include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 
@@ -41,6 +42,17 @@ static u64 cm_last_scan_ns;	/* under cm_lock: duration of the last scan */
 #define CM_SHARED_MM_MAX 64
 static struct mm_struct *cm_shared_mm[CM_SHARED_MM_MAX];
 static unsigned int cm_nr_shared_mm;
+
+/*
+ * The live entries of one scan, split by kind: PID-namespace entries sorted
+ * by namespace, so each process finds the containers that hold it by looking
+ * up its own namespace and each ancestor (O(depth * log n)), and the rare
+ * process-tree entries, which are checked one by one.  Scan work only.
+ */
+static struct cm_container *cm_by_ns[CM_MAX_ENTRIES];
+static unsigned int cm_nr_by_ns;
+static struct cm_container *cm_by_tree[CM_MAX_ENTRIES];
+static unsigned int cm_nr_by_tree;
 
 u64 cm_scan_count(void)
 {
@@ -161,43 +173,96 @@ static bool cm_owns(const struct cm_container *c, struct task_struct *p,
 	return false;
 }
 
-/*
- * One walk over all processes: each entry's RSS and process count.  A
- * process counts towards every container that holds it, so a container
- * nested in another (a PID namespace below the other's) is part of both.
- */
-static void cm_measure(void)
+static int cm_cmp_ns(const void *a, const void *b)
 {
-	struct pid_namespace *ns;
+	unsigned long x = (unsigned long)(*(struct cm_container * const *)a)->ns;
+	unsigned long y = (unsigned long)(*(struct cm_container * const *)b)->ns;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The first index of cm_by_ns whose namespace is not below @ns. */
+static unsigned int cm_ns_first(struct pid_namespace *ns)
+{
+	unsigned int lo = 0, hi = cm_nr_by_ns, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((unsigned long)cm_by_ns[mid]->ns < (unsigned long)ns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Adds process @p to @c; its RSS is read once, by the first container. */
+static void cm_account(struct cm_container *c, struct task_struct *p,
+		       bool *have_rss, u64 *rss)
+{
+	if (!*have_rss) {
+		*rss = cm_task_rss(p);
+		*have_rss = true;
+	}
+	c->scan_procs++;
+	c->scan_rss += *rss;
+}
+
+/* Prepares the entries for one scan and indexes the live ones. */
+static void cm_index_entries(void)
+{
 	struct cm_container *c;
 	struct task_struct *p;
-	bool have_rss;
-	u64 rss = 0;
 
-	cm_nr_shared_mm = 0;
-	rcu_read_lock();
+	cm_nr_by_ns = 0;
+	cm_nr_by_tree = 0;
 	list_for_each_entry(c, &cm_containers, node) {
 		p = pid_task(c->pid, PIDTYPE_TGID);
 		/* the init is gone once all its threads are in do_exit() */
 		c->scan_leader = p && atomic_read(&p->signal->live) ? p : NULL;
 		c->scan_rss = 0;
 		c->scan_procs = 0;
+		if (!c->scan_leader)
+			continue;
+		if (c->flags & CM_ENTRY_PIDNS)
+			cm_by_ns[cm_nr_by_ns++] = c;
+		else
+			cm_by_tree[cm_nr_by_tree++] = c;
 	}
+	sort(cm_by_ns, cm_nr_by_ns, sizeof(cm_by_ns[0]), cm_cmp_ns, NULL);
+}
+
+/*
+ * One walk over all processes: each entry's RSS and process count.  A
+ * process counts towards every container that holds it, so a container
+ * nested in another (a PID namespace below the other's) is part of both:
+ * its own namespace and every ancestor are looked up.  The cost is
+ * O(processes * namespace depth * log(containers)) for PID-namespace
+ * entries, plus O(processes * process-tree entries).
+ */
+static void cm_measure(void)
+{
+	struct pid_namespace *ns, *anc;
+	struct task_struct *p;
+	unsigned int i;
+	bool have_rss;
+	u64 rss = 0;
+
+	cm_nr_shared_mm = 0;
+	rcu_read_lock();
+	cm_index_entries();
 	for_each_process(p) {
 		if (p->flags & PF_KTHREAD)
 			continue;
 		ns = task_active_pid_ns(p);
 		have_rss = false;
-		list_for_each_entry(c, &cm_containers, node) {
-			if (!cm_owns(c, p, ns))
-				continue;
-			if (!have_rss) {
-				rss = cm_task_rss(p);
-				have_rss = true;
-			}
-			c->scan_procs++;
-			c->scan_rss += rss;
-		}
+		for (anc = ns; anc && cm_nr_by_ns; anc = anc->parent)
+			for (i = cm_ns_first(anc);
+			     i < cm_nr_by_ns && cm_by_ns[i]->ns == anc; i++)
+				cm_account(cm_by_ns[i], p, &have_rss, &rss);
+		for (i = 0; i < cm_nr_by_tree; i++)
+			if (cm_owns(cm_by_tree[i], p, ns))
+				cm_account(cm_by_tree[i], p, &have_rss, &rss);
 	}
 	rcu_read_unlock();
 }

@@ -777,8 +777,15 @@ void Shim::save_exit_record(int code, int sig, bool oom) noexcept {
     // Read, changed and written under the container's lock, as every update.
     auto save = [&] {
         try {
+            // Removed meanwhile (rm -f while we tore down): nobody to tell,
+            // and nothing of it may be made again, not even its lock file.
+            if (!store_.exists(args_.id)) return true;
             FileLock lock = store_.lock(args_.id);
-            if (lock.stale()) return true;  // removed meanwhile: nobody to tell
+            if (lock.stale()) return true;
+            if (!store_.exists(args_.id)) {
+                lock.unlink_and_release();
+                return true;
+            }
             if (!st) st = exit_record(code, sig, oom);
             store_.save_state(*st);
             return true;
