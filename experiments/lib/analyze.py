@@ -120,6 +120,17 @@ def an_nice(raw, results):
                          cpu_a_ms=a / 1000, cpu_b_ms=b / 1000, wall_ms=num(r["wall_us"]) / 1000,
                          share_b_pct=share, expected_share_b_pct=exp_share, ratio_b_a=ratio,
                          expected_ratio_b_a=wb / wa, measured_over_expected=ratio / (wb / wa)))
+    # the same two containers in the VM (cgroup v2 with the cpu controller)
+    for r in read_raw(results, "nicevm") or []:
+        na, nb = int(r["nice_a"]), int(r["nice_b"])
+        wa, wb = nice_weight(na), nice_weight(nb)
+        a, b = num(r["usage_a_us"]), num(r["usage_b_us"])
+        ratio = b / a if a > 0 else float("nan")
+        rows.append(dict(variant="containers-vm", nice_a=na, nice_b=nb, weight_a=wa, weight_b=wb,
+                         cpu_a_ms=a / 1000, cpu_b_ms=b / 1000, wall_ms=num(r["wall_us"]) / 1000,
+                         share_b_pct=100 * b / (a + b) if a + b > 0 else float("nan"),
+                         expected_share_b_pct=100 * wb / (wa + wb), ratio_b_a=ratio,
+                         expected_ratio_b_a=wb / wa, measured_over_expected=ratio / (wb / wa)))
     fields = ["variant", "nice_a", "nice_b", "weight_a", "weight_b", "cpu_a_ms", "cpu_b_ms",
               "wall_ms", "share_b_pct", "expected_share_b_pct", "ratio_b_a",
               "expected_ratio_b_a", "measured_over_expected"]
@@ -142,7 +153,7 @@ def an_nice(raw, results):
         summary.append("seed scenario (two containers, %.0f s of CPU work each, one CPU): nice 0 "
                        "finished in %.1f s (table: %.1f s), nice 15 in %.1f s (table: %.1f s)."
                        % (t, got0, exp0, got15, exp15))
-    for v in ("same-container", "containers"):
+    for v in ("same-container", "containers", "containers-vm"):
         sel = [r for r in rows if r["variant"] == v and r["nice_b"] != 0]
         if sel:
             g, dev = gmean_err([r["measured_over_expected"] for r in sel])

@@ -14,4 +14,6 @@ plot dir."/nice_expected.csv" using 1:3 skip 1 with linespoints lw 2 pt 7 ps 0.6
      dir."/nice.csv" using 3:(strcol(1) eq "same-container" ? $9 : 1/0) skip 1 with points pt 5 ps 1.6 lc rgb "#1f77b4" \
         title "measured: both hogs in one container (renice)", \
      dir."/nice.csv" using 3:(strcol(1) eq "containers" ? $9 : 1/0) skip 1 with points pt 9 ps 1.8 lc rgb "#d62728" \
-        title "measured: two containers, minirt run --nice 0 / --nice N"
+        title "measured: two containers, minirt run --nice 0 / --nice N", \
+     dir."/nice.csv" using 3:(strcol(1) eq "containers-vm" ? $9 : 1/0) skip 1 with points pt 13 ps 1.4 lc rgb "#2ca02c" \
+        title "measured: two containers in the VM (cpu.weight.nice)"
