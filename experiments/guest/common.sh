@@ -36,3 +36,22 @@ cleanup_ctrs() { # remove every container whose name starts with exp-
 		"$MINIRT" rm -f "$n" >/dev/null 2>&1 || true
 	done
 }
+
+# split_cpu FLAGS_A FLAGS_B SECONDS: two cpu_hog containers exp-pa and exp-pb on CPU 0, each
+# started with its flags; prints "usage_a_us,usage_b_us,wall_us" over SECONDS of sharing.
+split_cpu() {
+	hold=$(($3 + 30))
+	# shellcheck disable=SC2086
+	run "$MINIRT" run -d --name exp-pa --cpuset-cpus 0 $1 busybox cpu_hog --seconds "$hold" --report-ms 0
+	a=$OUT
+	# shellcheck disable=SC2086
+	run "$MINIRT" run -d --name exp-pb --cpuset-cpus 0 $2 busybox cpu_hog --seconds "$hold" --report-ms 0
+	b=$OUT
+	wait_for "[ \"\$(usage_us $a)\" -gt 0 ] && [ \"\$(usage_us $b)\" -gt 0 ]" 20 "both cpu_hogs running"
+	sleep 1
+	a0=$(usage_us "$a"); b0=$(usage_us "$b"); t0=$(now_us)
+	sleep "$3"
+	a1=$(usage_us "$a"); b1=$(usage_us "$b"); t1=$(now_us)
+	run "$MINIRT" rm -f exp-pa exp-pb
+	echo "$((a1 - a0)),$((b1 - b0)),$((t1 - t0))"
+}

@@ -10,17 +10,6 @@
 . /opt/extra/expguest/common.sh
 need_minirt
 trap cleanup_ctrs EXIT
-hold=$((WEIGHT_SECONDS + 30))
 for wb in $WEIGHT_POINTS; do
-	run "$MINIRT" run -d --name exp-wa --cpuset-cpus 0 --cpu-weight 100 busybox cpu_hog --seconds "$hold" --report-ms 0
-	a=$OUT
-	run "$MINIRT" run -d --name exp-wb --cpuset-cpus 0 --cpu-weight "$wb" busybox cpu_hog --seconds "$hold" --report-ms 0
-	b=$OUT
-	wait_for "[ \"\$(usage_us $a)\" -gt 0 ] && [ \"\$(usage_us $b)\" -gt 0 ]" 20 "both cpu_hogs running"
-	sleep 1
-	a0=$(usage_us "$a"); b0=$(usage_us "$b"); t0=$(now_us)
-	sleep "$WEIGHT_SECONDS"
-	a1=$(usage_us "$a"); b1=$(usage_us "$b"); t1=$(now_us)
-	emit weight "100,$wb,$((a1 - a0)),$((b1 - b0)),$((t1 - t0))"
-	run "$MINIRT" rm -f exp-wa exp-wb
+	emit weight "100,$wb,$(split_cpu "--cpu-weight 100" "--cpu-weight $wb" "$WEIGHT_SECONDS")"
 done

@@ -28,6 +28,16 @@ wait_until() { # wait_until SECS CMD...: poll every 50 ms
 }
 usage_positive() { [ "$(cg_usage_us "$1")" -gt 0 ] 2>/dev/null; }
 
+# cpu_work_for SECONDS: the cpu_hog --work that takes SECONDS of CPU on $EXP_CPU alone
+# (calibrated by a one-second run there).
+cpu_work_for() {
+    local line rate
+    line=$(taskset -c "$EXP_CPU" "$MINIRT" run --rm --name exp-cal busybox cpu_hog --seconds 1 --report-ms 0 | grep '^total')
+    rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$line")
+    [ "${rate:-0}" -gt 0 ] || { echo "calibration of cpu_hog failed: $line" >&2; return 1; }
+    echo $((rate * $1))
+}
+
 # --- 1. nice ------------------------------------------------------------------------------
 # Two cpu_hogs on one CPU (taskset: the host has no cpuset controller in cgroup v2),
 # nice 0 against nice N, in two arrangements:
@@ -73,12 +83,9 @@ exp_nice() {
 # with SEED_SECONDS of CPU work, one at nice 0 and one at nice 15: when does
 # each finish? Row (nice_seed.csv): nice,work,solo_ms,elapsed_ms
 exp_nice_seed() {
-    local out=$RAW/nice_seed.csv line rate work solo n
+    local out=$RAW/nice_seed.csv line work solo n
     echo "nice,work,solo_ms,elapsed_ms" >"$out"
-    line=$(taskset -c "$EXP_CPU" "$MINIRT" run --rm --name exp-cal busybox cpu_hog --seconds 1 --report-ms 0 | grep '^total')
-    rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$line")
-    work=$((rate * SEED_SECONDS))
-    [ "$work" -gt 0 ] || { echo "nice: calibration failed: $line" >&2; return 1; }
+    work=$(cpu_work_for "$SEED_SECONDS") || return 1
     solo=$((SEED_SECONDS * 1000))
     taskset -c "$EXP_CPU" "$MINIRT" run -d --name exp-s0 --nice 0 busybox cpu_hog --work "$work" --report-ms 0 >/dev/null
     taskset -c "$EXP_CPU" "$MINIRT" run -d --name exp-s15 --nice 15 busybox cpu_hog --work "$work" --report-ms 0 >/dev/null
@@ -107,13 +114,9 @@ two_hogs() {
 #   rr      A with --pin-cpu (SCHED_RR prio 10), B and io_hog CFS
 # Row: scenario,workload,policy,work,elapsed_ms,cpu_ms,b_work_while_a,io_p50_us,io_p99_us,io_max_us
 exp_rr() {
-    local out=$RAW/rr.csv rate work sc iosecs line
+    local out=$RAW/rr.csv work sc iosecs
     echo "scenario,workload,policy,work,elapsed_ms,cpu_ms,b_work_while_a,io_p50_us,io_p99_us,io_max_us" >"$out"
-    # calibrate: units of work per second on that CPU, alone
-    line=$(taskset -c "$EXP_CPU" "$MINIRT" run --rm --name exp-cal busybox cpu_hog --seconds 1 --report-ms 0 | grep '^total')
-    rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$line")
-    work=$((rate * RR_SECONDS))
-    [ "$work" -gt 0 ] || { echo "rr: calibration failed: $line" >&2; return 1; }
+    work=$(cpu_work_for "$RR_SECONDS") || return 1
     iosecs=$((3 * RR_SECONDS + 1))
     for sc in alone cfs rr; do
         if [ "$sc" != alone ]; then
