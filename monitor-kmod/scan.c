@@ -334,11 +334,13 @@ static void cm_check_limits(struct cm_container *c)
 static void cm_scan_fn(struct work_struct *work)
 {
 	struct cm_container *c, *tmp;
-	u64 start = ktime_get_ns();
+	u64 start;
 
 	mutex_lock(&cm_lock);
 	if (cm_stopping)
 		goto out;
+	/* the scan's own time, not the wait for a reader of the list */
+	start = ktime_get_ns();
 
 	cm_measure();
 	list_for_each_entry_safe(c, tmp, &cm_containers, node) {
