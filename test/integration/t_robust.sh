@@ -631,13 +631,17 @@ test_foreign_cgroup_in_state_is_refused() {
 # shim are the truth. ps shows it running, stop stops it, and the exit is
 # recorded anew.
 test_lost_root_running_container_is_still_owned() {
-    local init shim
+    local init shim id
     rb_run_ready lr 5
     init=$(pid_of lr)
     shim=$(shim_of lr)
+    id=$(rb_id_of lr)
     rm -rf "${MINIRT_ROOT:?}"
     mr ps --format json
     expect_eq "$(jq -r '.[] | select(.name == "lr") | .status' <<<"$OUT")" running "ps after /run was lost"
+    # ps told the shim, which writes its record again.
+    wait_for 10 test -s "$MINIRT_ROOT/$id/state.json"
+    expect_eq "$(jq -r '"\(.status) \(.pid) \(.shim_pid)"' "$MINIRT_ROOT/$id/state.json")" "running $init $shim" "state.json rewritten by the shim"
     expect_eq "$(pid_of lr)" "$init" "pid found from the cgroup"
     expect_eq "$(shim_of lr)" "$shim" "shim found from the init's parent"
     expect_rc 0 stop lr

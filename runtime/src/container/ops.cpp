@@ -206,6 +206,9 @@ void reconcile_with_kernel(const Store& store, ContainerView& v, bool thorough) 
         live->monitor = v.state->monitor;
         if (v.state->status == Status::Paused) live->status = Status::Paused;
     }
+    if (record_lost && live->shim_pid > 0)
+        if (UniqueFd shim = open_pidfd(live->shim_pid, live->shim_start))
+            signal_pidfd(shim.get(), rewrite_state_signal());  // see state/lock.hpp
     v.state = std::move(*live);
     v.init_alive = true;
     v.shim_alive = v.state->shim_pid > 0;

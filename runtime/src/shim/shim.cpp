@@ -63,6 +63,7 @@ private:
     void finish();
     void record_failure(ContainerState st, int code, const std::string& message);
     void record_log_drops() noexcept;
+    void rewrite_lost_state() noexcept;
     ContainerState exit_record(int code, int sig, bool oom);
     void save_exit_record(int code, int sig, bool oom) noexcept;
     void remove_container();
@@ -117,6 +118,7 @@ private:
     UniqueFd mount_ns_;  // the container's, held until its exit is reported
     bool drop_pages_ = false;
     bool guard_devices_ = false;  // attach the device allow-list to the group
+    ContainerState running_state_;  // as recorded at the start (rewrite_lost_state)
 };
 
 // Output produced before anyone attached is kept (bounded) for the first
@@ -638,6 +640,7 @@ void Shim::event_loop() {
                 signalfd_siginfo si{};
                 while (::read(sigfd_.get(), &si, sizeof si) == sizeof si) {
                     if (si.ssi_signo == SIGCHLD) reap();
+                    else if (static_cast<int>(si.ssi_signo) == rewrite_state_signal()) rewrite_lost_state();
                     else if (!child_done_) ::kill(child_, static_cast<int>(si.ssi_signo));
                 }
             } else if (monitor_ && fd == monitor_->event_fd()) {
@@ -814,6 +817,26 @@ void Shim::save_exit_record(int code, int sig, bool oom) noexcept {
     }
 }
 
+void Shim::rewrite_lost_state() noexcept {
+    try {
+        // Not yet started (nothing recorded to rewrite), or removed.
+        if (running_state_.id.empty() || !store_.exists(args_.id)) return;
+        FileLock lock = store_.lock(args_.id);
+        if (lock.stale() || store_.load_state(args_.id)) return;  // there after all
+        ContainerState st = running_state_;
+        st.monitor = monitor_record_;
+        if (log_) {
+            st.log_dropped_lines = log_->dropped().lines;
+            st.log_dropped_bytes = log_->dropped().bytes;
+        }
+        store_.save_state(st);
+        // The old mark is on the lost directory: list would not see it.
+        alive_mark_ = hold_shim_mark(store_.paths().state_dir(args_.id));
+    } catch (const Error&) {
+        // Asked again by the next command that finds the record missing.
+    }
+}
+
 void Shim::record_log_drops() noexcept {
     try {
         FileLock lock = store_.lock(args_.id);
@@ -852,7 +875,8 @@ int Shim::run() {
     ::signal(SIGPIPE, SIG_IGN);
     sigset_t mask;
     sigemptyset(&mask);
-    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, rewrite_state_signal()})
+        sigaddset(&mask, s);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     relay_ = args_.attached;
@@ -913,6 +937,7 @@ int Shim::run() {
         st.stop_requested = false;
         st.monitor = monitor_record_;
         store_.save_state(st);
+        running_state_ = st;
         startup_lock_.release();
         report("started " + std::to_string(st.pid) + " " + std::to_string(st.pid_start));
         // What `start` needs after a reboot must survive a crash: config.json

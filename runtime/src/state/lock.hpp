@@ -3,6 +3,8 @@
 // while waiting for a container to exit, so one slow stop blocks nobody else.
 #pragma once
 
+#include <signal.h>
+
 #include <filesystem>
 #include <optional>
 
@@ -42,5 +44,10 @@ private:
 UniqueFd hold_shim_mark(const std::filesystem::path& state_dir);
 // `dir` relative to `at` (a descriptor, or AT_FDCWD).
 bool shim_mark_held(int at, const char* dir);
+
+// Sent to a shim by a command that found its container running without a
+// state.json (a lost /run): the shim writes the record again and takes its
+// mark anew. A real-time signal, never forwarded to the container.
+inline int rewrite_state_signal() { return SIGRTMIN + 4; }
 
 }  // namespace minirt
