@@ -64,6 +64,13 @@ private:
     void record_failure(ContainerState st, int code, const std::string& message);
     void record_log_drops() noexcept;
     void rewrite_lost_state() noexcept;
+    // What the log lost to a full disk, into a record about to be written.
+    void note_log_drops(ContainerState& st) const {
+        if (!log_) return;
+        LogWriter::Dropped d = log_->dropped();
+        st.log_dropped_lines = d.lines;
+        st.log_dropped_bytes = d.bytes;
+    }
     ContainerState exit_record(int code, int sig, bool oom);
     void save_exit_record(int code, int sig, bool oom) noexcept;
     void remove_container();
@@ -759,10 +766,7 @@ ContainerState Shim::exit_record(int code, int sig, bool oom) {
     st.exit_signal = sig;
     st.finished_ns = now_ns();
     st.monitor = monitor_record_;
-    if (log_) {
-        st.log_dropped_lines = log_->dropped().lines;
-        st.log_dropped_bytes = log_->dropped().bytes;
-    }
+    note_log_drops(st);
     if (monitor_record_ && monitor_record_->hard_killed) st.reason = "memory hard limit";
     else if (oom) st.reason = "oom-killed";
     else if (st.stop_requested) st.reason = "stopped";
@@ -825,10 +829,7 @@ void Shim::rewrite_lost_state() noexcept {
         if (lock.stale() || store_.load_state(args_.id)) return;  // there after all
         ContainerState st = running_state_;
         st.monitor = monitor_record_;
-        if (log_) {
-            st.log_dropped_lines = log_->dropped().lines;
-            st.log_dropped_bytes = log_->dropped().bytes;
-        }
+        note_log_drops(st);
         store_.save_state(st);
         // The old mark is on the lost directory: list would not see it.
         alive_mark_ = hold_shim_mark(store_.paths().state_dir(args_.id));
@@ -843,8 +844,7 @@ void Shim::record_log_drops() noexcept {
         if (lock.stale()) return;
         auto st = store_.load_state(args_.id);
         if (!st) return;
-        st->log_dropped_lines = log_->dropped().lines;
-        st->log_dropped_bytes = log_->dropped().bytes;
+        note_log_drops(*st);
         store_.save_state(*st);
     } catch (const Error&) {
         // Counted again at the exit.
