@@ -654,14 +654,20 @@ test_lost_root_running_container_is_still_owned() {
     assert_clean
 }
 
+# rb_small_tmpfs DIR SIZE: a tmpfs of SIZE at DIR (made), unmounted when the
+# test's shell exits, however it ends (the caller unmounts it on success).
+rb_small_tmpfs() {
+    mkdir -p "$1"
+    mount -t tmpfs -o "size=$2" tmpfs "$1"
+    # shellcheck disable=SC2064
+    trap "umount -l '$1' 2>/dev/null || true" EXIT
+}
+
 # A full --root when the container exits: wait, ps and inspect still give
 # the real code (the shim's record under --storage) and the cgroup goes.
 test_full_root_keeps_the_exit_code() {
     local root="$TESTDIR/smallrun"
-    mkdir -p "$root"
-    mount -t tmpfs -o size=256k tmpfs "$root"
-    # shellcheck disable=SC2064
-    trap "umount -l '$root' 2>/dev/null || true" EXIT
+    rb_small_tmpfs "$root" 256k
     MINIRT_ROOT=$root rb_full_root_body
     umount "$root"
 }
@@ -689,10 +695,7 @@ rb_full_root_body() {
 # once there is room the log says how much was dropped, and inspect counts it.
 test_full_storage_log_records_stay_whole() {
     local st="$TESTDIR/smalllib"
-    mkdir -p "$st"
-    mount -t tmpfs -o size=8m tmpfs "$st"
-    # shellcheck disable=SC2064
-    trap "umount -l '$st' 2>/dev/null || true" EXIT
+    rb_small_tmpfs "$st" 8m
     ln -s "$MINIRT_STORAGE/images" "$st/images"
     MINIRT_STORAGE=$st rb_full_storage_body
     umount "$st"
@@ -793,10 +796,7 @@ test_small_input_and_help_fixes() {
     expect_rc 0 image help
     expect_contains "$OUT" import
     local st="$TESTDIR/tiny"
-    mkdir -p "$st"
-    mount -t tmpfs -o size=64k tmpfs "$st"
-    # shellcheck disable=SC2064
-    trap "umount -l '$st' 2>/dev/null || true" EXIT
+    rb_small_tmpfs "$st" 64k
     head -c 400k /dev/urandom >"$TESTDIR/blob"
     tar -C "$TESTDIR" -cf "$TESTDIR/img.tar" blob
     MINIRT_STORAGE=$st mr image import "$TESTDIR/img.tar" big
