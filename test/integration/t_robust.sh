@@ -365,7 +365,11 @@ rb_corrupt() { # FILE KIND
         garbage) printf '\x01\xff garbage {{{ not json' >"$f" ;;
         empty) : >"$f" ;;
         wrongtype)
-            if [[ $f == */state.json ]]; then jq '.pid = "abc"' "$f" >"$f.new"; else jq '.command = "abc"' "$f" >"$f.new"; fi
+            case $f in
+                */state.json) jq '.pid = "abc"' "$f" >"$f.new" ;;
+                */config.json) jq '.process.args = "abc"' "$f" >"$f.new" ;;
+                *) jq '.command = "abc"' "$f" >"$f.new" ;;
+            esac
             mv "$f.new" "$f"
             ;;
         array) echo '[1, 2, 3]' >"$f" ;;
@@ -383,10 +387,11 @@ test_corrupt_files_affect_only_their_container() {
         for kind in truncate garbage empty wrongtype array huge; do
             expect_rc 0 run --name broken busybox true
             id=$(rb_id_of broken)
-            if [ $which = state ]; then f="$MINIRT_ROOT/$id/state.json"; else f="$MINIRT_STORAGE/containers/$id/config.json"; fi
+            if [ $which = state ]; then f="$MINIRT_ROOT/$id/state.json"; else f="$MINIRT_STORAGE/containers/$id/minirt.json"; fi
             [ -f "$f" ] || fail "no $f"
             rb_corrupt "$f" $kind
-            local what="$which.json $kind"
+            local what
+            what="$(basename "$f") $kind"
 
             mr list --format json
             expect_eq "$RC" 0 "list rc ($what; $ERR)"
@@ -420,6 +425,22 @@ test_corrupt_files_affect_only_their_container() {
             [ ! -e "$MINIRT_ROOT/$id" ] || fail "rm -f broken left its state dir ($what)"
             expect_rc 125 inspect broken
         done
+    done
+    # A damaged OCI spec (config.json): the container is listed and
+    # inspected from its own record; start refuses, naming the file, and
+    # leaves it as it was (exited, removable).
+    for kind in truncate garbage wrongtype; do
+        expect_rc 0 run --name broken busybox true
+        id=$(rb_id_of broken)
+        f="$MINIRT_STORAGE/containers/$id/config.json"
+        rb_corrupt "$f" $kind
+        expect_rc 0 inspect broken
+        mr start broken
+        expect_eq "$RC" 125 "start with config.json $kind"
+        expect_contains "$ERR" "config.json" "start error (config.json $kind)"
+        [ "$(wc -l <<<"$ERR")" = 1 ] || fail "start error is not one line (config.json $kind): $ERR"
+        expect_eq "$(status_of broken)" exited "broken after the refused start (config.json $kind)"
+        expect_rc 0 rm -f broken
     done
     expect_rc 0 rm -f good1 good2
     assert_clean

@@ -8,9 +8,10 @@
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
-#include "shim/container_init.hpp"
+#include "engine/init.hpp"
 
 using namespace minirt;
+using minirt::engine::find_executable;
 
 TEST_CASE("the cgroup2 mount is found in mountinfo", "[cgroup]") {
     std::string hybrid =

@@ -15,7 +15,7 @@
 #include "container/ops.hpp"
 #include "linux/process.hpp"
 #include "shim/attach.hpp"
-#include "shim/terminal.hpp"
+#include "linux/terminal.hpp"
 
 namespace minirt::cli {
 

@@ -19,6 +19,7 @@
 
 #include "cli/attach.hpp"
 #include "cli/cli.hpp"
+#include "linux/fd_passing.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
@@ -26,10 +27,12 @@
 #include "linux/process.hpp"
 #include "linux/security.hpp"
 #include "shim/attach.hpp"
-#include "shim/container_init.hpp"
-#include "shim/terminal.hpp"
+#include "engine/init.hpp"
+#include "linux/terminal.hpp"
 
 namespace minirt::cli {
+
+using engine::find_executable;
 
 namespace {
 

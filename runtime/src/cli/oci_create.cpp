@@ -25,7 +25,7 @@
 #include "linux/process.hpp"
 #include "linux/userns.hpp"
 #include "oci/hooks.hpp"
-#include "oci/init.hpp"
+#include "engine/launch.hpp"
 #include "oci/spec.hpp"
 #include "oci/state.hpp"
 
@@ -33,29 +33,8 @@ namespace minirt::oci {
 
 namespace {
 
-// "error <code> <message>" from the init, or EOF: either way it is over.
-[[noreturn]] void throw_init_failure(const std::string& line) {
-    if (line.starts_with("error ")) {
-        std::string rest = line.substr(6);
-        auto space = rest.find(' ');
-        int code = static_cast<int>(parse_int(rest.substr(0, space), "exit code", 1, 255));
-        throw Error(space == std::string::npos ? "container init failed" : rest.substr(space + 1), code);
-    }
-    throw Error("the container's init died while it was being set up");
-}
-
-void check_extra_controllers(const fs::path& mount, const Spec& spec) {
-    std::string available = read_file_if_exists(mount / "cgroup.controllers").value_or("");
-    std::vector<std::string> have;
-    std::istringstream in(available);
-    for (std::string c; in >> c;) have.push_back(c);
-    for (const auto& w : spec.extra_writes)
-        if (!w.controller.empty() && std::find(have.begin(), have.end(), w.controller) == have.end())
-            throw Error("config.json: " + w.field + " needs the cgroup v2 \"" + w.controller +
-                        "\" controller, which this host's v2 hierarchy (" + mount.string() + ") does not have");
-}
-
-// Everything create made, undone in reverse unless commit() was called.
+// Everything create made, undone in reverse unless commit() was called
+// (the init itself is an engine::InitProcess: killed and reaped if dropped).
 class Creation {
 public:
     explicit Creation(StateDir dir) : dir_(std::move(dir)) {}
@@ -63,14 +42,9 @@ public:
     Creation& operator=(const Creation&) = delete;
     ~Creation() {
         if (committed_) return;
-        if (child_ > 0) {
-            ::kill(child_, SIGKILL);
-            while (::waitpid(child_, nullptr, 0) < 0 && errno == EINTR) {
-            }
-        }
-        if (cgroup_) {
+        if (cgroup_ && cgroup_->owned) {
             try {
-                cgroup_->remove(default_cgroup_);
+                cgroup_->group.remove(cgroup_->remove_parent);
             } catch (...) {
             }
         }
@@ -79,19 +53,12 @@ public:
         } catch (...) {
         }
     }
-    void set_child(pid_t pid) { child_ = pid; }
-    void set_cgroup(Cgroup cg, bool ours) {
-        cgroup_ = std::move(cg);
-        default_cgroup_ = ours;
-    }
+    void set_cgroup(engine::ContainerCgroup cg) { cgroup_ = std::move(cg); }
     void commit() { committed_ = true; }
-    const StateDir& dir() const { return dir_; }
 
 private:
     StateDir dir_;
-    pid_t child_ = -1;
-    std::optional<Cgroup> cgroup_;
-    bool default_cgroup_ = false;
+    std::optional<engine::ContainerCgroup> cgroup_;
     bool committed_ = false;
 };
 
@@ -108,81 +75,7 @@ Error in_config_terms(const Error& e) {
     for (const auto& [flag, field] : names)
         if (e.message().starts_with(std::string(flag) + " ") || e.message().starts_with(std::string(flag) + ":"))
             return Error("config.json: linux.resources." + std::string(field) + e.message().substr(std::strlen(flag)));
-    return e.wrap("config.json: linux.resources");
-}
-
-struct CgroupSetup {
-    fs::path path;
-    bool owned = false;
-};
-
-CgroupSetup setup_cgroup(const Spec& spec, const std::string& id, Creation& creation) {
-    auto mount = find_cgroup2_mount();
-    if (!mount) {
-        if (!spec.resources.empty() || !spec.extra_writes.empty() || spec.has_device_rules)
-            throw Error("config.json: linux.resources needs cgroup v2, and this host has no cgroup2 mount");
-        return {};
-    }
-    try {
-        check_controllers(spec.resources);
-    } catch (const Error& e) {
-        throw in_config_terms(e);
-    }
-    check_extra_controllers(*mount, spec);
-    std::string rel = spec.cgroups_path.empty() ? "minirt-oci/" + id : spec.cgroups_path;
-    while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
-    if (rel.empty()) throw Error("config.json: linux.cgroupsPath must not be the root group");
-    Cgroup cg(*mount / rel);
-    CgroupSetup out{cg.path(), !cg.exists()};
-    if (out.owned) {
-        cg.create(spec.resources);
-        creation.set_cgroup(cg, spec.cgroups_path.empty());
-    } else if (cg.populated()) {
-        throw Error("config.json: linux.cgroupsPath " + cg.path().string() + " already has processes in it");
-    } else {
-        enable_controllers(*mount, cg.path(), spec.resources);
-    }
-    try {
-        apply_resources(cg.path(), spec.resources);
-    } catch (const Error& e) {
-        throw in_config_terms(e);
-    }
-    for (const auto& w : spec.extra_writes) {
-        try {
-            write_control_file(cg.path() / w.file, w.value);
-        } catch (const Error& e) {
-            throw e.wrap("config.json: " + w.field);
-        }
-    }
-    if (spec.has_device_rules) {
-        std::vector<DeviceAccessRule> rules = spec.devices;
-        const auto& defaults = default_allowed_devices();
-        rules.insert(rules.end(), defaults.begin(), defaults.end());
-        attach_device_filter(cg.path().string(), rules);
-    }
-    return out;
-}
-
-// clone3 straight into the group (no cgroup.procs migration, see the shim);
-// plain fork + cgroup.procs where clone3 is missing.
-pid_t clone_init(bool new_pid_ns, const fs::path& cgroup) {
-    UniqueFd dir;
-    if (!cgroup.empty()) dir.reset(::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    clone_args ca{};
-    ca.flags = (new_pid_ns ? CLONE_NEWPID : 0) | (dir ? CLONE_INTO_CGROUP : 0);
-    ca.exit_signal = SIGCHLD;
-    ca.cgroup = dir ? static_cast<uint64_t>(dir.get()) : 0;
-    long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid >= 0) return static_cast<pid_t>(pid);
-    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) throw_errno("clone the container's init");
-    pid = ::syscall(SYS_clone, SIGCHLD | (new_pid_ns ? CLONE_NEWPID : 0), nullptr, nullptr, nullptr, nullptr);
-    if (pid < 0) throw_errno("clone the container's init");
-    if (pid == 0 && !cgroup.empty()) {
-        int procs = ::open((cgroup / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-        if (procs < 0 || ::write(procs, "0", 1) != 1) _exit(kExitMinirtError);
-        ::close(procs);
-    }
-    return static_cast<pid_t>(pid);
+    return e;  // already in config.json's terms, or about the group itself
 }
 
 int high_fd(int fd, int above) {
@@ -227,24 +120,33 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     Creation creation(dir);
     UniqueFd lock = dir.lock();
     write_file_atomic(dir.config_file(), *text, 0600, false);
-    CgroupSetup cg = setup_cgroup(spec, id, creation);
+    std::optional<engine::ContainerCgroup> cg;
+    try {
+        cg = engine::setup_cgroup(spec, "minirt-oci/" + id, engine::Leftover::ReuseEmpty);
+    } catch (const Error& e) {
+        throw in_config_terms(e);
+    }
+    if (cg) creation.set_cgroup(*cg);
+    fs::path cgroup = cg ? cg->group.path() : fs::path();
     State s;
     s.id = id;
     s.bundle = bundle;
     s.rootfs = spec.root;
     s.created = format_rfc3339(now_ns());
-    s.cgroup = cg.path;
-    s.owns_cgroup = cg.owned;
+    s.cgroup = cgroup;
+    s.owns_cgroup = cg && cg->owned;
     s.default_cgroup = spec.cgroups_path.empty();
     s.annotations = spec.annotations;
     // Written now with no PID: if this command is killed, `delete` still
     // knows which cgroup to kill and remove.
     dir.save(s);
 
-    InitArgs a;
+    engine::InitProcess::Params params;
+    engine::InitOptions& a = params.init;
     a.spec = &spec;
     a.preserve_fds = preserve;
     a.no_pivot = f.has("no-pivot");
+    params.cgroup = cgroup;
     int above = 3 + preserve;
     std::vector<UniqueFd> keep;
     auto keep_fd = [&](int fd) {
@@ -278,35 +180,24 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
         console = connect_console(console_path);
         a.console = keep_fd(console.get());
     }
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
-    UniqueFd sync_parent(sv[0]), sync_child(sv[1]);
-    a.sync = keep_fd(sync_child.get());
 
-    const Namespace* pidns = spec.find_namespace("pid");
-    pid_t pid = clone_init(pidns && pidns->path.empty(), cg.path);
-    if (pid == 0) {
-        sync_parent.reset();
-        container_init(a);
-    }
-    creation.set_child(pid);
+    engine::InitProcess init = engine::InitProcess::spawn(params);
     keep.clear();
-    sync_child.reset();
-
-    std::string line = read_line(sync_parent.get());
-    if (line != "ns") throw_init_failure(line);
-    s.pid = pid;
-    s.pid_start = process_start_time(pid).value_or(0);
+    init.wait_namespaces();
+    s.pid = init.pid();
+    s.pid_start = process_start_time(init.pid()).value_or(0);
     std::string creating = state_json(s, Status::Creating).dump();
     run_hooks(spec.hooks.prestart, "prestart", creating);
     run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
-    write_all(sync_parent.get(), "go\n");
-    line = read_line(sync_parent.get());
-    if (line != "ready") throw_init_failure(line);
+    if (init.go()) init.confine(spec, cgroup);
+    init.wait_ready();
     dir.save(s);
-    if (f.has("pid-file")) write_file_atomic(fs::absolute(f.value("pid-file")), std::to_string(pid), 0644, false);
+    if (f.has("pid-file")) write_file_atomic(fs::absolute(f.value("pid-file")), std::to_string(s.pid), 0644, false);
+    // The init waits on exec.fifo as our caller's child now (conmon and
+    // containerd's shim are subreapers and reap it).
+    init.child().release();
     creation.commit();
-    log_debug(g, "created " + id + ": init " + std::to_string(pid) + " waits on " + dir.fifo().string());
+    log_debug(g, "created " + id + ": init " + std::to_string(s.pid) + " waits on " + dir.fifo().string());
     return 0;
 }
 

@@ -17,18 +17,23 @@
 #include <cstring>
 
 #include "cli/oci.hpp"
+#include "linux/fd_passing.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "linux/capabilities.hpp"
 #include "linux/process.hpp"
-#include "oci/init.hpp"
+#include "engine/init.hpp"
 #include "oci/spec.hpp"
 #include "oci/state.hpp"
 #include "shim/attach.hpp"
-#include "shim/terminal.hpp"
+#include "linux/terminal.hpp"
 
 namespace minirt::oci {
+
+using engine::pass_preserved_fds;
+using engine::process_security;
+using engine::resolve_executable;
 
 namespace {
 

@@ -7,6 +7,7 @@
 
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
+#include "container/bundle.hpp"
 #include "container/ops.hpp"
 #include "image/image.hpp"
 #include "linux/capabilities.hpp"
@@ -14,7 +15,7 @@
 #include "linux/rootfs.hpp"
 #include "cli/attach.hpp"
 #include "shim/attach.hpp"
-#include "shim/launch.hpp"
+#include "container/launch.hpp"
 
 namespace minirt::cli {
 
@@ -148,7 +149,7 @@ int cmd_run(Context& ctx, const Args& args) {
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
     std::string detach_keys = parse_detach_keys(p.vm["detach-keys"].as<std::string>());
-    FileLock lock = ctx.store.create(config);
+    FileLock lock = ctx.store.create(config, [&](const ContainerConfig& c) { return oci_config_text(c, ctx.store.paths()); });
     // Foreground without a terminal: the shim relays output to our own
     // stdout/stderr (and with -i our stdin is the container's). With -t the
     // terminal goes through the attach socket.

@@ -5,7 +5,7 @@
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
-#include "shim/launch.hpp"
+#include "container/launch.hpp"
 
 namespace minirt::cli {
 

@@ -228,4 +228,19 @@ void close_fds_from(int first, std::initializer_list<int> keep) {
     close_from_to(from, ~0U);
 }
 
+int Child::wait() noexcept {
+    int status = 0;
+    if (pid_ <= 0) return status;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
+}
+
+void Child::kill_and_reap() noexcept {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    wait();
+}
+
 }  // namespace minirt

@@ -78,6 +78,41 @@ void close_fds_from(int first, Fds... keep) {
     close_fds_from(first, {keep...});
 }
 
+// A child process that is killed (SIGKILL) and reaped when its owner lets
+// go of it without release(): no error path leaves a half-made container's
+// init running or a zombie behind (crun's cleanup_pid, runc's deferred kill).
+class Child {
+public:
+    Child() = default;
+    explicit Child(pid_t pid) noexcept : pid_(pid) {}
+    Child(Child&& o) noexcept : pid_(o.release()) {}
+    Child& operator=(Child&& o) noexcept {
+        if (this != &o) {
+            kill_and_reap();
+            pid_ = o.release();
+        }
+        return *this;
+    }
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    ~Child() { kill_and_reap(); }
+
+    pid_t pid() const noexcept { return pid_; }
+    explicit operator bool() const noexcept { return pid_ > 0; }
+    // Hands the process over (it is reaped elsewhere, or not ours to reap).
+    pid_t release() noexcept {
+        pid_t p = pid_;
+        pid_ = -1;
+        return p;
+    }
+    // Waits for it; its wait status. The Child is empty afterwards.
+    int wait() noexcept;
+    void kill_and_reap() noexcept;
+
+private:
+    pid_t pid_ = -1;
+};
+
 // Monotonic milliseconds, for timeouts.
 int64_t monotonic_ms();
 

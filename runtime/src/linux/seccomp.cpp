@@ -115,38 +115,42 @@ void add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<sc
 
 }  // namespace
 
-SeccompFilter default_seccomp_filter(CapMask caps) {
-    SeccompFilter f(new_filter(SCMP_ACT_ALLOW));
-    scmp_filter_ctx ctx = f.get();
-    add_arches(ctx, {SCMP_ARCH_NATIVE, SCMP_ARCH_X86, SCMP_ARCH_X32});
-    const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+json default_seccomp_profile(CapMask caps) {
+    auto rule = [](json names, int errno_ret, json args = json::array()) {
+        json r{{"names", std::move(names)}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", errno_ret}};
+        if (!args.empty()) r["args"] = std::move(args);
+        return r;
+    };
+    auto arg = [](unsigned index, uint64_t value, uint64_t value_two, const char* op) {
+        return json{{"index", index}, {"value", value}, {"valueTwo", value_two}, {"op", op}};
+    };
+    json syscalls = json::array();
     for (const auto& g : deny_groups()) {
         if (g.unlocked_by >= 0 && has_cap(caps, g.unlocked_by)) continue;
-        for (const char* name : g.names) {
-            int nr = resolve(name);
-            if (nr == __NR_SCMP_ERROR) continue;  // not a call on this architecture
-            add_rule(ctx, eperm, nr, {}, name);
-        }
+        syscalls.push_back(rule(json(g.names), EPERM));
     }
     // New user namespaces give the container a fresh set of capabilities
     // over new namespaces: the door to most kernel bugs reachable by
     // unprivileged users. Other unshare/clone uses stay possible (the kernel
     // itself demands CAP_SYS_ADMIN for the rest).
-    for (const char* name : {"unshare", "clone"}) {
-        add_rule(ctx, eperm, resolve(name), {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)}, name);
-    }
+    syscalls.push_back(rule({"unshare"}, EPERM, {arg(0, CLONE_NEWUSER, CLONE_NEWUSER, "SCMP_CMP_MASKED_EQ")}));
+    syscalls.push_back(rule({"clone"}, EPERM, {arg(0, CLONE_NEWUSER, CLONE_NEWUSER, "SCMP_CMP_MASKED_EQ")}));
     if (has_cap(caps, CAP_SYS_ADMIN))
-        add_rule(ctx, eperm, resolve("setns"), {SCMP_A1(SCMP_CMP_EQ, CLONE_NEWUSER)}, "setns");
+        syscalls.push_back(rule({"setns"}, EPERM, {arg(1, CLONE_NEWUSER, 0, "SCMP_CMP_EQ")}));
     // clone3 passes its flags in memory a filter cannot read: report it
     // missing so libc falls back to clone, whose flags we can check.
-    int clone3 = resolve("clone3");
-    if (clone3 != __NR_SCMP_ERROR) add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), clone3, {}, "clone3");
+    syscalls.push_back(rule({"clone3"}, ENOSYS));
     // TIOCSTI and TIOCLINUX push input into a terminal: a container given
     // the host's tty would type commands into the host's shell.
-    int ioctl = resolve("ioctl");
-    add_rule(ctx, eperm, ioctl, {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffU, 0x5412 /* TIOCSTI */)}, "ioctl TIOCSTI");
-    add_rule(ctx, eperm, ioctl, {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffU, 0x541C /* TIOCLINUX */)}, "ioctl TIOCLINUX");
-    return f;
+    syscalls.push_back(rule({"ioctl"}, EPERM, {arg(1, 0xffffffffU, 0x5412 /* TIOCSTI */, "SCMP_CMP_MASKED_EQ")}));
+    syscalls.push_back(rule({"ioctl"}, EPERM, {arg(1, 0xffffffffU, 0x541C /* TIOCLINUX */, "SCMP_CMP_MASKED_EQ")}));
+    return json{{"defaultAction", "SCMP_ACT_ALLOW"},
+                {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+                {"syscalls", std::move(syscalls)}};
+}
+
+SeccompFilter default_seccomp_filter(CapMask caps) {
+    return seccomp_filter_from_json(default_seccomp_profile(caps).dump(), caps);
 }
 
 std::string default_seccomp_summary(CapMask caps) {

@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "linux/capabilities.hpp"
+#include <nlohmann/json_fwd.hpp>
 
+#include "linux/capabilities.hpp"
 
 namespace minirt {
 
@@ -27,6 +28,10 @@ using SeccompFilter = std::unique_ptr<void, SeccompFilterDeleter>;
 // needs at all. x86-64, i386 and x32 entry points are all covered: a
 // default-allow filter that forgot the 32-bit ABI would be bypassed by
 // `int $0x80`.
+// The profile is written out in the OCI runtime spec's linux.seccomp form,
+// with the capability rules already resolved for `caps` (as podman writes
+// it into config.json); the filter is that profile compiled.
+nlohmann::json default_seccomp_profile(CapMask caps);
 SeccompFilter default_seccomp_filter(CapMask caps);
 
 // A filter from podman's profile format (defaultAction, defaultErrnoRet,

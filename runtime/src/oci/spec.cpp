@@ -1,5 +1,6 @@
 #include "oci/spec.hpp"
 
+#include <linux/mount.h>
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -49,6 +50,8 @@ std::optional<int64_t> get_int(const json& obj, const char* key, const std::stri
 }
 
 std::optional<uint64_t> get_uint(const json& obj, const char* key, const std::string& where) {
+    // Above INT64_MAX (RLIM_INFINITY, 2^64-1) json holds it unsigned.
+    if (const json* u = member(obj, key); u && u->is_number_unsigned()) return u->get<uint64_t>();
     auto v = get_int(obj, key, where);
     if (!v) return std::nullopt;
     if (*v < 0) bad(where + "." + key, "must not be negative");
@@ -244,6 +247,22 @@ void parse_devices(const json& arr, Spec& spec) {
     }
 }
 
+// unified files minirt has fields for (what `run` writes there for its
+// flags) go into those fields: applied in their order, and best effort for
+// cpu.weight.nice as with --nice. Anything else is written as given.
+bool unified_field(const std::string& file, const std::string& value, Resources& r) {
+    if (value.empty() || value.size() > 19 || value.find_first_not_of("-0123456789") != std::string::npos ||
+        value.find('-', 1) != std::string::npos)
+        return false;
+    int64_t v = std::stoll(value);
+    if (file == "memory.high" && v > 0) r.memory_high = static_cast<uint64_t>(v);
+    else if (file == "memory.swap.max" && v >= 0) r.memory_swap_max = static_cast<uint64_t>(v);
+    else if (file == "cpu.weight" && v >= 1 && v <= 10000) r.cpu_weight = static_cast<uint64_t>(v);
+    else if (file == "cpu.weight.nice" && v >= -20 && v <= 19) r.nice = static_cast<int>(v);
+    else return false;
+    return true;
+}
+
 void parse_resources(const json& res, Spec& spec) {
     const std::string where = "linux.resources";
     Resources& r = spec.resources;
@@ -319,6 +338,7 @@ void parse_resources(const json& res, Spec& spec) {
         if (!value.is_string()) bad(w, "must be a string");
         std::string controller = file.substr(0, dot);
         if (controller == "cgroup") controller.clear();  // core files: no controller needed
+        if (unified_field(file, value.get<std::string>(), r)) continue;
         spec.extra_writes.push_back({file, value.get<std::string>(), controller, w});
     }
 }
@@ -425,6 +445,13 @@ void parse_mount_options(const std::vector<std::string>& options, Mount& m) {
             m.recursive = m.recursive || o == "rbind";
             continue;
         }
+        static const std::map<std::string, uint64_t> recursive{
+            {"rro", MOUNT_ATTR_RDONLY}, {"rnosuid", MOUNT_ATTR_NOSUID}, {"rnodev", MOUNT_ATTR_NODEV},
+            {"rnoexec", MOUNT_ATTR_NOEXEC}};
+        if (auto r = recursive.find(o); r != recursive.end()) {
+            m.recursive_attrs |= r->second;
+            continue;
+        }
         if (auto p = propagation.find(o); p != propagation.end()) {
             m.propagation = p->second;
             continue;
@@ -444,6 +471,56 @@ void parse_mount_options(const std::vector<std::string>& options, Mount& m) {
     }
     m.data = data;
 }
+
+namespace {
+
+void parse_scheduler(const json& p, const std::string& where, Process& out) {
+    const json& sched = get_object(p, "scheduler", where);
+    std::string w = where + ".scheduler";
+    if (!sched.empty()) {
+        static const std::map<std::string, int> policies{
+            {"SCHED_OTHER", SCHED_OTHER}, {"SCHED_BATCH", SCHED_BATCH}, {"SCHED_IDLE", SCHED_IDLE},
+            {"SCHED_FIFO", SCHED_FIFO},   {"SCHED_RR", SCHED_RR}};
+        std::string policy = get_string(sched, "policy", w);
+        auto it = policies.find(policy);
+        if (it == policies.end()) bad(w + ".policy", "\"" + policy + "\" is not one of SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR");
+        out.sched_policy = it->second;
+        if (auto nice = get_int(sched, "nice", w)) {
+            if (*nice < -20 || *nice > 19) bad(w + ".nice", "must be -20..19");
+            out.nice = static_cast<int>(*nice);
+        }
+        auto prio = get_int(sched, "priority", w).value_or(0);
+        bool realtime = it->second == SCHED_FIFO || it->second == SCHED_RR;
+        if (realtime ? prio < 1 || prio > 99 : prio != 0)
+            bad(w + ".priority", realtime ? "must be 1..99 for a real-time policy" : "must be 0 unless the policy is real-time");
+        out.sched_priority = static_cast<int>(prio);
+        if (member(sched, "flags") || member(sched, "runtime") || member(sched, "deadline") || member(sched, "period"))
+            bad(w, "SCHED_DEADLINE settings (flags, runtime, deadline, period) are not supported");
+    }
+    const json& affinity = get_object(p, "execCPUAffinity", where);
+    if (!get_string(affinity, "initial", where + ".execCPUAffinity").empty())
+        bad(where + ".execCPUAffinity.initial", "is not supported (final is)");
+    out.cpu_affinity = get_string(affinity, "final", where + ".execCPUAffinity");
+    if (!out.cpu_affinity.empty() && out.cpu_affinity.find_first_not_of("0123456789,-") != std::string::npos)
+        bad(where + ".execCPUAffinity.final", "\"" + out.cpu_affinity + "\" is not a CPU list such as 0-3,6");
+}
+
+std::optional<Overlay> overlay_of(const json& annotations) {
+    auto get = [&](const char* key) -> std::string {
+        const json* v = member(annotations, key);
+        if (!v) return {};
+        if (!v->is_string()) bad(std::string("annotations.") + key, "must be a string");
+        return v->get<std::string>();
+    };
+    Overlay o{get(kOverlayLowerAnnotation), get(kOverlayUpperAnnotation), get(kOverlayWorkAnnotation)};
+    if (o.lower.empty() && o.upper.empty() && o.work.empty()) return std::nullopt;
+    for (const auto* dir : {&o.lower, &o.upper, &o.work})
+        if (dir->empty() || (*dir)[0] != '/' || dir->find(',') != std::string::npos)
+            bad("annotations", "the org.minirt.overlay.* annotations need three absolute paths without commas");
+    return o;
+}
+
+}  // namespace
 
 Process parse_process(const json& p, const std::string& where) {
     if (!p.is_object()) bad(where, "must be an object");
@@ -483,6 +560,7 @@ Process parse_process(const json& p, const std::string& where) {
         if (*adj < -1000 || *adj > 1000) bad(where + ".oomScoreAdj", "must be -1000..1000");
         out.oom_score_adj = static_cast<int>(*adj);
     }
+    parse_scheduler(p, where, out);
     if (member(p, "selinuxLabel") && !get_string(p, "selinuxLabel", where).empty())
         bad(where + ".selinuxLabel", "SELinux is not supported");
     if (member(p, "apparmorProfile") && !get_string(p, "apparmorProfile", where).empty())
@@ -524,6 +602,9 @@ Spec parse_spec(const std::string& text, const fs::path& bundle) {
     spec.hooks.poststart = hooks_of(hooks, "poststart");
     spec.hooks.poststop = hooks_of(hooks, "poststop");
     spec.annotations = get_object(j, "annotations", "(top level)");
+    spec.overlay = overlay_of(spec.annotations);
+    if (spec.overlay && !spec.has_namespace("mount"))
+        bad("annotations", "an overlay root needs a new mount namespace in linux.namespaces");
     return spec;
 }
 

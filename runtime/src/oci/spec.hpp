@@ -23,6 +23,17 @@ namespace fs = std::filesystem;
 
 inline constexpr const char* kOciVersion = "1.0.2";
 
+// minirt's own annotations: the overlay a native container's root is
+// assembled from, inside its mount namespace, at root.path (other runtimes
+// ignore them; whoever runs such a bundle with another runtime mounts the
+// overlay at root.path first, as podman does).
+inline constexpr const char* kOverlayLowerAnnotation = "org.minirt.overlay.lowerdir";
+inline constexpr const char* kOverlayUpperAnnotation = "org.minirt.overlay.upperdir";
+inline constexpr const char* kOverlayWorkAnnotation = "org.minirt.overlay.workdir";
+
+// The SCHED_RR priority --pin-cpu runs the command at.
+inline constexpr int kPinnedRtPriority = 10;
+
 struct Mount {
     std::string destination;  // absolute, inside the container
     std::string type;         // "bind", "proc", "tmpfs", ... (bind if options say so)
@@ -31,6 +42,7 @@ struct Mount {
     unsigned long propagation = 0;    // MS_PRIVATE/MS_SLAVE/MS_SHARED (+MS_REC)
     bool bind = false;
     bool recursive = false;  // rbind
+    uint64_t recursive_attrs = 0;  // MOUNT_ATTR_* of "rro", "rnosuid", "rnodev", "rnoexec"
     std::string data;        // filesystem-specific options, comma-separated
 };
 
@@ -69,6 +81,16 @@ struct Process {
     bool no_new_privileges = false;
     std::vector<RlimitSetting> rlimits;
     std::optional<int> oom_score_adj;
+    // process.scheduler: the nice value (also the autogroup's and, through
+    // linux.resources.unified cpu.weight.nice, the group's), and a policy.
+    std::optional<int> nice;
+    std::optional<int> sched_policy;  // SCHED_*
+    int sched_priority = 0;
+    std::string cpu_affinity;  // process.execCPUAffinity.final: "0-3,6"
+};
+
+struct Overlay {
+    std::string lower, upper, work;
 };
 
 struct Spec {
@@ -91,6 +113,7 @@ struct Spec {
     std::string rootfs_propagation;  // "", "slave", "private", "shared", ...
     Hooks hooks;
     nlohmann::json annotations = nlohmann::json::object();
+    std::optional<Overlay> overlay;  // from minirt's annotations
 
     bool has_namespace(const std::string& type) const;
     const Namespace* find_namespace(const std::string& type) const;

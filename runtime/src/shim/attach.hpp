@@ -31,8 +31,4 @@ bool send_packet(int fd, char type, std::string_view payload) noexcept;
 // Reads one packet into `type`/`payload`; false on EOF or error.
 bool recv_packet(int fd, char& type, std::string& payload);
 
-// SCM_RIGHTS: pass one descriptor over a unix socket.
-bool send_fd(int sock, int fd) noexcept;
-UniqueFd recv_fd(int sock);
-
 }  // namespace minirt

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "linux/fd_passing.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -29,10 +30,11 @@
 #include "linux/process.hpp"
 #include "linux/security.hpp"
 #include "linux/userns.hpp"
+#include "engine/launch.hpp"
+#include "linux/terminal.hpp"
+#include "oci/spec.hpp"
 #include "shim/attach.hpp"
-#include "shim/container_init.hpp"
 #include "shim/log.hpp"
-#include "shim/terminal.hpp"
 
 namespace minirt {
 
@@ -87,12 +89,15 @@ private:
 
     ShimArgs args_;
     const Store& store_;
-    ContainerConfig config_;
-    InitSpec spec_;
+    ContainerConfig config_;  // minirt.json: name, log, monitor limits, -i/-t, --rm
+    oci::Spec spec_;          // config.json: what the container is
+    std::optional<engine::InitProcess> init_;  // until the command runs
+    UniqueFd userns_;
     std::optional<Cgroup> cgroup_;
     uint64_t oom_kills_before_ = 0;
     std::unique_ptr<LogWriter> log_;
-    Pipe out_, err_, go_, exec_err_, seccomp_;
+    Pipe out_, err_;
+    UniqueFd devnull_;  // the init's stdin without -i
     // The CLI's NetnsMaker socket (fd 5), and the namespace read from it.
     UniqueFd netns_sock_, netns_;
     UniqueFd sigfd_;
@@ -124,7 +129,6 @@ private:
     int epoll_ = -1;
     UniqueFd mount_ns_;  // the container's, held until its exit is reported
     bool drop_pages_ = false;
-    bool guard_devices_ = false;  // attach the device allow-list to the group
     ContainerState running_state_;  // as recorded at the start (rewrite_lost_state)
 };
 
@@ -289,42 +293,25 @@ void Shim::report(const std::string& line) {
 void Shim::prepare() {
     config_ = store_.load_config(args_.id);
     const Paths& p = store_.paths();
-    // The CLI read image.json when it made the config; all the shim needs
-    // of the image is its rootfs (an image in use cannot be removed).
-    if (::access(p.image_rootfs(config_.image).c_str(), F_OK) < 0)
+    fs::path bundle = p.container_dir(args_.id);
+    auto text = read_file_if_exists(p.oci_config_file(args_.id));
+    if (!text) throw Error("container " + args_.id.substr(0, 12) + " has no config.json");
+    spec_ = oci::parse_spec(*text, bundle);
+    // The CLI read image.json when it made the spec; all the shim needs of
+    // the image is its rootfs (an image in use cannot be removed).
+    if (spec_.overlay && ::access(spec_.overlay->lower.c_str(), F_OK) < 0)
         throw Error("no such image \"" + config_.image + "\" (see `minirt images`)");
-    spec_.rootfs.lower = p.image_rootfs(config_.image).string();
-    spec_.rootfs.upper = p.upper_dir(args_.id).string();
-    spec_.rootfs.work = p.work_dir(args_.id).string();
-    spec_.rootfs.merged = p.merged_dir(args_.id).string();
-    spec_.rootfs.propagate_mounts = config_.propagate_mounts;
-    spec_.hostname = config_.hostname;
-    spec_.argv = config_.command;
-    spec_.env = config_.env;
-    spec_.workdir = config_.workdir;
-    spec_.new_ipc = !config_.share_ipc;
-    spec_.new_net = config_.network != "host";
-    spec_.new_cgroupns = config_.cgroupns == "private";
-    spec_.tty = config_.tty;
-    spec_.nice = config_.resources.nice;
-    spec_.pin_cpu = config_.resources.pin_cpu;
-    const Security& sec = config_.security;
-    spec_.security = security_spec(sec);
-    if (!sec.privileged) {
-        spec_.rootfs.masked_paths = default_masked_paths();
-        spec_.rootfs.readonly_paths = default_readonly_paths();
-    }
-    spec_.rootfs.read_only_sys = !sec.privileged;
-    spec_.rootfs.read_only_root = sec.read_only;
-    if (sec.userns()) {
-        // The mapped root must own the upper layer's top (the container's
-        // "/"), or it could not create anything there.
-        uid_t root_uid = *host_id_for(sec.uid_map, 0);
-        gid_t root_gid = *host_id_for(sec.gid_map, 0);
-        for (const auto& dir : {spec_.rootfs.upper, spec_.rootfs.work})
-            if (::chown(dir.c_str(), root_uid, root_gid) < 0) throw_errno("chown " + dir + " to the container's root");
-        spec_.userns = std::make_shared<UniqueFd>(make_userns(sec.uid_map, sec.gid_map));
-        spec_.rootfs.idmap_userns_fd = spec_.userns->get();
+    const oci::Namespace* user = spec_.find_namespace("user");
+    if (user && user->path.empty()) {
+        if (spec_.overlay) {
+            // The mapped root must own the upper layer's top (the
+            // container's "/"), or it could not create anything there.
+            uid_t root_uid = host_id_for(spec_.uid_mappings, 0).value_or(0);
+            gid_t root_gid = host_id_for(spec_.gid_mappings, 0).value_or(0);
+            for (const auto& dir : {spec_.overlay->upper, spec_.overlay->work})
+                if (::chown(dir.c_str(), root_uid, root_gid) < 0) throw_errno("chown " + dir + " to the container's root");
+        }
+        userns_ = make_userns(spec_.uid_mappings, spec_.gid_mappings);
     }
 
     log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
@@ -335,90 +322,60 @@ void Shim::prepare() {
     // kernel caps it at /proc/sys/fs/pipe-max-size).
     ::fcntl(out_.write.get(), F_SETPIPE_SZ, kPipeSize);
     ::fcntl(err_.write.get(), F_SETPIPE_SZ, kPipeSize);
-    go_ = make_pipe();
-    exec_err_ = make_pipe();
-    // The seccomp filter travels over it, and with it the news that the
-    // device filter holds (see spawn_init): made below, once that is known.
-    if (config_.tty) {
+    if (spec_.process.terminal) {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
         console_parent_.reset(sv[0]);
         console_child_.reset(sv[1]);
     }
     if (config_.interactive && !config_.tty && !args_.pass_stdin) stdin_ = make_pipe();
+    if (!config_.interactive && !args_.pass_stdin) {
+        devnull_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!devnull_) throw_errno("open /dev/null");
+    }
     if (config_.tty || (config_.interactive && !args_.pass_stdin))
         listener_ = listen_attach_socket(p.state_dir(args_.id) / "attach.sock");
 
     // An exit record an earlier run left under --storage (a full --root)
     // says nothing about this one.
     ::unlink(p.exit_fallback(args_.id).c_str());
-    if ((cgroup_ = container_cgroup(args_.id))) {
-        cgroup_->remove();  // a leftover of an earlier run of this container
-        cgroup_->create(config_.resources);
-        apply_resources(cgroup_->path(), config_.resources);
+    if (auto cg = engine::setup_cgroup(spec_, cgroup_parent_name() + "/" + args_.id, engine::Leftover::Replace)) {
+        cgroup_ = cg->group;
         oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
     }
-    // Devices: the allow-list is an eBPF program on the container's v2
-    // group (which exists on hybrid hosts too). Without a group, /dev is
-    // made nodev like every other writable mount instead.
-    guard_devices_ = !sec.privileged && cgroup_;
-    spec_.rootfs.dev_nodev = !sec.privileged && !cgroup_;
-    spec_.rootfs.mount_cgroup = spec_.new_cgroupns && cgroup_;
-    if (!cgroup_) spec_.new_cgroupns = false;  // nothing of its own to show
-    if (wants_seccomp(spec_.security) || guard_devices_) seccomp_ = make_pipe();
 }
 
 void Shim::spawn_init() {
+    const oci::Namespace* net = spec_.find_namespace("network");
     if (netns_sock_) {
         netns_ = recv_fd(netns_sock_.get());  // EOF: none was made; the init makes it
         netns_sock_.reset();
-        // The CLI decided as we would; should it ever not, the config wins.
-        if (!spec_.new_net || spec_.userns) netns_.reset();
+        // The CLI decided as we would; should it ever not, the spec wins.
+        if (!net || !net->path.empty() || userns_) netns_.reset();
     }
-    // The init is born PID 1 of a new namespace and, where the kernel can,
-    // directly inside its cgroup (clone3 CLONE_INTO_CGROUP): moving a task
-    // with cgroup.procs waits for an RCU grace period, ~10 ms of every start.
-    bool born_in_cgroup = false;
-    if (cgroup_) {
-        UniqueFd dir(::open(cgroup_->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        clone_args ca{};
-        ca.flags = CLONE_NEWPID | CLONE_INTO_CGROUP;
-        ca.exit_signal = SIGCHLD;
-        ca.cgroup = static_cast<uint64_t>(dir.get());
-        if (dir) {
-            child_ = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
-            born_in_cgroup = child_ >= 0;
-        }
-    }
-    if (!born_in_cgroup) {
-        // After unshare(CLONE_NEWPID) our next child is PID 1 of a new namespace.
-        if (::unshare(CLONE_NEWPID) < 0) throw_errno("unshare PID namespace");
-        child_ = ::fork();
-    }
-    if (child_ < 0) throw_errno("fork container init");
-    if (child_ == 0) {
-        InitFds fds{go_.read.get(), exec_err_.write.get(), out_.write.get(), err_.write.get()};
-        fds.stdin_r = args_.pass_stdin ? 0 : stdin_.read.get();
-        fds.console = console_child_.get();
-        fds.seccomp = seccomp_.read.get();
-        fds.netns = netns_.get();
-        // Ours alone: with them closed here, the init reads EOF when the shim
-        // dies, and the shim's sign of life (alive_mark_) dies with the shim.
-        if (seccomp_.write) ::close(seccomp_.write.get());
-        ::close(go_.write.get());
-        if (alive_mark_) ::close(alive_mark_.get());
-        if (fds.console >= 0) ::fcntl(fds.console, F_SETFD, 0);
-        if (fds.stdin_r > 0) ::fcntl(fds.stdin_r, F_SETFD, 0);
-        // The error pipe must survive until exec and vanish at it.
-        ::fcntl(fds.error, F_SETFD, FD_CLOEXEC);
-        ::fcntl(fds.go, F_SETFD, 0);
-        container_init(spec_, fds);
-    }
-    go_.read.reset();
-    exec_err_.write.reset();
+    engine::InitProcess::Params params;
+    engine::InitOptions& o = params.init;
+    o.spec = &spec_;
+    o.stdin_fd = args_.pass_stdin ? 0 : stdin_.read ? stdin_.read.get() : devnull_.get();
+    o.stdout_fd = out_.write.get();
+    o.stderr_fd = err_.write.get();
+    o.console = console_child_.get();
+    o.userns = userns_.get();
+    o.netns = netns_.get();
+    o.die_with_parent = true;
+    params.cgroup = cgroup_ ? cgroup_->path() : fs::path();
+    // Ours alone: the shim's sign of life (alive_mark_) must die with the
+    // shim, and the init must see EOF on the terminal socket if we go.
+    params.close_in_child = {alive_mark_.get(), console_parent_.get(), stdin_.write.get(), out_.read.get(),
+                             err_.read.get(), sigfd_.get(), listener_.get()};
+    // Born PID 1 of a new namespace, directly inside its cgroup.
+    init_ = engine::InitProcess::spawn(params);
+    child_ = init_->pid();
     netns_.reset();
     console_child_.reset();
     stdin_.read.reset();
+    devnull_.reset();
+    userns_.reset();
     if (args_.pass_stdin) {
         // The container owns the CLI's stdin now; we must not read it.
         int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -427,27 +384,13 @@ void Shim::spawn_init() {
     }
     out_.write.reset();
     err_.write.reset();
-    if (cgroup_ && !born_in_cgroup) cgroup_->add_process(child_);
     // Limits must hold before the command runs; a container without any is
     // only watched, and is registered once the init is on its way.
     bool limited = memory_limited();
     if (limited) register_with_monitor();
-    // EPIPE: the init failed already (a setns, say); wait_for_exec() reads
-    // why from the error pipe, which is what the CLI must hear.
-    if (!write_all_nothrow(go_.write.get(), "g") && errno != EPIPE) throw_errno("release container init");
-    go_.write.reset();
-    // The device filter and libseccomp's most-of-a-millisecond, while the
-    // init mounts (its own mknods in /dev are allowed anyway). The init
-    // waits for the seccomp message before it runs anything of the user's,
-    // so both hold by then.
-    seccomp_.read.reset();
-    if (guard_devices_) attach_device_filter(cgroup_->path().string(), default_allowed_devices());
-    if (seccomp_.write) {
-        SeccompProgram program = seccomp_program_for(spec_.security);
-        if (!send_seccomp(seccomp_.write.get(), program) && errno != EPIPE)
-            throw_errno("seccomp: hand the filter to the container");
-        seccomp_.write.reset();
-    }
+    // False: the init failed already (a setns, say); wait_for_exec() reads
+    // why, which is what the CLI must hear.
+    if (init_->go()) init_->confine(spec_, cgroup_ ? cgroup_->path() : fs::path());
     if (!limited) register_with_monitor();
     // With -t, init sends its pty master before exec (or dies trying: EOF).
     if (console_parent_) {
@@ -482,37 +425,29 @@ void Shim::hold_mount_namespace() {
 }
 
 bool Shim::wait_for_exec(const ContainerState& loaded) {
-    std::string msg;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(exec_err_.read.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        msg.append(buf, static_cast<size_t>(n));
-    }
-    exec_err_.read.reset();
-    if (msg.empty()) {
-        // EOF with no message: exec succeeded (the pipe was close-on-exec).
-        // Init only dies silently when we are gone, so any status here is
-        // the command's. A command that has already exited is reaped now and
-        // its status kept: its SIGCHLD is no longer news to the event loop.
-        int status;
-        if (::waitpid(child_, &status, WNOHANG) == child_) {
-            wait_status_ = status;
-            child_done_ = true;
-        }
-        return true;
-    }
-    auto space = msg.find(' ');
-    int code = kExitMinirtError;
     try {
-        code = static_cast<int>(parse_int(msg.substr(0, space), "exit code", 1, 255));
-    } catch (const Error&) {
+        init_->wait_ready();
+        init_->wait_exec();
+    } catch (const Error& e) {
+        // Its own report (an InitFailure: 125, 126 or 127), or it died
+        // before it could send one.
+        wait_status_ = init_->child().wait();
+        child_done_ = true;
+        init_.reset();
+        record_failure(loaded, e.exit_code(), e.message());
+        return false;
     }
-    ::waitpid(child_, &wait_status_, 0);
-    child_done_ = true;
-    record_failure(loaded, code, space == std::string::npos ? msg : msg.substr(space + 1));
-    return false;
+    // The command runs: from here the event loop reaps it. One that has
+    // already exited is reaped now and its status kept: its SIGCHLD is no
+    // longer news to the event loop.
+    init_->child().release();
+    init_.reset();
+    int status;
+    if (::waitpid(child_, &status, WNOHANG) == child_) {
+        wait_status_ = status;
+        child_done_ = true;
+    }
+    return true;
 }
 
 void Shim::record_failure(ContainerState st, int code, const std::string& message) {
@@ -590,7 +525,7 @@ void Shim::release_setup_memory() {
     // give back what only the setup needed (the init's spec, the config's
     // parsed JSON, the code that ran once) so an idle shim holds little more
     // than its loop.
-    spec_ = InitSpec{};
+    spec_ = oci::Spec{};
     config_.env.clear();
     config_.env.shrink_to_fit();
     config_.command.clear();
@@ -864,7 +799,7 @@ void Shim::remove_cgroup() noexcept {
     try {
         cgroup_->remove();
     } catch (const Error& e) {
-        log_->note("minirt: " + e.message());
+        if (log_) log_->note("minirt: " + e.message());
     }
 }
 
@@ -891,17 +826,9 @@ int Shim::run() {
         prepare();
         spawn_init();
     } catch (const Error& e) {
-        if (child_ > 0) {
-            ::kill(child_, SIGKILL);
-            ::waitpid(child_, nullptr, 0);
-        }
+        init_.reset();  // killed and reaped
         leave_monitor();
-        if (cgroup_) {
-            try {
-                cgroup_->remove();
-            } catch (const Error&) {
-            }
-        }
+        remove_cgroup();  // never in place of the error being reported
         // Nothing was started: the CLI undoes creation itself for `run`.
         report("failed " + std::to_string(e.exit_code()) + " " + e.message());
         return 1;
@@ -919,7 +846,7 @@ int Shim::run() {
     if (!wait_for_exec(loaded)) {
         mount_ns_.reset();
         leave_monitor();
-        if (cgroup_) cgroup_->remove();
+        remove_cgroup();  // never in place of the failure being reported
         if (config_.auto_remove) remove_container();
         startup_lock_.release();
         report(failure_report_);
@@ -942,7 +869,10 @@ int Shim::run() {
         report("started " + std::to_string(st.pid) + " " + std::to_string(st.pid_start));
         // What `start` needs after a reboot must survive a crash: config.json
         // and its directory entries. Done here, after the CLI has its answer.
-        if (!config_.auto_remove) make_durable(store_.paths().config_file(args_.id));
+        if (!config_.auto_remove) {
+            make_durable(store_.paths().config_file(args_.id));
+            make_durable(store_.paths().oci_config_file(args_.id));
+        }
     }
     release_setup_memory();
     event_loop();

@@ -26,7 +26,12 @@ struct Paths {
     fs::path container_dir(const std::string& id) const { return containers_dir() / id; }
     // Where a removal moves the container's directory before deleting it.
     fs::path trash_dir(const std::string& id) const { return containers_dir() / (".trash-" + id); }
-    fs::path config_file(const std::string& id) const { return container_dir(id) / "config.json"; }
+    // minirt's own record of the container (what `run` was asked: name,
+    // image, flags); the OCI runtime spec its shim runs is config.json
+    // beside it. Containers made before the spec existed have only their
+    // own record, under config.json (see Store::load_config).
+    fs::path config_file(const std::string& id) const { return container_dir(id) / "minirt.json"; }
+    fs::path oci_config_file(const std::string& id) const { return container_dir(id) / "config.json"; }
     fs::path log_file(const std::string& id) const { return container_dir(id) / "ctr.log"; }
     // The shim's exit record when state.json could not take it (a full
     // --root): the same JSON as state.json, read in its place.

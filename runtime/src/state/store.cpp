@@ -37,7 +37,9 @@ std::optional<std::string> read_name_link(const fs::path& link) {
 }  // namespace
 
 bool Store::exists(const std::string& id) const {
-    return ::access(paths_.config_file(id).c_str(), F_OK) == 0;
+    // config.json: every container has one (the spec, or a record made
+    // before minirt.json existed).
+    return ::access(paths_.oci_config_file(id).c_str(), F_OK) == 0;
 }
 
 std::optional<std::string> Store::find(const std::string& handle) const {
@@ -90,7 +92,17 @@ bool Store::name_taken(const std::string& name) const {
 
 ContainerConfig Store::load_config(const std::string& id) const {
     fs::path file = paths_.config_file(id);
-    ContainerConfig c = config_from_json(read_file(file, 1 << 20), file);
+    std::optional<std::string> text = read_file_if_exists(file);
+    if (!text) {
+        // Made by a minirt before the OCI spec: its record is config.json
+        // (moved to minirt.json, and the spec written, at its next start).
+        fs::path legacy = paths_.oci_config_file(id);
+        text = read_file(legacy, 1 << 20);
+        if (text->find("\"ociVersion\"") != std::string::npos)
+            throw Error("corrupt container " + id + ": " + file.string() + " is missing");
+        file = legacy;
+    }
+    ContainerConfig c = config_from_json(*text, file);
     if (c.id != id) throw Error("corrupt " + file.string() + ": id does not match its directory");
     return c;
 }
@@ -312,7 +324,7 @@ std::string Store::free_random_name() const {
     return std::string("ctr_").append(rnd, 0, 12);
 }
 
-FileLock Store::create(ContainerConfig& config) const {
+FileLock Store::create(ContainerConfig& config, const std::function<std::string(const ContainerConfig&)>& oci_spec) const {
     const std::string& id = config.id;
     FileLock names = FileLock::acquire(paths_.names_lock());
     make_dirs(paths_.names_dir(), 0700);
@@ -343,7 +355,8 @@ FileLock Store::create(ContainerConfig& config) const {
         make_dirs(building / "merged", 0755);
         // Made durable by the shim once the container runs (off the start
         // path); a --rm container never needs it.
-        write_file_atomic(building / "config.json", to_json(config).dump(2) + "\n", 0600, /*durable=*/false);
+        write_file_atomic(building / "minirt.json", to_json(config).dump(2) + "\n", 0600, /*durable=*/false);
+        write_file_atomic(building / "config.json", oci_spec(config), 0600, /*durable=*/false);
         ContainerState state;
         state.id = id;
         state.summary = ContainerSummary::of(config);

@@ -2,6 +2,7 @@
 // handle, locked updates, listing and removal.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,7 +59,9 @@ public:
     // HOSTNAME joins the environment. On any failure nothing is left behind.
     // Returns the container's lock, taken before it became visible: whoever
     // finds it "created" and locked knows a start is in progress.
-    FileLock create(ContainerConfig& config) const;
+    // `oci_spec` writes the container's config.json (the OCI runtime spec)
+    // from the config as completed here (its name, hostname, environment).
+    FileLock create(ContainerConfig& config, const std::function<std::string(const ContainerConfig&)>& oci_spec) const;
     // Deletes everything the container owns on disk. The caller holds `lock`,
     // which is released (and its file unlinked) here.
     void remove(const std::string& id, FileLock& lock) const {

@@ -1,4 +1,6 @@
-#include "shim/launch.hpp"
+#include "container/launch.hpp"
+
+#include "container/bundle.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -15,6 +17,7 @@
 #include <system_error>
 #include <vector>
 
+#include "linux/fd_passing.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -117,6 +120,7 @@ NetnsMaker::~NetnsMaker() {
 }
 
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode) {
+    migrate_legacy_bundle(store, id);
     std::string shim = shim_executable();
     std::vector<std::string> args{"minirt-shim", store.paths().root.string(), store.paths().storage.string(), id};
     if (mode.attached) args.emplace_back("--attached");

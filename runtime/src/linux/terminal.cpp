@@ -1,4 +1,4 @@
-#include "shim/terminal.hpp"
+#include "linux/terminal.hpp"
 
 #include <fcntl.h>
 #include <stdlib.h>

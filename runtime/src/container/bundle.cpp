@@ -1,0 +1,220 @@
+#include "container/bundle.hpp"
+
+#include <sys/resource.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/file.hpp"
+#include "linux/capabilities.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/rootfs.hpp"
+#include "linux/seccomp.hpp"
+#include "linux/security.hpp"
+#include "oci/spec.hpp"
+
+namespace minirt {
+
+using nlohmann::json;
+
+namespace {
+
+json mount(const std::string& dest, const std::string& type, const std::string& source,
+           std::vector<std::string> options) {
+    return json{{"destination", dest}, {"type", type}, {"source", source}, {"options", std::move(options)}};
+}
+
+// The devices every container gets on its /dev (populate_dev makes them);
+// on a host where no device filter can guard them, the host's own nodes
+// are bound over them on a nodev /dev instead.
+constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+json mounts_for(const ContainerConfig& c, const BundleHost& host) {
+    const Security& sec = c.security;
+    // Without a cgroup there is no device filter: every writable mount is
+    // nodev, and the usable devices are bind mounts of the host's.
+    bool dev_nodev = !sec.privileged && !host.cgroup2;
+    std::vector<std::string> sys{"nosuid", "noexec", "nodev"};
+    if (!sec.privileged) sys.push_back("ro");
+    std::vector<std::string> dev{"nosuid", "noexec", "strictatime", "mode=755", "size=65536k"};
+    if (dev_nodev) dev.insert(dev.begin(), "nodev");
+    json m = json::array({
+        mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+        mount("/sys", "sysfs", "sysfs", sys),
+        mount("/dev", "tmpfs", "tmpfs", dev),
+        mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+        mount("/dev/shm", "tmpfs", "shm", {"nosuid", "nodev", "noexec", "mode=1777", "size=65536k"}),
+    });
+    if (dev_nodev)
+        for (const char* node : kDevNodes)
+            m.push_back(mount(std::string("/dev/") + node, "bind", std::string("/dev/") + node, {"bind"}));
+    // Read-only: the limits are the host's to set. The init is in its own
+    // cgroup namespace by then, so the mount shows its group as the root.
+    if (c.cgroupns == "private" && host.cgroup2)
+        m.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid", "nodev", "noexec"}));
+    // Host mounts made under these later must appear inside: a recursive
+    // bind whose propagation is slave receives them.
+    for (const auto& dir : c.propagate_mounts) {
+        std::vector<std::string> o{"rbind", "rslave"};
+        if (dev_nodev) o.push_back("rnodev");
+        m.push_back(mount(dir, "bind", dir, o));
+    }
+    if (sec.read_only) {
+        // Programs expect somewhere to write; podman gives the same two.
+        m.push_back(mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"}));
+        m.push_back(mount("/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}));
+    }
+    return m;
+}
+
+json rlimit_entry(const std::string& name, int64_t soft, int64_t hard) {
+    auto value = [](int64_t v) { return v == kRlimUnlimited ? json(uint64_t{RLIM_INFINITY}) : json(v); };
+    std::string type = "RLIMIT_";
+    for (char ch : name) type += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return json{{"type", type}, {"soft", value(soft)}, {"hard", value(hard)}};
+}
+
+json process_for(const ContainerConfig& c, const BundleHost& host) {
+    const Security& sec = c.security;
+    CapMask caps = sec.privileged ? all_known_capabilities() : sec.capabilities;
+    json names = capability_names(caps);
+    json rlimits = json::array();
+    bool nofile = false;
+    for (const auto& u : sec.ulimits) {
+        rlimits.push_back(rlimit_entry(u.name, u.soft, u.hard));
+        nofile = nofile || u.name == "nofile";
+    }
+    // podman's default for rootful containers, never above the host's.
+    if (!nofile) {
+        auto n = static_cast<int64_t>(std::min<uint64_t>(1 << 20, host.nofile_hard));
+        rlimits.push_back(rlimit_entry("nofile", n, n));
+    }
+    json p{{"terminal", c.tty},
+           {"user", {{"uid", sec.uid.value_or(0)}, {"gid", sec.gid.value_or(0)}, {"umask", 022}}},
+           {"args", c.command},
+           {"env", c.env},
+           {"cwd", c.workdir},
+           {"capabilities", {{"bounding", names}, {"effective", names}, {"permitted", names}}},
+           {"noNewPrivileges", sec.no_new_privileges},
+           {"rlimits", rlimits}};
+    const Resources& r = c.resources;
+    if (r.nice || r.pin_cpu) {
+        // --pin-cpu runs the command real-time (round robin) on its CPU.
+        json sched{{"policy", r.pin_cpu ? "SCHED_RR" : "SCHED_OTHER"}};
+        if (r.nice) sched["nice"] = *r.nice;
+        if (r.pin_cpu) sched["priority"] = oci::kPinnedRtPriority;
+        p["scheduler"] = sched;
+    }
+    if (r.pin_cpu) p["execCPUAffinity"] = {{"final", std::to_string(*r.pin_cpu)}};
+    return p;
+}
+
+json throttles(const std::vector<IoLimit>& limits) {
+    json a = json::array();
+    for (const auto& l : limits) {
+        auto colon = l.device.find(':');
+        a.push_back({{"major", std::stoll(l.device.substr(0, colon))},
+                     {"minor", std::stoll(l.device.substr(colon + 1))},
+                     {"rate", l.bytes_per_sec}});
+    }
+    return a;
+}
+
+// Resources in OCI terms; what has no field of its own goes to `unified`
+// (cgroup v2 files), which minirt's parser reads back into the same fields.
+json resources_for(const ContainerConfig& c, const BundleHost& host) {
+    const Resources& r = c.resources;
+    json res = json::object();
+    json unified = json::object();
+    if (r.memory_max) {
+        res["memory"]["limit"] = *r.memory_max;
+        // OCI's swap is memory+swap (cgroup v1's memsw).
+        if (r.memory_swap_max) res["memory"]["swap"] = *r.memory_max + *r.memory_swap_max;
+    } else if (r.memory_swap_max) {
+        unified["memory.swap.max"] = std::to_string(*r.memory_swap_max);
+    }
+    if (r.memory_high) unified["memory.high"] = std::to_string(*r.memory_high);
+    if (r.cpu_quota_us) {
+        res["cpu"]["quota"] = *r.cpu_quota_us;
+        res["cpu"]["period"] = r.cpu_period_us;
+    }
+    if (r.cpuset_cpus) res["cpu"]["cpus"] = *r.cpuset_cpus;
+    if (r.cpu_weight) unified["cpu.weight"] = std::to_string(*r.cpu_weight);
+    if (r.nice) unified["cpu.weight.nice"] = std::to_string(*r.nice);
+    if (r.pids_max) res["pids"]["limit"] = *r.pids_max;
+    if (!r.io_read_bps.empty()) res["blockIO"]["throttleReadBpsDevice"] = throttles(r.io_read_bps);
+    if (!r.io_write_bps.empty()) res["blockIO"]["throttleWriteBpsDevice"] = throttles(r.io_write_bps);
+    if (!unified.empty()) res["unified"] = unified;
+    // runc's default allow-list follows the deny-all (the engine adds it),
+    // as an eBPF program on the container's group.
+    if (!c.security.privileged && host.cgroup2)
+        res["devices"] = json::array({json{{"allow", false}, {"access", "rwm"}}});
+    return res;
+}
+
+json id_mappings(const std::vector<IdMapping>& maps) {
+    json a = json::array();
+    for (const auto& m : maps) a.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.size}});
+    return a;
+}
+
+json linux_for(const ContainerConfig& c, const BundleHost& host) {
+    const Security& sec = c.security;
+    json namespaces = json::array({json{{"type", "pid"}}, json{{"type", "mount"}}, json{{"type", "uts"}}});
+    if (!c.share_ipc) namespaces.push_back({{"type", "ipc"}});
+    if (c.network != "host") namespaces.push_back({{"type", "network"}});
+    if (c.cgroupns == "private" && host.cgroup2) namespaces.push_back({{"type", "cgroup"}});
+    json l{{"namespaces", namespaces}, {"resources", resources_for(c, host)}};
+    if (sec.userns()) {
+        l["namespaces"].push_back({{"type", "user"}});
+        l["uidMappings"] = id_mappings(sec.uid_map);
+        l["gidMappings"] = id_mappings(sec.gid_map);
+    }
+    if (host.cgroup2) l["cgroupsPath"] = "/" + host.cgroup_parent + "/" + c.id;
+    if (!sec.privileged) {
+        if (sec.seccomp == "default") l["seccomp"] = default_seccomp_profile(sec.capabilities);
+        else if (sec.seccomp == "custom") l["seccomp"] = json::parse(sec.seccomp_profile);
+        l["maskedPaths"] = default_masked_paths();
+        l["readonlyPaths"] = default_readonly_paths();
+    }
+    return l;
+}
+
+}  // namespace
+
+BundleHost BundleHost::current() {
+    BundleHost h;
+    h.cgroup2 = find_cgroup2_mount().has_value();
+    h.cgroup_parent = cgroup_parent_name();
+    ::rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0) h.nofile_hard = nofile.rlim_max;
+    return h;
+}
+
+json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost& host) {
+    return json{
+        {"ociVersion", oci::kOciVersion},
+        {"process", process_for(c, host)},
+        {"root", {{"path", paths.merged_dir(c.id).string()}, {"readonly", c.security.read_only}}},
+        {"hostname", c.hostname},
+        {"mounts", mounts_for(c, host)},
+        {"linux", linux_for(c, host)},
+        {"annotations",
+         {{oci::kOverlayLowerAnnotation, paths.image_rootfs(c.image).string()},
+          {oci::kOverlayUpperAnnotation, paths.upper_dir(c.id).string()},
+          {oci::kOverlayWorkAnnotation, paths.work_dir(c.id).string()}}},
+    };
+}
+
+std::string oci_config_text(const ContainerConfig& c, const Paths& paths) {
+    return oci_spec_for(c, paths, BundleHost::current()).dump(2) + "\n";
+}
+
+void migrate_legacy_bundle(const Store& store, const std::string& id) {
+    const Paths& p = store.paths();
+    if (::access(p.config_file(id).c_str(), F_OK) == 0) return;
+    ContainerConfig c = store.load_config(id);  // from the old config.json
+    write_file_atomic(p.config_file(id), to_json(c).dump(2) + "\n", 0600);
+    write_file_atomic(p.oci_config_file(id), oci_config_text(c, p), 0600);
+}
+
+}  // namespace minirt

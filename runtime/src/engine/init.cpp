@@ -1,0 +1,424 @@
+#include "engine/init.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/mount.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+#include "linux/fd_passing.hpp"
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "engine/sync.hpp"
+#include "linux/namespaces.hpp"
+#include "linux/process.hpp"
+#include "linux/rootfs.hpp"
+#include "linux/seccomp.hpp"
+#include "linux/terminal.hpp"
+#include "linux/userns.hpp"
+
+namespace minirt::engine {
+
+using oci::Mount;
+using oci::Spec;
+
+namespace {
+
+[[noreturn]] void fail(int sync, int code, const std::string& message) noexcept {
+    send_sync(sync, SyncMessage::failed(code, message));
+    _exit(code);
+}
+
+void do_mount(const char* source, const std::string& target, const char* fstype, unsigned long flags,
+              const char* data, const std::string& what) {
+    if (::mount(source, target.c_str(), fstype, flags, data) < 0) throw_errno("mount " + what);
+}
+
+// The mount point for a bind of a file is a file, of anything else a directory.
+UniqueFd mount_point(int root_fd, const Mount& m, bool file) {
+    if (!file) return open_dir_in_root(root_fd, m.destination, true);
+    fs::path dest(m.destination);
+    UniqueFd parent = open_dir_in_root(root_fd, dest.parent_path().string(), true);
+    std::string name = dest.filename().string();
+    int fd = ::openat(parent.get(), name.c_str(), O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ELOOP) throw Error("mount " + m.destination + ": the target is a symlink");
+    if (fd >= 0) ::close(fd);
+    UniqueFd target = open_in_root(parent.get(), name, O_PATH | O_NOFOLLOW);
+    if (!target) throw_errno("open mount point " + m.destination);
+    return target;
+}
+
+void set_recursive_attrs(int fd, uint64_t attrs, const std::string& what) {
+    if (!attrs) return;
+    mount_attr attr{};
+    attr.attr_set = attrs;
+    if (::mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+        throw_errno("recursive mount flags of " + what);
+}
+
+void bind_entry(int root_fd, const Mount& m) {
+    struct stat st{};
+    if (::stat(m.source.c_str(), &st) < 0) throw_errno("bind mount " + m.destination + ": source " + m.source);
+    UniqueFd target = mount_point(root_fd, m, !S_ISDIR(st.st_mode));
+    do_mount(m.source.c_str(), fd_path(target.get()), nullptr, MS_BIND | (m.recursive ? MS_REC : 0), nullptr,
+             "bind " + m.source + " on " + m.destination);
+    unsigned long flags = m.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
+                                      MS_RELATIME | MS_STRICTATIME);
+    // Re-open: the fd above still names the covered mount point.
+    UniqueFd bound = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+    if (!bound) throw_errno("reopen " + m.destination);
+    if (flags) {
+        do_mount(nullptr, fd_path(bound.get()), nullptr, MS_REMOUNT | MS_BIND | flags | locked_mount_flags(bound.get()),
+                 nullptr, "remount " + m.destination);
+    }
+    if (m.propagation)
+        do_mount(nullptr, fd_path(bound.get()), nullptr, m.propagation, nullptr, "propagation of " + m.destination);
+    set_recursive_attrs(bound.get(), m.recursive_attrs, m.destination);
+}
+
+}  // namespace
+
+void mount_entry(int root_fd, const Mount& m) {
+    if (m.bind) return bind_entry(root_fd, m);
+    std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
+    UniqueFd target = open_dir_in_root(root_fd, m.destination, true);
+    std::string source = m.source.empty() ? type : m.source;
+    unsigned long flags = m.flags & ~static_cast<unsigned long>(MS_REMOUNT);
+    do_mount(source.c_str(), fd_path(target.get()), type.c_str(), flags, m.data.empty() ? nullptr : m.data.c_str(),
+             type + " on " + m.destination);
+    if (m.propagation || m.recursive_attrs) {
+        UniqueFd mounted = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+        if (!mounted) throw_errno("reopen " + m.destination);
+        if (m.propagation)
+            do_mount(nullptr, fd_path(mounted.get()), nullptr, m.propagation, nullptr, "propagation of " + m.destination);
+        set_recursive_attrs(mounted.get(), m.recursive_attrs, m.destination);
+    }
+}
+
+void reset_signals() {
+    // The shim blocks and ignores signals for its own loop; the command must
+    // start with the defaults, or e.g. an ignored SIGPIPE would survive exec.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        signal(sig, SIG_DFL);
+    }
+}
+
+void enter_workdir(const std::string& workdir) {
+    if (::chdir(workdir.c_str()) == 0) return;
+    // Like podman, a missing working directory is created.
+    std::error_code ec;
+    std::filesystem::create_directories(workdir, ec);
+    if (::chdir(workdir.c_str()) < 0) throw_errno("chdir to working directory " + workdir);
+}
+
+std::string find_executable(const std::string& name, const std::string& path_env, int& err) {
+    err = ENOENT;
+    if (name.empty()) return {};
+    if (name.find('/') != std::string::npos) {
+        if (::access(name.c_str(), X_OK) == 0) {
+            struct stat st{};
+            if (::stat(name.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+                err = EACCES;
+                return {};
+            }
+            err = 0;
+            return name;
+        }
+        err = errno;
+        return {};
+    }
+    std::string path = path_env.empty() ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : path_env;
+    bool saw_eacces = false;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(start, end - start);
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+        struct stat st{};
+        if (::stat(candidate.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+            if (::access(candidate.c_str(), X_OK) == 0) {
+                err = 0;
+                return candidate;
+            }
+            saw_eacces = true;
+        }
+        start = end + 1;
+    }
+    err = saw_eacces ? EACCES : ENOENT;
+    return {};
+}
+
+std::string resolve_executable(const std::vector<std::string>& args, const std::vector<std::string>& env, int& exit_code,
+                               std::string& error) {
+    std::string path;
+    for (const auto& e : env)
+        if (e.starts_with("PATH=")) path = e.substr(5);
+    int err = 0;
+    std::string exe = find_executable(args[0], path, err);
+    if (!exe.empty()) return exe;
+    exit_code = err == ENOENT ? kExitNotFound : kExitCannotInvoke;
+    if (err == ENOENT && args[0].find('/') == std::string::npos)
+        error = "exec: \"" + args[0] + "\": executable file not found in $PATH";
+    else
+        error = "exec: \"" + args[0] + "\": " +
+                std::string(err == ENOENT ? "no such file or directory" : err == EACCES ? "permission denied" : std::strerror(err));
+    return {};
+}
+
+void pass_preserved_fds(int count) {
+    for (int fd = 3; fd < 3 + count; ++fd) {
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+}
+
+SecuritySpec process_security(const oci::Process& p, const Spec& spec) {
+    SecuritySpec s;
+    s.capabilities = p.capabilities;
+    s.ambient = p.ambient;
+    s.no_new_privileges = p.no_new_privileges;
+    if (spec.seccomp) {
+        s.seccomp = "custom";
+        s.seccomp_profile = spec.seccomp->dump();
+    } else {
+        s.seccomp = "unconfined";
+    }
+    s.uid = p.uid;
+    s.gid = p.gid;
+    s.additional_gids = p.additional_gids;
+    s.rlimits = p.rlimits;
+    s.default_nofile = false;  // the spec says what it wants
+    return s;
+}
+
+void apply_scheduling(const oci::Process& p) {
+    if (p.nice) {
+        if (::setpriority(PRIO_PROCESS, 0, *p.nice) < 0) throw_errno("process.scheduler.nice: setpriority");
+        // The container's processes share one autogroup (they are one
+        // session): its nice weighs them against the host's sessions.
+        set_autogroup_nice(*p.nice);
+    }
+    if (!p.cpu_affinity.empty()) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        std::istringstream in(p.cpu_affinity);
+        for (std::string part; std::getline(in, part, ',');) {
+            auto dash = part.find('-');
+            int lo = std::atoi(part.c_str());
+            int hi = dash == std::string::npos ? lo : std::atoi(part.c_str() + dash + 1);
+            for (int c = lo; c <= hi && c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
+        }
+        if (::sched_setaffinity(0, sizeof set, &set) < 0) throw_errno("pin to CPUs " + p.cpu_affinity);
+    }
+    if (p.sched_policy && (*p.sched_policy != SCHED_OTHER || p.sched_priority != 0)) {
+        sched_param sp{};
+        sp.sched_priority = p.sched_priority;
+        if (::sched_setscheduler(0, *p.sched_policy, &sp) < 0) throw_errno("set the scheduling policy");
+    }
+}
+
+namespace {
+
+void write_sysctls(int root_fd, const Spec& spec) {
+    for (const auto& [key, value] : spec.sysctl) {
+        std::string rel = "proc/sys/" + key;
+        std::replace(rel.begin() + 9, rel.end(), '.', '/');
+        UniqueFd f = open_in_root(root_fd, rel, O_WRONLY);
+        if (!f) throw_errno("sysctl " + key + " (is /proc mounted in the container?)");
+        try {
+            write_all(f.get(), value);
+        } catch (const Error& e) {
+            throw e.wrap("sysctl " + key + "=" + value);
+        }
+    }
+}
+
+bool dev_is_host_bind(const Spec& spec) {
+    return std::any_of(spec.mounts.begin(), spec.mounts.end(),
+                       [](const Mount& m) { return m.destination == "/dev" && m.bind; });
+}
+
+// A native container's root: the image under its writable layer, mounted
+// here, inside the container's mount namespace, so that nothing is left on
+// the host however the container ends. nodev: a device node in an image (or
+// one made in the upper layer by a container given CAP_MKNOD) opens
+// nothing. With a user namespace the image is seen through its id mapping.
+void mount_overlay(const oci::Overlay& o, const std::string& root, int userns) {
+    std::string lower = o.lower;
+    UniqueFd idmapped;
+    if (userns >= 0) {
+        idmapped = idmapped_tree(o.lower, userns);
+        lower = fd_path(idmapped.get());
+    }
+    std::string opts = overlay_options(lower, o.upper, o.work);
+    do_mount("overlay", root, "overlay", MS_NODEV, opts.c_str(), "overlay on " + root);
+}
+
+void build_root(const Spec& spec, const InitOptions& o) {
+    unsigned long propagation = MS_SLAVE | MS_REC;
+    if (!spec.rootfs_propagation.empty()) {
+        Mount m;
+        oci::parse_mount_options({spec.rootfs_propagation}, m);
+        propagation = m.propagation;
+    }
+    // Nothing mounted here may propagate to the host unless asked for.
+    do_mount(nullptr, "/", nullptr, propagation == (MS_SHARED | MS_REC) ? MS_SLAVE | MS_REC : propagation, nullptr,
+             "set / propagation");
+    std::string root = spec.root.string();
+    if (spec.overlay) mount_overlay(*spec.overlay, root, o.userns);
+    else do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, nullptr, "bind the root " + root);
+    UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd) throw_errno("open root " + root);
+    for (const auto& m : spec.mounts) mount_entry(root_fd.get(), m);
+    if (!dev_is_host_bind(spec)) populate_dev(root_fd.get());
+    write_sysctls(root_fd.get(), spec);
+    mask_paths(root_fd.get(), spec.masked_paths);
+    make_paths_readonly(root_fd.get(), spec.readonly_paths);
+    if (o.no_pivot) {
+        // For roots pivot_root cannot leave (an initramfs): move and chroot.
+        if (::chdir(root.c_str()) < 0) throw_errno("chdir " + root);
+        do_mount(".", "/", nullptr, MS_MOVE, nullptr, "move the root");
+        if (::chroot(".") < 0) throw_errno("chroot");
+        if (::chdir("/") < 0) throw_errno("chdir /");
+    } else {
+        enter_rootfs(root);
+    }
+    if (propagation & MS_SHARED) do_mount(nullptr, "/", nullptr, propagation, nullptr, "make / shared");
+    if (spec.root_readonly) {
+        // Only this mount turns read-only (MS_BIND): the mounts on top of
+        // it keep their own flags.
+        UniqueFd root_now(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root_now) throw_errno("open /");
+        do_mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_mount_flags(root_now.get()), nullptr,
+                 "read-only root");
+    }
+}
+
+// Blocks until `start` writes to exec.fifo. The read end was opened
+// non-blocking before any privilege was dropped; poll only reports it
+// readable once a writer has come and written.
+void wait_for_start(int fifo) {
+    for (;;) {
+        pollfd p{fifo, POLLIN, 0};
+        int n = ::poll(&p, 1, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("wait on exec.fifo");
+        char c;
+        ssize_t r = ::read(fifo, &c, 1);
+        if (r == 1) return;
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        _exit(kExitMinirtError);  // the fifo was abandoned: never start
+    }
+}
+
+void setup_stdio(const InitOptions& o) {
+    const int from[3] = {o.stdin_fd, o.stdout_fd, o.stderr_fd};
+    for (int fd = 0; fd < 3; ++fd)
+        if (from[fd] >= 0 && from[fd] != fd && ::dup2(from[fd], fd) < 0) throw_errno("dup2 stdio");
+}
+
+// The terminal comes from the container's own devpts, so `tty` inside shows
+// /dev/pts/0 and nothing of the host's terminals is reachable.
+void setup_terminal(int console) {
+    Pty pty = open_pty();
+    adopt_terminal(pty.slave.get());
+    if (!send_fd(console, pty.master.get())) throw_errno("send the terminal's master");
+    ::close(console);
+}
+
+}  // namespace
+
+void container_init(const InitOptions& o) noexcept {
+    const Spec& spec = *o.spec;
+    try {
+        // If the shim dies, so does the container: nothing runs unowned.
+        if (o.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) throw_errno("prctl PDEATHSIG");
+        setup_stdio(o);
+        for (const auto& [flag, fd] : o.join)
+            if (::setns(fd, flag) < 0) throw_errno("join the namespace given in config.json");
+        const oci::Namespace* net = spec.find_namespace("network");
+        bool own_net = net && net->path.empty() && o.netns < 0;
+        if (o.netns >= 0 && ::setns(o.netns, CLONE_NEWNET) < 0) throw_errno("join the network namespace");
+        int unshare_flags = 0;
+        for (const auto& n : spec.namespaces)
+            if (n.path.empty() && n.type != "pid" && n.type != "user" && !(n.type == "network" && o.netns >= 0))
+                unshare_flags |= oci::namespace_flag(n.type);
+        // In its cgroup already (born there), so a new cgroup namespace is
+        // rooted at the container's own group.
+        if (unshare_flags && ::unshare(unshare_flags) < 0) throw_errno("unshare namespaces");
+        if (!send_sync(o.sync, SyncMessage::of(SyncType::NamespacesReady))) _exit(kExitMinirtError);
+        // Nothing more until the parent says go (EOF: it is gone).
+        auto go = receive_sync(o.sync);
+        if (!go || go->type != SyncType::Go) _exit(kExitMinirtError);
+
+        if (own_net) bring_up_loopback();
+        if (!spec.hostname.empty()) set_hostname(spec.hostname);
+        if (spec.has_namespace("mount")) build_root(spec, o);
+        else if (::chroot(spec.root.c_str()) < 0 || ::chdir("/") < 0) throw_errno("chroot " + spec.root.string());
+        if (spec.process.terminal) setup_terminal(o.console);
+        if (o.userns >= 0) {
+            const oci::Namespace* ipc = spec.find_namespace("ipc");
+            join_userns({o.userns, spec.hostname, net && net->path.empty(), ipc && ipc->path.empty()});
+        }
+        enter_workdir(spec.process.cwd);
+        ::umask(spec.process.umask.value_or(022));
+        if (spec.process.oom_score_adj) {
+            UniqueFd f(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+            if (!f) throw_errno("open /proc/self/oom_score_adj");
+            write_all(f.get(), std::to_string(*spec.process.oom_score_adj));
+        }
+        apply_scheduling(spec.process);
+        // The parent compiled the filter meanwhile, and attached the device
+        // filter before sending it (EOF: it failed or died, and kills us).
+        auto filter = receive_sync(o.sync);
+        if (!filter || filter->type != SyncType::Seccomp ||
+            filter->payload.size() % sizeof(sock_filter) != 0)
+            _exit(kExitMinirtError);
+        SeccompProgram program(filter->payload.size() / sizeof(sock_filter));
+        std::memcpy(program.data(), filter->payload.data(), filter->payload.size());
+
+        int code = 0;
+        std::string error;
+        std::string exe = resolve_executable(spec.process.args, spec.process.env, code, error);
+        if (exe.empty()) fail(o.sync, code, error);
+
+        // Only stdio, the preserved fds, the sync socket and the fifo remain
+        // (the last two close on exec): no host file leaks into the container.
+        close_fds_from(3 + o.preserve_fds, o.sync, o.fifo);
+        pass_preserved_fds(o.preserve_fds);
+        apply_security(process_security(spec.process, spec), program);
+        if (!send_sync(o.sync, SyncMessage::of(SyncType::Ready))) _exit(kExitMinirtError);
+        if (o.fifo >= 0) wait_for_start(o.fifo);
+
+        std::vector<char*> argv = exec_vector(spec.process.args), envp = exec_vector(spec.process.env);
+        reset_signals();
+        ::execve(exe.c_str(), argv.data(), envp.data());
+        int e = errno;
+        std::string msg = "exec \"" + spec.process.args[0] + "\": " + std::strerror(e);
+        // After `oci create` has returned, our stderr is all that is left.
+        if (o.fifo >= 0) write_all_nothrow(2, "minirt-oci: " + msg + "\n");
+        fail(o.sync, e == ENOENT ? kExitNotFound : kExitCannotInvoke, msg);
+    } catch (const Error& e) {
+        fail(o.sync, e.exit_code(), e.message());
+    } catch (const std::exception& e) {
+        fail(o.sync, kExitMinirtError, e.what());
+    }
+}
+
+}  // namespace minirt::engine

@@ -1,0 +1,204 @@
+#include "engine/launch.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+#include "common/file.hpp"
+#include "engine/sync.hpp"
+#include "linux/device_filter.hpp"
+#include "linux/seccomp.hpp"
+#include "linux/security.hpp"
+
+namespace minirt::engine {
+
+namespace {
+
+std::vector<std::string> words(const std::string& text) {
+    std::istringstream in(text);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+}
+
+// clone3 straight into the group: moving a task with cgroup.procs waits for
+// an RCU grace period, ~10 ms of every start. Where clone3 is missing, a
+// plain clone, and the child moves itself before anything else.
+pid_t clone_into(bool new_pid_ns, const fs::path& cgroup) {
+    UniqueFd dir;
+    if (!cgroup.empty()) {
+        dir.reset(::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) throw_errno("open cgroup " + cgroup.string());
+    }
+    clone_args ca{};
+    ca.flags = (new_pid_ns ? CLONE_NEWPID : 0) | (dir ? CLONE_INTO_CGROUP : 0);
+    ca.exit_signal = SIGCHLD;
+    ca.cgroup = dir ? static_cast<uint64_t>(dir.get()) : 0;
+    long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid >= 0) return static_cast<pid_t>(pid);
+    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) throw_errno("clone the container's init");
+    pid = ::syscall(SYS_clone, SIGCHLD | (new_pid_ns ? CLONE_NEWPID : 0), nullptr, nullptr, nullptr, nullptr);
+    if (pid < 0) throw_errno("clone the container's init");
+    if (pid == 0 && !cgroup.empty()) {
+        int procs = ::open((cgroup / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+        if (procs < 0 || ::write(procs, "0", 1) != 1) _exit(kExitMinirtError);
+        ::close(procs);
+    }
+    return static_cast<pid_t>(pid);
+}
+
+}  // namespace
+
+void check_controllers(const oci::Spec& spec) {
+    auto writes = cgroup_writes(spec.resources);
+    if (writes.empty() && spec.extra_writes.empty() && !spec.has_device_rules) return;
+    auto mount = find_cgroup2_mount();
+    if (!mount) {
+        if (!writes.empty()) throw Error(writes[0].flag + " needs cgroup v2, and this host has no cgroup2 mount");
+        throw Error("config.json: linux.resources needs cgroup v2, and this host has no cgroup2 mount");
+    }
+    auto available = words(read_file_if_exists(*mount / "cgroup.controllers").value_or(""));
+    auto missing = [&](const std::string& c) {
+        return !c.empty() && std::find(available.begin(), available.end(), c) == available.end();
+    };
+    std::string hybrid = mount->string().ends_with("/unified")
+                             ? " (cgroups are in hybrid mode: boot with systemd.unified_cgroup_hierarchy=1)"
+                             : "";
+    for (const auto& w : writes)
+        if (missing(w.controller))
+            throw Error(w.flag + " needs the cgroup v2 \"" + w.controller + "\" controller, which this host's v2 hierarchy (" +
+                        mount->string() + ") does not have" + hybrid);
+    for (const auto& w : spec.extra_writes)
+        if (missing(w.controller))
+            throw Error("config.json: " + w.field + " needs the cgroup v2 \"" + w.controller +
+                        "\" controller, which this host's v2 hierarchy (" + mount->string() + ") does not have" + hybrid);
+}
+
+std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::string& default_rel, Leftover leftover) {
+    check_controllers(spec);
+    auto mount = find_cgroup2_mount();
+    if (!mount) return std::nullopt;
+    std::string rel = spec.cgroups_path.empty() ? default_rel : spec.cgroups_path;
+    while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+    if (rel.empty()) throw Error("config.json: linux.cgroupsPath must not be the root group");
+    ContainerCgroup cg{Cgroup(*mount / rel), true, leftover == Leftover::Replace || spec.cgroups_path.empty()};
+    if (leftover == Leftover::Replace) {
+        cg.group.remove(false);  // a leftover of an earlier run of this container
+    } else if (cg.group.exists()) {
+        if (cg.group.populated())
+            throw Error("config.json: linux.cgroupsPath " + cg.group.path().string() + " already has processes in it");
+        cg.owned = false;
+    }
+    if (cg.owned) cg.group.create(spec.resources);
+    else enable_controllers(*mount, cg.group.path(), spec.resources);
+    try {
+        apply_resources(cg.group.path(), spec.resources);
+        for (const auto& w : spec.extra_writes) {
+            try {
+                write_control_file(cg.group.path() / w.file, w.value);
+            } catch (const Error& e) {
+                throw e.wrap("config.json: " + w.field);
+            }
+        }
+    } catch (...) {
+        if (cg.owned) {
+            try {
+                cg.group.remove(cg.remove_parent);
+            } catch (const Error&) {
+                // The limits' error is the one to report.
+            }
+        }
+        throw;
+    }
+    return cg;
+}
+
+InitProcess InitProcess::spawn(const Params& p) {
+    auto [parent_end, child_end] = sync_socketpair();
+    UniqueFd ours(parent_end), theirs(child_end);
+    const oci::Namespace* pidns = p.init.spec->find_namespace("pid");
+    pid_t pid = clone_into(pidns && pidns->path.empty(), p.cgroup);
+    if (pid == 0) {
+        // Only the parent may hold its end: EOF must mean the parent is gone.
+        ::close(ours.release());
+        for (int fd : p.close_in_child)
+            if (fd >= 0) ::close(fd);
+        InitOptions o = p.init;
+        o.sync = theirs.release();
+        container_init(o);
+    }
+    return InitProcess(Child(pid), std::move(ours));
+}
+
+std::optional<SyncMessage> InitProcess::next() {
+    for (;;) {
+        auto m = receive_sync(sync_.get());
+        // Not waited for by a parent with nothing to do before go.
+        if (m && m->type == SyncType::NamespacesReady && !ns_seen_) {
+            ns_seen_ = true;
+            continue;
+        }
+        return m;
+    }
+}
+
+namespace {
+
+[[noreturn]] void unexpected(const std::optional<SyncMessage>& m, SyncType want) {
+    if (!m) throw Error("the container's init died while it was being set up");
+    if (m->type == SyncType::Failed) throw InitFailure(m->payload, m->code);
+    throw Error(std::string("the container's init said \"") + to_string(m->type) + "\" where \"" + to_string(want) +
+                "\" was due");
+}
+
+}  // namespace
+
+void InitProcess::wait_namespaces() {
+    if (ns_seen_) return;
+    auto m = receive_sync(sync_.get());
+    if (!m || m->type != SyncType::NamespacesReady) unexpected(m, SyncType::NamespacesReady);
+    ns_seen_ = true;
+}
+
+bool InitProcess::go() {
+    if (send_sync(sync_.get(), SyncMessage::of(SyncType::Go))) return true;
+    if (errno != EPIPE && errno != ECONNRESET) throw_errno("release the container's init");
+    return false;
+}
+
+void InitProcess::confine(const oci::Spec& spec, const fs::path& cgroup) {
+    // While the init mounts: the device filter, and libseccomp's
+    // most-of-a-millisecond (its own mknods in /dev are allowed anyway).
+    if (spec.has_device_rules && !cgroup.empty()) {
+        std::vector<DeviceAccessRule> rules = spec.devices;
+        const auto& defaults = default_allowed_devices();
+        rules.insert(rules.end(), defaults.begin(), defaults.end());
+        attach_device_filter(cgroup.string(), rules);
+    }
+    SeccompProgram program = seccomp_program_for(process_security(spec.process, spec));
+    SyncMessage m = SyncMessage::of(SyncType::Seccomp);
+    m.payload.assign(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter));
+    // EPIPE: the init failed already; wait_ready() reads why.
+    if (!send_sync(sync_.get(), m) && errno != EPIPE && errno != ECONNRESET)
+        throw_errno("seccomp: hand the filter to the container");
+}
+
+void InitProcess::wait_ready() {
+    auto m = next();
+    if (!m || m->type != SyncType::Ready) unexpected(m, SyncType::Ready);
+}
+
+void InitProcess::wait_exec() {
+    auto m = next();
+    if (m) unexpected(m, SyncType::Ready);
+    sync_.reset();
+}
+
+}  // namespace minirt::engine

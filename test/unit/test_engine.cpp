@@ -1,0 +1,220 @@
+// The engine's pieces that need no root: the init <-> parent protocol, and
+// a native container's config turned into the OCI spec its shim runs (read
+// back by the same parser `minirt oci` uses, nothing lost on the way).
+#include <linux/filter.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "container/bundle.hpp"
+#include "engine/sync.hpp"
+#include "linux/capabilities.hpp"
+#include "linux/seccomp.hpp"
+#include "oci/spec.hpp"
+
+using namespace minirt;
+using nlohmann::json;
+
+TEST_CASE("sync: every message survives encode and decode", "[engine]") {
+    using engine::SyncMessage;
+    using engine::SyncType;
+    for (auto t : {SyncType::NamespacesReady, SyncType::Go, SyncType::Ready}) {
+        auto m = engine::decode(engine::encode(SyncMessage::of(t)));
+        REQUIRE(m);
+        CHECK(m->type == t);
+        CHECK(m->payload.empty());
+    }
+    auto f = engine::decode(engine::encode(SyncMessage::failed(127, "exec: \"x\": executable file not found in $PATH")));
+    REQUIRE(f);
+    CHECK(f->type == SyncType::Failed);
+    CHECK(f->code == 127);
+    CHECK(f->payload == "exec: \"x\": executable file not found in $PATH");
+    SyncMessage s = SyncMessage::of(SyncType::Seccomp);
+    s.payload = std::string(8 * 3, '\x7f');
+    auto back = engine::decode(engine::encode(s));
+    REQUIRE(back);
+    CHECK(back->payload == s.payload);
+}
+
+TEST_CASE("sync: malformed messages are refused", "[engine]") {
+    using engine::SyncMessage;
+    using engine::SyncType;
+    CHECK_FALSE(engine::decode(""));
+    CHECK_FALSE(engine::decode("\x04"));                                   // short header
+    CHECK_FALSE(engine::decode(std::string("\x09\0\0\0\0", 5)));           // unknown type
+    CHECK_FALSE(engine::decode(engine::encode(SyncMessage::failed(0, "x"))));    // no exit code
+    CHECK_FALSE(engine::decode(engine::encode(SyncMessage::failed(300, "x"))));  // not an exit code
+    SyncMessage go = SyncMessage::of(SyncType::Go);
+    go.payload = "extra";
+    CHECK_FALSE(engine::decode(engine::encode(go)));  // Go carries nothing
+    CHECK_FALSE(engine::decode(std::string(64 * 1024, '\x03')));  // beyond any filter
+}
+
+TEST_CASE("sync: messages keep their boundaries on the socket; EOF is told apart", "[engine]") {
+    auto [a, b] = engine::sync_socketpair();
+    UniqueFd parent(a), init(b);
+    REQUIRE(engine::send_sync(init.get(), engine::SyncMessage::of(engine::SyncType::NamespacesReady)));
+    REQUIRE(engine::send_sync(init.get(), engine::SyncMessage::failed(126, "permission denied")));
+    auto first = engine::receive_sync(parent.get());
+    REQUIRE(first);
+    CHECK(first->type == engine::SyncType::NamespacesReady);
+    try {
+        engine::expect_sync(parent.get(), engine::SyncType::Ready);
+        FAIL("a Failed message must throw");
+    } catch (const Error& e) {
+        CHECK(e.exit_code() == 126);
+        CHECK(e.message() == "permission denied");
+    }
+    init.reset();
+    CHECK_FALSE(engine::receive_sync(parent.get()));
+    CHECK_THROWS_AS(engine::expect_sync(parent.get(), engine::SyncType::Ready), Error);
+}
+
+namespace {
+
+ContainerConfig native_config() {
+    ContainerConfig c;
+    c.id = std::string(64, 'a');
+    c.name = "web";
+    c.image = "busybox";
+    c.command = {"sh", "-c", "echo hi"};
+    c.env = {"PATH=/bin", "HOSTNAME=web"};
+    c.workdir = "/srv";
+    c.hostname = "web";
+    c.resources.memory_max = 100 << 20;
+    c.resources.memory_swap_max = 50 << 20;
+    c.resources.memory_high = 80 << 20;
+    c.resources.cpu_quota_us = 50000;
+    c.resources.cpu_period_us = 100000;
+    c.resources.cpu_weight = 300;
+    c.resources.cpuset_cpus = "0";
+    c.resources.pids_max = 64;
+    c.resources.io_read_bps = {{"8:0", 1 << 20}};
+    c.resources.io_write_bps = {{"8:0", 2 << 20}, {"8:16", 4 << 20}};
+    c.security.ulimits = {{"nproc", 100, 200}, {"core", kRlimUnlimited, kRlimUnlimited}};
+    c.security.uid = 1000;
+    c.security.gid = 1001;
+    return c;
+}
+
+oci::Spec round_trip(const ContainerConfig& c, const BundleHost& host = {true, "minirt-unit", 4096}) {
+    Paths paths{"/run/minirt", "/var/lib/minirt"};
+    return oci::parse_spec(oci_spec_for(c, paths, host).dump(), paths.container_dir(c.id));
+}
+
+}  // namespace
+
+TEST_CASE("bundle: a native config becomes a spec the OCI parser reads back whole", "[engine]") {
+    ContainerConfig c = native_config();
+    oci::Spec s = round_trip(c);
+    CHECK(s.process.args == c.command);
+    CHECK(s.process.env == c.env);
+    CHECK(s.process.cwd == "/srv");
+    CHECK(s.process.uid == 1000);
+    CHECK(s.process.gid == 1001);
+    CHECK(s.process.capabilities == c.security.capabilities);
+    CHECK(s.process.no_new_privileges);
+    CHECK(s.hostname == "web");
+    CHECK(s.root == "/var/lib/minirt/containers/" + c.id + "/merged");
+    REQUIRE(s.overlay);
+    CHECK(s.overlay->lower == "/var/lib/minirt/images/busybox/rootfs");
+    CHECK(s.overlay->upper == "/var/lib/minirt/containers/" + c.id + "/upper");
+    CHECK(s.cgroups_path == "/minirt-unit/" + c.id);
+    // Every limit comes back as the same Resources (what the shim applies).
+    CHECK(to_json(s.resources) == to_json(c.resources));
+    CHECK(s.extra_writes.empty());
+    // ulimits as given, and nofile at the host's hard limit (below 1M here).
+    REQUIRE(s.process.rlimits.size() == 3);
+    CHECK(s.process.rlimits[0].name == "nproc");
+    CHECK(s.process.rlimits[1].soft == kRlimUnlimited);
+    CHECK(s.process.rlimits[2].name == "nofile");
+    CHECK(s.process.rlimits[2].hard == 4096);
+    for (const char* ns : {"pid", "mount", "uts", "ipc", "network", "cgroup"}) CHECK(s.has_namespace(ns));
+    CHECK_FALSE(s.has_namespace("user"));
+    // Confined: the device allow-list, the default seccomp profile, masks.
+    CHECK(s.has_device_rules);
+    REQUIRE(s.seccomp);
+    CHECK(s.masked_paths == default_masked_paths());
+    CHECK(s.readonly_paths == default_readonly_paths());
+}
+
+TEST_CASE("bundle: the default seccomp profile compiles to the default filter", "[engine]") {
+    for (CapMask caps : {default_capabilities(), CapMask(default_capabilities() | (CapMask{1} << 21))}) {
+        ContainerConfig c = native_config();
+        c.security.capabilities = caps;
+        oci::Spec s = round_trip(c);
+        REQUIRE(s.seccomp);
+        SeccompProgram from_spec = compile_seccomp(seccomp_filter_from_json(s.seccomp->dump(), caps));
+        SeccompProgram builtin = compile_seccomp(default_seccomp_filter(caps));
+        REQUIRE(from_spec.size() == builtin.size());
+        CHECK(std::equal(from_spec.begin(), from_spec.end(), builtin.begin(), [](const sock_filter& a, const sock_filter& b) {
+            return a.code == b.code && a.jt == b.jt && a.jf == b.jf && a.k == b.k;
+        }));
+    }
+}
+
+TEST_CASE("bundle: flags that change the spec's shape", "[engine]") {
+    ContainerConfig c = native_config();
+    c.share_ipc = true;
+    c.network = "host";
+    c.cgroupns = "host";
+    c.tty = true;
+    c.security.read_only = true;
+    c.security.privileged = true;
+    c.security.uid_map = {{0, 100000, 65536}};
+    c.security.gid_map = {{0, 100000, 65536}};
+    c.resources = {};
+    c.resources.nice = 5;
+    c.resources.pin_cpu = 1;
+    c.propagate_mounts = {"/mnt/shared"};
+    oci::Spec s = round_trip(c);
+    CHECK_FALSE(s.has_namespace("ipc"));
+    CHECK_FALSE(s.has_namespace("network"));
+    CHECK_FALSE(s.has_namespace("cgroup"));
+    CHECK(s.has_namespace("user"));
+    CHECK(s.uid_mappings.size() == 1);
+    CHECK(s.process.terminal);
+    CHECK(s.root_readonly);
+    // Privileged: every capability, no seccomp, no masks, no device rules, /sys writable.
+    CHECK(s.process.capabilities == all_known_capabilities());
+    CHECK_FALSE(s.seccomp);
+    CHECK(s.masked_paths.empty());
+    CHECK_FALSE(s.has_device_rules);
+    // --nice: the process's nice (and autogroup's), the group's cpu.weight.nice.
+    CHECK(s.process.nice == 5);
+    CHECK(s.resources.nice == 5);
+    // --pin-cpu: round robin at minirt's priority on that CPU.
+    CHECK(s.process.sched_policy == SCHED_RR);
+    CHECK(s.process.sched_priority == oci::kPinnedRtPriority);
+    CHECK(s.process.cpu_affinity == "1");
+    bool propagated = false, tmp = false;
+    for (const auto& m : s.mounts) {
+        if (m.destination == "/sys") CHECK_FALSE(m.flags & MS_RDONLY);
+        if (m.destination == "/mnt/shared") propagated = m.bind && m.recursive && m.propagation == (MS_SLAVE | MS_REC);
+        if (m.destination == "/tmp") tmp = m.type == "tmpfs";
+    }
+    CHECK(propagated);
+    CHECK(tmp);
+}
+
+TEST_CASE("bundle: without cgroup v2, /dev is nodev and holds the host's nodes", "[engine]") {
+    ContainerConfig c = native_config();
+    c.resources = {};
+    oci::Spec s = round_trip(c, {false, "minirt", 1 << 20});
+    CHECK(s.cgroups_path.empty());
+    CHECK_FALSE(s.has_device_rules);
+    CHECK_FALSE(s.has_namespace("cgroup"));
+    int binds = 0;
+    for (const auto& m : s.mounts) {
+        if (m.destination == "/dev") CHECK(m.flags & MS_NODEV);
+        if (m.destination.starts_with("/dev/") && m.bind) ++binds;
+    }
+    CHECK(binds == 6);
+    CHECK(s.process.rlimits.back().hard == 1 << 20);
+}
