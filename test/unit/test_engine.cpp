@@ -218,3 +218,14 @@ TEST_CASE("bundle: without cgroup v2, /dev is nodev and holds the host's nodes",
     CHECK(binds == 6);
     CHECK(s.process.rlimits.back().hard == 1 << 20);
 }
+
+TEST_CASE("bundle: a memory limit without --mem-swap means no swap for any runtime", "[engine]") {
+    ContainerConfig c = native_config();
+    c.resources = {};
+    c.resources.memory_max = 64 << 20;
+    Paths paths{"/run/minirt", "/var/lib/minirt"};
+    json spec = oci_spec_for(c, paths, {true, "minirt", 1024});
+    CHECK(spec["linux"]["resources"]["memory"]["swap"] == 64 << 20);  // runc reads it as memory.swap.max 0
+    oci::Spec s = oci::parse_spec(spec.dump(), "/b");
+    CHECK(to_json(s.resources) == to_json(c.resources));
+}

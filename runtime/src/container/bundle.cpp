@@ -127,8 +127,10 @@ json resources_for(const ContainerConfig& c, const BundleHost& host) {
     json unified = json::object();
     if (r.memory_max) {
         res["memory"]["limit"] = *r.memory_max;
-        // OCI's swap is memory+swap (cgroup v1's memsw).
-        if (r.memory_swap_max) res["memory"]["swap"] = *r.memory_max + *r.memory_swap_max;
+        // OCI's swap is memory+swap (cgroup v1's memsw). Always given: a
+        // limited container does not swap unless asked (--mem-swap), and
+        // another runtime must not read its absence as "unlimited".
+        res["memory"]["swap"] = *r.memory_max + r.memory_swap_max.value_or(0);
     } else if (r.memory_swap_max) {
         unified["memory.swap.max"] = std::to_string(*r.memory_swap_max);
     }

@@ -279,7 +279,8 @@ void parse_resources(const json& res, Spec& spec) {
         if (auto swap = mem_value("swap")) {
             // OCI's swap is memory+swap (cgroup v1's memsw); v2 counts swap alone.
             if (*swap < *limit) bad(where + ".memory.swap", "must be at least the memory limit");
-            r.memory_swap_max = static_cast<uint64_t>(*swap - *limit);
+            // Equal: no swap, which is also what a limit alone means here.
+            if (*swap > *limit) r.memory_swap_max = static_cast<uint64_t>(*swap - *limit);
         }
     } else if (get_int(memory, "swap", where + ".memory").value_or(-1) != -1) {
         bad(where + ".memory.swap", "needs a memory limit");
