@@ -13,6 +13,16 @@ fail() {
     exit 1
 }
 
+# skip REASON: end the test as skipped, for a prerequisite this host lacks
+# (never for a failure). run-all reports "SKIP name: REASON" and counts it
+# apart from passes and failures. Call it from the test's own shell, not
+# from a subshell or a pipeline, which it would end alone.
+skip() {
+    echo "SKIP: $*"
+    printf '%s\n' "$*" >"$TESTDIR/skip-reason"
+    exit 77
+}
+
 # mr ARGS: run minirt; output in $OUT, stderr in $ERR, status in $RC.
 mr() {
     local errf

@@ -8,7 +8,11 @@
 ENGINE_ROOTFS=$TESTDIR/rootfs
 ENGINE_OCI=$TESTDIR/bin/minirt-oci
 
+# engine_setup PROGRAM...: skips the test where an engine's PROGRAM is
+# missing (test/run installs them all), then gives it minirt-oci and a rootfs.
 engine_setup() {
+    local p
+    for p in "$@"; do command -v "$p" >/dev/null || skip "no $p on this host"; done
     mkdir -p "$TESTDIR/bin"
     ln -sf "$MINIRT" "$ENGINE_OCI"
     cp -a "$MINIRT_STORAGE/images/busybox/rootfs" "$ENGINE_ROOTFS"
@@ -38,7 +42,7 @@ podman_cleanup() {
 }
 
 test_podman_run_rm_passes_exit_codes_and_output() {
-    engine_setup
+    engine_setup podman conmon
     trap podman_cleanup EXIT
     local out rc
     set +e
@@ -61,7 +65,7 @@ test_podman_run_rm_passes_exit_codes_and_output() {
 }
 
 test_podman_detached_exec_stop_rm() {
-    engine_setup
+    engine_setup podman conmon
     trap podman_cleanup EXIT
     local id pid rc out
     id=$(podman_ run -d "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" sh -c 'trap "exit 0" TERM; sleep 1000 & wait')
@@ -89,7 +93,7 @@ test_podman_detached_exec_stop_rm() {
 quiet_stdin() { cd / && exec sleep 30; }
 
 test_podman_tty_uses_the_console_socket() {
-    engine_setup
+    engine_setup podman conmon script
     trap podman_cleanup EXIT
     local out
     out=$(script -qec "podman --root $TESTDIR/podman/root --runroot $TESTDIR/podman/run --tmpdir $TESTDIR/podman/tmp \
@@ -142,7 +146,7 @@ containerd_stop() {
 ctr_() { ctr --address "$TESTDIR/containerd/sock" "$@"; }
 
 test_containerd_ctr_run_with_minirt_oci() {
-    engine_setup
+    engine_setup containerd ctr
     trap containerd_stop EXIT
     containerd_start
     local rc out
