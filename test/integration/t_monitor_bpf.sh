@@ -85,7 +85,7 @@ test_bpf_live_view_and_pins() {
     # Pinned while a container needs it, with the program attached.
     for p in link containers mms rings lost; do [ -e "$PINS/$p" ] || fail "no pin $PINS/$p"; done
     mountpoint -q /sys/fs/bpf || fail "bpffs not mounted"
-    wait_for 10 live_rss
+    wait_for 30 live_rss
     expect_eq "$(json_field live .monitor.processes)" 3 "processes counted (init + 2 children)"
     mr info
     expect_contains "$OUT" "backend: eBPF"
@@ -113,7 +113,7 @@ test_bpf_concurrent_first_starts_load_once() {
     expect_rc 0 rm -f c1 c2 c3 c4 c5 c6
     [ ! -e "$PINS" ] || fail "pins left after the last container"
     # The kernel frees a detached program after an RCU grace period.
-    wait_for 5 no_rss_stat_program
+    wait_for 30 no_rss_stat_program
 }
 
 test_bpf_dead_shim_entry_is_swept() {
@@ -125,7 +125,7 @@ test_bpf_dead_shim_entry_is_swept() {
     init=$(pid_of orphan)
     # A shim that dies without unregistering, and its container with it.
     kill -9 "$shim" "$init"
-    wait_for 5 process_gone "$init"
+    wait_for 30 process_gone "$init"
     # The next container to leave sweeps the stale entry and unpins.
     expect_rc 0 run --rm --hard-mib 64 busybox true
     [ ! -e "$PINS" ] || fail "pins left after a dead shim's container: $(ls "$PINS")"
