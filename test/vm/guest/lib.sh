@@ -3,7 +3,7 @@
 # Use:  . "$VMTEST_LIB"     (VMTEST_LIB=/opt/vmtests/lib.sh)
 #
 #   fail MSG...                 print "FAIL: MSG" and exit 1
-#   skip MSG...                 print "SKIP: MSG" and exit 0 (the host reports SKIP)
+#   skip MSG...                 print "SKIP: MSG" and exit 77 (the host reports "SKIP name: MSG")
 #   info MSG...                 print "# MSG"
 #   need_minirt                 skip unless $MINIRT is an executable
 #   need_module                 skip unless $VMTEST_MODULE (monitor.ko) was given
@@ -30,9 +30,11 @@ fail() {
 	exit 1
 }
 
+# A skip is its own status (77), never a pass: the guest reports it as
+# @@VMTEST SKIP, the host as "SKIP name: MSG".
 skip() {
 	echo "SKIP: $*"
-	exit 0
+	exit 77
 }
 
 need_minirt() {
