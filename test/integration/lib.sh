@@ -13,6 +13,16 @@ fail() {
     exit 1
 }
 
+# skip REASON: end the test as skipped, for a prerequisite this host lacks
+# (never for a failure). run-all reports "SKIP name: REASON" and counts it
+# apart from passes and failures. Call it from the test's own shell, not
+# from a subshell or a pipeline, which it would end alone.
+skip() {
+    echo "SKIP: $*"
+    printf '%s\n' "$*" >"$TESTDIR/skip-reason"
+    exit 77
+}
+
 # mr ARGS: run minirt; output in $OUT, stderr in $ERR, status in $RC.
 mr() {
     local errf
@@ -41,7 +51,10 @@ expect_not_contains() {
     case "$1" in *"$2"*) fail "${3:-text} contains '$2': $1" ;; *) ;; esac
 }
 
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds. SECONDS is only
+# a ceiling against hangs: make it generous (30), as a loaded machine is
+# slow; it costs nothing when COMMAND succeeds sooner. Tests wait for
+# events this way, never with a bare sleep assumed to be long enough.
 wait_for() {
     local secs=$1
     shift
@@ -49,6 +62,49 @@ wait_for() {
     until "$@"; do
         [ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for: $*"
         sleep 0.05
+    done
+}
+
+# log_has NAME TEXT: the container's log holds TEXT. The handshake of tests
+# that act on a container once it is ready: the container prints "ready"
+# when it is (a trap installed, a file written) and the test waits for it:
+#   wait_for 30 log_has NAME ready
+log_has() { "$MINIRT" logs "$1" 2>/dev/null | grep -qF -- "$2"; }
+
+# blocked_in TID CALL: thread TID sleeps inside system call CALL (poll,
+# epoll_wait, futex or flock; the numbers of this machine's architecture,
+# with the newer variants a C library may call instead). The kernel names
+# the call in /proc/TID/syscall only while the thread is blocked in it.
+blocked_in() {
+    local nr want
+    nr=$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null) || return 1
+    case "$(uname -m):$2" in
+        x86_64:poll) want="7 271" ;;
+        x86_64:epoll_wait) want="232 281 441" ;;
+        x86_64:futex) want="202" ;;
+        x86_64:flock) want="73" ;;
+        aarch64:poll) want="73" ;;
+        aarch64:epoll_wait) want="22 441" ;;
+        aarch64:futex) want="98" ;;
+        aarch64:flock) want="32" ;;
+        *) fail "blocked_in: no system call numbers for $2 on $(uname -m)" ;;
+    esac
+    [[ " $want " == *" $nr "* ]]
+}
+
+# shim_drained SHIM: the shim has logged all the output it has read: its
+# event loop sleeps in epoll_wait (so no pipe it watches has data left) and
+# its log writer thread, if it has one, waits for work (futex). Once the
+# container can write no more (frozen, exited), its log is complete.
+shim_drained() {
+    local t tid
+    for t in /proc/"$1"/task/*; do
+        tid=${t##*/}
+        if [ "$tid" = "$1" ]; then
+            blocked_in "$1/task/$tid" epoll_wait || return 1
+        else
+            blocked_in "$1/task/$tid" futex || return 1
+        fi
     done
 }
 
@@ -113,13 +169,13 @@ leftovers() {
 # No container, no container dir (nor .trash-*), no state dir, no name link,
 # no stray lock file, no cgroup. A --rm container is unlisted before its
 # exit is reported and its shim deletes the rest right after: that gets up
-# to 5 s here, and anything still left then is a leak.
+# to 30 s here (a loaded machine), and anything still left then is a leak.
 assert_clean() {
     local left _
     mr list -q --no-trunc
     expect_eq "$RC" 0 "list rc"
     [ -z "$OUT" ] || fail "containers remain: $OUT"
-    for _ in $(seq 50); do
+    for _ in $(seq 300); do
         left=$(leftovers)
         [ -n "$left" ] || return 0
         sleep 0.1

@@ -52,7 +52,7 @@ test_cleanup_after_crashes() {
     for i in 1 2 3 4; do
         "$MINIRT" run --name "k$i" busybox sleep 1000 >/dev/null 2>&1 &
         cli=$!
-        wait_for 20 test -L "$MINIRT_STORAGE/names/k$i"
+        wait_for 30 test -L "$MINIRT_STORAGE/names/k$i"
         kill -9 "$cli" 2>/dev/null || true
         wait "$cli" 2>/dev/null || true
     done

@@ -13,7 +13,10 @@ tm_screen() { tm capture-pane -t t -p; }
 tm_has() { tm_screen | grep -qF -- "$1"; }
 tm_stop() { tm kill-server 2>/dev/null || true; }
 # tm_wait TEXT: until the pane shows TEXT.
-tm_wait() { wait_for "${2:-10}" tm_has "$1"; }
+tm_wait() { wait_for "${2:-30}" tm_has "$1"; }
+# tm_raw: the pane's terminal is in raw mode (no icanon): a minirt attach or
+# run -it has taken it over, and keys typed now go to the container.
+tm_raw() { stty -a -F "$(tm display-message -p -t t '#{pane_tty}')" | grep -qw -- -icanon; }
 
 test_run_it_shell_computes_and_exits_with_its_status() {
     trap tm_stop RETURN
@@ -26,7 +29,7 @@ test_run_it_shell_computes_and_exits_with_its_status() {
     expect_contains "$screen" "42"
     expect_contains "$screen" "/dev/pts/0"
     expect_contains "$screen" "EXIT=3"
-    wait_for 5 test -s "$TESTDIR/after"
+    wait_for 30 test -s "$TESTDIR/after"
     expect_eq "$(cat "$TESTDIR/after")" "$(cat "$TESTDIR/before")" "terminal modes restored (stty -g)"
     mr logs it
     expect_contains "$OUT" "42" "terminal output in the log"
@@ -35,29 +38,34 @@ test_run_it_shell_computes_and_exits_with_its_status() {
 
 test_window_size_follows_the_terminal() {
     trap tm_stop RETURN
-    tm_start "$MINIRT run -it --rm busybox sh" 100 30
+    tm_start "$MINIRT run -it --rm busybox sh; echo EXIT=\$?" 100 30
     tm_wait "/ #"
     tm send-keys -t t 'stty size' Enter
     tm_wait "30 100"
     tm resize-window -t t -x 120 -y 40
-    sleep 0.3
-    tm send-keys -t t 'clear; stty size' Enter
-    tm_wait "40 120"
+    # The new size reaches the container's terminal a moment later (the CLI
+    # gets SIGWINCH and passes it on): the shell waits for it itself, with
+    # a ceiling, then shows it.
+    tm send-keys -t t 'i=0; while [ "$(stty size)" = "30 100" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; clear; stty size' Enter
+    tm_wait "40 120" 60
     tm send-keys -t t 'exit' Enter
-    sleep 0.5
+    tm_wait "EXIT=0"
 }
 
 test_ctrl_c_reaches_the_container_as_a_character() {
     trap tm_stop RETURN
-    tm_start "$MINIRT run -it --rm busybox sh; echo EXIT=\$?"
+    tm_start "$MINIRT run -it --rm --name cc busybox sh; echo EXIT=\$?"
     tm_wait "/ #"
-    tm send-keys -t t 'sleep 30' Enter
-    sleep 0.5
+    tm send-keys -t t 'sleep 1000' Enter
+    # Ctrl-C once the sleep runs in the container (in its cgroup).
+    local cg
+    cg=$(json_field cc .state.cgroup)
+    wait_for 30 it_cgroup_runs "$cg" "sleep 1000 "
     tm send-keys -t t C-c
-    # The container's shell survives; only its sleep was interrupted, long
-    # before its 30 s were up.
+    # The container's shell survives; only its sleep was interrupted.
+    wait_for 30 eval '! it_cgroup_runs "$cg" "sleep 1000 "'
     tm send-keys -t t 'echo alive-$((1+1))' Enter
-    tm_wait "alive-2" 5
+    tm_wait "alive-2"
     expect_contains "$(tm_screen)" "^C"
     tm send-keys -t t 'exit 0' Enter
     tm_wait "EXIT=0"
@@ -75,7 +83,8 @@ test_attach_detach_and_attach_again() {
     tm_wait "DETACHED=0"
     expect_eq "$(status_of bg)" running "still running after detach"
     tm_start "$MINIRT attach bg; echo ENDED=\$?"
-    sleep 0.3
+    # Typed once attach has the terminal (raw mode), so no key is lost.
+    wait_for 30 tm_raw
     tm send-keys -t t 'echo second-$((2+2)); exit 6' Enter
     tm_wait "ENDED=6"
     expect_contains "$(tm_screen)" "second-4"
@@ -119,7 +128,7 @@ test_exec_joins_namespaces_and_cgroup() {
     local cg
     cg=$(json_field ex .state.cgroup)
     "$MINIRT" exec ex sleep 31 >/dev/null 2>&1 &
-    wait_for 10 it_cgroup_runs "$cg" "sleep 31 "
+    wait_for 30 it_cgroup_runs "$cg" "sleep 31 "
     mr exec ex sh -c 'tail -n1 /proc/self/cgroup; readlink /proc/self/ns/cgroup'
     expect_eq "$OUT" "0::/"$'\n'"$(readlink "/proc/$pid/ns/cgroup")" "exec'd process's cgroup namespace"
     # The same confinement as the container's own command.
@@ -133,7 +142,7 @@ test_exec_joins_namespaces_and_cgroup() {
     # used to race with our signal setup).
     local i
     for i in $(seq 20); do
-        timeout 10 "$MINIRT" exec ex true || fail "exec of an instant command hung or failed (try $i)"
+        timeout 60 "$MINIRT" exec ex true || fail "exec of an instant command hung or failed (try $i)"
     done
     expect_rc 4 exec ex sh -c 'exit 4'
     expect_rc 127 exec ex no-such-command
@@ -168,7 +177,7 @@ test_detached_interactive_without_tty() {
     # attach without a terminal: stdin goes in, output comes back, EOF ends it.
     OUT=$(printf 'line1\nline2\n' | "$MINIRT" attach cat1)
     expect_eq "$OUT" "$(printf 'line1\nline2')"
-    wait_for 5 is_exited cat1
+    wait_for 30 is_exited cat1
     expect_rc 0 rm cat1
     expect_rc 0 run -d --name plain busybox sleep 30
     expect_rc 125 attach plain

@@ -80,7 +80,7 @@ test_start_keeps_the_writable_layer() {
     expect_rc 0 run --name s busybox sh -c 'echo $((1+$(cat /count 2>/dev/null || echo 0))) > /count; cat /count'
     expect_eq "$OUT" 1
     expect_rc 0 start s
-    wait_for 10 is_exited s
+    wait_for 30 is_exited s
     mr logs s
     expect_eq "$(echo "$OUT" | tail -n1)" 2 "second run sees the first run's file"
     expect_rc 0 rm s
@@ -124,12 +124,20 @@ test_logs_keep_order_tail_and_timestamps() {
 }
 
 test_logs_follow_ends_when_container_exits() {
-    expect_rc 0 run -d --name f busybox sh -c 'echo first; sleep 1; echo second'
-    local t0=$SECONDS
-    mr logs -f f
-    expect_eq "$RC" 0
-    expect_eq "$(echo "$OUT" | tr '\n' ' ')" "first second " "followed output"
-    [ $((SECONDS - t0)) -lt 8 ] || fail "logs -f did not end with the container"
+    # The container prints its second line and exits only once the test
+    # says so (/go), while logs -f is following it.
+    expect_rc 0 run -d --name f busybox sh -c 'echo first; while [ ! -e /go ]; do sleep 0.05; done; echo second'
+    "$MINIRT" logs -f f >"$TESTDIR/follow.out" 2>&1 &
+    local follower=$! rc=0
+    wait_for 30 grep -qx first "$TESTDIR/follow.out"
+    kill -0 "$follower" 2>/dev/null || fail "logs -f ended while the container ran: $(cat "$TESTDIR/follow.out")"
+    expect_rc 0 exec f touch /go
+    # It ends by itself once the container has exited.
+    wait_for 30 is_exited f
+    wait_for 30 process_gone "$follower"
+    wait "$follower" || rc=$?
+    expect_eq "$rc" 0 "logs -f status"
+    expect_eq "$(tr '\n' ' ' <"$TESTDIR/follow.out")" "first second " "followed output"
     expect_rc 0 rm f
 }
 
@@ -148,45 +156,51 @@ test_log_rotates_at_its_size_limit() {
 }
 
 test_stop_records_exit_codes() {
-    expect_rc 0 run -d --name trap busybox sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
-    sleep 0.3
+    expect_rc 0 run -d --name trap busybox sh -c 'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'
+    wait_for 30 log_has trap ready
     expect_rc 0 stop trap
     expect_eq "$(exit_code_of trap)" 0 "trapped TERM"
     expect_eq "$(json_field trap .reason)" stopped
-    expect_rc 0 run -d --name stubborn busybox sh -c 'trap "" TERM; while :; do sleep 0.1; done'
-    local t0=$SECONDS
+    # TERM first, then KILL once -t has passed: the container saw the TERM
+    # (and carried on), and died of the KILL.
+    expect_rc 0 run -d --name stubborn busybox sh -c 'trap "echo got-term" TERM; echo ready; while :; do sleep 0.1; done'
+    wait_for 30 log_has stubborn ready
     expect_rc 0 stop -t 1 stubborn
-    [ $((SECONDS - t0)) -le 4 ] || fail "stop -t 1 took $((SECONDS - t0))s"
     expect_eq "$(exit_code_of stubborn)" 137 "ignored TERM"
+    log_has stubborn got-term || fail "stop sent no SIGTERM before the SIGKILL: $("$MINIRT" logs stubborn)"
     expect_rc 0 rm trap stubborn
 }
 
 test_stop_does_not_block_other_containers() {
-    expect_rc 0 run -d --name slow busybox sh -c 'trap "" TERM; sleep 30'
+    expect_rc 0 run -d --name slow busybox sh -c 'trap "echo got-term" TERM; echo ready; while :; do sleep 0.1; done'
     expect_rc 0 run -d --name fast busybox sleep 30
-    "$MINIRT" stop -t 3 slow >/dev/null &
-    local stopper=$!
-    sleep 0.3
-    local t0
-    t0=$(date +%s%N)
+    wait_for 30 log_has slow ready
+    # A stop that waits out its -t: slow ignores the TERM.
+    "$MINIRT" stop -t 600 slow >/dev/null &
+    local stopper=$! rc=0
+    wait_for 30 log_has slow got-term
+    # While it waits, list and a stop of another container finish: they
+    # end before it does (it would end only after 600 s, or when slow dies).
     expect_rc 0 list
     expect_rc 0 stop -t 0 fast
-    local ms=$((($(date +%s%N) - t0) / 1000000))
-    [ "$ms" -lt 2000 ] || fail "list+stop of another container took ${ms}ms while a stop waited"
-    wait "$stopper"
+    kill -0 "$stopper" 2>/dev/null || fail "the stop of slow ended before the others (list, stop fast) returned"
+    expect_eq "$(status_of slow)" running "slow while its stop waits"
+    expect_rc 0 kill -s KILL slow
+    wait "$stopper" || rc=$?
+    expect_eq "$rc" 0 "stop of slow, killed while it waited"
     expect_rc 0 rm slow fast
 }
 
 test_kill_default_is_sigkill_and_takes_signals() {
     expect_rc 0 run -d --name k busybox sleep 30
     expect_rc 0 kill k
-    wait_for 5 is_exited k
+    wait_for 30 is_exited k
     expect_eq "$(exit_code_of k)" 137
     expect_eq "$(json_field k .reason)" killed
-    expect_rc 0 run -d --name k2 busybox sh -c 'trap "exit 5" USR1; while :; do sleep 0.1; done'
-    sleep 0.3
+    expect_rc 0 run -d --name k2 busybox sh -c 'trap "exit 5" USR1; echo ready; while :; do sleep 0.1; done'
+    wait_for 30 log_has k2 ready
     expect_rc 0 kill -s USR1 k2
-    wait_for 5 is_exited k2
+    wait_for 30 is_exited k2
     expect_eq "$(exit_code_of k2)" 5
     expect_rc 125 kill -s BOGUS k2
     expect_rc 125 kill k2
@@ -288,10 +302,13 @@ test_exit_codes_follow_podman() {
 }
 
 test_signals_to_foreground_run_reach_the_container() {
-    "$MINIRT" run --name fg busybox sh -c 'trap "echo got-term; exit 9" TERM; while :; do sleep 0.1; done' >"$TESTDIR/fg.out" 2>&1 &
+    "$MINIRT" run --name fg busybox sh -c 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done' >"$TESTDIR/fg.out" 2>&1 &
     local cli=$!
-    wait_for 10 is_running fg
-    sleep 0.3
+    # "ready": the trap is in place. The CLI sleeping in poll(): it has
+    # started the container and waits for its exit with the signals it
+    # forwards blocked (before that, a SIGTERM would end the CLI itself).
+    wait_for 30 grep -qx ready "$TESTDIR/fg.out"
+    wait_for 30 blocked_in "$cli/task/$cli" poll
     kill -TERM "$cli"
     local rc=0
     wait "$cli" || rc=$?

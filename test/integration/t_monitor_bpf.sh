@@ -7,10 +7,7 @@
 bpf_backend_or_skip() {
     local backend
     backend=$("$MINIRT" info --format json | jq -r '.memory_monitor.backend')
-    if [ "$backend" != eBPF ]; then
-        echo "SKIP: memory monitor backend is '$backend', not eBPF"
-        return 1
-    fi
+    [ "$backend" = eBPF ] || skip "memory monitor backend is '$backend', not eBPF"
 }
 
 PINS=/sys/fs/bpf/minirt/v1
@@ -29,7 +26,7 @@ kmsg_mark() {
 klog() { dmesg | sed -n "/$MARK/,\$p"; }
 
 test_bpf_soft_warning_then_hard_kill() {
-    bpf_backend_or_skip || return 0
+    bpf_backend_or_skip
     kmsg_mark
     expect_rc 137 run --name hog --soft-mib 10 --hard-mib 20 busybox memory_hog --size 64M --step 1M --rate 10M
     mr inspect hog
@@ -54,7 +51,7 @@ test_bpf_soft_warning_then_hard_kill() {
 }
 
 test_bpf_children_count_and_all_die() {
-    bpf_backend_or_skip || return 0
+    bpf_backend_or_skip
     expect_rc 137 run --name kids --hard-mib 30 busybox memory_hog --size 12M --step 1M --rate 20M --children 4
     mr inspect kids
     expect_contains "$OUT" '"reason": "memory hard limit"'
@@ -71,7 +68,7 @@ test_bpf_children_count_and_all_die() {
 }
 
 test_bpf_calm_container_untouched() {
-    bpf_backend_or_skip || return 0
+    bpf_backend_or_skip
     expect_rc 0 run --name calm --soft-mib 50 --hard-mib 100 busybox memory_hog --size 8M --hold-seconds 1
     mr inspect calm
     expect_contains "$OUT" '"reason": "exited"'
@@ -81,14 +78,14 @@ test_bpf_calm_container_untouched() {
 }
 
 test_bpf_live_view_and_pins() {
-    bpf_backend_or_skip || return 0
+    bpf_backend_or_skip
     local free=0
     pins_free && free=1
     expect_rc 0 run -d --name live --soft-mib 100 --hard-mib 200 busybox memory_hog --size 16M --children 2 --hold-seconds 60
     # Pinned while a container needs it, with the program attached.
     for p in link containers mms rings lost; do [ -e "$PINS/$p" ] || fail "no pin $PINS/$p"; done
     mountpoint -q /sys/fs/bpf || fail "bpffs not mounted"
-    wait_for 10 live_rss
+    wait_for 30 live_rss
     expect_eq "$(json_field live .monitor.processes)" 3 "processes counted (init + 2 children)"
     mr info
     expect_contains "$OUT" "backend: eBPF"
@@ -99,9 +96,9 @@ test_bpf_live_view_and_pins() {
 }
 
 test_bpf_concurrent_first_starts_load_once() {
-    bpf_backend_or_skip || return 0
-    pins_free || { echo "SKIP: the eBPF monitor is in use by others"; return 0; }
-    command -v bpftool >/dev/null || { echo "SKIP: no bpftool"; return 0; }
+    bpf_backend_or_skip
+    pins_free || skip "the eBPF monitor is in use by others"
+    command -v bpftool >/dev/null || skip "no bpftool"
     local i pids=()
     for i in 1 2 3 4 5 6; do
         "$MINIRT" run -d --name "c$i" --hard-mib 64 busybox sleep 5 >/dev/null 2>"$TESTDIR/err$i" &
@@ -116,19 +113,19 @@ test_bpf_concurrent_first_starts_load_once() {
     expect_rc 0 rm -f c1 c2 c3 c4 c5 c6
     [ ! -e "$PINS" ] || fail "pins left after the last container"
     # The kernel frees a detached program after an RCU grace period.
-    wait_for 5 no_rss_stat_program
+    wait_for 30 no_rss_stat_program
 }
 
 test_bpf_dead_shim_entry_is_swept() {
-    bpf_backend_or_skip || return 0
-    pins_free || { echo "SKIP: the eBPF monitor is in use by others"; return 0; }
+    bpf_backend_or_skip
+    pins_free || skip "the eBPF monitor is in use by others"
     expect_rc 0 run -d --name orphan --hard-mib 64 busybox sleep 60
     local shim init
     shim=$(shim_of orphan)
     init=$(pid_of orphan)
     # A shim that dies without unregistering, and its container with it.
     kill -9 "$shim" "$init"
-    wait_for 5 process_gone "$init"
+    wait_for 30 process_gone "$init"
     # The next container to leave sweeps the stale entry and unpins.
     expect_rc 0 run --rm --hard-mib 64 busybox true
     [ ! -e "$PINS" ] || fail "pins left after a dead shim's container: $(ls "$PINS")"

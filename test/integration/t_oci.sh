@@ -61,7 +61,10 @@ test_oci_lifecycle_create_waits_for_start() {
     pid=$(cat "$TESTDIR/c1.pid")
     expect_eq "$(oci_pid c1)" "$pid" "state pid vs --pid-file"
     kill -0 "$pid" || fail "init $pid is not alive"
-    sleep 0.2
+    # The init waits for start in poll() on exec.fifo, before it execs the
+    # process: once it sleeps there, nothing has run and nothing will.
+    wait_for 30 blocked_in "$pid" poll
+    expect_contains "$(ls -l "/proc/$pid/fd")" "$OCI_ROOT/c1/exec.fifo" "the init's open files"
     [ ! -e "$TESTDIR/c1/rootfs/started" ] || fail "the process ran before start"
     oci_ok state c1
     expect_eq "$(jq -r .ociVersion <<<"$OUT")" 1.0.2 ociVersion
@@ -69,7 +72,7 @@ test_oci_lifecycle_create_waits_for_start() {
     [ -d "$(cg_path c1)" ] || fail "no cgroup at $(cg_path c1)"
     grep -qx "$pid" "$(cg_path c1)/cgroup.procs" || fail "init not in its cgroup"
     oci_ok start c1
-    wait_for 5 test -e "$TESTDIR/c1/rootfs/started"
+    wait_for 30 test -e "$TESTDIR/c1/rootfs/started"
     expect_eq "$(state_of c1)" running "status after start"
     oci start c1
     [ "$RC" != 0 ] || fail "a second start succeeded"
@@ -78,7 +81,7 @@ test_oci_lifecycle_create_waits_for_start() {
     [ "$RC" != 0 ] || fail "delete of a running container without --force succeeded"
     expect_contains "$ERR" "not stopped"
     oci_ok kill c1 9
-    wait_for 5 is_stopped c1
+    wait_for 30 is_stopped c1
     expect_eq "$(oci_pid c1)" 0 "pid of a stopped container"
     oci_ok delete c1
     expect_no_trace c1
@@ -100,13 +103,13 @@ test_oci_delete_force_and_missing() {
     local pid
     pid=$(oci_pid d2)
     oci_ok delete d2
-    wait_for 5 process_gone "$pid"
+    wait_for 30 process_gone "$pid"
     expect_no_trace d2
     # A stopped one too, and --force on it succeeds (podman relies on it).
     bundle d3 '.process.args = ["true"]'
     oci_bg_ok create --bundle "$TESTDIR/d3" d3
     oci_ok start d3
-    wait_for 5 is_stopped d3
+    wait_for 30 is_stopped d3
     oci_ok delete --force d3
     expect_no_trace d3
 }
@@ -164,22 +167,22 @@ test_oci_invalid_config_is_refused_and_unknown_fields_ignored() {
 }
 
 test_oci_kill_signals_and_all() {
-    bundle k1 '.process.args = ["sh", "-c", "trap \"echo got-term > /term; exit 0\" TERM; sleep 100 & wait"]'
+    bundle k1 '.process.args = ["sh", "-c", "trap \"echo got-term > /term; exit 0\" TERM; touch /ready; sleep 100 & wait"]'
     oci_bg_ok create --bundle "$TESTDIR/k1" k1
     oci_ok start k1
-    sleep 0.3
+    wait_for 30 test -e "$TESTDIR/k1/rootfs/ready"
     oci_ok kill k1 SIGTERM
-    wait_for 5 test -e "$TESTDIR/k1/rootfs/term"
-    wait_for 5 is_stopped k1
+    wait_for 30 test -e "$TESTDIR/k1/rootfs/term"
+    wait_for 30 is_stopped k1
     oci kill k1 15
     expect_contains "$ERR" "is not running"
     oci_ok delete k1
     bundle k2 '.process.args = ["sh", "-c", "sleep 100 & sleep 100 & wait"]'
     oci_bg_ok create --bundle "$TESTDIR/k2" k2
     oci_ok start k2
-    wait_for 5 test "$(wc -l <"$(cg_path k2)/cgroup.procs")" = 3
+    wait_for 30 test "$(wc -l <"$(cg_path k2)/cgroup.procs")" = 3
     oci_ok kill --all k2 KILL
-    wait_for 5 test "$(wc -l <"$(cg_path k2)/cgroup.procs")" = 0
+    wait_for 30 test "$(wc -l <"$(cg_path k2)/cgroup.procs")" = 0
     oci kill k2 NOSUCHSIG
     expect_contains "$ERR" "NOSUCHSIG"
     oci_ok delete k2
@@ -200,18 +203,18 @@ test_oci_exec() {
     jq -n '{args: ["sh", "-c", "echo detached > /detached; sleep 100"], cwd: "/", env: ["PATH=/bin"],
             user: {uid: 0, gid: 0}}' >"$TESTDIR/process.json"
     oci_bg_ok exec --process "$TESTDIR/process.json" --detach --pid-file "$TESTDIR/exec.pid" e1
-    wait_for 5 test -e "$TESTDIR/e1/rootfs/detached"
+    wait_for 30 test -e "$TESTDIR/e1/rootfs/detached"
     local xpid
     xpid=$(cat "$TESTDIR/exec.pid")
     grep -qx "$xpid" "$(cg_path e1)/cgroup.procs" || fail "exec'd process $xpid not in the container's cgroup"
     expect_eq "$(readlink "/proc/$xpid/ns/pid")" "$(readlink "/proc/$(oci_pid e1)/ns/pid")" "pid namespace"
     oci_ok delete --force e1
-    wait_for 5 process_gone "$xpid"
+    wait_for 30 process_gone "$xpid"
     expect_no_trace e1
     bundle e2 '.process.args = ["true"]'
     oci_bg_ok create --bundle "$TESTDIR/e2" e2
     oci_ok start e2
-    wait_for 5 is_stopped e2
+    wait_for 30 is_stopped e2
     oci exec e2 true
     expect_contains "$ERR" "cannot exec in container \"e2\": it is stopped"
     oci_ok delete e2
@@ -274,7 +277,7 @@ EOF
         poststop: [{path: \"$h\", args: [\"hook\", \"poststop\"]}]}"
     oci_bg_ok create --bundle "$TESTDIR/h1" h1
     oci_ok start h1
-    wait_for 5 is_stopped h1
+    wait_for 30 is_stopped h1
     oci_ok delete h1
     expect_eq "$(cut -d' ' -f1 "$log" | tr '\n' ' ')" "prestart createRuntime poststart poststop " "hook order"
     grep -q '^prestart .*"status":"creating"' "$log" || fail "prestart did not get the creating state: $(cat "$log")"
@@ -359,7 +362,7 @@ test_oci_console_socket_gives_the_container_a_pty() {
     local sock=$TESTDIR/console.sock
     python3 "$here_tools/console_socket.py" "$sock" >"$TESTDIR/console.out" &
     local peer=$!
-    wait_for 5 test -S "$sock"
+    wait_for 30 test -S "$sock"
     oci_bg_ok create --bundle "$TESTDIR/t1" --console-socket "$sock" t1
     oci_ok start t1
     wait "$peer" || fail "console peer failed"
@@ -383,7 +386,7 @@ test_oci_joins_a_network_namespace_by_path() {
         | .linux.namespaces = [.linux.namespaces[] | if .type == \"network\" then .path = \"/run/netns/$ns\" else . end]"
     oci_bg_ok create --bundle "$TESTDIR/j1" j1
     oci_ok start j1
-    wait_for 5 is_stopped j1
+    wait_for 30 is_stopped j1
     oci_ok delete j1
     grep -q oci-in-ns "$TESTDIR/container.out" || fail "the container did not see the namespace's interface"
     expect_no_trace j1
@@ -408,8 +411,8 @@ test_oci_killed_create_is_cleaned_by_delete() {
     bundle z1 '.process.args = ["true"] | .hooks.prestart = [{path: "/bin/sleep", args: ["sleep", "30"]}]'
     "$MINIRT" oci --root "$OCI_ROOT" create --bundle "$TESTDIR/z1" z1 &
     local create=$!
-    wait_for 5 test -d "$(cg_path z1)"
-    wait_for 5 pgrep -P "$create" -x sleep >/dev/null
+    wait_for 30 test -d "$(cg_path z1)"
+    wait_for 30 pgrep -P "$create" -x sleep >/dev/null
     local hook
     hook=$(pgrep -P "$create" -x sleep)
     kill -9 "$create"
@@ -429,7 +432,7 @@ test_oci_preserve_fds_and_no_pivot() {
     set -e
     [ "$rc" = 0 ] || fail "create --preserve-fds 1 --no-pivot: $(cat "$TESTDIR/f1.err")"
     oci_ok start f1
-    wait_for 5 is_stopped f1
+    wait_for 30 is_stopped f1
     expect_eq "$(cat "$TESTDIR/fd3.out")" through-fd3 "what the process wrote to its preserved fd 3"
     expect_eq "$(cat "$TESTDIR/f1.out")" "/bin
 /etc

@@ -35,7 +35,7 @@ test_twenty_runs_then_twenty_rms_at_once() {
         [ "$r" = 0 ] || fail "rm -f c$i exited $r: $(cat "rm$i.err")"
     done
     local s
-    for s in $shims; do wait_for 10 process_gone "$s"; done
+    for s in $shims; do wait_for 30 process_gone "$s"; done
     assert_clean
 }
 

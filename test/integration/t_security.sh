@@ -195,7 +195,7 @@ test_sec_exec_gets_only_stdio() {
 test_sec_cgroupns_private() {
     mr run -d --name g busybox sh -c 'tail -n1 /proc/self/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo; echo 1 > /sys/fs/cgroup/cgroup.freeze 2>/dev/null && echo WROTE; sleep 1000'
     expect_eq "$RC" 0 "($ERR)"
-    wait_for 20 grep -q "cgroup2" "$MINIRT_STORAGE/containers/$OUT/ctr.log"
+    wait_for 30 grep -q "cgroup2" "$MINIRT_STORAGE/containers/$OUT/ctr.log"
     mr logs g
     expect_contains "$OUT" "0::/"$'\n' "/proc/self/cgroup"
     expect_contains "$OUT" " /sys/fs/cgroup ro," "cgroup2 mount"

@@ -1,6 +1,12 @@
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <set>
 #include <algorithm>
@@ -122,6 +128,26 @@ TEST_CASE("remove deletes everything and frees the name", "[store]") {
     CHECK_NOTHROW(t.create(again));
 }
 
+namespace {
+
+// True once a flock request waits for the lock held on PATH: /proc/locks
+// lists a blocked request as a "->" line under the lock it waits for, with
+// the same device and inode ("MAJ:MIN:INODE", the major and minor in hex).
+bool flock_waiter_on(const fs::path& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return false;
+    char file_id[64];
+    std::snprintf(file_id, sizeof file_id, " %02x:%02x:%lu ", major(st.st_dev), minor(st.st_dev),
+                  static_cast<unsigned long>(st.st_ino));
+    std::ifstream locks("/proc/locks");
+    for (std::string line; std::getline(locks, line);) {
+        if (line.find("-> FLOCK") != std::string::npos && line.find(file_id) != std::string::npos) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 TEST_CASE("a lock unlinked by a remover is seen as stale", "[store]") {
     TempStore t;
     auto c = t.config("web");
@@ -133,7 +159,18 @@ TEST_CASE("a lock unlinked by a remover is seen as stale", "[store]") {
         FileLock second = t.store.lock(c.id);
         stale = second.stale();
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Released only once the waiter is queued on this lock: released before
+    // the waiter opened the file, the waiter would make a new one and lock
+    // that, which is not stale. The ceiling is there for a kernel that shows
+    // no waiters, not for a slow machine.
+    const fs::path lock_file = t.store.paths().lock_file(c.id);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool queued = flock_waiter_on(lock_file);
+    while (!queued && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        queued = flock_waiter_on(lock_file);
+    }
+    CHECK(queued);
     first.unlink_and_release();
     waiter.join();
     CHECK(stale);

@@ -3,7 +3,7 @@
 # Use:  . "$VMTEST_LIB"     (VMTEST_LIB=/opt/vmtests/lib.sh)
 #
 #   fail MSG...                 print "FAIL: MSG" and exit 1
-#   skip MSG...                 print "SKIP: MSG" and exit 0 (the host reports SKIP)
+#   skip MSG...                 print "SKIP: MSG" and exit 77 (the host reports "SKIP name: MSG")
 #   info MSG...                 print "# MSG"
 #   need_minirt                 skip unless $MINIRT is an executable
 #   need_module                 skip unless $VMTEST_MODULE (monitor.ko) was given
@@ -14,6 +14,9 @@
 #   run CMD...                  run CMD; on non-zero exit fail with its output
 #   expect_rc RC CMD...         run CMD; fail unless its exit status is RC; its output is in $OUT
 #   wait_for COND TIMEOUT [MSG] eval COND every 0.1 s until true; fail after TIMEOUT seconds
+#                               (a ceiling against hangs: generous, 30 s or more under TCG)
+#   blocked_in TID CALL         thread TID sleeps in system call CALL (epoll_wait, futex, poll)
+#   shim_drained SHIM           the minirt shim SHIM has logged all the output it has read
 #   cg_path                     the cgroup v2 mount point (from /proc/self/mountinfo)
 
 # The guest's busybox ash runs its own applets in preference to PATH: a real tool shipped
@@ -30,9 +33,11 @@ fail() {
 	exit 1
 }
 
+# A skip is its own status (77), never a pass: the guest reports it as
+# @@VMTEST SKIP, the host as "SKIP name: MSG".
 skip() {
 	echo "SKIP: $*"
-	exit 0
+	exit 77
 }
 
 need_minirt() {
@@ -88,6 +93,38 @@ wait_for() {
 		_ticks=$((_ticks - 1))
 		[ "$_ticks" -gt 0 ] || fail "${3:-timed out} after $2 s waiting for: $_cond"
 		sleep 0.1
+	done
+}
+
+# blocked_in TID CALL: thread TID sleeps inside system call CALL. The kernel
+# names the call in /proc/TID/syscall only while the thread is blocked in it.
+# x86_64 numbers (the guest's), with the newer variants a C library may call.
+blocked_in() {
+	_nr=$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null) || return 1
+	case $2 in
+	poll) _want=" 7 271 " ;;
+	epoll_wait) _want=" 232 281 441 " ;;
+	futex) _want=" 202 " ;;
+	*) fail "blocked_in: unknown system call $2" ;;
+	esac
+	case $_want in
+	*" $_nr "*) return 0 ;;
+	esac
+	return 1
+}
+
+# shim_drained SHIM: the shim has logged all the output it has read: its event loop
+# sleeps in epoll_wait (no pipe it watches has data left) and its log writer thread, if
+# it has one, waits for work (futex). Once the container can write no more (frozen,
+# exited), its log is complete.
+shim_drained() {
+	for _t in /proc/"$1"/task/*; do
+		_tid=${_t##*/}
+		if [ "$_tid" = "$1" ]; then
+			blocked_in "$1/task/$_tid" epoll_wait || return 1
+		else
+			blocked_in "$1/task/$_tid" futex || return 1
+		fi
 	done
 }
 

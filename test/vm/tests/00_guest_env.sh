@@ -26,12 +26,12 @@ echo 10M >"$cg/memory.max" || fail "cannot write memory.max"
 expect_eq 10485760 "$(cat "$cg/memory.max")" "memory.max"
 sh -c "echo \$\$ >$cg/cgroup.procs; exec sleep 30" &
 pid=$!
-wait_for "grep -qx $pid $cg/cgroup.procs" 5
+wait_for "grep -qx $pid $cg/cgroup.procs" 30
 echo 1 >"$cg/cgroup.freeze"
-wait_for "grep -q 'frozen 1' $cg/cgroup.events" 5 "freeze"
+wait_for "grep -q 'frozen 1' $cg/cgroup.events" 30 "freeze"
 echo 1 >"$cg/cgroup.kill"
 wait "$pid" 2>/dev/null
-wait_for "[ -z \"\$(cat $cg/cgroup.procs)\" ]" 5 "cgroup.kill"
+wait_for "[ -z \"\$(cat $cg/cgroup.procs)\" ]" 30 "cgroup.kill"
 rmdir "$cg" || fail "cannot remove $cg"
 
 # overlayfs (module loaded by the guest init) + pivot_root in a new mount namespace

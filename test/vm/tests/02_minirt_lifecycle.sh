@@ -11,7 +11,7 @@ expect_eq hello "$OUT" "foreground output"
 
 run "$MINIRT" run -d --name forks busybox fork_hog --count 50
 id=$OUT
-wait_for "[ -n \"\$(\"$MINIRT\" logs forks | grep summary)\" ]" 20 "fork_hog forked its children"
+wait_for "[ -n \"\$(\"$MINIRT\" logs forks | grep summary)\" ]" 30 "fork_hog forked its children"
 expect_file "$cg/minirt/$id"
 n=$(wc -l <"$cg/minirt/$id/cgroup.procs")
 [ "$n" -ge 51 ] || fail "cgroup holds $n processes, want at least 51"

@@ -11,6 +11,7 @@ cg=$(cg_path)
 trap '"$MINIRT" rm -f quota cpus nocpu w100 w400 nice pin >/dev/null 2>&1' EXIT
 
 usage_us() { sed -n 's/^usage_usec //p' "$cg/minirt/$1/cpu.stat"; }
+throttled() { sed -n 's/^nr_throttled //p' "$cg/minirt/$1/cpu.stat"; }
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 # stat_field PID N: field N of /proc/PID/stat (the command name has no spaces here)
 stat_field() { cut -d' ' -f"$2" "/proc/$1/stat"; }
@@ -20,10 +21,11 @@ ctr_pid() { "$MINIRT" inspect "$1" | sed -n 's/^    "pid": \([0-9]*\),$/\1/p'; }
 run "$MINIRT" run -d --name quota --cpu 20000 busybox cpu_hog --seconds 60 --report-ms 0
 q=$OUT
 expect_eq "20000 100000" "$(cgfile "$q" cpu.max)" "cpu.max for --cpu 20000"
-wait_for "[ \"\$(usage_us $q)\" -gt 0 ]" 10 "cpu_hog running"
-sleep 0.5
+# Measured once the quota bites: the hog has used up a period's quota and been throttled.
+wait_for "[ \"\$(throttled $q)\" -gt 0 ]" 60 "cpu_hog throttled by cpu.max"
 u0=$(usage_us "$q")
 t0=$(now_ms)
+# A measurement window, not synchronisation: the CPU share over 3 s.
 sleep 3
 u1=$(usage_us "$q")
 t1=$(now_ms)
@@ -55,10 +57,14 @@ expect_eq 0 "$(cgfile "$b" cpuset.cpus)" "cpuset.cpus for --cpuset-cpus 0"
 expect_eq 0 "$(cgfile "$b" cpuset.cpus.effective)" "cpuset.cpus.effective for --cpuset-cpus 0"
 expect_eq 0 "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$(ctr_pid w400)/status")" \
 	"CPUs allowed to the --cpuset-cpus 0 process"
-wait_for "[ \"\$(usage_us $a)\" -gt 0 ] && [ \"\$(usage_us $b)\" -gt 0 ]" 10 "both cpu_hogs running"
-sleep 0.5
+wait_for "[ \"\$(usage_us $a)\" -gt 0 ] && [ \"\$(usage_us $b)\" -gt 0 ]" 60 "both cpu_hogs running"
+# Measured once both compete for CPU 0: each has run again since both were seen running.
 a0=$(usage_us "$a")
 b0=$(usage_us "$b")
+wait_for "[ \"\$(usage_us $a)\" -gt $a0 ] && [ \"\$(usage_us $b)\" -gt $b0 ]" 60 "both cpu_hogs sharing CPU 0"
+a0=$(usage_us "$a")
+b0=$(usage_us "$b")
+# A measurement window, not synchronisation: the split of CPU 0 over 4 s.
 sleep 4
 a1=$(usage_us "$a")
 b1=$(usage_us "$b")

@@ -55,8 +55,11 @@ run "$MINIRT" run -d --name soft --mem-soft 16M busybox memory_hog --size 48M --
 id=$OUT
 expect_eq 16777216 "$(cgfile "$id" memory.high)" "memory.high for --mem-soft 16M"
 expect_eq max "$(cgfile "$id" memory.max)" "memory.max with only --mem-soft"
-wait_for "[ \"\$(cgkey $id memory.events high)\" -gt 0 ]" 20 "memory.events high > 0 under --mem-soft 16M"
-sleep 1
+wait_for "[ \"\$(cgkey $id memory.events high)\" -gt 0 ]" 60 "memory.events high > 0 under --mem-soft 16M"
+# Checked once the hog has pushed against the soft limit again (another high event),
+# not just reached it.
+h1=$(cgkey "$id" memory.events high)
+wait_for "[ \"\$(cgkey $id memory.events high)\" -gt $h1 ]" 60 "another memory.events high under --mem-soft 16M"
 cur=$(cgfile "$id" memory.current)
 info "memory.current under --mem-soft 16M: $cur"
 [ "$cur" -le $((24 << 20)) ] || fail "memory.current $cur far above memory.high 16M"

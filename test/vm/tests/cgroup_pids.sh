@@ -13,7 +13,7 @@ run "$MINIRT" run -d --name plim --pids-limit 10 busybox fork_hog --count 15
 id=$OUT
 d=$cg/minirt/$id
 expect_eq 10 "$(cat "$d/pids.max")" "pids.max for --pids-limit 10"
-wait_for "\"$MINIRT\" logs plim | grep -q '^summary '" 20 "fork_hog's summary"
+wait_for "\"$MINIRT\" logs plim | grep -q '^summary '" 30 "fork_hog's summary"
 run "$MINIRT" logs plim
 logs=$OUT
 summary=$(printf '%s\n' "$logs" | grep '^summary ')
@@ -39,7 +39,7 @@ run "$MINIRT" rm -f plim
 run "$MINIRT" run -d --name pfree busybox fork_hog --count 15
 id=$OUT
 expect_eq max "$(cat "$cg/minirt/$id/pids.max")" "pids.max without --pids-limit"
-wait_for "\"$MINIRT\" logs pfree | grep -q '^summary '" 20 "fork_hog's summary"
+wait_for "\"$MINIRT\" logs pfree | grep -q '^summary '" 30 "fork_hog's summary"
 run "$MINIRT" logs pfree
 expect_contains "$OUT" "summary forked=15 failed=0" "fork_hog without a limit"
 run "$MINIRT" rm -f pfree

@@ -19,11 +19,12 @@ run "$MINIRT" run -d --name st --mem 128M busybox memory_hog --size 64M --hold-s
 id=$OUT
 run "$MINIRT" run -d --name busy busybox cpu_hog --seconds 30 --report-ms 0
 busy=$OUT
-wait_for "\"$MINIRT\" logs st | grep -q '^reached '" 20 "memory_hog reaching 64M"
+wait_for "\"$MINIRT\" logs st | grep -q '^reached '" 30 "memory_hog reaching 64M"
 run "$MINIRT" logs st
 rss=$(printf '%s\n' "$OUT" | sed -n 's/^reached bytes=\([0-9]*\) .*/\1/p')
 info "memory_hog RSS: $rss"
-sleep 1
+# The CPU hog runs (its group has used CPU) before stats looks at it.
+wait_for "[ \"\$(sed -n 's/^usage_usec //p' $cg/minirt/$busy/cpu.stat)\" -gt 0 ]" 60 "cpu_hog running"
 
 run "$MINIRT" stats --no-stream --format json st
 js=$OUT

@@ -17,7 +17,7 @@ rmmod monitor 2>/dev/null
 [ -e $dev ] && fail "$dev exists before insmod"
 
 run insmod "$VMTEST_MODULE"
-wait_for "[ -c $dev ]" 5 "device node"
+wait_for "[ -c $dev ]" 30 "device node"
 mode=$(stat -c %A $dev)
 expect_eq "crw-------" "$mode" "mode of $dev"
 expect_eq "0 0" "$(stat -c '%u %g' $dev)" "owner of $dev"
@@ -46,9 +46,10 @@ run cmctl version
 expect_contains "$OUT" "scan_interval_ms=250"
 
 # Busy while open: rmmod must refuse, not free what an open file uses.
-sh -c 'exec 3<"$1"; exec sleep 30' sh $dev &
+sh -c 'exec 3<"$1"; exec sleep 1000' sh $dev &
 holder=$!
-sleep 0.2
+# Once the holder has the device open (and has become sleep, so the fd stays).
+wait_for "[ \"\$(readlink /proc/$holder/fd/3)\" = $dev ] && [ \"\$(cat /proc/$holder/comm)\" = sleep ]" 30 "$dev held open"
 if rmmod monitor 2>/dev/null; then
 	fail "rmmod succeeded while $dev was open"
 fi
@@ -62,7 +63,7 @@ run rmmod monitor
 
 # Load and unload again.
 run insmod "$VMTEST_MODULE" scan_interval_ms=50
-wait_for "[ -c $dev ]" 5 "device node after reload"
+wait_for "[ -c $dev ]" 30 "device node after reload"
 expect_eq 50 "$(cat /sys/module/monitor/parameters/scan_interval_ms)" "scan_interval_ms from insmod"
 run rmmod monitor
 [ -e $dev ] && fail "$dev still exists after the second rmmod"

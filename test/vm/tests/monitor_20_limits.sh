@@ -16,7 +16,7 @@ echo "$mark" >/dev/kmsg
 klog() { dmesg | sed -n "/$mark/,\$p"; }
 rmmod monitor 2>/dev/null
 run insmod "$VMTEST_MODULE"
-wait_for "[ -c /dev/container_monitor ]" 5
+wait_for "[ -c /dev/container_monitor ]" 30
 
 soft=$((10 << 20))
 hard=$((20 << 20))
@@ -24,13 +24,13 @@ hard=$((20 << 20))
 # The event reader must have the device open before anything happens.
 cmctl events --id hog --count 2 --timeout 60000 --ready "$W/ready" >"$W/events" 2>&1 &
 evpid=$!
-wait_for "[ -f $W/ready ]" 10 "event reader"
+wait_for "[ -f $W/ready ]" 30 "event reader"
 
 # The container's init waits for SIGUSR1, so it is registered before it
 # allocates (as minirt's shim does it).
 unshare -p -f cmctl hog --size 40M --step 1M --step-ms 20 --pidfile "$W/pid" --wait-usr1 2>"$W/hog.err" &
 upid=$!
-wait_for "[ -s $W/pid ]" 10 "hog pidfile"
+wait_for "[ -s $W/pid ]" 30 "hog pidfile"
 pid=$(cat "$W/pid")
 info "container init: host pid $pid (unshare $upid)"
 expect_eq 1 "$(sed -n 's/^NSpid:.*[[:space:]]\([0-9]*\)$/\1/p' /proc/"$pid"/status)" "pid inside its namespace"
@@ -43,7 +43,7 @@ kill -USR1 "$pid"
 
 wait "$upid"
 info "unshare exited with $? after $(($(date +%s) - t0)) s"
-wait_for "[ ! -d /proc/$pid ]" 10 "container init gone"
+wait_for "[ ! -d /proc/$pid ]" 30 "container init gone"
 wait "$evpid" || { cat "$W/events"; fail "event reader did not see 2 events"; }
 cat "$W/events"
 

@@ -18,7 +18,7 @@ echo "$mark" >/dev/kmsg
 klog() { dmesg | sed -n "/$mark/,\$p"; }
 rmmod monitor 2>/dev/null
 run insmod "$VMTEST_MODULE"
-wait_for "[ -c /dev/container_monitor ]" 5
+wait_for "[ -c /dev/container_monitor ]" 30
 
 # pids_in_ns NSLINK: host pids of the processes whose PID namespace is NSLINK
 pids_in_ns() {
@@ -30,20 +30,20 @@ scans() { sed -n 's/.* scans=\([0-9]*\) .*/\1/p' /proc/container_monitor; }
 
 cmctl events --timeout 90000 --ready "$W/ready" >"$W/events" 2>&1 &
 evpid=$!
-wait_for "[ -f $W/ready ]" 10 "event reader"
+wait_for "[ -f $W/ready ]" 30 "event reader"
 
 # --- 1. four children in a PID namespace --------------------------------------
 unshare -p -f cmctl hog --children 4 --size 12M --step 1M --step-ms 50 \
 	--pidfile "$W/ns.pid" --wait-usr1 2>"$W/ns.err" &
 upid=$!
-wait_for "[ -s $W/ns.pid ]" 10 "pidfile"
+wait_for "[ -s $W/ns.pid ]" 30 "pidfile"
 pid=$(cat "$W/ns.pid")
 ns=$(readlink /proc/"$pid"/ns/pid)
 run cmctl register kids "$pid" 0 30M
 kill -USR1 "$pid"
 wait "$upid"
-wait_for "[ -z \"\$(pids_in_ns '$ns')\" ]" 10 "every process of the namespace gone"
-wait_for "grep -q 'type=HARD container=kids' $W/events" 10 "HARD event for kids"
+wait_for "[ -z \"\$(pids_in_ns '$ns')\" ]" 30 "every process of the namespace gone"
+wait_for "grep -q 'type=HARD container=kids' $W/events" 30 "HARD event for kids"
 ev=$(grep 'container=kids' "$W/events")
 info "$ev"
 expect_eq 1 "$(printf '%s\n' "$ev" | wc -l)" "events for kids"
@@ -56,7 +56,7 @@ expect_contains "$(klog)" "killed 5 process(es) of container=kids"
 cmctl hog --children 2 --size 12M --step 1M --step-ms 20 --pidfile "$W/tree.pid" \
 	--wait-usr1 2>"$W/tree.err" &
 tpid=$!
-wait_for "[ -s $W/tree.pid ]" 10 "pidfile"
+wait_for "[ -s $W/tree.pid ]" 30 "pidfile"
 expect_eq "$tpid" "$(cat "$W/tree.pid")" "tree pidfile"
 run cmctl register tree "$tpid" 0 20M
 run cmctl query tree
@@ -65,7 +65,7 @@ kill -USR1 "$tpid"
 wait "$tpid"
 rc=$?
 expect_eq 137 "$rc" "exit status of the tree's root (SIGKILL)"
-wait_for "grep -q 'type=HARD container=tree' $W/events" 10 "HARD event for tree"
+wait_for "grep -q 'type=HARD container=tree' $W/events" 30 "HARD event for tree"
 expect_contains "$(klog)" "killed 3 process(es) of container=tree"
 for p in $(ps -o pid,args | awk '/cmctl hog --children 2/ && !/awk/ {print $1}'); do
 	fail "process $p of the tree survived"
@@ -75,13 +75,13 @@ done
 unshare -p -f cmctl hog --size 8M --step 2M --step-ms 0 --pidfile "$W/idle.pid" \
 	--wait-usr1 2>"$W/idle.err" &
 ipid_unshare=$!
-wait_for "[ -s $W/idle.pid ]" 10 "pidfile"
+wait_for "[ -s $W/idle.pid ]" 30 "pidfile"
 ipid=$(cat "$W/idle.pid")
 run cmctl register idle "$ipid" 20M 40M
 kill -USR1 "$ipid"
-wait_for "grep -q holds $W/idle.err" 10 "idle hog allocated"
+wait_for "grep -q holds $W/idle.err" 30 "idle hog allocated"
 s0=$(scans)
-wait_for "[ \$(scans) -ge $((s0 + 5)) ]" 20 "5 more scans"
+wait_for "[ \$(scans) -ge $((s0 + 5)) ]" 30 "5 more scans"
 [ -d /proc/"$ipid" ] || fail "idle container killed"
 run cmctl query idle
 info "$OUT"
@@ -95,7 +95,7 @@ grep -q "container=idle" "$W/events" && fail "an event for idle while under its 
 # from outside its namespace SIGKILL reaches an init
 kill -KILL "$ipid"
 wait "$ipid_unshare"
-wait_for "grep -q 'type=EXIT container=idle' $W/events" 10 "EXIT event for idle"
+wait_for "grep -q 'type=EXIT container=idle' $W/events" 30 "EXIT event for idle"
 expect_contains "$(klog)" "container_monitor: EXIT container=idle pid=$ipid"
 expect_rc 1 cmctl query idle
 

@@ -17,7 +17,7 @@ echo "$mark" >/dev/kmsg
 klog() { dmesg | sed -n "/$mark/,\$p"; }
 rmmod monitor 2>/dev/null
 run insmod "$VMTEST_MODULE"
-wait_for "[ -c /dev/container_monitor ]" 5
+wait_for "[ -c /dev/container_monitor ]" 30
 
 run cmctl garbage
 printf '%s\n' "$OUT"
@@ -26,6 +26,7 @@ expect_contains "$OUT" "garbage: 0 failure(s)"
 # A reader that never reads: its queue (256) overflows during the stress.
 sh -c 'exec 3</dev/container_monitor; exec sleep 1000' &
 lazy=$!
+wait_for "[ \"\$(readlink /proc/$lazy/fd/3)\" = /dev/container_monitor ] && [ \"\$(cat /proc/$lazy/comm)\" = sleep ]" 30 "the lazy reader's open device"
 
 echo 10 >/sys/module/monitor/parameters/scan_interval_ms || fail "cannot set scan_interval_ms"
 t0=$(date +%s)
@@ -42,7 +43,7 @@ wait "$lazy" 2>/dev/null
 # (256) until all happened: the oldest 44 are dropped and counted.
 cmctl events --count 256 --timeout 30000 --ready "$W/r1" --wait-file "$W/go" >"$W/ev1" 2>&1 &
 evpid=$!
-wait_for "[ -f $W/r1 ]" 10 "event reader"
+wait_for "[ -f $W/r1 ]" 30 "event reader"
 sleep 1000 &
 s=$!
 i=0
@@ -50,7 +51,7 @@ while [ $i -lt 300 ]; do
 	cmctl register "q$i" "$s" 1 0 || fail "register q$i"
 	i=$((i + 1))
 done
-wait_for "[ \$(cmctl list | grep -c ',soft') -eq 300 ]" 20 "300 SOFT crossings"
+wait_for "[ \$(cmctl list | grep -c ',soft') -eq 300 ]" 30 "300 SOFT crossings"
 touch "$W/go"
 wait "$evpid" || { cat "$W/ev1"; fail "reader did not get 256 events"; }
 expect_eq 256 "$(grep -c 'type=SOFT' "$W/ev1")" "events read"
@@ -71,7 +72,7 @@ pids=""
 while [ $i -lt 10 ]; do
 	if [ $((i % 2)) = 0 ]; then
 		unshare -p -f cmctl hog --size 1M --step-ms 0 --pidfile "$W/p$i" 2>/dev/null &
-		wait_for "[ -s $W/p$i ]" 10 "pidfile $i"
+		wait_for "[ -s $W/p$i ]" 30 "pidfile $i"
 		p=$(cat "$W/p$i")
 	else
 		sleep 1000 &
@@ -88,7 +89,7 @@ done
 expect_eq 50 "$(cmctl list | wc -l)" "registered entries"
 cmctl events --timeout 1000 >/dev/null &
 evpid=$!
-wait_for "[ \$(cmctl list | grep -c ',soft') -eq 50 ]" 20 "50 SOFT crossings"
+wait_for "[ \$(cmctl list | grep -c ',soft') -eq 50 ]" 30 "50 SOFT crossings"
 head -n 5 /proc/container_monitor
 wait "$evpid"
 run rmmod monitor

@@ -15,7 +15,7 @@ echo "$mark" >/dev/kmsg
 klog() { dmesg | sed -n "/$mark/,\$p"; }
 rmmod monitor 2>/dev/null
 run insmod "$VMTEST_MODULE"
-wait_for "[ -c /dev/container_monitor ]" 5
+wait_for "[ -c /dev/container_monitor ]" 30
 
 # 1. Soft then hard: grows 1 MiB per 100 ms scan, so the kill comes within
 #    about one scan's growth of the limit.
@@ -58,11 +58,11 @@ run "$MINIRT" rm calm
 # 4. Watch-only: without flags a container is still registered, so the
 #    module's list shows it with its RSS, and inspect shows the live view.
 run "$MINIRT" run -d --name watched busybox memory_hog --size 16M --hold-seconds 60
-wait_for "grep -q watched /proc/container_monitor" 10 "watched in /proc/container_monitor"
+wait_for "grep -q watched /proc/container_monitor" 30 "watched in /proc/container_monitor"
 info "$(cat /proc/container_monitor)"
-wait_for "\"$MINIRT\" inspect watched | grep -q '\"rss\": [1-9]'" 10 "live rss in inspect"
+wait_for "\"$MINIRT\" inspect watched | grep -q '\"rss\": [1-9]'" 30 "live rss in inspect"
 run "$MINIRT" rm -f watched
-wait_for "! grep -q watched /proc/container_monitor" 5 "unregistered after rm"
+wait_for "! grep -q watched /proc/container_monitor" 30 "unregistered after rm"
 
 # Without the module (and with the eBPF backend switched off, since this
 # kernel could run it: monitor_60_bpf covers that), monitor flags are refused.

@@ -72,9 +72,9 @@ run "$MINIRT" rm calm
 # 4. The live view while running, pinned meanwhile, unpinned after.
 run "$MINIRT" run -d --name live --hard-mib 100 busybox memory_hog --size 16M --hold-seconds 60
 for p in link containers mms rings lost; do expect_file "/sys/fs/bpf/minirt/v1/$p"; done
-wait_for "\"$MINIRT\" inspect live | grep -q '\"rss\": [1-9][0-9]\{7\}'" 10 "live rss in inspect"
+wait_for "\"$MINIRT\" inspect live | grep -q '\"rss\": [1-9][0-9]\{7\}'" 30 "live rss in inspect"
 run "$MINIRT" rm -f live
-wait_for "[ ! -e /sys/fs/bpf/minirt/v1 ]" 5 "unpinned after the last container"
+wait_for "[ ! -e /sys/fs/bpf/minirt/v1 ]" 30 "unpinned after the last container"
 
 # 5. eBPF disabled and no module: refused, naming both.
 export MINIRT_NO_BPF_MONITOR=1

@@ -19,7 +19,7 @@ echo "$mark" >/dev/kmsg
 klog() { dmesg | sed -n "/$mark/,\$p"; }
 rmmod monitor 2>/dev/null
 run insmod "$VMTEST_MODULE" scan_interval_ms=50
-wait_for "[ -c /dev/container_monitor ]" 5
+wait_for "[ -c /dev/container_monitor ]" 30
 N=200
 
 # The outer namespace's init starts the inner ones and waits for them.
@@ -65,7 +65,7 @@ scan_time() {
 	sort -n "$W/samples" | sed -n 1p
 }
 run cmctl register outer "$outer" 0 0
-wait_for "grep -q ' containers=1\$' /proc/container_monitor" 10 "outer registered"
+wait_for "grep -q ' containers=1\$' /proc/container_monitor" 30 "outer registered"
 t1=$(scan_time)
 info "scan of $(nprocs) processes, the outer container alone: $t1 us"
 registered=0
@@ -75,7 +75,7 @@ for k in 10 100 200; do
 		pid=$(sed -n "${registered}p" "$W/inits")
 		cmctl register "scale$registered" "$pid" 0 0 >/dev/null || fail "register scale$registered (pid $pid)"
 	done
-	wait_for "grep -q ' containers=$((k + 1))\$' /proc/container_monitor" 10 "$k inner registered"
+	wait_for "grep -q ' containers=$((k + 1))\$' /proc/container_monitor" 30 "$k inner registered"
 	t=$(scan_time)
 	eval "t$k=$t"
 	info "scan of $(nprocs) processes, the outer container and $k inner ones: $t us"

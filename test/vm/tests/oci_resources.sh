@@ -29,7 +29,7 @@ expect_eq "20000 100000" "$(cat "$d/cpu.max")" "cpu.max from quota/period"
 expect_eq 10 "$(cat "$d/pids.max")" "pids.max from pids.limit"
 expect_eq "default 10000" "$(cat "$d/io.weight")" "io.weight from blockIO.weight 1000"
 run oci start ocr
-wait_for "grep -q '^summary ' '$b/out'" 20 "fork_hog's summary"
+wait_for "grep -q '^summary ' '$b/out'" 30 "fork_hog's summary"
 summary=$(grep '^summary ' "$b/out")
 info "$summary"
 forked=$(printf '%s\n' "$summary" | sed -n 's/.* forked=\([0-9]*\).*/\1/p')
