@@ -1,4 +1,5 @@
-// The engine's pieces that need no root: the init <-> parent protocol, and
+// The engine's pieces that need no root: the protocol between minirt's
+// processes (common/protocol.hpp), and
 // a native container's config turned into the OCI spec its shim runs (read
 // back by the same parser `minirt oci` uses, nothing lost on the way).
 #include <linux/filter.h>
@@ -12,8 +13,9 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/protocol.hpp"
 #include "container/bundle.hpp"
-#include "engine/sync.hpp"
+#include "common/protocol.hpp"
 #include "linux/capabilities.hpp"
 #include "linux/seccomp.hpp"
 #include "oci/spec.hpp"
@@ -21,59 +23,88 @@
 using namespace minirt;
 using nlohmann::json;
 
-TEST_CASE("sync: every message survives encode and decode", "[engine]") {
-    using engine::SyncMessage;
-    using engine::SyncType;
-    for (auto t : {SyncType::NamespacesReady, SyncType::Go, SyncType::Ready}) {
-        auto m = engine::decode(engine::encode(SyncMessage::of(t)));
+TEST_CASE("protocol: every message survives encode and decode", "[protocol]") {
+    for (auto t : {MessageType::NamespacesReady, MessageType::Go, MessageType::Ready}) {
+        auto m = decode(encode(Message::of(t)));
         REQUIRE(m);
         CHECK(m->type == t);
         CHECK(m->payload.empty());
     }
-    auto f = engine::decode(engine::encode(SyncMessage::failed(127, "exec: \"x\": executable file not found in $PATH")));
+    auto f = decode(encode(Message::failed(127, "exec: \"x\": executable file not found in $PATH")));
     REQUIRE(f);
-    CHECK(f->type == SyncType::Failed);
+    CHECK(f->type == MessageType::Failed);
     CHECK(f->code == 127);
     CHECK(f->payload == "exec: \"x\": executable file not found in $PATH");
-    SyncMessage s = SyncMessage::of(SyncType::Seccomp);
+    Message s = Message::of(MessageType::Seccomp);
     s.payload = std::string(8 * 3, '\x7f');
-    auto back = engine::decode(engine::encode(s));
+    auto back = decode(encode(s));
     REQUIRE(back);
     CHECK(back->payload == s.payload);
+    auto started = decode(encode(Message::started(4242, 123456789012ULL)));
+    REQUIRE(started);
+    CHECK(started->type == MessageType::Started);
+    CHECK(started->code == 4242);
+    CHECK(started->value == 123456789012ULL);
+    auto exited = decode(encode(Message::exited(0)));
+    REQUIRE(exited);
+    CHECK(exited->type == MessageType::Exited);
+    CHECK(exited->code == 0);
 }
 
-TEST_CASE("sync: malformed messages are refused", "[engine]") {
-    using engine::SyncMessage;
-    using engine::SyncType;
-    CHECK_FALSE(engine::decode(""));
-    CHECK_FALSE(engine::decode("\x04"));                                   // short header
-    CHECK_FALSE(engine::decode(std::string("\x09\0\0\0\0", 5)));           // unknown type
-    CHECK_FALSE(engine::decode(engine::encode(SyncMessage::failed(0, "x"))));    // no exit code
-    CHECK_FALSE(engine::decode(engine::encode(SyncMessage::failed(300, "x"))));  // not an exit code
-    SyncMessage go = SyncMessage::of(SyncType::Go);
+TEST_CASE("protocol: malformed frames are refused", "[protocol]") {
+    CHECK_FALSE(decode(""));
+    CHECK_FALSE(decode("\x04"));  // short
+    std::string frame = encode(Message::of(MessageType::Go));
+    CHECK_FALSE(decode(frame.substr(0, frame.size() - 1)));  // length says more
+    std::string unknown = frame;
+    unknown[4] = 9;
+    CHECK_FALSE(decode(unknown));                                        // unknown type
+    CHECK_FALSE(decode(encode(Message::failed(0, "x"))));                // no exit code
+    CHECK_FALSE(decode(encode(Message::failed(300, "x"))));              // not an exit code
+    CHECK_FALSE(decode(encode(Message::exited(-1))));
+    CHECK_FALSE(decode(encode(Message::started(0, 1))));                 // no PID
+    Message go = Message::of(MessageType::Go);
     go.payload = "extra";
-    CHECK_FALSE(engine::decode(engine::encode(go)));  // Go carries nothing
-    CHECK_FALSE(engine::decode(std::string(64 * 1024, '\x03')));  // beyond any filter
+    CHECK_FALSE(decode(encode(go)));  // Go carries nothing
+    Message big = Message::of(MessageType::Seccomp);
+    big.payload.assign(64 * 1024, 'x');
+    CHECK_FALSE(decode(encode(big)));  // beyond any filter
 }
 
-TEST_CASE("sync: messages keep their boundaries on the socket; EOF is told apart", "[engine]") {
-    auto [a, b] = engine::sync_socketpair();
+TEST_CASE("protocol: frames keep their boundaries on a socket or pipe; EOF is told apart", "[protocol]") {
+    auto [a, b] = message_socketpair();
     UniqueFd parent(a), init(b);
-    REQUIRE(engine::send_sync(init.get(), engine::SyncMessage::of(engine::SyncType::NamespacesReady)));
-    REQUIRE(engine::send_sync(init.get(), engine::SyncMessage::failed(126, "permission denied")));
-    auto first = engine::receive_sync(parent.get());
+    REQUIRE(send_message(init.get(), Message::of(MessageType::NamespacesReady)));
+    REQUIRE(send_message(init.get(), Message::failed(126, "permission denied")));
+    auto first = receive_message(parent.get());
     REQUIRE(first);
-    CHECK(first->type == engine::SyncType::NamespacesReady);
+    CHECK(first->type == MessageType::NamespacesReady);
     try {
-        engine::expect_sync(parent.get(), engine::SyncType::Ready);
+        expect_message(parent.get(), MessageType::Ready);
         FAIL("a Failed message must throw");
     } catch (const Error& e) {
         CHECK(e.exit_code() == 126);
         CHECK(e.message() == "permission denied");
     }
     init.reset();
-    CHECK_FALSE(engine::receive_sync(parent.get()));
-    CHECK_THROWS_AS(engine::expect_sync(parent.get(), engine::SyncType::Ready), Error);
+    CHECK_FALSE(receive_message(parent.get()));
+    CHECK_THROWS_AS(expect_message(parent.get(), MessageType::Ready), Error);
+    // Writing to a peer that is gone is a failure, not a SIGPIPE.
+    CHECK_FALSE(send_message(parent.get(), Message::of(MessageType::Go)));
+
+    Pipe report = make_pipe();
+    REQUIRE(send_message(report.write.get(), Message::started(77, 5)));
+    REQUIRE(send_message(report.write.get(), Message::exited(3)));
+    report.write.reset();
+    CHECK(expect_message(report.read.get(), MessageType::Started).code == 77);
+    CHECK(expect_message(report.read.get(), MessageType::Exited).code == 3);
+    CHECK_FALSE(receive_message(report.read.get()));
+    // A frame cut short by the writer's death is an error, not a message.
+    Pipe cut = make_pipe();
+    std::string frame = encode(Message::exited(1));
+    REQUIRE(::write(cut.write.get(), frame.data(), frame.size() - 2) == static_cast<ssize_t>(frame.size() - 2));
+    cut.write.reset();
+    CHECK_THROWS_AS(receive_message(cut.read.get()), Error);
 }
 
 namespace {

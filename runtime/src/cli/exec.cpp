@@ -1,7 +1,7 @@
-// minirt exec: run a command inside a running container. A bridge process
-// joins the container's cgroup and namespaces (setns on a pidfd, all at
-// once) and forks the command, which is then PID-namespaced like the rest
-// of the container; the bridge mirrors its exit status to us.
+// minirt exec: run a command inside a running container, through the
+// bridge every exec uses (engine/exec.hpp), as the container's own process
+// (its spec's confinement) with what the flags change; the terminal, if
+// any, is relayed here.
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -27,112 +27,13 @@
 #include "linux/process.hpp"
 #include "linux/security.hpp"
 #include "shim/attach.hpp"
-#include "engine/init.hpp"
+#include "engine/exec.hpp"
+#include "oci/spec.hpp"
 #include "linux/terminal.hpp"
 
 namespace minirt::cli {
 
-using engine::find_executable;
-
 namespace {
-
-struct ExecSpec {
-    std::vector<std::string> argv, env;
-    std::string workdir;
-    bool tty = false, interactive = false;
-    SecuritySpec security;  // the container's restrictions, applied before exec
-    bool join_userns = false;
-    int ns_flags = 0;
-    std::optional<int> nice;  // the container's --nice
-};
-
-pid_t g_command = -1;  // the bridge forwards signals to it
-void forward_to_command(int sig) {
-    if (g_command > 0) ::kill(g_command, sig);
-}
-
-[[noreturn]] void fail_child(int error_fd, int code, const std::string& msg) noexcept {
-    write_all_nothrow(error_fd, std::to_string(code) + " " + msg);
-    _exit(code);
-}
-
-// In the command process, inside every namespace of the container.
-[[noreturn]] void exec_command(const ExecSpec& spec, int error_fd, int console) noexcept {
-    try {
-        if (::chdir(spec.workdir.c_str()) < 0) throw_errno("chdir to " + spec.workdir);
-        if (spec.tty) {
-            Pty pty = open_pty();
-            adopt_terminal(pty.slave.get());
-            if (!send_fd(console, pty.master.get())) throw_errno("hand over the terminal");
-        }
-        ::close(console);
-        if (spec.nice) {
-            // The container's priority: its nice value, and an autogroup of
-            // the same nice (the caller's session would put the command in
-            // the caller's autogroup, which competes at the caller's weight).
-            if (::setpriority(PRIO_PROCESS, 0, *spec.nice) < 0) throw_errno("--nice: setpriority");
-            if (!spec.tty && ::setsid() < 0) throw_errno("setsid");
-            set_autogroup_nice(*spec.nice);
-        }
-        // Only stdio and the error pipe (close-on-exec) reach the command: a
-        // descriptor of the caller's (a shell's `exec 7</etc`) would hand the
-        // container a way out through /proc/self/fd/7/.. (CVE-2024-21626).
-        // Before the seccomp filter, which a custom profile may make refuse
-        // close_range.
-        close_fds_from(3, error_fd);
-        // The same capabilities, seccomp filter, no_new_privs, user and
-        // rlimits as the container's own command.
-        apply_security(spec.security);
-        std::string path;
-        for (const auto& e : spec.env)
-            if (e.starts_with("PATH=")) path = e.substr(5);
-        int err = 0;
-        std::string exe = find_executable(spec.argv[0], path, err);
-        if (exe.empty())
-            fail_child(error_fd, err == ENOENT ? kExitNotFound : kExitCannotInvoke,
-                       "executable file `" + spec.argv[0] + "`" +
-                           (err == ENOENT ? " not found in $PATH" : std::string(": ") + std::strerror(err)));
-        std::vector<char*> argv = exec_vector(spec.argv), envp = exec_vector(spec.env);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::execve(exe.c_str(), argv.data(), envp.data());
-        fail_child(error_fd, errno == ENOENT ? kExitNotFound : kExitCannotInvoke,
-                   "exec " + spec.argv[0] + ": " + std::strerror(errno));
-    } catch (const Error& e) {
-        fail_child(error_fd, e.exit_code(), e.message());
-    }
-}
-
-// The bridge: joins, forks the command, mirrors its status.
-[[noreturn]] void bridge(const ExecSpec& spec, int pidfd, const std::string& cgroup, int error_fd,
-                         int console) noexcept {
-    try {
-        // Nothing of the caller's beyond stdio enters the container's
-        // namespaces, not even in this bridge, which any root of the
-        // container could look at through /proc before its exec.
-        close_fds_from(3, error_fd, console, pidfd);
-        // The cgroup first: its path is only visible from the host's mounts.
-        if (!cgroup.empty()) write_control_file(fs::path(cgroup) / "cgroup.procs", "0");
-        if (::setns(pidfd, spec.ns_flags) < 0) throw_errno("join the container's namespaces");
-        // A user namespace is joined last, as the container's init does: its
-        // mount and PID namespaces belong to the host's user namespace.
-        if (spec.join_userns && ::setns(pidfd, CLONE_NEWUSER) < 0) throw_errno("join the container's user namespace");
-        pid_t child = ::fork();
-        if (child < 0) throw_errno("fork");
-        if (child == 0) exec_command(spec, error_fd, console);
-        g_command = child;
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::signal(s, forward_to_command);
-        ::close(error_fd);
-        ::close(console);
-        int status = 0;
-        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-        }
-        _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
-    } catch (const Error& e) {
-        fail_child(error_fd, e.exit_code(), e.message());
-    }
-}
 
 int relay_terminal(int master, bool interactive, pid_t bridge_pid) {
     RawTerminal raw(0);
@@ -202,84 +103,70 @@ int cmd_exec(Context& ctx, const Args& args) {
         throw Error("can only exec into a running container: " + shown + " is " + to_string(v.status),
                     kExitExecNotRunning);
 
-    ExecSpec spec;
-    spec.argv.assign(p.positional.begin() + 1, p.positional.end());
-    spec.env = v.config->env;
+    // The container's own process, as its spec says (capabilities, rlimits,
+    // no_new_privs, user, its nice value), with what the flags change.
+    auto spec_text = read_file_if_exists(ctx.store.paths().oci_config_file(id));
+    if (!spec_text) throw Error("container " + shown + " has no config.json");
+    oci::Spec spec = oci::parse_spec(*spec_text, ctx.store.paths().container_dir(id));
+    engine::ExecRequest r;
+    r.spec = &spec;
+    oci::Process& proc = r.process;
+    proc = spec.process;
+    proc.args.assign(p.positional.begin() + 1, p.positional.end());
     if (p.vm.count("env"))
         for (const auto& e : p.vm["env"].as<std::vector<std::string>>()) {
             auto [k, val] = parse_env(e);
-            std::erase_if(spec.env, [&](const std::string& x) { return x.starts_with(k + "="); });
-            spec.env.push_back(k + "=" + val);
+            std::erase_if(proc.env, [&](const std::string& x) { return x.starts_with(k + "="); });
+            proc.env.push_back(k + "=" + val);
         }
-    spec.workdir = p.vm.count("workdir") ? p.vm["workdir"].as<std::string>() : v.config->workdir;
-    if (spec.workdir.empty() || spec.workdir[0] != '/') throw Error("invalid --workdir: must be absolute");
-    spec.tty = p.vm.count("tty") > 0;
-    spec.interactive = p.vm.count("interactive") > 0;
-    spec.security = security_spec(v.config->security);
-    spec.join_userns = v.config->security.userns();
-    spec.nice = v.config->resources.nice;
+    if (p.vm.count("workdir")) proc.cwd = p.vm["workdir"].as<std::string>();
+    if (proc.cwd.empty() || proc.cwd[0] != '/') throw Error("invalid --workdir: must be absolute");
+    proc.terminal = p.vm.count("tty") > 0;
+    bool interactive = p.vm.count("interactive") > 0;
+    r.stdin_null = !interactive && !proc.terminal;
     if (p.vm.count("user")) {
         auto [uid, gid] = parse_user(p.vm["user"].as<std::string>());
-        spec.security.uid = uid;
-        spec.security.gid = gid.value_or(uid);
+        proc.uid = uid;
+        proc.gid = gid.value_or(uid);
     }
-    spec.ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID;
-    if (!v.config->share_ipc) spec.ns_flags |= CLONE_NEWIPC;
-    if (v.config->network != "host") spec.ns_flags |= CLONE_NEWNET;
-    // Joined after the cgroup (the bridge moves itself there first), so the
-    // command sees the container's group as / like every other process in it.
-    if (v.config->cgroupns == "private" && !v.state->cgroup.empty()) spec.ns_flags |= CLONE_NEWCGROUP;
+    // --pin-cpu is the container's command's: an exec'd one shares its
+    // nice value, not its CPU and real-time policy.
+    proc.sched_policy.reset();
+    proc.sched_priority = 0;
+    proc.cpu_affinity.clear();
 
     // The group the command joins: the recorded one, or (for a record that
     // names none) the one the container's id gives. Never none while the
     // container has one: its limits and device filter live there.
-    std::string group = v.state->cgroup;
-    if (group.empty())
-        if (auto cg = container_cgroup(id); cg && cg->exists()) group = cg->path().string();
+    r.cgroup = v.state->cgroup;
+    if (r.cgroup.empty())
+        if (auto cg = container_cgroup(id); cg && cg->exists()) r.cgroup = cg->path().string();
     UniqueFd pidfd = open_pidfd(v.state->pid, v.state->pid_start);
     if (!pidfd) throw Error("can only exec into a running container: " + shown + " has exited", kExitExecNotRunning);
-    Pipe errors = make_pipe();
+    r.pidfd = pidfd.get();
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
     UniqueFd console_parent(sv[0]), console_child(sv[1]);
+    if (proc.terminal) r.console = console_child.get();
     // Block the signals we handle before forking: a bridge that exits at
     // once must leave its SIGCHLD pending for our signalfd, not lost.
-    sigset_t handled, previous;
+    sigset_t handled;
     sigemptyset(&handled);
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&handled, s);
-    ::sigprocmask(SIG_BLOCK, &handled, &previous);
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork");
-    if (pid == 0) {
-        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-        errors.read.reset();
-        console_parent.reset();
-        if (!spec.interactive && !spec.tty) {
-            int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-            ::dup2(devnull, 0);
-        }
-        bridge(spec, pidfd.get(), group, errors.write.release(), console_child.release());
-    }
-    errors.write.reset();
+    ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+    engine::ExecStarted started = engine::start_exec(r, handled);
     console_child.reset();
     UniqueFd master;
-    if (spec.tty) master = recv_fd(console_parent.get());
-    console_parent.reset();
-    std::string failure;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(errors.read.get(), buf, sizeof buf)) > 0) failure.append(buf, static_cast<size_t>(n));
-    if (!failure.empty()) {
-        int status;
-        ::waitpid(pid, &status, 0);
-        auto space = failure.find(' ');
-        int code = static_cast<int>(parse_int(failure.substr(0, space), "exit code", 1, 255));
-        throw Error(failure.substr(space + 1), code);
+    if (proc.terminal) {
+        master = recv_fd(console_parent.get());
+        if (!master) throw Error("exec: no terminal came from the command");
     }
-    if (master) return relay_terminal(master.get(), spec.interactive, pid);
+    console_parent.reset();
+    pid_t bridge_pid = started.bridge.release();
+    if (master) return relay_terminal(master.get(), interactive, bridge_pid);
     // Without a terminal the command writes to our stdout/stderr itself;
     // forward signals to the bridge, which passes them on.
-    return wait_forwarding_signals(pid, handled);
+    return wait_forwarding_signals(bridge_pid, handled);
 }
 
 }  // namespace minirt::cli

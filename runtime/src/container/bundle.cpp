@@ -208,7 +208,8 @@ json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost
 }
 
 std::string oci_config_text(const ContainerConfig& c, const Paths& paths) {
-    return oci_spec_for(c, paths, BundleHost::current()).dump(2) + "\n";
+    // Compact, as engines write it: read by a program on every start.
+    return oci_spec_for(c, paths, BundleHost::current()).dump() + "\n";
 }
 
 void migrate_legacy_bundle(const Store& store, const std::string& id) {

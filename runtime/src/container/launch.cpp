@@ -21,6 +21,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "common/protocol.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "shim/attach.hpp"
@@ -133,23 +134,38 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
     Pipe report = make_pipe();
     spawn_shim(shim, argv.data(), report.write.get(), lock.fd(), mode);
     report.write.reset();
-    std::string line = read_line(report.read.get());
-    if (line.starts_with("started ")) {
+    std::optional<Message> m;
+    try {
+        m = receive_message(report.read.get());
+    } catch (const Error&) {
+        // A frame cut short: the shim died while it wrote.
+    }
+    if (m && m->type == MessageType::Started) {
         Launched l;
-        unsigned long long start = 0;
-        std::sscanf(line.c_str(), "started %d %llu", &l.pid, &start);
-        l.start = start;
+        l.pid = m->code;
+        l.start = m->value;
         l.report = std::move(report.read);
         return l;
     }
-    if (line.starts_with("failed ")) {
-        std::string rest = line.substr(7);
-        auto space = rest.find(' ');
-        int code = static_cast<int>(parse_int(rest.substr(0, space), "exit code", 1, 255));
-        throw Error(space == std::string::npos ? "" : rest.substr(space + 1), code);
-    }
+    if (m && m->type == MessageType::Failed) throw Error(m->payload, m->code);
     throw Error("the shim of " + id.substr(0, 12) + " died while starting the container");
 }
+
+namespace {
+
+// The shim's Exited, once the exit is recorded; an Error if it died first.
+int reported_exit(int report, const std::string& id) {
+    std::optional<Message> m;
+    try {
+        m = receive_message(report);
+    } catch (const Error&) {
+        // Cut short: the shim died while it wrote.
+    }
+    if (m && m->type == MessageType::Exited) return m->code;
+    throw Error("the shim of " + id.substr(0, 12) + " died; the exit status is unknown");
+}
+
+}  // namespace
 
 int wait_attached(Launched& launched, const std::string& id) {
     // Signals to us go to the container (Ctrl-C, SIGTERM from a supervisor).
@@ -159,7 +175,6 @@ int wait_attached(Launched& launched, const std::string& id) {
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC));
     UniqueFd target = open_pidfd(launched.pid, launched.start);
-    std::string buf;
     for (;;) {
         pollfd fds[2] = {{launched.report.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) {
@@ -171,11 +186,7 @@ int wait_attached(Launched& launched, const std::string& id) {
             if (::read(sigfd.get(), &si, sizeof si) == sizeof si && target)
                 signal_pidfd(target.get(), static_cast<int>(si.ssi_signo));
         }
-        if (fds[0].revents & (POLLIN | POLLHUP)) {
-            std::string line = read_line(launched.report.get());
-            if (line.starts_with("exited ")) return static_cast<int>(parse_int(line.substr(7), "exit code", 0, 255));
-            throw Error("the shim of " + id.substr(0, 12) + " died; the exit status is unknown");
-        }
+        if (fds[0].revents & (POLLIN | POLLHUP)) return reported_exit(launched.report.get(), id);
     }
 }
 
@@ -183,10 +194,6 @@ int wait_attached(Launched& launched, const std::string& id) {
 
 namespace minirt {
 
-int wait_reported_exit(Launched& launched, const std::string& id) {
-    std::string line = read_line(launched.report.get());
-    if (line.starts_with("exited ")) return static_cast<int>(parse_int(line.substr(7), "exit code", 0, 255));
-    throw Error("the shim of " + id.substr(0, 12) + " died; the exit status is unknown");
-}
+int wait_reported_exit(Launched& launched, const std::string& id) { return reported_exit(launched.report.get(), id); }
 
 }  // namespace minirt

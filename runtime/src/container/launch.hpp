@@ -17,7 +17,7 @@ namespace minirt {
 struct Launched {
     pid_t pid = 0;
     uint64_t start = 0;
-    UniqueFd report;  // still open when attached: "exited N" arrives here
+    UniqueFd report;  // still open when attached: the Exited message arrives here
 };
 
 struct LaunchMode {
@@ -51,7 +51,7 @@ private:
 // the container's exit code (125/126/127) if it could not be started.
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode = {});
 
-// Waits for the shim's "exited N" on the report pipe (no signal forwarding).
+// Waits for the shim's Exited on the report pipe (no signal forwarding).
 int wait_reported_exit(Launched& launched, const std::string& id);
 
 // Attached mode: forwards our signals to the container until the shim

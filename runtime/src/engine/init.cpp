@@ -20,7 +20,7 @@
 #include "linux/fd_passing.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
-#include "engine/sync.hpp"
+#include "common/protocol.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
@@ -36,7 +36,7 @@ using oci::Spec;
 namespace {
 
 [[noreturn]] void fail(int sync, int code, const std::string& message) noexcept {
-    send_sync(sync, SyncMessage::failed(code, message));
+    send_message(sync, Message::failed(code, message));
     _exit(code);
 }
 
@@ -362,10 +362,10 @@ void container_init(const InitOptions& o) noexcept {
         // In its cgroup already (born there), so a new cgroup namespace is
         // rooted at the container's own group.
         if (unshare_flags && ::unshare(unshare_flags) < 0) throw_errno("unshare namespaces");
-        if (!send_sync(o.sync, SyncMessage::of(SyncType::NamespacesReady))) _exit(kExitMinirtError);
+        if (!send_message(o.sync, Message::of(MessageType::NamespacesReady))) _exit(kExitMinirtError);
         // Nothing more until the parent says go (EOF: it is gone).
-        auto go = receive_sync(o.sync);
-        if (!go || go->type != SyncType::Go) _exit(kExitMinirtError);
+        auto go = receive_message(o.sync);
+        if (!go || go->type != MessageType::Go) _exit(kExitMinirtError);
 
         if (own_net) bring_up_loopback();
         if (!spec.hostname.empty()) set_hostname(spec.hostname);
@@ -386,8 +386,8 @@ void container_init(const InitOptions& o) noexcept {
         apply_scheduling(spec.process);
         // The parent compiled the filter meanwhile, and attached the device
         // filter before sending it (EOF: it failed or died, and kills us).
-        auto filter = receive_sync(o.sync);
-        if (!filter || filter->type != SyncType::Seccomp ||
+        auto filter = receive_message(o.sync);
+        if (!filter || filter->type != MessageType::Seccomp ||
             filter->payload.size() % sizeof(sock_filter) != 0)
             _exit(kExitMinirtError);
         SeccompProgram program(filter->payload.size() / sizeof(sock_filter));
@@ -403,7 +403,7 @@ void container_init(const InitOptions& o) noexcept {
         close_fds_from(3 + o.preserve_fds, o.sync, o.fifo);
         pass_preserved_fds(o.preserve_fds);
         apply_security(process_security(spec.process, spec), program);
-        if (!send_sync(o.sync, SyncMessage::of(SyncType::Ready))) _exit(kExitMinirtError);
+        if (!send_message(o.sync, Message::of(MessageType::Ready))) _exit(kExitMinirtError);
         if (o.fifo >= 0) wait_for_start(o.fifo);
 
         std::vector<char*> argv = exec_vector(spec.process.args), envp = exec_vector(spec.process.env);

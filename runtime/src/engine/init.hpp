@@ -3,7 +3,7 @@
 // the namespaces config.json asks for, builds the root (the overlay of a
 // native container first, then the mounts list) and enters it, applies the
 // process's confinement and execs the command, now or once `start` writes
-// exec.fifo. It talks to its parent in engine/sync.hpp's messages.
+// exec.fifo. It talks to its parent in common/protocol.hpp's messages.
 #pragma once
 
 #include <string>

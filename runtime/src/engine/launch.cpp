@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "common/file.hpp"
-#include "engine/sync.hpp"
+#include "common/protocol.hpp"
 #include "linux/device_filter.hpp"
 #include "linux/seccomp.hpp"
 #include "linux/security.hpp"
@@ -121,7 +121,7 @@ std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::st
 }
 
 InitProcess InitProcess::spawn(const Params& p) {
-    auto [parent_end, child_end] = sync_socketpair();
+    auto [parent_end, child_end] = message_socketpair();
     UniqueFd ours(parent_end), theirs(child_end);
     const oci::Namespace* pidns = p.init.spec->find_namespace("pid");
     pid_t pid = clone_into(pidns && pidns->path.empty(), p.cgroup);
@@ -137,11 +137,11 @@ InitProcess InitProcess::spawn(const Params& p) {
     return InitProcess(Child(pid), std::move(ours));
 }
 
-std::optional<SyncMessage> InitProcess::next() {
+std::optional<Message> InitProcess::next() {
     for (;;) {
-        auto m = receive_sync(sync_.get());
+        auto m = receive_message(sync_.get());
         // Not waited for by a parent with nothing to do before go.
-        if (m && m->type == SyncType::NamespacesReady && !ns_seen_) {
+        if (m && m->type == MessageType::NamespacesReady && !ns_seen_) {
             ns_seen_ = true;
             continue;
         }
@@ -151,9 +151,9 @@ std::optional<SyncMessage> InitProcess::next() {
 
 namespace {
 
-[[noreturn]] void unexpected(const std::optional<SyncMessage>& m, SyncType want) {
+[[noreturn]] void unexpected(const std::optional<Message>& m, MessageType want) {
     if (!m) throw Error("the container's init died while it was being set up");
-    if (m->type == SyncType::Failed) throw InitFailure(m->payload, m->code);
+    if (m->type == MessageType::Failed) throw InitFailure(m->payload, m->code);
     throw Error(std::string("the container's init said \"") + to_string(m->type) + "\" where \"" + to_string(want) +
                 "\" was due");
 }
@@ -162,13 +162,13 @@ namespace {
 
 void InitProcess::wait_namespaces() {
     if (ns_seen_) return;
-    auto m = receive_sync(sync_.get());
-    if (!m || m->type != SyncType::NamespacesReady) unexpected(m, SyncType::NamespacesReady);
+    auto m = receive_message(sync_.get());
+    if (!m || m->type != MessageType::NamespacesReady) unexpected(m, MessageType::NamespacesReady);
     ns_seen_ = true;
 }
 
 bool InitProcess::go() {
-    if (send_sync(sync_.get(), SyncMessage::of(SyncType::Go))) return true;
+    if (send_message(sync_.get(), Message::of(MessageType::Go))) return true;
     if (errno != EPIPE && errno != ECONNRESET) throw_errno("release the container's init");
     return false;
 }
@@ -182,22 +182,26 @@ void InitProcess::confine(const oci::Spec& spec, const fs::path& cgroup) {
         rules.insert(rules.end(), defaults.begin(), defaults.end());
         attach_device_filter(cgroup.string(), rules);
     }
-    SeccompProgram program = seccomp_program_for(process_security(spec.process, spec));
-    SyncMessage m = SyncMessage::of(SyncType::Seccomp);
+    SeccompProgram program;
+    if (spec.seccomp)
+        program = compile_seccomp(with_context("config.json: linux.seccomp", [&] {
+            return seccomp_filter_from_profile(*spec.seccomp, spec.process.capabilities);
+        }));
+    Message m = Message::of(MessageType::Seccomp);
     m.payload.assign(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter));
     // EPIPE: the init failed already; wait_ready() reads why.
-    if (!send_sync(sync_.get(), m) && errno != EPIPE && errno != ECONNRESET)
+    if (!send_message(sync_.get(), m) && errno != EPIPE && errno != ECONNRESET)
         throw_errno("seccomp: hand the filter to the container");
 }
 
 void InitProcess::wait_ready() {
     auto m = next();
-    if (!m || m->type != SyncType::Ready) unexpected(m, SyncType::Ready);
+    if (!m || m->type != MessageType::Ready) unexpected(m, MessageType::Ready);
 }
 
 void InitProcess::wait_exec() {
     auto m = next();
-    if (m) unexpected(m, SyncType::Ready);
+    if (m) unexpected(m, MessageType::Ready);
     sync_.reset();
 }
 

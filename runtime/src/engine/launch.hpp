@@ -1,7 +1,7 @@
 // The parent's side of starting a container's init, shared by the shim and
 // `minirt oci create`: the container's cgroup (one controller check, one
 // way to make and limit it), the clone of the init straight into that
-// group, and the steps of engine/sync.hpp's protocol.
+// group, and the steps of common/protocol.hpp's protocol.
 #pragma once
 
 #include <sys/types.h>
@@ -14,7 +14,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "engine/init.hpp"
-#include "engine/sync.hpp"
+#include "common/protocol.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
 #include "oci/spec.hpp"
@@ -83,7 +83,7 @@ public:
 
 private:
     InitProcess(Child child, UniqueFd sync) : child_(std::move(child)), sync_(std::move(sync)) {}
-    std::optional<SyncMessage> next();
+    std::optional<Message> next();
     Child child_;
     UniqueFd sync_;
     bool ns_seen_ = false;

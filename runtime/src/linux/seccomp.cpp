@@ -149,9 +149,7 @@ json default_seccomp_profile(CapMask caps) {
                 {"syscalls", std::move(syscalls)}};
 }
 
-SeccompFilter default_seccomp_filter(CapMask caps) {
-    return seccomp_filter_from_json(default_seccomp_profile(caps).dump(), caps);
-}
+SeccompFilter default_seccomp_filter(CapMask caps) { return seccomp_filter_from_profile(default_seccomp_profile(caps), caps); }
 
 std::string default_seccomp_summary(CapMask caps) {
     std::string out;
@@ -220,6 +218,10 @@ SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask 
     } catch (const json::exception& e) {
         throw Error(std::string("not JSON: ") + e.what());
     }
+    return seccomp_filter_from_profile(p, caps);
+}
+
+SeccompFilter seccomp_filter_from_profile(const json& p, CapMask caps) {
     try {
         if (!p.is_object()) throw Error("not a JSON object");
         json defaults = json::object();

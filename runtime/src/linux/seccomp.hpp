@@ -39,6 +39,8 @@ SeccompFilter default_seccomp_filter(CapMask caps);
 // Names this libseccomp does not know are skipped, like podman does; any
 // other malformed field throws Error naming it.
 SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask caps);
+// The same from a parsed profile (a spec's linux.seccomp).
+SeccompFilter seccomp_filter_from_profile(const nlohmann::json& profile, CapMask caps);
 
 // A filter compiled to the kernel's classic BPF: what is loaded. Compiling
 // takes libseccomp most of a millisecond, so the shim does it while the

@@ -24,6 +24,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "common/protocol.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/device_filter.hpp"
 #include "linux/monitor.hpp"
@@ -85,7 +86,7 @@ private:
     void drain_monitor();
     void leave_monitor() noexcept;
     void record_soft_crossing(const MonitorEvent& ev);
-    void report(const std::string& line);
+    void report(const Message& m);
 
     ShimArgs args_;
     const Store& store_;
@@ -110,7 +111,7 @@ private:
     // before then would deadlock against the CLI waiting for that report.
     FileLock startup_lock_;
     UniqueFd alive_mark_;  // see hold_shim_mark()
-    std::string failure_report_;
+    Message failure_report_;
     std::unique_ptr<Monitor> monitor_;
     std::optional<MonitorRecord> monitor_record_;
 
@@ -283,8 +284,8 @@ void Shim::drain_monitor() {
     }
 }
 
-void Shim::report(const std::string& line) {
-    if (args_.report_fd >= 0 && !write_all_nothrow(args_.report_fd, line + "\n")) {
+void Shim::report(const Message& m) {
+    if (args_.report_fd >= 0 && !send_message(args_.report_fd, m)) {
         ::close(args_.report_fd);  // the CLI is gone; carry on without it
         args_.report_fd = -1;
     }
@@ -461,7 +462,7 @@ void Shim::record_failure(ContainerState st, int code, const std::string& messag
     st.shim_pid = 0;
     store_.save_state(st);
     log_->note("minirt: " + message);
-    failure_report_ = "failed " + std::to_string(code) + " " + message;
+    failure_report_ = Message::failed(code, message);
 }
 
 void Shim::pump(int fd, const char* stream, bool& eof) {
@@ -670,7 +671,7 @@ void Shim::finish() {
     for (auto& c : clients_)
         if (c) send_packet(c.get(), kMsgExit, std::to_string(code));
     clients_.clear();
-    report("exited " + std::to_string(code));
+    report(Message::exited(code));
     // An attached CLI's stdout may be a pipe someone reads to EOF
     // (`$(minirt run --rm ...)`): it must not wait for the purge.
     release_stdio();
@@ -830,7 +831,7 @@ int Shim::run() {
         leave_monitor();
         remove_cgroup();  // never in place of the error being reported
         // Nothing was started: the CLI undoes creation itself for `run`.
-        report("failed " + std::to_string(e.exit_code()) + " " + e.message());
+        report(Message::failed(e.exit_code(), e.message()));
         return 1;
     }
     // Read and filled in while the init builds its root (the CLI's lock,
@@ -866,7 +867,7 @@ int Shim::run() {
         store_.save_state(st);
         running_state_ = st;
         startup_lock_.release();
-        report("started " + std::to_string(st.pid) + " " + std::to_string(st.pid_start));
+        report(Message::started(st.pid, st.pid_start));
         // What `start` needs after a reboot must survive a crash: config.json
         // and its directory entries. Done here, after the CLI has its answer.
         if (!config_.auto_remove) {
@@ -892,7 +893,7 @@ void run_shim(const ShimArgs& args) noexcept {
         Shim shim(args);
         rc = shim.run();
     } catch (const std::exception& e) {
-        if (args.report_fd >= 0) write_all_nothrow(args.report_fd, std::string("failed 125 ") + e.what() + "\n");
+        if (args.report_fd >= 0) send_message(args.report_fd, Message::failed(kExitMinirtError, e.what()));
     }
     _exit(rc);
 }

@@ -10,10 +10,8 @@
 
 namespace minirt {
 
-// Messages the shim sends the CLI over the report pipe, one per line:
-//   started <pid> <start-time>
-//   failed <exit-code> <message>
-//   exited <exit-code>
+// The shim tells the CLI over the report pipe that the container started,
+// failed to, or exited: common/protocol.hpp's Started, Failed and Exited.
 struct ShimArgs {
     const Store* store = nullptr;
     std::string id;

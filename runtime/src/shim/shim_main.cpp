@@ -2,7 +2,7 @@
 // this beside its own binary, with these descriptors:
 //
 //   fd 0-2  stdio (the CLI's when attached, else /dev/null)
-//   fd 3    the report pipe to the CLI ("started ...", "failed ...", "exited ...")
+//   fd 3    the report pipe to the CLI (Started, Failed, Exited: common/protocol.hpp)
 //   fd 4    the CLI's lock on the container (shared open file description)
 //   fd 5    with --netns: a socket that brings the container's network
 //           namespace, loopback up (see NetnsMaker in launch.hpp)
