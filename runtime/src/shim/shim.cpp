@@ -1,41 +1,35 @@
 #include "shim/shim.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
+#include <malloc.h>
 #include <signal.h>
-#include <linux/sched.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <iterator>
 
-#include "linux/fd_passing.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "common/protocol.hpp"
-#include "linux/cgroup.hpp"
-#include "linux/device_filter.hpp"
-#include "linux/monitor.hpp"
-#include "linux/process.hpp"
-#include "linux/security.hpp"
-#include "linux/userns.hpp"
 #include "engine/launch.hpp"
-#include "linux/terminal.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/fd_passing.hpp"
+#include "linux/process.hpp"
+#include "linux/userns.hpp"
 #include "oci/spec.hpp"
-#include "shim/attach.hpp"
+#include "shim/attach_server.hpp"
+#include "shim/exit_record.hpp"
 #include "shim/log.hpp"
+#include "shim/log_pump.hpp"
+#include "shim/monitor_watch.hpp"
 
 namespace minirt {
 
@@ -44,49 +38,42 @@ namespace {
 // How long the shim keeps draining output after init died, for processes
 // that escaped the PID namespace but still hold the pipes.
 constexpr int kDrainAfterExitMs = 2000;
-constexpr int kPipeSize = 1 << 20;
+// Bigger pipes: a chatty container blocks less often and the shim wakes
+// once per read of kPumpChunk rather than once per 64 KiB.
+constexpr int kPipeSize = static_cast<int>(kPumpChunk);
 // How long an exited container's output waits for the terminal client
 // that `run -t` is about to connect (it is normally there at once).
 // Below the 15 s that stop and kill give a shim to finish.
 constexpr int kAwaitClientMs = 10000;
 
+// The shim of one container: it starts the init (through engine/), runs
+// the loop that pumps output (LogPump), serves attach clients
+// (AttachServer), watches for the memory monitor's events (MonitorWatch)
+// and reaps, and at the end records the exit (ShimRecords) and tears down.
 class Shim {
 public:
-    explicit Shim(const ShimArgs& args) : args_(args), store_(*args.store), netns_sock_(args.netns_fd) {}
+    explicit Shim(const ShimArgs& args)
+        : args_(args), store_(*args.store), netns_sock_(args.netns_fd), monitor_(*args.store, args.id),
+          records_(*args.store, args.id) {}
     int run();
 
 private:
+    // The start.
     void prepare();
     void spawn_init();
+    void hold_mount_namespace();
     bool wait_for_exec(const ContainerState& loaded);  // true once the command is running
-    void event_loop();
-    void pump(int fd, const char* stream, bool& eof);
-    void reap();
     void release_setup_memory();
+    // The loop.
+    void event_loop();
+    void reap();
+    // The end.
     void finish();
-    void record_failure(ContainerState st, int code, const std::string& message);
-    void record_log_drops() noexcept;
-    void rewrite_lost_state() noexcept;
-    // What the log lost to a full disk, into a record about to be written.
-    void note_log_drops(ContainerState& st) const {
-        if (!log_) return;
-        LogWriter::Dropped d = log_->dropped();
-        st.log_dropped_lines = d.lines;
-        st.log_dropped_bytes = d.bytes;
-    }
-    ContainerState exit_record(int code, int sig, bool oom);
-    void save_exit_record(int code, int sig, bool oom) noexcept;
     void remove_container();
     void remove_cgroup() noexcept;
     void release_stdio() noexcept;
-    void register_with_monitor();
-    // Soft or hard RSS limits for the memory monitor to enforce.
-    bool memory_limited() const { return config_.monitor_soft || config_.monitor_hard; }
-    void hold_mount_namespace();
-    void drain_monitor();
-    void leave_monitor() noexcept;
-    void record_soft_crossing(const MonitorEvent& ev);
     void report(const Message& m);
+    void register_with_monitor() { monitor_.add(child_, config_, *log_); }
 
     ShimArgs args_;
     const Store& store_;
@@ -97,7 +84,9 @@ private:
     std::optional<Cgroup> cgroup_;
     uint64_t oom_kills_before_ = 0;
     std::unique_ptr<LogWriter> log_;
+    std::optional<LogPump> pump_;
     Pipe out_, err_;
+    Pipe stdin_;        // detached -i without -t (the write end goes to attach_)
     UniqueFd devnull_;  // the init's stdin without -i
     // The CLI's NetnsMaker socket (fd 5), and the namespace read from it.
     UniqueFd netns_sock_, netns_;
@@ -105,184 +94,20 @@ private:
     pid_t child_ = -1;
     bool child_done_ = false;
     int wait_status_ = 0;
-    bool relay_ = false;
     // The CLI's lock on the container, shared with us over the spawn: it covers
-    // everything up to the "started"/"failed" report. Taking the lock anew
+    // everything up to the Started/Failed report. Taking the lock anew
     // before then would deadlock against the CLI waiting for that report.
     FileLock startup_lock_;
     UniqueFd alive_mark_;  // see hold_shim_mark()
     Message failure_report_;
-    std::unique_ptr<Monitor> monitor_;
-    std::optional<MonitorRecord> monitor_record_;
-
-    // Terminal and attach (-t / -i): clients connect to the attach socket.
-    void accept_client();
-    void await_terminal_client();
-    void serve_client(int fd);
-    void broadcast(std::string_view data);
+    MonitorWatch monitor_;
+    ShimRecords records_;
+    std::optional<AttachServer> attach_;       // -t, or -i without the CLI's stdin
     UniqueFd console_parent_, console_child_;  // socketpair: init → shim pty master
     UniqueFd master_;                          // the container's pty master
-    Pipe stdin_;                               // detached -i without -t
-    UniqueFd listener_;
-    std::vector<UniqueFd> clients_;
-    std::string pending_output_;  // output before the first client connected
-    bool had_client_ = false;
-    int epoll_ = -1;
     UniqueFd mount_ns_;  // the container's, held until its exit is reported
     bool drop_pages_ = false;
-    ContainerState running_state_;  // as recorded at the start (rewrite_lost_state)
 };
-
-// Output produced before anyone attached is kept (bounded) for the first
-// client, so `run -it` never misses the shell's first prompt.
-constexpr size_t kPendingOutputMax = 1 << 20;
-
-void Shim::broadcast(std::string_view data) {
-    if (!had_client_) {
-        if (pending_output_.size() + data.size() <= kPendingOutputMax) pending_output_.append(data);
-        return;
-    }
-    for (auto& c : clients_)
-        if (c && !send_packet(c.get(), kMsgOutput, data)) c.reset();
-}
-
-void Shim::accept_client() {
-    UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c) return;
-    if (!had_client_) {
-        had_client_ = true;
-        if (!pending_output_.empty() && !send_packet(c.get(), kMsgOutput, pending_output_)) return;
-        pending_output_.clear();
-        pending_output_.shrink_to_fit();
-    }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = c.get();
-    if (epoll_ >= 0 && ::epoll_ctl(epoll_, EPOLL_CTL_ADD, c.get(), &ev) < 0) return;
-    clients_.push_back(std::move(c));
-}
-
-// run -t in the foreground connects to the terminal once it hears
-// "started": a command that is quicker than that (a loaded host, `echo`)
-// has ended before. Its output waits in pending_output_ for that client,
-// for as long as the CLI is there to connect.
-void Shim::await_terminal_client() {
-    if (!args_.tty_client || had_client_ || !listener_ || args_.report_fd < 0) return;
-    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {args_.report_fd, 0, 0}};
-    int64_t deadline = monotonic_ms() + kAwaitClientMs;
-    while (!had_client_) {
-        int left = static_cast<int>(std::max<int64_t>(0, deadline - monotonic_ms()));
-        int n = ::poll(fds, 2, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || (fds[1].revents & (POLLERR | POLLHUP))) return;  // late, or the CLI is gone
-        if (fds[0].revents & POLLIN) accept_client();
-    }
-}
-
-void Shim::serve_client(int fd) {
-    char type;
-    std::string payload;
-    bool ok = recv_packet(fd, type, payload);
-    if (ok && type == kMsgData) {
-        int target = master_ ? master_.get() : stdin_.write.get();
-        if (target >= 0) write_all_nothrow(target, payload);
-    } else if (ok && type == kMsgWinsize && payload.size() == 4 && master_) {
-        WindowSize ws;
-        std::memcpy(&ws.rows, payload.data(), 2);
-        std::memcpy(&ws.cols, payload.data() + 2, 2);
-        set_window_size(master_.get(), ws);
-    } else if (ok && type == kMsgCloseStdin) {
-        stdin_.write.reset();
-        if (master_) write_all_nothrow(master_.get(), "\x04");  // EOF on a terminal
-    }
-    if (!ok) {
-        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
-        for (auto& c : clients_)
-            if (c.get() == fd) c.reset();
-        std::erase_if(clients_, [](const UniqueFd& c) { return !c; });
-    }
-}
-
-// The id the monitor knows the container by: its name when it fits (the
-// kernel log then reads container=web), else the id's first 63 characters.
-std::string monitor_id_for(const ContainerConfig& c) {
-    return c.name.size() <= kMonitorIdMax ? c.name : c.id.substr(0, kMonitorIdMax);
-}
-
-void Shim::register_with_monitor() {
-    bool limited = memory_limited();
-    try {
-        monitor_ = open_monitor();
-    } catch (const Error& e) {
-        if (limited) throw;
-        log_->note("minirt: memory monitor unavailable: " + e.message());
-        return;
-    }
-    if (!monitor_) {
-        if (limited) throw Error("the memory monitor (/dev/container_monitor) is gone; cannot apply --soft-mib/--hard-mib");
-        return;
-    }
-    MonitorRecord rec;
-    rec.backend = monitor_->backend();
-    rec.id = monitor_id_for(config_);
-    rec.soft_limit = config_.monitor_soft;
-    rec.hard_limit = config_.monitor_hard;
-    try {
-        try {
-            monitor_->add(child_, rec.id, rec.soft_limit, rec.hard_limit);
-        } catch (const Error& e) {
-            // Another root's container may hold the name: the id is unique.
-            if (e.errno_value() != EEXIST || rec.id == args_.id.substr(0, kMonitorIdMax)) throw;
-            rec.id = args_.id.substr(0, kMonitorIdMax);
-            monitor_->add(child_, rec.id, rec.soft_limit, rec.hard_limit);
-        }
-    } catch (const Error& e) {
-        // With limits asked for, running unwatched would break a promise;
-        // without, the container runs and the log says why it is unwatched.
-        if (limited) throw;
-        // A container without limits is registered after its start: one
-        // that has ended already (ESRCH) has nothing left to watch.
-        if (e.errno_value() != ESRCH) log_->note("minirt: not watched by the memory monitor: " + e.message());
-        monitor_.reset();
-        return;
-    }
-    monitor_record_ = rec;
-}
-
-void Shim::leave_monitor() noexcept {
-    if (!monitor_ || !monitor_record_) return;
-    try {
-        monitor_->remove(monitor_record_->id);
-    } catch (const Error&) {
-        // It drops exited containers by itself at its next scan.
-    }
-}
-
-void Shim::record_soft_crossing(const MonitorEvent& ev) {
-    monitor_record_->soft_crossed = MonitorRecord::Crossing{ev.rss, ev.limit, now_ns()};
-    log_->note("minirt: memory monitor: SOFT LIMIT crossed: rss=" + std::to_string(ev.rss) +
-               " limit=" + std::to_string(ev.limit));
-    FileLock lock = store_.lock(args_.id);
-    if (lock.stale()) return;
-    auto st = store_.load_state(args_.id);
-    if (!st) return;
-    st->monitor = monitor_record_;
-    store_.save_state(*st);
-}
-
-void Shim::drain_monitor() {
-    if (!monitor_) return;
-    while (auto ev = monitor_->next_event()) {
-        if (ev->id != monitor_record_->id) continue;  // another container's
-        if (ev->type == MonitorEvent::Type::Soft) {
-            record_soft_crossing(*ev);
-        } else if (ev->type == MonitorEvent::Type::Hard) {
-            monitor_record_->hard_killed = MonitorRecord::Crossing{ev->rss, ev->limit, now_ns()};
-            log_->note("minirt: memory monitor: HARD LIMIT: killed at rss=" + std::to_string(ev->rss) +
-                       " limit=" + std::to_string(ev->limit));
-        }
-    }
-}
 
 void Shim::report(const Message& m) {
     if (args_.report_fd >= 0 && !send_message(args_.report_fd, m)) {
@@ -316,6 +141,8 @@ void Shim::prepare() {
     }
 
     log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
+    records_.set_log(log_.get());
+    pump_.emplace(*log_, args_.attached);
     out_ = make_pipe();
     err_ = make_pipe();
     // Bigger pipes: a chatty container blocks less often and the shim wakes
@@ -335,7 +162,8 @@ void Shim::prepare() {
         if (!devnull_) throw_errno("open /dev/null");
     }
     if (config_.tty || (config_.interactive && !args_.pass_stdin))
-        listener_ = listen_attach_socket(p.state_dir(args_.id) / "attach.sock");
+        attach_.emplace(p.state_dir(args_.id) / "attach.sock");
+    if (attach_) pump_->set_attach(&*attach_);
 
     // An exit record an earlier run left under --storage (a full --root)
     // says nothing about this one.
@@ -368,13 +196,14 @@ void Shim::spawn_init() {
     // Ours alone: the shim's sign of life (alive_mark_) must die with the
     // shim, and the init must see EOF on the terminal socket if we go.
     params.close_in_child = {alive_mark_.get(), console_parent_.get(), stdin_.write.get(), out_.read.get(),
-                             err_.read.get(), sigfd_.get(), listener_.get()};
+                             err_.read.get(), sigfd_.get(), attach_ ? attach_->listener() : -1};
     // Born PID 1 of a new namespace, directly inside its cgroup.
     init_ = engine::InitProcess::spawn(params);
     child_ = init_->pid();
     netns_.reset();
     console_child_.reset();
     stdin_.read.reset();
+    if (attach_) attach_->set_stdin(std::move(stdin_.write));
     devnull_.reset();
     userns_.reset();
     if (args_.pass_stdin) {
@@ -387,7 +216,7 @@ void Shim::spawn_init() {
     err_.write.reset();
     // Limits must hold before the command runs; a container without any is
     // only watched, and is registered once the init is on its way.
-    bool limited = memory_limited();
+    bool limited = memory_limited(config_);
     if (limited) register_with_monitor();
     // False: the init failed already (a setns, say); wait_for_exec() reads
     // why, which is what the CLI must hear.
@@ -396,6 +225,7 @@ void Shim::spawn_init() {
     // With -t, init sends its pty master before exec (or dies trying: EOF).
     if (console_parent_) {
         master_ = recv_fd(console_parent_.get());
+        if (attach_ && master_) attach_->set_terminal(master_.get());
         console_parent_.reset();
     }
     hold_mount_namespace();
@@ -435,7 +265,9 @@ bool Shim::wait_for_exec(const ContainerState& loaded) {
         wait_status_ = init_->child().wait();
         child_done_ = true;
         init_.reset();
-        record_failure(loaded, e.exit_code(), e.message());
+        records_.failed_start(loaded, e.exit_code(), e.message());
+        log_->note("minirt: " + e.message());
+        failure_report_ = Message::failed(e.exit_code(), e.message());
         return false;
     }
     // The command runs: from here the event loop reaps it. One that has
@@ -449,41 +281,6 @@ bool Shim::wait_for_exec(const ContainerState& loaded) {
         child_done_ = true;
     }
     return true;
-}
-
-void Shim::record_failure(ContainerState st, int code, const std::string& message) {
-    st.status = Status::Exited;
-    st.exit_code = code;
-    st.exit_signal = 0;
-    st.reason = "exec-failed";
-    st.error = message;
-    st.finished_ns = now_ns();
-    st.pid = 0;
-    st.shim_pid = 0;
-    store_.save_state(st);
-    log_->note("minirt: " + message);
-    failure_report_ = Message::failed(code, message);
-}
-
-void Shim::pump(int fd, const char* stream, bool& eof) {
-    static char buf[kPipeSize];  // one shim, one loop: no need for the stack
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-        if (errno == EINTR || errno == EAGAIN) return;
-        eof = true;
-        return;
-    }
-    if (n == 0) {
-        eof = true;
-        return;
-    }
-    std::string_view data(buf, static_cast<size_t>(n));
-    log_->append(stream, data);
-    if (listener_) broadcast(data);
-    if (relay_) {
-        int target = std::strcmp(stream, "stdout") == 0 ? 1 : 2;
-        if (!write_all_nothrow(target, data)) relay_ = false;  // the attached CLI went away
-    }
 }
 
 // Unmaps the pages of our own executable that setup faulted in and the
@@ -551,7 +348,7 @@ void Shim::reap() {
 void Shim::event_loop() {
     UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
     if (!ep) throw_errno("epoll_create1");
-    epoll_ = ep.get();
+    if (attach_) attach_->watch_with(ep.get());
     auto add = [&](int fd) {
         epoll_event ev{};
         ev.events = EPOLLIN;
@@ -561,8 +358,8 @@ void Shim::event_loop() {
     add(out_.read.get());
     add(err_.read.get());
     add(sigfd_.get());
-    if (monitor_) add(monitor_->event_fd());
-    if (listener_) add(listener_.get());
+    if (monitor_.event_fd() >= 0) add(monitor_.event_fd());
+    if (attach_) add(attach_->listener());
     if (master_) add(master_.get());
     bool out_eof = false, err_eof = false, tty_eof = !master_;
     int64_t exit_seen_ms = -1;
@@ -583,30 +380,31 @@ void Shim::event_loop() {
                 signalfd_siginfo si{};
                 while (::read(sigfd_.get(), &si, sizeof si) == sizeof si) {
                     if (si.ssi_signo == SIGCHLD) reap();
-                    else if (static_cast<int>(si.ssi_signo) == rewrite_state_signal()) rewrite_lost_state();
+                    else if (static_cast<int>(si.ssi_signo) == rewrite_state_signal())
+                        records_.rewrite_lost(monitor_.record(), alive_mark_);
                     else if (!child_done_) ::kill(child_, static_cast<int>(si.ssi_signo));
                 }
-            } else if (monitor_ && fd == monitor_->event_fd()) {
-                drain_monitor();
-            } else if (listener_ && fd == listener_.get()) {
-                accept_client();
+            } else if (fd == monitor_.event_fd()) {
+                monitor_.drain(*log_);
+            } else if (attach_ && fd == attach_->listener()) {
+                attach_->accept_client();
             } else if (master_ && fd == master_.get() && !tty_eof) {
                 // EIO once the last holder of the terminal's slave side exits.
-                pump(fd, "stdout", tty_eof);
+                pump_->pump(fd, "stdout", tty_eof);
                 if (tty_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
             } else if (fd == out_.read.get() && !out_eof) {
-                pump(fd, "stdout", out_eof);
+                pump_->pump(fd, "stdout", out_eof);
                 if (out_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
             } else if (fd == err_.read.get() && !err_eof) {
-                pump(fd, "stderr", err_eof);
+                pump_->pump(fd, "stderr", err_eof);
                 if (err_eof) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
-            } else {
-                serve_client(fd);
+            } else if (attach_) {
+                attach_->serve(fd);
             }
         }
-        if (log_->take_drops_changed()) record_log_drops();
+        if (log_->take_drops_changed()) records_.log_drops();
     }
-    epoll_ = -1;  // closed with `ep`: a late client is served without it
+    if (attach_) attach_->watch_with(-1);  // closed with `ep`: a late client is served without it
 }
 
 void Shim::remove_container() {
@@ -628,8 +426,8 @@ void Shim::finish() {
     // A --rm one is gone once reported, so its teardown waits until then.
     if (!config_.auto_remove) mount_ns_.reset();
     // The monitor's HARD event may still be queued behind the child's exit.
-    drain_monitor();
-    leave_monitor();
+    monitor_.drain(*log_);
+    monitor_.leave();
     // `logs` of an exited container shows all of its output.
     if (log_) log_->sync();
     bool oom = false;
@@ -665,12 +463,14 @@ void Shim::finish() {
     if (!unlisted) {
         // The group first: once the exit is recorded, a `start` may make it anew.
         remove_cgroup();
-        save_exit_record(code, sig, oom);
+        records_.save_exit({code, sig, oom, child_, cgroup_ ? cgroup_->path().string() : std::string(), monitor_.record()},
+                           alive_mark_);
     }
-    await_terminal_client();
-    for (auto& c : clients_)
-        if (c) send_packet(c.get(), kMsgExit, std::to_string(code));
-    clients_.clear();
+    if (attach_) {
+        // run -t in the foreground is about to connect (it normally is at once).
+        if (args_.tty_client) attach_->await_first_client(args_.report_fd, kAwaitClientMs);
+        attach_->send_exit(code);
+    }
     report(Message::exited(code));
     // An attached CLI's stdout may be a pipe someone reads to EOF
     // (`$(minirt run --rm ...)`): it must not wait for the purge.
@@ -682,117 +482,12 @@ void Shim::finish() {
     mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
 }
 
-ContainerState Shim::exit_record(int code, int sig, bool oom) {
-    std::optional<ContainerState> loaded;
-    try {
-        loaded = store_.load_state(args_.id);
-    } catch (const Error&) {
-        // Damaged: rebuilt from what we know.
-    }
-    ContainerState st = loaded.value_or(ContainerState{});
-    if (!loaded) {
-        // /run was emptied under us: what we know is the truth.
-        st.pid = child_;
-        st.shim_pid = ::getpid();
-        st.cgroup = cgroup_ ? cgroup_->path().string() : std::string();
-    }
-    st.id = args_.id;
-    st.status = Status::Exited;
-    st.exit_code = code;
-    st.exit_signal = sig;
-    st.finished_ns = now_ns();
-    st.monitor = monitor_record_;
-    note_log_drops(st);
-    if (monitor_record_ && monitor_record_->hard_killed) st.reason = "memory hard limit";
-    else if (oom) st.reason = "oom-killed";
-    else if (st.stop_requested) st.reason = "stopped";
-    else if (sig) st.reason = "killed";
-    else st.reason = "exited";
-    return st;
-}
-
-// The exit is what every later command asks about: it must not be lost to
-// a full --root. It goes to state.json if it can, else to a file beside the
-// container's config under --storage (read in its place), and state.json is
-// tried again a few times, briefly, before the shim gives up on it.
-void Shim::save_exit_record(int code, int sig, bool oom) noexcept {
-    std::optional<ContainerState> st;
-    // Read, changed and written under the container's lock, as every update.
-    auto save = [&] {
-        try {
-            // Removed meanwhile (rm -f while we tore down): nobody to tell,
-            // and nothing of it may be made again, not even its lock file.
-            if (!store_.exists(args_.id)) return true;
-            FileLock lock = store_.lock(args_.id);
-            if (lock.stale()) return true;
-            if (!store_.exists(args_.id)) {
-                lock.unlink_and_release();
-                return true;
-            }
-            if (!st) st = exit_record(code, sig, oom);
-            store_.save_state(*st);
-            return true;
-        } catch (const Error& e) {
-            if (log_) log_->note("minirt: recording the exit: " + e.message());
-            return false;
-        }
-    };
-    if (save()) return;
-    fs::path fallback = store_.paths().exit_fallback(args_.id);
-    try {
-        if (!st) st = exit_record(code, sig, oom);
-        store_.save_exit_fallback(*st);
-    } catch (const Error& e) {
-        if (log_) log_->note("minirt: recording the exit under --storage: " + e.message());
-    }
-    // The record stands: readers no longer take this shim for a running
-    // container's while it tries state.json again.
-    alive_mark_.reset();
-    for (int delay_ms = 50; delay_ms <= 800; delay_ms *= 2) {
-        ::usleep(static_cast<useconds_t>(delay_ms) * 1000);
-        if (save()) {
-            ::unlink(fallback.c_str());
-            return;
-        }
-    }
-}
-
-void Shim::rewrite_lost_state() noexcept {
-    try {
-        // Not yet started (nothing recorded to rewrite), or removed.
-        if (running_state_.id.empty() || !store_.exists(args_.id)) return;
-        FileLock lock = store_.lock(args_.id);
-        if (lock.stale() || store_.load_state(args_.id)) return;  // there after all
-        ContainerState st = running_state_;
-        st.monitor = monitor_record_;
-        note_log_drops(st);
-        store_.save_state(st);
-        // The old mark is on the lost directory: list would not see it.
-        alive_mark_ = hold_shim_mark(store_.paths().state_dir(args_.id));
-    } catch (const Error&) {
-        // Asked again by the next command that finds the record missing.
-    }
-}
-
-void Shim::record_log_drops() noexcept {
-    try {
-        FileLock lock = store_.lock(args_.id);
-        if (lock.stale()) return;
-        auto st = store_.load_state(args_.id);
-        if (!st) return;
-        note_log_drops(*st);
-        store_.save_state(*st);
-    } catch (const Error&) {
-        // Counted again at the exit.
-    }
-}
-
 void Shim::release_stdio() noexcept {
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) return;
     for (int fd = 0; fd <= 2; ++fd) ::dup2(devnull, fd);
     if (devnull > 2) ::close(devnull);
-    relay_ = false;
+    if (pump_) pump_->stop_relay();
 }
 
 void Shim::remove_cgroup() noexcept {
@@ -815,7 +510,6 @@ int Shim::run() {
         sigaddset(&mask, s);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-    relay_ = args_.attached;
     startup_lock_ = FileLock::adopt(args_.lock_fd, store_.paths().lock_file(args_.id));
     try {
         alive_mark_ = hold_shim_mark(store_.paths().state_dir(args_.id));
@@ -828,7 +522,7 @@ int Shim::run() {
         spawn_init();
     } catch (const Error& e) {
         init_.reset();  // killed and reaped
-        leave_monitor();
+        monitor_.leave();
         remove_cgroup();  // never in place of the error being reported
         // Nothing was started: the CLI undoes creation itself for `run`.
         report(Message::failed(e.exit_code(), e.message()));
@@ -846,7 +540,7 @@ int Shim::run() {
     st.cgroup = cgroup_ ? cgroup_->path().string() : std::string();
     if (!wait_for_exec(loaded)) {
         mount_ns_.reset();
-        leave_monitor();
+        monitor_.leave();
         remove_cgroup();  // never in place of the failure being reported
         if (config_.auto_remove) remove_container();
         startup_lock_.release();
@@ -863,9 +557,9 @@ int Shim::run() {
         st.reason.clear();
         st.error.clear();
         st.stop_requested = false;
-        st.monitor = monitor_record_;
+        st.monitor = monitor_.record();
         store_.save_state(st);
-        running_state_ = st;
+        records_.set_running(st);
         startup_lock_.release();
         report(Message::started(st.pid, st.pid_start));
         // What `start` needs after a reboot must survive a crash: config.json
