@@ -161,7 +161,7 @@ int cmd_start(const Globals& g, const std::vector<std::string>& args) {
     UniqueFd lock = dir.lock();
     Loaded l = load(g, f.positional()[0]);
     if (l.status != Status::Created)
-        throw Error("cannot start container \"" + l.state.id + "\": it is " + to_string(l.status) + ", not created");
+        throw Error("cannot start container \"" + l.state.id + "\": it is " + oci_status_name(l.status) + ", not created");
     UniqueFd fifo(::open(dir.fifo().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) {
         if (errno == ENXIO) throw Error("cannot start container \"" + l.state.id + "\": its init has exited");
@@ -195,7 +195,7 @@ int cmd_kill(const Globals& g, const std::vector<std::string>& args) {
         for (int pid : cg.pids()) ::kill(pid, sig);
         return 0;
     }
-    if (l.status == Status::Stopped) throw Error("container \"" + l.state.id + "\" is not running");
+    if (l.status == Status::Exited) throw Error("container \"" + l.state.id + "\" is not running");
     UniqueFd pidfd = open_pidfd(l.state.pid, l.state.pid_start);
     if (!pidfd || !signal_pidfd(pidfd.get(), sig)) throw Error("container \"" + l.state.id + "\" is not running");
     return 0;
@@ -233,7 +233,7 @@ int cmd_delete(const Globals& g, const std::vector<std::string>& args) {
     }
     Loaded l = load(g, id);
     if ((l.status == Status::Running || l.status == Status::Paused) && !f.has("force"))
-        throw Error("cannot delete container \"" + id + "\" that is not stopped: " + to_string(l.status) +
+        throw Error("cannot delete container \"" + id + "\" that is not stopped: " + oci_status_name(l.status) +
                     " (use --force)");
     kill_everything(l.state);
     std::optional<Spec> spec;
@@ -244,7 +244,7 @@ int cmd_delete(const Globals& g, const std::vector<std::string>& args) {
     }
     if (l.state.owns_cgroup && !l.state.cgroup.empty()) Cgroup(l.state.cgroup).remove(l.state.default_cgroup);
     dir.remove();
-    if (spec) run_hooks_warn(g, spec->hooks.poststop, "poststop", l.state, Status::Stopped);
+    if (spec) run_hooks_warn(g, spec->hooks.poststop, "poststop", l.state, Status::Exited);
     return 0;
 }
 
@@ -255,7 +255,7 @@ int set_paused(const Globals& g, const std::vector<std::string>& args, bool paus
     Loaded l = load(g, f.positional()[0]);
     Status want_from = pause ? Status::Running : Status::Paused;
     if (l.status != want_from)
-        throw Error("cannot " + verb + " container \"" + l.state.id + "\": it is " + to_string(l.status));
+        throw Error("cannot " + verb + " container \"" + l.state.id + "\": it is " + oci_status_name(l.status));
     if (l.state.cgroup.empty()) throw Error("cannot " + verb + " container \"" + l.state.id + "\": it has no cgroup v2 group");
     Cgroup cg(l.state.cgroup);
     cg.set_frozen(pause);

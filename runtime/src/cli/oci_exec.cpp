@@ -94,7 +94,7 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
     StateDir dir(g.root, id);
     State s = dir.load();
     Status st = live_status(dir, s);
-    if (st == Status::Stopped) throw Error("cannot exec in container \"" + id + "\": it is stopped");
+    if (st == Status::Exited) throw Error("cannot exec in container \"" + id + "\": it is stopped");
     if (st == Status::Paused && !f.has("ignore-paused"))
         throw Error("cannot exec in container \"" + id + "\": it is paused (resume it first)");
     Spec spec = parse_spec(read_file(dir.config_file()), s.bundle);

@@ -1,6 +1,7 @@
 #include "container/launch.hpp"
 
 #include "container/bundle.hpp"
+#include "container/ops.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -195,5 +196,16 @@ int wait_attached(Launched& launched, const std::string& id) {
 namespace minirt {
 
 int wait_reported_exit(Launched& launched, const std::string& id) { return reported_exit(launched.report.get(), id); }
+
+void start_container(const Store& store, const std::string& id) {
+    FileLock lock = store.lock(id);
+    if (lock.stale()) throw Error("container was removed");
+    ContainerView v = view_container(store, id);
+    if (!v.load_error.empty()) throw Error(v.load_error);
+    if (v.status == Status::Running || v.status == Status::Paused) return;  // as podman: nothing to do
+    if (v.status == Status::Stopping || (v.status == Status::Created && v.shim_alive))
+        throw Error("container is busy (" + std::string(to_string(v.status)) + "); try again");
+    launch_container(store, id, lock);
+}
 
 }  // namespace minirt

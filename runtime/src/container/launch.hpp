@@ -51,6 +51,10 @@ private:
 // the container's exit code (125/126/127) if it could not be started.
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode = {});
 
+// `start`: launches a container that is not running (one that is, is left
+// alone, as podman does); Error if a start or stop is in progress.
+void start_container(const Store& store, const std::string& id);
+
 // Waits for the shim's Exited on the report pipe (no signal forwarding).
 int wait_reported_exit(Launched& launched, const std::string& id);
 

@@ -440,4 +440,38 @@ void remove_container(const Store& store, const std::string& id, bool force) {
     }
 }
 
+namespace {
+
+constexpr int kFreezeTimeoutMs = 5000;
+
+}  // namespace
+
+void set_frozen(const Store& store, const std::string& id, bool frozen) {
+    FileLock lock = store.lock(id);
+    if (lock.stale()) throw Error("container was removed");
+    ContainerView v = view_container(store, id);
+    if (!v.load_error.empty()) throw Error(v.load_error);
+    if (frozen && v.status == Status::Paused) throw Error("container is already paused");
+    if (!frozen && v.status == Status::Running) throw Error("container is not paused");
+    if (v.status != Status::Running && v.status != Status::Paused) throw Error("container is not running");
+    if (v.state->cgroup.empty()) throw Error("container has no cgroup v2 group (this host has no cgroup2 mount)");
+    Cgroup cg(v.state->cgroup);
+    // The record says "may be frozen" whenever it can be (Paused before the
+    // freeze, Running after the thaw): readers look at cgroup.freeze only
+    // for containers recorded as Paused (see view_container).
+    auto record = [&](Status s) {
+        ContainerState st = *v.state;
+        st.status = s;
+        store.save_state(st);
+    };
+    if (frozen) record(Status::Paused);
+    cg.set_frozen(frozen);
+    // cgroup.freeze only asks; cgroup.events says when every task is frozen.
+    if (!cg.wait_frozen(frozen, kFreezeTimeoutMs))
+        throw Error(std::string("the kernel did not report the container ") + (frozen ? "frozen" : "thawed") +
+                    " within 5 s");
+    if (!frozen) record(Status::Running);
+}
+
+
 }  // namespace minirt

@@ -1,6 +1,6 @@
-// Operations on one container that several CLI verbs share: the live view
-// (status derived from the kernel, not trusted from the file), stop, kill,
-// wait and removal.
+// Operations on one container: the live view (status derived from the
+// kernel, not trusted from the file), stop, kill, wait, freeze and removal
+// (starting one is container/launch.hpp).
 #pragma once
 
 #include <optional>
@@ -43,6 +43,10 @@ void kill_container(const Store& store, const std::string& id, int sig);
 // Blocks until the container is not running; returns its exit code, or
 // nullopt when it is unknown (the shim was lost).
 std::optional<int> wait_container(const Store& store, const std::string& id);
+// Freezes (or thaws) every process of a running container through
+// cgroup.freeze, recording paused (running) around it; Error if it is not
+// in the state to change.
+void set_frozen(const Store& store, const std::string& id, bool frozen);
 // Removes a stopped container, or (force) stops it first.
 void remove_container(const Store& store, const std::string& id, bool force);
 

@@ -35,7 +35,7 @@
 #include "common/file.hpp"
 #include "linux/cgroup.hpp"
 #include "monitor_abi.h"
-#include "state/lock.hpp"
+#include "common/file_lock.hpp"
 
 #if MINIRT_HAVE_BPF
 #include <bpf/bpf.h>

@@ -16,17 +16,6 @@ namespace minirt::oci {
 
 using nlohmann::json;
 
-const char* to_string(Status s) {
-    switch (s) {
-        case Status::Creating: return "creating";
-        case Status::Created: return "created";
-        case Status::Running: return "running";
-        case Status::Paused: return "paused";
-        case Status::Stopped: return "stopped";
-    }
-    return "unknown";
-}
-
 StateDir::StateDir(fs::path root, std::string id) : root_(std::move(root)), id_(std::move(id)), dir_(root_ / id_) {}
 
 bool StateDir::exists() const { return ::access(dir_.c_str(), F_OK) == 0; }
@@ -90,7 +79,7 @@ void StateDir::save(const State& s) const {
 void StateDir::remove() const { remove_tree(dir_); }
 
 Status live_status(const StateDir& dir, const State& s) {
-    if (s.pid <= 0 || !process_alive(s.pid, s.pid_start)) return Status::Stopped;
+    if (s.pid <= 0 || !process_alive(s.pid, s.pid_start)) return Status::Exited;
     if (::access(dir.fifo().c_str(), F_OK) == 0) return Status::Created;
     if (!s.cgroup.empty() && Cgroup(s.cgroup).frozen()) return Status::Paused;
     return Status::Running;
@@ -99,8 +88,8 @@ Status live_status(const StateDir& dir, const State& s) {
 json state_json(const State& s, Status status) {
     json j{{"ociVersion", kOciVersion},
            {"id", s.id},
-           {"status", to_string(status)},
-           {"pid", status == Status::Stopped ? 0 : s.pid},
+           {"status", oci_status_name(status)},
+           {"pid", status == Status::Exited ? 0 : s.pid},
            {"bundle", s.bundle.string()},
            {"rootfs", s.rootfs.string()},
            {"created", s.created},

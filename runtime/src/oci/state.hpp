@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fd.hpp"
+#include "common/status.hpp"
 
 namespace minirt::oci {
 
@@ -22,8 +23,6 @@ namespace fs = std::filesystem;
 
 inline constexpr const char* kDefaultRoot = "/run/minirt-oci";
 
-enum class Status { Creating, Created, Running, Paused, Stopped };
-const char* to_string(Status s);
 
 struct State {
     std::string id;
@@ -61,7 +60,8 @@ private:
 };
 
 // Derived from the kernel: the init's liveness (PID + start time), the fifo
-// (present until `start`) and cgroup.freeze.
+// (present until `start`) and cgroup.freeze. An ended container is Exited
+// (OCI's "stopped", see common/status.hpp).
 Status live_status(const StateDir& dir, const State& s);
 // The runtime-spec state object (`minirt oci state`, and hooks' stdin).
 nlohmann::json state_json(const State& s, Status status);

@@ -13,18 +13,6 @@ namespace minirt {
 
 using nlohmann::json;
 
-const char* to_string(Status s) {
-    switch (s) {
-        case Status::Created: return "created";
-        case Status::Running: return "running";
-        case Status::Paused: return "paused";
-        case Status::Stopping: return "stopping";
-        case Status::Exited: return "exited";
-        case Status::Unknown: break;
-    }
-    return "unknown";
-}
-
 namespace {
 
 Status status_from_string(const std::string& s) {

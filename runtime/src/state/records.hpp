@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/status.hpp"
 #include "linux/resources.hpp"
 #include "linux/security.hpp"
 
@@ -68,8 +69,6 @@ struct ContainerSummary {
     static ContainerSummary of(const ContainerConfig& c) { return {c.name, c.image, c.command, c.created_ns}; }
 };
 
-enum class Status { Created, Running, Paused, Stopping, Exited, Unknown };
-const char* to_string(Status s);
 
 // What happened to the container, as recorded by its shim. Status here is
 // only what was last written; the live status is derived (see status.hpp).
