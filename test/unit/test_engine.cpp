@@ -260,3 +260,24 @@ TEST_CASE("bundle: a memory limit without --mem-swap means no swap for any runti
     oci::Spec s = oci::parse_spec(spec.dump(), "/b");
     CHECK(to_json(s.resources) == to_json(c.resources));
 }
+
+TEST_CASE("protocol: attach packets keep their type; an unknown one is refused", "[protocol]") {
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    UniqueFd shim(sv[0]), client(sv[1]);
+    REQUIRE(send_packet(shim.get(), AttachType::Output, "hello"));
+    REQUIRE(send_packet(shim.get(), AttachType::Output, std::string(kMaxPacket + 10, 'x')));  // two packets
+    AttachType type{};
+    std::string payload;
+    REQUIRE(recv_packet(client.get(), type, payload));
+    CHECK(type == AttachType::Output);
+    CHECK(payload == "hello");
+    REQUIRE(recv_packet(client.get(), type, payload));
+    CHECK(payload.size() == kMaxPacket);
+    REQUIRE(recv_packet(client.get(), type, payload));
+    CHECK(payload.size() == 10);
+    REQUIRE(::send(client.get(), "zjunk", 5, 0) == 5);
+    CHECK_FALSE(recv_packet(shim.get(), type, payload));
+    client.reset();
+    CHECK_FALSE(recv_packet(shim.get(), type, payload));
+}

@@ -14,7 +14,8 @@
 #include "common/file.hpp"
 #include "container/ops.hpp"
 #include "linux/process.hpp"
-#include "shim/attach.hpp"
+#include "common/protocol.hpp"
+#include "linux/unix_socket.hpp"
 #include "linux/terminal.hpp"
 
 namespace minirt::cli {
@@ -45,7 +46,7 @@ void send_winsize(int sock, int tty) {
     char buf[4];
     std::memcpy(buf, &ws->rows, 2);
     std::memcpy(buf + 2, &ws->cols, 2);
-    send_packet(sock, kMsgWinsize, std::string_view(buf, 4));
+    send_packet(sock, AttachType::Winsize, std::string_view(buf, 4));
 }
 
 }  // namespace
@@ -71,11 +72,11 @@ AttachResult attach_session(int sock, const AttachOptions& opts) {
             break;
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            char type;
+            AttachType type;
             std::string payload;
             if (!recv_packet(sock, type, payload)) break;  // the shim went away
-            if (type == kMsgOutput) write_all_nothrow(1, payload);
-            if (type == kMsgExit) {
+            if (type == AttachType::Output) write_all_nothrow(1, payload);
+            if (type == AttachType::Exit) {
                 result.exit_code = static_cast<int>(std::strtol(payload.c_str(), nullptr, 10));
                 break;
             }
@@ -92,7 +93,7 @@ AttachResult attach_session(int sock, const AttachOptions& opts) {
             char buf[4096];
             ssize_t n = ::read(0, buf, sizeof buf);
             if (n <= 0) {
-                send_packet(sock, kMsgCloseStdin, "");
+                send_packet(sock, AttachType::CloseStdin, "");
                 stdin_open = false;
                 continue;
             }
@@ -107,7 +108,7 @@ AttachResult attach_session(int sock, const AttachOptions& opts) {
                 matched = 0;
                 out += c;
             }
-            if (!out.empty() && !send_packet(sock, kMsgData, out)) break;
+            if (!out.empty() && !send_packet(sock, AttachType::Data, out)) break;
         }
     }
     raw.reset();
@@ -129,7 +130,7 @@ int cmd_attach(Context& ctx, const Args& args) {
     if (v.status != Status::Running && v.status != Status::Paused) throw Error("container is not running");
     if (!v.config->tty && !v.config->interactive)
         throw Error("container was started without -t or -i: nothing to attach to (use `minirt logs -f`)");
-    UniqueFd sock = connect_attach_socket(ctx.store.paths().state_dir(id) / "attach.sock");
+    UniqueFd sock = connect_unix(ctx.store.paths().state_dir(id) / "attach.sock", SOCK_SEQPACKET);
     AttachOptions o;
     o.tty = v.config->tty;
     o.stdin_open = !p.vm.count("no-stdin");

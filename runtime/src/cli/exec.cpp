@@ -26,7 +26,6 @@
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
 #include "linux/security.hpp"
-#include "shim/attach.hpp"
 #include "engine/exec.hpp"
 #include "oci/spec.hpp"
 #include "linux/terminal.hpp"

@@ -3,6 +3,8 @@
 // ps), plus features, spec and --version.
 #include "cli/oci.hpp"
 
+#include "linux/unix_socket.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -106,15 +108,7 @@ void log_debug(const Globals& g, const std::string& message) {
 }
 
 UniqueFd connect_console(const std::string& path) {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw_errno("socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) throw Error("--console-socket path is too long: " + path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        throw_errno("connect to --console-socket " + path);
-    return sock;
+    return with_context("--console-socket " + path, [&] { return connect_unix(path, SOCK_STREAM); });
 }
 
 namespace {

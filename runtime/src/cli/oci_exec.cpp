@@ -25,7 +25,6 @@
 #include "engine/exec.hpp"
 #include "oci/spec.hpp"
 #include "oci/state.hpp"
-#include "shim/attach.hpp"
 #include "linux/terminal.hpp"
 
 namespace minirt::oci {

@@ -14,7 +14,8 @@
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
 #include "cli/attach.hpp"
-#include "shim/attach.hpp"
+#include "common/protocol.hpp"
+#include "linux/unix_socket.hpp"
 #include "container/launch.hpp"
 
 namespace minirt::cli {
@@ -180,7 +181,7 @@ int cmd_run(Context& ctx, const Args& args) {
     }
     if (!config.tty) return wait_attached(launched, config.id);
 
-    UniqueFd sock = connect_attach_socket(ctx.store.paths().state_dir(config.id) / "attach.sock");
+    UniqueFd sock = connect_unix(ctx.store.paths().state_dir(config.id) / "attach.sock", SOCK_SEQPACKET);
     AttachOptions o;
     o.tty = true;
     o.stdin_open = config.interactive;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -137,6 +138,38 @@ std::pair<int, int> message_socketpair() {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
     return {sv[0], sv[1]};
+}
+
+bool send_packet(int fd, AttachType type, std::string_view payload) noexcept {
+    char buf[kMaxPacket + 1];
+    while (true) {
+        size_t n = std::min(payload.size(), kMaxPacket);
+        buf[0] = static_cast<char>(type);
+        std::memcpy(buf + 1, payload.data(), n);
+        ssize_t w;
+        do {
+            w = ::send(fd, buf, n + 1, MSG_NOSIGNAL);
+        } while (w < 0 && errno == EINTR);
+        if (w < 0) return false;
+        payload.remove_prefix(n);
+        if (payload.empty()) return true;
+    }
+}
+
+bool recv_packet(int fd, AttachType& type, std::string& payload) {
+    char buf[kMaxPacket + 1];
+    ssize_t n;
+    do {
+        n = ::recv(fd, buf, sizeof buf, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return false;
+    switch (buf[0]) {
+        case 'd': case 'w': case 'c': case 'o': case 'x': break;
+        default: return false;
+    }
+    type = static_cast<AttachType>(buf[0]);
+    payload.assign(buf + 1, static_cast<size_t>(n - 1));
+    return true;
 }
 
 }  // namespace minirt

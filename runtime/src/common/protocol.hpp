@@ -21,6 +21,12 @@
 // Every message is one frame: its length (4 bytes), type (1), code (4),
 // value (8), then the payload; native byte order (both ends are this
 // machine).
+//
+// The attach socket (root/<id>/attach.sock, SOCK_SEQPACKET), between the
+// shim and its clients (`run -it`, `attach`): every packet is a type byte,
+// then its payload.
+//   client -> shim    Data(bytes) | Winsize(rows, cols: 2 x uint16) | CloseStdin
+//   shim   -> client  Output(bytes) | Exit(code, decimal text)
 #pragma once
 
 #include <cstdint>
@@ -70,5 +76,13 @@ std::optional<Message> receive_message(int fd);
 Message expect_message(int fd, MessageType want);
 // A socketpair for an init and its parent, both ends close-on-exec.
 std::pair<int, int> message_socketpair();
+
+enum class AttachType : char { Data = 'd', Winsize = 'w', CloseStdin = 'c', Output = 'o', Exit = 'x' };
+inline constexpr size_t kMaxPacket = 32 * 1024;  // a longer payload goes in several packets
+
+// One payload (in packets of kMaxPacket); false if the peer is gone.
+bool send_packet(int fd, AttachType type, std::string_view payload) noexcept;
+// One packet; false on EOF, an error, or a type that is none of the above.
+bool recv_packet(int fd, AttachType& type, std::string& payload);
 
 }  // namespace minirt

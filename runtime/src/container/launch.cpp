@@ -25,7 +25,6 @@
 #include "common/protocol.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
-#include "shim/attach.hpp"
 
 namespace minirt {
 

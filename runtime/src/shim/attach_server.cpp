@@ -10,7 +10,8 @@
 #include "common/file.hpp"
 #include "linux/process.hpp"
 #include "linux/terminal.hpp"
-#include "shim/attach.hpp"
+#include "common/protocol.hpp"
+#include "linux/unix_socket.hpp"
 
 namespace minirt {
 
@@ -21,7 +22,7 @@ constexpr size_t kPendingOutputMax = 1 << 20;
 
 }  // namespace
 
-AttachServer::AttachServer(const std::filesystem::path& path) : listener_(listen_attach_socket(path)) {}
+AttachServer::AttachServer(const std::filesystem::path& path) : listener_(listen_unix(path, SOCK_SEQPACKET)) {}
 
 void AttachServer::broadcast(std::string_view output) {
     if (!had_client_) {
@@ -29,7 +30,7 @@ void AttachServer::broadcast(std::string_view output) {
         return;
     }
     for (auto& c : clients_)
-        if (c && !send_packet(c.get(), kMsgOutput, output)) c.reset();
+        if (c && !send_packet(c.get(), AttachType::Output, output)) c.reset();
 }
 
 void AttachServer::accept_client() {
@@ -37,7 +38,7 @@ void AttachServer::accept_client() {
     if (!c) return;
     if (!had_client_) {
         had_client_ = true;
-        if (!pending_output_.empty() && !send_packet(c.get(), kMsgOutput, pending_output_)) return;
+        if (!pending_output_.empty() && !send_packet(c.get(), AttachType::Output, pending_output_)) return;
         pending_output_.clear();
         pending_output_.shrink_to_fit();
     }
@@ -66,18 +67,18 @@ void AttachServer::await_first_client(int cli_fd, int timeout_ms) {
 }
 
 void AttachServer::serve(int fd) {
-    char type;
+    AttachType type;
     std::string payload;
     bool ok = recv_packet(fd, type, payload);
-    if (ok && type == kMsgData) {
+    if (ok && type == AttachType::Data) {
         int target = master_ >= 0 ? master_ : stdin_.get();
         if (target >= 0) write_all_nothrow(target, payload);
-    } else if (ok && type == kMsgWinsize && payload.size() == 4 && master_ >= 0) {
+    } else if (ok && type == AttachType::Winsize && payload.size() == 4 && master_ >= 0) {
         WindowSize ws;
         std::memcpy(&ws.rows, payload.data(), 2);
         std::memcpy(&ws.cols, payload.data() + 2, 2);
         set_window_size(master_, ws);
-    } else if (ok && type == kMsgCloseStdin) {
+    } else if (ok && type == AttachType::CloseStdin) {
         stdin_.reset();
         if (master_ >= 0) write_all_nothrow(master_, "\x04");  // EOF on a terminal
     }
@@ -91,7 +92,7 @@ void AttachServer::serve(int fd) {
 
 void AttachServer::send_exit(int code) {
     for (auto& c : clients_)
-        if (c) send_packet(c.get(), kMsgExit, std::to_string(code));
+        if (c) send_packet(c.get(), AttachType::Exit, std::to_string(code));
     clients_.clear();
 }
 

@@ -1,4 +1,4 @@
-#include "shim/attach.hpp"
+#include "linux/unix_socket.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -31,10 +31,10 @@ sockaddr_un address_of(const std::filesystem::path& path, UniqueFd& dir) {
 
 }  // namespace
 
-UniqueFd listen_attach_socket(const std::filesystem::path& path) {
+UniqueFd listen_unix(const std::filesystem::path& path, int type) {
     UniqueFd dir;
     sockaddr_un addr = address_of(path, dir);
-    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    UniqueFd s(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!s) throw_errno("socket");
     ::unlink(path.c_str());
     // Bind under a umask that leaves the socket to root alone.
@@ -46,43 +46,14 @@ UniqueFd listen_attach_socket(const std::filesystem::path& path) {
     return s;
 }
 
-UniqueFd connect_attach_socket(const std::filesystem::path& path) {
+UniqueFd connect_unix(const std::filesystem::path& path, int type) {
     UniqueFd dir;
     sockaddr_un addr = address_of(path, dir);
-    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    UniqueFd s(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
     if (!s) throw_errno("socket");
     if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
         throw_errno("connect to " + path.string());
     return s;
 }
-
-bool send_packet(int fd, char type, std::string_view payload) noexcept {
-    char buf[kMaxPacket + 1];
-    while (true) {
-        size_t n = std::min(payload.size(), kMaxPacket);
-        buf[0] = type;
-        std::memcpy(buf + 1, payload.data(), n);
-        ssize_t w;
-        do {
-            w = ::send(fd, buf, n + 1, MSG_NOSIGNAL);
-        } while (w < 0 && errno == EINTR);
-        if (w < 0) return false;
-        payload.remove_prefix(n);
-        if (payload.empty()) return true;
-    }
-}
-
-bool recv_packet(int fd, char& type, std::string& payload) {
-    char buf[kMaxPacket + 1];
-    ssize_t n;
-    do {
-        n = ::recv(fd, buf, sizeof buf, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return false;
-    type = buf[0];
-    payload.assign(buf + 1, static_cast<size_t>(n - 1));
-    return true;
-}
-
 
 }  // namespace minirt
