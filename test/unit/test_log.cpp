@@ -12,7 +12,7 @@
 #include "common/fd.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
-#include "shim/log.hpp"
+#include "state/log.hpp"
 
 using namespace minirt;
 

@@ -12,7 +12,7 @@
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
-#include "shim/log.hpp"
+#include "state/log.hpp"
 
 namespace minirt::cli {
 

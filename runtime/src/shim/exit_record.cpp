@@ -4,7 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/parse.hpp"
-#include "shim/log.hpp"
+#include "state/log.hpp"
 #include "state/lock.hpp"
 
 namespace minirt {

@@ -8,7 +8,7 @@
 
 #include "common/file.hpp"
 #include "shim/attach_server.hpp"
-#include "shim/log.hpp"
+#include "state/log.hpp"
 
 namespace minirt {
 

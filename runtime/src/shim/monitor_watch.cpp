@@ -3,7 +3,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
-#include "shim/log.hpp"
+#include "state/log.hpp"
 
 namespace minirt {
 

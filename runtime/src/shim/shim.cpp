@@ -27,7 +27,7 @@
 #include "oci/spec.hpp"
 #include "shim/attach_server.hpp"
 #include "shim/exit_record.hpp"
-#include "shim/log.hpp"
+#include "state/log.hpp"
 #include "shim/log_pump.hpp"
 #include "shim/monitor_watch.hpp"
 

@@ -1,4 +1,4 @@
-#include "shim/log.hpp"
+#include "state/log.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>
