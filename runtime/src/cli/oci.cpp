@@ -236,7 +236,7 @@ int cmd_delete(const Globals& g, const std::vector<std::string>& args) {
     } catch (const Error& e) {
         log_line(g, "warning", e.message());
     }
-    if (l.state.owns_cgroup && !l.state.cgroup.empty()) Cgroup(l.state.cgroup).remove(l.state.default_cgroup);
+    if (l.state.owns_cgroup && !l.state.cgroup.empty()) Cgroup(l.state.cgroup).teardown(l.state.default_cgroup);
     dir.remove();
     if (spec) run_hooks_warn(g, spec->hooks.poststop, "poststop", l.state, Status::Exited);
     return 0;

@@ -44,7 +44,7 @@ public:
         if (committed_) return;
         if (cgroup_ && cgroup_->owned) {
             try {
-                cgroup_->group.remove(cgroup_->remove_parent);
+                cgroup_->group.teardown(cgroup_->remove_parent);
             } catch (...) {
             }
         }

@@ -431,8 +431,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
             if (cg->populated() && !force)
                 throw Error("container " + id.substr(0, 12) + " still has running processes; use rm -f",
                             kExitStateImproper);
-            cg->kill_all();
-            cg->remove();
+            cg->teardown();
         }
         if (v.state && v.init_alive) kill_everything(*v.state);  // an unowned leftover
         store.remove(id, lock);

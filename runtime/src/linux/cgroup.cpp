@@ -84,16 +84,17 @@ std::vector<std::string> words(const std::string& text) {
 }
 }  // namespace
 
-void check_controllers(const Resources& r) {
-    auto writes = cgroup_writes(r);
-    if (writes.empty()) return;
+void check_controllers(const Resources& r, const std::vector<ControllerNeed>& more) {
+    std::vector<ControllerNeed> needs;
+    for (const auto& w : cgroup_writes(r)) needs.push_back({w.controller, w.flag});
+    needs.insert(needs.end(), more.begin(), more.end());
+    if (needs.empty()) return;
     auto mount = find_cgroup2_mount();
-    if (!mount)
-        throw Error(writes[0].flag + " needs cgroup v2, and this host has no cgroup2 mount");
+    if (!mount) throw Error(needs[0].what + " needs cgroup v2, and this host has no cgroup2 mount");
     auto available = words(read_cgroup_file(*mount / "cgroup.controllers").value_or(""));
-    for (const auto& w : writes)
-        if (std::find(available.begin(), available.end(), w.controller) == available.end())
-            throw Error(w.flag + " needs the cgroup v2 \"" + w.controller + "\" controller, which this host's v2 hierarchy (" +
+    for (const auto& n : needs)
+        if (!n.controller.empty() && std::find(available.begin(), available.end(), n.controller) == available.end())
+            throw Error(n.what + " needs the cgroup v2 \"" + n.controller + "\" controller, which this host's v2 hierarchy (" +
                         mount->string() + ") does not have" +
                         (mount->string().ends_with("/unified") ? " (cgroups are in hybrid mode: boot with systemd.unified_cgroup_hierarchy=1)" : ""));
 }
@@ -215,8 +216,9 @@ std::vector<int> Cgroup::pids() const {
     return out;
 }
 
-void Cgroup::remove(bool remove_empty_parent) {
+void Cgroup::teardown(bool remove_empty_parent) {
     if (!exists()) return;
+    if (populated()) kill_all();
     for (int attempt = 0;; ++attempt) {
         if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) break;
         // EBUSY while the last processes are still exiting.

@@ -23,9 +23,16 @@ std::optional<fs::path> find_cgroup2_mount();
 std::string cgroup_parent_name();
 
 struct Resources;
-// Refuses (Error 125, naming the flag and the controller) limits this host's
-// cgroup v2 hierarchy cannot enforce, before anything is created.
-void check_controllers(const Resources& r);
+// A controller something needs (empty: only cgroup v2 itself), and what,
+// as an error message names it ("--mem", "config.json: linux.resources.unified.io.max").
+struct ControllerNeed {
+    std::string controller;
+    std::string what;
+};
+// The one controller check: refuses (Error 125, naming what needs it and
+// the controller) limits this host's cgroup v2 hierarchy cannot enforce,
+// before anything is created.
+void check_controllers(const Resources& r, const std::vector<ControllerNeed>& more = {});
 // Enables in every ancestor's cgroup.subtree_control, from the v2 root down
 // to (not including) `leaf`, the controllers `r` needs.
 void enable_controllers(const fs::path& mount, const fs::path& leaf, const Resources& r);
@@ -57,10 +64,12 @@ public:
     bool wait_frozen(bool frozen, int timeout_ms) const;
     bool populated() const;
     std::vector<int> pids() const;
-    // rmdir with bounded retries (the kernel may still be tearing down the
-    // last tasks); then removes the minirt parent if it became empty
-    // (unless told not to: a group an engine named lives under its own parent).
-    void remove(bool remove_empty_parent = true);
+    // The one way a container's group goes: every process left in it is
+    // killed (cgroup.kill), then rmdir with bounded retries (the kernel may
+    // still be tearing down the last tasks), then the parent if it became
+    // empty (unless told not to: a group an engine named lives under its own
+    // parent). A group that does not exist is no error.
+    void teardown(bool remove_empty_parent = true);
     // One "key value" from a flat keyed file (cpu.stat, memory.events).
     std::optional<uint64_t> read_key(const std::string& file, const std::string& key) const;
     std::optional<uint64_t> read_number(const std::string& file) const;

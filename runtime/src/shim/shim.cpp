@@ -493,7 +493,7 @@ void Shim::release_stdio() noexcept {
 void Shim::remove_cgroup() noexcept {
     if (!cgroup_) return;
     try {
-        cgroup_->remove();
+        cgroup_->teardown();
     } catch (const Error& e) {
         if (log_) log_->note("minirt: " + e.message());
     }

@@ -243,8 +243,7 @@ namespace {
 void remove_orphan_cgroup(const std::string& id) noexcept {
     try {
         if (auto cg = container_cgroup(id); cg && cg->exists()) {
-            cg->kill_all();
-            cg->remove();
+            cg->teardown();
         }
     } catch (const Error&) {
         // Left for `cleanup.sh`; the container itself is gone either way.
