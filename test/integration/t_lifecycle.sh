@@ -86,6 +86,28 @@ test_start_keeps_the_writable_layer() {
     expect_rc 0 rm s
 }
 
+# A container made by a minirt before the OCI spec has only its own record,
+# as config.json: it is listed and inspected as before, and its next start
+# moves the record to minirt.json and writes the spec in its place.
+test_container_of_an_older_version_is_migrated_at_its_start() {
+    expect_rc 0 run --name old --hostname oldhost busybox sh -c 'echo run-$(hostname)'
+    local id dir
+    id=$(mr inspect old && jq -r '.[0].id' <<<"$OUT")
+    dir=$MINIRT_STORAGE/containers/$id
+    mv "$dir/minirt.json" "$dir/config.json"
+    expect_rc 0 list
+    expect_contains "$OUT" old
+    expect_rc 0 inspect old
+    expect_eq "$(jq -r '.[0].config.hostname' <<<"$OUT")" oldhost "inspect of the old record"
+    expect_rc 0 start old
+    wait_for 30 is_exited old
+    mr logs old
+    expect_eq "$(tail -n1 <<<"$OUT")" "run-oldhost" "the migrated container's second run"
+    jq -e '.name == "old"' "$dir/minirt.json" >/dev/null || fail "minirt.json is not the old record"
+    jq -e '.ociVersion and .hostname == "oldhost"' "$dir/config.json" >/dev/null || fail "config.json is not the spec"
+    expect_rc 0 rm old
+}
+
 test_env_workdir_and_default_command() {
     mr run --rm -e FOO=bar -e EMPTY= -w /tmp/new busybox sh -c 'echo $FOO-$EMPTY-$(pwd)-$HOSTNAME-$PATH'
     expect_eq "$RC" 0

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <sstream>
 
 #include "common/file.hpp"
 #include "common/protocol.hpp"
@@ -20,13 +19,6 @@
 namespace minirt::engine {
 
 namespace {
-
-std::vector<std::string> words(const std::string& text) {
-    std::istringstream in(text);
-    std::vector<std::string> out;
-    for (std::string w; in >> w;) out.push_back(w);
-    return out;
-}
 
 // clone3 straight into the group: moving a task with cgroup.procs waits for
 // an RCU grace period, ~10 ms of every start. Where clone3 is missing, a
@@ -57,28 +49,11 @@ pid_t clone_into(bool new_pid_ns, const fs::path& cgroup) {
 }  // namespace
 
 void check_controllers(const oci::Spec& spec) {
-    auto writes = cgroup_writes(spec.resources);
-    if (writes.empty() && spec.extra_writes.empty() && !spec.has_device_rules) return;
-    auto mount = find_cgroup2_mount();
-    if (!mount) {
-        if (!writes.empty()) throw Error(writes[0].flag + " needs cgroup v2, and this host has no cgroup2 mount");
-        throw Error("config.json: linux.resources needs cgroup v2, and this host has no cgroup2 mount");
-    }
-    auto available = words(read_file_if_exists(*mount / "cgroup.controllers").value_or(""));
-    auto missing = [&](const std::string& c) {
-        return !c.empty() && std::find(available.begin(), available.end(), c) == available.end();
-    };
-    std::string hybrid = mount->string().ends_with("/unified")
-                             ? " (cgroups are in hybrid mode: boot with systemd.unified_cgroup_hierarchy=1)"
-                             : "";
-    for (const auto& w : writes)
-        if (missing(w.controller))
-            throw Error(w.flag + " needs the cgroup v2 \"" + w.controller + "\" controller, which this host's v2 hierarchy (" +
-                        mount->string() + ") does not have" + hybrid);
-    for (const auto& w : spec.extra_writes)
-        if (missing(w.controller))
-            throw Error("config.json: " + w.field + " needs the cgroup v2 \"" + w.controller +
-                        "\" controller, which this host's v2 hierarchy (" + mount->string() + ") does not have" + hybrid);
+    std::vector<ControllerNeed> more;
+    for (const auto& w : spec.extra_writes) more.push_back({w.controller, "config.json: " + w.field});
+    // The device filter is a program on the group: cgroup v2 itself.
+    if (spec.has_device_rules) more.push_back({"", "config.json: linux.resources.devices"});
+    minirt::check_controllers(spec.resources, more);
 }
 
 std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::string& default_rel, Leftover leftover) {
@@ -90,7 +65,7 @@ std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::st
     if (rel.empty()) throw Error("config.json: linux.cgroupsPath must not be the root group");
     ContainerCgroup cg{Cgroup(*mount / rel), true, leftover == Leftover::Replace || spec.cgroups_path.empty()};
     if (leftover == Leftover::Replace) {
-        cg.group.remove(false);  // a leftover of an earlier run of this container
+        cg.group.teardown(false);  // a leftover of an earlier run of this container
     } else if (cg.group.exists()) {
         if (cg.group.populated())
             throw Error("config.json: linux.cgroupsPath " + cg.group.path().string() + " already has processes in it");
@@ -110,7 +85,7 @@ std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::st
     } catch (...) {
         if (cg.owned) {
             try {
-                cg.group.remove(cg.remove_parent);
+                cg.group.teardown(cg.remove_parent);
             } catch (const Error&) {
                 // The limits' error is the one to report.
             }
