@@ -104,6 +104,13 @@ scmp_filter_ctx new_filter(uint32_t default_action) {
     return ctx;
 }
 
+// One argument comparison: what libseccomp's SCMP_A0..SCMP_A5 macros make,
+// without their C99 compound literal, which ISO C++ does not have (clang's
+// -Wpedantic rejects it).
+scmp_arg_cmp arg_cmp(unsigned arg, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+    return scmp_arg_cmp{arg, op, a, b};
+}
+
 void add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<scmp_arg_cmp>& args,
               const std::string& name) {
     int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()), args.data());
@@ -133,10 +140,10 @@ SeccompFilter default_seccomp_filter(CapMask caps) {
     // unprivileged users. Other unshare/clone uses stay possible (the kernel
     // itself demands CAP_SYS_ADMIN for the rest).
     for (const char* name : {"unshare", "clone"}) {
-        add_rule(ctx, eperm, resolve(name), {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)}, name);
+        add_rule(ctx, eperm, resolve(name), {arg_cmp(0, SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)}, name);
     }
     if (has_cap(caps, CAP_SYS_ADMIN))
-        add_rule(ctx, eperm, resolve("setns"), {SCMP_A1(SCMP_CMP_EQ, CLONE_NEWUSER)}, "setns");
+        add_rule(ctx, eperm, resolve("setns"), {arg_cmp(1, SCMP_CMP_EQ, CLONE_NEWUSER)}, "setns");
     // clone3 passes its flags in memory a filter cannot read: report it
     // missing so libc falls back to clone, whose flags we can check.
     int clone3 = resolve("clone3");
@@ -144,8 +151,8 @@ SeccompFilter default_seccomp_filter(CapMask caps) {
     // TIOCSTI and TIOCLINUX push input into a terminal: a container given
     // the host's tty would type commands into the host's shell.
     int ioctl = resolve("ioctl");
-    add_rule(ctx, eperm, ioctl, {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffU, 0x5412 /* TIOCSTI */)}, "ioctl TIOCSTI");
-    add_rule(ctx, eperm, ioctl, {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffU, 0x541C /* TIOCLINUX */)}, "ioctl TIOCLINUX");
+    add_rule(ctx, eperm, ioctl, {arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffU, 0x5412 /* TIOCSTI */)}, "ioctl TIOCSTI");
+    add_rule(ctx, eperm, ioctl, {arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffU, 0x541C /* TIOCLINUX */)}, "ioctl TIOCLINUX");
     return f;
 }
 
