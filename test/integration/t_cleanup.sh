@@ -3,7 +3,8 @@
 # removes everything minirt made for its root and storage (and only that),
 # and names what it could not remove.
 
-cl_script() { echo "${MINIRT%/build/runtime/minirt}/cleanup.sh"; }
+# The checkout's, whichever build dir MINIRT is in (build/, build-asan/).
+cl_script() { echo "${MINIRT%/*/runtime/minirt}/cleanup.sh"; }
 cl_run() { # ARGS...: cleanup.sh's output in $OUT, status in $RC
     set +e
     OUT=$("$(cl_script)" "$@" 2>&1)

@@ -332,7 +332,9 @@ SeccompProgram receive_seccomp(int fd) {
     if (bytes.size() < sizeof count || bytes.size() - sizeof count != count * sizeof(sock_filter))
         throw Error("seccomp: no complete filter arrived from the shim");
     SeccompProgram program(count);
-    std::memcpy(program.data(), bytes.data() + sizeof count, count * sizeof(sock_filter));
+    // An empty vector's data() may be null, and memcpy's arguments must never
+    // be, even for no bytes (UBSan: "null pointer passed as argument 1").
+    if (count > 0) std::memcpy(program.data(), bytes.data() + sizeof count, count * sizeof(sock_filter));
     return program;
 }
 
