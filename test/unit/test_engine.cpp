@@ -92,6 +92,14 @@ TEST_CASE("protocol: frames keep their boundaries on a socket or pipe; EOF is to
     // Writing to a peer that is gone is a failure, not a SIGPIPE.
     CHECK_FALSE(send_message(parent.get(), Message::of(MessageType::Go)));
 
+    // A peer that died with our message unread resets the connection: that
+    // is its end too, not an error (the init killed before it read Go).
+    auto [c, d] = message_socketpair();
+    UniqueFd shim(c), killed(d);
+    REQUIRE(send_message(shim.get(), Message::of(MessageType::Go)));
+    killed.reset();
+    CHECK_FALSE(receive_message(shim.get()));
+
     Pipe report = make_pipe();
     REQUIRE(send_message(report.write.get(), Message::started(77, 5)));
     REQUIRE(send_message(report.write.get(), Message::exited(3)));

@@ -190,7 +190,7 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     run_hooks(spec.hooks.prestart, "prestart", creating);
     run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
     if (init.go()) init.confine(spec, cgroup);
-    init.wait_ready();
+    if (!init.wait_ready()) throw Error("the container's init died while it was being set up");
     dir.save(s);
     if (f.has("pid-file")) write_file_atomic(fs::absolute(f.value("pid-file")), std::to_string(s.pid), 0644, false);
     // The init waits on exec.fifo as our caller's child now (conmon and

@@ -26,6 +26,8 @@ bool read_exact(int fd, char* buf, size_t n) {
     while (got < n) {
         ssize_t r = ::read(fd, buf + got, n - got);
         if (r < 0 && errno == EINTR) continue;
+        // A socket's peer that died with our message unread resets it: gone, as at EOF.
+        if (r < 0 && errno == ECONNRESET && got == 0) return false;
         if (r < 0) throw_errno("read a message");
         if (r == 0) {
             if (got == 0) return false;

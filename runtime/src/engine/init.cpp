@@ -391,7 +391,7 @@ void container_init(const InitOptions& o) noexcept {
             filter->payload.size() % sizeof(sock_filter) != 0)
             _exit(kExitMinirtError);
         SeccompProgram program(filter->payload.size() / sizeof(sock_filter));
-        std::memcpy(program.data(), filter->payload.data(), filter->payload.size());
+        if (!program.empty()) std::memcpy(program.data(), filter->payload.data(), filter->payload.size());
 
         int code = 0;
         std::string error;

@@ -169,9 +169,11 @@ void InitProcess::confine(const oci::Spec& spec, const fs::path& cgroup) {
         throw_errno("seccomp: hand the filter to the container");
 }
 
-void InitProcess::wait_ready() {
+bool InitProcess::wait_ready() {
     auto m = next();
-    if (!m || m->type != MessageType::Ready) unexpected(m, MessageType::Ready);
+    if (!m) return false;
+    if (m->type != MessageType::Ready) unexpected(m, MessageType::Ready);
+    return true;
 }
 
 void InitProcess::wait_exec() {

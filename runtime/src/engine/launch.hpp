@@ -76,9 +76,13 @@ public:
     // group) and sends the seccomp program compiled from the spec: the init
     // runs nothing of the user's before both.
     void confine(const oci::Spec& spec, const fs::path& cgroup);
-    // Until Ready: the init is confined and about to exec or wait on exec.fifo.
-    void wait_ready();
-    // After Ready, until the exec: EOF means it succeeded.
+    // Until Ready: the init is confined and about to exec or wait on
+    // exec.fifo. False if it died without a word (killed during its setup:
+    // by the memory monitor, `kill`, the OOM killer); InitFailure if it
+    // reported why it could not start.
+    bool wait_ready();
+    // After Ready, until the exec: EOF means it succeeded (or the init died
+    // there); InitFailure if the exec failed.
     void wait_exec();
 
 private:

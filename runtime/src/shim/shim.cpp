@@ -119,6 +119,13 @@ void Shim::report(const Message& m) {
 void Shim::prepare() {
     config_ = store_.load_config(args_.id);
     const Paths& p = store_.paths();
+    // What lives as long as the shim is allocated before the spec is read:
+    // the spec is gone once the command runs, and its memory goes back to
+    // the kernel whole (malloc_trim) only where nothing lasting sits in it.
+    log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
+    records_.set_log(log_.get());
+    pump_.emplace(*log_, args_.attached);
+    monitor_.open();
     fs::path bundle = p.container_dir(args_.id);
     auto text = read_file_if_exists(p.oci_config_file(args_.id));
     if (!text) throw Error("container " + args_.id.substr(0, 12) + " has no config.json");
@@ -140,9 +147,6 @@ void Shim::prepare() {
         userns_ = make_userns(spec_.uid_mappings, spec_.gid_mappings);
     }
 
-    log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
-    records_.set_log(log_.get());
-    pump_.emplace(*log_, args_.attached);
     out_ = make_pipe();
     err_ = make_pipe();
     // Bigger pipes: a chatty container blocks less often and the shim wakes
@@ -257,11 +261,13 @@ void Shim::hold_mount_namespace() {
 
 bool Shim::wait_for_exec(const ContainerState& loaded) {
     try {
-        init_->wait_ready();
-        init_->wait_exec();
+        // An init killed during its setup (the memory monitor, `kill`, the
+        // OOM killer) says nothing: the container started and was killed,
+        // and its exit is recorded as any other.
+        if (init_->wait_ready()) init_->wait_exec();
     } catch (const Error& e) {
-        // Its own report (an InitFailure: 125, 126 or 127), or it died
-        // before it could send one.
+        // Its own report (an InitFailure: 125, 126 or 127), or a message
+        // out of turn.
         wait_status_ = init_->child().wait();
         child_done_ = true;
         init_.reset();
