@@ -171,7 +171,7 @@ pid_t clone_init(bool new_pid_ns, const fs::path& cgroup) {
     clone_args ca{};
     ca.flags = (new_pid_ns ? CLONE_NEWPID : 0) | (dir ? CLONE_INTO_CGROUP : 0);
     ca.exit_signal = SIGCHLD;
-    ca.cgroup = dir ? static_cast<uint64_t>(dir.get()) : 0;
+    ca.cgroup = dir ? static_cast<__u64>(dir.get()) : 0;  // open, so >= 0
     long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
     if (pid >= 0) return static_cast<pid_t>(pid);
     if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) throw_errno("clone the container's init");

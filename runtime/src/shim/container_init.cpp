@@ -74,9 +74,12 @@ void apply_scheduling(const InitSpec& spec) {
         set_autogroup_nice(*spec.nice);
     }
     if (spec.pin_cpu) {
+        // The CLI took it in [0, host CPUs); config.json may have been edited since.
+        if (*spec.pin_cpu < 0 || *spec.pin_cpu >= CPU_SETSIZE)
+            throw Error(EINVAL, "--pin-cpu: no CPU " + std::to_string(*spec.pin_cpu));
         cpu_set_t set;
         CPU_ZERO(&set);
-        CPU_SET(*spec.pin_cpu, &set);
+        CPU_SET(static_cast<size_t>(*spec.pin_cpu), &set);
         if (::sched_setaffinity(0, sizeof set, &set) < 0)
             throw_errno("--pin-cpu: pin to CPU " + std::to_string(*spec.pin_cpu));
         sched_param sp{};

@@ -381,11 +381,11 @@ void Shim::spawn_init() {
     bool born_in_cgroup = false;
     if (cgroup_) {
         UniqueFd dir(::open(cgroup_->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        clone_args ca{};
-        ca.flags = CLONE_NEWPID | CLONE_INTO_CGROUP;
-        ca.exit_signal = SIGCHLD;
-        ca.cgroup = static_cast<uint64_t>(dir.get());
         if (dir) {
+            clone_args ca{};
+            ca.flags = CLONE_NEWPID | CLONE_INTO_CGROUP;
+            ca.exit_signal = SIGCHLD;
+            ca.cgroup = static_cast<__u64>(dir.get());  // open, so >= 0
             child_ = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
             born_in_cgroup = child_ >= 0;
         }
