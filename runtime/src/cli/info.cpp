@@ -89,7 +89,7 @@ nlohmann::ordered_json monitor_info() {
     return m;
 }
 
-void print_yaml(const nlohmann::ordered_json& j, int indent) {
+void print_yaml(const nlohmann::ordered_json& j, size_t indent) {
     for (auto it = j.begin(); it != j.end(); ++it) {
         std::cout << std::string(indent, ' ') << it.key() << ":";
         const auto& v = it.value();

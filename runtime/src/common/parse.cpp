@@ -124,7 +124,10 @@ std::string quote_for_message(std::string_view text) {
     // Never echo control characters back to the terminal: a newline would
     // split the one-line error, an escape sequence repaint the screen.
     std::string shown;
-    for (unsigned char c : text) shown += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+    for (char ch : text) {
+        auto c = static_cast<unsigned char>(ch);  // the byte's value, whatever char's signedness
+        shown += (c >= 0x20 && c < 0x7f) ? ch : '?';
+    }
     return quoted(shown);
 }
 

@@ -222,7 +222,7 @@ void apply_scheduling(const oci::Process& p) {
             auto dash = part.find('-');
             int lo = std::atoi(part.c_str());
             int hi = dash == std::string::npos ? lo : std::atoi(part.c_str() + dash + 1);
-            for (int c = lo; c <= hi && c < CPU_SETSIZE; ++c) CPU_SET(static_cast<size_t>(c), &set);
+            for (int c = std::max(lo, 0); c <= hi && c < CPU_SETSIZE; ++c) CPU_SET(static_cast<size_t>(c), &set);
         }
         if (::sched_setaffinity(0, sizeof set, &set) < 0) throw_errno("pin to CPUs " + p.cpu_affinity);
     }

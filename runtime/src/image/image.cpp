@@ -126,7 +126,7 @@ void copy_entries(archive* in, archive* out, const std::string& source, bool fro
         if (from_disk) lib().archive_read_disk_descend(in);
         mode_t type = lib().archive_entry_filetype(entry);
         if (type == AE_IFCHR || type == AE_IFBLK) continue;  // containers get their own /dev
-        lib().archive_entry_set_perm(entry, lib().archive_entry_perm(entry) & ~(S_ISUID | S_ISGID));
+        lib().archive_entry_set_perm(entry, lib().archive_entry_perm(entry) & ~static_cast<mode_t>(S_ISUID | S_ISGID));
         if (from_disk) {
             // Paths from the disk walker are absolute; make them rootfs-relative.
             std::string path = lib().archive_entry_pathname(entry);

@@ -44,6 +44,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-conversion"  // bpftool's generated code: calloc(int, int)
 #include "monitor.skel.h"
 #pragma GCC diagnostic pop
 #endif

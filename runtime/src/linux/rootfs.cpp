@@ -30,7 +30,7 @@ void do_mount(const char* source, const std::string& target, const char* fstype,
 
 int openat2_in_root(int dirfd, const char* path, int flags) {
     open_how how{};
-    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.flags = static_cast<__u64>(flags | O_CLOEXEC);  // O_* bits: never negative
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     return static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
 }
@@ -197,7 +197,7 @@ UniqueFd idmapped_tree(const std::string& dir, int userns_fd) {
     if (!tree) throw_errno("open_tree " + dir);
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(userns_fd);
+    attr.userns_fd = static_cast<__u64>(userns_fd);  // a descriptor (build_rootfs checked >= 0)
     if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
         throw_errno("idmapped mount of " + dir + " (needs Linux 5.19+ and a filesystem that supports it)");
     return tree;
