@@ -109,6 +109,12 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode,
     if (dir) ::fsync(dir.get());
 }
 
+void write_new_file(const fs::path& path, std::string_view data, mode_t mode) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (!fd) throw_errno("create " + path.string());
+    if (!write_all_nothrow(fd.get(), data)) throw_errno("write " + path.string());
+}
+
 void make_durable(const fs::path& file) noexcept {
     for (const fs::path& p : {file, file.parent_path(), file.parent_path().parent_path()}) {
         UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));

@@ -354,8 +354,8 @@ FileLock Store::create(ContainerConfig& config, const std::function<std::string(
         make_dirs(building / "merged", 0755);
         // Made durable by the shim once the container runs (off the start
         // path); a --rm container never needs it.
-        write_file_atomic(building / "minirt.json", to_json(config).dump(2) + "\n", 0600, /*durable=*/false);
-        write_file_atomic(building / "config.json", oci_spec(config), 0600, /*durable=*/false);
+        write_new_file(building / "minirt.json", to_json(config).dump(2) + "\n", 0600);
+        write_new_file(building / "config.json", oci_spec(config), 0600);
         ContainerState state;
         state.id = id;
         state.summary = ContainerSummary::of(config);
