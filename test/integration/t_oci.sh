@@ -43,6 +43,10 @@ bundle() {
 }
 
 cg_path() { echo "$(test_cg_parent)/$1"; }
+# cg_procs_are NAME N: NAME's cgroup holds N processes. A function, so that
+# wait_for reads cgroup.procs on every try (a "$(...)" in wait_for's
+# arguments is read once, before the first).
+cg_procs_are() { [ "$(wc -l <"$(cg_path "$1")/cgroup.procs")" = "$2" ]; }
 state_of() { "$MINIRT" oci --root "$OCI_ROOT" state "$1" | jq -r .status; }
 oci_pid() { "$MINIRT" oci --root "$OCI_ROOT" state "$1" | jq -r .pid; }
 is_stopped() { [ "$(state_of "$1")" = stopped ]; }
@@ -180,9 +184,9 @@ test_oci_kill_signals_and_all() {
     bundle k2 '.process.args = ["sh", "-c", "sleep 100 & sleep 100 & wait"]'
     oci_bg_ok create --bundle "$TESTDIR/k2" k2
     oci_ok start k2
-    wait_for 30 test "$(wc -l <"$(cg_path k2)/cgroup.procs")" = 3
+    wait_for 30 cg_procs_are k2 3
     oci_ok kill --all k2 KILL
-    wait_for 30 test "$(wc -l <"$(cg_path k2)/cgroup.procs")" = 0
+    wait_for 30 cg_procs_are k2 0
     oci kill k2 NOSUCHSIG
     expect_contains "$ERR" "NOSUCHSIG"
     oci_ok delete k2
