@@ -105,6 +105,13 @@ test_container_of_an_older_version_is_migrated_at_its_start() {
     expect_eq "$(tail -n1 <<<"$OUT")" "run-oldhost" "the migrated container's second run"
     jq -e '.name == "old"' "$dir/minirt.json" >/dev/null || fail "minirt.json is not the old record"
     jq -e '.ociVersion and .hostname == "oldhost"' "$dir/config.json" >/dev/null || fail "config.json is not the spec"
+    # Only minirt.json is made durable: a spec a crash left empty is made again.
+    : >"$dir/config.json"
+    expect_rc 0 start old
+    wait_for 30 is_exited old
+    mr logs old
+    expect_eq "$(tail -n1 <<<"$OUT")" "run-oldhost" "the run after config.json was lost"
+    jq -e '.ociVersion' "$dir/config.json" >/dev/null || fail "config.json was not made again"
     expect_rc 0 rm old
 }
 

@@ -1,6 +1,7 @@
 #include "container/bundle.hpp"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -212,9 +213,16 @@ std::string oci_config_text(const ContainerConfig& c, const Paths& paths) {
     return oci_spec_for(c, paths, BundleHost::current()).dump() + "\n";
 }
 
-void migrate_legacy_bundle(const Store& store, const std::string& id) {
+void prepare_bundle(const Store& store, const std::string& id) {
     const Paths& p = store.paths();
-    if (::access(p.config_file(id).c_str(), F_OK) == 0) return;
+    if (::access(p.config_file(id).c_str(), F_OK) == 0) {
+        // Only minirt.json is made durable: a crash can leave config.json
+        // empty (or without its name), and the spec is made from it again.
+        struct stat st{};
+        if (::stat(p.oci_config_file(id).c_str(), &st) == 0 && st.st_size > 0) return;
+        write_file_atomic(p.oci_config_file(id), oci_config_text(store.load_config(id), p), 0600);
+        return;
+    }
     ContainerConfig c = store.load_config(id);  // from the old config.json
     write_file_atomic(p.config_file(id), to_json(c).dump(2) + "\n", 0600);
     write_file_atomic(p.oci_config_file(id), oci_config_text(c, p), 0600);

@@ -31,10 +31,12 @@ nlohmann::json oci_spec_for(const ContainerConfig& c, const Paths& paths, const 
 // The spec's text, as written to config.json.
 std::string oci_config_text(const ContainerConfig& c, const Paths& paths);
 
-// A container made by a minirt before the spec has only its own record, as
+// Before a start, under the container's lock: the spec is there. A
+// container made by a minirt before the spec has only its own record, as
 // config.json: it moves to minirt.json and the spec is written in its
 // place (in that order, each file whole: a crash between the two leaves a
-// container this migrates again). The caller holds the container's lock.
-void migrate_legacy_bundle(const Store& store, const std::string& id);
+// container this migrates again). A spec that a crash left empty (only
+// minirt.json is made durable) is made again from minirt.json.
+void prepare_bundle(const Store& store, const std::string& id);
 
 }  // namespace minirt

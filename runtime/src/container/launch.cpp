@@ -134,7 +134,7 @@ NetnsMaker::~NetnsMaker() {
 }
 
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode) {
-    migrate_legacy_bundle(store, id);
+    prepare_bundle(store, id);
     std::string shim = shim_executable();
     std::vector<std::string> args{"minirt-shim", store.paths().root.string(), store.paths().storage.string(), id};
     if (mode.attached) args.emplace_back("--attached");

@@ -22,9 +22,7 @@ class LogWriter;
 class MonitorWatch {
 public:
     MonitorWatch(const Store& store, std::string id) : store_(store), id_(std::move(id)) {}
-    // Opens the monitor, early: what it allocates lives as long as the shim,
-    // and is better not scattered through the setup's memory (which goes
-    // back to the kernel once the command runs). A failure is kept for add().
+    // Opens the monitor (add() does when it has not been); a failure is kept for add().
     void open() noexcept;
     // Registers `pid` with the container's limits. With limits asked for,
     // running unwatched would break a promise: any failure is an Error.

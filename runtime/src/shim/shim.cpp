@@ -119,13 +119,9 @@ void Shim::report(const Message& m) {
 void Shim::prepare() {
     config_ = store_.load_config(args_.id);
     const Paths& p = store_.paths();
-    // What lives as long as the shim is allocated before the spec is read:
-    // the spec is gone once the command runs, and its memory goes back to
-    // the kernel whole (malloc_trim) only where nothing lasting sits in it.
     log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
     records_.set_log(log_.get());
     pump_.emplace(*log_, args_.attached);
-    monitor_.open();
     fs::path bundle = p.container_dir(args_.id);
     auto text = read_file_if_exists(p.oci_config_file(args_.id));
     if (!text) throw Error("container " + args_.id.substr(0, 12) + " has no config.json");
@@ -570,10 +566,8 @@ int Shim::run() {
         report(Message::started(st.pid, st.pid_start));
         // What `start` needs after a reboot must survive a crash: config.json
         // and its directory entries. Done here, after the CLI has its answer.
-        if (!config_.auto_remove) {
-            make_durable(store_.paths().config_file(args_.id));
-            make_durable(store_.paths().oci_config_file(args_.id));
-        }
+        // (The spec is made from it again at a start that finds it lost.)
+        if (!config_.auto_remove) make_durable(store_.paths().config_file(args_.id));
     }
     release_setup_memory();
     event_loop();
