@@ -1,4 +1,4 @@
-// The shim's side of the attach socket (shim/attach.hpp): the clients of
+// The shim's side of the attach socket (common/protocol.hpp): the clients of
 // a -t or detached -i container (`run -it`, `attach`). Their input goes to
 // the container's terminal or stdin pipe; its output goes to every client,
 // and what came before the first one connected is kept for it (bounded),
