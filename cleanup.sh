@@ -184,12 +184,12 @@ done < <(our_mounts)
 
 # 5. Runtime state and container data (images and volumes on request).
 #    Under the root only what minirt puts there: a directory per container,
-#    locks/ and exits/.
+#    locks/, exits/ and @seccomp-cache/.
 state_list() {
     local e
     for e in "$root"/* "$root"/.[!.]*; do
         [ -e "$e" ] || continue
-        case "${e##*/}" in locks | exits) echo "$e" ;; *) if is_id "${e##*/}"; then echo "$e"; fi ;; esac
+        case "${e##*/}" in locks | exits | @seccomp-cache) echo "$e" ;; *) if is_id "${e##*/}"; then echo "$e"; fi ;; esac
     done
     return 0
 }

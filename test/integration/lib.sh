@@ -157,7 +157,7 @@ leftovers() {
     [ -z "$left" ] || echo "left under $MINIRT_STORAGE/containers: $left"
     left=$(entries_except "$MINIRT_STORAGE/names")
     [ -z "$left" ] || echo "name links left: $left"
-    left=$(entries_except "$MINIRT_ROOT" locks exits)
+    left=$(entries_except "$MINIRT_ROOT" locks exits @seccomp-cache)
     [ -z "$left" ] || echo "state dirs left under $MINIRT_ROOT: $left"
     left=$(entries_except "$MINIRT_ROOT/locks" names.lock images.lock)
     [ -z "$left" ] || echo "lock files left: $left"

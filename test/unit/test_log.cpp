@@ -13,6 +13,7 @@
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "state/log.hpp"
+#include "temp_dir.hpp"
 
 using namespace minirt;
 
@@ -66,15 +67,6 @@ TEST_CASE("an unfinished line is never completed by the other stream", "[log]") 
 
 namespace {
 
-struct TempDir {
-    std::filesystem::path dir;
-    TempDir() {
-        char tmpl[] = "/tmp/minirt-unit-log-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(dir); }
-};
-
 // Every record of a log file, checked to be well formed (k8s-file: time,
 // stream, P or F, text).
 std::vector<std::string> records_of(const std::filesystem::path& file) {
@@ -102,7 +94,7 @@ std::vector<std::string> records_of(const std::filesystem::path& file) {
 }  // namespace
 
 TEST_CASE("the writer writes what format_log_chunk describes", "[log]") {
-    TempDir t;
+    TempDir t("unit-log");
     auto file = t.dir / "ctr.log";
     std::string out = "one\ntwo\nthree without newline";
     std::string err = "\nerr\n";
@@ -143,7 +135,7 @@ TEST_CASE("the writer writes what format_log_chunk describes", "[log]") {
 }
 
 TEST_CASE("rotation keeps every record, in order, and no file above the limit", "[log]") {
-    TempDir t;
+    TempDir t("unit-log");
     auto file = t.dir / "ctr.log";
     const uint64_t max = 4096;
     const int n = 5000;
@@ -184,7 +176,7 @@ TEST_CASE("rotation keeps every record, in order, and no file above the limit", 
 }
 
 TEST_CASE("a rotation left half done by a killed shim does not stop the next", "[log]") {
-    TempDir t;
+    TempDir t("unit-log");
     auto file = t.dir / "ctr.log";
     write_file_atomic(t.dir / ".ctr.log.1.old", "stale\n");
     {
@@ -197,7 +189,7 @@ TEST_CASE("a rotation left half done by a killed shim does not stop the next", "
 }
 
 TEST_CASE("sync returns with everything appended in the file, the writer still open", "[log]") {
-    TempDir t;
+    TempDir t("unit-log");
     auto file = t.dir / "ctr.log";
     LogWriter w(file, 0);
     std::string line(99, 'y');
@@ -216,7 +208,7 @@ TEST_CASE("sync returns with everything appended in the file, the writer still o
 }
 
 TEST_CASE("a chatty log reserves disk blocks ahead, and gives back what it did not fill", "[log]") {
-    TempDir t;
+    TempDir t("unit-log");
     auto file = t.dir / "ctr.log";
     auto allocated = [&] {
         struct stat st{};

@@ -58,6 +58,13 @@ TEST_CASE("oci: unknown fields are ignored, wrong types refused naming the field
     j["ociVersion"] = "2.0.0";
     CHECK(error_of(j).find("ociVersion") != std::string::npos);
     CHECK(error_of(json::array()) == "config.json: (top level): must be an object");
+    j = minimal();
+    j["process"]["execCPUAffinity"] = {{"final", "1,0-"}};
+    CHECK(error_of(j) == "invalid config.json: process.execCPUAffinity.final \"1,0-\": expected CPU numbers and ranges like 0,2-3");
+    j["process"]["execCPUAffinity"] = {{"final", "3-1"}};
+    CHECK(error_of(j).find("range 3-1 is backwards") != std::string::npos);
+    j["process"]["execCPUAffinity"] = {{"final", "0,2-3"}};
+    CHECK(oci::parse_spec(j.dump(), "/b").process.cpu_affinity == "0,2-3");
 }
 
 TEST_CASE("oci: resources map onto cgroup v2") {

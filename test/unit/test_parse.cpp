@@ -112,3 +112,15 @@ TEST_CASE("RFC 3339 times agree with timegm across the calendar", "[parse]") {
     CHECK_THROWS_AS(parse_time_spec("2026-13-01T00:00:00Z", "t"), Error);
     CHECK_THROWS_AS(parse_time_spec("2026-11-24T25:00:00Z", "t"), Error);
 }
+
+TEST_CASE("split keeps empty pieces, words drops blanks", "[parse]") {
+    using V = std::vector<std::string_view>;
+    CHECK(split("a,,b", ',') == V{"a", "", "b"});
+    CHECK(split("", ',') == V{""});
+    CHECK(split("a,", ',') == V{"a", ""});
+    CHECK(split("0::/x\n1:cpu:/y\n", '\n') == V{"0::/x", "1:cpu:/y", ""});
+    CHECK(words("  populated 1\nfrozen\t0\n") == V{"populated", "1", "frozen", "0"});
+    CHECK(words("") == V{});
+    CHECK(words(" \n\t ") == V{});
+    CHECK(words("one") == V{"one"});
+}

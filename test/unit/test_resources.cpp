@@ -89,3 +89,14 @@ TEST_CASE("resources round-trip through JSON", "[resources]") {
     CHECK_THROWS_AS(resources_from_json(nlohmann::json{{"cpu_weight", 0}}), Error);
     CHECK_THROWS_AS(resources_from_json(nlohmann::json{{"nice", 40}}), Error);
 }
+
+TEST_CASE("CPU lists parse as the kernel writes them", "[resources]") {
+    CHECK(parse_cpu_list("0", "x") == std::vector<int>{0});
+    CHECK(parse_cpu_list("3,0-1,1", "x") == std::vector<int>{0, 1, 3});
+    CHECK(parse_cpu_list("2-4", "x") == std::vector<int>{2, 3, 4});
+    for (const char* bad : {"", "1,", ",1", "a", "3-1", "1-", "-1", "0-4096", "1 2"})
+        CHECK_THROWS_WITH(parse_cpu_list(bad, "process.execCPUAffinity.final"),
+                          Catch::Contains("invalid process.execCPUAffinity.final"));
+    CHECK_THROWS_WITH(parse_cpuset("0-2", 2, "--cpuset-cpus"), Catch::Contains("CPU 2 does not exist"));
+    CHECK(parse_cpuset("1,0", 2, "--cpuset-cpus") == "1,0");
+}

@@ -195,20 +195,3 @@ TEST_CASE("a config without a security block gets the defaults", "[security][rec
     CHECK_THROWS_WITH(config_from_json(j.dump(), "/x/config.json"), Catch::Contains("/x/config.json"));
 }
 
-TEST_CASE("the seccomp hand-over tells an empty filter from none at all", "[security][seccomp]") {
-    for (size_t n : {size_t{0}, size_t{3}}) {
-        int p[2];
-        REQUIRE(::pipe(p) == 0);
-        SeccompProgram prog(n, sock_filter{6, 0, 0, 0x7fff0000});
-        REQUIRE(send_seccomp(p[1], prog));
-        ::close(p[1]);
-        SeccompProgram back = receive_seccomp(p[0]);
-        ::close(p[0]);
-        CHECK(back.size() == n);
-    }
-    int p[2];
-    REQUIRE(::pipe(p) == 0);
-    ::close(p[1]);  // the shim died before it said anything
-    CHECK_THROWS_AS(receive_seccomp(p[0]), Error);
-    ::close(p[0]);
-}

@@ -109,6 +109,7 @@ int cmd_exec(Context& ctx, const Args& args) {
     oci::Spec spec = oci::parse_spec(*spec_text, ctx.store.paths().container_dir(id));
     engine::ExecRequest r;
     r.spec = &spec;
+    r.seccomp_cache = SeccompCache::in_root(ctx.store.paths().root);
     oci::Process& proc = r.process;
     proc = spec.process;
     proc.args.assign(p.positional.begin() + 1, p.positional.end());

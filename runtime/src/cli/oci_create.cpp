@@ -189,7 +189,7 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     std::string creating = state_json(s, Status::Creating).dump();
     run_hooks(spec.hooks.prestart, "prestart", creating);
     run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
-    if (init.go()) init.confine(spec, cgroup);
+    if (init.go()) init.confine(spec, cgroup, SeccompCache::in_root(g.root));
     if (!init.wait_ready()) throw Error("the container's init died while it was being set up");
     dir.save(s);
     if (f.has("pid-file")) write_file_atomic(fs::absolute(f.value("pid-file")), std::to_string(s.pid), 0644, false);

@@ -100,6 +100,7 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
 
     engine::ExecRequest r;
     r.spec = &spec;
+    r.seccomp_cache = SeccompCache::in_root(g.root);
     r.process = process_from_flags(f, spec);
     r.cgroup = s.cgroup.string();
     r.preserve_fds = static_cast<int>(parse_int(f.value("preserve-fds", "0"), "--preserve-fds", 0, 1024));

@@ -338,4 +338,26 @@ std::string human_size(uint64_t bytes) {
     return buf;
 }
 
+std::vector<std::string_view> split(std::string_view text, char sep) {
+    std::vector<std::string_view> out;
+    for (size_t start = 0;;) {
+        size_t end = text.find(sep, start);
+        out.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+        if (end == std::string_view::npos) return out;
+        start = end + 1;
+    }
+}
+
+std::vector<std::string_view> words(std::string_view text) {
+    std::vector<std::string_view> out;
+    constexpr std::string_view space = " \t\n";
+    for (size_t at = text.find_first_not_of(space); at != std::string_view::npos;
+         at = text.find_first_not_of(space, at)) {
+        size_t end = text.find_first_of(space, at);
+        out.push_back(text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+        at = end;
+    }
+    return out;
+}
+
 }  // namespace minirt

@@ -5,9 +5,17 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <utility>
 
 namespace minirt {
+
+// `text` cut at each `sep`, empty pieces kept ("a,,b" is three), as views
+// into it; "" is one empty piece. No iostreams: they would bring the C++
+// locale machinery into the shim (its start and its resident memory).
+std::vector<std::string_view> split(std::string_view text, char sep);
+// The words of `text`: what lies between spaces, tabs and newlines.
+std::vector<std::string_view> words(std::string_view text);
 
 // "100M", "1G", "512k", "4096" (binary units, case-insensitive, optional
 // trailing "b"/"ib"). Zero, negative, overflow and garbage are refused.

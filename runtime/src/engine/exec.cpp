@@ -131,9 +131,9 @@ ExecStarted start_exec(const ExecRequest& r, const sigset_t& blocked) {
     // Compiled here, where an error is simply reported.
     SeccompProgram program;
     if (r.spec->seccomp)
-        program = compile_seccomp(with_context("config.json: linux.seccomp", [&] {
-            return seccomp_filter_from_profile(*r.spec->seccomp, r.process.capabilities);
-        }));
+        program = with_context("config.json: linux.seccomp", [&] {
+            return r.seccomp_cache.program(*r.spec->seccomp, r.process.capabilities);
+        });
     auto [ours, theirs] = message_socketpair();
     UniqueFd sync(ours), child_end(theirs);
     pid_t pid = ::fork();

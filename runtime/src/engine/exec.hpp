@@ -14,6 +14,7 @@
 #include <string>
 
 #include "linux/process.hpp"
+#include "linux/seccomp_cache.hpp"
 #include "oci/spec.hpp"
 
 namespace minirt::engine {
@@ -21,6 +22,7 @@ namespace minirt::engine {
 struct ExecRequest {
     oci::Process process;          // what runs, and as whom
     const oci::Spec* spec = nullptr;  // the container's: namespaces, seccomp
+    SeccompCache seccomp_cache;    // of the container's state root
     int pidfd = -1;                // the container's init
     std::string cgroup;            // the group to join first; empty: none
     int console = -1;              // with process.terminal: where the pty master goes

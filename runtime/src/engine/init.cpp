@@ -15,10 +15,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <sstream>
 
 #include "linux/fd_passing.hpp"
 #include "common/error.hpp"
+#include "common/parse.hpp"
 #include "common/file.hpp"
 #include "common/protocol.hpp"
 #include "linux/namespaces.hpp"
@@ -217,13 +217,8 @@ void apply_scheduling(const oci::Process& p) {
     if (!p.cpu_affinity.empty()) {
         cpu_set_t set;
         CPU_ZERO(&set);
-        std::istringstream in(p.cpu_affinity);
-        for (std::string part; std::getline(in, part, ',');) {
-            auto dash = part.find('-');
-            int lo = std::atoi(part.c_str());
-            int hi = dash == std::string::npos ? lo : std::atoi(part.c_str() + dash + 1);
-            for (int c = std::max(lo, 0); c <= hi && c < CPU_SETSIZE; ++c) CPU_SET(static_cast<size_t>(c), &set);
-        }
+        for (int c : parse_cpu_list(p.cpu_affinity, "process.execCPUAffinity.final"))
+            if (c < CPU_SETSIZE) CPU_SET(static_cast<size_t>(c), &set);
         if (::sched_setaffinity(0, sizeof set, &set) < 0) throw_errno("pin to CPUs " + p.cpu_affinity);
     }
     if (p.sched_policy && (*p.sched_policy != SCHED_OTHER || p.sched_priority != 0)) {

@@ -148,7 +148,7 @@ bool InitProcess::go() {
     return false;
 }
 
-void InitProcess::confine(const oci::Spec& spec, const fs::path& cgroup) {
+void InitProcess::confine(const oci::Spec& spec, const fs::path& cgroup, const SeccompCache& seccomp) {
     // While the init mounts: the device filter, and libseccomp's
     // most-of-a-millisecond (its own mknods in /dev are allowed anyway).
     if (spec.has_device_rules && !cgroup.empty()) {
@@ -159,9 +159,8 @@ void InitProcess::confine(const oci::Spec& spec, const fs::path& cgroup) {
     }
     SeccompProgram program;
     if (spec.seccomp)
-        program = compile_seccomp(with_context("config.json: linux.seccomp", [&] {
-            return seccomp_filter_from_profile(*spec.seccomp, spec.process.capabilities);
-        }));
+        program = with_context("config.json: linux.seccomp",
+                               [&] { return seccomp.program(*spec.seccomp, spec.process.capabilities); });
     Message m = Message::of(MessageType::Seccomp);
     m.payload.assign(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter));
     // EPIPE: the init failed already; wait_ready() reads why.

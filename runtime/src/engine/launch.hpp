@@ -17,6 +17,7 @@
 #include "common/protocol.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
+#include "linux/seccomp_cache.hpp"
 #include "oci/spec.hpp"
 
 namespace minirt::engine {
@@ -73,9 +74,9 @@ public:
     // then read by wait_ready/wait_exec).
     bool go();
     // Attaches the device filter (if the spec has device rules and there is a
-    // group) and sends the seccomp program compiled from the spec: the init
-    // runs nothing of the user's before both.
-    void confine(const oci::Spec& spec, const fs::path& cgroup);
+    // group) and sends the seccomp program of the spec (from `seccomp`'s
+    // cache or compiled): the init runs nothing of the user's before both.
+    void confine(const oci::Spec& spec, const fs::path& cgroup, const SeccompCache& seccomp);
     // Until Ready: the init is confined and about to exec or wait on
     // exec.fifo. False if it died without a word (killed during its setup:
     // by the memory monitor, `kill`, the OOM killer); InitFailure if it

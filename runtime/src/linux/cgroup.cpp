@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <sstream>
+#include <charconv>
 #include <thread>
 
 #include "common/error.hpp"
@@ -20,20 +20,15 @@
 namespace minirt {
 
 std::optional<fs::path> find_cgroup2_mount(const std::string& mountinfo) {
-    std::istringstream in(mountinfo);
-    std::string line;
-    while (std::getline(in, line)) {
+    for (std::string_view line : split(mountinfo, '\n')) {
         // Fields: id parent maj:min root mountpoint options [optional...] - fstype source super
         auto dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream tail(line.substr(dash + 3));
-        std::string fstype;
-        tail >> fstype;
-        if (fstype != "cgroup2") continue;
-        std::istringstream head(line.substr(0, dash));
-        std::string id, parent, dev, root, mountpoint;
-        head >> id >> parent >> dev >> root >> mountpoint;
-        return fs::path(mountpoint);
+        if (dash == std::string_view::npos) continue;
+        auto tail = words(line.substr(dash + 3));
+        if (tail.empty() || tail[0] != "cgroup2") continue;
+        auto head = words(line.substr(0, dash));
+        if (head.size() < 5) continue;
+        return fs::path(head[4]);
     }
     return std::nullopt;
 }
@@ -74,16 +69,6 @@ std::string cgroup_parent_name() {
     return name;
 }
 
-namespace {
-std::vector<std::string> words(const std::string& text) {
-    std::istringstream in(text);
-    std::vector<std::string> out;
-    std::string w;
-    while (in >> w) out.push_back(w);
-    return out;
-}
-}  // namespace
-
 void check_controllers(const Resources& r, const std::vector<ControllerNeed>& more) {
     std::vector<ControllerNeed> needs;
     for (const auto& w : cgroup_writes(r)) needs.push_back({w.controller, w.flag});
@@ -91,7 +76,8 @@ void check_controllers(const Resources& r, const std::vector<ControllerNeed>& mo
     if (needs.empty()) return;
     auto mount = find_cgroup2_mount();
     if (!mount) throw Error(needs[0].what + " needs cgroup v2, and this host has no cgroup2 mount");
-    auto available = words(read_cgroup_file(*mount / "cgroup.controllers").value_or(""));
+    std::string controllers = read_cgroup_file(*mount / "cgroup.controllers").value_or("");
+    auto available = words(controllers);
     for (const auto& n : needs)
         if (!n.controller.empty() && std::find(available.begin(), available.end(), n.controller) == available.end())
             throw Error(n.what + " needs the cgroup v2 \"" + n.controller + "\" controller, which this host's v2 hierarchy (" +
@@ -106,24 +92,26 @@ void enable_controllers(const fs::path& mount, const fs::path& leaf, const Resou
     // Every controller the host offers is enabled, as crun does, so that each
     // container gets the same files (memory.current for stats, cpu.max, ...)
     // whether or not it has limits; only the ones a flag needs must succeed.
-    auto available = words(read_cgroup_file(mount / "cgroup.controllers").value_or(""));
+    std::string controllers = read_cgroup_file(mount / "cgroup.controllers").value_or("");
+    auto available = words(controllers);
     fs::path dir = mount;
     for (const auto& part : leaf.lexically_relative(mount)) {
-        auto enabled = words(read_cgroup_file(dir / "cgroup.subtree_control").value_or(""));
-        for (const auto& c : available) {
+        std::string subtree = read_cgroup_file(dir / "cgroup.subtree_control").value_or("");
+        auto enabled = words(subtree);
+        for (std::string_view c : available) {
             if (std::find(enabled.begin(), enabled.end(), c) != enabled.end()) continue;
             bool required = std::find(needed.begin(), needed.end(), c) != needed.end();
             // EBUSY can come from a racing sibling doing the same: retry a little.
             for (int attempt = 0;; ++attempt) {
                 try {
-                    write_control_file(dir / "cgroup.subtree_control", "+" + c);
+                    write_control_file(dir / "cgroup.subtree_control", "+" + std::string(c));
                     break;
                 } catch (const Error& e) {
                     if (e.errno_value() == EBUSY && attempt < 20) {
                         std::this_thread::sleep_for(std::chrono::milliseconds(5));
                         continue;
                     }
-                    if (required) throw e.wrap("enable the " + c + " controller");
+                    if (required) throw e.wrap("enable the " + std::string(c) + " controller");
                     break;
                 }
             }
@@ -210,9 +198,11 @@ std::vector<int> Cgroup::pids() const {
     std::vector<int> out;
     auto text = read_cgroup_file(path_ / "cgroup.procs");
     if (!text) return out;
-    std::istringstream in(*text);
-    int pid;
-    while (in >> pid) out.push_back(pid);
+    for (std::string_view w : words(*text)) {
+        int pid = 0;
+        if (std::from_chars(w.data(), w.data() + w.size(), pid).ec != std::errc()) break;
+        out.push_back(pid);
+    }
     return out;
 }
 
@@ -233,11 +223,13 @@ void Cgroup::teardown(bool remove_empty_parent) {
 std::optional<uint64_t> Cgroup::read_key(const std::string& file, const std::string& key) const {
     auto text = read_cgroup_file(path_ / file);
     if (!text) return std::nullopt;
-    std::istringstream in(*text);
-    std::string k;
-    uint64_t v;
-    while (in >> k >> v)
-        if (k == key) return v;
+    // Lines of "key value".
+    auto w = words(*text);
+    for (size_t i = 0; i + 1 < w.size(); i += 2) {
+        uint64_t v = 0;
+        if (std::from_chars(w[i + 1].data(), w[i + 1].data() + w[i + 1].size(), v).ec != std::errc()) break;
+        if (w[i] == key) return v;
+    }
     return std::nullopt;
 }
 

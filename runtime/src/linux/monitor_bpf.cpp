@@ -26,11 +26,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/parse.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
 #include "linux/cgroup.hpp"
@@ -161,11 +160,10 @@ uint64_t start_time(int pid) {
     if (!text) return 0;
     auto rp = text->rfind(')');
     if (rp == std::string::npos) return 0;
-    std::istringstream in(text->substr(rp + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && in >> field; ++i)
-        if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
-    return 0;
+    // Fields 3.. follow the ")" that ends the command's name.
+    auto fields = words(std::string_view(*text).substr(rp + 1));
+    if (fields.size() < 20) return 0;
+    return std::strtoull(std::string(fields[19]).c_str(), nullptr, 10);
 }
 
 std::vector<uint64_t> keys_of(int map_fd) {
@@ -195,10 +193,8 @@ void sweep_stale(int containers_fd, int rings_fd) {
 std::string cgroup_line(const std::string& proc_file) {
     auto text = read_file_if_exists(proc_file);
     if (!text) return "";
-    std::istringstream in(*text);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("0::", 0) == 0) return line.substr(3);
+    for (std::string_view line : split(*text, '\n'))
+        if (line.starts_with("0::")) return std::string(line.substr(3));
     return "";
 }
 

@@ -15,10 +15,10 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <sstream>
 #include <string>
 
 #include "common/error.hpp"
+#include "common/parse.hpp"
 #include "common/file.hpp"
 
 namespace minirt {
@@ -110,9 +110,7 @@ bool is_namespace_init(pid_t pid) {
     std::string line = text->substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
     // Exactly two ids: ours, then 1 in a namespace one level below ours (a
     // namespace a container made inside its own would add a third).
-    std::istringstream in(line);
-    std::vector<std::string> ids;
-    for (std::string id; in >> id;) ids.push_back(id);
+    auto ids = words(line);
     return ids.size() == 2 && ids[1] == "1";
 }
 

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "common/error.hpp"
 #include "common/json_number.hpp"
@@ -59,31 +58,33 @@ std::vector<ControlWrite> cgroup_writes(const Resources& r) {
     return w;
 }
 
-std::string parse_cpuset(const std::string& text, int ncpus, const std::string& flag) {
+std::vector<int> parse_cpu_list(std::string_view text, const std::string& what) {
     auto bad = [&](const std::string& why) {
-        return Error("invalid " + flag + " \"" + text + "\": " + why);
+        return Error("invalid " + what + " \"" + std::string(text) + "\": " + why);
     };
     if (text.empty()) throw bad("empty");
+    if (text.back() == ',') throw bad("trailing comma");
     std::set<int> cpus;
-    std::istringstream in(text);
-    std::string part;
-    while (std::getline(in, part, ',')) {
+    for (std::string_view part : split(text, ',')) {
         auto dash = part.find('-');
         int lo, hi;
         try {
-            lo = static_cast<int>(parse_int(part.substr(0, dash), flag, 0, 4095));
-            hi = dash == std::string::npos ? lo : static_cast<int>(parse_int(part.substr(dash + 1), flag, 0, 4095));
+            lo = static_cast<int>(parse_int(part.substr(0, dash), what, 0, 4095));
+            hi = dash == std::string_view::npos ? lo : static_cast<int>(parse_int(part.substr(dash + 1), what, 0, 4095));
         } catch (const Error&) {
             throw bad("expected CPU numbers and ranges like 0,2-3");
         }
-        if (hi < lo) throw bad("range " + part + " is backwards");
-        for (int c = lo; c <= hi; ++c) {
-            if (c >= ncpus) throw bad("CPU " + std::to_string(c) + " does not exist (this host has " +
-                                      std::to_string(ncpus) + ")");
-            cpus.insert(c);
-        }
+        if (hi < lo) throw bad("range " + std::string(part) + " is backwards");
+        for (int c = lo; c <= hi; ++c) cpus.insert(c);
     }
-    if (text.back() == ',') throw bad("trailing comma");
+    return {cpus.begin(), cpus.end()};
+}
+
+std::string parse_cpuset(const std::string& text, int ncpus, const std::string& flag) {
+    std::vector<int> cpus = parse_cpu_list(text, flag);
+    if (cpus.back() >= ncpus)
+        throw Error("invalid " + flag + " \"" + text + "\": CPU " + std::to_string(cpus.back()) +
+                    " does not exist (this host has " + std::to_string(ncpus) + ")");
     return text;
 }
 

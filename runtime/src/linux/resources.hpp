@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,7 +44,10 @@ struct ControlWrite {
 // The cgroup files to write, in order (memory.max before memory.swap.max ...).
 std::vector<ControlWrite> cgroup_writes(const Resources& r);
 
-// "0,1", "0-3,6": validated against CPUs 0..ncpus-1; throws Error naming the flag.
+// The CPUs of a list like "0,1" or "0-3,6" (the kernel's cpuset format), in
+// ascending order; throws Error naming `what` if it is not such a list.
+std::vector<int> parse_cpu_list(std::string_view text, const std::string& what);
+// The same validated against CPUs 0..ncpus-1: the list itself is returned.
 std::string parse_cpuset(const std::string& text, int ncpus, const std::string& flag);
 // "1.5" CPUs → quota µs per 100 ms period.
 uint64_t parse_cpus(const std::string& text, int ncpus);

@@ -12,10 +12,10 @@
 #include <array>
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
 
 namespace minirt {
 
@@ -256,17 +256,16 @@ unsigned long locked_mount_flags(int fd) {
 }
 
 bool on_shared_mount(const std::string& dir, const std::string& mountinfo) {
-    std::istringstream in(mountinfo);
-    std::string line;
     size_t best_len = 0;
     bool best_shared = false;
-    while (std::getline(in, line)) {
-        std::istringstream f(line);
-        std::string id, parent, dev, root, mountpoint, opts, field;
-        f >> id >> parent >> dev >> root >> mountpoint >> opts;
+    for (std::string_view line : split(mountinfo, '\n')) {
+        // id parent maj:min root mountpoint options [optional fields...] - ...
+        auto f = words(line);
+        if (f.size() < 6) continue;
+        std::string_view mountpoint = f[4];
         bool shared = false;
-        while (f >> field && field != "-")
-            if (field.starts_with("shared:")) shared = true;
+        for (size_t i = 6; i < f.size() && f[i] != "-"; ++i)
+            if (f[i].starts_with("shared:")) shared = true;
         bool covers = mountpoint == "/" || dir == mountpoint ||
                       (dir.compare(0, mountpoint.size(), mountpoint) == 0 && dir.size() > mountpoint.size() &&
                        dir[mountpoint.size()] == '/');
@@ -280,10 +279,7 @@ bool on_shared_mount(const std::string& dir, const std::string& mountinfo) {
 }
 
 void validate_propagation_source(const std::string& dir) {
-    std::ifstream in("/proc/self/mountinfo");
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!on_shared_mount(dir, text.str()))
+    if (!on_shared_mount(dir, read_file("/proc/self/mountinfo")))
         throw Error("invalid --propagate-mount \"" + dir +
                     "\": it is not on a shared mount, so later mounts under it cannot propagate; make it one "
                     "first (mount --bind " + dir + " " + dir + " && mount --make-shared " + dir + ")");

@@ -308,34 +308,4 @@ void load_seccomp(const SeccompProgram& program) {
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) throw_errno("seccomp: load filter");
 }
 
-bool send_seccomp(int fd, const SeccompProgram& program) noexcept {
-    // A count first: an empty program ("no filter") is then an explicit
-    // message, never confused with a shim that died before it could send.
-    auto count = static_cast<uint32_t>(program.size());
-    std::string message(reinterpret_cast<const char*>(&count), sizeof count);
-    message.append(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter));
-    return write_all_nothrow(fd, message);
-}
-
-SeccompProgram receive_seccomp(int fd) {
-    std::string bytes;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_errno("seccomp: receive the filter");
-        if (n == 0) break;
-        bytes.append(buf, static_cast<size_t>(n));
-    }
-    uint32_t count = 0;
-    if (bytes.size() >= sizeof count) std::memcpy(&count, bytes.data(), sizeof count);
-    if (bytes.size() < sizeof count || bytes.size() - sizeof count != count * sizeof(sock_filter))
-        throw Error("seccomp: no complete filter arrived from the shim");
-    SeccompProgram program(count);
-    // An empty vector's data() may be null, and memcpy's arguments must never
-    // be, even for no bytes (UBSan: "null pointer passed as argument 1").
-    if (count > 0) std::memcpy(program.data(), bytes.data() + sizeof count, count * sizeof(sock_filter));
-    return program;
-}
-
 }  // namespace minirt

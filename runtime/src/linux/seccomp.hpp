@@ -43,16 +43,11 @@ SeccompFilter seccomp_filter_from_json(const std::string& profile_text, CapMask 
 SeccompFilter seccomp_filter_from_profile(const nlohmann::json& profile, CapMask caps);
 
 // A filter compiled to the kernel's classic BPF: what is loaded. Compiling
-// takes libseccomp most of a millisecond, so the shim does it while the
-// container's init builds its root, and hands the program over a pipe.
+// takes libseccomp most of a millisecond: the engine does it (or reads it
+// from linux/seccomp_cache.hpp) while the container's init builds its root,
+// and hands the program over in the Seccomp message.
 using SeccompProgram = std::vector<sock_filter>;
 SeccompProgram compile_seccomp(const SeccompFilter& filter);
-// The program travels as its raw instructions up to EOF (at most
-// BPF_MAXINSNS of 8 bytes: within a pipe's buffer).
-// send_seccomp: false with errno set if the write failed (EPIPE: the
-// reader is gone).
-bool send_seccomp(int fd, const SeccompProgram& program) noexcept;
-SeccompProgram receive_seccomp(int fd);
 
 // Loads the program into the calling thread. It does not set no_new_privs
 // itself: the caller decides (and without it must still hold CAP_SYS_ADMIN

@@ -243,22 +243,6 @@ SecuritySpec security_spec(const Security& s) {
     return spec;
 }
 
-bool wants_seccomp(const SecuritySpec& spec) {
-    return !spec.privileged && (spec.seccomp == "default" || spec.seccomp == "custom");
-}
-
-SeccompFilter seccomp_filter_for(const SecuritySpec& spec) {
-    if (!wants_seccomp(spec)) return nullptr;
-    if (spec.seccomp == "default") return default_seccomp_filter(spec.capabilities);
-    return with_context("--security-opt seccomp",
-                        [&] { return seccomp_filter_from_json(spec.seccomp_profile, spec.capabilities); });
-}
-
-SeccompProgram seccomp_program_for(const SecuritySpec& spec) {
-    SeccompFilter filter = seccomp_filter_for(spec);
-    return filter ? compile_seccomp(filter) : SeccompProgram{};
-}
-
 void apply_security(const SecuritySpec& spec, const SeccompProgram& filter) {
     // 0. Everything that opens files or allocates much (the filter was
     // built by the caller), before a --ulimit (nofile=5, as=...) could make

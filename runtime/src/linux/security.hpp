@@ -69,16 +69,9 @@ struct SecuritySpec {
 
 SecuritySpec security_spec(const Security& s);
 
-// Whether `spec` confines the process with seccomp at all; the filter it
-// asks for (null when not) and the same compiled to BPF (empty then).
-bool wants_seccomp(const SecuritySpec& spec);
-SeccompFilter seccomp_filter_for(const SecuritySpec& spec);
-SeccompProgram seccomp_program_for(const SecuritySpec& spec);
-
 // Throws Error (125 before exec; the container never starts half-confined).
-// `program` is seccomp_program_for(spec).
+// `program`: the process's seccomp filter (empty: none).
 void apply_security(const SecuritySpec& spec, const SeccompProgram& program);
-inline void apply_security(const SecuritySpec& spec) { apply_security(spec, seccomp_program_for(spec)); }
 
 // --- parsing, shared by the CLI and unit/fuzz tests -------------------------
 

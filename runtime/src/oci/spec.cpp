@@ -502,8 +502,7 @@ void parse_scheduler(const json& p, const std::string& where, Process& out) {
     if (!get_string(affinity, "initial", where + ".execCPUAffinity").empty())
         bad(where + ".execCPUAffinity.initial", "is not supported (final is)");
     out.cpu_affinity = get_string(affinity, "final", where + ".execCPUAffinity");
-    if (!out.cpu_affinity.empty() && out.cpu_affinity.find_first_not_of("0123456789,-") != std::string::npos)
-        bad(where + ".execCPUAffinity.final", "\"" + out.cpu_affinity + "\" is not a CPU list such as 0-3,6");
+    if (!out.cpu_affinity.empty()) parse_cpu_list(out.cpu_affinity, "config.json: " + where + ".execCPUAffinity.final");
 }
 
 std::optional<Overlay> overlay_of(const json& annotations) {

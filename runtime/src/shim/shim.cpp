@@ -220,7 +220,8 @@ void Shim::spawn_init() {
     if (limited) register_with_monitor();
     // False: the init failed already (a setns, say); wait_for_exec() reads
     // why, which is what the CLI must hear.
-    if (init_->go()) init_->confine(spec_, cgroup_ ? cgroup_->path() : fs::path());
+    if (init_->go())
+        init_->confine(spec_, cgroup_ ? cgroup_->path() : fs::path(), SeccompCache::in_root(store_.paths().root));
     if (!limited) register_with_monitor();
     // With -t, init sends its pty master before exec (or dies trying: EOF).
     if (console_parent_) {
@@ -285,14 +286,26 @@ bool Shim::wait_for_exec(const ContainerState& loaded) {
     return true;
 }
 
-// Unmaps the pages of our own executable that setup faulted in and the
-// idle loop does not need. Only mappings of the file that were never
-// written (no anonymous, copy-on-write pages: text, read-only data) are
-// dropped, so nothing is lost: a page touched again is faulted back in from
-// the page cache, which every shim shares. The ranges are collected first
-// and dropped last, right before the loop waits, so that little code runs
-// (and faults its pages back) after the drop.
-void drop_clean_file_pages() noexcept {
+// Gives back the stack pages below the caller's frame (what the setup's
+// deeper calls left there is dead; a page touched again comes back zeroed).
+// Its own frame is a few words; the page holding it and the next 256 bytes
+// down is kept, so the return into the caller finds its frame intact.
+[[gnu::noinline]] void drop_stack_below_caller(unsigned long stack_start) noexcept {
+    auto here = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
+    auto page = static_cast<unsigned long>(::sysconf(_SC_PAGESIZE));
+    unsigned long keep_from = (here - 256) & ~(page - 1);
+    if (keep_from > stack_start) ::madvise(reinterpret_cast<void*>(stack_start), keep_from - stack_start, MADV_DONTNEED);
+}
+
+// Unmaps the pages the setup used and the idle loop does not need:
+// - of our own executable, the mappings that were never written (no
+//   anonymous, copy-on-write pages: text, read-only data), so nothing is
+//   lost: a page touched again is faulted back in from the page cache,
+//   which every shim shares;
+// - the stack below this function's frame.
+// The ranges are collected first and dropped last, right before the loop
+// waits, so that little code runs (and faults its pages back) after the drop.
+[[gnu::noinline]] void drop_setup_pages() noexcept {
     struct Range {
         unsigned long start, end;
     };
@@ -302,6 +315,7 @@ void drop_clean_file_pages() noexcept {
     if (!smaps) return;
     char line[512];
     Range current{};
+    Range stack{};
     bool candidate = false;
     while (std::fgets(line, sizeof line, smaps)) {
         char perms[8] = "";
@@ -310,14 +324,18 @@ void drop_clean_file_pages() noexcept {
         if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &from, &to, perms, path) >= 3) {
             current = {from, to};
             candidate = path[0] == '/' && std::strchr(perms, 'w') == nullptr;
+            if (std::strcmp(path, "[stack]") == 0) stack = current;
         } else if (candidate && std::sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
             if (anon == 0 && count < std::size(ranges)) ranges[count++] = current;
             candidate = false;
         }
     }
     std::fclose(smaps);
+    ::malloc_trim(0);  // the stream's buffer, and what the setup freed since release_setup_memory
     for (size_t i = 0; i < count; ++i)
         ::madvise(reinterpret_cast<void*>(ranges[i].start), ranges[i].end - ranges[i].start, MADV_DONTNEED);
+    auto here = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
+    if (here > stack.start && here < stack.end) drop_stack_below_caller(stack.start);
 }
 
 void Shim::release_setup_memory() {
@@ -365,7 +383,7 @@ void Shim::event_loop() {
     if (master_) add(master_.get());
     bool out_eof = false, err_eof = false, tty_eof = !master_;
     int64_t exit_seen_ms = -1;
-    if (drop_pages_) drop_clean_file_pages();
+    if (drop_pages_) drop_setup_pages();
     while (!(child_done_ && out_eof && err_eof && tty_eof)) {
         int timeout = -1;
         if (child_done_) {
