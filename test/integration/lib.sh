@@ -150,6 +150,16 @@ entries_except() {
     printf '%s' "$out"
 }
 
+# image_copy STORAGE NAME: a copy of the busybox image as NAME in STORAGE
+# (for tests that change an image: hostile symlinks, say); prints its rootfs.
+image_copy() {
+    local img="$1/images/$2"
+    mkdir -p "$img/rootfs"
+    cp -a "$MINIRT_STORAGE/images/busybox/rootfs/." "$img/rootfs/"
+    sed "s/\"name\": *\"busybox\"/\"name\": \"$2\"/" "$MINIRT_STORAGE/images/busybox/image.json" >"$img/image.json"
+    echo "$img/rootfs"
+}
+
 # What assert_clean finds left behind, one complaint per kind (empty: clean).
 leftovers() {
     local left

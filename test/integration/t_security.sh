@@ -425,20 +425,15 @@ test_sec_hostile_names_refused() {
 # Defence: openat2(RESOLVE_IN_ROOT) for every mount target and the workdir
 # created after pivot_root. The image's symlinks point at host paths.
 test_sec_image_symlinks_stay_inside() {
-    local storage="$TESTDIR/own" img
-    mkdir -p "$storage/images"
-    img="$storage/images/evil"
-    mkdir -p "$img/rootfs"
-    cp -a "$MINIRT_STORAGE/images/busybox/rootfs/." "$img/rootfs/"
-    cp "$MINIRT_STORAGE/images/busybox/image.json" "$img/image.json"
-    sed -i 's/"name": *"busybox"/"name": "evil"/' "$img/image.json"
+    local storage="$TESTDIR/own" rootfs
+    rootfs=$(image_copy "$storage" evil)
     local victim="$TESTDIR/victim"
     mkdir -p "$victim"
-    rm -rf "$img/rootfs/tmp" "$img/rootfs/run" "$img/rootfs/proc"
-    ln -s "$victim" "$img/rootfs/tmp"          # absolute: into the host
-    ln -s "../../../../../../$victim" "$img/rootfs/run"
-    ln -s /etc "$img/rootfs/proc"
-    ln -s "$victim/wd" "$img/rootfs/wd"
+    rm -rf "$rootfs/tmp" "$rootfs/run" "$rootfs/proc"
+    ln -s "$victim" "$rootfs/tmp"          # absolute: into the host
+    ln -s "../../../../../../$victim" "$rootfs/run"
+    ln -s /etc "$rootfs/proc"
+    ln -s "$victim/wd" "$rootfs/wd"
     MINIRT_STORAGE="$storage" mr run --rm --read-only -w /wd/deeper evil sh -c 'pwd; echo x > /wd/deeper/f; ls /proc/ | head -n 3'
     local rc=$RC
     echo "symlink image: rc=$RC out=$OUT err=$ERR"

@@ -49,6 +49,10 @@ struct MonitorLimits {
     uint64_t soft = 0, hard = 0;
 };
 MonitorLimits monitor_limits_from_flags(const po::variables_map& vm);
+// The mount flags of run (-v, --mount, --tmpfs, --read-only-tmpfs).
+void add_mount_options(po::options_description& desc);
+std::vector<MountRequest> mounts_from_flags(const po::variables_map& vm);
+bool read_only_tmpfs_from_flags(const po::variables_map& vm);
 // The security flags of run (--cap-add, --security-opt, --user, --userns, ...).
 void add_security_options(po::options_description& desc);
 Security security_from_flags(const po::variables_map& vm, const Store& store);

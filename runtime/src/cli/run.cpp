@@ -101,6 +101,8 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.monitor_soft = m.soft;
     c.monitor_hard = m.hard;
     c.security = security_from_flags(vm, ctx.store);
+    c.security.read_only_tmpfs = read_only_tmpfs_from_flags(vm);
+    c.mounts = mounts_from_flags(vm);
     // cgroup v1's release_agent, unmounting the masks, mounting the host's
     // disks: root with CAP_SYS_ADMIN in the host's user namespace is not
     // contained without a MAC policy, which minirt does not load (podman on
@@ -132,6 +134,7 @@ int cmd_run(Context& ctx, const Args& args) {
         ("propagate-mount", po::value<std::vector<std::string>>(),
          "host DIR whose later mounts appear in the container at the same path")
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)");
+    add_mount_options(desc);
     add_resource_options(desc);
     add_security_options(desc);
     Parsed p = parse(desc, args, kUsage, true);

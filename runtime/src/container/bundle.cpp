@@ -3,6 +3,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/file.hpp"
@@ -59,10 +61,30 @@ json mounts_for(const ContainerConfig& c, const BundleHost& host) {
         if (dev_nodev) o.push_back("rnodev");
         m.push_back(mount(dir, "bind", dir, o));
     }
-    if (sec.read_only) {
-        // Programs expect somewhere to write; podman gives the same two.
-        m.push_back(mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"}));
-        m.push_back(mount("/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}));
+    auto asked_for = [&](const std::string& dest) {
+        return std::any_of(c.mounts.begin(), c.mounts.end(), [&](const MountRequest& r) { return r.destination == dest; });
+    };
+    if (sec.read_only && sec.read_only_tmpfs) {
+        // Programs expect somewhere to write; podman gives the same three
+        // (unless a mount of the user's goes there).
+        for (const char* dir : {"/tmp", "/var/tmp", "/run"})
+            if (!asked_for(dir))
+                m.push_back(mount(dir, "tmpfs", "tmpfs",
+                                  {"rw", "nosuid", "nodev", std::string_view(dir) == "/run" ? "mode=755" : "mode=1777"}));
+    }
+    // The user's, parents before what is mounted under them (podman sorts
+    // the same way), each after the container's own /dev, /proc, ...
+    std::vector<const MountRequest*> mine;
+    for (const auto& r : c.mounts) mine.push_back(&r);
+    auto depth = [](const std::string& p) { return std::count(p.begin(), p.end(), '/'); };
+    std::stable_sort(mine.begin(), mine.end(),
+                     [&](const MountRequest* a, const MountRequest* b) { return depth(a->destination) < depth(b->destination); });
+    for (const MountRequest* r : mine) {
+        std::vector<std::string> o = r->options;
+        // No device filter: no device node may be reached through a mount.
+        if (dev_nodev && r->type == "bind") o.push_back("rnodev");
+        if (dev_nodev && r->type == "tmpfs") o.push_back("nodev");
+        m.push_back(mount(r->destination, r->type, r->type == "bind" ? r->source : r->type, o));
     }
     return m;
 }

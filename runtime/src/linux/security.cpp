@@ -186,6 +186,7 @@ json to_json(const Security& s) {
                 {"seccomp", s.seccomp},
                 {"seccomp_profile", profile},
                 {"read_only", s.read_only},
+                {"read_only_tmpfs", s.read_only_tmpfs},
                 {"user", s.uid ? json{{"uid", *s.uid}, {"gid", s.gid.value_or(0)}} : json(nullptr)},
                 {"uid_map", id_maps_json(s.uid_map)},
                 {"gid_map", id_maps_json(s.gid_map)},
@@ -208,6 +209,7 @@ Security security_from_json(const json& j) {
         s.seccomp_profile = p.dump();
     }
     s.read_only = j.value("read_only", false);
+    s.read_only_tmpfs = j.value("read_only_tmpfs", true);
     if (j.contains("user") && !j["user"].is_null()) {
         s.uid = json_u32(j["user"].at("uid"), "security.user.uid");
         s.gid = json_u32(j["user"].at("gid"), "security.user.gid");

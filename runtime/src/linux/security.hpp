@@ -35,6 +35,7 @@ struct Security {
     std::string seccomp = "default";  // "default", "unconfined" or "custom"
     std::string seccomp_profile;      // the custom profile's JSON text
     bool read_only = false;           // --read-only root filesystem
+    bool read_only_tmpfs = true;      // with it: tmpfs on /tmp, /var/tmp and /run
     std::optional<uint32_t> uid, gid;  // --user
     std::vector<IdMapping> uid_map, gid_map;  // empty: no user namespace
     std::vector<Ulimit> ulimits;

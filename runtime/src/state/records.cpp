@@ -309,6 +309,33 @@ private:
 
 }  // namespace
 
+namespace {
+
+json mounts_json(const std::vector<MountRequest>& mounts) {
+    json a = json::array();
+    for (const auto& m : mounts)
+        a.push_back({{"type", m.type}, {"source", m.source}, {"destination", m.destination}, {"options", m.options}});
+    return a;
+}
+
+std::vector<MountRequest> mounts_from_json(const json& a) {
+    std::vector<MountRequest> out;
+    for (const auto& j : a) {
+        MountRequest m;
+        m.type = j.at("type").get<std::string>();
+        m.source = j.value("source", std::string());
+        m.destination = j.at("destination").get<std::string>();
+        m.options = j.value("options", std::vector<std::string>{});
+        if (m.type != "bind" && m.type != "tmpfs" && m.type != "devpts") throw Error("bad type \"" + m.type + "\"");
+        if (m.destination.empty() || m.destination[0] != '/') throw Error("destination must be absolute");
+        if (m.type == "bind" && (m.source.empty() || m.source[0] != '/')) throw Error("a bind's source must be absolute");
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+}  // namespace
+
 json to_json(const ContainerConfig& c) {
     return json{{"schema_version", 1},
                 {"id", c.id},
@@ -323,6 +350,7 @@ json to_json(const ContainerConfig& c) {
                 {"cgroupns", c.cgroupns},
                 {"network", c.network},
                 {"propagate_mounts", c.propagate_mounts},
+                {"mounts", mounts_json(c.mounts)},
                 {"auto_remove", c.auto_remove},
                 {"tty", c.tty},
                 {"interactive", c.interactive},
@@ -356,6 +384,7 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.network = j.value("network", std::string("none"));
         if (c.network != "none" && c.network != "host") throw Error("bad network \"" + c.network + "\"");
         c.propagate_mounts = j.value("propagate_mounts", std::vector<std::string>{});
+        if (j.contains("mounts")) c.mounts = with_context("mounts", [&] { return mounts_from_json(j["mounts"]); });
         c.auto_remove = j.value("auto_remove", false);
         c.tty = j.value("tty", false);
         c.interactive = j.value("interactive", false);

@@ -17,6 +17,15 @@
 
 namespace minirt {
 
+// A mount the user asked for (-v, --mount, --tmpfs): one OCI `mounts` entry
+// of the container's spec, in OCI's terms.
+struct MountRequest {
+    std::string type;         // "bind", "tmpfs" or "devpts"
+    std::string source;       // bind: an absolute host path; otherwise empty
+    std::string destination;  // an absolute path inside the container
+    std::vector<std::string> options;  // ro, nosuid, rbind, rprivate, size=64m, mode=1777, ...
+};
+
 // What `run` was asked for. Written once at creation; `start` replays it.
 struct ContainerConfig {
     std::string id;
@@ -33,6 +42,7 @@ struct ContainerConfig {
     std::string cgroupns = "private";
     std::string network = "none";  // "none" (own namespace, loopback) or "host"
     std::vector<std::string> propagate_mounts;
+    std::vector<MountRequest> mounts;  // in the order given; the spec mounts parents first
     bool auto_remove = false;
     bool tty = false;          // -t: the command gets a pseudo-terminal
     bool interactive = false;  // -i: its stdin stays open (attachable)

@@ -1,0 +1,290 @@
+// -v/--volume, --mount and --tmpfs: podman's spellings, turned into the OCI
+// mounts entries a container's spec gets (container/bundle.cpp).
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "cli/cli.hpp"
+#include "common/error.hpp"
+#include "common/parse.hpp"
+
+namespace minirt::cli {
+
+namespace {
+
+const std::set<std::string, std::less<>> kPropagations{"private", "rprivate", "shared", "rshared",
+                                                       "slave",   "rslave",   "unbindable", "runbindable"};
+
+// Files under /proc that may be mounted over (runc's list: what lxcfs
+// provides); anything else under /proc is the kernel's.
+const std::set<std::string, std::less<>> kProcFiles{"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",
+                                                    "/proc/stat",    "/proc/swaps",     "/proc/uptime",
+                                                    "/proc/loadavg", "/proc/slabinfo",  "/proc/net/dev",
+                                                    "/proc/sys/kernel/ns_last_pid"};
+
+// A container-side path: absolute, made canonical lexically (the image's
+// symlinks are resolved later, inside its root), and not one that would
+// take the kernel's filesystems away.
+std::string destination(std::string_view text, const std::string& flag) {
+    std::string shown = "invalid " + flag + " destination " + quote_for_message(text);
+    if (text.empty() || text[0] != '/') throw Error(shown + ": must be an absolute path");
+    std::string d = fs::path(text).lexically_normal().string();
+    if (d.size() > 1 && d.back() == '/') d.pop_back();
+    if (d == "/") throw Error(shown + ": cannot mount over the root");
+    if (d == "/proc" || d == "/sys") throw Error(shown + ": cannot replace " + d + " as a whole");
+    if (d.starts_with("/proc/") && !kProcFiles.contains(d))
+        throw Error(shown + ": only lxcfs's files may be mounted under /proc (cpuinfo, meminfo, stat, ...)");
+    return d;
+}
+
+// A host path for a bind: it must exist (as podman, nothing is created).
+std::string host_source(std::string_view text, const std::string& flag) {
+    std::error_code ec;
+    fs::path abs = fs::absolute(std::string(text), ec).lexically_normal();
+    struct stat st {};
+    if (ec || ::stat(abs.c_str(), &st) < 0)
+        throw Error(errno, "invalid " + flag + " source " + quote_for_message(text) + ": no such file or directory");
+    std::string s = abs.string();
+    if (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+}
+
+// Options shared by -v and --mount binds, and --tmpfs: each at most once in
+// meaning (ro with rw, or two propagations, is refused).
+class Options {
+public:
+    Options(std::string flag, std::string value) : flag_(std::move(flag)), value_(std::move(value)) {}
+
+    void read_only(bool ro) { set("ro", ro ? "ro" : "rw"); }
+    void flag(const std::string& name, const std::string& on, bool enable) { set(name, enable ? on : "no" + on); }
+    void propagation(std::string_view p) {
+        if (!kPropagations.contains(p)) bad("unknown propagation " + quote_for_message(p));
+        set("propagation", std::string(p));
+    }
+    void recursive(bool r) { set("bind", r ? "rbind" : "bind"); }
+    void data(const std::string& key, const std::string& value) { set("data:" + key, key + "=" + value); }
+
+    // The entry's options: what was given, with the defaults for `type`.
+    std::vector<std::string> finish(const std::string& type) const {
+        std::vector<std::string> out;
+        auto get = [&](const std::string& k, const std::string& def) {
+            auto it = chosen_.find(k);
+            return it == chosen_.end() ? def : it->second;
+        };
+        bool bind = type == "bind";
+        if (bind) out.push_back(get("bind", "rbind"));
+        std::string propagation = get("propagation", bind ? "rprivate" : "");
+        if (!propagation.empty()) out.push_back(propagation);
+        std::string ro = get("ro", "rw");
+        out.push_back(ro);
+        // Read-only all the way down, as crun does: a mount under the
+        // source must not stay writable.
+        if (bind && ro == "ro" && out[0] == "rbind") out.push_back("rro");
+        // podman's defaults: a tmpfs is noexec, nosuid and nodev, a devpts
+        // noexec and nosuid (its nodes must open); a bind keeps what its
+        // source has.
+        for (const char* f : {"exec", "suid", "dev"}) {
+            bool off = type == "tmpfs" || (type == "devpts" && std::string_view(f) != "dev");
+            std::string v = get(f, off ? std::string("no") + f : "");
+            if (!v.empty()) out.push_back(v);
+        }
+        for (const auto& [k, v] : chosen_)
+            if (k.starts_with("data:")) out.push_back(v);
+        return out;
+    }
+
+    [[noreturn]] void bad(const std::string& why) const {
+        throw Error("invalid " + flag_ + " " + quote_for_message(value_) + ": " + why);
+    }
+
+private:
+    void set(const std::string& key, const std::string& v) {
+        auto [it, fresh] = chosen_.emplace(key, v);
+        if (!fresh && it->second != v) bad("conflicting options " + it->second + " and " + v);
+    }
+    std::string flag_, value_;
+    std::map<std::string, std::string> chosen_;
+};
+
+// An option of a bind (-v's third field, or --mount's flags), or of a tmpfs.
+void bind_option(Options& o, std::string_view opt) {
+    if (opt == "ro" || opt == "rw") o.read_only(opt == "ro");
+    else if (opt == "z" || opt == "Z") {
+        // SELinux relabelling: this host has no SELinux; nothing to do.
+    } else if (opt == "noexec" || opt == "exec") o.flag("exec", "exec", opt == "exec");
+    else if (opt == "nosuid" || opt == "suid") o.flag("suid", "suid", opt == "suid");
+    else if (opt == "nodev" || opt == "dev") o.flag("dev", "dev", opt == "dev");
+    else if (opt == "rbind" || opt == "bind") o.recursive(opt == "rbind");
+    else if (kPropagations.contains(opt)) o.propagation(opt);
+    else if (opt == "U" || opt == "idmap" || opt.starts_with("idmap=") || opt == "O" || opt == "copy" || opt == "nocopy")
+        o.bad("option " + std::string(opt) + " is not supported yet");
+    else o.bad("unknown option " + quote_for_message(opt));
+}
+
+void tmpfs_option(Options& o, std::string_view opt) {
+    auto eq = opt.find('=');
+    std::string key(opt.substr(0, eq));
+    if (eq != std::string_view::npos) {
+        std::string value(opt.substr(eq + 1));
+        if (key == "size") {
+            // The kernel takes k, m, g and %; podman's "64m" is that too.
+            if (value.empty() || value.find_first_not_of("0123456789kKmMgG%") != std::string::npos)
+                o.bad("size " + quote_for_message(value) + ": a number with k, m or g, or a percentage");
+        } else if (key == "mode") {
+            if (value.empty() || value.size() > 4 || value.find_first_not_of("01234567") != std::string::npos)
+                o.bad("mode " + quote_for_message(value) + ": an octal mode such as 1777");
+        } else if (key == "uid" || key == "gid" || key == "nr_inodes") {
+            if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+                o.bad(key + " " + quote_for_message(value) + ": a number");
+        } else {
+            o.bad("unknown option " + quote_for_message(opt));
+        }
+        o.data(key, value);
+        return;
+    }
+    if (opt == "notmpcopyup") return;  // what minirt does anyway
+    if (opt == "tmpcopyup") o.bad("option tmpcopyup is not supported yet (the tmpfs starts empty)");
+    if (opt == "rbind" || opt == "bind" || opt == "z" || opt == "Z") o.bad("unknown option " + quote_for_message(opt));
+    bind_option(o, opt);
+}
+
+MountRequest parse_volume(const std::string& text) {
+    // SRC:DST[:OPTIONS], or DST alone (an anonymous volume).
+    auto parts = split(text, ':');
+    if (parts.size() < 2 || parts.size() > 3 || parts[0].empty())
+        throw Error("invalid -v " + quote_for_message(text) + ": expected SOURCE:DESTINATION[:OPTIONS]" +
+                    (parts.size() == 1 ? " (anonymous volumes are not supported yet)" : ""));
+    if (parts[0][0] != '/' && parts[0][0] != '.')
+        throw Error("invalid -v " + quote_for_message(text) + ": named volumes are not supported yet; a host path " +
+                    "starts with / or .");
+    MountRequest m;
+    m.type = "bind";
+    m.source = host_source(parts[0], "-v");
+    m.destination = destination(parts[1], "-v");
+    Options o("-v", text);
+    if (parts.size() == 3)
+        for (std::string_view opt : split(parts[2], ',')) bind_option(o, opt);
+    m.options = o.finish("bind");
+    return m;
+}
+
+bool bool_value(Options& o, std::string_view key, std::string_view v) {
+    if (v == "true" || v == "1") return true;
+    if (v == "false" || v == "0") return false;
+    o.bad(std::string(key) + "=" + quote_for_message(v) + ": true or false");
+}
+
+MountRequest parse_mount(const std::string& text) {
+    Options o("--mount", text);
+    std::string type, src, dst;
+    std::vector<std::pair<std::string, std::string>> rest;
+    for (std::string_view field : split(text, ',')) {
+        auto eq = field.find('=');
+        std::string key(field.substr(0, eq));
+        std::string value = eq == std::string_view::npos ? "" : std::string(field.substr(eq + 1));
+        bool has_value = eq != std::string_view::npos;
+        if (key == "type") type = value;
+        else if (key == "src" || key == "source") src = value;
+        else if (key == "dst" || key == "destination" || key == "target") dst = value;
+        else rest.emplace_back(key, has_value ? value : std::string("\x01"));
+    }
+    if (type.empty()) o.bad("type= is required (bind, tmpfs or devpts)");
+    if (type == "volume" || type == "image" || type == "glob")
+        o.bad("type=" + type + " is not supported yet");
+    if (type != "bind" && type != "tmpfs" && type != "devpts") o.bad("unknown type " + quote_for_message(type));
+    if (dst.empty()) o.bad("destination= is required");
+    MountRequest m;
+    m.type = type;
+    m.destination = destination(dst, "--mount");
+    for (const auto& [key, raw] : rest) {
+        bool bare = raw == "\x01";
+        std::string value = bare ? "" : raw;
+        if (key == "ro" || key == "readonly" || key == "rw") {
+            bool ro = bare || bool_value(o, key, value);
+            o.read_only(key == "rw" ? !ro : ro);
+        } else if (type == "bind" && key == "bind-propagation") {
+            o.propagation(value);
+        } else if (type == "bind" && key == "bind-nonrecursive") {
+            o.recursive(!(bare || bool_value(o, key, value)));
+        } else if (type == "bind" && (key == "relabel" || key == "z" || key == "Z")) {
+            // SELinux: nothing to do on this host.
+        } else if (type == "tmpfs" && key == "tmpfs-size") {
+            tmpfs_option(o, "size=" + value);
+        } else if (type == "tmpfs" && key == "tmpfs-mode") {
+            tmpfs_option(o, "mode=" + value);
+        } else if (type == "tmpfs" && (key == "tmpcopyup" || key == "notmpcopyup")) {
+            tmpfs_option(o, key);
+        } else if (bare && (key == "noexec" || key == "exec" || key == "nosuid" || key == "suid" || key == "nodev" ||
+                            key == "dev")) {
+            bind_option(o, key);
+        } else {
+            o.bad("unknown option " + quote_for_message(key) + " for type=" + type);
+        }
+    }
+    if (type == "bind") {
+        if (src.empty()) o.bad("source= is required for type=bind");
+        m.source = host_source(src, "--mount");
+        m.options = o.finish("bind");
+    } else {
+        if (!src.empty()) o.bad("type=" + type + " takes no source");
+        m.options = o.finish(type);
+        if (type == "devpts") {
+            // A devpts instance of its own, as the container's /dev/pts is.
+            for (const char* d : {"newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}) m.options.push_back(d);
+        }
+    }
+    return m;
+}
+
+MountRequest parse_tmpfs(const std::string& text) {
+    auto colon = text.find(':');
+    Options o("--tmpfs", text);
+    MountRequest m;
+    m.type = "tmpfs";
+    m.destination = destination(text.substr(0, colon), "--tmpfs");
+    if (colon != std::string::npos)
+        for (std::string_view opt : split(std::string_view(text).substr(colon + 1), ',')) tmpfs_option(o, opt);
+    m.options = o.finish("tmpfs");
+    return m;
+}
+
+std::vector<std::string> strings(const po::variables_map& vm, const char* key) {
+    return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+}  // namespace
+
+void add_mount_options(po::options_description& desc) {
+    desc.add_options()
+        ("volume,v", po::value<std::vector<std::string>>(),
+         "bind mount HOST-PATH:DEST[:OPTIONS] (ro, rw, noexec, nosuid, nodev, bind, rbind, a propagation; z/Z: no-op)")
+        ("mount", po::value<std::vector<std::string>>(),
+         "type=bind|tmpfs|devpts,source=..,destination=..[,ro][,bind-propagation=..][,tmpfs-size=..][,tmpfs-mode=..]")
+        ("tmpfs", po::value<std::vector<std::string>>(), "mount a tmpfs at DEST[:size=..,mode=..,uid=..,gid=..,...]")
+        ("read-only-tmpfs", po::value<std::string>()->implicit_value("true"),
+         "with --read-only: tmpfs on /dev/shm... /tmp, /var/tmp and /run (default true)");
+}
+
+std::vector<MountRequest> mounts_from_flags(const po::variables_map& vm) {
+    std::vector<MountRequest> out;
+    for (const auto& v : strings(vm, "volume")) out.push_back(parse_volume(v));
+    for (const auto& v : strings(vm, "mount")) out.push_back(parse_mount(v));
+    for (const auto& v : strings(vm, "tmpfs")) out.push_back(parse_tmpfs(v));
+    std::set<std::string> seen;
+    for (const auto& m : out)
+        if (!seen.insert(m.destination).second)
+            throw Error("invalid mounts: " + quote_for_message(m.destination) + " is the destination of two of them");
+    return out;
+}
+
+bool read_only_tmpfs_from_flags(const po::variables_map& vm) {
+    if (!vm.count("read-only-tmpfs")) return true;
+    const auto& v = vm["read-only-tmpfs"].as<std::string>();
+    if (v == "true") return true;
+    if (v == "false") return false;
+    throw Error("invalid --read-only-tmpfs " + quote_for_message(v) + ": true or false");
+}
+
+}  // namespace minirt::cli

@@ -1,0 +1,138 @@
+# shellcheck shell=bash
+# -v, --mount and --tmpfs (docs/cli.md "Mounts"): bind mounts of host paths,
+# read-only all the way down, tmpfs with podman's defaults, the refusals,
+# and hostile images whose symlinks aim a mount at the host.
+
+# host_mounts_of PATH: the host's mount points at or under PATH.
+host_mounts_of() { awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo; }
+
+test_mount_bind_serves_host_files_and_writes_back() {
+    local www="$TESTDIR/www"
+    mkdir -p "$www"
+    echo hello >"$www/index.html"
+    mr run --rm -v "$www:/www" busybox sh -c 'cat /www/index.html; echo back > /www/new'
+    expect_eq "$RC" 0 "run: $ERR"
+    expect_eq "$OUT" hello
+    expect_eq "$(cat "$www/new")" back "written from inside"
+    expect_eq "$(host_mounts_of "$www")" "" "host mounts left"
+}
+
+test_mount_bind_ro_refuses_writes_even_below_submounts() {
+    local www="$TESTDIR/www"
+    mkdir -p "$www/sub"
+    echo hello >"$www/index.html"
+    mount -t tmpfs tmpfs "$www/sub"
+    mr run --rm -v "$www:/www:ro" busybox sh -c \
+        'cat /www/index.html; (echo x > /www/f) 2>&1; (echo x > /www/sub/f) 2>&1; grep " /www" /proc/self/mountinfo'
+    local rc=$RC out=$OUT err=$ERR
+    umount "$www/sub"
+    expect_eq "$rc" 0 "run: $err"
+    expect_contains "$out" hello
+    expect_contains "$out" "/www/f: Read-only file system"
+    expect_contains "$out" "/www/sub/f: Read-only file system"
+    [ ! -e "$www/f" ] || fail "a read-only bind was written"
+}
+
+test_mount_bind_of_a_file_and_mount_flag() {
+    local f="$TESTDIR/conf"
+    echo "key=1" >"$f"
+    mr run --rm --mount "type=bind,source=$f,target=/etc/app.conf,readonly" busybox sh -c \
+        'cat /etc/app.conf; (echo 2 >> /etc/app.conf) 2>&1 || true'
+    expect_eq "$RC" 0 "run: $ERR"
+    expect_contains "$OUT" "key=1"
+    expect_contains "$OUT" "Read-only file system"
+    expect_eq "$(cat "$f")" "key=1" "file after a read-only bind"
+    mr run --rm --mount "type=bind,src=$f,dst=/etc/app.conf" busybox sh -c 'echo key=2 > /etc/app.conf'
+    expect_eq "$RC" 0 "run: $ERR"
+    expect_eq "$(cat "$f")" "key=2" "file written through a bind"
+}
+
+test_mount_tmpfs_has_podmans_defaults_and_options() {
+    mr run --rm --tmpfs /scratch:size=4m,mode=1770 --mount type=tmpfs,destination=/t2,tmpfs-size=2m busybox \
+        sh -c 'grep -E " /(scratch|t2) " /proc/self/mountinfo; stat -c %a /scratch; cp /bin/busybox /scratch/busybox; /scratch/busybox true'
+    expect_contains "$OUT" "/scratch"
+    local line
+    line=$(grep " /scratch " <<<"$OUT")
+    expect_contains "$line" noexec "tmpfs options"
+    expect_contains "$line" nosuid "tmpfs options"
+    expect_contains "$line" nodev "tmpfs options"
+    expect_contains "$line" "size=4096k" "tmpfs size"
+    expect_contains "$(grep " /t2 " <<<"$OUT")" "size=2048k" "--mount tmpfs-size"
+    expect_contains "$OUT" 1770 "tmpfs mode"
+    [ "$RC" != 0 ] || fail "a binary ran from a noexec tmpfs"
+    mr run --rm --tmpfs /scratch:exec busybox sh -c 'cp /bin/busybox /scratch/busybox && /scratch/busybox true && echo ran'
+    expect_eq "$OUT" ran "exec tmpfs: $ERR"
+}
+
+test_mount_read_only_keeps_tmp_var_tmp_and_run_writable() {
+    mr run --rm --read-only busybox sh -c 'touch /tmp/a /var/tmp/b /run/c && echo ok; (touch /etc/x) 2>&1'
+    expect_contains "$OUT" ok
+    expect_contains "$OUT" "Read-only file system"
+    mr run --rm --read-only --read-only-tmpfs=false busybox sh -c '(touch /tmp/a) 2>&1'
+    expect_contains "$OUT" "Read-only file system" "/tmp without --read-only-tmpfs"
+    # A mount of the user's at /tmp replaces the default one.
+    mr run --rm --read-only --tmpfs /tmp:size=1m busybox sh -c 'grep " /tmp " /proc/self/mountinfo | wc -l'
+    expect_eq "$OUT" 1 "mounts at /tmp"
+}
+
+test_mount_refusals_name_the_flag_and_create_nothing() {
+    local d="$TESTDIR/d"
+    mkdir -p "$d"
+    local bad
+    for bad in "-v $TESTDIR/missing:/x" "-v $d:relative" "-v $d:/" "-v $d:/proc" "-v $d:/proc/sys" "-v $d:/sys" \
+        "-v $d:/x:ro,rw" "-v $d:/x:bogus" "-v $d:/x:shared,private" "-v name:/x" "-v /x" "-v $d:/x -v $d:/x/" \
+        "--mount type=bind,dst=/x" "--mount type=bind,src=$d" "--mount src=$d,dst=/x" "--mount type=nfs,dst=/x" \
+        "--mount type=tmpfs,src=$d,dst=/x" "--mount type=bind,src=$d,dst=/x,tmpfs-size=1m" \
+        "--tmpfs /x:size=lots" "--tmpfs /x:mode=999" "--tmpfs x" "--read-only-tmpfs=maybe"; do
+        # shellcheck disable=SC2086 # each case is several words on purpose
+        mr run --rm $bad busybox true
+        expect_eq "$RC" 125 "run $bad"
+        expect_contains "$ERR" "invalid" "error of run $bad"
+        [ "$(wc -l <<<"$ERR")" = 1 ] || fail "run $bad: more than one line: $ERR"
+    done
+    expect_contains "$(mr run --rm -v "$TESTDIR/missing:/x" busybox true; echo "$ERR")" "no such file or directory"
+    [ -z "$(ls -A "$MINIRT_STORAGE/containers" 2>/dev/null)" ] || fail "containers created: $(ls -A "$MINIRT_STORAGE/containers")"
+    [ ! -e "$TESTDIR/missing" ] || fail "the missing source was created"
+    # runc's exception: lxcfs's files under /proc.
+    echo "fake" >"$d/cpuinfo"
+    mr run --rm -v "$d/cpuinfo:/proc/cpuinfo:ro" busybox cat /proc/cpuinfo
+    expect_eq "$OUT" fake "lxcfs-style /proc/cpuinfo: $ERR"
+}
+
+# Defence: the mount target is resolved inside the container's root
+# (openat2 RESOLVE_IN_ROOT): an image symlink cannot aim a bind at the host.
+test_mount_image_symlinks_cannot_aim_a_bind_at_the_host() {
+    local storage="$TESTDIR/own" rootfs victim="$TESTDIR/victim" src="$TESTDIR/src"
+    rootfs=$(image_copy "$storage" evil)
+    mkdir -p "$victim" "$src"
+    echo secret >"$src/file"
+    ln -s "$victim" "$rootfs/data"
+    ln -s "../../../../../../../..$victim" "$rootfs/data2"
+    MINIRT_STORAGE="$storage" mr run --rm -v "$src:/data" -v "$src/file:/data2/f" evil sh -c 'cat /data/file /data2/f'
+    echo "rc=$RC out=$OUT err=$ERR"
+    [ -z "$(ls -A "$victim")" ] || fail "a bind reached the host through an image symlink: $(ls -A "$victim")"
+    expect_eq "$(host_mounts_of "$victim")" "" "host mounts on the victim"
+    [ "$RC" = 0 ] || [ "$RC" = 125 ] || fail "rc $RC: $ERR"
+    MINIRT_STORAGE="$storage" "$MINIRT" list -aq | while read -r id; do MINIRT_STORAGE="$storage" "$MINIRT" rm -f "$id"; done
+    rm -rf "$storage"
+}
+
+test_mount_survives_start_and_is_in_inspect_and_the_spec() {
+    local d="$TESTDIR/d"
+    mkdir -p "$d"
+    mr run -d --name m1 -v "$d:/d:ro" --tmpfs /scratch busybox sh -c 'ls /d; sleep 0'
+    expect_eq "$RC" 0 "run: $ERR"
+    wait_for 30 is_exited m1
+    mr inspect m1
+    expect_contains "$OUT" '"destination": "/d"'
+    local id
+    id=$(json_field m1 .id)
+    grep -q '"destination": *"/scratch"' "$MINIRT_STORAGE/containers/$id/config.json" || fail "no /scratch in config.json"
+    touch "$d/after"
+    mr start m1
+    expect_eq "$RC" 0 "start: $ERR"
+    wait_for 30 is_exited m1
+    wait_for 30 log_has m1 after
+    mr rm m1
+    [ -d "$d" ] || fail "rm removed the bind's source"
+}
