@@ -35,6 +35,7 @@ const std::vector<Command>& commands() {
         {"images", "list images", cmd_images},
         {"info", "show the host: kernel, cgroups, memory monitor backend", cmd_info},
         {"image", "manage images (import, ls, rm)", cmd_image},
+        {"volume", "manage volumes (create, ls, inspect, rm, prune, exists)", cmd_volume},
     };
     return table;
 }

@@ -80,7 +80,8 @@ test_mount_refusals_name_the_flag_and_create_nothing() {
     mkdir -p "$d"
     local bad
     for bad in "-v $TESTDIR/missing:/x" "-v $d:relative" "-v $d:/" "-v $d:/proc" "-v $d:/proc/sys" "-v $d:/sys" \
-        "-v $d:/x:ro,rw" "-v $d:/x:bogus" "-v $d:/x:shared,private" "-v name:/x" "-v /x" "-v $d:/x -v $d:/x/" \
+        "-v $d:/x:ro,rw" "-v $d:/x:bogus" "-v $d:/x:shared,private" "-v bad/name:/x" "-v $d:/x:nocopy" \
+        "-v $d:/x -v $d:/x/" "--mount type=volume,src=a/b,dst=/x" "--mount type=volume,dst=/x,volume-opt=o=size=1m" \
         "--mount type=bind,dst=/x" "--mount type=bind,src=$d" "--mount src=$d,dst=/x" "--mount type=nfs,dst=/x" \
         "--mount type=tmpfs,src=$d,dst=/x" "--mount type=bind,src=$d,dst=/x,tmpfs-size=1m" \
         "--tmpfs /x:size=lots" "--tmpfs /x:mode=999" "--tmpfs x" "--read-only-tmpfs=maybe"; do

@@ -72,6 +72,7 @@ int cmd_inspect(Context&, const Args&);
 int cmd_logs(Context&, const Args&);
 int cmd_images(Context&, const Args&);
 int cmd_image(Context&, const Args&);
+int cmd_volume(Context&, const Args&);
 int cmd_freeze(Context&, const Args&);
 int cmd_thaw(Context&, const Args&);
 int cmd_stats(Context&, const Args&);

@@ -64,6 +64,7 @@ public:
         set("propagation", std::string(p));
     }
     void recursive(bool r) { set("bind", r ? "rbind" : "bind"); }
+    void copy(bool c) { set("copy", c ? "copy" : "nocopy"); }
     void data(const std::string& key, const std::string& value) { set("data:" + key, key + "=" + value); }
 
     // The entry's options: what was given, with the defaults for `type`.
@@ -73,7 +74,7 @@ public:
             auto it = chosen_.find(k);
             return it == chosen_.end() ? def : it->second;
         };
-        bool bind = type == "bind";
+        bool bind = type == "bind" || type == "volume";
         if (bind) out.push_back(get("bind", "rbind"));
         std::string propagation = get("propagation", bind ? "rprivate" : "");
         if (!propagation.empty()) out.push_back(propagation);
@@ -86,12 +87,15 @@ public:
         // noexec and nosuid (its nodes must open); a bind keeps what its
         // source has.
         for (const char* f : {"exec", "suid", "dev"}) {
-            bool off = type == "tmpfs" || (type == "devpts" && std::string_view(f) != "dev");
+            // A volume, as podman mounts one: nosuid and nodev.
+            bool off = type == "tmpfs" || (type == "devpts" && std::string_view(f) != "dev") ||
+                       (type == "volume" && std::string_view(f) != "exec");
             std::string v = get(f, off ? std::string("no") + f : "");
             if (!v.empty()) out.push_back(v);
         }
         for (const auto& [k, v] : chosen_)
             if (k.starts_with("data:")) out.push_back(v);
+        if (get("copy", "copy") == "nocopy") out.push_back("nocopy");
         return out;
     }
 
@@ -108,8 +112,9 @@ private:
     std::map<std::string, std::string> chosen_;
 };
 
-// An option of a bind (-v's third field, or --mount's flags), or of a tmpfs.
-void bind_option(Options& o, std::string_view opt) {
+// An option of a bind or volume (-v's third field, or --mount's flags), or
+// of a tmpfs.
+void bind_option(Options& o, std::string_view opt, bool volume = false) {
     if (opt == "ro" || opt == "rw") o.read_only(opt == "ro");
     else if (opt == "z" || opt == "Z") {
         // SELinux relabelling: this host has no SELinux; nothing to do.
@@ -118,7 +123,8 @@ void bind_option(Options& o, std::string_view opt) {
     else if (opt == "nodev" || opt == "dev") o.flag("dev", "dev", opt == "dev");
     else if (opt == "rbind" || opt == "bind") o.recursive(opt == "rbind");
     else if (kPropagations.contains(opt)) o.propagation(opt);
-    else if (opt == "U" || opt == "idmap" || opt.starts_with("idmap=") || opt == "O" || opt == "copy" || opt == "nocopy")
+    else if (volume && (opt == "copy" || opt == "nocopy")) o.copy(opt == "copy");
+    else if (opt == "U" || opt == "idmap" || opt.starts_with("idmap=") || opt == "O")
         o.bad("option " + std::string(opt) + " is not supported yet");
     else o.bad("unknown option " + quote_for_message(opt));
 }
@@ -151,22 +157,31 @@ void tmpfs_option(Options& o, std::string_view opt) {
 }
 
 MountRequest parse_volume(const std::string& text) {
-    // SRC:DST[:OPTIONS], or DST alone (an anonymous volume).
+    // SRC:DST[:OPTIONS] with SRC a host path (/ or . first) or a volume's
+    // name, or DST alone: an anonymous volume.
     auto parts = split(text, ':');
-    if (parts.size() < 2 || parts.size() > 3 || parts[0].empty())
-        throw Error("invalid -v " + quote_for_message(text) + ": expected SOURCE:DESTINATION[:OPTIONS]" +
-                    (parts.size() == 1 ? " (anonymous volumes are not supported yet)" : ""));
-    if (parts[0][0] != '/' && parts[0][0] != '.')
-        throw Error("invalid -v " + quote_for_message(text) + ": named volumes are not supported yet; a host path " +
-                    "starts with / or .");
+    if (parts.size() > 3 || parts[0].empty())
+        throw Error("invalid -v " + quote_for_message(text) + ": expected [SOURCE:]DESTINATION[:OPTIONS]");
     MountRequest m;
-    m.type = "bind";
-    m.source = host_source(parts[0], "-v");
-    m.destination = destination(parts[1], "-v");
     Options o("-v", text);
+    if (parts.size() == 1) {
+        m.type = "volume";
+        m.destination = destination(parts[0], "-v");
+        m.options = o.finish("volume");
+        return m;
+    }
+    bool path = parts[0][0] == '/' || parts[0][0] == '.';
+    m.type = path ? "bind" : "volume";
+    if (path) {
+        m.source = host_source(parts[0], "-v");
+    } else {
+        m.source = std::string(parts[0]);
+        with_context("invalid -v " + quote_for_message(text), [&] { validate_volume_name(m.source); });
+    }
+    m.destination = destination(parts[1], "-v");
     if (parts.size() == 3)
-        for (std::string_view opt : split(parts[2], ',')) bind_option(o, opt);
-    m.options = o.finish("bind");
+        for (std::string_view opt : split(parts[2], ',')) bind_option(o, opt, m.type == "volume");
+    m.options = o.finish(m.type);
     return m;
 }
 
@@ -190,10 +205,10 @@ MountRequest parse_mount(const std::string& text) {
         else if (key == "dst" || key == "destination" || key == "target") dst = value;
         else rest.emplace_back(key, has_value ? value : std::string("\x01"));
     }
-    if (type.empty()) o.bad("type= is required (bind, tmpfs or devpts)");
-    if (type == "volume" || type == "image" || type == "glob")
-        o.bad("type=" + type + " is not supported yet");
-    if (type != "bind" && type != "tmpfs" && type != "devpts") o.bad("unknown type " + quote_for_message(type));
+    if (type.empty()) o.bad("type= is required (bind, volume, tmpfs or devpts)");
+    if (type == "image" || type == "glob" || type == "ramfs") o.bad("type=" + type + " is not supported yet");
+    if (type != "bind" && type != "volume" && type != "tmpfs" && type != "devpts")
+        o.bad("unknown type " + quote_for_message(type));
     if (dst.empty()) o.bad("destination= is required");
     MountRequest m;
     m.type = type;
@@ -204,8 +219,12 @@ MountRequest parse_mount(const std::string& text) {
         if (key == "ro" || key == "readonly" || key == "rw") {
             bool ro = bare || bool_value(o, key, value);
             o.read_only(key == "rw" ? !ro : ro);
-        } else if (type == "bind" && key == "bind-propagation") {
+        } else if ((type == "bind" || type == "volume") && key == "bind-propagation") {
             o.propagation(value);
+        } else if (type == "volume" && key == "volume-nocopy") {
+            o.copy(!(bare || bool_value(o, key, value)));
+        } else if (type == "volume" && (key == "volume-opt" || key == "volume-label" || key == "volume-driver")) {
+            o.bad(key + " is not supported yet");
         } else if (type == "bind" && key == "bind-nonrecursive") {
             o.recursive(!(bare || bool_value(o, key, value)));
         } else if (type == "bind" && (key == "relabel" || key == "z" || key == "Z")) {
@@ -227,6 +246,11 @@ MountRequest parse_mount(const std::string& text) {
         if (src.empty()) o.bad("source= is required for type=bind");
         m.source = host_source(src, "--mount");
         m.options = o.finish("bind");
+    } else if (type == "volume") {
+        // No source: an anonymous volume.
+        if (!src.empty()) with_context("invalid --mount " + quote_for_message(text), [&] { validate_volume_name(src); });
+        m.source = src;
+        m.options = o.finish("volume");
     } else {
         if (!src.empty()) o.bad("type=" + type + " takes no source");
         m.options = o.finish(type);
@@ -259,9 +283,11 @@ std::vector<std::string> strings(const po::variables_map& vm, const char* key) {
 void add_mount_options(po::options_description& desc) {
     desc.add_options()
         ("volume,v", po::value<std::vector<std::string>>(),
-         "bind mount HOST-PATH:DEST[:OPTIONS] (ro, rw, noexec, nosuid, nodev, bind, rbind, a propagation; z/Z: no-op)")
+         "HOST-PATH:DEST[:OPTIONS] (a bind), VOLUME:DEST[:OPTIONS] or DEST (an anonymous volume); OPTIONS: ro, rw, "
+         "noexec, nosuid, nodev, bind, rbind, a propagation, nocopy; z/Z: no-op")
         ("mount", po::value<std::vector<std::string>>(),
-         "type=bind|tmpfs|devpts,source=..,destination=..[,ro][,bind-propagation=..][,tmpfs-size=..][,tmpfs-mode=..]")
+         "type=bind|volume|tmpfs|devpts,source=..,destination=..[,ro][,bind-propagation=..][,volume-nocopy]"
+         "[,tmpfs-size=..][,tmpfs-mode=..]")
         ("tmpfs", po::value<std::vector<std::string>>(), "mount a tmpfs at DEST[:size=..,mode=..,uid=..,gid=..,...]")
         ("read-only-tmpfs", po::value<std::string>()->implicit_value("true"),
          "with --read-only: tmpfs on /dev/shm... /tmp, /var/tmp and /run (default true)");

@@ -8,9 +8,9 @@
 namespace minirt::cli {
 
 int cmd_rm(Context& ctx, const Args& args) {
-    const char* usage = "minirt rm [-f] NAME...";
+    const char* usage = "minirt rm [-f] [-v] NAME...";
     po::options_description desc("Options");
-    desc.add_options()("force,f", "stop a running container first");
+    desc.add_options()("force,f", "stop a running container first")("volumes,v", "remove its anonymous volumes too");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
     bool force = p.vm.count("force") > 0;
@@ -34,7 +34,7 @@ int cmd_rm(Context& ctx, const Args& args) {
             auto id = ctx.store.find(handle);
             if (!id && force) continue;  // removed meanwhile by a concurrent rm -f
             if (!id) throw Error("no such container " + quote_for_message(handle), kExitNoSuchContainer);
-            remove_container(ctx.store, *id, force);
+            remove_container(ctx.store, *id, force, p.vm.count("volumes") > 0);
             std::cout << handle << "\n";
         } catch (const Error& e) {
             std::cerr << ctx.program << ": " << handle << ": " << e.message() << "\n";

@@ -9,6 +9,7 @@
 #include "common/parse.hpp"
 #include "container/bundle.hpp"
 #include "container/ops.hpp"
+#include "container/volume_ops.hpp"
 #include "image/image.hpp"
 #include "linux/capabilities.hpp"
 #include "linux/process.hpp"
@@ -153,7 +154,17 @@ int cmd_run(Context& ctx, const Args& args) {
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
     std::string detach_keys = parse_detach_keys(p.vm["detach-keys"].as<std::string>());
-    FileLock lock = ctx.store.create(config, [&](const ContainerConfig& c) { return oci_config_text(c, ctx.store.paths()); });
+    // Volumes are made (and filled from the image) before the container,
+    // under their lock until it exists, so no `volume rm` comes between.
+    PreparedVolumes volumes = prepare_volumes(ctx.store, config);
+    FileLock lock;
+    try {
+        lock = ctx.store.create(config, [&](const ContainerConfig& c) { return oci_config_text(c, ctx.store.paths()); });
+    } catch (...) {
+        undo_volumes(ctx.store, volumes);
+        throw;
+    }
+    volumes.lock.reset();
     // Foreground without a terminal: the shim relays output to our own
     // stdout/stderr (and with -i our stdin is the container's). With -t the
     // terminal goes through the attach socket.
@@ -171,7 +182,7 @@ int cmd_run(Context& ctx, const Args& args) {
         lock.release();
         if (e.exit_code() == kExitMinirtError) {
             try {
-                remove_container(ctx.store, config.id, true);
+                remove_container(ctx.store, config.id, true, true);
             } catch (const Error&) {
             }
         }

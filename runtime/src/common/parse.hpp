@@ -32,6 +32,7 @@ std::string signal_name(int sig);
 // characters. Image names use the same rule (they become directory names).
 void validate_container_name(std::string_view name);
 void validate_image_name(std::string_view name);
+void validate_volume_name(std::string_view name);
 bool is_full_id(std::string_view s);
 
 // `text` in double quotes for an error message, each control or non-ASCII

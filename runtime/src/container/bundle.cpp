@@ -31,7 +31,7 @@ json mount(const std::string& dest, const std::string& type, const std::string& 
 // are bound over them on a nodev /dev instead.
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
-json mounts_for(const ContainerConfig& c, const BundleHost& host) {
+json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& host) {
     const Security& sec = c.security;
     // Without a cgroup there is no device filter: every writable mount is
     // nodev, and the usable devices are bind mounts of the host's.
@@ -81,10 +81,14 @@ json mounts_for(const ContainerConfig& c, const BundleHost& host) {
                      [&](const MountRequest* a, const MountRequest* b) { return depth(a->destination) < depth(b->destination); });
     for (const MountRequest* r : mine) {
         std::vector<std::string> o = r->options;
+        std::erase(o, "nocopy");  // minirt's, done before the start
+        bool bind = r->type == "bind" || r->type == "volume";
         // No device filter: no device node may be reached through a mount.
-        if (dev_nodev && r->type == "bind") o.push_back("rnodev");
+        if (dev_nodev && bind) o.push_back("rnodev");
         if (dev_nodev && r->type == "tmpfs") o.push_back("nodev");
-        m.push_back(mount(r->destination, r->type, r->type == "bind" ? r->source : r->type, o));
+        // A volume is a bind of its data directory.
+        std::string source = r->type == "volume" ? paths.volume_data(r->source).string() : r->source;
+        m.push_back(mount(r->destination, bind ? "bind" : r->type, bind ? source : r->type, o));
     }
     return m;
 }
@@ -221,7 +225,7 @@ json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost
         {"process", process_for(c, host)},
         {"root", {{"path", paths.merged_dir(c.id).string()}, {"readonly", c.security.read_only}}},
         {"hostname", c.hostname},
-        {"mounts", mounts_for(c, host)},
+        {"mounts", mounts_for(c, paths, host)},
         {"linux", linux_for(c, host)},
         {"annotations",
          {{oci::kOverlayLowerAnnotation, paths.image_rootfs(c.image).string()},

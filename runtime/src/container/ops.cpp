@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/parse.hpp"
 #include "linux/cgroup.hpp"
+#include "state/volumes.hpp"
 #include "linux/process.hpp"
 #include "state/lock.hpp"
 
@@ -393,7 +394,7 @@ std::optional<int> wait_container(const Store& store, const std::string& id) {
     }
 }
 
-void remove_container(const Store& store, const std::string& id, bool force) {
+void remove_container(const Store& store, const std::string& id, bool force, bool volumes) {
     for (int attempt = 0;; ++attempt) {
         FileLock lock = store.lock(id);
         if (lock.stale() || !store.exists(id)) {
@@ -435,6 +436,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
         }
         if (v.state && v.init_alive) kill_everything(*v.state);  // an unowned leftover
         store.remove(id, lock);
+        if (volumes && v.config) Volumes(store.paths()).remove_anonymous_of(*v.config);
         return;
     }
 }

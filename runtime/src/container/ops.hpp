@@ -47,7 +47,8 @@ std::optional<int> wait_container(const Store& store, const std::string& id);
 // cgroup.freeze, recording paused (running) around it; Error if it is not
 // in the state to change.
 void set_frozen(const Store& store, const std::string& id, bool frozen);
-// Removes a stopped container, or (force) stops it first.
-void remove_container(const Store& store, const std::string& id, bool force);
+// Removes a stopped container, or (force) stops it first; `volumes`: its
+// anonymous volumes too (rm -v, and a run undone).
+void remove_container(const Store& store, const std::string& id, bool force, bool volumes = false);
 
 }  // namespace minirt

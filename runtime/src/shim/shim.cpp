@@ -28,6 +28,7 @@
 #include "shim/attach_server.hpp"
 #include "shim/exit_record.hpp"
 #include "state/log.hpp"
+#include "state/volumes.hpp"
 #include "shim/log_pump.hpp"
 #include "shim/monitor_watch.hpp"
 
@@ -498,6 +499,7 @@ void Shim::finish() {
     if (unlisted) {
         remove_cgroup();  // first: once purged, nothing would name it any more
         if (!unlisted->stale()) store_.purge(args_.id, *unlisted);
+        Volumes(store_.paths()).remove_anonymous_of(config_);
     }
     mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
 }

@@ -50,6 +50,14 @@ struct Paths {
     fs::path image_rootfs(const std::string& name) const { return image_dir(name) / "rootfs"; }
     fs::path image_file(const std::string& name) const { return image_dir(name) / "image.json"; }
 
+    // Named and anonymous volumes: <name>/volume.json and <name>/_data.
+    fs::path volumes_dir() const { return storage / "volumes"; }
+    fs::path volume_dir(const std::string& name) const { return volumes_dir() / name; }
+    fs::path volume_data(const std::string& name) const { return volume_dir(name) / "_data"; }
+    fs::path volume_file(const std::string& name) const { return volume_dir(name) / "volume.json"; }
+    // Held while volumes are made, removed, or taken into a new container.
+    fs::path volumes_lock() const { return root / "locks" / "volumes.lock"; }
+
     // Resolves --root/--storage against the environment and defaults.
     static Paths from(const std::string& root_flag, const std::string& storage_flag);
 };

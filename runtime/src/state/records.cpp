@@ -326,7 +326,9 @@ std::vector<MountRequest> mounts_from_json(const json& a) {
         m.source = j.value("source", std::string());
         m.destination = j.at("destination").get<std::string>();
         m.options = j.value("options", std::vector<std::string>{});
-        if (m.type != "bind" && m.type != "tmpfs" && m.type != "devpts") throw Error("bad type \"" + m.type + "\"");
+        if (m.type != "bind" && m.type != "volume" && m.type != "tmpfs" && m.type != "devpts")
+            throw Error("bad type \"" + m.type + "\"");
+        if (m.type == "volume") validate_volume_name(m.source);
         if (m.destination.empty() || m.destination[0] != '/') throw Error("destination must be absolute");
         if (m.type == "bind" && (m.source.empty() || m.source[0] != '/')) throw Error("a bind's source must be absolute");
         out.push_back(std::move(m));

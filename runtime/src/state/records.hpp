@@ -20,10 +20,12 @@ namespace minirt {
 // A mount the user asked for (-v, --mount, --tmpfs): one OCI `mounts` entry
 // of the container's spec, in OCI's terms.
 struct MountRequest {
-    std::string type;         // "bind", "tmpfs" or "devpts"
-    std::string source;       // bind: an absolute host path; otherwise empty
+    std::string type;         // "bind", "volume", "tmpfs" or "devpts"
+    // bind: an absolute host path; volume: its name (empty in a request
+    // for an anonymous one, named when it is made); otherwise empty.
+    std::string source;
     std::string destination;  // an absolute path inside the container
-    std::vector<std::string> options;  // ro, nosuid, rbind, rprivate, size=64m, mode=1777, ...
+    std::vector<std::string> options;  // ro, nosuid, rbind, rprivate, size=64m, mode=1777, ...; nocopy (a volume's)
 };
 
 // What `run` was asked for. Written once at creation; `start` replays it.

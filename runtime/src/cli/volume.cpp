@@ -1,0 +1,223 @@
+// minirt volume create / ls / inspect / rm / prune / exists: podman's
+// commands, exit codes and JSON fields.
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.hpp"
+#include "common/parse.hpp"
+#include "container/volume_ops.hpp"
+#include "state/volumes.hpp"
+
+namespace minirt::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// podman's exit codes for `volume rm` and `volume exists`.
+constexpr int kExitNoSuchVolume = 1;
+
+std::map<std::string, std::string> labels_from(const Parsed& p) {
+    std::map<std::string, std::string> labels;
+    if (!p.vm.count("label")) return labels;
+    for (const auto& l : p.vm["label"].as<std::vector<std::string>>()) {
+        auto eq = l.find('=');
+        std::string key = l.substr(0, eq);
+        if (key.empty()) throw Error("invalid --label " + quote_for_message(l) + ": expected KEY[=VALUE]");
+        labels[key] = eq == std::string::npos ? "" : l.substr(eq + 1);
+    }
+    return labels;
+}
+
+json volume_json(const Paths& paths, const Volume& v) {
+    return json{{"Name", v.name},
+                {"Driver", "local"},
+                {"Mountpoint", paths.volume_data(v.name).string()},
+                {"CreatedAt", format_rfc3339(v.created_ns)},
+                {"Labels", v.labels},
+                {"Scope", "local"},
+                {"Options", json::object()},
+                {"Anonymous", v.anonymous},
+                {"NeedsCopyUp", v.needs_copy}};
+}
+
+int create(Context& ctx, const Args& args) {
+    const char* usage = "minirt volume create [--label KEY=VALUE]... [--ignore] [NAME]";
+    po::options_description desc("Options");
+    desc.add_options()
+        ("label,l", po::value<std::vector<std::string>>(), "set a label (KEY=VALUE or KEY)")
+        ("opt,o", po::value<std::vector<std::string>>(), "driver options (not supported yet: refused)")
+        ("ignore", "succeed when the volume exists already");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 0, 1, usage);
+    if (p.vm.count("opt"))
+        throw Error("invalid --opt " + quote_for_message(p.vm["opt"].as<std::vector<std::string>>()[0]) +
+                    ": driver options (type, device, o) are not supported yet");
+    auto labels = labels_from(p);
+    std::string name = p.positional.empty() ? generate_id() : p.positional[0];
+    validate_volume_name(name);
+    Volumes volumes(ctx.store.paths());
+    FileLock lock = volumes.lock();
+    if (p.vm.count("ignore") && volumes.find(name)) {
+        std::cout << name << "\n";
+        return 0;
+    }
+    volumes.create(name, labels, false);
+    std::cout << name << "\n";
+    return 0;
+}
+
+// --filter KEY=VALUE: name (substring, as podman), label (KEY or KEY=VALUE),
+// dangling (true: no container uses it), driver (local).
+bool matches(const Store& store, const Volume& v, const std::vector<std::string>& filters) {
+    for (const auto& f : filters) {
+        auto eq = f.find('=');
+        if (eq == std::string::npos) throw Error("invalid --filter " + quote_for_message(f) + ": expected KEY=VALUE");
+        std::string key = f.substr(0, eq), value = f.substr(eq + 1);
+        if (key == "name") {
+            if (v.name.find(value) == std::string::npos) return false;
+        } else if (key == "label") {
+            auto leq = value.find('=');
+            auto it = v.labels.find(value.substr(0, leq));
+            if (it == v.labels.end() || (leq != std::string::npos && it->second != value.substr(leq + 1))) return false;
+        } else if (key == "dangling") {
+            if (value != "true" && value != "false")
+                throw Error("invalid --filter " + quote_for_message(f) + ": dangling=true or dangling=false");
+            if (containers_using(store, v.name).empty() != (value == "true")) return false;
+        } else if (key == "driver") {
+            if (value != "local") return false;
+        } else {
+            throw Error("invalid --filter " + quote_for_message(f) + ": use name, label, dangling or driver");
+        }
+    }
+    return true;
+}
+
+int ls(Context& ctx, const Args& args) {
+    const char* usage = "minirt volume ls [--format table|json] [-q] [--filter KEY=VALUE]...";
+    po::options_description desc("Options");
+    desc.add_options()
+        ("format", po::value<std::string>()->default_value("table"), "table or json")
+        ("quiet,q", "print only names")
+        ("filter,f", po::value<std::vector<std::string>>(), "name=, label=, dangling=true|false, driver=local");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 0, 0, usage);
+    std::string format = p.vm["format"].as<std::string>();
+    if (format != "table" && format != "json") throw Error("invalid --format " + quote_for_message(format) + ": use table or json");
+    auto filters = p.vm.count("filter") ? p.vm["filter"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    std::vector<Volume> shown;
+    for (auto& v : Volumes(ctx.store.paths()).list())
+        if (matches(ctx.store, v, filters)) shown.push_back(std::move(v));
+    if (p.vm.count("quiet")) {
+        for (const auto& v : shown) std::cout << v.name << "\n";
+    } else if (format == "json") {
+        json a = json::array();
+        for (const auto& v : shown) a.push_back(volume_json(ctx.store.paths(), v));
+        std::cout << a.dump(4) << "\n";
+    } else {
+        std::printf("%-12s%s\n", "DRIVER", "VOLUME NAME");
+        for (const auto& v : shown) std::printf("%-12s%s\n", "local", v.name.c_str());
+    }
+    return 0;
+}
+
+int inspect(Context& ctx, const Args& args) {
+    const char* usage = "minirt volume inspect NAME...";
+    po::options_description desc("Options");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, SIZE_MAX, usage);
+    Volumes volumes(ctx.store.paths());
+    json a = json::array();
+    for (const auto& name : p.positional) a.push_back(volume_json(ctx.store.paths(), volumes.load(name)));
+    std::cout << a.dump(4) << "\n";
+    return 0;
+}
+
+int rm(Context& ctx, const Args& args) {
+    const char* usage = "minirt volume rm [-f] NAME...";
+    po::options_description desc("Options");
+    desc.add_options()("force,f", "remove the containers that use it first");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, SIZE_MAX, usage);
+    bool force = p.vm.count("force") > 0;
+    int rc = 0;
+    Volumes volumes(ctx.store.paths());
+    for (const auto& name : p.positional) {
+        try {
+            validate_volume_name(name);
+            if (!volumes.find(name)) throw Error("no such volume " + quote_for_message(name), kExitNoSuchVolume);
+            remove_volume(ctx.store, name, force);
+            std::cout << name << "\n";
+        } catch (const Error& e) {
+            std::cerr << ctx.program << ": " << e.message() << "\n";
+            // podman: 2 (in use) outranks 1 (missing); anything else is 125.
+            if (rc == 0 || e.exit_code() == kExitStateImproper || e.exit_code() == kExitMinirtError) rc = e.exit_code();
+        }
+    }
+    return rc;
+}
+
+int prune(Context& ctx, const Args& args) {
+    const char* usage = "minirt volume prune [-f]";
+    po::options_description desc("Options");
+    desc.add_options()("force,f", "do not ask for confirmation");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 0, 0, usage);
+    if (!p.vm.count("force")) {
+        std::cout << "WARNING! This will remove all volumes not used by at least one container. The following "
+                     "volumes will be removed:\n";
+        for (const auto& v : Volumes(ctx.store.paths()).list())
+            if (containers_using(ctx.store, v.name).empty()) std::cout << v.name << "\n";
+        std::cout << "Are you sure you want to continue? [y/N] " << std::flush;
+        std::string answer;
+        if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) return 0;
+    }
+    Volumes volumes(ctx.store.paths());
+    FileLock lock = volumes.lock();
+    for (const auto& v : volumes.list()) {
+        if (!containers_using(ctx.store, v.name).empty()) continue;
+        volumes.remove(v.name);
+        std::cout << v.name << "\n";
+    }
+    return 0;
+}
+
+int exists(Context& ctx, const Args& args) {
+    const char* usage = "minirt volume exists NAME";
+    po::options_description desc("Options");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, 1, usage);
+    validate_volume_name(p.positional[0]);
+    return Volumes(ctx.store.paths()).find(p.positional[0]) ? 0 : kExitNoSuchVolume;
+}
+
+}  // namespace
+
+int cmd_volume(Context& ctx, const Args& args) {
+    const char* usage = "minirt volume create|ls|inspect|rm|prune|exists ...";
+    if (args.empty()) throw Error(std::string("missing subcommand; usage: ") + usage);
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << "Usage: " << usage << "\n\n"
+                     "Commands:\n"
+                     "  create [NAME]     make a volume (<storage>/volumes/NAME/_data)\n"
+                     "  ls                list volumes (--format json, --filter, -q)\n"
+                     "  inspect NAME...   show volumes as JSON\n"
+                     "  rm [-f] NAME...   remove volumes no container uses (-f: remove those containers first)\n"
+                     "  prune [-f]        remove every volume no container uses\n"
+                     "  exists NAME       exit 0 if the volume exists, 1 if not\n";
+        return 0;
+    }
+    Args rest(args.begin() + 1, args.end());
+    if (args[0] == "create") return create(ctx, rest);
+    if (args[0] == "ls" || args[0] == "list") return ls(ctx, rest);
+    if (args[0] == "inspect") return inspect(ctx, rest);
+    if (args[0] == "rm" || args[0] == "remove") return rm(ctx, rest);
+    if (args[0] == "prune") return prune(ctx, rest);
+    if (args[0] == "exists") return exists(ctx, rest);
+    throw Error("unknown volume subcommand " + quote_for_message(args[0]) + "; usage: " + usage);
+}
+
+}  // namespace minirt::cli

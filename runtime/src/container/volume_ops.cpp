@@ -1,0 +1,140 @@
+#include "container/volume_ops.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "container/ops.hpp"
+#include "linux/copy_tree.hpp"
+#include "linux/rootfs.hpp"
+
+namespace minirt {
+
+namespace {
+
+bool has_option(const MountRequest& m, const char* opt) {
+    return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
+}
+
+bool empty_dir(const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_empty(dir, ec) && !ec;
+}
+
+// Fills an empty volume with the image's files at `dest`. They are copied
+// beside _data first and swapped in, so a copy cut short (kill -9, a full
+// disk) leaves the volume as it was, to be filled at its next mount.
+void copy_up(const Paths& paths, const std::string& image, const std::string& volume, const std::string& dest) {
+    UniqueFd image_root(::open(paths.image_rootfs(image).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!image_root) throw_errno("open the rootfs of image " + quote_for_message(image));
+    UniqueFd from = open_in_root(image_root.get(), dest, O_RDONLY | O_DIRECTORY);
+    if (!from) return;  // nothing there in the image (or not a directory): nothing to copy
+    struct stat st {};
+    if (::fstat(from.get(), &st) < 0) throw_errno("stat " + dest + " in image " + quote_for_message(image));
+    fs::path staging = paths.volume_dir(volume) / ".copy-up";
+    remove_tree(staging);
+    if (::mkdir(staging.c_str(), 0700) < 0) throw_errno("create " + staging.string());
+    try {
+        UniqueFd to(::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!to) throw_errno("open " + staging.string());
+        with_context("copy " + dest + " of image " + quote_for_message(image) + " into volume " + quote_for_message(volume),
+                     [&] { copy_tree(from.get(), to.get()); });
+        // The volume's root takes the owner and mode of the image's directory.
+        if (::fchown(to.get(), st.st_uid, st.st_gid) < 0 || ::fchmod(to.get(), st.st_mode & 07777) < 0)
+            throw_errno("set the owner of volume " + quote_for_message(volume));
+        fs::path data = paths.volume_data(volume);
+        if (::rmdir(data.c_str()) < 0 && errno != ENOENT) throw_errno("replace " + data.string());
+        if (::rename(staging.c_str(), data.c_str()) < 0) throw_errno("replace " + data.string());
+    } catch (...) {
+        remove_tree(staging);
+        throw;
+    }
+}
+
+}  // namespace
+
+PreparedVolumes prepare_volumes(const Store& store, ContainerConfig& c) {
+    PreparedVolumes out;
+    Volumes volumes(store.paths());
+    for (auto& m : c.mounts) {
+        if (m.type != "volume") continue;
+        if (!out.lock) out.lock = volumes.lock();
+        std::optional<Volume> v;
+        if (m.source.empty()) {
+            m.source = generate_id();
+            v = volumes.create(m.source, {}, true);
+            out.made.push_back(m.source);
+        } else {
+            v = volumes.find(m.source);
+            if (!v) {
+                v = volumes.create(m.source, {}, false);
+                out.made.push_back(m.source);
+            }
+        }
+        fs::path data = store.paths().volume_data(m.source);
+        // A copy-up cut short took _data away: it comes back, to be filled.
+        if (::mkdir(data.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("create " + data.string());
+        if (!v->needs_copy) continue;
+        if (!has_option(m, "nocopy") && empty_dir(data)) copy_up(store.paths(), c.image, m.source, m.destination);
+        volumes.mark_copied(m.source);
+    }
+    return out;
+}
+
+void undo_volumes(const Store& store, PreparedVolumes& prepared) noexcept {
+    Volumes volumes(store.paths());
+    for (const auto& name : prepared.made) {
+        try {
+            volumes.remove(name);
+        } catch (const Error&) {
+        }
+    }
+    prepared.made.clear();
+    prepared.lock.reset();
+}
+
+std::vector<std::string> containers_using(const Store& store, const std::string& name) {
+    std::vector<std::string> out;
+    for (const auto& id : store.list_ids()) {
+        try {
+            ContainerConfig c = store.load_config(id);
+            if (std::any_of(c.mounts.begin(), c.mounts.end(),
+                            [&](const MountRequest& m) { return m.type == "volume" && m.source == name; }))
+                out.push_back(id);
+        } catch (const Error&) {
+            // A container whose config cannot be read: it cannot be mounting it.
+        }
+    }
+    return out;
+}
+
+void remove_volume(const Store& store, const std::string& name, bool force) {
+    Volumes volumes(store.paths());
+    FileLock lock = volumes.lock();
+    volumes.load(name);  // "no such volume"
+    auto users = containers_using(store, name);
+    if (!users.empty() && !force) {
+        std::string names;
+        for (const auto& id : users) {
+            std::string shown = id.substr(0, 12);
+            try {
+                shown = store.load_config(id).name;
+            } catch (const Error&) {
+            }
+            names += (names.empty() ? "" : ", ") + shown;
+        }
+        throw Error("volume " + quote_for_message(name) + " is being used by the following container(s): " + names +
+                        "; remove them first, or use -f",
+                    kExitStateImproper);
+    }
+    for (const auto& id : users) remove_container(store, id, true);
+    volumes.remove(name);
+}
+
+}  // namespace minirt
