@@ -291,9 +291,8 @@ bool Shim::wait_for_exec(const ContainerState& loaded) {
 // deeper calls left there is dead; a page touched again comes back zeroed).
 // Its own frame is a few words; the page holding it and the next 256 bytes
 // down is kept, so the return into the caller finds its frame intact.
-[[gnu::noinline]] void drop_stack_below_caller(unsigned long stack_start) noexcept {
+[[gnu::noinline]] void drop_stack_below_caller(unsigned long stack_start, unsigned long page) noexcept {
     auto here = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
-    auto page = static_cast<unsigned long>(::sysconf(_SC_PAGESIZE));
     unsigned long keep_from = (here - 256) & ~(page - 1);
     if (keep_from > stack_start) ::madvise(reinterpret_cast<void*>(stack_start), keep_from - stack_start, MADV_DONTNEED);
 }
@@ -333,10 +332,13 @@ bool Shim::wait_for_exec(const ContainerState& loaded) {
     }
     std::fclose(smaps);
     ::malloc_trim(0);  // the stream's buffer, and what the setup freed since release_setup_memory
+    // The page size before the drop: sysconf's table is read-only data,
+    // and reading it after would fault 64 KiB of it back in.
+    auto page = static_cast<unsigned long>(::sysconf(_SC_PAGESIZE));
     for (size_t i = 0; i < count; ++i)
         ::madvise(reinterpret_cast<void*>(ranges[i].start), ranges[i].end - ranges[i].start, MADV_DONTNEED);
     auto here = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
-    if (here > stack.start && here < stack.end) drop_stack_below_caller(stack.start);
+    if (here > stack.start && here < stack.end) drop_stack_below_caller(stack.start, page);
 }
 
 void Shim::release_setup_memory() {
