@@ -137,3 +137,19 @@ test_mount_survives_start_and_is_in_inspect_and_the_spec() {
     mr rm m1
     [ -d "$d" ] || fail "rm removed the bind's source"
 }
+
+# The issue's httpd task: a host directory served read-only from a container.
+fetch() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1" 2>/dev/null; }
+test_mount_httpd_serves_a_read_only_host_directory() {
+    local www="$TESTDIR/www" port=$((20000 + $$ % 20000))
+    mkdir -p "$www"
+    echo "hello from the host" >"$www/index.html"
+    mr run -d --name web --network host -v "$www:/www:ro" busybox httpd -f -p "127.0.0.1:$port" -h /www
+    expect_eq "$RC" 0 "run: $ERR"
+    wait_for 30 fetch "http://127.0.0.1:$port/index.html"
+    expect_eq "$(fetch "http://127.0.0.1:$port/index.html")" "hello from the host"
+    mr exec web sh -c '(echo x > /www/index.html) 2>&1'
+    expect_contains "$OUT" "Read-only file system"
+    expect_eq "$(cat "$www/index.html")" "hello from the host" "the host's file"
+    mr rm -f web
+}
