@@ -41,6 +41,8 @@ Parsed parse(const po::options_description& desc, const Args& args, const std::s
 
 // Refuses a wrong number of positional arguments with the usage line.
 void require_positional(const Parsed& p, size_t min, size_t max, const std::string& usage);
+// The values of a repeatable flag (-e, -v, --label, ...), none when not given.
+std::vector<std::string> flag_values(const po::variables_map& vm, const char* key);
 
 // The resource flags of run (--mem, --cpus, ...), shared with future verbs.
 void add_resource_options(po::options_description& desc);

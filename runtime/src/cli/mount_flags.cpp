@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cli/cli.hpp"
@@ -44,8 +45,12 @@ std::string host_source(std::string_view text, const std::string& flag) {
     std::error_code ec;
     fs::path abs = fs::absolute(std::string(text), ec).lexically_normal();
     struct stat st {};
-    if (ec || ::stat(abs.c_str(), &st) < 0)
-        throw Error(errno, "invalid " + flag + " source " + quote_for_message(text) + ": no such file or directory");
+    std::string shown = "invalid " + flag + " source " + quote_for_message(text);
+    if (ec) throw Error(ec.value(), shown);
+    if (::stat(abs.c_str(), &st) < 0) {
+        if (errno == ENOENT) throw Error(shown + ": no such file or directory");  // podman's words
+        throw_errno(shown);
+    }
     std::string s = abs.string();
     if (s.size() > 1 && s.back() == '/') s.pop_back();
     return s;
@@ -58,7 +63,8 @@ public:
     Options(std::string flag, std::string value) : flag_(std::move(flag)), value_(std::move(value)) {}
 
     void read_only(bool ro) { set("ro", ro ? "ro" : "rw"); }
-    void flag(const std::string& name, const std::string& on, bool enable) { set(name, enable ? on : "no" + on); }
+    // exec/noexec, suid/nosuid, dev/nodev.
+    void flag(const std::string& name, bool enable) { set(name, enable ? name : "no" + name); }
     void propagation(std::string_view p) {
         if (!kPropagations.contains(p)) bad("unknown propagation " + quote_for_message(p));
         set("propagation", std::string(p));
@@ -118,9 +124,9 @@ void bind_option(Options& o, std::string_view opt, bool volume = false) {
     if (opt == "ro" || opt == "rw") o.read_only(opt == "ro");
     else if (opt == "z" || opt == "Z") {
         // SELinux relabelling: this host has no SELinux; nothing to do.
-    } else if (opt == "noexec" || opt == "exec") o.flag("exec", "exec", opt == "exec");
-    else if (opt == "nosuid" || opt == "suid") o.flag("suid", "suid", opt == "suid");
-    else if (opt == "nodev" || opt == "dev") o.flag("dev", "dev", opt == "dev");
+    } else if (opt == "noexec" || opt == "exec") o.flag("exec", opt == "exec");
+    else if (opt == "nosuid" || opt == "suid") o.flag("suid", opt == "suid");
+    else if (opt == "nodev" || opt == "dev") o.flag("dev", opt == "dev");
     else if (opt == "rbind" || opt == "bind") o.recursive(opt == "rbind");
     else if (kPropagations.contains(opt)) o.propagation(opt);
     else if (volume && (opt == "copy" || opt == "nocopy")) o.copy(opt == "copy");
@@ -194,16 +200,17 @@ bool bool_value(Options& o, std::string_view key, std::string_view v) {
 MountRequest parse_mount(const std::string& text) {
     Options o("--mount", text);
     std::string type, src, dst;
-    std::vector<std::pair<std::string, std::string>> rest;
+    // The other keys, with their value (none: a bare flag such as "ro").
+    std::vector<std::pair<std::string, std::optional<std::string>>> rest;
     for (std::string_view field : split(text, ',')) {
         auto eq = field.find('=');
         std::string key(field.substr(0, eq));
-        std::string value = eq == std::string_view::npos ? "" : std::string(field.substr(eq + 1));
-        bool has_value = eq != std::string_view::npos;
-        if (key == "type") type = value;
-        else if (key == "src" || key == "source") src = value;
-        else if (key == "dst" || key == "destination" || key == "target") dst = value;
-        else rest.emplace_back(key, has_value ? value : std::string("\x01"));
+        std::optional<std::string> value;
+        if (eq != std::string_view::npos) value = std::string(field.substr(eq + 1));
+        if (key == "type") type = value.value_or("");
+        else if (key == "src" || key == "source") src = value.value_or("");
+        else if (key == "dst" || key == "destination" || key == "target") dst = value.value_or("");
+        else rest.emplace_back(key, value);
     }
     if (type.empty()) o.bad("type= is required (bind, volume, tmpfs or devpts)");
     if (type == "image" || type == "glob" || type == "ramfs") o.bad("type=" + type + " is not supported yet");
@@ -213,9 +220,9 @@ MountRequest parse_mount(const std::string& text) {
     MountRequest m;
     m.type = type;
     m.destination = destination(dst, "--mount");
-    for (const auto& [key, raw] : rest) {
-        bool bare = raw == "\x01";
-        std::string value = bare ? "" : raw;
+    for (const auto& [key, given] : rest) {
+        bool bare = !given;
+        std::string value = given.value_or("");
         if (key == "ro" || key == "readonly" || key == "rw") {
             bool ro = bare || bool_value(o, key, value);
             o.read_only(key == "rw" ? !ro : ro);
@@ -274,10 +281,6 @@ MountRequest parse_tmpfs(const std::string& text) {
     return m;
 }
 
-std::vector<std::string> strings(const po::variables_map& vm, const char* key) {
-    return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
 }  // namespace
 
 void add_mount_options(po::options_description& desc) {
@@ -290,14 +293,14 @@ void add_mount_options(po::options_description& desc) {
          "[,tmpfs-size=..][,tmpfs-mode=..]")
         ("tmpfs", po::value<std::vector<std::string>>(), "mount a tmpfs at DEST[:size=..,mode=..,uid=..,gid=..,...]")
         ("read-only-tmpfs", po::value<std::string>()->implicit_value("true"),
-         "with --read-only: tmpfs on /dev/shm... /tmp, /var/tmp and /run (default true)");
+         "with --read-only: tmpfs on /tmp, /var/tmp and /run (default true)");
 }
 
 std::vector<MountRequest> mounts_from_flags(const po::variables_map& vm) {
     std::vector<MountRequest> out;
-    for (const auto& v : strings(vm, "volume")) out.push_back(parse_volume(v));
-    for (const auto& v : strings(vm, "mount")) out.push_back(parse_mount(v));
-    for (const auto& v : strings(vm, "tmpfs")) out.push_back(parse_tmpfs(v));
+    for (const auto& v : flag_values(vm, "volume")) out.push_back(parse_volume(v));
+    for (const auto& v : flag_values(vm, "mount")) out.push_back(parse_mount(v));
+    for (const auto& v : flag_values(vm, "tmpfs")) out.push_back(parse_tmpfs(v));
     std::set<std::string> seen;
     for (const auto& m : out)
         if (!seen.insert(m.destination).second)

@@ -59,6 +59,10 @@ Parsed parse(const po::options_description& desc, const Args& args, const std::s
     return p;
 }
 
+std::vector<std::string> flag_values(const po::variables_map& vm, const char* key) {
+    return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
 void require_positional(const Parsed& p, size_t min, size_t max, const std::string& usage) {
     if (p.positional.size() < min || p.positional.size() > max)
         throw Error((p.positional.size() < min ? "missing arguments" : "too many arguments") +

@@ -9,10 +9,6 @@ namespace minirt::cli {
 
 namespace {
 
-std::vector<std::string> strings(const po::variables_map& vm, const char* key) {
-    return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
 bool parse_bool_opt(const std::string& opt, const std::string& value) {
     if (value.empty() || value == "true") return true;
     if (value == "false") return false;
@@ -45,7 +41,7 @@ void add_security_options(po::options_description& desc) {
         ("privileged", "all capabilities, no seccomp, no masked paths, writable /sys")
         ("security-opt", po::value<std::vector<std::string>>(),
          "no-new-privileges[=true|false], seccomp=unconfined, seccomp=PROFILE.json (podman's format)")
-        ("read-only", "mount the root filesystem read-only (/tmp and /run stay writable tmpfs)")
+        ("read-only", "mount the root filesystem read-only (/tmp, /var/tmp and /run stay writable tmpfs)")
         ("user,u", po::value<std::string>(), "run the command as UID[:GID] (numeric); groups are cleared")
         ("userns", po::value<std::string>(), "auto: a new user namespace, root mapped to a free host range")
         ("uidmap", po::value<std::vector<std::string>>(), "CONTAINER_ID:HOST_ID:SIZE uid mapping (user namespace)")
@@ -57,9 +53,9 @@ Security security_from_flags(const po::variables_map& vm, const Store& store) {
     Security s;
     s.privileged = vm.count("privileged") > 0;
     s.capabilities = apply_cap_flags(s.privileged ? all_known_capabilities() : default_capabilities(),
-                                     strings(vm, "cap-add"), strings(vm, "cap-drop"));
+                                     flag_values(vm, "cap-add"), flag_values(vm, "cap-drop"));
     std::string profile_file;
-    for (const auto& opt : strings(vm, "security-opt")) {
+    for (const auto& opt : flag_values(vm, "security-opt")) {
         auto eq = opt.find('=');
         std::string key = opt.substr(0, eq);
         std::string value = eq == std::string::npos ? "" : opt.substr(eq + 1);
@@ -91,14 +87,14 @@ Security security_from_flags(const po::variables_map& vm, const Store& store) {
         s.uid = uid;
         s.gid = gid.value_or(0);
     }
-    for (const auto& u : strings(vm, "ulimit")) {
+    for (const auto& u : flag_values(vm, "ulimit")) {
         Ulimit l = parse_ulimit(u);
         std::erase_if(s.ulimits, [&](const Ulimit& o) { return o.name == l.name; });
         s.ulimits.push_back(l);
     }
     std::string userns = vm.count("userns") ? vm["userns"].as<std::string>() : "";
-    for (const auto& m : strings(vm, "uidmap")) s.uid_map.push_back(parse_id_mapping(m, "--uidmap"));
-    for (const auto& m : strings(vm, "gidmap")) s.gid_map.push_back(parse_id_mapping(m, "--gidmap"));
+    for (const auto& m : flag_values(vm, "uidmap")) s.uid_map.push_back(parse_id_mapping(m, "--uidmap"));
+    for (const auto& m : flag_values(vm, "gidmap")) s.gid_map.push_back(parse_id_mapping(m, "--gidmap"));
     if (userns == "auto") {
         if (!s.uid_map.empty() || !s.gid_map.empty()) throw Error("--userns=auto and --uidmap/--gidmap exclude each other");
         uint32_t base = pick_auto_range(ranges_in_use(store));
