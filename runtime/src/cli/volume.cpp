@@ -2,8 +2,11 @@
 // commands, exit codes and JSON fields.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
@@ -22,8 +25,7 @@ constexpr int kExitNoSuchVolume = 1;
 
 std::map<std::string, std::string> labels_from(const Parsed& p) {
     std::map<std::string, std::string> labels;
-    if (!p.vm.count("label")) return labels;
-    for (const auto& l : p.vm["label"].as<std::vector<std::string>>()) {
+    for (const auto& l : flag_values(p.vm, "label")) {
         auto eq = l.find('=');
         std::string key = l.substr(0, eq);
         if (key.empty()) throw Error("invalid --label " + quote_for_message(l) + ": expected KEY[=VALUE]");
@@ -53,8 +55,8 @@ int create(Context& ctx, const Args& args) {
         ("ignore", "succeed when the volume exists already");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 1, usage);
-    if (p.vm.count("opt"))
-        throw Error("invalid --opt " + quote_for_message(p.vm["opt"].as<std::vector<std::string>>()[0]) +
+    if (auto opts = flag_values(p.vm, "opt"); !opts.empty())
+        throw Error("invalid --opt " + quote_for_message(opts[0]) +
                     ": driver options (type, device, o) are not supported yet");
     auto labels = labels_from(p);
     std::string name = p.positional.empty() ? generate_id() : p.positional[0];
@@ -72,7 +74,8 @@ int create(Context& ctx, const Args& args) {
 
 // --filter KEY=VALUE: name (substring, as podman), label (KEY or KEY=VALUE),
 // dangling (true: no container uses it), driver (local).
-bool matches(const Store& store, const Volume& v, const std::vector<std::string>& filters) {
+// `used`: volumes_in_use(), asked for only when a dangling filter needs it.
+bool matches(const std::optional<std::set<std::string>>& used, const Volume& v, const std::vector<std::string>& filters) {
     for (const auto& f : filters) {
         auto eq = f.find('=');
         if (eq == std::string::npos) throw Error("invalid --filter " + quote_for_message(f) + ": expected KEY=VALUE");
@@ -86,7 +89,7 @@ bool matches(const Store& store, const Volume& v, const std::vector<std::string>
         } else if (key == "dangling") {
             if (value != "true" && value != "false")
                 throw Error("invalid --filter " + quote_for_message(f) + ": dangling=true or dangling=false");
-            if (containers_using(store, v.name).empty() != (value == "true")) return false;
+            if (used->contains(v.name) == (value == "true")) return false;
         } else if (key == "driver") {
             if (value != "local") return false;
         } else {
@@ -107,10 +110,13 @@ int ls(Context& ctx, const Args& args) {
     require_positional(p, 0, 0, usage);
     std::string format = p.vm["format"].as<std::string>();
     if (format != "table" && format != "json") throw Error("invalid --format " + quote_for_message(format) + ": use table or json");
-    auto filters = p.vm.count("filter") ? p.vm["filter"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    auto filters = flag_values(p.vm, "filter");
+    std::optional<std::set<std::string>> used;
+    if (std::any_of(filters.begin(), filters.end(), [](const std::string& f) { return f.starts_with("dangling="); }))
+        used = volumes_in_use(ctx.store);
     std::vector<Volume> shown;
     for (auto& v : Volumes(ctx.store.paths()).list())
-        if (matches(ctx.store, v, filters)) shown.push_back(std::move(v));
+        if (matches(used, v, filters)) shown.push_back(std::move(v));
     if (p.vm.count("quiet")) {
         for (const auto& v : shown) std::cout << v.name << "\n";
     } else if (format == "json") {
@@ -169,16 +175,18 @@ int prune(Context& ctx, const Args& args) {
     if (!p.vm.count("force")) {
         std::cout << "WARNING! This will remove all volumes not used by at least one container. The following "
                      "volumes will be removed:\n";
+        auto used = volumes_in_use(ctx.store);
         for (const auto& v : Volumes(ctx.store.paths()).list())
-            if (containers_using(ctx.store, v.name).empty()) std::cout << v.name << "\n";
+            if (!used.contains(v.name)) std::cout << v.name << "\n";
         std::cout << "Are you sure you want to continue? [y/N] " << std::flush;
         std::string answer;
         if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) return 0;
     }
     Volumes volumes(ctx.store.paths());
     FileLock lock = volumes.lock();
+    auto used = volumes_in_use(ctx.store);
     for (const auto& v : volumes.list()) {
-        if (!containers_using(ctx.store, v.name).empty()) continue;
+        if (used.contains(v.name)) continue;
         volumes.remove(v.name);
         std::cout << v.name << "\n";
     }

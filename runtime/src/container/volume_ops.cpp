@@ -99,18 +99,36 @@ void undo_volumes(const Store& store, PreparedVolumes& prepared) noexcept {
     prepared.lock.reset();
 }
 
+namespace {
+
+// Calls `each` with the id and the volumes of every container that mounts any.
+template <typename F>
+void for_each_volume_user(const Store& store, F each) {
+    for (const auto& id : store.list_ids()) {
+        ContainerConfig c;
+        try {
+            c = store.load_config(id);
+        } catch (const Error&) {
+            continue;  // a container whose config cannot be read mounts nothing
+        }
+        for (const auto& m : c.mounts)
+            if (m.type == "volume") each(id, m.source);
+    }
+}
+
+}  // namespace
+
 std::vector<std::string> containers_using(const Store& store, const std::string& name) {
     std::vector<std::string> out;
-    for (const auto& id : store.list_ids()) {
-        try {
-            ContainerConfig c = store.load_config(id);
-            if (std::any_of(c.mounts.begin(), c.mounts.end(),
-                            [&](const MountRequest& m) { return m.type == "volume" && m.source == name; }))
-                out.push_back(id);
-        } catch (const Error&) {
-            // A container whose config cannot be read: it cannot be mounting it.
-        }
-    }
+    for_each_volume_user(store, [&](const std::string& id, const std::string& volume) {
+        if (volume == name && (out.empty() || out.back() != id)) out.push_back(id);
+    });
+    return out;
+}
+
+std::set<std::string> volumes_in_use(const Store& store) {
+    std::set<std::string> out;
+    for_each_volume_user(store, [&](const std::string&, const std::string& volume) { out.insert(volume); });
     return out;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ void undo_volumes(const Store& store, PreparedVolumes& prepared) noexcept;
 
 // The ids of the containers whose mounts include volume `name`.
 std::vector<std::string> containers_using(const Store& store, const std::string& name);
+// The names of the volumes any container mounts (one pass over the
+// containers, for questions about many volumes: ls --filter dangling, prune).
+std::set<std::string> volumes_in_use(const Store& store);
 // Removes volume `name`; one in use is refused unless `force`, which
 // removes its containers first (as podman's volume rm -f).
 void remove_volume(const Store& store, const std::string& name, bool force);
