@@ -30,12 +30,12 @@ std::optional<std::string> read_file_at(int dirfd, const char* rel, const fs::pa
 // runtime state under /run is lost on reboot anyway and skips it.
 void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644, bool durable = true);
 
-// fsyncs a file written with durable=false, and its directory (so its
-// rename is durable too). Best effort: errors are ignored.
 // A file that must not exist yet, in a directory nobody else sees (one
 // built under a temporary name and renamed into place whole): no temp
 // file and rename of its own, as write_file_atomic needs.
 void write_new_file(const fs::path& path, std::string_view data, mode_t mode);
+// fsyncs a file written with durable=false, and its directory (so its
+// rename is durable too). Best effort: errors are ignored.
 void make_durable(const fs::path& file) noexcept;
 
 // One line from a pipe or socket, without its newline; empty at EOF.

@@ -10,9 +10,9 @@
 #include "common/error.hpp"
 #include "common/parse.hpp"
 #include "linux/cgroup.hpp"
-#include "state/volumes.hpp"
 #include "linux/process.hpp"
 #include "state/lock.hpp"
+#include "state/volumes.hpp"
 
 namespace minirt {
 

@@ -149,8 +149,9 @@ bool InitProcess::go() {
 }
 
 void InitProcess::confine(const oci::Spec& spec, const fs::path& cgroup, const SeccompCache& seccomp) {
-    // While the init mounts: the device filter, and libseccomp's
-    // most-of-a-millisecond (its own mknods in /dev are allowed anyway).
+    // While the init mounts: the device filter, and the seccomp program
+    // (cached; compiling one is most of a millisecond of libseccomp's).
+    // The init's own mknods in /dev are allowed anyway.
     if (spec.has_device_rules && !cgroup.empty()) {
         std::vector<DeviceAccessRule> rules = spec.devices;
         const auto& defaults = default_allowed_devices();

@@ -17,23 +17,13 @@ std::string monitor_id_for(const ContainerConfig& c) {
 
 }  // namespace
 
-void MonitorWatch::open() noexcept {
-    opened_ = true;
+void MonitorWatch::add(pid_t pid, const ContainerConfig& c, LogWriter& log) {
+    bool limited = memory_limited(c);
     try {
         monitor_ = open_monitor();
     } catch (const Error& e) {
-        open_error_ = e;
-    } catch (const std::exception& e) {
-        open_error_ = Error(e.what());
-    }
-}
-
-void MonitorWatch::add(pid_t pid, const ContainerConfig& c, LogWriter& log) {
-    bool limited = memory_limited(c);
-    if (!opened_) open();
-    if (open_error_) {
-        if (limited) throw *open_error_;
-        log.note("minirt: memory monitor unavailable: " + open_error_->message());
+        if (limited) throw;
+        log.note("minirt: memory monitor unavailable: " + e.message());
         return;
     }
     if (!monitor_) {

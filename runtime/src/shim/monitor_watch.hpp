@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 
-#include "common/error.hpp"
 #include "linux/monitor.hpp"
 #include "state/records.hpp"
 #include "state/store.hpp"
@@ -22,8 +21,6 @@ class LogWriter;
 class MonitorWatch {
 public:
     MonitorWatch(const Store& store, std::string id) : store_(store), id_(std::move(id)) {}
-    // Opens the monitor (add() does when it has not been); a failure is kept for add().
-    void open() noexcept;
     // Registers `pid` with the container's limits. With limits asked for,
     // running unwatched would break a promise: any failure is an Error.
     // Without, the container runs and the log says why it is unwatched.
@@ -38,8 +35,6 @@ private:
     const Store& store_;
     std::string id_;
     std::unique_ptr<Monitor> monitor_;
-    bool opened_ = false;
-    std::optional<Error> open_error_;
     std::optional<MonitorRecord> record_;
 };
 
