@@ -3,7 +3,9 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "state/store.hpp"
@@ -44,6 +46,11 @@ void require_positional(const Parsed& p, size_t min, size_t max, const std::stri
 // The values of a repeatable flag (-e, -v, --label, ...), none when not given.
 std::vector<std::string> flag_values(const po::variables_map& vm, const char* key);
 
+// A boolean flag value as podman reads one (Go's strconv.ParseBool: true,
+// false, 1, 0, t, f, and their capitalised forms); nullopt for anything
+// else, for the caller to refuse in its own words.
+std::optional<bool> bool_word(std::string_view v);
+
 // The resource flags of run (--mem, --cpus, ...), shared with future verbs.
 void add_resource_options(po::options_description& desc);
 Resources resources_from_flags(const po::variables_map& vm, const fs::path& storage);
@@ -75,6 +82,9 @@ int cmd_logs(Context&, const Args&);
 int cmd_images(Context&, const Args&);
 int cmd_image(Context&, const Args&);
 int cmd_volume(Context&, const Args&);
+int cmd_cp(Context&, const Args&);
+int cmd_export(Context&, const Args&);
+int cmd_diff(Context&, const Args&);
 int cmd_freeze(Context&, const Args&);
 int cmd_thaw(Context&, const Args&);
 int cmd_stats(Context&, const Args&);

@@ -192,8 +192,7 @@ MountRequest parse_volume(const std::string& text) {
 }
 
 bool bool_value(Options& o, std::string_view key, std::string_view v) {
-    if (v == "true" || v == "1") return true;
-    if (v == "false" || v == "0") return false;
+    if (auto b = bool_word(v)) return *b;
     o.bad(std::string(key) + "=" + quote_for_message(v) + ": true or false");
 }
 
@@ -311,8 +310,7 @@ std::vector<MountRequest> mounts_from_flags(const po::variables_map& vm) {
 bool read_only_tmpfs_from_flags(const po::variables_map& vm) {
     if (!vm.count("read-only-tmpfs")) return true;
     const auto& v = vm["read-only-tmpfs"].as<std::string>();
-    if (v == "true") return true;
-    if (v == "false") return false;
+    if (auto b = bool_word(v)) return *b;
     throw Error("invalid --read-only-tmpfs " + quote_for_message(v) + ": true or false");
 }
 

@@ -59,6 +59,14 @@ Parsed parse(const po::options_description& desc, const Args& args, const std::s
     return p;
 }
 
+std::optional<bool> bool_word(std::string_view v) {
+    for (std::string_view t : {"1", "t", "T", "true", "TRUE", "True"})
+        if (v == t) return true;
+    for (std::string_view f : {"0", "f", "F", "false", "FALSE", "False"})
+        if (v == f) return false;
+    return std::nullopt;
+}
+
 std::vector<std::string> flag_values(const po::variables_map& vm, const char* key) {
     return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
 }

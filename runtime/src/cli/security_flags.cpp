@@ -10,8 +10,8 @@ namespace minirt::cli {
 namespace {
 
 bool parse_bool_opt(const std::string& opt, const std::string& value) {
-    if (value.empty() || value == "true") return true;
-    if (value == "false") return false;
+    if (value.empty()) return true;
+    if (auto b = bool_word(value)) return *b;
     throw Error("invalid --security-opt \"" + opt + "\": expected true or false");
 }
 

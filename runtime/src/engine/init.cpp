@@ -228,6 +228,22 @@ void apply_scheduling(const oci::Process& p) {
     }
 }
 
+// A native container's root: the image under its writable layer, mounted
+// here, inside the container's mount namespace, so that nothing is left on
+// the host however the container ends. nodev: a device node in an image (or
+// one made in the upper layer by a container given CAP_MKNOD) opens
+// nothing. With a user namespace the image is seen through its id mapping.
+void mount_overlay(const oci::Overlay& o, const std::string& root, int userns) {
+    std::string lower = o.lower;
+    UniqueFd idmapped;
+    if (userns >= 0) {
+        idmapped = idmapped_tree(o.lower, userns);
+        lower = fd_path(idmapped.get());
+    }
+    std::string opts = overlay_options(lower, o.upper, o.work);
+    do_mount("overlay", root, "overlay", MS_NODEV, opts.c_str(), "overlay on " + root);
+}
+
 namespace {
 
 void write_sysctls(int root_fd, const Spec& spec) {
@@ -247,22 +263,6 @@ void write_sysctls(int root_fd, const Spec& spec) {
 bool dev_is_host_bind(const Spec& spec) {
     return std::any_of(spec.mounts.begin(), spec.mounts.end(),
                        [](const Mount& m) { return m.destination == "/dev" && m.bind; });
-}
-
-// A native container's root: the image under its writable layer, mounted
-// here, inside the container's mount namespace, so that nothing is left on
-// the host however the container ends. nodev: a device node in an image (or
-// one made in the upper layer by a container given CAP_MKNOD) opens
-// nothing. With a user namespace the image is seen through its id mapping.
-void mount_overlay(const oci::Overlay& o, const std::string& root, int userns) {
-    std::string lower = o.lower;
-    UniqueFd idmapped;
-    if (userns >= 0) {
-        idmapped = idmapped_tree(o.lower, userns);
-        lower = fd_path(idmapped.get());
-    }
-    std::string opts = overlay_options(lower, o.upper, o.work);
-    do_mount("overlay", root, "overlay", MS_NODEV, opts.c_str(), "overlay on " + root);
 }
 
 void build_root(const Spec& spec, const InitOptions& o) {

@@ -39,6 +39,10 @@ struct InitOptions {
 // become cgroup2 (the container's own group when it has a cgroup namespace).
 void mount_entry(int root_fd, const oci::Mount& m);
 
+// A native container's root: its overlay (minirt's annotations) mounted at
+// `root`, the image's layer seen through the id mapping of `userns` (-1:
+// none).
+void mount_overlay(const oci::Overlay& o, const std::string& root, int userns);
 // Finds args[0] as runc does and words the failure as runc does (podman maps
 // "executable file not found" to 127 and "permission denied" to 126).
 std::string resolve_executable(const std::vector<std::string>& args, const std::vector<std::string>& env, int& exit_code,

@@ -1,15 +1,13 @@
 #include "image/image.hpp"
 
-#include <archive.h>
 #include <fcntl.h>
-#include <archive_entry.h>
-#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "common/archive_lib.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -46,75 +44,7 @@ Image parse_image(const std::string& text, const fs::path& source) {
     }
 }
 
-// libarchive is loaded when an image is imported, not linked: it drags in
-// a dozen libraries (libxml2, ICU, the compressors) that every other command
-// would otherwise map and relocate at its start.
-#define MINIRT_ARCHIVE_FUNCTIONS(X) \
-    X(archive_entry_filetype) \
-    X(archive_entry_pathname) \
-    X(archive_entry_perm) \
-    X(archive_entry_set_pathname) \
-    X(archive_entry_set_perm) \
-    X(archive_entry_size) \
-    X(archive_errno) \
-    X(archive_error_string) \
-    X(archive_read_data_block) \
-    X(archive_read_disk_descend) \
-    X(archive_read_disk_new) \
-    X(archive_read_disk_open) \
-    X(archive_read_disk_set_standard_lookup) \
-    X(archive_read_disk_set_symlink_physical) \
-    X(archive_read_free) \
-    X(archive_read_new) \
-    X(archive_read_next_header) \
-    X(archive_read_open_filename) \
-    X(archive_read_support_filter_all) \
-    X(archive_read_support_format_all) \
-    X(archive_write_close) \
-    X(archive_write_data_block) \
-    X(archive_write_disk_new) \
-    X(archive_write_disk_set_options) \
-    X(archive_write_disk_set_standard_lookup) \
-    X(archive_write_free) \
-    X(archive_write_finish_entry) \
-    X(archive_write_header)
-
-struct ArchiveLib {
-#define MINIRT_ARCHIVE_POINTER(name) decltype(&::name) name = nullptr;
-    MINIRT_ARCHIVE_FUNCTIONS(MINIRT_ARCHIVE_POINTER)
-#undef MINIRT_ARCHIVE_POINTER
-};
-
-const ArchiveLib& lib() {
-    static const ArchiveLib loaded = [] {
-        constexpr const char* kSoname = "libarchive.so.13";
-        void* handle = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
-        if (!handle)
-            throw Error(std::string("importing images needs libarchive (Debian package libarchive13): ") + ::dlerror());
-        ArchiveLib l;
-#define MINIRT_ARCHIVE_LOOKUP(name)                                                          \
-    l.name = reinterpret_cast<decltype(&::name)>(::dlsym(handle, #name));                    \
-    if (!l.name) throw Error(std::string(kSoname) + " has no " #name);
-        MINIRT_ARCHIVE_FUNCTIONS(MINIRT_ARCHIVE_LOOKUP)
-#undef MINIRT_ARCHIVE_LOOKUP
-        return l;
-    }();
-    return loaded;
-}
-
-using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
-
-std::string archive_error(archive* a) {
-    const char* msg = lib().archive_error_string(a);
-    std::string text = msg ? msg : "unknown libarchive error";
-    // libarchive's own words ("Write failed") do not always say why.
-    int err = lib().archive_errno(a);
-    if (err > 0 && err < 4096) {
-        std::string why = std::strerror(err);
-        if (text.find(why) == std::string::npos) text += ": " + why;
-    }
-    return text;
-}
+const ArchiveLib& lib() { return archive_lib(); }
 
 // Copies every entry from `in` to the secure disk writer `out`.
 void copy_entries(archive* in, archive* out, const std::string& source, bool from_disk) {

@@ -2,107 +2,313 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <string>
+#include <algorithm>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/file.hpp"
+#include "linux/userns.hpp"
 
 namespace minirt {
 
+std::pair<std::string, std::string> split_parent(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return {"", path};
+    return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
 namespace {
 
-void copy_bytes(int from, int to, off_t size, const std::string& what) {
-    off_t done = 0;
-    while (done < size) {
-        ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, static_cast<size_t>(size - done), 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) break;
-        if (n < 0) throw_errno("copy " + what);
-        if (n == 0) return;  // the file shrank meanwhile
-        done += n;
-    }
-    // Where copy_file_range cannot (across some filesystems): plain reads.
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(from, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_errno("read " + what);
-        if (n == 0) return;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) throw_errno("write " + what);
-            off += w;
+std::string join(const std::string& a, const std::string& b) {
+    if (a.empty() || a == ".") return b;
+    if (b.empty()) return a;
+    return a.back() == '/' ? a + b : a + "/" + b;
+}
+
+class FdContent : public Content {
+public:
+    explicit FdContent(int fd) : fd_(fd) {}
+    int fd() const override { return fd_; }
+    size_t read(char* buf, size_t size) override {
+        for (;;) {
+            ssize_t n = ::read(fd_, buf, size);
+            if (n >= 0) return static_cast<size_t>(n);
+            if (errno != EINTR) throw_errno("read");
         }
     }
-}
 
-// Owner first: a chown clears the setuid and setgid bits the mode restores.
-void set_owner_mode_times(int fd, const struct stat& st, const std::string& what) {
-    if (::fchown(fd, st.st_uid, st.st_gid) < 0) throw_errno("chown " + what);
-    if (::fchmod(fd, st.st_mode & 07777) < 0) throw_errno("chmod " + what);
-    const timespec times[2] = {st.st_atim, st.st_mtim};
-    if (::futimens(fd, times) < 0) throw_errno("set the times of " + what);
-}
+private:
+    int fd_;
+};
 
-void copy_entry(int src_dir, int dst_dir, const char* name, const std::string& what);
+// --- the disk walker ---
 
-void copy_dir_contents(int src_dir, int dst_dir, const std::string& what) {
-    UniqueFd listing(::openat(src_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!listing) throw_errno("open " + what);
-    DIR* d = ::fdopendir(listing.get());
-    if (!d) throw_errno("list " + what);
-    (void)listing.release();
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") names.push_back(n);
+class Walker {
+public:
+    Walker(TreeSink& sink, const WalkOptions& o) : sink_(sink), o_(o) {}
+
+    void entry(int dir_fd, const std::string& name, const std::string& rel, bool top) {
+        TreeEntry e;
+        e.path = rel;
+        if (::fstatat(dir_fd, name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat " + shown(rel));
+        struct stat host = e.st;
+        e.st.st_uid = container_id_of(o_.uid_map, e.st.st_uid);
+        e.st.st_gid = container_id_of(o_.gid_map, e.st.st_gid);
+        mode_t type = e.st.st_mode & S_IFMT;
+        if (type == S_IFDIR) return directory(dir_fd, name, e, top);
+        if (type == S_IFSOCK) return;
+        if (host.st_nlink > 1) {
+            auto [it, first] = links_.try_emplace({host.st_dev, host.st_ino}, rel);
+            if (!first) {
+                e.hardlink = it->second;
+                return sink_.put(e);
+            }
+        }
+        if (type == S_IFLNK) {
+            e.symlink = read_link(dir_fd, name, e.st.st_size, rel);
+            return sink_.put(e);
+        }
+        if (type != S_IFREG) return sink_.put(e);  // FIFOs, device nodes: the sink decides
+        UniqueFd f(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
+        if (!f) throw_errno("open " + shown(rel));
+        FdContent content(f.get());
+        e.content = &content;
+        sink_.put(e);
     }
-    ::closedir(d);
-    for (const auto& n : names) copy_entry(src_dir, dst_dir, n.c_str(), what + "/" + n);
-}
 
-void copy_entry(int src_dir, int dst_dir, const char* name, const std::string& what) {
-    struct stat st {};
-    if (::fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat " + what);
-    if (S_ISDIR(st.st_mode)) {
-        UniqueFd from(::openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!from) throw_errno("open " + what);
-        if (::mkdirat(dst_dir, name, 0700) < 0) throw_errno("create " + what);
-        UniqueFd to(::openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!to) throw_errno("open the copy of " + what);
-        copy_dir_contents(from.get(), to.get(), what);
-        set_owner_mode_times(to.get(), st, what);
-    } else if (S_ISREG(st.st_mode)) {
-        UniqueFd from(::openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!from) throw_errno("open " + what);
-        UniqueFd to(::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!to) throw_errno("create " + what);
-        copy_bytes(from.get(), to.get(), st.st_size, what);
-        set_owner_mode_times(to.get(), st, what);
-    } else if (S_ISLNK(st.st_mode)) {
-        std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-        ssize_t n = ::readlinkat(src_dir, name, target.data(), target.size());
-        if (n < 0) throw_errno("read link " + what);
+private:
+    static std::string shown(const std::string& rel) { return rel.empty() ? "." : rel; }
+
+    static std::string read_link(int dir_fd, const std::string& name, off_t size, const std::string& rel) {
+        std::string target(static_cast<size_t>(std::max<off_t>(size, 255)) + 1, '\0');
+        ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
+        if (n < 0) throw_errno("read link " + shown(rel));
         target.resize(static_cast<size_t>(n));
-        if (::symlinkat(target.c_str(), dst_dir, name) < 0) throw_errno("create link " + what);
-        if (::fchownat(dst_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + what);
-        const timespec times[2] = {st.st_atim, st.st_mtim};
-        ::utimensat(dst_dir, name, times, AT_SYMLINK_NOFOLLOW);
-    } else if (S_ISFIFO(st.st_mode)) {
-        if (::mknodat(dst_dir, name, S_IFIFO | 0600, 0) < 0) throw_errno("create " + what);
-        if (::fchownat(dst_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + what);
-        if (::fchmodat(dst_dir, name, st.st_mode & 07777, 0) < 0) throw_errno("chmod " + what);
+        return target;
     }
-    // Device nodes and sockets: skipped.
+
+    bool is_mount_root(int dir_fd, const std::string& name) const {
+        struct statx sx {};
+        if (::statx(dir_fd, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, &sx) < 0) return false;
+        return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+    }
+
+    void directory(int dir_fd, const std::string& name, const TreeEntry& e, bool top) {
+        if (!top || !o_.contents_only) sink_.put(e);
+        if (!top && o_.skip_mounts && is_mount_root(dir_fd, name)) return;
+        UniqueFd dir(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!dir) throw_errno("open " + shown(e.path));
+        for (const auto& child : list(dir.get(), e.path)) entry(dir.get(), child, join(e.path, child), false);
+    }
+
+    static std::vector<std::string> list(int dir_fd, const std::string& rel) {
+        int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (copy < 0) throw_errno("open " + shown(rel));
+        DIR* d = ::fdopendir(copy);
+        if (!d) {
+            ::close(copy);
+            throw_errno("list " + shown(rel));
+        }
+        std::vector<std::string> names;
+        while (dirent* de = ::readdir(d)) {
+            std::string_view n = de->d_name;
+            if (n != "." && n != "..") names.emplace_back(n);
+        }
+        ::closedir(d);
+        std::sort(names.begin(), names.end());  // the same order every time (tar streams, diffs)
+        return names;
+    }
+
+    TreeSink& sink_;
+    const WalkOptions& o_;
+    std::map<std::pair<dev_t, ino_t>, std::string> links_;
+};
+
+void copy_bytes(Content& from, int to, off_t size, const std::string& what) {
+    if (from.fd() >= 0) {
+        off_t done = 0;
+        while (done < size) {
+            ssize_t n = ::copy_file_range(from.fd(), nullptr, to, nullptr, static_cast<size_t>(size - done), 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) break;
+            if (n < 0) throw_errno("copy " + what);
+            if (n == 0) break;  // the file shrank meanwhile, or says size 0 and is not (/proc)
+            done += n;
+        }
+    }
+    // What copy_file_range cannot do (some filesystems, streams): reads.
+    std::vector<char> buf(256 * 1024);
+    for (;;) {
+        size_t n = with_context("read " + what, [&] { return from.read(buf.data(), buf.size()); });
+        if (n == 0) return;
+        write_all(to, std::string_view(buf.data(), n));
+    }
 }
 
 }  // namespace
 
-void copy_tree(int src_dir, int dst_dir) { copy_dir_contents(src_dir, dst_dir, "."); }
+void walk_tree(int dir_fd, const std::string& name, TreeSink& sink, const WalkOptions& o) {
+    Walker(sink, o).entry(dir_fd, name, "", true);
+}
+
+// --- the directory sink ---
+
+struct DirSink::Impl {
+    int root_fd;
+    std::string base;
+    bool in_root;
+    Owners owners;
+    std::string cached_dir;
+    UniqueFd cached_fd;
+    // Directories get their owner, mode and times after what is in them
+    // (a read-only one must still take its files), deepest first.
+    std::vector<std::pair<std::string, struct stat>> dirs;
+
+    UniqueFd open_resolved(const std::string& path, int flags) const {
+        open_how how{};
+        how.flags = static_cast<__u64>(flags | O_CLOEXEC);
+        how.resolve = RESOLVE_NO_MAGICLINKS | (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+        const char* p = path.empty() ? "." : path.c_str();
+        return UniqueFd(static_cast<int>(::syscall(SYS_openat2, root_fd, p, &how, sizeof how)));
+    }
+
+    int parent(const std::string& dir) {
+        if (!cached_fd || cached_dir != dir) {
+            cached_fd = open_resolved(dir, O_PATH | O_DIRECTORY);
+            if (!cached_fd) {
+                if (errno == ELOOP || errno == EXDEV)
+                    throw Error("copy into " + shown(dir) + ": it is reached through a symbolic link");
+                throw_errno("open " + shown(dir));
+            }
+            cached_dir = dir;
+        }
+        return cached_fd.get();
+    }
+
+    static std::string shown(const std::string& p) { return p.empty() ? "." : p; }
+
+    std::optional<std::pair<uid_t, gid_t>> owner_of(const struct stat& st) const {
+        switch (owners.mode) {
+        case Owners::Mode::keep:
+            return std::pair{host_id_of(owners.uid_map, st.st_uid), host_id_of(owners.gid_map, st.st_gid)};
+        case Owners::Mode::fixed:
+            return std::pair{owners.uid, owners.gid};
+        case Owners::Mode::none:
+            break;
+        }
+        return std::nullopt;
+    }
+
+    // Owner first: a chown clears the setuid and setgid bits the mode restores.
+    void set_attrs(int fd, const struct stat& st, const std::string& what) const {
+        if (auto o = owner_of(st); o && ::fchown(fd, o->first, o->second) < 0) throw_errno("chown " + what);
+        if (::fchmod(fd, st.st_mode & 07777) < 0) throw_errno("chmod " + what);
+        const timespec times[2] = {st.st_atim, st.st_mtim};
+        if (::futimens(fd, times) < 0) throw_errno("set the times of " + what);
+    }
+
+    void set_link_attrs(int dir, const char* name, const struct stat& st, const std::string& what) const {
+        if (auto o = owner_of(st); o && ::fchownat(dir, name, o->first, o->second, AT_SYMLINK_NOFOLLOW) < 0)
+            throw_errno("chown " + what);
+        const timespec times[2] = {st.st_atim, st.st_mtim};
+        ::utimensat(dir, name, times, AT_SYMLINK_NOFOLLOW);  // best effort, as tar does
+    }
+
+    // Clears the way for a new entry: a non-directory there is replaced, a
+    // directory kept for a directory. Returns true when a directory stays.
+    bool make_room(int dir, const std::string& name, bool want_dir, const std::string& what) const {
+        struct stat old {};
+        if (::fstatat(dir, name.c_str(), &old, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT) return false;
+            throw_errno("stat " + what);
+        }
+        if (S_ISDIR(old.st_mode)) {
+            if (want_dir) return true;
+            throw Error("cannot overwrite directory " + what + " with a non-directory");
+        }
+        if (want_dir) throw Error("cannot overwrite non-directory " + what + " with a directory");
+        if (::unlinkat(dir, name.c_str(), 0) < 0) throw_errno("replace " + what);
+        return false;
+    }
+
+    void put(const TreeEntry& e) {
+        std::string full = join(base, e.path);
+        auto [dir_path, name] = split_parent(full);
+        mode_t type = e.st.st_mode & S_IFMT;
+        if (name.empty() || name == ".") {
+            if (type == S_IFDIR) dirs.emplace_back(full, e.st);
+            return;
+        }
+        const std::string& what = full;
+        int dir = parent(dir_path);
+        if (type == S_IFCHR || type == S_IFBLK || type == S_IFSOCK) return;
+        bool exists = make_room(dir, name, type == S_IFDIR, what);
+        if (!e.hardlink.empty()) {
+            auto [link_dir, link_name] = split_parent(join(base, e.hardlink));
+            UniqueFd from = open_resolved(link_dir, O_PATH | O_DIRECTORY);
+            if (!from) throw_errno("open " + shown(link_dir));
+            if (::linkat(from.get(), link_name.c_str(), dir, name.c_str(), 0) < 0) throw_errno("link " + what);
+            return;
+        }
+        switch (type) {
+        case S_IFDIR:
+            if (!exists && ::mkdirat(dir, name.c_str(), 0700) < 0) throw_errno("create " + what);
+            dirs.emplace_back(full, e.st);
+            return;
+        case S_IFREG: {
+            UniqueFd to(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+            if (!to) throw_errno("create " + what);
+            if (e.content) copy_bytes(*e.content, to.get(), e.st.st_size, what);
+            set_attrs(to.get(), e.st, what);
+            return;
+        }
+        case S_IFLNK:
+            if (::symlinkat(e.symlink.c_str(), dir, name.c_str()) < 0) throw_errno("create link " + what);
+            set_link_attrs(dir, name.c_str(), e.st, what);
+            return;
+        case S_IFIFO: {
+            if (::mknodat(dir, name.c_str(), S_IFIFO | 0600, 0) < 0) throw_errno("create " + what);
+            UniqueFd fifo(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            if (!fifo) throw_errno("open " + what);
+            if (auto o = owner_of(e.st); o && ::fchownat(fifo.get(), "", o->first, o->second, AT_EMPTY_PATH) < 0)
+                throw_errno("chown " + what);
+            if (::fchmodat(dir, name.c_str(), e.st.st_mode & 07777, 0) < 0) throw_errno("chmod " + what);
+            return;
+        }
+        default:
+            return;
+        }
+    }
+
+    void finish() {
+        for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+            UniqueFd d = open_resolved(it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!d) throw_errno("open " + shown(it->first));
+            set_attrs(d.get(), it->second, shown(it->first));
+        }
+        dirs.clear();
+    }
+};
+
+DirSink::DirSink(int root_fd, std::string base, bool in_root, Owners owners)
+    : impl_(new Impl{root_fd, std::move(base), in_root, std::move(owners), {}, {}, {}}) {}
+DirSink::~DirSink() = default;
+void DirSink::put(const TreeEntry& e) { impl_->put(e); }
+void DirSink::finish() { impl_->finish(); }
+
+void copy_tree(int src_dir, int dst_dir, const Owners& owners) {
+    DirSink sink(dst_dir, "", false, owners);
+    WalkOptions o;
+    o.contents_only = true;
+    walk_tree(src_dir, ".", sink, o);
+    sink.finish();
+}
 
 }  // namespace minirt

@@ -20,6 +20,21 @@ std::string id_map_text(const std::vector<IdMapping>& maps) {
     return out;
 }
 
+uint32_t host_id_of(const std::vector<IdMapping>& maps, uint32_t container_id) {
+    if (maps.empty()) return container_id;
+    for (const auto& m : maps)
+        if (container_id >= m.container_id && container_id - m.container_id < m.size)
+            return m.host_id + (container_id - m.container_id);
+    return kOverflowId;
+}
+
+uint32_t container_id_of(const std::vector<IdMapping>& maps, uint32_t host_id) {
+    if (maps.empty()) return host_id;
+    for (const auto& m : maps)
+        if (host_id >= m.host_id && host_id - m.host_id < m.size) return m.container_id + (host_id - m.host_id);
+    return kOverflowId;
+}
+
 namespace {
 
 void write_map(pid_t pid, const char* file, const std::string& text) {

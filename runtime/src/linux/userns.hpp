@@ -22,6 +22,13 @@ namespace minirt {
 // The text of a /proc/PID/{uid,gid}_map for `maps` ("C H S" lines).
 std::string id_map_text(const std::vector<IdMapping>& maps);
 
+// Ids through a mapping: a container id to the host's, and back. An id
+// the mapping leaves out comes out as the overflow id (65534, what the
+// kernel shows for it); with no mapping at all both are the identity.
+inline constexpr uint32_t kOverflowId = 65534;
+uint32_t host_id_of(const std::vector<IdMapping>& maps, uint32_t container_id);
+uint32_t container_id_of(const std::vector<IdMapping>& maps, uint32_t host_id);
+
 // Creates a user namespace with these mappings (we must be root in the
 // parent namespace) and returns a descriptor of it; no process stays in it.
 UniqueFd make_userns(const std::vector<IdMapping>& uid_map, const std::vector<IdMapping>& gid_map);
