@@ -153,3 +153,37 @@ test_mount_httpd_serves_a_read_only_host_directory() {
     expect_eq "$(cat "$www/index.html")" "hello from the host" "the host's file"
     mr rm -f web
 }
+
+test_mount_tmpfs_starts_with_the_images_files_unless_notmpcopyup() {
+    mr run --rm --tmpfs /etc busybox sh -c 'cat /etc/passwd | head -1; grep " /etc " /proc/self/mountinfo | cut -d" " -f9'
+    expect_eq "$OUT" $'root:x:0:0:root:/root:/bin/sh\ntmpfs' "--tmpfs copies the image's files (tmpcopyup): $ERR"
+    mr run --rm --mount type=tmpfs,dst=/etc,tmpfs-mode=755 busybox ls /etc/passwd
+    expect_eq "$OUT" /etc/passwd "--mount type=tmpfs copies too"
+    mr run --rm --tmpfs /etc:notmpcopyup busybox ls -A /etc
+    expect_eq "$OUT" "" "notmpcopyup: an empty tmpfs"
+}
+
+test_mount_ownership_under_userns_idmap_and_U() {
+    mkdir -p "$TESTDIR/src"
+    echo f >"$TESTDIR/src/f"
+    chown 0:0 "$TESTDIR/src/f"
+    # By default the host's ids outside the mapping show as the overflow id.
+    mr run --rm --userns=auto -v "$TESTDIR/src:/s" busybox stat -c %u:%g /s/f
+    expect_eq "$OUT" 65534:65534 "a plain bind under --userns=auto: $ERR"
+    # :idmap: the source through the container's mapping; what it writes
+    # lands with the host's ids.
+    mr run --rm --userns=auto -v "$TESTDIR/src:/s:idmap" busybox sh -c 'stat -c %u:%g /s/f; echo w >/s/new; stat -c %u /s/new'
+    expect_eq "$OUT" $'0:0\n0' "idmap: $ERR"
+    expect_eq "$(stat -c %u "$TESTDIR/src/new")" 0 "written through the idmapped mount"
+    mr run --rm -v "$TESTDIR/src:/s:idmap" busybox true
+    expect_eq "$RC" 125
+    expect_contains "$ERR" "idmap needs a user namespace"
+    # :U gives the source to the container's user, through the mapping.
+    mr run --name u --userns=auto --user 7:8 -v "$TESTDIR/src:/s:U" busybox stat -c %u:%g /s/f /s/new
+    expect_eq "$OUT" $'7:8\n7:8' "U: $ERR"
+    [ "$(stat -c %u "$TESTDIR/src/f")" -ge 65536 ] || fail "U left the host file owned by $(stat -c %u "$TESTDIR/src/f")"
+    mr run --rm --user 1000:1000 -v "$TESTDIR/src:/s:U" busybox stat -c %u:%g /s/f
+    expect_eq "$OUT" 1000:1000 "U without a user namespace"
+    expect_eq "$(stat -c %u:%g "$TESTDIR/src/f")" 1000:1000
+    expect_rc 0 rm u
+}

@@ -181,3 +181,40 @@ test_volume_kill_9_leaves_no_half_volume() {
     mr volume prune -f
     expect_eq "$("$MINIRT" volume ls -q)" "" "volumes after prune"
 }
+
+test_volume_create_opt_mounts_a_filesystem_a_bind_or_sets_owners() {
+    expect_rc 0 volume create --opt type=tmpfs --opt device=tmpfs --opt o=size=3m,mode=0700 tv
+    mr volume inspect tv
+    expect_eq "$(jq -c '.[0].Options' <<<"$OUT")" '{"device":"tmpfs","o":"size=3m,mode=0700","type":"tmpfs"}'
+    mr run --rm -v tv:/t busybox sh -c 'grep " /t " /proc/self/mountinfo | cut -d" " -f9-; stat -c %a /t'
+    expect_contains "$OUT" "size=3072k" "the volume's tmpfs: $ERR"
+    expect_contains "$OUT" 700
+    mkdir -p "$TESTDIR/dev"
+    expect_rc 0 volume create --opt type=none --opt "device=$TESTDIR/dev" --opt o=bind bv
+    expect_rc 0 run --rm -v bv:/b busybox sh -c 'echo hi >/b/x'
+    expect_eq "$(cat "$TESTDIR/dev/x")" hi "a bind volume writes to its device directory"
+    expect_rc 0 volume create --opt o=uid=1000,gid=1001 ov
+    expect_eq "$(stat -c %u:%g "$(vol_data ov)")" 1000:1001
+    local bad
+    for bad in "type=nosuchfs device=x" "type=tmpfs" "device=/x" "o=size=1m" "foo=bar" "type=none device=$TESTDIR/dev" \
+        "type=none device=relative o=bind" "novalue"; do
+        local args=() w
+        for w in $bad; do args+=(--opt "$w"); done
+        mr volume create "${args[@]}" refused
+        expect_eq "$RC" 125 "volume create $bad"
+        [ "$(wc -l <<<"$ERR")" = 1 ] || fail "volume create $bad: more than one line: $ERR"
+    done
+    [ ! -e "$MINIRT_STORAGE/volumes/refused" ] || fail "a refused create made the volume"
+    expect_rc 0 volume rm tv bv ov
+    expect_eq "$(cat "$TESTDIR/dev/x")" hi "removing a bind volume keeps its device's files"
+}
+
+test_volume_under_userns_belongs_to_the_containers_root() {
+    expect_rc 0 run --rm --userns=auto -v fresh:/data busybox sh -c 'stat -c %u:%g /data; echo ok >/data/f'
+    expect_eq "$OUT" 0:0 "a new volume under --userns=auto: $ERR"
+    # Copy-up maps the image's owners too.
+    expect_rc 0 run --rm --userns=auto -v etcvol:/etc busybox stat -c %u:%g /etc/passwd
+    expect_eq "$OUT" 0:0 "copied up under --userns=auto"
+    [ "$(stat -c %u "$(vol_data etcvol)/passwd")" -ge 65536 ] || fail "the copy is not in the container's host range"
+    expect_rc 0 volume rm fresh etcvol
+}

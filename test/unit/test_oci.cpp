@@ -156,3 +156,29 @@ TEST_CASE("device filter: rules are checked last to first, ending in deny") {
     auto tail = device_filter_program({{true, 'c', 1, 3, "rwm"}});
     CHECK(tail[tail.size() - 2].imm == 0);
 }
+
+TEST_CASE("oci: idmap and tmpcopyup mounts") {
+    json j = minimal();
+    j["linux"]["namespaces"] = json::array({json{{"type", "mount"}}});
+    j["mounts"] = json::array({
+        json{{"destination", "/data"}, {"type", "bind"}, {"source", "/srv"}, {"options", {"rbind", "idmap"}},
+             {"uidMappings", {json{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}}},
+             {"gidMappings", {json{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}}}},
+        json{{"destination", "/etc"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"tmpcopyup", "size=1m"}}},
+    });
+    oci::Spec s = oci::parse_spec(j.dump(), "/b");
+    REQUIRE(s.mounts.size() == 2);
+    CHECK(s.mounts[0].idmap);
+    CHECK(s.mounts[0].uid_mappings == std::vector<IdMapping>{{0, 100000, 65536}});
+    CHECK(s.mounts[1].tmpcopyup);
+    CHECK(s.mounts[1].data == "size=1m");
+    j["mounts"][0]["options"] = {"rbind"};
+    CHECK_THAT(error_of(j), Catch::Contains("need the idmap option"));
+    j["mounts"][0]["options"] = {"rbind", "idmap"};
+    j["mounts"][0].erase("gidMappings");
+    CHECK_THAT(error_of(j), Catch::Contains("both uidMappings and gidMappings"));
+    j["mounts"][0] = json{{"destination", "/x"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"idmap"}}};
+    CHECK_THAT(error_of(j), Catch::Contains("idmap is for bind mounts"));
+    j["mounts"][0] = json{{"destination", "/x"}, {"type", "bind"}, {"source", "/x"}, {"options", {"bind", "tmpcopyup"}}};
+    CHECK_THAT(error_of(j), Catch::Contains("tmpcopyup is for tmpfs"));
+}

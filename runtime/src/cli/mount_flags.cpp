@@ -71,6 +71,10 @@ public:
     }
     void recursive(bool r) { set("bind", r ? "rbind" : "bind"); }
     void copy(bool c) { set("copy", c ? "copy" : "nocopy"); }
+    // tmpfs: start with the image's files there (podman's default).
+    void tmp_copy(bool c) { set("tmpcopy", c ? "tmpcopyup" : "notmpcopyup"); }
+    // U (chown the source to the container's user), idmap.
+    void marker(const std::string& name) { set(name, name); }
     void data(const std::string& key, const std::string& value) { set("data:" + key, key + "=" + value); }
 
     // The entry's options: what was given, with the defaults for `type`.
@@ -102,6 +106,9 @@ public:
         for (const auto& [k, v] : chosen_)
             if (k.starts_with("data:")) out.push_back(v);
         if (get("copy", "copy") == "nocopy") out.push_back("nocopy");
+        if (type == "tmpfs" && get("tmpcopy", "tmpcopyup") == "tmpcopyup") out.push_back("tmpcopyup");
+        for (const char* m : {"U", "idmap"})
+            if (chosen_.contains(m)) out.push_back(m);
         return out;
     }
 
@@ -130,8 +137,11 @@ void bind_option(Options& o, std::string_view opt, bool volume = false) {
     else if (opt == "rbind" || opt == "bind") o.recursive(opt == "rbind");
     else if (kPropagations.contains(opt)) o.propagation(opt);
     else if (volume && (opt == "copy" || opt == "nocopy")) o.copy(opt == "copy");
-    else if (opt == "U" || opt == "idmap" || opt.starts_with("idmap=") || opt == "O")
-        o.bad("option " + std::string(opt) + " is not supported yet");
+    else if (opt == "U" || opt == "idmap") o.marker(std::string(opt));
+    else if (opt.starts_with("idmap="))
+        o.bad("idmap with mappings of its own is not supported (plain idmap shows the source through the "
+              "container's mapping)");
+    else if (opt == "O") o.bad("overlay volumes (O) are not supported");
     else o.bad("unknown option " + quote_for_message(opt));
 }
 
@@ -156,9 +166,9 @@ void tmpfs_option(Options& o, std::string_view opt) {
         o.data(key, value);
         return;
     }
-    if (opt == "notmpcopyup") return;  // what minirt does anyway
-    if (opt == "tmpcopyup") o.bad("option tmpcopyup is not supported yet (the tmpfs starts empty)");
-    if (opt == "rbind" || opt == "bind" || opt == "z" || opt == "Z") o.bad("unknown option " + quote_for_message(opt));
+    if (opt == "tmpcopyup" || opt == "notmpcopyup") return o.tmp_copy(opt == "tmpcopyup");
+    if (opt == "rbind" || opt == "bind" || opt == "z" || opt == "Z" || opt == "U" || opt == "idmap")
+        o.bad("unknown option " + quote_for_message(opt));
     bind_option(o, opt);
 }
 

@@ -104,6 +104,9 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.security = security_from_flags(vm, ctx.store);
     c.security.read_only_tmpfs = read_only_tmpfs_from_flags(vm);
     c.mounts = mounts_from_flags(vm);
+    for (const auto& mount : c.mounts)
+        if (std::find(mount.options.begin(), mount.options.end(), "idmap") != mount.options.end() && !c.security.userns())
+            throw Error("invalid mount on " + mount.destination + ": idmap needs a user namespace (--userns=auto or --uidmap)");
     // cgroup v1's release_agent, unmounting the masks, mounting the host's
     // disks: root with CAP_SYS_ADMIN in the host's user namespace is not
     // contained without a MAC policy, which minirt does not load (podman on

@@ -41,23 +41,29 @@ json volume_json(const Paths& paths, const Volume& v) {
                 {"CreatedAt", format_rfc3339(v.created_ns)},
                 {"Labels", v.labels},
                 {"Scope", "local"},
-                {"Options", json::object()},
+                {"Options", v.options.empty() ? json::object() : json(v.options)},
                 {"Anonymous", v.anonymous},
                 {"NeedsCopyUp", v.needs_copy}};
 }
 
 int create(Context& ctx, const Args& args) {
-    const char* usage = "minirt volume create [--label KEY=VALUE]... [--ignore] [NAME]";
+    const char* usage = "minirt volume create [--label KEY=VALUE]... [--opt KEY=VALUE]... [--ignore] [NAME]";
     po::options_description desc("Options");
     desc.add_options()
         ("label,l", po::value<std::vector<std::string>>(), "set a label (KEY=VALUE or KEY)")
-        ("opt,o", po::value<std::vector<std::string>>(), "driver options (not supported yet: refused)")
+        ("opt,o", po::value<std::vector<std::string>>(),
+         "the local driver's type=FSTYPE, device=DEV and o=MOUNT-OPTIONS (or o=uid=N,gid=N alone)")
         ("ignore", "succeed when the volume exists already");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 1, usage);
-    if (auto opts = flag_values(p.vm, "opt"); !opts.empty())
-        throw Error("invalid --opt " + quote_for_message(opts[0]) +
-                    ": driver options (type, device, o) are not supported yet");
+    std::map<std::string, std::string> options;
+    for (const auto& o : flag_values(p.vm, "opt")) {
+        auto eq = o.find('=');
+        if (eq == std::string::npos || eq == 0) throw Error("invalid --opt " + quote_for_message(o) + ": expected KEY=VALUE");
+        if (!options.emplace(o.substr(0, eq), o.substr(eq + 1)).second)
+            throw Error("invalid --opt " + quote_for_message(o) + ": " + o.substr(0, eq) + " given twice");
+    }
+    validate_volume_options(options);  // before anything is made
     auto labels = labels_from(p);
     std::string name = p.positional.empty() ? generate_id() : p.positional[0];
     validate_volume_name(name);
@@ -67,7 +73,7 @@ int create(Context& ctx, const Args& args) {
         std::cout << name << "\n";
         return 0;
     }
-    volumes.create(name, labels, false);
+    volumes.create(name, labels, false, options);
     std::cout << name << "\n";
     return 0;
 }

@@ -8,12 +8,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file.hpp"
+#include "common/parse.hpp"
 #include "linux/capabilities.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/seccomp.hpp"
 #include "linux/security.hpp"
 #include "oci/spec.hpp"
+#include "state/volumes.hpp"
 
 namespace minirt {
 
@@ -24,6 +26,31 @@ namespace {
 json mount(const std::string& dest, const std::string& type, const std::string& source,
            std::vector<std::string> options) {
     return json{{"destination", dest}, {"type", type}, {"source", source}, {"options", std::move(options)}};
+}
+
+json id_mappings(const std::vector<IdMapping>& maps) {
+    json a = json::array();
+    for (const auto& m : maps) a.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.size}});
+    return a;
+}
+
+// A volume made with --opt type=T,device=D,o=O: its own filesystem mounted
+// in the container (or for type none with o=bind, a bind of D), with the
+// flags the mount asked for (ro, nosuid, ...).
+json device_volume_mount(const MountRequest& r, const Volume& v, std::vector<std::string> flags) {
+    const std::string& type = v.options.at("type");
+    const std::string& device = v.options.at("device");
+    auto o = v.options.contains("o") ? split(v.options.at("o"), ',') : std::vector<std::string_view>{};
+    bool bind = type == "none" || type == "bind";
+    std::erase_if(flags, [&](const std::string& f) { return f == "rbind" || f == "bind" || (!bind && f == "rro"); });
+    for (std::string_view item : o)
+        if (!item.empty() && (!bind || (item != "bind" && item != "rbind"))) flags.emplace_back(item);
+    if (bind) {
+        bool recursive = std::find(o.begin(), o.end(), "rbind") != o.end();
+        flags.insert(flags.begin(), recursive ? "rbind" : "bind");
+        return mount(r.destination, "bind", device, flags);
+    }
+    return mount(r.destination, type, device, flags);
 }
 
 // The devices every container gets on its /dev (populate_dev makes them);
@@ -81,14 +108,25 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
                      [&](const MountRequest* a, const MountRequest* b) { return depth(a->destination) < depth(b->destination); });
     for (const MountRequest* r : mine) {
         std::vector<std::string> o = r->options;
-        std::erase(o, "nocopy");  // minirt's, done before the start
+        // minirt's, done before the start
+        std::erase(o, "nocopy");
+        std::erase(o, "U");
         bool bind = r->type == "bind" || r->type == "volume";
         // No device filter: no device node may be reached through a mount.
         if (dev_nodev && bind) o.push_back("rnodev");
         if (dev_nodev && r->type == "tmpfs") o.push_back("nodev");
-        // A volume is a bind of its data directory.
+        // A volume is a bind of its data directory, or (--opt type=...) its
+        // device's filesystem.
         std::string source = r->type == "volume" ? paths.volume_data(r->source).string() : r->source;
-        m.push_back(mount(r->destination, bind ? "bind" : r->type, bind ? source : r->type, o));
+        json entry = mount(r->destination, bind ? "bind" : r->type, bind ? source : r->type, o);
+        if (r->type == "volume")
+            if (auto v = Volumes(paths).find(r->source); v && v->mounts_device()) entry = device_volume_mount(*r, *v, o);
+        // idmap: the source's files through the container's own mapping.
+        if (std::find(o.begin(), o.end(), "idmap") != o.end()) {
+            entry["uidMappings"] = id_mappings(sec.uid_map);
+            entry["gidMappings"] = id_mappings(sec.gid_map);
+        }
+        m.push_back(entry);
     }
     return m;
 }
@@ -180,11 +218,6 @@ json resources_for(const ContainerConfig& c, const BundleHost& host) {
     return res;
 }
 
-json id_mappings(const std::vector<IdMapping>& maps) {
-    json a = json::array();
-    for (const auto& m : maps) a.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.size}});
-    return a;
-}
 
 json linux_for(const ContainerConfig& c, const BundleHost& host) {
     const Security& sec = c.security;

@@ -46,10 +46,11 @@ UniqueFd mount_stopped_root(const Store& store, const std::string& id, const oci
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) throw_errno("make / a slave");
     fs::path at = store.paths().merged_dir(id);
     if (::mkdir(at.c_str(), 0700) < 0 && errno != EEXIST) throw_errno("create " + at.string());
+    UniqueFd userns;
+    if (!spec.uid_mappings.empty()) userns = make_userns(spec.uid_mappings, spec.gid_mappings);
+    int userns_fd = userns ? userns.get() : -1;
     if (spec.overlay) {
-        UniqueFd userns;
-        if (!spec.uid_mappings.empty()) userns = make_userns(spec.uid_mappings, spec.gid_mappings);
-        engine::mount_overlay(*spec.overlay, at.string(), userns ? userns.get() : -1);
+        engine::mount_overlay(*spec.overlay, at.string(), userns_fd);
     } else if (::mount(spec.root.c_str(), at.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
         throw_errno("bind " + spec.root.string());
     }
@@ -57,7 +58,7 @@ UniqueFd mount_stopped_root(const Store& store, const std::string& id, const oci
     if (!root) throw_errno("open " + at.string());
     if (with_mounts)
         for (const auto& m : spec.mounts)
-            if (copy_reaches(m)) engine::mount_entry(root.get(), m);
+            if (copy_reaches(m)) engine::mount_entry(root.get(), m, userns_fd, &spec);
     return root;
 }
 

@@ -1,6 +1,5 @@
 #include "container/diff.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -14,28 +13,12 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
+#include "linux/copy_tree.hpp"
 #include "oci/spec.hpp"
 
 namespace minirt {
 
 namespace {
-
-std::vector<std::string> names_in(int dir_fd) {
-    int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (copy < 0) throw_errno("open a layer directory");
-    DIR* d = ::fdopendir(copy);
-    if (!d) {
-        ::close(copy);
-        throw_errno("list a layer directory");
-    }
-    std::vector<std::string> out;
-    while (dirent* e = ::readdir(d)) {
-        std::string_view n = e->d_name;
-        if (n != "." && n != "..") out.emplace_back(n);
-    }
-    ::closedir(d);
-    return out;
-}
 
 // The lower layer's directory at `rel`, through no symlink (what the image
 // has at a path the container made a directory of is hidden anyway).
@@ -61,7 +44,7 @@ public:
     // `upper` is the upper layer's directory at `rel`; `lower` the lower's
     // (invalid where the image has none visible there).
     void directory(int upper, const std::string& rel, int lower) {
-        for (const auto& name : names_in(upper)) {
+        for (const auto& name : dir_entries(upper)) {
             std::string path = rel + "/" + name;
             struct stat st {};
             if (::fstatat(upper, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat " + path);
@@ -79,7 +62,7 @@ public:
             if (in_lower && S_ISDIR(below.st_mode)) sub_lower = lower_dir(lower_root_, path.substr(1));
             if (sub_lower && is_opaque(sub.get())) {
                 // What the image had here is hidden: deleted, unless made again.
-                for (const auto& old : names_in(sub_lower.get())) {
+                for (const auto& old : dir_entries(sub_lower.get())) {
                     struct stat mine {};
                     if (::fstatat(sub.get(), old.c_str(), &mine, AT_SYMLINK_NOFOLLOW) < 0)
                         out_.push_back({'D', path + "/" + old});

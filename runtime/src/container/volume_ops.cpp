@@ -13,6 +13,7 @@
 #include "container/ops.hpp"
 #include "linux/copy_tree.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/userns.hpp"
 
 namespace minirt {
 
@@ -30,7 +31,8 @@ bool empty_dir(const fs::path& dir) {
 // Fills an empty volume with the image's files at `dest`. They are copied
 // beside _data first and swapped in, so a copy cut short (kill -9, a full
 // disk) leaves the volume as it was, to be filled at its next mount.
-void copy_up(const Paths& paths, const std::string& image, const std::string& volume, const std::string& dest) {
+void copy_up(const Paths& paths, const std::string& image, const std::string& volume, const std::string& dest,
+             const Owners& owners) {
     UniqueFd image_root(::open(paths.image_rootfs(image).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!image_root) throw_errno("open the rootfs of image " + quote_for_message(image));
     UniqueFd from = open_in_root(image_root.get(), dest, O_RDONLY | O_DIRECTORY);
@@ -44,9 +46,10 @@ void copy_up(const Paths& paths, const std::string& image, const std::string& vo
         UniqueFd to(::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!to) throw_errno("open " + staging.string());
         with_context("copy " + dest + " of image " + quote_for_message(image) + " into volume " + quote_for_message(volume),
-                     [&] { copy_tree(from.get(), to.get()); });
+                     [&] { copy_tree(from.get(), to.get(), owners); });
         // The volume's root takes the owner and mode of the image's directory.
-        if (::fchown(to.get(), st.st_uid, st.st_gid) < 0 || ::fchmod(to.get(), st.st_mode & 07777) < 0)
+        if (::fchown(to.get(), host_id_of(owners.uid_map, st.st_uid), host_id_of(owners.gid_map, st.st_gid)) < 0 ||
+            ::fchmod(to.get(), st.st_mode & 07777) < 0)
             throw_errno("set the owner of volume " + quote_for_message(volume));
         fs::path data = paths.volume_data(volume);
         if (::rmdir(data.c_str()) < 0 && errno != ENOENT) throw_errno("replace " + data.string());
@@ -54,6 +57,21 @@ void copy_up(const Paths& paths, const std::string& image, const std::string& vo
     } catch (...) {
         remove_tree(staging);
         throw;
+    }
+}
+
+// The U option: the source (a host directory, or a volume's data) and all
+// in it become the container's user's, as the host sees them through the
+// container's mapping (podman chowns the same way).
+void chown_for_U(const Store& store, const ContainerConfig& c) {
+    uid_t uid = host_id_of(c.security.uid_map, c.security.uid.value_or(0));
+    gid_t gid = host_id_of(c.security.gid_map, c.security.gid.value_or(0));
+    for (const auto& m : c.mounts) {
+        if (!has_option(m, "U")) continue;
+        fs::path source = m.type == "volume" ? store.paths().volume_data(m.source) : fs::path(m.source);
+        with_context("chown " + source.string() + " for " + m.destination + " (U)", [&] {
+            chown_tree(AT_FDCWD, source.string(), uid, gid);
+        });
     }
 }
 
@@ -81,9 +99,22 @@ PreparedVolumes prepare_volumes(const Store& store, ContainerConfig& c) {
         // A copy-up cut short took _data away: it comes back, to be filled.
         if (::mkdir(data.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("create " + data.string());
         if (!v->needs_copy) continue;
-        if (!has_option(m, "nocopy") && empty_dir(data)) copy_up(store.paths(), c.image, m.source, m.destination);
+        if (v->mounts_device()) {  // its files are the device's: nothing to copy or give away
+            volumes.mark_copied(m.source);
+            continue;
+        }
+        // In a user namespace the image's files are its root's, and so is
+        // a new volume (as podman makes it): host ids through the mapping.
+        Owners owners;
+        owners.uid_map = c.security.uid_map;
+        owners.gid_map = c.security.gid_map;
+        if (c.security.userns() && ::chown(data.c_str(), host_id_of(owners.uid_map, 0), host_id_of(owners.gid_map, 0)) < 0)
+            throw_errno("give volume " + quote_for_message(m.source) + " to the container's root");
+        if (!has_option(m, "nocopy") && empty_dir(data))
+            copy_up(store.paths(), c.image, m.source, m.destination, owners);
         volumes.mark_copied(m.source);
     }
+    chown_for_U(store, c);
     return out;
 }
 

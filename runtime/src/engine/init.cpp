@@ -26,6 +26,7 @@
 #include "linux/rootfs.hpp"
 #include "linux/seccomp.hpp"
 #include "linux/terminal.hpp"
+#include "linux/copy_tree.hpp"
 #include "linux/userns.hpp"
 
 namespace minirt::engine {
@@ -67,12 +68,30 @@ void set_recursive_attrs(int fd, uint64_t attrs, const std::string& what) {
         throw_errno("recursive mount flags of " + what);
 }
 
-void bind_entry(int root_fd, const Mount& m) {
+// The user namespace whose mapping an idmapped bind shows its files
+// through: the container's own when the mount asks for no other.
+UniqueFd idmap_userns(const Mount& m, int container_userns, const Spec* spec) {
+    bool own = m.uid_mappings.empty() ||
+               (spec && m.uid_mappings == spec->uid_mappings && m.gid_mappings == spec->gid_mappings);
+    if (own && container_userns >= 0) return UniqueFd(::fcntl(container_userns, F_DUPFD_CLOEXEC, 0));
+    if (m.uid_mappings.empty())
+        throw Error("mount " + m.destination + ": an idmapped mount needs uidMappings or a user namespace");
+    return make_userns(m.uid_mappings, m.gid_mappings);
+}
+
+void bind_entry(int root_fd, const Mount& m, int userns, const Spec* spec) {
     struct stat st{};
     if (::stat(m.source.c_str(), &st) < 0) throw_errno("bind mount " + m.destination + ": source " + m.source);
     UniqueFd target = mount_point(root_fd, m, !S_ISDIR(st.st_mode));
-    do_mount(m.source.c_str(), fd_path(target.get()), nullptr, MS_BIND | (m.recursive ? MS_REC : 0), nullptr,
-             "bind " + m.source + " on " + m.destination);
+    if (m.idmap) {
+        UniqueFd ns = idmap_userns(m, userns, spec);
+        UniqueFd tree = idmapped_tree(m.source, ns.get(), m.recursive);
+        if (::move_mount(tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            throw_errno("mount the idmapped " + m.source + " on " + m.destination);
+    } else {
+        do_mount(m.source.c_str(), fd_path(target.get()), nullptr, MS_BIND | (m.recursive ? MS_REC : 0), nullptr,
+                 "bind " + m.source + " on " + m.destination);
+    }
     unsigned long flags = m.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
                                       MS_RELATIME | MS_STRICTATIME);
     // Re-open: the fd above still names the covered mount point.
@@ -89,14 +108,23 @@ void bind_entry(int root_fd, const Mount& m) {
 
 }  // namespace
 
-void mount_entry(int root_fd, const Mount& m) {
-    if (m.bind) return bind_entry(root_fd, m);
+void mount_entry(int root_fd, const Mount& m, int userns, const Spec* spec) {
+    if (m.bind) return bind_entry(root_fd, m, userns, spec);
     std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
     UniqueFd target = open_dir_in_root(root_fd, m.destination, true);
     std::string source = m.source.empty() ? type : m.source;
     unsigned long flags = m.flags & ~static_cast<unsigned long>(MS_REMOUNT);
+    // tmpcopyup: what the image has there, still reachable through this
+    // descriptor once the tmpfs covers it.
+    UniqueFd below;
+    if (m.tmpcopyup) below = UniqueFd(::openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     do_mount(source.c_str(), fd_path(target.get()), type.c_str(), flags, m.data.empty() ? nullptr : m.data.c_str(),
              type + " on " + m.destination);
+    if (below) {
+        UniqueFd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY);
+        if (!fresh) throw_errno("open the tmpfs on " + m.destination);
+        with_context("copy the image's " + m.destination + " into its tmpfs", [&] { copy_tree(below.get(), fresh.get()); });
+    }
     if (m.propagation || m.recursive_attrs) {
         UniqueFd mounted = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
         if (!mounted) throw_errno("reopen " + m.destination);
@@ -280,7 +308,7 @@ void build_root(const Spec& spec, const InitOptions& o) {
     else do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, nullptr, "bind the root " + root);
     UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open root " + root);
-    for (const auto& m : spec.mounts) mount_entry(root_fd.get(), m);
+    for (const auto& m : spec.mounts) mount_entry(root_fd.get(), m, o.userns, &spec);
     if (!dev_is_host_bind(spec)) populate_dev(root_fd.get());
     write_sysctls(root_fd.get(), spec);
     mask_paths(root_fd.get(), spec.masked_paths);

@@ -37,7 +37,9 @@ struct InitOptions {
 
 // Mounts one config.json mounts[] entry below `root_fd`. cgroup mounts
 // become cgroup2 (the container's own group when it has a cgroup namespace).
-void mount_entry(int root_fd, const oci::Mount& m);
+// `userns`: the container's user namespace (or -1), the mapping an idmapped
+// bind uses when it names none of its own (or the same as `spec`'s).
+void mount_entry(int root_fd, const oci::Mount& m, int userns = -1, const oci::Spec* spec = nullptr);
 
 // A native container's root: its overlay (minirt's annotations) mounted at
 // `root`, the image's layer seen through the id mapping of `userns` (-1:

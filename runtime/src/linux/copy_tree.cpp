@@ -24,6 +24,24 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
     return {path.substr(0, slash), path.substr(slash + 1)};
 }
 
+std::vector<std::string> dir_entries(int dir_fd) {
+    int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (copy < 0) throw_errno("open a directory to list");
+    DIR* d = ::fdopendir(copy);
+    if (!d) {
+        ::close(copy);
+        throw_errno("list a directory");
+    }
+    std::vector<std::string> names;
+    while (dirent* de = ::readdir(d)) {
+        std::string_view n = de->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 namespace {
 
 std::string join(const std::string& a, const std::string& b) {
@@ -105,25 +123,7 @@ private:
         if (!top && o_.skip_mounts && is_mount_root(dir_fd, name)) return;
         UniqueFd dir(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!dir) throw_errno("open " + shown(e.path));
-        for (const auto& child : list(dir.get(), e.path)) entry(dir.get(), child, join(e.path, child), false);
-    }
-
-    static std::vector<std::string> list(int dir_fd, const std::string& rel) {
-        int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (copy < 0) throw_errno("open " + shown(rel));
-        DIR* d = ::fdopendir(copy);
-        if (!d) {
-            ::close(copy);
-            throw_errno("list " + shown(rel));
-        }
-        std::vector<std::string> names;
-        while (dirent* de = ::readdir(d)) {
-            std::string_view n = de->d_name;
-            if (n != "." && n != "..") names.emplace_back(n);
-        }
-        ::closedir(d);
-        std::sort(names.begin(), names.end());  // the same order every time (tar streams, diffs)
-        return names;
+        for (const auto& child : with_context("list " + shown(e.path), [&] { return dir_entries(dir.get()); })) entry(dir.get(), child, join(e.path, child), false);
     }
 
     TreeSink& sink_;
@@ -156,6 +156,22 @@ void copy_bytes(Content& from, int to, off_t size, const std::string& what) {
 
 void walk_tree(int dir_fd, const std::string& name, TreeSink& sink, const WalkOptions& o) {
     Walker(sink, o).entry(dir_fd, name, "", true);
+}
+
+void chown_tree(int dir_fd, const std::string& name, uid_t uid, gid_t gid) {
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat " + name);
+    if (S_ISDIR(st.st_mode)) {
+        UniqueFd dir(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!dir) throw_errno("open " + name);
+        for (const auto& child : dir_entries(dir.get())) chown_tree(dir.get(), child, uid, gid);
+    }
+    if (st.st_uid == uid && st.st_gid == gid) return;
+    if (::fchownat(dir_fd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + name);
+    // A chown drops setuid and setgid from files; they stay what they were.
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)) &&
+        ::fchmodat(dir_fd, name.c_str(), st.st_mode & 07777, 0) < 0)
+        throw_errno("chmod " + name);
 }
 
 // --- the directory sink ---

@@ -99,6 +99,14 @@ private:
 // owners mapped by `owners`.
 void copy_tree(int src_dir, int dst_dir, const Owners& owners = {});
 
+// Gives `name` in `dir_fd` and everything below it to uid:gid, following
+// no symlink (they are changed themselves); setuid bits are kept.
+void chown_tree(int dir_fd, const std::string& name, uid_t uid, gid_t gid);
+
+// The names in a directory but "." and "..", sorted: the same order every
+// time (tar streams, diffs).
+std::vector<std::string> dir_entries(int dir_fd);
+
 // Splits "a/b/c" into "a/b" and "c" ("" and "c" for "c").
 std::pair<std::string, std::string> split_parent(const std::string& path);
 

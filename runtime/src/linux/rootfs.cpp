@@ -192,8 +192,8 @@ void build_rootfs(const RootfsSpec& spec) {
     }
 }
 
-UniqueFd idmapped_tree(const std::string& dir, int userns_fd) {
-    UniqueFd tree(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+UniqueFd idmapped_tree(const std::string& dir, int userns_fd, bool recursive) {
+    UniqueFd tree(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
     if (!tree) throw_errno("open_tree " + dir);
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_IDMAP;

@@ -60,7 +60,8 @@ void validate_propagation_source(const std::string& dir);
 
 // A detached copy of the mount tree at `dir` whose file owners appear
 // through the id mapping of `userns_fd` (mount_setattr MOUNT_ATTR_IDMAP).
-UniqueFd idmapped_tree(const std::string& dir, int userns_fd);
+// recursive: the mounts below `dir` too.
+UniqueFd idmapped_tree(const std::string& dir, int userns_fd, bool recursive = true);
 
 // Hides each existing path: a file under /dev/null, a directory under an
 // empty read-only tmpfs (runc's masked paths). Missing paths are skipped.

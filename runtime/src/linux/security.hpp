@@ -26,6 +26,7 @@ struct Ulimit {
 
 struct IdMapping {
     uint32_t container_id = 0, host_id = 0, size = 0;
+    bool operator==(const IdMapping&) const = default;
 };
 
 struct Security {

@@ -139,6 +139,8 @@ std::vector<RlimitSetting> rlimits_of(const json& process) {
     return out;
 }
 
+std::vector<IdMapping> mappings_of(const json& parent, const char* key, const std::string& parent_where = "linux");
+
 Mount mount_of(const json& m, const std::string& where) {
     if (!m.is_object()) bad(where, "must be an object");
     Mount out;
@@ -151,6 +153,13 @@ Mount mount_of(const json& m, const std::string& where) {
     if (out.type == "bind") out.bind = true;
     if (out.type.empty() && !out.bind) bad(where + ".type", "is missing (and the options do not say bind)");
     if (out.bind && out.source.empty()) bad(where + ".source", "a bind mount needs a source");
+    out.uid_mappings = mappings_of(m, "uidMappings", where);
+    out.gid_mappings = mappings_of(m, "gidMappings", where);
+    if (out.uid_mappings.empty() != out.gid_mappings.empty())
+        bad(where + ".uidMappings", "an idmapped mount needs both uidMappings and gidMappings");
+    if (!out.uid_mappings.empty() && !out.idmap) bad(where + ".uidMappings", "id mappings need the idmap option");
+    if (out.idmap && !out.bind) bad(where + ".options", "idmap is for bind mounts");
+    if (out.tmpcopyup && out.type != "tmpfs") bad(where + ".options", "tmpcopyup is for tmpfs mounts");
     return out;
 }
 
@@ -163,11 +172,11 @@ Namespace namespace_of(const json& n, const std::string& where) {
     return ns;
 }
 
-std::vector<IdMapping> mappings_of(const json& linux, const char* key) {
+std::vector<IdMapping> mappings_of(const json& parent, const char* key, const std::string& parent_where) {
     std::vector<IdMapping> out;
-    const json& arr = get_array(linux, key, "linux");
+    const json& arr = get_array(parent, key, parent_where);
     for (size_t i = 0; i < arr.size(); ++i) {
-        std::string where = std::string("linux.") + key + "[" + std::to_string(i) + "]";
+        std::string where = parent_where + "." + key + "[" + std::to_string(i) + "]";
         if (!arr[i].is_object()) bad(where, "must be an object");
         IdMapping m{get_id(arr[i], "containerID", where), get_id(arr[i], "hostID", where),
                     get_id(arr[i], "size", where)};
@@ -463,11 +472,15 @@ void parse_mount_options(const std::vector<std::string>& options, Mount& m) {
             else m.flags |= f->flag;
             continue;
         }
-        if (o == "defaults" || o == "tmpcopyup" || o == "notmpcopyup" || o == "idmap" || o == "ridmap") {
-            if (o == "idmap" || o == "ridmap")
-                throw Error("config.json: mount " + m.destination + ": idmapped mounts (\"" + o + "\") are not supported");
+        if (o == "idmap" || o == "ridmap") {
+            m.idmap = true;
             continue;
         }
+        if (o == "tmpcopyup" || o == "notmpcopyup") {
+            m.tmpcopyup = o == "tmpcopyup";
+            continue;
+        }
+        if (o == "defaults") continue;
         data += (data.empty() ? "" : ",") + o;
     }
     m.data = data;

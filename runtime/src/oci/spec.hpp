@@ -44,6 +44,12 @@ struct Mount {
     bool recursive = false;  // rbind
     uint64_t recursive_attrs = 0;  // MOUNT_ATTR_* of "rro", "rnosuid", "rnodev", "rnoexec"
     std::string data;        // filesystem-specific options, comma-separated
+    // "idmap"/"ridmap": the bind shows its files through an id mapping:
+    // the mount's own uidMappings/gidMappings, or the container's.
+    bool idmap = false;
+    std::vector<IdMapping> uid_mappings, gid_mappings;
+    // "tmpcopyup": a tmpfs starts with what the image has at its place.
+    bool tmpcopyup = false;
 };
 
 struct Namespace {

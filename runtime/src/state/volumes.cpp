@@ -25,6 +25,7 @@ std::string volume_json(const Volume& v) {
            {"labels", v.labels},
            {"anonymous", v.anonymous},
            {"needs_copy", v.needs_copy}};
+    if (!v.options.empty()) j["options"] = v.options;
     return j.dump(2) + "\n";
 }
 
@@ -38,6 +39,7 @@ Volume volume_from_json(const std::string& text, const fs::path& file) {
         v.labels = j.value("labels", std::map<std::string, std::string>{});
         v.anonymous = j.value("anonymous", false);
         v.needs_copy = j.value("needs_copy", false);
+        v.options = j.value("options", std::map<std::string, std::string>{});
         return v;
     } catch (const json::exception& e) {
         throw Error(file.string() + ": " + e.what());
@@ -60,9 +62,58 @@ void Volumes::collect_garbage() const {
     for (const auto& p : dead) remove_tree(p);
 }
 
+VolumeOwner validate_volume_options(const std::map<std::string, std::string>& options) {
+    auto bad = [](const std::string& why) -> Error { return Error("invalid --opt: " + why); };
+    for (const auto& [k, v] : options)
+        if (k != "type" && k != "device" && k != "o")
+            throw bad("unknown option " + quote_for_message(k) + " (the local driver takes type, device and o)");
+    auto get = [&](const char* k) {
+        auto it = options.find(k);
+        return it == options.end() ? std::string() : it->second;
+    };
+    std::string type = get("type"), device = get("device"), o = get("o");
+    VolumeOwner owner;
+    if (type.empty()) {
+        if (!device.empty()) throw bad("device needs a type");
+        // Without a type, o may only say who owns the data.
+        for (std::string_view item : split(o, ',')) {
+            if (item.empty()) continue;
+            auto eq = item.find('=');
+            std::string key(item.substr(0, eq));
+            if ((key != "uid" && key != "gid") || eq == std::string_view::npos)
+                throw bad("o=" + std::string(item) + ": without a type, o takes only uid=N and gid=N");
+            auto id = static_cast<uint32_t>(parse_int(item.substr(eq + 1), "--opt o=" + key, 0, 4294967294));
+            (key == "uid" ? owner.uid : owner.gid) = id;
+        }
+        return owner;
+    }
+    if (type.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
+        throw bad("type " + quote_for_message(type) + " is not a filesystem type");
+    if (device.empty()) throw bad("type " + type + " needs a device");
+    if (type == "none" || type == "bind") {
+        bool bind = false;
+        for (std::string_view item : split(o, ',')) bind = bind || item == "bind" || item == "rbind";
+        if (!bind) throw bad("type " + type + " needs o=bind (or rbind)");
+        struct stat st {};
+        if (device[0] != '/' || ::stat(device.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+            throw bad("device " + quote_for_message(device) + ": an existing directory, by its absolute path");
+        return owner;
+    }
+    auto known = read_file_if_exists("/proc/filesystems");
+    bool found = false;
+    if (known)
+        for (std::string_view line : split(*known, '\n')) {
+            auto tab = line.rfind('\t');
+            if (tab != std::string_view::npos && line.substr(tab + 1) == type) found = true;
+        }
+    if (!found) throw bad("type " + quote_for_message(type) + ": the kernel has no such filesystem");
+    return owner;
+}
+
 Volume Volumes::create(const std::string& name, const std::map<std::string, std::string>& labels,
-                       bool anonymous) const {
+                       bool anonymous, const std::map<std::string, std::string>& options) const {
     validate_volume_name(name);
+    VolumeOwner owner = validate_volume_options(options);
     make_dirs(paths_.volumes_dir(), 0700);
     collect_garbage();
     if (::access(paths_.volume_dir(name).c_str(), F_OK) == 0)
@@ -72,11 +123,16 @@ Volume Volumes::create(const std::string& name, const std::map<std::string, std:
     v.created_ns = now_ns();
     v.labels = labels;
     v.anonymous = anonymous;
+    v.options = options;
     fs::path building = paths_.volumes_dir() / (".new-" + name);
     remove_tree(building);
     try {
         if (::mkdir(building.c_str(), 0700) < 0) throw_errno("create " + building.string());
         if (::mkdir((building / "_data").c_str(), 0755) < 0) throw_errno("create " + (building / "_data").string());
+        if ((owner.uid || owner.gid) &&
+            ::chown((building / "_data").c_str(), owner.uid ? *owner.uid : static_cast<uid_t>(-1),
+                    owner.gid ? *owner.gid : static_cast<gid_t>(-1)) < 0)
+            throw_errno("give volume " + quote_for_message(name) + " to o=uid/gid");
         write_new_file(building / "volume.json", volume_json(v), 0600);
         make_durable(building / "volume.json");
         if (::rename(building.c_str(), paths_.volume_dir(name).c_str()) < 0)

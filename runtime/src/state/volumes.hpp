@@ -22,14 +22,27 @@ struct Volume {
     std::map<std::string, std::string> labels;
     bool anonymous = false;  // made by -v DST for one container; rm -v and --rm remove it
     bool needs_copy = true;  // not yet mounted: the first mount copies the image's files in
+    // The local driver's --opt: type, device, o. With a type the volume is
+    // that filesystem (device mounted in each container that uses it, or
+    // with type none and o=bind a bind of the device directory), not _data.
+    std::map<std::string, std::string> options;
+    bool mounts_device() const { return options.contains("type"); }
 };
+
+// Refuses (Error 125, one line) --opt values the local driver does not
+// take; returns the uid and gid o=uid=N,gid=N asks _data to be given.
+struct VolumeOwner {
+    std::optional<uint32_t> uid, gid;
+};
+VolumeOwner validate_volume_options(const std::map<std::string, std::string>& options);
 
 class Volumes {
 public:
     explicit Volumes(Paths paths) : paths_(std::move(paths)) {}
 
     // Makes it (Error 125 if the name is taken or invalid).
-    Volume create(const std::string& name, const std::map<std::string, std::string>& labels, bool anonymous) const;
+    Volume create(const std::string& name, const std::map<std::string, std::string>& labels, bool anonymous,
+                  const std::map<std::string, std::string>& options = {}) const;
     std::optional<Volume> find(const std::string& name) const;
     Volume load(const std::string& name) const;  // Error if missing
     std::vector<Volume> list() const;
