@@ -78,9 +78,10 @@ UniqueFd host_node_for(const DeviceNode& d) {
     throw Error("the host has no node of " + describe(d) + " to bind-mount");
 }
 
-// Whatever is at `name` makes way for the node, as runc's does: a file or
-// node of the image's or of populate_dev's. unlinkat removes a symlink
-// itself, never what it points at.
+// Whatever is at `name` makes way for the node: a file or node of the
+// image's or of populate_dev's (runc keeps what it finds, so
+// --device /dev/zero:/dev/null would quietly give /dev/null). unlinkat
+// removes a symlink itself, never what it points at.
 void remove_existing(int dir, const std::string& name, const std::string& path) {
     struct stat st{};
     if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
