@@ -21,7 +21,6 @@
 #include "common/parse.hpp"
 #include "common/file.hpp"
 #include "common/protocol.hpp"
-#include "linux/devices.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"

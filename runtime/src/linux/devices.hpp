@@ -1,7 +1,8 @@
-// Device nodes beyond the six every container gets: the host's, read (for
-// --device and --privileged), and the container's, made by the init from
-// the spec's linux.devices. Which of them may be opened is the device
-// filter's business (device_filter.hpp); this is only about the nodes.
+// Device nodes beyond the six every container gets: the linux.devices
+// entry, the --device and --device-cgroup-rule text, and the host's nodes
+// (read for --device and --privileged). The init makes them in the
+// container's root (make_device_node, rootfs.hpp); which of them may be
+// opened is the device filter's business (device_filter.hpp).
 #pragma once
 
 #include <cstdint>
@@ -52,11 +53,5 @@ std::vector<DeviceNode> host_devices_under(const std::string& dir, const std::ve
 // less what every container has of its own (pts, shm, mqueue, console,
 // ptmx, fd, and minirt's null, zero, full, random, urandom and tty).
 std::vector<DeviceNode> privileged_host_devices();
-
-// Makes `d` inside the root at `root_fd` (its parents created, resolved
-// inside the root: no symlink leads out). A node is made with mknod where
-// it can work; with a user namespace, or on a nodev mount, the host's own
-// node is bind-mounted there instead. See make_device_node in devices.cpp.
-void make_device_node(int root_fd, const DeviceNode& d, bool userns);
 
 }  // namespace minirt
