@@ -1,5 +1,6 @@
 // libFuzzer target: the parsers of command-line numbers and lists (sizes,
-// CPUs, cpusets, integers, --ulimit, --user, --uidmap, capability names).
+// CPUs, cpusets, integers, --ulimit, --user, --uidmap, capability names,
+// --device and --device-cgroup-rule).
 // Each must return a value or throw Error naming the flag.
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/parse.hpp"
 #include "linux/capabilities.hpp"
+#include "linux/devices.hpp"
 #include "linux/resources.hpp"
 #include "linux/security.hpp"
 
@@ -37,6 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     expect_error_or_value([&] { (void)parse_user(text); }, "--user");
     expect_error_or_value([&] { (void)parse_id_mapping(text, "--uidmap"); }, "--uidmap");
     expect_error_or_value([&] { (void)apply_cap_flags(0, {text}, {}); }, "--cap-add");
+    expect_error_or_value([&] { (void)parse_device_flag(text); }, "--device");
+    expect_error_or_value([&] { (void)parse_device_cgroup_rule(text); }, "--device-cgroup-rule");
     try {
         validate_container_name(text);
     } catch (const Error&) {

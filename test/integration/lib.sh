@@ -150,6 +150,10 @@ entries_except() {
     printf '%s' "$out"
 }
 
+# host_mounts_of PATH: the host's mount points at or under PATH (what a
+# hostile image must not have reached).
+host_mounts_of() { awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo; }
+
 # image_copy STORAGE NAME: a copy of the busybox image as NAME in STORAGE
 # (for tests that change an image: hostile symlinks, say); prints its rootfs.
 image_copy() {

@@ -3,9 +3,6 @@
 # read-only all the way down, tmpfs with podman's defaults, the refusals,
 # and hostile images whose symlinks aim a mount at the host.
 
-# host_mounts_of PATH: the host's mount points at or under PATH.
-host_mounts_of() { awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo; }
-
 test_mount_bind_serves_host_files_and_writes_back() {
     local www="$TESTDIR/www"
     mkdir -p "$www"

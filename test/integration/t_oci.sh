@@ -396,6 +396,37 @@ test_oci_joins_a_network_namespace_by_path() {
     expect_no_trace j1
 }
 
+# linux.devices: each node made with the spec's mode and owner (a fifo
+# too); with a user namespace the host's node bound instead (as runc).
+test_oci_linux_devices() {
+    local devices='[{path: "/dev/mynull", type: "c", major: 1, minor: 3, fileMode: 416, uid: 1, gid: 2},
+                    {path: "/run/sub/fifo", type: "p", fileMode: 384}]'
+    bundle d1 ".process.args = [\"sleep\", \"100\"] | .linux.devices = $devices"
+    oci_bg_ok create --bundle "$TESTDIR/d1" d1
+    local root
+    root=/proc/$(oci_pid d1)/root
+    expect_eq "$(stat -c '%a %u %g %t:%T %F' "$root/dev/mynull")" "640 1 2 1:3 character special file" "the node"
+    expect_eq "$(stat -c '%a %F' "$root/run/sub/fifo")" "600 fifo" "the fifo"
+    oci_ok delete --force d1
+    bundle d2 ".process.args = [\"sleep\", \"100\"] | .linux.devices = $devices
+        | .linux.namespaces += [{type: \"user\"}]
+        | .linux.uidMappings = [{containerID: 0, hostID: 200000, size: 65536}]
+        | .linux.gidMappings = [{containerID: 0, hostID: 200000, size: 65536}]"
+    oci_bg_ok create --bundle "$TESTDIR/d2" d2
+    local pid
+    pid=$(oci_pid d2)
+    grep -q " /dev/mynull " "/proc/$pid/mountinfo" || fail "/dev/mynull is not a bind mount: $(cat "/proc/$pid/mountinfo")"
+    expect_eq "$(stat -c '%t:%T %F' "/proc/$pid/root/dev/mynull")" "1:3 character special file" "the bound node"
+    oci_ok delete --force d2
+    bundle d3 '.linux.devices = [{path: "/sys/x", type: "c", major: 1, minor: 3}]'
+    oci_bg create --bundle "$TESTDIR/d3" d3
+    expect_eq "$RC" 125 "exit code"
+    expect_contains "$ERR" 'config.json: linux.devices[0].path: "/sys/x" must not be under /proc or /sys'
+    expect_no_trace d1
+    expect_no_trace d2
+    expect_no_trace d3
+}
+
 test_oci_user_namespace_from_mappings() {
     bundle u1 '.process.args = ["sleep", "100"]
         | .linux.namespaces += [{type: "user"}]
@@ -454,7 +485,9 @@ fd4-closed" "root and fds of a --no-pivot container"
 test_native_bundle_runs_under_runc() {
     command -v runc >/dev/null || fail "runc is not installed (test/run installs it)"
     local cmd='hostname; pwd; echo "$FOO"; id; grep -E "^(Seccomp|NoNewPrivs|CapBnd):" /proc/self/status; ls /dev | tr "\n" " "; echo; awk "{print \$5}" /proc/self/mountinfo | grep -v "^/sys/fs/cgroup" | sort | tr "\n" " "'
-    expect_rc 0 run --name nb --hostname nbhost -e FOO=bar -w /srv --user 1000:1000 busybox sh -c "$cmd"
+    # With a device: linux.devices as runc reads them (it makes the node too).
+    expect_rc 0 run --name nb --hostname nbhost -e FOO=bar -w /srv --user 1000:1000 --device /dev/null:/dev/mynull \
+        busybox sh -c "$cmd"
     local native=$OUT id spec
     id=$(mr inspect nb && jq -r '.[0].id' <<<"$OUT")
     spec=$MINIRT_STORAGE/containers/$id/config.json

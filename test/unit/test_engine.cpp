@@ -142,7 +142,7 @@ ContainerConfig native_config() {
     return c;
 }
 
-oci::Spec round_trip(const ContainerConfig& c, const BundleHost& host = {true, "minirt-unit", 4096}) {
+oci::Spec round_trip(const ContainerConfig& c, const BundleHost& host = {true, "minirt-unit", 4096, {}}) {
     Paths paths{"/run/minirt", "/var/lib/minirt"};
     return oci::parse_spec(oci_spec_for(c, paths, host).dump(), paths.container_dir(c.id));
 }
@@ -245,7 +245,7 @@ TEST_CASE("bundle: flags that change the spec's shape", "[engine]") {
 TEST_CASE("bundle: without cgroup v2, /dev is nodev and holds the host's nodes", "[engine]") {
     ContainerConfig c = native_config();
     c.resources = {};
-    oci::Spec s = round_trip(c, {false, "minirt", 1 << 20});
+    oci::Spec s = round_trip(c, {false, "minirt", 1 << 20, {}});
     CHECK(s.cgroups_path.empty());
     CHECK_FALSE(s.has_device_rules);
     CHECK_FALSE(s.has_namespace("cgroup"));
@@ -258,12 +258,75 @@ TEST_CASE("bundle: without cgroup v2, /dev is nodev and holds the host's nodes",
     CHECK(s.process.rlimits.back().hard == 1 << 20);
 }
 
+TEST_CASE("bundle: --device and --device-cgroup-rule become linux.devices and allow rules", "[engine]") {
+    ContainerConfig c = native_config();
+    DeviceRequest d;
+    d.host = "/dev/null";
+    d.node = {"/dev/mynull", 'c', 1, 3, 0666, 0, 0};
+    d.permissions = "rw";
+    c.devices = {d};
+    c.device_cgroup_rules = {"b 7:* rwm"};
+    oci::Spec s = round_trip(c);
+    REQUIRE(s.device_nodes.size() == 1);
+    CHECK(s.device_nodes[0].path == "/dev/mynull");
+    CHECK(s.device_nodes[0].major == 1);
+    CHECK(s.device_nodes[0].file_mode == 0666);
+    // Deny everything, then what was given, in order.
+    REQUIRE(s.devices.size() == 3);
+    CHECK_FALSE(s.devices[0].allow);
+    CHECK((s.devices[1].allow && s.devices[1].type == 'c' && s.devices[1].major == 1 && s.devices[1].minor == 3));
+    CHECK(s.devices[1].access == "rw");
+    CHECK((s.devices[2].allow && s.devices[2].type == 'b' && s.devices[2].major == 7 && s.devices[2].minor == -1));
+    // No device filter without cgroup v2: the nodes alone.
+    oci::Spec v1 = round_trip(c, {false, "minirt", 1 << 20, {}});
+    CHECK(v1.device_nodes.size() == 1);
+    CHECK_FALSE(v1.has_device_rules);
+    // The record keeps them.
+    ContainerConfig back = config_from_json(to_json(c).dump(), "minirt.json");
+    REQUIRE(back.devices.size() == 1);
+    CHECK(back.devices[0].host == "/dev/null");
+    CHECK(back.devices[0].node.path == "/dev/mynull");
+    CHECK(back.devices[0].permissions == "rw");
+    CHECK(back.device_cgroup_rules == c.device_cgroup_rules);
+}
+
+TEST_CASE("bundle: --privileged gives the host's devices, a --device at the same path first", "[engine]") {
+    ContainerConfig c = native_config();
+    c.security.privileged = true;
+    DeviceRequest d;
+    d.host = "/dev/zero";
+    d.node = {"/dev/loop0", 'c', 1, 5, 0600, 0, 0};
+    c.devices = {d};
+    BundleHost host{true, "minirt", 1024, {{"/dev/loop0", 'b', 7, 0, 0660, 0, 6}, {"/dev/loop-control", 'c', 10, 237, 0660, 0, 6}}};
+    oci::Spec s = round_trip(c, host);
+    REQUIRE(s.device_nodes.size() == 2);
+    CHECK((s.device_nodes[0].path == "/dev/loop0" && s.device_nodes[0].major == 1));
+    CHECK(s.device_nodes[1].path == "/dev/loop-control");
+    CHECK_FALSE(s.has_device_rules);
+    // Not privileged: the host's /dev stays out.
+    c.security.privileged = false;
+    CHECK(round_trip(c, host).device_nodes.size() == 1);
+}
+
+TEST_CASE("bundle: a record's devices are held to the flags' rules", "[engine]") {
+    ContainerConfig c = native_config();
+    DeviceRequest d;
+    d.host = "/dev/null";
+    d.node = {"/proc/x", 'c', 1, 3, 0666, 0, 0};
+    c.devices = {d};
+    CHECK_THROWS_WITH(config_from_json(to_json(c).dump(), "m.json"),
+                      Catch::Contains("devices: device path must not be under /proc or /sys"));
+    c.devices.clear();
+    c.device_cgroup_rules = {"x 1:3 r"};
+    CHECK_THROWS_WITH(config_from_json(to_json(c).dump(), "m.json"), Catch::Contains("the type must be a, b or c"));
+}
+
 TEST_CASE("bundle: a memory limit without --mem-swap means no swap for any runtime", "[engine]") {
     ContainerConfig c = native_config();
     c.resources = {};
     c.resources.memory_max = 64 << 20;
     Paths paths{"/run/minirt", "/var/lib/minirt"};
-    json spec = oci_spec_for(c, paths, {true, "minirt", 1024});
+    json spec = oci_spec_for(c, paths, {true, "minirt", 1024, {}});
     CHECK(spec["linux"]["resources"]["memory"]["swap"] == 64 << 20);  // runc reads it as memory.swap.max 0
     oci::Spec s = oci::parse_spec(spec.dump(), "/b");
     CHECK(to_json(s.resources) == to_json(c.resources));

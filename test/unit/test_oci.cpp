@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "linux/device_filter.hpp"
+#include "linux/devices.hpp"
 #include "oci/spec.hpp"
 
 using namespace minirt;
@@ -181,4 +182,145 @@ TEST_CASE("oci: idmap and tmpcopyup mounts") {
     CHECK_THAT(error_of(j), Catch::Contains("idmap is for bind mounts"));
     j["mounts"][0] = json{{"destination", "/x"}, {"type", "bind"}, {"source", "/x"}, {"options", {"bind", "tmpcopyup"}}};
     CHECK_THAT(error_of(j), Catch::Contains("tmpcopyup is for tmpfs"));
+}
+
+TEST_CASE("oci: linux.devices entries parse, and bad ones are refused naming the field") {
+    json j = minimal();
+    j["linux"]["devices"] = json::array({
+        json{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"fileMode", 0666}, {"uid", 0}, {"gid", 0}},
+        // fileMode with the type's bits above it, as some engines write it.
+        json{{"path", "/dev/sda/"}, {"type", "b"}, {"major", 8}, {"minor", 0}, {"fileMode", 060660}, {"gid", 6}},
+        json{{"path", "/run/fifo"}, {"type", "p"}},
+    });
+    oci::Spec s = oci::parse_spec(j.dump(), "/b");
+    REQUIRE(s.device_nodes.size() == 3);
+    CHECK(s.device_nodes[0].path == "/dev/fuse");
+    CHECK(s.device_nodes[0].type == 'c');
+    CHECK(s.device_nodes[0].major == 10);
+    CHECK(s.device_nodes[0].minor == 229);
+    CHECK(s.device_nodes[0].file_mode == 0666);
+    CHECK(s.device_nodes[1].path == "/dev/sda");
+    CHECK(s.device_nodes[1].file_mode == 0660);
+    CHECK(s.device_nodes[1].gid == 6);
+    CHECK(s.device_nodes[2].type == 'p');
+    CHECK(s.device_nodes[2].file_mode == 0666);  // absent: 0666
+
+    auto refused = [&](json entry) {
+        json k = minimal();
+        k["linux"]["devices"] = json::array({entry});
+        return error_of(k);
+    };
+    json good{{"path", "/dev/x"}, {"type", "c"}, {"major", 1}, {"minor", 3}};
+    auto with = [&](const char* key, json v) {
+        json e = good;
+        e[key] = v;
+        return e;
+    };
+    CHECK(refused(with("path", "dev/x")) == "config.json: linux.devices[0].path: \"dev/x\" must be an absolute path");
+    CHECK(refused(with("path", "/dev/../etc/x")).find("must not contain \"..\"") != std::string::npos);
+    CHECK(refused(with("path", "/proc/x")).find("must not be under /proc or /sys") != std::string::npos);
+    CHECK(refused(with("path", "/sys")).find("must not be under /proc or /sys") != std::string::npos);
+    CHECK(refused(with("path", "/")).find("must name a file below /") != std::string::npos);
+    CHECK(refused(with("type", "x")) == "config.json: linux.devices[0].type: must be c, b, u or p");
+    CHECK(refused(with("major", -1)) == "config.json: linux.devices[0].major: must be 0..4095");
+    CHECK(refused(with("minor", 1 << 20)) == "config.json: linux.devices[0].minor: must be 0..1048575");
+    CHECK(refused(with("fileMode", "0666")) == "config.json: linux.devices[0].fileMode: must be an integer");
+    CHECK(refused(with("uid", -5)) == "config.json: linux.devices[0].uid: must be a valid id");
+    json no_minor = good;
+    no_minor.erase("minor");
+    CHECK(refused(no_minor) == "config.json: linux.devices[0].minor: is missing");
+    CHECK(refused("/dev/x") == "config.json: linux.devices[0]: must be an object");
+    // The nodes are made in the container's own mount namespace, nowhere else.
+    json k = minimal();
+    k["linux"]["namespaces"] = json::array({json{{"type", "pid"}}});
+    k["linux"]["devices"] = json::array({good});
+    CHECK(error_of(k) == "config.json: linux.devices: device nodes need a new mount namespace in linux.namespaces");
+}
+
+namespace {
+
+// The message of the Error `parse` throws for `text` ("" if none).
+template <typename Parse>
+std::string message_of(Parse&& parse, const std::string& text) {
+    try {
+        parse(text);
+    } catch (const Error& e) {
+        return e.message();
+    }
+    return "";
+}
+
+std::string flag_error(const std::string& text) { return message_of(parse_device_flag, text); }
+std::string rule_error(const std::string& text) { return message_of(parse_device_cgroup_rule, text); }
+
+}  // namespace
+
+TEST_CASE("--device: HOST[:CONTAINER][:PERMISSIONS], as podman splits it") {
+    DeviceFlag f = parse_device_flag("/dev/null");
+    CHECK(f.host == "/dev/null");
+    CHECK(f.container == "/dev/null");
+    CHECK(f.permissions == "rwm");
+    f = parse_device_flag("/dev/null:/dev/mynull");
+    CHECK(f.container == "/dev/mynull");
+    CHECK(f.permissions == "rwm");
+    // A second field of r, w and m is PERMISSIONS, not a path.
+    f = parse_device_flag("/dev/zero:r");
+    CHECK(f.container == "/dev/zero");
+    CHECK(f.permissions == "r");
+    f = parse_device_flag("/dev/snd/:/dev//sound/:rw");
+    CHECK(f.host == "/dev/snd");
+    CHECK(f.container == "/dev/sound");
+    CHECK(f.permissions == "rw");
+    CHECK(parse_device_flag("/dev/null::wm").container == "/dev/null");
+
+    CHECK(flag_error("/dev/null:relative") ==
+          "invalid --device \"/dev/null:relative\": the container path \"relative\" must be an absolute path");
+    CHECK(flag_error("/dev/null:/dev/n:rwx") ==
+          "invalid --device \"/dev/null:/dev/n:rwx\": permissions must be made of r, w and m");
+    CHECK(flag_error("dev/null") == "invalid --device \"dev/null\": the host path must be absolute");
+    CHECK(flag_error("") == "invalid --device \"\": the host path must be absolute");
+    CHECK(flag_error("/a:/b:r:x") == "invalid --device \"/a:/b:r:x\": expected HOST[:CONTAINER][:PERMISSIONS]");
+    CHECK(flag_error("/dev/null:/proc/kcore").find("must not be under /proc or /sys") != std::string::npos);
+    CHECK(flag_error("/dev/null:/dev/../etc/x").find("must not contain \"..\"") != std::string::npos);
+}
+
+TEST_CASE("--device-cgroup-rule: TYPE MAJOR:MINOR ACCESS, podman's syntax") {
+    DeviceAccessRule r = parse_device_cgroup_rule("b 7:* rwm");
+    CHECK(r.allow);
+    CHECK(r.type == 'b');
+    CHECK(r.major == 7);
+    CHECK(r.minor == -1);
+    CHECK(r.access == "rwm");
+    r = parse_device_cgroup_rule("c *:* m");
+    CHECK(r.type == 'c');
+    CHECK(r.major == -1);
+    CHECK(r.access == "m");
+    CHECK(parse_device_cgroup_rule("a 1:3 r").type == 'a');
+
+    CHECK(rule_error("x 1:2 r") == "invalid --device-cgroup-rule \"x 1:2 r\": the type must be a, b or c");
+    CHECK(rule_error("c 1:2") == "invalid --device-cgroup-rule \"c 1:2\": expected \"TYPE MAJOR:MINOR ACCESS\", e.g. \"c 1:3 rwm\"");
+    CHECK(rule_error("c 1 r") == "invalid --device-cgroup-rule \"c 1 r\": expected MAJOR:MINOR, e.g. 1:3 or 7:*");
+    CHECK(rule_error("c 1:-3 r") == "invalid --device-cgroup-rule \"c 1:-3 r\": major and minor must be numbers or *");
+    CHECK(rule_error("c a:3 r").find("major and minor must be numbers or *") != std::string::npos);
+    CHECK(rule_error("c 1:3 rwx") == "invalid --device-cgroup-rule \"c 1:3 rwx\": the access must be made of r, w and m");
+    CHECK(rule_error("c 1:3 rwmr").find("the access must be made of r, w and m") != std::string::npos);
+}
+
+TEST_CASE("devices: the host's nodes, as --device and --privileged read them") {
+    auto null = host_device_node("/dev/null");
+    REQUIRE(null);
+    CHECK(null->type == 'c');
+    CHECK(null->major == 1);
+    CHECK(null->minor == 3);
+    CHECK(null->file_mode == 0666);
+    CHECK_FALSE(host_device_node("/etc/passwd"));
+    CHECK_THROWS_AS(host_device_node("/no/such/node"), Error);
+    CHECK(host_devices_under("/etc").empty());
+    auto all = privileged_host_devices();
+    for (const auto& d : all) {
+        CHECK(d.path != "/dev/null");
+        CHECK_FALSE(d.path.starts_with("/dev/pts/"));
+        CHECK((d.type == 'c' || d.type == 'b'));
+    }
+    CHECK(std::is_sorted(all.begin(), all.end(), [](const DeviceNode& a, const DeviceNode& b) { return a.path < b.path; }));
 }

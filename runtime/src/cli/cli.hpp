@@ -62,6 +62,11 @@ MonitorLimits monitor_limits_from_flags(const po::variables_map& vm);
 void add_mount_options(po::options_description& desc);
 std::vector<MountRequest> mounts_from_flags(const po::variables_map& vm);
 bool read_only_tmpfs_from_flags(const po::variables_map& vm);
+// The device flags of run (--device, --device-cgroup-rule); the host's
+// nodes are read as the flags are.
+void add_device_options(po::options_description& desc);
+std::vector<DeviceRequest> devices_from_flags(const po::variables_map& vm);
+std::vector<std::string> device_cgroup_rules_from_flags(const po::variables_map& vm);
 // The security flags of run (--cap-add, --security-opt, --user, --userns, ...).
 void add_security_options(po::options_description& desc);
 Security security_from_flags(const po::variables_map& vm, const Store& store);

@@ -107,6 +107,8 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     for (const auto& mount : c.mounts)
         if (std::find(mount.options.begin(), mount.options.end(), "idmap") != mount.options.end() && !c.security.userns())
             throw Error("invalid mount on " + mount.destination + ": idmap needs a user namespace (--userns=auto or --uidmap)");
+    c.devices = devices_from_flags(vm);
+    c.device_cgroup_rules = device_cgroup_rules_from_flags(vm);
     // cgroup v1's release_agent, unmounting the masks, mounting the host's
     // disks: root with CAP_SYS_ADMIN in the host's user namespace is not
     // contained without a MAC policy, which minirt does not load (podman on
@@ -139,6 +141,7 @@ int cmd_run(Context& ctx, const Args& args) {
          "host DIR whose later mounts appear in the container at the same path")
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)");
     add_mount_options(desc);
+    add_device_options(desc);
     add_resource_options(desc);
     add_security_options(desc);
     Parsed p = parse(desc, args, kUsage, true);

@@ -38,7 +38,7 @@ void add_security_options(po::options_description& desc) {
          "add a capability (e.g. NET_RAW, or ALL). SYS_ADMIN (or ALL) without --userns makes the container "
          "host root on a host without AppArmor or SELinux (docs/security.md)")
         ("cap-drop", po::value<std::vector<std::string>>(), "drop a capability (e.g. CHOWN, or ALL)")
-        ("privileged", "all capabilities, no seccomp, no masked paths, writable /sys")
+        ("privileged", "all capabilities, no seccomp, no masked paths, writable /sys, the host's devices")
         ("security-opt", po::value<std::vector<std::string>>(),
          "no-new-privileges[=true|false], seccomp=unconfined, seccomp=PROFILE.json (podman's format)")
         ("read-only", "mount the root filesystem read-only (/tmp, /var/tmp and /run stay writable tmpfs)")

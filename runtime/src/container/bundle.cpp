@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -184,6 +185,45 @@ json throttles(const std::vector<IoLimit>& limits) {
     return a;
 }
 
+json device_rule(const DeviceAccessRule& r) {
+    json j{{"allow", r.allow}, {"type", std::string(1, r.type)}, {"access", r.access}};
+    if (r.major >= 0) j["major"] = r.major;
+    if (r.minor >= 0) j["minor"] = r.minor;
+    return j;
+}
+
+// The device filter, as an eBPF program on the container's group: deny
+// everything, then what --device and --device-cgroup-rule allow (runc's
+// default allow-list follows; the engine adds it).
+json device_rules(const ContainerConfig& c) {
+    json rules = json::array({json{{"allow", false}, {"access", "rwm"}}});
+    for (const auto& d : c.devices)
+        rules.push_back(device_rule({true, d.node.type, d.node.major, d.node.minor, d.permissions}));
+    for (const auto& text : c.device_cgroup_rules) rules.push_back(device_rule(parse_device_cgroup_rule(text)));
+    return rules;
+}
+
+json device_entry(const DeviceNode& d) {
+    return json{{"path", d.path},   {"type", std::string(1, d.type)}, {"major", d.major}, {"minor", d.minor},
+                {"fileMode", d.file_mode}, {"uid", d.uid}, {"gid", d.gid}};
+}
+
+// linux.devices: the --device nodes, and for --privileged the host's /dev
+// (a --device at the same path wins: it may be the host's under another
+// name, or with other permissions).
+json device_entries(const ContainerConfig& c, const BundleHost& host) {
+    json out = json::array();
+    std::set<std::string> taken;
+    for (const auto& d : c.devices) {
+        out.push_back(device_entry(d.node));
+        taken.insert(d.node.path);
+    }
+    if (c.security.privileged)
+        for (const auto& d : host.devices)
+            if (!taken.contains(d.path)) out.push_back(device_entry(d));
+    return out;
+}
+
 // Resources in OCI terms; what has no field of its own goes to `unified`
 // (cgroup v2 files), which minirt's parser reads back into the same fields.
 json resources_for(const ContainerConfig& c, const BundleHost& host) {
@@ -211,10 +251,7 @@ json resources_for(const ContainerConfig& c, const BundleHost& host) {
     if (!r.io_read_bps.empty()) res["blockIO"]["throttleReadBpsDevice"] = throttles(r.io_read_bps);
     if (!r.io_write_bps.empty()) res["blockIO"]["throttleWriteBpsDevice"] = throttles(r.io_write_bps);
     if (!unified.empty()) res["unified"] = unified;
-    // runc's default allow-list follows the deny-all (the engine adds it),
-    // as an eBPF program on the container's group.
-    if (!c.security.privileged && host.cgroup2)
-        res["devices"] = json::array({json{{"allow", false}, {"access", "rwm"}}});
+    if (!c.security.privileged && host.cgroup2) res["devices"] = device_rules(c);
     return res;
 }
 
@@ -232,6 +269,7 @@ json linux_for(const ContainerConfig& c, const BundleHost& host) {
         l["gidMappings"] = id_mappings(sec.gid_map);
     }
     if (host.cgroup2) l["cgroupsPath"] = "/" + host.cgroup_parent + "/" + c.id;
+    if (json devices = device_entries(c, host); !devices.empty()) l["devices"] = devices;
     if (!sec.privileged) {
         if (sec.seccomp == "default") l["seccomp"] = default_seccomp_profile(sec.capabilities);
         else if (sec.seccomp == "custom") l["seccomp"] = json::parse(sec.seccomp_profile);
@@ -268,8 +306,10 @@ json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost
 }
 
 std::string oci_config_text(const ContainerConfig& c, const Paths& paths) {
+    BundleHost host = BundleHost::current();
+    if (c.security.privileged) host.devices = privileged_host_devices();
     // Compact, as engines write it: read by a program on every start.
-    return oci_spec_for(c, paths, BundleHost::current()).dump() + "\n";
+    return oci_spec_for(c, paths, host).dump() + "\n";
 }
 
 void prepare_bundle(const Store& store, const std::string& id) {

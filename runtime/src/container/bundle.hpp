@@ -10,9 +10,11 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "linux/devices.hpp"
 #include "state/paths.hpp"
 #include "state/records.hpp"
 #include "state/store.hpp"
@@ -24,6 +26,8 @@ struct BundleHost {
     bool cgroup2 = true;             // a cgroup v2 mount exists (device filter, cgroup namespace)
     std::string cgroup_parent;       // MINIRT_CGROUP_PARENT, relative to the v2 mount
     uint64_t nofile_hard = 1 << 20;  // the hard RLIMIT_NOFILE the container inherits
+    // The host's /dev, for a --privileged container (privileged_host_devices).
+    std::vector<DeviceNode> devices;
     static BundleHost current();
 };
 

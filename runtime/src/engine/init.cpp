@@ -309,7 +309,14 @@ void build_root(const Spec& spec, const InitOptions& o) {
     UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open root " + root);
     for (const auto& m : spec.mounts) mount_entry(root_fd.get(), m, o.userns, &spec);
-    if (!dev_is_host_bind(spec)) populate_dev(root_fd.get());
+    // A /dev bound whole from the host has its nodes already (runc then
+    // makes none either: they would be made on the host's /dev).
+    if (!dev_is_host_bind(spec)) {
+        populate_dev(root_fd.get());
+        bool userns = spec.has_namespace("user");
+        for (const auto& d : spec.device_nodes)
+            with_context("config.json: linux.devices " + d.path, [&] { make_device_node(root_fd.get(), d, userns); });
+    }
     write_sysctls(root_fd.get(), spec);
     mask_paths(root_fd.get(), spec.masked_paths);
     make_paths_readonly(root_fd.get(), spec.readonly_paths);

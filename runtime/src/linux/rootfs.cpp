@@ -16,6 +16,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "linux/devices.hpp"
 
 namespace minirt {
 
@@ -42,11 +43,12 @@ void mount_in_root(int root_fd, const std::string& path, const char* fstype, uns
     do_mount(fstype, fd_path(target.get()), fstype, flags, data, std::string(fstype) + " on " + path);
 }
 
-struct DeviceNode {
+// The nodes every container has on its /dev.
+struct OwnNode {
     const char* name;
     unsigned major, minor;
 };
-constexpr std::array<DeviceNode, 6> kDevices{{
+constexpr std::array<OwnNode, 6> kDevices{{
     {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 }};
 
@@ -90,6 +92,76 @@ void bind_propagating(int root_fd, const std::string& host_dir, bool nodev) {
         if (::mount_setattr(mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
             throw_errno("make " + host_dir + " nodev");
     }
+}
+
+bool same_device(const struct stat& st, const DeviceNode& d) {
+    bool block = S_ISBLK(st.st_mode), chr = S_ISCHR(st.st_mode);
+    return (d.type == 'b' ? block : chr) && major(st.st_rdev) == d.major && minor(st.st_rdev) == d.minor;
+}
+
+std::string describe(const DeviceNode& d) {
+    return std::string(1, d.type) + " " + std::to_string(d.major) + ":" + std::to_string(d.minor);
+}
+
+// An O_PATH descriptor of the host's node for `d`: the one at the same
+// path if it is that device, else any under the host's /dev that is (an
+// engine names the node as the container sees it: podman's
+// --device /dev/null:/dev/mynull says /dev/mynull).
+UniqueFd host_node_for(const DeviceNode& d) {
+    UniqueFd same(::open(d.path.c_str(), O_PATH | O_CLOEXEC));
+    struct stat st{};
+    if (same && ::fstat(same.get(), &st) == 0 && same_device(st, d)) return same;
+    for (const auto& h : host_devices_under("/dev")) {
+        if (h.type != (d.type == 'b' ? 'b' : 'c') || h.major != d.major || h.minor != d.minor) continue;
+        UniqueFd found(::open(h.path.c_str(), O_PATH | O_CLOEXEC));
+        if (found && ::fstat(found.get(), &st) == 0 && same_device(st, d)) return found;
+    }
+    throw Error("the host has no node of " + describe(d) + " to bind-mount");
+}
+
+// Whatever is at `name` makes way for the node: a file or node of the
+// image's or of populate_dev's (runc keeps what it finds, so
+// --device /dev/zero:/dev/null would quietly give /dev/null). unlinkat
+// removes a symlink itself, never what it points at.
+void remove_existing(int dir, const std::string& name, const std::string& path) {
+    struct stat st{};
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        throw Error(path + " is a directory in the container");
+    if (::unlinkat(dir, name.c_str(), 0) < 0 && errno != ENOENT) throw_errno("remove what is at " + path);
+}
+
+void mknod_node(int dir, const std::string& name, const DeviceNode& d) {
+    mode_t kind = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
+    dev_t dev = d.type == 'p' ? 0 : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
+    if (::mknodat(dir, name.c_str(), kind | d.file_mode, dev) < 0) {
+        if (errno != EEXIST) throw_errno("mknod " + d.path);
+        remove_existing(dir, name, d.path);
+        if (::mknodat(dir, name.c_str(), kind | d.file_mode, dev) < 0) throw_errno("mknod " + d.path);
+    }
+    // mknod obeys the umask; the spec's mode and owner are what it asked for.
+    if (::fchmodat(dir, name.c_str(), d.file_mode, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chmod " + d.path);
+    if (::fchownat(dir, name.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + d.path);
+}
+
+// The mount point for a bound node: what is there already (a file, a
+// node), or a new empty file. A symlink is replaced, never followed, so it
+// cannot aim the bind at the host.
+UniqueFd bind_target(int dir, const std::string& name, const std::string& path) {
+    struct stat st{};
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode)))
+        remove_existing(dir, name, path);
+    UniqueFd file(::openat(dir, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!file && errno != EEXIST) throw_errno("create the mount point " + path);
+    UniqueFd target(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!target) throw_errno("open the mount point " + path);
+    return target;
+}
+
+void bind_host_node(int dir, const std::string& name, const DeviceNode& d) {
+    UniqueFd source = host_node_for(d);
+    UniqueFd target = bind_target(dir, name, d.path);
+    if (::mount(fd_path(source.get()).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
+        throw_errno("bind the host's " + describe(d) + " on " + d.path);
 }
 
 }  // namespace
@@ -149,6 +221,22 @@ void populate_dev(int root_fd, bool bind_host) {
     for (const auto& [target, name] : links)
         if (::symlinkat(target, dev.get(), name) < 0 && errno != EEXIST)
             throw_errno(std::string("symlink /dev/") + name);
+}
+
+// runc's choice: with a user namespace in the spec the host's node is
+// bound, as runc must (it makes the nodes inside the namespace, where
+// mknod is refused); minirt's init could mknod there as host root, but the
+// same spec then means the same under both runtimes. A node on a nodev
+// mount (the overlay, or /dev itself where no device filter guards the
+// container) would open nothing: the host's node, bound, keeps the host
+// /dev's flags. A fifo is no device: mknod serves it everywhere.
+void make_device_node(int root_fd, const DeviceNode& d, bool userns) {
+    fs::path path(d.path);
+    UniqueFd parent = open_dir_in_root(root_fd, path.parent_path().string(), true);
+    std::string name = path.filename().string();
+    bool nodev = (locked_mount_flags(parent.get()) & MS_NODEV) != 0;
+    if (d.type != 'p' && (userns || nodev)) bind_host_node(parent.get(), name, d);
+    else mknod_node(parent.get(), name, d);
 }
 
 void build_rootfs(const RootfsSpec& spec) {

@@ -1,5 +1,6 @@
 // Building a container's root filesystem inside its own mount namespace:
-// overlay, /proc, /sys, a minimal /dev, propagated mounts, then pivot_root.
+// overlay, /proc, /sys, a minimal /dev and the spec's device nodes,
+// propagated mounts, then pivot_root.
 // Every target is resolved inside the new root (openat2 RESOLVE_IN_ROOT), so
 // a symlink in an image can never redirect one of our mounts to the host.
 #pragma once
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "common/fd.hpp"
+#include "linux/devices.hpp"
 
 namespace minirt {
 
@@ -47,6 +49,11 @@ std::string fd_path(int fd);
 // ones are kept.
 // bind_host: bind-mount the host's nodes instead (for a nodev /dev).
 void populate_dev(int root_fd, bool bind_host = false);
+// Makes a linux.devices node inside the root at `root_fd` (its parents
+// created, resolved inside the root: no symlink leads out). A node is made
+// with mknod where it can work; with a user namespace, or on a nodev
+// mount, the host's own node is bind-mounted there instead.
+void make_device_node(int root_fd, const DeviceNode& d, bool userns);
 
 // Makes the mount tree private to this namespace (slave: host mounts still
 // arrive, ours never leak out) and assembles the rootfs at spec.merged.

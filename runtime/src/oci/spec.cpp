@@ -237,6 +237,39 @@ void parse_block_io(const json& blkio, Spec& spec) {
     throttles("throttleWriteIOPSDevice", nullptr, "wiops");
 }
 
+// A linux.devices entry. The path is checked here, lexically; the init
+// resolves it inside the root, so no symlink of the image's leads out.
+DeviceNode device_node_of(const json& d, const std::string& where) {
+    if (!d.is_object()) bad(where, "must be an object");
+    DeviceNode n;
+    n.path = get_string(d, "path", where);
+    if (auto why = device_path_problem(n.path); !why.empty()) bad(where + ".path", "\"" + n.path + "\" " + why);
+    n.path = fs::path(n.path).lexically_normal().string();
+    if (n.path.back() == '/') n.path.pop_back();
+    std::string type = get_string(d, "type", where);
+    if (type != "c" && type != "b" && type != "u" && type != "p") bad(where + ".type", "must be c, b, u or p");
+    n.type = type[0];
+    // Linux's device numbers: 12 bits of major, 20 of minor.
+    auto number = [&](const char* key, int64_t max) -> int64_t {
+        auto v = get_int(d, key, where);
+        // A fifo has no device number; every other node needs both.
+        if (!v && n.type != 'p') bad(where + "." + key, "is missing");
+        if (v && (*v < 0 || *v > max)) bad(where + "." + key, "must be 0.." + std::to_string(max));
+        return v.value_or(0);
+    };
+    n.major = number("major", 4095);
+    n.minor = number("minor", 1048575);
+    // Engines write the permission bits, some with the file type's above
+    // them (S_IFCHR | 0666): only the bits below S_IFMT are a mode.
+    if (auto mode = get_int(d, "fileMode", where)) {
+        if (*mode < 0 || *mode > 0177777) bad(where + ".fileMode", "must be a file mode (0..0177777)");
+        n.file_mode = static_cast<uint32_t>(*mode) & 07777;
+    }
+    n.uid = get_id(d, "uid", where);
+    n.gid = get_id(d, "gid", where);
+    return n;
+}
+
 void parse_devices(const json& arr, Spec& spec) {
     spec.has_device_rules = !arr.empty();
     for (size_t i = 0; i < arr.size(); ++i) {
@@ -394,8 +427,9 @@ void parse_linux(const json& linux, Spec& spec) {
     if (std::find(props.begin(), props.end(), spec.rootfs_propagation) == props.end())
         bad("linux.rootfsPropagation", "unknown value \"" + spec.rootfs_propagation + "\"");
     if (member(linux, "intelRdt")) bad("linux.intelRdt", "Intel RDT is not supported");
-    if (!get_array(linux, "devices", "linux").empty())
-        bad("linux.devices", "creating extra device nodes is not supported (bind-mount them instead)");
+    const json& devices = get_array(linux, "devices", "linux");
+    for (size_t i = 0; i < devices.size(); ++i)
+        spec.device_nodes.push_back(device_node_of(devices[i], "linux.devices[" + std::to_string(i) + "]"));
 }
 
 }  // namespace
@@ -616,6 +650,8 @@ Spec parse_spec(const std::string& text, const fs::path& bundle) {
     spec.hooks.poststop = hooks_of(hooks, "poststop");
     spec.annotations = get_object(j, "annotations", "(top level)");
     spec.overlay = overlay_of(spec.annotations);
+    if (!spec.device_nodes.empty() && !spec.has_namespace("mount"))
+        bad("linux.devices", "device nodes need a new mount namespace in linux.namespaces");
     if (spec.overlay && !spec.has_namespace("mount"))
         bad("annotations", "an overlay root needs a new mount namespace in linux.namespaces");
     return spec;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "linux/device_filter.hpp"
+#include "linux/devices.hpp"
 #include "linux/resources.hpp"
 #include "linux/security.hpp"
 
@@ -113,6 +114,7 @@ struct Spec {
     std::vector<ExtraWrite> extra_writes;
     std::vector<DeviceAccessRule> devices;  // linux.resources.devices, in order
     bool has_device_rules = false;
+    std::vector<DeviceNode> device_nodes;  // linux.devices: made in the root after /dev's own
     std::optional<nlohmann::json> seccomp;  // linux.seccomp, as given
     std::vector<std::string> masked_paths, readonly_paths;
     std::vector<std::pair<std::string, std::string>> sysctl;

@@ -336,6 +336,43 @@ std::vector<MountRequest> mounts_from_json(const json& a) {
     return out;
 }
 
+json devices_json(const std::vector<DeviceRequest>& devices) {
+    json a = json::array();
+    for (const auto& d : devices)
+        a.push_back({{"path_on_host", d.host},
+                     {"path_in_container", d.node.path},
+                     {"cgroup_permissions", d.permissions},
+                     {"type", std::string(1, d.node.type)},
+                     {"major", d.node.major},
+                     {"minor", d.node.minor},
+                     {"file_mode", d.node.file_mode}});
+    return a;
+}
+
+std::vector<DeviceRequest> devices_from_json(const json& a) {
+    std::vector<DeviceRequest> out;
+    for (const auto& j : a) {
+        DeviceRequest d;
+        d.host = j.at("path_on_host").get<std::string>();
+        d.node.path = j.at("path_in_container").get<std::string>();
+        d.permissions = j.at("cgroup_permissions").get<std::string>();
+        std::string type = j.at("type").get<std::string>();
+        d.node.major = json_integer<int64_t>(j.at("major"), "major");
+        d.node.minor = json_integer<int64_t>(j.at("minor"), "minor");
+        d.node.file_mode = json_integer<uint32_t>(j.at("file_mode"), "file_mode");
+        // Held to the flag's rules: the spec is made from this record again.
+        if (type != "c" && type != "b") throw Error("bad device type \"" + type + "\"");
+        d.node.type = type[0];
+        if (d.host.empty() || d.host[0] != '/') throw Error("a device's host path must be absolute");
+        if (auto why = device_path_problem(d.node.path); !why.empty()) throw Error("device path " + why);
+        if (d.permissions.empty() || d.permissions.find_first_not_of("rwm") != std::string::npos)
+            throw Error("bad device permissions \"" + d.permissions + "\"");
+        if (d.node.major < 0 || d.node.minor < 0 || d.node.file_mode > 07777) throw Error("bad device numbers or mode");
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
 }  // namespace
 
 json to_json(const ContainerConfig& c) {
@@ -353,6 +390,8 @@ json to_json(const ContainerConfig& c) {
                 {"network", c.network},
                 {"propagate_mounts", c.propagate_mounts},
                 {"mounts", mounts_json(c.mounts)},
+                {"devices", devices_json(c.devices)},
+                {"device_cgroup_rules", c.device_cgroup_rules},
                 {"auto_remove", c.auto_remove},
                 {"tty", c.tty},
                 {"interactive", c.interactive},
@@ -387,6 +426,10 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         if (c.network != "none" && c.network != "host") throw Error("bad network \"" + c.network + "\"");
         c.propagate_mounts = j.value("propagate_mounts", std::vector<std::string>{});
         if (j.contains("mounts")) c.mounts = with_context("mounts", [&] { return mounts_from_json(j["mounts"]); });
+        // Both absent in configs written before they existed: none.
+        if (j.contains("devices")) c.devices = with_context("devices", [&] { return devices_from_json(j["devices"]); });
+        c.device_cgroup_rules = j.value("device_cgroup_rules", std::vector<std::string>{});
+        for (const auto& r : c.device_cgroup_rules) parse_device_cgroup_rule(r);
         c.auto_remove = j.value("auto_remove", false);
         c.tty = j.value("tty", false);
         c.interactive = j.value("interactive", false);

@@ -12,6 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/status.hpp"
+#include "linux/devices.hpp"
 #include "linux/resources.hpp"
 #include "linux/security.hpp"
 
@@ -26,6 +27,16 @@ struct MountRequest {
     std::string source;
     std::string destination;  // an absolute path inside the container
     std::vector<std::string> options;  // ro, nosuid, rbind, rprivate, size=64m, mode=1777, ...; nocopy (a volume's)
+};
+
+// A host device given to the container (--device): the linux.devices
+// entry its spec gets (node.path is where the container sees it; type,
+// numbers and mode are the host node's when the container was made) and
+// what the device filter lets the container do with it.
+struct DeviceRequest {
+    std::string host;        // the host's node (podman's PathOnHost)
+    DeviceNode node;         // node.path: podman's PathInContainer
+    std::string permissions = "rwm";  // podman's CgroupPermissions
 };
 
 // What `run` was asked for. Written once at creation; `start` replays it.
@@ -45,6 +56,8 @@ struct ContainerConfig {
     std::string network = "none";  // "none" (own namespace, loopback) or "host"
     std::vector<std::string> propagate_mounts;
     std::vector<MountRequest> mounts;  // in the order given; the spec mounts parents first
+    std::vector<DeviceRequest> devices;  // --device, a directory's nodes one by one
+    std::vector<std::string> device_cgroup_rules;  // --device-cgroup-rule, as given ("c 1:3 rwm")
     bool auto_remove = false;
     bool tty = false;          // -t: the command gets a pseudo-terminal
     bool interactive = false;  // -i: its stdin stays open (attachable)

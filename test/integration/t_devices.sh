@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# --device, --device-cgroup-rule and --privileged's devices (docs/cli.md
+# "Devices"): the host's nodes inside, what the device filter then allows,
+# the refusals, a user namespace (the host's node bound), and hostile images
+# whose symlinks aim a node at the host.
+
+# numbers_of PATH: "MAJOR:MINOR TYPE" of a host node, as busybox's stat
+# prints them inside (hexadecimal numbers).
+numbers_of() { stat -c '%t:%T %F' "$1"; }
+
+# spec_of NAME: the OCI spec minirt wrote for the container.
+spec_of() { cat "$MINIRT_STORAGE/containers/$(json_field "$1" .id)/config.json"; }
+
+test_device_at_another_path_is_the_hosts_node() {
+    mr run -d --name d --device /dev/null:/dev/mynull busybox sh -c \
+        'echo x > /dev/mynull && echo wrote; stat -c "%t:%T %F" /dev/mynull'
+    expect_eq "$RC" 0 "run: $ERR"
+    wait_for 30 is_exited d
+    mr logs d
+    expect_eq "$OUT" "wrote"$'\n'"$(numbers_of /dev/null)" "inside"
+    expect_contains "$OUT" "1:3 character special file"
+    # inspect shows podman's three: where on the host, where inside, what access.
+    mr inspect d
+    expect_contains "$OUT" '"path_on_host": "/dev/null"'
+    expect_contains "$OUT" '"path_in_container": "/dev/mynull"'
+    expect_contains "$OUT" '"cgroup_permissions": "rwm"'
+    expect_eq "$(spec_of d | jq -c '.linux.devices[0] | [.path, .type, .major, .minor]')" '["/dev/mynull","c",1,3]' "linux.devices"
+    expect_rc 0 rm d
+}
+
+test_device_directory_gives_every_node_below_it() {
+    [ -c /dev/net/tun ] || skip "no /dev/net/tun on this host"
+    mr run --rm --device /dev/net:/dev/n2 busybox stat -c '%t:%T %F' /dev/n2/tun
+    expect_eq "$RC" 0 "run: $ERR"
+    expect_eq "$OUT" "$(numbers_of /dev/net/tun)" "/dev/n2/tun"
+}
+
+# PERMISSIONS narrow what the device filter allows. Not shown with
+# /dev/zero: it is on runc's default allow-list, which the engine adds
+# whatever the spec says (as runc does), so :r cannot take its w away.
+test_device_permissions_are_what_the_filter_allows() {
+    [ -c /dev/loop-control ] || skip "no /dev/loop-control on this host"
+    mr run -d --name p --device /dev/zero:/dev/z:r --device /dev/loop-control:/dev/lc:r busybox sh -c \
+        'head -c 3 /dev/z | wc -c; exec 3</dev/lc && echo read-ok; (exec 4>/dev/lc) 2>&1'
+    expect_eq "$RC" 0 "run: $ERR"
+    wait_for 30 is_exited p
+    if [ "$(spec_of p | jq '.linux.resources.devices | length')" = 0 ]; then
+        expect_rc 0 rm p
+        skip "no device filter on this host (no cgroup v2 hierarchy): permissions are not enforced"
+    fi
+    mr logs p
+    expect_eq "$(head -n2 <<<"$OUT")" "3"$'\n'"read-ok" "reads"
+    expect_contains "$OUT" "Operation not permitted" "opening /dev/lc for writing"
+    expect_eq "$(spec_of p | jq -c '.linux.resources.devices[] | select(.major == 10) | .access')" '"r"' "the rule"
+    expect_rc 0 rm p
+}
+
+# A node made inside (CAP_MKNOD: not a default capability) opens only if a
+# rule allows it: a loop device's b 7:0 is not on the default list.
+test_device_cgroup_rule_allows_nodes_made_inside() {
+    mr run -d --name r0 --cap-add MKNOD busybox sh -c 'mknod /dev/l0 b 7 0 && (exec 3</dev/l0) 2>&1; echo done'
+    expect_eq "$RC" 0 "run: $ERR"
+    wait_for 30 is_exited r0
+    if [ "$(spec_of r0 | jq '.linux.resources.devices | length')" = 0 ]; then
+        expect_rc 0 rm r0
+        skip "no device filter on this host (no cgroup v2 hierarchy)"
+    fi
+    mr logs r0
+    expect_contains "$OUT" "Operation not permitted" "without the rule"
+    expect_rc 0 rm r0
+    mr run --rm --cap-add MKNOD --device-cgroup-rule 'b 7:* rwm' busybox sh -c \
+        'mknod /dev/l0 b 7 0 && (exec 3</dev/l0) 2>&1; echo finished'
+    expect_eq "$RC" 0 "run: $ERR"
+    # Open succeeds, or fails for the device's own reason (no loop device 0).
+    expect_not_contains "$OUT" "Operation not permitted" "with the rule"
+    expect_contains "$OUT" finished
+}
+
+test_device_privileged_gets_the_hosts_devices() {
+    local dev
+    for dev in /dev/loop-control /dev/loop0 /dev/kmsg /dev/tty1; do [ -e "$dev" ] && break; done
+    [ -e "$dev" ] || skip "none of /dev/loop-control, loop0, kmsg, tty1 on this host"
+    mr run --rm --privileged busybox sh -c "stat -c '%t:%T %F' $dev; test -e /dev/pts/ptmx && echo own-pts"
+    expect_eq "$RC" 0 "run: $ERR"
+    expect_eq "$OUT" "$(numbers_of "$dev")"$'\n'"own-pts" "$dev inside"
+    # Not without --privileged.
+    mr run --rm busybox sh -c "test -e $dev && echo HAS"
+    expect_eq "$OUT" "" "$dev without --privileged"
+}
+
+test_device_bad_input_is_refused_whole() {
+    local flag want
+    while IFS='|' read -r flag want; do
+        mr run --rm --name bad "$flag" busybox true
+        expect_eq "$RC" 125 "[$flag] rc ($ERR)"
+        expect_contains "$ERR" "$want" "[$flag]"
+        expect_eq "$(wc -l <<<"$ERR")" 1 "[$flag] one line"
+    done <<'EOF'
+--device=/nonexistent|--device "/nonexistent": /nonexistent: no such file or directory
+--device=/etc/passwd|/etc/passwd is not a character or block device
+--device=/dev/null:relative|the container path "relative" must be an absolute path
+--device=/dev/null:/dev/n:rwx|permissions must be made of r, w and m
+--device=/dev/null:/proc/x|must not be under /proc or /sys
+--device-cgroup-rule=x 1:2 r|--device-cgroup-rule "x 1:2 r": the type must be a, b or c
+--device-cgroup-rule=c 1:2|expected "TYPE MAJOR:MINOR ACCESS"
+EOF
+    mr list -aq
+    expect_eq "$OUT" "" "containers left"
+}
+
+# With a user namespace the node is the host's own, bound (as runc does).
+test_device_in_a_user_namespace_is_the_hosts_node_bound() {
+    mr run --rm --userns=auto --device /dev/null:/dev/mynull busybox sh -c \
+        'echo x > /dev/mynull && echo wrote; stat -c "%t:%T %F" /dev/mynull; grep -c " /dev/mynull " /proc/self/mountinfo'
+    expect_eq "$RC" 0 "run: $ERR"
+    expect_eq "$OUT" "wrote"$'\n'"$(numbers_of /dev/null)"$'\n'"1" "inside"
+}
+
+# An image's symlinks are resolved inside its root: a --device destination
+# through one (a directory on the way, or the node's own name) lands inside.
+test_device_image_symlinks_cannot_aim_a_node_at_the_host() {
+    local storage="$TESTDIR/own" rootfs victim="$TESTDIR/victim"
+    rootfs=$(image_copy "$storage" evil)
+    # The symlinks' targets exist inside the image too, so they resolve
+    # (inside the root) and the nodes are made: where, is the test.
+    mkdir -p "$victim" "$rootfs$victim"
+    echo keep >"$victim/file"
+    ln -s "$victim" "$rootfs/evil"
+    ln -s "../../../../../../../..$victim" "$rootfs/evil2"
+    ln -s "$victim/file" "$rootfs/danger"
+    MINIRT_STORAGE="$storage" mr run --rm --device /dev/null:/evil/n1 --device /dev/null:/evil2/n2 \
+        --device /dev/null:/danger evil sh -c 'for n in /evil/n1 /evil2/n2 /danger; do test -c $n && echo $n; done'
+    local rc=$RC out=$OUT err=$ERR
+    expect_eq "$(ls -A "$victim")" file "the victim directory"
+    expect_eq "$(cat "$victim/file")" keep "the victim file"
+    if [ -L "$victim/file" ] || [ ! -f "$victim/file" ]; then fail "the victim file was replaced"; fi
+    expect_eq "$(host_mounts_of "$victim")" "" "host mounts on the victim"
+    expect_eq "$rc" 0 "run: $err"
+    expect_eq "$out" "/evil/n1"$'\n'"/evil2/n2"$'\n'"/danger" "the nodes, inside"
+    rm -rf "$storage"
+}
