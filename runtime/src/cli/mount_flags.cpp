@@ -93,12 +93,13 @@ public:
         // Read-only all the way down, as crun does: a mount under the
         // source must not stay writable.
         if (bind && ro == "ro" && out[0] == "rbind") out.push_back("rro");
-        // podman's defaults: a tmpfs is noexec, nosuid and nodev, a devpts
-        // noexec and nosuid (its nodes must open); a bind keeps what its
-        // source has.
+        // podman's defaults (what it mounts, not what its manual says): a
+        // tmpfs is nosuid and nodev, a devpts noexec and nosuid (its nodes
+        // must open); a bind keeps what its source has.
         for (const char* f : {"exec", "suid", "dev"}) {
             // A volume, as podman mounts one: nosuid and nodev.
-            bool off = type == "tmpfs" || (type == "devpts" && std::string_view(f) != "dev") ||
+            bool off = (type == "tmpfs" && std::string_view(f) != "exec") ||
+                       (type == "devpts" && std::string_view(f) != "dev") ||
                        (type == "volume" && std::string_view(f) != "exec");
             std::string v = get(f, off ? std::string("no") + f : "");
             if (!v.empty()) out.push_back(v);

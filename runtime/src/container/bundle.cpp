@@ -73,7 +73,8 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
         mount("/sys", "sysfs", "sysfs", sys),
         mount("/dev", "tmpfs", "tmpfs", dev),
         mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
-        mount("/dev/shm", "tmpfs", "shm", {"nosuid", "nodev", "noexec", "mode=1777", "size=65536k"}),
+        // podman's default --shm-size, 64m in its units.
+        mount("/dev/shm", "tmpfs", "shm", {"nosuid", "nodev", "noexec", "mode=1777", "size=64000k"}),
     });
     if (dev_nodev)
         for (const char* node : kDevNodes)
@@ -98,7 +99,7 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
         for (const char* dir : {"/tmp", "/var/tmp", "/run"})
             if (!asked_for(dir))
                 m.push_back(mount(dir, "tmpfs", "tmpfs",
-                                  {"rw", "nosuid", "nodev", std::string_view(dir) == "/run" ? "mode=755" : "mode=1777"}));
+                                  {"rw", "nosuid", "nodev", "mode=1777"}));
     }
     // The user's, parents before what is mounted under them (podman sorts
     // the same way), each after the container's own /dev, /proc, ...

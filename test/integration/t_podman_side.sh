@@ -1,0 +1,123 @@
+# shellcheck shell=bash
+# Side by side with podman: the same command lines given to podman (with
+# runc, the runtime that works on this hybrid-cgroup host; crun refuses it)
+# and to minirt must show the container the same mounts and files, and
+# `volume ls --format json` the fields scripts read. podman runs the busybox
+# image's rootfs through --rootfs, so no registry is needed.
+
+SIDE_ROOTFS=$TESTDIR/rootfs
+# What this host needs for podman at all: no pids controller and no nofile
+# raise in its cgroup v1 hierarchy (see t_oci_engines.sh).
+SIDE_OPTS=(--pids-limit -1 --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none
+    --cgroup-parent "/$MINIRT_CGROUP_PARENT")
+
+pm() {
+    podman --root "$TESTDIR/podman/root" --runroot "$TESTDIR/podman/run" --tmpdir "$TESTDIR/podman/tmp" \
+        --cgroup-manager cgroupfs --events-backend file --runtime runc "$@"
+}
+
+side_cleanup() {
+    pm rm -af -t 0 >/dev/null 2>&1 || true
+    pm volume rm -af >/dev/null 2>&1 || true
+    pm system reset -f >/dev/null 2>&1 || true
+    grep " $TESTDIR/podman" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    local d
+    for d in /sys/fs/cgroup/*/"$MINIRT_CGROUP_PARENT"; do
+        [ -d "$d" ] || continue
+        find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+    rmdir "$(test_cg_parent)" 2>/dev/null || true
+}
+
+side_setup() {
+    local p
+    for p in podman runc conmon; do command -v "$p" >/dev/null || skip "no $p on this host"; done
+    cp -a "$MINIRT_STORAGE/images/busybox/rootfs" "$SIDE_ROOTFS"
+    trap side_cleanup EXIT
+}
+
+# both ARGS... -- COMMAND...: runs `run --rm ARGS busybox COMMAND` with
+# minirt and the same with podman (--rootfs); their stdout+stderr in
+# $MINE and $THEIRS.
+both() {
+    local args=()
+    while [ "$1" != -- ]; do
+        args+=("$1")
+        shift
+    done
+    shift
+    MINE=$("$MINIRT" run --rm "${args[@]}" busybox "$@" 2>&1) || true
+    THEIRS=$(pm run --rm "${SIDE_OPTS[@]}" "${args[@]}" --rootfs "$SIDE_ROOTFS" "$@" 2>&1) || true
+}
+
+# The mount point, its per-mount options and the filesystem's options of
+# the mounts at these places (not the source device, not ids).
+mounts_at() {
+    printf '%s' "grep -E ' ($1) ' /proc/self/mountinfo | awk '{ s = \"\"; for (i = 7; i <= NF; i++) if (\$i == \"-\") { s = \$(i + 1) \" \" \$(i + 3); break } print \$5, \$6, s }' | sort"
+}
+
+test_side_mount_flags_as_podman_mounts_them() {
+    side_setup
+    mkdir -p "$TESTDIR/www"
+    echo hello >"$TESTDIR/www/index.html"
+    both -v "$TESTDIR/www:/b" -v "$TESTDIR/www:/ro:ro" -v vol:/v --tmpfs /t1 --tmpfs /t2:size=4m,mode=1770 \
+        --mount type=tmpfs,dst=/t3 --read-only -- sh -c "$(mounts_at '/b|/ro|/v|/t1|/t2|/t3|/tmp|/var/tmp|/run|/dev/shm')"
+    expect_eq "$MINE" "$THEIRS" "mounts, minirt vs podman"
+    pm volume rm vol >/dev/null
+    expect_rc 0 volume rm vol
+}
+
+test_side_httpd_task_files_and_the_read_only_error() {
+    side_setup
+    mkdir -p "$TESTDIR/www"
+    echo hello >"$TESTDIR/www/index.html"
+    both -v "$TESTDIR/www:/www:ro" -- sh -c 'cat /www/index.html; touch /www/x 2>&1; echo "rc=$?"'
+    expect_eq "$MINE" "$THEIRS" "a read-only bind, minirt vs podman"
+    expect_contains "$MINE" "Read-only file system"
+}
+
+test_side_tmpfs_and_volume_copy_up_show_the_images_files() {
+    side_setup
+    both --tmpfs /etc -- sh -c 'ls /etc/group /etc/passwd'
+    expect_eq "$MINE" "$THEIRS" "--tmpfs /etc starts with the image's files"
+    both -v etcvol:/etc -- sh -c 'ls /etc/group /etc/passwd; stat -c "%a %u" /etc/passwd'
+    expect_eq "$MINE" "$THEIRS" "a new volume at /etc gets the image's files"
+    # podman binds its own /etc/hostname and /etc/hosts there (minirt does
+    # not make them yet): the image's files are what is compared.
+    both --tmpfs /etc:notmpcopyup -- sh -c 'ls -A /etc | grep -vx -e hostname -e hosts -e resolv.conf; true'
+    expect_eq "$MINE" "$THEIRS" "notmpcopyup"
+    pm volume rm etcvol >/dev/null
+    expect_rc 0 volume rm etcvol
+}
+
+test_side_volume_ls_json_has_podmans_fields() {
+    side_setup
+    pm volume create --label team=web data >/dev/null
+    expect_rc 0 volume create --label team=web data
+    local theirs mine
+    theirs=$(pm volume ls --format json | jq -c '.[0] | {Name, Driver, Labels, Scope, Options} + {keys: (keys - ["MountCount", "NeedsChown"])}')
+    mine=$("$MINIRT" volume ls --format json | jq -c '.[0] | {Name, Driver, Labels, Scope, Options} + {keys: (keys - ["Anonymous"])}')
+    expect_eq "$mine" "$theirs" "volume ls --format json"
+    theirs=$(pm volume ls -q --filter label=team=web)
+    mine=$("$MINIRT" volume ls -q --filter label=team=web)
+    expect_eq "$mine" "$theirs" "volume ls --filter label"
+    pm volume rm data >/dev/null
+    expect_rc 0 volume rm data
+}
+
+test_side_cp_in_and_out() {
+    side_setup
+    expect_rc 0 run -d --name c busybox sleep 1000
+    pm run -d --name c "${SIDE_OPTS[@]}" --rootfs "$SIDE_ROOTFS" sleep 1000 >/dev/null
+    mkdir -p "$TESTDIR/tree/sub"
+    echo a >"$TESTDIR/tree/a"
+    echo b >"$TESTDIR/tree/sub/b"
+    expect_rc 0 cp "$TESTDIR/tree" c:/tmp
+    pm cp "$TESTDIR/tree" c:/tmp
+    local look='find /tmp/tree | sort; cat /tmp/tree/sub/b; stat -c "%u:%g %a" /tmp/tree/a'
+    expect_eq "$("$MINIRT" exec c sh -c "$look")" "$(pm exec c sh -c "$look")" "cp into a container"
+    local mine theirs
+    mine=$("$MINIRT" cp c:/tmp/tree - | tar -tf - | sed 's|/$||' | sort)
+    theirs=$(pm cp c:/tmp/tree - | tar -tf - | sed 's|/$||' | sort)
+    expect_eq "$mine" "$theirs" "cp out as a tar stream"
+}
