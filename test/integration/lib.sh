@@ -164,6 +164,22 @@ image_copy() {
     echo "$img/rootfs"
 }
 
+# podman_reset FN: removes what a test's podman (the function FN runs it
+# with the test's --root) left: its containers, its storage and the mounts
+# of it, and the groups its cgroupfs manager made under the test's parent
+# in every hierarchy (cgroup v1 ones too, on this hybrid host).
+podman_reset() {
+    local pm=$1 d
+    "$pm" rm -af -t 0 >/dev/null 2>&1 || true
+    "$pm" system reset -f >/dev/null 2>&1 || true
+    grep " $TESTDIR/podman" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    for d in /sys/fs/cgroup/*/"$MINIRT_CGROUP_PARENT"; do
+        [ -d "$d" ] || continue
+        find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+    rmdir "$(test_cg_parent)" 2>/dev/null || true
+}
+
 # What assert_clean finds left behind, one complaint per kind (empty: clean).
 leftovers() {
     local left

@@ -27,19 +27,7 @@ P_OPTS=(--pids-limit -1 --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --net
 
 # podman's containers live under its own root; whatever a failed test left
 # running goes with the test, and podman's storage mounts with it.
-podman_cleanup() {
-    podman_ rm -af -t 0 >/dev/null 2>&1 || true
-    podman_ system reset -f >/dev/null 2>&1 || true
-    grep " $TESTDIR/podman" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    # conmon's own group, which podman makes under the parent in every
-    # hierarchy (cgroup v1 ones too, on this hybrid host).
-    local d
-    for d in /sys/fs/cgroup/*/"$MINIRT_CGROUP_PARENT"; do
-        [ -d "$d" ] || continue
-        find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    done
-    rmdir "$(test_cg_parent)" 2>/dev/null || true
-}
+podman_cleanup() { podman_reset podman_; }
 
 test_podman_run_rm_passes_exit_codes_and_output() {
     engine_setup podman conmon

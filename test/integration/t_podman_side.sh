@@ -17,16 +17,8 @@ pm() {
 }
 
 side_cleanup() {
-    pm rm -af -t 0 >/dev/null 2>&1 || true
     pm volume rm -af >/dev/null 2>&1 || true
-    pm system reset -f >/dev/null 2>&1 || true
-    grep " $TESTDIR/podman" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    local d
-    for d in /sys/fs/cgroup/*/"$MINIRT_CGROUP_PARENT"; do
-        [ -d "$d" ] || continue
-        find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    done
-    rmdir "$(test_cg_parent)" 2>/dev/null || true
+    podman_reset pm
 }
 
 side_setup() {
