@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
+#include "linux/rootfs.hpp"
 #include "linux/userns.hpp"
 
 namespace minirt {
@@ -94,8 +95,7 @@ public:
             return sink_.put(e);
         }
         if (type != S_IFREG) return sink_.put(e);  // FIFOs, device nodes: the sink decides
-        UniqueFd f(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
-        if (!f) throw_errno("open " + shown(rel));
+        UniqueFd f = open_regular(dir_fd, name, host, rel);
         FdContent content(f.get());
         e.content = &content;
         sink_.put(e);
@@ -103,6 +103,21 @@ public:
 
 private:
     static std::string shown(const std::string& rel) { return rel.empty() ? "." : rel; }
+
+    // The file stat() saw, opened for reading only once it is known to be
+    // that regular file: a tree that changes under the walk (a hostile
+    // container) cannot have us open a FIFO (and hang) or a device node.
+    static UniqueFd open_regular(int dir_fd, const std::string& name, const struct stat& seen, const std::string& rel) {
+        UniqueFd path(::openat(dir_fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!path) throw_errno("open " + shown(rel));
+        struct stat st {};
+        if (::fstat(path.get(), &st) < 0) throw_errno("stat " + shown(rel));
+        if (!S_ISREG(st.st_mode) || st.st_ino != seen.st_ino || st.st_dev != seen.st_dev)
+            throw Error(shown(rel) + " changed while it was copied");
+        UniqueFd f(::open(fd_path(path.get()).c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
+        if (!f) throw_errno("open " + shown(rel));
+        return f;
+    }
 
     static std::string read_link(int dir_fd, const std::string& name, off_t size, const std::string& rel) {
         std::string target(static_cast<size_t>(std::max<off_t>(size, 255)) + 1, '\0');
