@@ -13,6 +13,7 @@
 #include "common/file.hpp"
 #include "container/diff.hpp"
 #include "linux/copy_tree.hpp"
+#include "linux/rootfs.hpp"
 #include "linux/tar_stream.hpp"
 #include "linux/userns.hpp"
 #include "temp_dir.hpp"
@@ -196,4 +197,17 @@ TEST_CASE("layer_changes: added, changed, whiteouts") {
     std::string text;
     for (const auto& c : changes) text += std::string(1, c.kind) + " " + c.path + "\n";
     CHECK(text == "C /bin\nD /bin/ls\nC /etc\nC /etc/passwd\nA /new\nA /new/dir\n");
+}
+
+TEST_CASE("open_dir_in_root: absolute links met on the way are the root's, and stay in it") {
+    TempDir t("root");
+    fs::create_directories(t.dir / "root/run");
+    fs::create_directories(t.dir / "root/var");
+    fs::create_directory_symlink("/run", t.dir / "root/var/run");      // Debian's
+    fs::create_directory_symlink("/", t.dir / "root/var/escape");      // to the root, not the host's
+    UniqueFd root = open_dir(t.dir / "root");
+    UniqueFd made = open_dir_in_root(root.get(), "/var/run/app/data", true);
+    CHECK(fs::is_directory(t.dir / "root/run/app/data"));
+    UniqueFd up = open_dir_in_root(root.get(), "/var/escape/tmp-made", true);
+    CHECK(fs::is_directory(t.dir / "root/tmp-made"));
 }

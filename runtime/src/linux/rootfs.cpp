@@ -175,18 +175,23 @@ UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create) {
     UniqueFd dir(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
     if (!dir) throw_errno("dup root fd");
     // Walk component by component so each mkdir happens in a directory we
-    // already resolved inside the root.
+    // already resolved inside the root. Each step resolves the whole path so
+    // far from the root, so an absolute symlink met on the way (Debian's
+    // /var/run -> /run) means the container's path, not one below `dir`.
+    std::string walked;
     for (const auto& part : rel) {
         std::string name = part.string();
         if (name.empty() || name == ".") continue;
-        int fd = openat2_in_root(dir.get(), name.c_str(), O_PATH | O_DIRECTORY);
+        std::string next = walked.empty() ? name : walked + "/" + name;
+        int fd = openat2_in_root(root_fd, next.c_str(), O_PATH | O_DIRECTORY);
         if (fd < 0 && errno == ENOENT && create) {
             if (::mkdirat(dir.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
                 throw_errno("mkdir " + path);
-            fd = openat2_in_root(dir.get(), name.c_str(), O_PATH | O_DIRECTORY);
+            fd = openat2_in_root(root_fd, next.c_str(), O_PATH | O_DIRECTORY);
         }
         if (fd < 0) throw_errno("open " + path + " in the container root");
         dir.reset(fd);
+        walked = std::move(next);
     }
     return dir;
 }
