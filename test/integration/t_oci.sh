@@ -417,6 +417,7 @@ test_oci_linux_devices() {
     pid=$(oci_pid d2)
     grep -q " /dev/mynull " "/proc/$pid/mountinfo" || fail "/dev/mynull is not a bind mount: $(cat "/proc/$pid/mountinfo")"
     expect_eq "$(stat -c '%t:%T %F' "/proc/$pid/root/dev/mynull")" "1:3 character special file" "the bound node"
+    expect_eq "$(stat -c '%u' "/proc/$pid/root/run/sub/fifo")" 200000 "the fifo's owner, container root through the mapping"
     oci_ok delete --force d2
     bundle d3 '.linux.devices = [{path: "/sys/x", type: "c", major: 1, minor: 3}]'
     oci_bg create --bundle "$TESTDIR/d3" d3

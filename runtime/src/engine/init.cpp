@@ -314,8 +314,13 @@ void build_root(const Spec& spec, const InitOptions& o) {
     if (!dev_is_host_bind(spec)) {
         populate_dev(root_fd.get());
         bool userns = spec.has_namespace("user");
-        for (const auto& d : spec.device_nodes)
+        for (DeviceNode d : spec.device_nodes) {
+            // Its owner is an id inside the container: the host's through
+            // the mapping (the root filesystem is built as host root).
+            d.uid = host_id_of(spec.uid_mappings, d.uid);
+            d.gid = host_id_of(spec.gid_mappings, d.gid);
             with_context("config.json: linux.devices " + d.path, [&] { make_device_node(root_fd.get(), d, userns); });
+        }
     }
     write_sysctls(root_fd.get(), spec);
     mask_paths(root_fd.get(), spec.masked_paths);
