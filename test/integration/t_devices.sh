@@ -80,9 +80,9 @@ test_device_privileged_gets_the_hosts_devices() {
     local dev
     for dev in /dev/loop-control /dev/loop0 /dev/kmsg /dev/tty1; do [ -e "$dev" ] && break; done
     [ -e "$dev" ] || skip "none of /dev/loop-control, loop0, kmsg, tty1 on this host"
-    mr run --rm --privileged busybox sh -c "stat -c '%t:%T %F' $dev; test -e /dev/pts/ptmx && echo own-pts"
+    mr run --rm --privileged busybox sh -c "stat -c '%t:%T %F' $dev; test -e /dev/pts/ptmx && echo own-pts; stat -c '%a %u:%g' $dev"
     expect_eq "$RC" 0 "run: $ERR"
-    expect_eq "$OUT" "$(numbers_of "$dev")"$'\n'"own-pts" "$dev inside"
+    expect_eq "$OUT" "$(numbers_of "$dev")"$'\n'"own-pts"$'\n'"$(stat -c '%a %u:%g' "$dev")" "$dev inside, with the host's mode and owner"
     # Not without --privileged.
     mr run --rm busybox sh -c "test -e $dev && echo HAS"
     expect_eq "$OUT" "" "$dev without --privileged"

@@ -31,6 +31,10 @@ std::optional<DeviceNode> node_of(const std::string& path, const struct stat& st
     d.major = major(st.st_rdev);
     d.minor = minor(st.st_rdev);
     d.file_mode = st.st_mode & 07777;
+    // The host node's owner, as runc's DeviceFromPath takes it (/dev/tty*
+    // belong to group tty, disks to group disk: the same ids in images).
+    d.uid = st.st_uid;
+    d.gid = st.st_gid;
     return d;
 }
 
