@@ -218,3 +218,45 @@ test_diff_lists_added_changed_and_deleted_paths() {
     expect_eq "$(jq -r '.added | index("/tmp/new") != null' <<<"$OUT")" true
     expect_rc 125 diff --format yaml d
 }
+
+# A container that renames a symlink to a host file over each FIFO cp has
+# just made, hoping cp's chmod by name follows it (the attacker's winning
+# race against the first cp): cp works on descriptors of what it made, so
+# the host file keeps its mode whatever the race does.
+test_cp_a_racing_container_cannot_chmod_host_files() {
+    local racer="${MINIRT%/runtime/minirt}/test/copy-racer" n=5000 i
+    [ -x "$racer" ] || skip "no copy-racer beside $MINIRT (ninja -C build)"
+    echo secret >"$TESTDIR/victim"
+    chmod 600 "$TESTDIR/victim"
+    mkdir -p "$TESTDIR/fifos"
+    for ((i = 0; i < n; i++)); do printf 'f%05d\n' "$i"; done | (cd "$TESTDIR/fifos" && xargs mkfifo -m 600)
+    chmod 6777 "$TESTDIR"/fifos/f*
+    tar -C "$TESTDIR/fifos" -cf "$TESTDIR/fifos.tar" .
+    start_ready r
+    expect_rc 0 cp "$racer" r:/racer
+    expect_rc 0 exec r mkdir /race
+    expect_rc 0 exec r sh -c "/racer /race $n $TESTDIR/victim >/race.log 2>&1 &"
+    wait_for 30 sh -c "\"$MINIRT\" exec r cat /race.log 2>/dev/null | grep -q ready"
+    mr cp - r:/race <"$TESTDIR/fifos.tar"
+    expect_eq "$(stat -c %a "$TESTDIR/victim")" 600 "the host file's mode after cp (rc $RC: $ERR)"
+    expect_eq "$(cat "$TESTDIR/victim")" secret
+}
+
+test_cp_killed_midway_keeps_the_file_it_was_replacing() {
+    start_ready c
+    expect_rc 0 exec c sh -c 'echo original >/data/f'
+    mkdir -p "$TESTDIR/big"
+    head -c 4000000 /dev/zero >"$TESTDIR/big/f"
+    mkfifo "$TESTDIR/pipe"
+    "$MINIRT" cp - c:/data <"$TESTDIR/pipe" 2>/dev/null &
+    local cp_pid=$!
+    exec 7>"$TESTDIR/pipe"
+    # The header and part of the file: once the pipe took it (64 KiB of
+    # buffer), cp has read most of it and is writing the file when it dies.
+    tar -C "$TESTDIR/big" -cf - f | head -c 1000000 >&7 || true
+    kill -9 "$cp_pid"
+    wait "$cp_pid" 2>/dev/null || true
+    exec 7>&-
+    mr exec c sh -c 'cat /data/f; ls -A /data'
+    expect_eq "$OUT" $'original\nf' "the file a killed cp was replacing, and nothing else"
+}

@@ -184,4 +184,14 @@ test_mount_ownership_under_userns_idmap_and_U() {
     expect_eq "$OUT" 1000:1000 "U without a user namespace"
     expect_eq "$(stat -c %u:%g "$TESTDIR/src/f")" 1000:1000
     expect_rc 0 rm u
+    # A symlink as the source: what it points at is the container's.
+    ln -s "$TESTDIR/src" "$TESTDIR/srclink"
+    expect_rc 0 run --rm --user 9:9 -v "$TESTDIR/srclink:/s:U" busybox true
+    expect_eq "$(stat -c %u:%g "$TESTDIR/src/f")" 9:9 "U through a symlink source"
+    mr run --rm --userns=auto -v "$TESTDIR/src:/s:U,idmap" busybox true
+    expect_eq "$RC" 125
+    expect_contains "$ERR" "U and idmap together"
+    # A tmpfs copied up under a user namespace keeps the directory's owner and mode.
+    mr run --rm --userns=auto --tmpfs /etc busybox stat -c '%u %a' /etc
+    expect_eq "$OUT" "0 755" "the tmpfs's root under --userns=auto: $ERR"
 }

@@ -180,6 +180,9 @@ TEST_CASE("ids through a mapping, and the overflow id outside it") {
     CHECK(container_id_of(m, 5009) == 1009);
     CHECK(container_id_of(m, 0) == kOverflowId);
     CHECK(host_id_of({}, 42) == 42);
+    // Left out of a mapping that has 65534: the container's own overflow id.
+    std::vector<IdMapping> full{{0, 100000, 65536}};
+    CHECK(host_id_of(full, 70000) == 100000 + kOverflowId);
 }
 
 TEST_CASE("layer_changes: added, changed, whiteouts") {
@@ -210,4 +213,23 @@ TEST_CASE("open_dir_in_root: absolute links met on the way are the root's, and s
     CHECK(fs::is_directory(t.dir / "root/run/app/data"));
     UniqueFd up = open_dir_in_root(root.get(), "/var/escape/tmp-made", true);
     CHECK(fs::is_directory(t.dir / "root/tmp-made"));
+}
+
+TEST_CASE("chown_tree: setuid bits kept, symlinks changed themselves, never followed") {
+    TempDir t("chown");
+    fs::create_directories(t.dir / "src/sub");
+    write(t.dir / "src/sub/suid", "x");
+    REQUIRE(::chmod((t.dir / "src/sub/suid").c_str(), 04755) == 0);
+    write(t.dir / "outside", "y");
+    REQUIRE(::chmod((t.dir / "outside").c_str(), 0600) == 0);
+    fs::create_symlink(t.dir / "outside", t.dir / "src/link");
+    chown_tree(AT_FDCWD, (t.dir / "src").string(), 1234, 5678);
+    struct stat suid = lstat_of(t.dir / "src/sub/suid");
+    CHECK(suid.st_uid == 1234);
+    CHECK(suid.st_gid == 5678);
+    CHECK((suid.st_mode & 07777) == 04755);
+    CHECK(lstat_of(t.dir / "src/link").st_uid == 1234);
+    struct stat out = lstat_of(t.dir / "outside");
+    CHECK(out.st_uid == 0);
+    CHECK((out.st_mode & 07777) == 0600);
 }

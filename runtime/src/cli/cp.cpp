@@ -216,7 +216,7 @@ void refuse_terminal(int fd, const char* what) {
 }  // namespace
 
 int cmd_cp(Context& ctx, const Args& args) {
-    const char* usage = "minirt cp [-a=BOOL] SRC DST   (SRC, DST: CONTAINER:PATH, a host path, or - for a tar stream)";
+    const char* usage = "minirt cp [--archive=false] SRC DST   (SRC, DST: CONTAINER:PATH, a host path, or - for a tar stream)";
     po::options_description desc("Options");
     desc.add_options()("archive,a", po::value<std::string>()->implicit_value("true")->default_value("true"),
                        "files copied into a container belong to its user (true) or keep their owners (false)");
@@ -318,8 +318,24 @@ int cmd_diff(Context& ctx, const Args& args) {
         std::cout << j.dump() << "\n";
         return 0;
     }
+    // One path a line, whatever a container named its files: control
+    // characters (a newline would forge a line) and backslashes escaped.
+    auto printable = [](const std::string& path) {
+        std::string out;
+        for (char ch : path) {
+            auto c = static_cast<unsigned char>(ch);
+            if (c < 0x20 || c == 0x7f || c == '\\') {
+                char esc[8];
+                std::snprintf(esc, sizeof esc, "\\x%02x", c);
+                out += esc;
+            } else {
+                out += ch;
+            }
+        }
+        return out;
+    };
     std::string text;
-    for (const auto& c : changes) text += std::string(1, c.kind) + " " + c.path + "\n";
+    for (const auto& c : changes) text += std::string(1, c.kind) + " " + printable(c.path) + "\n";
     std::cout << text;
     return 0;
 }

@@ -66,9 +66,22 @@ void copy_up(const Paths& paths, const std::string& image, const std::string& vo
 void chown_for_U(const Store& store, const ContainerConfig& c) {
     uid_t uid = host_id_of(c.security.uid_map, c.security.uid.value_or(0));
     gid_t gid = host_id_of(c.security.gid_map, c.security.gid.value_or(0));
+    Volumes volumes(store.paths());
     for (const auto& m : c.mounts) {
         if (!has_option(m, "U")) continue;
         fs::path source = m.type == "volume" ? store.paths().volume_data(m.source) : fs::path(m.source);
+        // A volume that is a bind of a device directory: that directory.
+        if (auto v = m.type == "volume" ? volumes.find(m.source) : std::nullopt; v && v->mounts_device()) {
+            const std::string& type = v->options.at("type");
+            if (type != "none" && type != "bind")
+                throw Error("invalid mount on " + m.destination + ": U cannot chown a " + type + " volume");
+            source = v->options.at("device");
+        }
+        // What the mount shows: a symlink's target, not the link.
+        std::error_code ec;
+        fs::path real = fs::canonical(source, ec);
+        if (ec) throw Error(ec.value(), "chown " + source.string() + " for " + m.destination + " (U)");
+        source = real;
         with_context("chown " + source.string() + " for " + m.destination + " (U)", [&] {
             chown_tree(AT_FDCWD, source.string(), uid, gid);
         });

@@ -124,6 +124,13 @@ void mount_entry(int root_fd, const Mount& m, int userns, const Spec* spec) {
         UniqueFd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY);
         if (!fresh) throw_errno("open the tmpfs on " + m.destination);
         with_context("copy the image's " + m.destination + " into its tmpfs", [&] { copy_tree(below.get(), fresh.get()); });
+        // The tmpfs's root takes the directory's owner, and its mode unless
+        // the mount gives one.
+        struct stat st {};
+        if (::fstat(below.get(), &st) < 0 || ::fchown(fresh.get(), st.st_uid, st.st_gid) < 0)
+            throw_errno("give the tmpfs on " + m.destination + " its directory's owner");
+        if (m.data.find("mode=") == std::string::npos && ::fchmod(fresh.get(), st.st_mode & 07777) < 0)
+            throw_errno("give the tmpfs on " + m.destination + " its directory's mode");
     }
     if (m.propagation || m.recursive_attrs) {
         UniqueFd mounted = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);

@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
+#include "common/parse.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/userns.hpp"
 
@@ -49,6 +50,23 @@ std::string join(const std::string& a, const std::string& b) {
     if (a.empty() || a == ".") return b;
     if (b.empty()) return a;
     return a.back() == '/' ? a + b : a + "/" + b;
+}
+
+// chmod of what an O_PATH descriptor holds (not of a name someone else may
+// have swapped for a symlink since: chmod by name follows links).
+void chmod_held(int fd, mode_t mode, const std::string& what) {
+    if (::fchmodat(AT_FDCWD, fd_path(fd).c_str(), mode, 0) < 0) throw_errno("chmod " + what);
+}
+
+// `name` in `dir`, opened without following it, and checked to be of
+// `type` (S_IFIFO, S_IFREG, ...): Error if something else is there now.
+UniqueFd hold(int dir, const std::string& name, mode_t type, const std::string& what) {
+    UniqueFd fd(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_errno("open " + what);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + what);
+    if ((st.st_mode & S_IFMT) != type) throw Error(what + " changed while it was copied");
+    return fd;
 }
 
 class FdContent : public Content {
@@ -102,7 +120,9 @@ public:
     }
 
 private:
-    static std::string shown(const std::string& rel) { return rel.empty() ? "." : rel; }
+    // Names come from the tree, which may be a hostile container's: never
+    // echoed with control characters.
+    static std::string shown(const std::string& rel) { return quote_for_message(rel.empty() ? "." : rel); }
 
     // The file stat() saw, opened for reading only once it is known to be
     // that regular file: a tree that changes under the walk (a hostile
@@ -174,19 +194,22 @@ void walk_tree(int dir_fd, const std::string& name, TreeSink& sink, const WalkOp
 }
 
 void chown_tree(int dir_fd, const std::string& name, uid_t uid, gid_t gid) {
+    // Everything through a descriptor of the entry itself: the tree may be
+    // a volume a running container changes meanwhile.
+    std::string what = quote_for_message(name);
+    UniqueFd fd(::openat(dir_fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_errno("open " + what);
     struct stat st {};
-    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("stat " + name);
+    if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + what);
     if (S_ISDIR(st.st_mode)) {
-        UniqueFd dir(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!dir) throw_errno("open " + name);
+        UniqueFd dir(::openat(fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) throw_errno("open " + what);
         for (const auto& child : dir_entries(dir.get())) chown_tree(dir.get(), child, uid, gid);
     }
     if (st.st_uid == uid && st.st_gid == gid) return;
-    if (::fchownat(dir_fd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + name);
+    if (::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH) < 0) throw_errno("chown " + what);
     // A chown drops setuid and setgid from files; they stay what they were.
-    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)) &&
-        ::fchmodat(dir_fd, name.c_str(), st.st_mode & 07777, 0) < 0)
-        throw_errno("chmod " + name);
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) chmod_held(fd.get(), st.st_mode & 07777, what);
 }
 
 // --- the directory sink ---
@@ -223,7 +246,7 @@ struct DirSink::Impl {
         return cached_fd.get();
     }
 
-    static std::string shown(const std::string& p) { return p.empty() ? "." : p; }
+    static std::string shown(const std::string& p) { return quote_for_message(p.empty() ? "." : p); }
 
     std::optional<std::pair<uid_t, gid_t>> owner_of(const struct stat& st) const {
         switch (owners.mode) {
@@ -254,7 +277,7 @@ struct DirSink::Impl {
 
     // Clears the way for a new entry: a non-directory there is replaced, a
     // directory kept for a directory. Returns true when a directory stays.
-    bool make_room(int dir, const std::string& name, bool want_dir, const std::string& what) const {
+    bool make_room(int dir, const std::string& name, bool want_dir, const std::string& what, bool keep = false) const {
         struct stat old {};
         if (::fstatat(dir, name.c_str(), &old, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT) return false;
@@ -265,7 +288,7 @@ struct DirSink::Impl {
             throw Error("cannot overwrite directory " + what + " with a non-directory");
         }
         if (want_dir) throw Error("cannot overwrite non-directory " + what + " with a directory");
-        if (::unlinkat(dir, name.c_str(), 0) < 0) throw_errno("replace " + what);
+        if (!keep && ::unlinkat(dir, name.c_str(), 0) < 0) throw_errno("replace " + what);
         return false;
     }
 
@@ -277,10 +300,11 @@ struct DirSink::Impl {
             if (type == S_IFDIR) dirs.emplace_back(full, e.st);
             return;
         }
-        const std::string& what = full;
+        const std::string what = quote_for_message(full);
         int dir = parent(dir_path);
         if (type == S_IFCHR || type == S_IFBLK || type == S_IFSOCK) return;
-        bool exists = make_room(dir, name, type == S_IFDIR, what);
+        // A regular file replaces what is there by a rename at its end.
+        bool exists = make_room(dir, name, type == S_IFDIR, what, type == S_IFREG && e.hardlink.empty());
         if (!e.hardlink.empty()) {
             auto [link_dir, link_name] = split_parent(join(base, e.hardlink));
             UniqueFd from = open_resolved(link_dir, O_PATH | O_DIRECTORY);
@@ -293,28 +317,49 @@ struct DirSink::Impl {
             if (!exists && ::mkdirat(dir, name.c_str(), 0700) < 0) throw_errno("create " + what);
             dirs.emplace_back(full, e.st);
             return;
-        case S_IFREG: {
-            UniqueFd to(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-            if (!to) throw_errno("create " + what);
-            if (e.content) copy_bytes(*e.content, to.get(), e.st.st_size, what);
-            set_attrs(to.get(), e.st, what);
-            return;
-        }
+        case S_IFREG:
+            return write_file(dir, name, e, what);
         case S_IFLNK:
             if (::symlinkat(e.symlink.c_str(), dir, name.c_str()) < 0) throw_errno("create link " + what);
             set_link_attrs(dir, name.c_str(), e.st, what);
             return;
         case S_IFIFO: {
             if (::mknodat(dir, name.c_str(), S_IFIFO | 0600, 0) < 0) throw_errno("create " + what);
-            UniqueFd fifo(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-            if (!fifo) throw_errno("open " + what);
+            UniqueFd fifo = hold(dir, name, S_IFIFO, what);
             if (auto o = owner_of(e.st); o && ::fchownat(fifo.get(), "", o->first, o->second, AT_EMPTY_PATH) < 0)
                 throw_errno("chown " + what);
-            if (::fchmodat(dir, name.c_str(), e.st.st_mode & 07777, 0) < 0) throw_errno("chmod " + what);
+            chmod_held(fifo.get(), e.st.st_mode & 07777, what);
             return;
         }
         default:
             return;
+        }
+    }
+
+    // A regular file: written unnamed (O_TMPFILE) where the filesystem
+    // can, else under a temporary name, then renamed over `name`, so a copy
+    // cut short (kill -9, a full disk) leaves the file that was there.
+    void write_file(int dir, const std::string& name, const TreeEntry& e, const std::string& what) {
+        std::string temp = "." + name.substr(0, 200) + ".minirt-cp-" + std::to_string(::getpid());
+        UniqueFd to(::openat(dir, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+        bool unnamed = to.valid();
+        if (!unnamed) {
+            if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) throw_errno("create " + what);
+            ::unlinkat(dir, temp.c_str(), 0);  // a leftover of a copy killed before
+            to = UniqueFd(::openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+            if (!to) throw_errno("create " + what);
+        }
+        try {
+            if (e.content) copy_bytes(*e.content, to.get(), e.st.st_size, what);
+            set_attrs(to.get(), e.st, what);
+            if (unnamed) {
+                ::unlinkat(dir, temp.c_str(), 0);
+                if (::linkat(to.get(), "", dir, temp.c_str(), AT_EMPTY_PATH) < 0) throw_errno("create " + what);
+            }
+            if (::renameat(dir, temp.c_str(), dir, name.c_str()) < 0) throw_errno("replace " + what);
+        } catch (...) {
+            ::unlinkat(dir, temp.c_str(), 0);
+            throw;
         }
     }
 

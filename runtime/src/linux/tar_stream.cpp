@@ -50,6 +50,7 @@ void TarSink::put(const TreeEntry& e) {
     const ArchiveLib& l = archive_lib();
     std::string name = impl_->name_of(e.path);
     if (name.empty()) return;
+    std::string shown = quote_for_message(name);
     std::unique_ptr<archive_entry, void (*)(archive_entry*)> entry(l.archive_entry_new(), l.archive_entry_free);
     l.archive_entry_copy_stat(entry.get(), &e.st);
     l.archive_entry_set_pathname(entry.get(), name.c_str());
@@ -57,16 +58,16 @@ void TarSink::put(const TreeEntry& e) {
     if (!has_data) l.archive_entry_set_size(entry.get(), 0);
     if (S_ISLNK(e.st.st_mode)) l.archive_entry_set_symlink(entry.get(), e.symlink.c_str());
     if (!e.hardlink.empty()) l.archive_entry_set_hardlink(entry.get(), impl_->name_of(e.hardlink).c_str());
-    impl_->check(l.archive_write_header(impl_->a.get(), entry.get()), name);
+    impl_->check(l.archive_write_header(impl_->a.get(), entry.get()), shown);
     if (!has_data || !e.content) return;
     // Exactly the size the header says: a file that grew is cut there, one
     // that shrank is padded (by libarchive) with zeros.
     auto left = static_cast<size_t>(e.st.st_size);
     while (left > 0) {
-        size_t n = with_context("read " + name, [&] { return e.content->read(impl_->buf.data(), std::min(left, impl_->buf.size())); });
+        size_t n = with_context("read " + shown, [&] { return e.content->read(impl_->buf.data(), std::min(left, impl_->buf.size())); });
         if (n == 0) break;
         la_ssize_t w = l.archive_write_data(impl_->a.get(), impl_->buf.data(), n);
-        if (w < 0) throw Error("write " + name + " to the archive: " + archive_error(impl_->a.get()));
+        if (w < 0) throw Error("write " + shown + " to the archive: " + archive_error(impl_->a.get()));
         left -= n;
     }
 }
@@ -121,7 +122,7 @@ void read_tar(int fd, TreeSink& sink, const std::string& what) {
             type != S_IFCHR && type != S_IFBLK)
             throw Error(what + ": " + quote_for_message(raw) + " is of a type a copy cannot make");
         if (type == S_IFLNK) e.symlink = l.archive_entry_symlink(entry) ? l.archive_entry_symlink(entry) : "";
-        std::string where = what + ": " + e.path;
+        std::string where = what + ": " + quote_for_message(e.path);
         ArchiveContent content(a.get(), where);
         if (type == S_IFREG && e.hardlink.empty()) e.content = &content;
         sink.put(e);

@@ -25,6 +25,7 @@ uint32_t host_id_of(const std::vector<IdMapping>& maps, uint32_t container_id) {
     for (const auto& m : maps)
         if (container_id >= m.container_id && container_id - m.container_id < m.size)
             return m.host_id + (container_id - m.container_id);
+    if (container_id != kOverflowId) return host_id_of(maps, kOverflowId);
     return kOverflowId;
 }
 

@@ -24,7 +24,9 @@ std::string id_map_text(const std::vector<IdMapping>& maps);
 
 // Ids through a mapping: a container id to the host's, and back. An id
 // the mapping leaves out comes out as the overflow id (65534, what the
-// kernel shows for it); with no mapping at all both are the identity.
+// kernel shows for it), to the host as the container's own overflow id
+// where the mapping has one (so nothing lands outside its range); with no
+// mapping at all both are the identity.
 inline constexpr uint32_t kOverflowId = 65534;
 uint32_t host_id_of(const std::vector<IdMapping>& maps, uint32_t container_id);
 uint32_t container_id_of(const std::vector<IdMapping>& maps, uint32_t host_id);
