@@ -97,6 +97,11 @@ test_cp_tar_streams_both_ways() {
     expect_eq "$(tar -tf "$TESTDIR/out.tar" | sort | head -3)" $'data/\ndata/a\ndata/d/'
     "$MINIRT" cp c:/data/a - | tar -xOf - a >"$TESTDIR/a.out"
     expect_eq "$(cat "$TESTDIR/a.out")" hello "a file's stream holds it under its name"
+    # An archive that names no directory entries: they are made, as tar does.
+    tar -C "$TESTDIR/src" -cf "$TESTDIR/bare.tar" d/y
+    expect_rc 0 cp - c:/tmp <"$TESTDIR/bare.tar"
+    mr exec c cat /tmp/d/y
+    expect_eq "$OUT" deep "a file whose directory the archive does not list"
     expect_rc 125 cp - -
     mr cp - c:/data/a </dev/null
     expect_eq "$RC" 125

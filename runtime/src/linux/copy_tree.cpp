@@ -236,6 +236,7 @@ struct DirSink::Impl {
     int parent(const std::string& dir) {
         if (!cached_fd || cached_dir != dir) {
             cached_fd = open_resolved(dir, O_PATH | O_DIRECTORY);
+            if (!cached_fd && errno == ENOENT && dir.size() > base.size()) cached_fd = make_parents(dir);
             if (!cached_fd) {
                 if (errno == ELOOP || errno == EXDEV)
                     throw Error("copy into " + shown(dir) + ": it is reached through a symbolic link");
@@ -247,6 +248,26 @@ struct DirSink::Impl {
     }
 
     static std::string shown(const std::string& p) { return quote_for_message(p.empty() ? "." : p); }
+
+    // Directories an archive uses without listing them first (tar makes
+    // them too): each missing one below `base`, 0755, in its resolved parent.
+    UniqueFd make_parents(const std::string& dir) {
+        UniqueFd at = open_resolved(base, O_PATH | O_DIRECTORY);
+        size_t pos = base.empty() ? 0 : base.size() + 1;
+        while (at) {
+            size_t slash = dir.find('/', pos);
+            std::string prefix = dir.substr(0, slash);
+            UniqueFd next = open_resolved(prefix, O_PATH | O_DIRECTORY);
+            if (!next && errno == ENOENT) {
+                if (::mkdirat(at.get(), split_parent(prefix).second.c_str(), 0755) < 0 && errno != EEXIST) return {};
+                next = open_resolved(prefix, O_PATH | O_DIRECTORY);
+            }
+            at = std::move(next);
+            if (slash == std::string::npos) break;
+            pos = slash + 1;
+        }
+        return at;
+    }
 
     std::optional<std::pair<uid_t, gid_t>> owner_of(const struct stat& st) const {
         switch (owners.mode) {
