@@ -134,6 +134,7 @@ std::string quote_for_message(std::string_view text) {
 void validate_container_name(std::string_view name) { validate_handle_name(name, "container"); }
 void validate_image_name(std::string_view name) { validate_handle_name(name, "image"); }
 void validate_volume_name(std::string_view name) { validate_handle_name(name, "volume"); }
+void validate_network_name(std::string_view name) { validate_handle_name(name, "network"); }
 
 bool is_full_id(std::string_view s) {
     if (s.size() != 64) return false;

@@ -33,6 +33,7 @@ std::string signal_name(int sig);
 void validate_container_name(std::string_view name);
 void validate_image_name(std::string_view name);
 void validate_volume_name(std::string_view name);
+void validate_network_name(std::string_view name);
 bool is_full_id(std::string_view s);
 
 // `text` in double quotes for an error message, each control or non-ASCII

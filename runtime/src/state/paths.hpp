@@ -57,6 +57,11 @@ struct Paths {
     fs::path volume_file(const std::string& name) const { return volume_dir(name) / "volume.json"; }
     // Held while volumes are made, removed, or taken into a new container.
     fs::path volumes_lock() const { return root / "locks" / "volumes.lock"; }
+    // Networks: netavark's description of each, and its address leases.
+    fs::path networks_dir() const { return storage / "networks"; }
+    fs::path network_file(const std::string& name) const { return networks_dir() / (name + ".json"); }
+    fs::path network_leases(const std::string& name) const { return networks_dir() / (name + ".leases.json"); }
+    fs::path networks_lock() const { return root / "locks" / "networks.lock"; }
 
     // Resolves --root/--storage against the environment and defaults.
     static Paths from(const std::string& root_flag, const std::string& storage_flag);

@@ -1,0 +1,122 @@
+// IPv4 parsing, network records as netavark reads them, and leases.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/ipv4.hpp"
+#include "state/networks.hpp"
+#include "temp_dir.hpp"
+
+using namespace minirt;
+
+namespace {
+
+Network net(const std::string& name, const std::string& cidr, const std::string& gw) {
+    Network n;
+    n.name = name;
+    n.id = std::string(64, 'a');
+    n.interface = "mrt-" + name;
+    NetworkSubnet s;
+    s.subnet = *parse_ipv4_net(cidr);
+    s.gateway = *parse_ipv4(gw);
+    n.subnets.push_back(s);
+    return n;
+}
+
+Paths paths_in(const TempDir& t) {
+    Paths p;
+    p.root = t.dir / "run";
+    p.storage = t.dir / "lib";
+    return p;
+}
+
+bool all_alive(const std::string&) { return true; }
+
+}  // namespace
+
+TEST_CASE("ipv4: addresses and subnets parse strictly") {
+    CHECK(parse_ipv4("10.89.0.7") == 0x0a590007u);
+    CHECK(format_ipv4(0x0a590007u) == "10.89.0.7");
+    for (const char* bad : {"", "10.89.0", "10.89.0.7.1", "256.1.1.1", "01.2.3.4", "1..2.3", "a.b.c.d", "1.2.3.4 "})
+        CHECK_FALSE(parse_ipv4(bad));
+    auto n = parse_ipv4_net("10.89.0.0/24");
+    REQUIRE(n);
+    CHECK(n->last() == *parse_ipv4("10.89.0.255"));
+    CHECK(n->contains(*parse_ipv4("10.89.0.9")));
+    CHECK_FALSE(n->contains(*parse_ipv4("10.89.1.9")));
+    CHECK_FALSE(parse_ipv4_net("10.89.0.1/24"));  // host bits set
+    CHECK_FALSE(parse_ipv4_net("10.89.0.0/33"));
+    CHECK(parse_ipv4_net("10.0.0.0/8")->overlaps(*parse_ipv4_net("10.89.0.0/24")));
+    CHECK_FALSE(parse_ipv4_net("10.89.1.0/24")->overlaps(*parse_ipv4_net("10.89.0.0/24")));
+}
+
+TEST_CASE("networks: records round-trip as netavark's JSON, overlaps refused") {
+    TempDir t("net");
+    Networks nets(paths_in(t));
+    auto lock = nets.lock();
+    Network a = net("alpha", "10.250.0.0/24", "10.250.0.1");
+    a.labels["team"] = "web";
+    nets.create(a);
+    auto back = nets.find("alpha");
+    REQUIRE(back);
+    CHECK(back->subnets[0].subnet.text() == "10.250.0.0/24");
+    CHECK(format_ipv4(back->subnets[0].gateway) == "10.250.0.1");
+    CHECK(back->labels.at("team") == "web");
+    CHECK_THROWS_WITH(nets.create(a), Catch::Contains("already exists"));
+    CHECK_THROWS_WITH(nets.create(net("beta", "10.250.0.128/25", "10.250.0.129")), Catch::Contains("overlaps"));
+    CHECK_THROWS_AS(nets.create(net("bad/name", "10.251.0.0/24", "10.251.0.1")), Error);
+    nets.create(net("beta", "10.251.0.0/24", "10.251.0.1"));
+    CHECK(nets.list().size() == 2);
+    nets.remove("beta");
+    CHECK_FALSE(nets.find("beta"));
+}
+
+TEST_CASE("networks: leases are unique, skip the gateway, persist, and come back") {
+    TempDir t("net");
+    Networks nets(paths_in(t));
+    auto lock = nets.lock();
+    nets.create(net("small", "10.252.0.0/29", "10.252.0.1"));  // hosts .1-.6, .1 the gateway
+    std::set<uint32_t> got;
+    for (int i = 0; i < 5; ++i) got.insert(nets.lease("small", "c" + std::to_string(i), std::nullopt, all_alive));
+    CHECK(got.size() == 5);
+    CHECK_FALSE(got.contains(*parse_ipv4("10.252.0.1")));
+    CHECK_FALSE(got.contains(*parse_ipv4("10.252.0.0")));
+    CHECK_FALSE(got.contains(*parse_ipv4("10.252.0.7")));
+    CHECK_THROWS_WITH(nets.lease("small", "c9", std::nullopt, all_alive), Catch::Contains("no address left"));
+    // The same container keeps its address.
+    CHECK(nets.lease("small", "c0", std::nullopt, all_alive) == *parse_ipv4("10.252.0.2"));
+    // A container that is gone gives its address back.
+    auto gone = [](const std::string& id) { return id != "c3"; };
+    CHECK(nets.lease("small", "c9", std::nullopt, gone) == *parse_ipv4("10.252.0.5"));
+    nets.release("small", "c0");
+    CHECK(nets.lease("small", "c10", *parse_ipv4("10.252.0.2"), all_alive) == *parse_ipv4("10.252.0.2"));
+    CHECK_THROWS_WITH(nets.lease("small", "c11", *parse_ipv4("10.252.0.2"), all_alive), Catch::Contains("taken"));
+    CHECK_THROWS_WITH(nets.lease("small", "c11", *parse_ipv4("10.252.0.1"), all_alive), Catch::Contains("not a host address"));
+    CHECK(Networks(paths_in(t)).leases("small").size() == 5);
+}
+
+TEST_CASE("networks: concurrent leases under the lock never share an address") {
+    TempDir t("net");
+    {
+        Networks nets(paths_in(t));
+        auto lock = nets.lock();
+        nets.create(net("busy", "10.253.0.0/22", "10.253.0.1"));
+    }
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 4; ++w)
+        threads.emplace_back([&, w] {
+            Networks nets(paths_in(t));
+            for (int i = 0; i < 50; ++i) {
+                auto lock = nets.lock();
+                nets.lease("busy", "w" + std::to_string(w) + "-" + std::to_string(i), std::nullopt, all_alive);
+            }
+        });
+    for (auto& th : threads) th.join();
+    auto leases = Networks(paths_in(t)).leases("busy");
+    std::set<uint32_t> addrs;
+    for (const auto& [id, a] : leases) addrs.insert(a);
+    CHECK(leases.size() == 200);
+    CHECK(addrs.size() == 200);
+}
