@@ -233,3 +233,27 @@ TEST_CASE("chown_tree: setuid bits kept, symlinks changed themselves, never foll
     CHECK(out.st_uid == 0);
     CHECK((out.st_mode & 07777) == 0600);
 }
+
+TEST_CASE("copy_tree keeps holes: a sparse file stays sparse, its bytes the same") {
+    TempDir t("sparse");
+    fs::create_directories(t.dir / "src");
+    fs::create_directories(t.dir / "dst");
+    {
+        UniqueFd f(::open((t.dir / "src/s").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+        REQUIRE(::ftruncate(f.get(), 1 << 30) == 0);
+        REQUIRE(::pwrite(f.get(), "middle", 6, 1 << 20) == 6);
+        REQUIRE(::pwrite(f.get(), "end", 3, (1 << 30) - 3) == 3);
+    }
+    copy_tree(open_dir(t.dir / "src").get(), open_dir(t.dir / "dst").get());
+    struct stat st = lstat_of(t.dir / "dst/s");
+    CHECK(st.st_size == 1 << 30);
+    CHECK(st.st_blocks * 512 < 1 << 20);  // not a gigabyte of zeros
+    UniqueFd f(::open((t.dir / "dst/s").c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[7] = {};
+    REQUIRE(::pread(f.get(), buf, 6, 1 << 20) == 6);
+    CHECK(std::string(buf) == "middle");
+    REQUIRE(::pread(f.get(), buf, 3, (1 << 30) - 3) == 3);
+    CHECK(std::string(buf, 3) == "end");
+    REQUIRE(::pread(f.get(), buf, 6, 4096) == 6);
+    CHECK(std::string(buf, 6) == std::string(6, '\0'));
+}

@@ -166,19 +166,62 @@ private:
     std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 
-void copy_bytes(Content& from, int to, off_t size, const std::string& what) {
-    if (from.fd() >= 0) {
-        off_t done = 0;
-        while (done < size) {
-            ssize_t n = ::copy_file_range(from.fd(), nullptr, to, nullptr, static_cast<size_t>(size - done), 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) break;
-            if (n < 0) throw_errno("copy " + what);
-            if (n == 0) break;  // the file shrank meanwhile, or says size 0 and is not (/proc)
-            done += n;
-        }
+// [off, off + len) of `in` to the same place of `out`: in the kernel where
+// it can (copy_file_range), else through a buffer.
+void copy_range(int in, int out, off_t off, off_t len, const std::string& what) {
+    loff_t from = off, to = off;
+    off_t end = off + len;
+    while (from < end) {
+        ssize_t n = ::copy_file_range(in, &from, out, &to, static_cast<size_t>(end - from), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) break;
+        if (n < 0) throw_errno("copy " + what);
+        if (n == 0) return;  // the file shrank meanwhile
     }
-    // What copy_file_range cannot do (some filesystems, streams): reads.
+    std::vector<char> buf(256 * 1024);
+    while (from < end) {
+        ssize_t n = ::pread(in, buf.data(), static_cast<size_t>(std::min<off_t>(end - from, static_cast<off_t>(buf.size()))), from);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("read " + what);
+        if (n == 0) return;
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = ::pwrite(out, buf.data() + done, static_cast<size_t>(n - done), to + done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) throw_errno("write " + what);
+            done += w;
+        }
+        from += n;
+        to += n;
+    }
+}
+
+// The data regions of a file (SEEK_DATA/SEEK_HOLE), so that a hole stays
+// a hole: a container's 50 GiB sparse file is not 50 GiB of the host's
+// disk. False where the filesystem cannot say (then nothing was written).
+bool copy_data_regions(int in, int out, off_t size, const std::string& what) {
+    off_t pos = 0;
+    while (pos < size) {
+        off_t data = ::lseek(in, pos, SEEK_DATA);
+        if (data < 0 && errno == ENXIO) break;  // a hole to the end
+        if (data < 0 && pos == 0) return false;
+        if (data < 0) throw_errno("seek " + what);
+        if (data >= size) break;
+        off_t hole = ::lseek(in, data, SEEK_HOLE);
+        if (hole < 0) throw_errno("seek " + what);
+        hole = std::min(hole, size);
+        copy_range(in, out, data, hole - data, what);
+        pos = hole;
+    }
+    if (::ftruncate(out, size) < 0) throw_errno("write " + what);
+    if (::lseek(in, size, SEEK_SET) < 0 || ::lseek(out, size, SEEK_SET) < 0) throw_errno("seek " + what);
+    return true;
+}
+
+void copy_bytes(Content& from, int to, off_t size, const std::string& what) {
+    // A file that says it is empty may not be (/proc's): read to its end.
+    if (from.fd() >= 0 && size > 0) copy_data_regions(from.fd(), to, size, what);
+    // Streams, what the file grew by meanwhile, and what seeking cannot
+    // cover: plain reads, appended.
     std::vector<char> buf(256 * 1024);
     for (;;) {
         size_t n = with_context("read " + what, [&] { return from.read(buf.data(), buf.size()); });
