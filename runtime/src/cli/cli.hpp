@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,22 @@ std::vector<std::string> flag_values(const po::variables_map& vm, const char* ke
 // else, for the caller to refuse in its own words.
 std::optional<bool> bool_word(std::string_view v);
 
+// --label KEY[=VALUE] flags as a map (Error naming a malformed one).
+std::map<std::string, std::string> labels_from_flags(const po::variables_map& vm, const char* key = "label");
+// A --filter label=KEY or label=KEY=VALUE test against `labels`.
+bool label_filter_matches(const std::map<std::string, std::string>& labels, const std::string& value);
+// prune's question: prints `warning` and the names, reads y/yes on stdin
+// (no answer, as in a script without a terminal: no).
+bool confirmed(const std::string& warning, const std::vector<std::string>& names);
+// A verb with subcommands (volume, network): --help prints `help`, else
+// the subcommand named by args[0] (or one of its aliases) runs.
+struct Subcommand {
+    std::vector<const char*> names;
+    int (*run)(Context&, const Args&);
+};
+int run_subcommand(Context& ctx, const Args& args, const char* verb, const char* usage, const char* help,
+                   const std::vector<Subcommand>& table);
+
 // The resource flags of run (--mem, --cpus, ...), shared with future verbs.
 void add_resource_options(po::options_description& desc);
 Resources resources_from_flags(const po::variables_map& vm, const fs::path& storage);
@@ -87,6 +104,7 @@ int cmd_logs(Context&, const Args&);
 int cmd_images(Context&, const Args&);
 int cmd_image(Context&, const Args&);
 int cmd_volume(Context&, const Args&);
+int cmd_network(Context&, const Args&);
 int cmd_cp(Context&, const Args&);
 int cmd_export(Context&, const Args&);
 int cmd_diff(Context&, const Args&);

@@ -2,6 +2,7 @@
 
 #include "cli/cli.hpp"
 #include "common/error.hpp"
+#include "common/parse.hpp"
 
 namespace minirt::cli {
 
@@ -57,6 +58,45 @@ Parsed parse(const po::options_description& desc, const Args& args, const std::s
         throw Error(std::string(e.what()) + " (see --help)");
     }
     return p;
+}
+
+std::map<std::string, std::string> labels_from_flags(const po::variables_map& vm, const char* key) {
+    std::map<std::string, std::string> labels;
+    for (const auto& l : flag_values(vm, key)) {
+        auto eq = l.find('=');
+        std::string k = l.substr(0, eq);
+        if (k.empty()) throw Error("invalid --" + std::string(key) + " " + quote_for_message(l) + ": expected KEY[=VALUE]");
+        labels[k] = eq == std::string::npos ? "" : l.substr(eq + 1);
+    }
+    return labels;
+}
+
+bool label_filter_matches(const std::map<std::string, std::string>& labels, const std::string& value) {
+    auto eq = value.find('=');
+    auto it = labels.find(value.substr(0, eq));
+    return it != labels.end() && (eq == std::string::npos || it->second == value.substr(eq + 1));
+}
+
+bool confirmed(const std::string& warning, const std::vector<std::string>& names) {
+    std::cout << warning << "\n";
+    for (const auto& n : names) std::cout << n << "\n";
+    std::cout << "Are you sure you want to continue? [y/N] " << std::flush;
+    std::string answer;
+    return std::getline(std::cin, answer) && (answer == "y" || answer == "Y" || answer == "yes");
+}
+
+int run_subcommand(Context& ctx, const Args& args, const char* verb, const char* usage, const char* help,
+                   const std::vector<Subcommand>& table) {
+    if (args.empty()) throw Error(std::string("missing subcommand; usage: ") + usage);
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << "Usage: " << usage << "\n\n" << help;
+        return 0;
+    }
+    Args rest(args.begin() + 1, args.end());
+    for (const auto& sub : table)
+        for (const char* name : sub.names)
+            if (args[0] == name) return sub.run(ctx, rest);
+    throw Error("unknown " + std::string(verb) + " subcommand " + quote_for_message(args[0]) + "; usage: " + usage);
 }
 
 std::optional<bool> bool_word(std::string_view v) {

@@ -23,17 +23,6 @@ using nlohmann::json;
 // podman's exit codes for `volume rm` and `volume exists`.
 constexpr int kExitNoSuchVolume = 1;
 
-std::map<std::string, std::string> labels_from(const Parsed& p) {
-    std::map<std::string, std::string> labels;
-    for (const auto& l : flag_values(p.vm, "label")) {
-        auto eq = l.find('=');
-        std::string key = l.substr(0, eq);
-        if (key.empty()) throw Error("invalid --label " + quote_for_message(l) + ": expected KEY[=VALUE]");
-        labels[key] = eq == std::string::npos ? "" : l.substr(eq + 1);
-    }
-    return labels;
-}
-
 json volume_json(const Paths& paths, const Volume& v) {
     return json{{"Name", v.name},
                 {"Driver", "local"},
@@ -64,7 +53,7 @@ int create(Context& ctx, const Args& args) {
             throw Error("invalid --opt " + quote_for_message(o) + ": " + o.substr(0, eq) + " given twice");
     }
     validate_volume_options(options);  // before anything is made
-    auto labels = labels_from(p);
+    auto labels = labels_from_flags(p.vm);
     std::string name = p.positional.empty() ? generate_id() : p.positional[0];
     validate_volume_name(name);
     Volumes volumes(ctx.store.paths());
@@ -89,9 +78,7 @@ bool matches(const std::optional<std::set<std::string>>& used, const Volume& v, 
         if (key == "name") {
             if (v.name.find(value) == std::string::npos) return false;
         } else if (key == "label") {
-            auto leq = value.find('=');
-            auto it = v.labels.find(value.substr(0, leq));
-            if (it == v.labels.end() || (leq != std::string::npos && it->second != value.substr(leq + 1))) return false;
+            if (!label_filter_matches(v.labels, value)) return false;
         } else if (key == "dangling") {
             if (value != "true" && value != "false")
                 throw Error("invalid --filter " + quote_for_message(f) + ": dangling=true or dangling=false");
@@ -179,14 +166,14 @@ int prune(Context& ctx, const Args& args) {
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 0, usage);
     if (!p.vm.count("force")) {
-        std::cout << "WARNING! This will remove all volumes not used by at least one container. The following "
-                     "volumes will be removed:\n";
+        std::vector<std::string> names;
         auto used = volumes_in_use(ctx.store);
         for (const auto& v : Volumes(ctx.store.paths()).list())
-            if (!used.contains(v.name)) std::cout << v.name << "\n";
-        std::cout << "Are you sure you want to continue? [y/N] " << std::flush;
-        std::string answer;
-        if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) return 0;
+            if (!used.contains(v.name)) names.push_back(v.name);
+        if (!confirmed("WARNING! This will remove all volumes not used by at least one container. The following "
+                       "volumes will be removed:",
+                       names))
+            return 0;
     }
     Volumes volumes(ctx.store.paths());
     FileLock lock = volumes.lock();
@@ -211,27 +198,16 @@ int exists(Context& ctx, const Args& args) {
 }  // namespace
 
 int cmd_volume(Context& ctx, const Args& args) {
-    const char* usage = "minirt volume create|ls|inspect|rm|prune|exists ...";
-    if (args.empty()) throw Error(std::string("missing subcommand; usage: ") + usage);
-    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        std::cout << "Usage: " << usage << "\n\n"
-                     "Commands:\n"
-                     "  create [NAME]     make a volume (<storage>/volumes/NAME/_data)\n"
-                     "  ls                list volumes (--format json, --filter, -q)\n"
-                     "  inspect NAME...   show volumes as JSON\n"
-                     "  rm [-f] NAME...   remove volumes no container uses (-f: remove those containers first)\n"
-                     "  prune [-f]        remove every volume no container uses\n"
-                     "  exists NAME       exit 0 if the volume exists, 1 if not\n";
-        return 0;
-    }
-    Args rest(args.begin() + 1, args.end());
-    if (args[0] == "create") return create(ctx, rest);
-    if (args[0] == "ls" || args[0] == "list") return ls(ctx, rest);
-    if (args[0] == "inspect") return inspect(ctx, rest);
-    if (args[0] == "rm" || args[0] == "remove") return rm(ctx, rest);
-    if (args[0] == "prune") return prune(ctx, rest);
-    if (args[0] == "exists") return exists(ctx, rest);
-    throw Error("unknown volume subcommand " + quote_for_message(args[0]) + "; usage: " + usage);
+    return run_subcommand(ctx, args, "volume", "minirt volume create|ls|inspect|rm|prune|exists ...",
+                          "Commands:\n"
+                          "  create [NAME]     make a volume (<storage>/volumes/NAME/_data)\n"
+                          "  ls                list volumes (--format json, --filter, -q)\n"
+                          "  inspect NAME...   show volumes as JSON\n"
+                          "  rm [-f] NAME...   remove volumes no container uses (-f: remove those containers first)\n"
+                          "  prune [-f]        remove every volume no container uses\n"
+                          "  exists NAME       exit 0 if the volume exists, 1 if not\n",
+                          {{{"create"}, create}, {{"ls", "list"}, ls}, {{"inspect"}, inspect}, {{"rm", "remove"}, rm},
+                           {{"prune"}, prune}, {{"exists"}, exists}});
 }
 
 }  // namespace minirt::cli

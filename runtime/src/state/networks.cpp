@@ -33,8 +33,8 @@ std::string network_json(const Network& n) {
            {"ipv6_enabled", false},
            {"internal", n.internal},
            {"dns_enabled", n.dns_enabled},
-           {"labels", n.labels},
            {"ipam_options", {{"driver", "host-local"}}}};
+    if (!n.labels.empty()) j["labels"] = n.labels;  // as podman: none, no field
     return j.dump(2) + "\n";
 }
 
