@@ -59,8 +59,13 @@ test_bpf_children_count_and_all_die() {
     expect_contains "$OUT" '"reason": "memory hard limit"'
     local rss
     rss=$(echo "$OUT" | jq -r '.[0].state.monitor.hard_killed.rss')
-    if [ "$rss" -le $((30 << 20)) ] || [ "$rss" -gt $((31 << 20)) ]; then
-        fail "killed at rss $rss, want within 1 MiB above 30 MiB"
+    # Above the limit, and not far: five processes fault at once, each
+    # one's RSS counter may lag a batch behind (64 faults on 6.1, a percpu
+    # batch since 6.2), and the children go on faulting while the kill is
+    # sent. 1 MiB was the bound for one process (monitor_60_bpf in the VM);
+    # a CI run under ASan saw 31.0 MiB here.
+    if [ "$rss" -le $((30 << 20)) ] || [ "$rss" -gt $((34 << 20)) ]; then
+        fail "killed at rss $rss, want within 4 MiB above 30 MiB"
     fi
     # No process of the container survived (the runner also checks the cgroup).
     local cg
