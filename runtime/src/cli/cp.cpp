@@ -58,26 +58,24 @@ bool strip_contents_marker(std::string& path) {
     return false;
 }
 
-std::string base_name(const std::string& path) {
-    std::string p = path;
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
-    return split_parent(p).second;
-}
-
-std::string parent_of(const std::string& path) {
+// A path's directory and last name, trailing slashes aside ("/" and "."
+// for a bare name: its directory is the root's or the current one).
+std::pair<std::string, std::string> parent_and_name(const std::string& path) {
     std::string p = path;
     while (p.size() > 1 && p.back() == '/') p.pop_back();
     auto [dir, name] = split_parent(p);
-    if (dir.empty()) return p.starts_with("/") ? "/" : ".";
-    return dir;
+    if (dir.empty()) dir = p.starts_with("/") ? "/" : ".";
+    return {dir, name};
 }
+std::string base_name(const std::string& path) { return parent_and_name(path).second; }
+std::string parent_of(const std::string& path) { return parent_and_name(path).first; }
 
 // A container path made absolute against its working directory, then
 // relative to its root (as openat2 below the root wants it).
 std::string in_container(const ContainerRoot& r, const std::string& path) {
-    std::string abs = path.starts_with("/") ? path : (r.workdir.ends_with("/") ? r.workdir : r.workdir + "/") + path;
-    std::string rel = abs.substr(abs.find_first_not_of('/') == std::string::npos ? abs.size() : abs.find_first_not_of('/'));
-    return rel;
+    std::string abs = path.starts_with("/") ? path : r.workdir + "/" + path;
+    auto first = abs.find_first_not_of('/');
+    return first == std::string::npos ? "" : abs.substr(first);
 }
 
 // Where a path stands on one side of the copy: a container's root and the
@@ -154,6 +152,15 @@ Source host_or_container_source(const Side& s) {
     return src;
 }
 
+// The whole copy: the source walked into the sink, and the sink finished
+// (directory times, the archive's end); errors say where it went.
+void pour(const Source& src, TreeSink& sink, bool contents_only, const std::string& context) {
+    with_context(context, [&] {
+        src.walk(sink, contents_only);
+        sink.finish();
+    });
+}
+
 // Who owns what lands in a container: its user (podman's --archive, the
 // default), or (--archive=false) the ids the source had, as ids inside it.
 Owners owners_in(const ContainerRoot& r, bool archive) {
@@ -183,7 +190,6 @@ void copy_into(const Source& src, bool src_stream, const Side& dst, bool archive
         if (src.is_dir) throw Error("cp: cannot copy a directory onto the file " + dst.shown);
         at_path = parent_of(dst.path);
         base = base_name(dst.path);
-        contents_only = false;  // DIR/. to a new place: the place is made
     } else {
         if (dst.path.ends_with("/")) throw Error("cp: no such directory " + dst.shown);
         at_path = parent_of(dst.path);
@@ -203,10 +209,7 @@ void copy_into(const Source& src, bool src_stream, const Side& dst, bool archive
         if (!at) throw_errno("cp: " + at_path);
         sink = std::make_unique<DirSink>(at.get(), base, false, Owners{});  // the ids it had in the container
     }
-    with_context("cp to " + dst.shown, [&] {
-        src.walk(*sink, contents_only);
-        sink->finish();
-    });
+    pour(src, *sink, contents_only, "cp to " + dst.shown);
 }
 
 void refuse_terminal(int fd, const char* what) {
@@ -250,10 +253,7 @@ int cmd_cp(Context& ctx, const Args& args) {
     if (to.stream) {
         refuse_terminal(STDOUT_FILENO, "cp");
         TarSink sink(STDOUT_FILENO, src.contents_only ? "" : src.name);
-        with_context("cp", [&] {
-            src.walk(sink, src.contents_only);
-            sink.finish();
-        });
+        pour(src, sink, src.contents_only, "cp");
         return 0;
     }
     copy_into(src, from.stream, side_of(to, dst_root), *archive);

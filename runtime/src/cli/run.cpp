@@ -104,13 +104,14 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.security = security_from_flags(vm, ctx.store);
     c.security.read_only_tmpfs = read_only_tmpfs_from_flags(vm);
     c.mounts = mounts_from_flags(vm);
-    for (const auto& mount : c.mounts)
-        if (std::find(mount.options.begin(), mount.options.end(), "idmap") != mount.options.end() && !c.security.userns())
+    for (const auto& mount : c.mounts) {
+        if (!mount.has_option("idmap")) continue;
+        if (!c.security.userns())
             throw Error("invalid mount on " + mount.destination + ": idmap needs a user namespace (--userns=auto or --uidmap)");
-    for (const auto& mount : c.mounts)
-        if (std::find(mount.options.begin(), mount.options.end(), "idmap") != mount.options.end() &&
-            std::find(mount.options.begin(), mount.options.end(), "U") != mount.options.end())
-            throw Error("invalid mount on " + mount.destination + ": U and idmap together (idmap already shows the files as the container's)");
+        if (mount.has_option("U"))
+            throw Error("invalid mount on " + mount.destination +
+                        ": U and idmap together (idmap already shows the files as the container's)");
+    }
     c.devices = devices_from_flags(vm);
     c.device_cgroup_rules = device_cgroup_rules_from_flags(vm);
     // cgroup v1's release_agent, unmounting the masks, mounting the host's

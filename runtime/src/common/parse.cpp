@@ -136,6 +136,10 @@ void validate_image_name(std::string_view name) { validate_handle_name(name, "im
 void validate_volume_name(std::string_view name) { validate_handle_name(name, "volume"); }
 void validate_network_name(std::string_view name) { validate_handle_name(name, "network"); }
 
+bool path_is_under(std::string_view path, std::string_view dir) {
+    return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
 bool is_full_id(std::string_view s) {
     if (s.size() != 64) return false;
     for (char c : s)

@@ -34,6 +34,9 @@ void validate_container_name(std::string_view name);
 void validate_image_name(std::string_view name);
 void validate_volume_name(std::string_view name);
 void validate_network_name(std::string_view name);
+// True if `path` is `dir` or below it, by their text ("/proc" and "/proc/x",
+// not "/procfs").
+bool path_is_under(std::string_view path, std::string_view dir);
 bool is_full_id(std::string_view s);
 
 // `text` in double quotes for an error message, each control or non-ASCII

@@ -124,7 +124,7 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
         if (r->type == "volume")
             if (auto v = Volumes(paths).find(r->source); v && v->mounts_device()) entry = device_volume_mount(*r, *v, o);
         // idmap: the source's files through the container's own mapping.
-        if (std::find(o.begin(), o.end(), "idmap") != o.end()) {
+        if (r->has_option("idmap")) {
             entry["uidMappings"] = id_mappings(sec.uid_map);
             entry["gidMappings"] = id_mappings(sec.gid_map);
         }

@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/parse.hpp"
 #include "container/ops.hpp"
 #include "engine/init.hpp"
 #include "linux/process.hpp"
@@ -34,10 +35,8 @@ UniqueFd running_root(const ContainerState& st) {
 // their data) anywhere but the kernel's filesystems.
 bool copy_reaches(const oci::Mount& m) {
     if (!m.bind) return false;
-    for (const char* top : {"/proc", "/sys", "/dev"}) {
-        std::string_view d = m.destination;
-        if (d == top || (d.starts_with(top) && d[std::string_view(top).size()] == '/')) return false;
-    }
+    for (const char* top : {"/proc", "/sys", "/dev"})
+        if (path_is_under(m.destination, top)) return false;
     return true;
 }
 

@@ -14,6 +14,7 @@
 #include "common/fd.hpp"
 #include "common/file.hpp"
 #include "linux/copy_tree.hpp"
+#include "linux/rootfs.hpp"
 #include "oci/spec.hpp"
 
 namespace minirt {
@@ -23,10 +24,7 @@ namespace {
 // The lower layer's directory at `rel`, through no symlink (what the image
 // has at a path the container made a directory of is hidden anyway).
 UniqueFd lower_dir(int lower_root, const std::string& rel) {
-    open_how how{};
-    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    return UniqueFd(static_cast<int>(::syscall(SYS_openat2, lower_root, rel.empty() ? "." : rel.c_str(), &how, sizeof how)));
+    return open_resolved(lower_root, rel, O_RDONLY | O_DIRECTORY, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
 }
 
 bool is_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0); }

@@ -19,10 +19,6 @@ namespace minirt {
 
 namespace {
 
-bool has_option(const MountRequest& m, const char* opt) {
-    return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
-}
-
 bool empty_dir(const fs::path& dir) {
     std::error_code ec;
     return fs::is_empty(dir, ec) && !ec;
@@ -68,7 +64,7 @@ void chown_for_U(const Store& store, const ContainerConfig& c) {
     gid_t gid = host_id_of(c.security.gid_map, c.security.gid.value_or(0));
     Volumes volumes(store.paths());
     for (const auto& m : c.mounts) {
-        if (!has_option(m, "U")) continue;
+        if (!m.has_option("U")) continue;
         fs::path source = m.type == "volume" ? store.paths().volume_data(m.source) : fs::path(m.source);
         // A volume that is a bind of a device directory: that directory.
         if (auto v = m.type == "volume" ? volumes.find(m.source) : std::nullopt; v && v->mounts_device()) {
@@ -123,7 +119,7 @@ PreparedVolumes prepare_volumes(const Store& store, ContainerConfig& c) {
         owners.gid_map = c.security.gid_map;
         if (c.security.userns() && ::chown(data.c_str(), host_id_of(owners.uid_map, 0), host_id_of(owners.gid_map, 0)) < 0)
             throw_errno("give volume " + quote_for_message(m.source) + " to the container's root");
-        if (!has_option(m, "nocopy") && empty_dir(data))
+        if (!m.has_option("nocopy") && empty_dir(data))
             copy_up(store.paths(), c.image, m.source, m.destination, owners);
         volumes.mark_copied(m.source);
     }

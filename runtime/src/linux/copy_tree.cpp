@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,14 +57,14 @@ void chmod_held(int fd, mode_t mode, const std::string& what) {
     if (::fchmodat(AT_FDCWD, fd_path(fd).c_str(), mode, 0) < 0) throw_errno("chmod " + what);
 }
 
-// `name` in `dir`, opened without following it, and checked to be of
-// `type` (S_IFIFO, S_IFREG, ...): Error if something else is there now.
-UniqueFd hold(int dir, const std::string& name, mode_t type, const std::string& what) {
+// `name` in `dir`, opened without following it (O_PATH), its stat in `st`,
+// and checked to be of `type` (S_IFIFO, S_IFREG, ...; 0: any): Error if
+// something else is there now. Whatever is done to it next is done to it.
+UniqueFd hold(int dir, const std::string& name, mode_t type, const std::string& what, struct stat& st) {
     UniqueFd fd(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw_errno("open " + what);
-    struct stat st {};
     if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + what);
-    if ((st.st_mode & S_IFMT) != type) throw Error(what + " changed while it was copied");
+    if (type != 0 && (st.st_mode & S_IFMT) != type) throw Error(what + " changed while it was copied");
     return fd;
 }
 
@@ -128,12 +127,9 @@ private:
     // that regular file: a tree that changes under the walk (a hostile
     // container) cannot have us open a FIFO (and hang) or a device node.
     static UniqueFd open_regular(int dir_fd, const std::string& name, const struct stat& seen, const std::string& rel) {
-        UniqueFd path(::openat(dir_fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-        if (!path) throw_errno("open " + shown(rel));
         struct stat st {};
-        if (::fstat(path.get(), &st) < 0) throw_errno("stat " + shown(rel));
-        if (!S_ISREG(st.st_mode) || st.st_ino != seen.st_ino || st.st_dev != seen.st_dev)
-            throw Error(shown(rel) + " changed while it was copied");
+        UniqueFd path = hold(dir_fd, name, S_IFREG, shown(rel), st);
+        if (st.st_ino != seen.st_ino || st.st_dev != seen.st_dev) throw Error(shown(rel) + " changed while it was copied");
         UniqueFd f(::open(fd_path(path.get()).c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
         if (!f) throw_errno("open " + shown(rel));
         return f;
@@ -158,7 +154,8 @@ private:
         if (!top && o_.skip_mounts && is_mount_root(dir_fd, name)) return;
         UniqueFd dir(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!dir) throw_errno("open " + shown(e.path));
-        for (const auto& child : with_context("list " + shown(e.path), [&] { return dir_entries(dir.get()); })) entry(dir.get(), child, join(e.path, child), false);
+        auto children = with_context("list " + shown(e.path), [&] { return dir_entries(dir.get()); });
+        for (const auto& child : children) entry(dir.get(), child, join(e.path, child), false);
     }
 
     TreeSink& sink_;
@@ -240,10 +237,8 @@ void chown_tree(int dir_fd, const std::string& name, uid_t uid, gid_t gid) {
     // Everything through a descriptor of the entry itself: the tree may be
     // a volume a running container changes meanwhile.
     std::string what = quote_for_message(name);
-    UniqueFd fd(::openat(dir_fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) throw_errno("open " + what);
     struct stat st {};
-    if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + what);
+    UniqueFd fd = hold(dir_fd, name, 0, what, st);
     if (S_ISDIR(st.st_mode)) {
         UniqueFd dir(::openat(fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!dir) throw_errno("open " + what);
@@ -269,11 +264,8 @@ struct DirSink::Impl {
     std::vector<std::pair<std::string, struct stat>> dirs;
 
     UniqueFd open_resolved(const std::string& path, int flags) const {
-        open_how how{};
-        how.flags = static_cast<__u64>(flags | O_CLOEXEC);
-        how.resolve = RESOLVE_NO_MAGICLINKS | (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
-        const char* p = path.empty() ? "." : path.c_str();
-        return UniqueFd(static_cast<int>(::syscall(SYS_openat2, root_fd, p, &how, sizeof how)));
+        return minirt::open_resolved(root_fd, path, flags,
+                                     in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
     }
 
     int parent(const std::string& dir) {
@@ -389,7 +381,8 @@ struct DirSink::Impl {
             return;
         case S_IFIFO: {
             if (::mknodat(dir, name.c_str(), S_IFIFO | 0600, 0) < 0) throw_errno("create " + what);
-            UniqueFd fifo = hold(dir, name, S_IFIFO, what);
+            struct stat made {};
+            UniqueFd fifo = hold(dir, name, S_IFIFO, what, made);
             if (auto o = owner_of(e.st); o && ::fchownat(fifo.get(), "", o->first, o->second, AT_EMPTY_PATH) < 0)
                 throw_errno("chown " + what);
             chmod_held(fifo.get(), e.st.st_mode & 07777, what);

@@ -19,10 +19,6 @@ bool is_access(std::string_view s) {
     return !s.empty() && s.size() <= 3 && s.find_first_not_of("rwm") == std::string_view::npos;
 }
 
-bool under(const std::string& path, const std::string& dir) {
-    return path == dir || path.starts_with(dir + "/");
-}
-
 std::optional<DeviceNode> node_of(const std::string& path, const struct stat& st) {
     if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return std::nullopt;
     DeviceNode d;
@@ -62,7 +58,7 @@ std::string device_path_problem(const std::string& path) {
         return "must not contain \"..\"";
     std::string normal = normal_path(path);
     if (normal == "/") return "must name a file below /";
-    if (under(normal, "/proc") || under(normal, "/sys")) return "must not be under /proc or /sys";
+    if (path_is_under(normal, "/proc") || path_is_under(normal, "/sys")) return "must not be under /proc or /sys";
     return "";
 }
 
@@ -116,7 +112,7 @@ std::vector<DeviceNode> host_devices_under(const std::string& dir, const std::ve
     // A node that vanishes while we walk is just not there: udev renames.
     for (; !ec && it != end; it.increment(ec)) {
         std::string path = it->path().string();
-        if (std::any_of(skip.begin(), skip.end(), [&](const std::string& s) { return under(path, s); })) {
+        if (std::any_of(skip.begin(), skip.end(), [&](const std::string& s) { return path_is_under(path, s); })) {
             it.disable_recursion_pending();
             continue;
         }

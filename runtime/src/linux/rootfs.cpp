@@ -22,6 +22,14 @@ namespace minirt {
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+UniqueFd open_resolved(int dir_fd, const std::string& path, int flags, uint64_t resolve) {
+    open_how how{};
+    how.flags = static_cast<__u64>(flags | O_CLOEXEC);  // O_* bits: never negative
+    how.resolve = resolve | RESOLVE_NO_MAGICLINKS;
+    const char* p = path.empty() ? "." : path.c_str();
+    return UniqueFd(static_cast<int>(::syscall(SYS_openat2, dir_fd, p, &how, sizeof how)));
+}
+
 namespace {
 
 void do_mount(const char* source, const std::string& target, const char* fstype, unsigned long flags,
@@ -30,10 +38,7 @@ void do_mount(const char* source, const std::string& target, const char* fstype,
 }
 
 int openat2_in_root(int dirfd, const char* path, int flags) {
-    open_how how{};
-    how.flags = static_cast<__u64>(flags | O_CLOEXEC);  // O_* bits: never negative
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    return static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+    return open_resolved(dirfd, path, flags, RESOLVE_IN_ROOT).release();
 }
 
 // Mounts fstype at `path` inside the root.

@@ -5,6 +5,7 @@
 // a symlink in an image can never redirect one of our mounts to the host.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ std::string overlay_options(const std::string& lower, const std::string& upper, 
 // Opens (creating directories as needed) `path` below `root_fd` without ever
 // leaving it: ".." and absolute symlinks stay inside the root.
 UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create);
+// openat2 of `path` ("" is `dir_fd` itself) with these RESOLVE_* flags
+// (RESOLVE_NO_MAGICLINKS always); invalid on error (errno set).
+UniqueFd open_resolved(int dir_fd, const std::string& path, int flags, uint64_t resolve);
 // openat2 of `path` below `root_fd` with RESOLVE_IN_ROOT; invalid on error (errno set).
 UniqueFd open_in_root(int root_fd, const std::string& path, int flags);
 // "/proc/self/fd/N": how a mount(2) target or source opened as an fd is named.

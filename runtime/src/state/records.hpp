@@ -27,6 +27,11 @@ struct MountRequest {
     std::string source;
     std::string destination;  // an absolute path inside the container
     std::vector<std::string> options;  // ro, nosuid, rbind, rprivate, size=64m, mode=1777, ...; nocopy (a volume's)
+    bool has_option(std::string_view o) const {
+        for (const auto& x : options)
+            if (x == o) return true;
+        return false;
+    }
 };
 
 // A host device given to the container (--device): the linux.devices
