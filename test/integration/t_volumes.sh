@@ -218,3 +218,25 @@ test_volume_under_userns_belongs_to_the_containers_root() {
     [ "$(stat -c %u "$(vol_data etcvol)/passwd")" -ge 65536 ] || fail "the copy is not in the container's host range"
     expect_rc 0 volume rm fresh etcvol
 }
+
+test_volume_mount_volume_opt_makes_the_volume_with_its_options() {
+    mr run --rm --mount type=volume,src=mv,dst=/t,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=2m,volume-label=k=v,volume-driver=local \
+        busybox sh -c 'grep " /t " /proc/self/mountinfo | cut -d" " -f9-'
+    expect_eq "$RC" 0 "run: $ERR"
+    expect_contains "$OUT" "size=2048k" "the volume's own tmpfs"
+    mr volume inspect mv
+    expect_eq "$(jq -c '.[0].Options' <<<"$OUT")" '{"device":"tmpfs","o":"size=2m","type":"tmpfs"}'
+    expect_eq "$(jq -r '.[0].Labels.k' <<<"$OUT")" v
+    # An existing volume keeps its own options, as podman's does.
+    expect_rc 0 volume create plain
+    expect_rc 0 run --rm --mount type=volume,src=plain,dst=/p,volume-opt=type=tmpfs,volume-opt=device=tmpfs busybox true
+    expect_eq "$(jq -c '.[0].Options' <<<"$("$MINIRT" volume inspect plain)")" '{}'
+    local bad
+    for bad in volume-opt=novalue volume-opt=type=nosuchfs,volume-opt=device=x volume-opt=a=1,volume-opt=a=2 volume-driver=nfs; do
+        mr run --rm --mount "type=volume,src=refused,dst=/x,$bad" busybox true
+        expect_eq "$RC" 125 "--mount ...,$bad"
+        [ "$(wc -l <<<"$ERR")" = 1 ] || fail "$bad: more than one line: $ERR"
+    done
+    expect_rc 1 volume exists refused
+    expect_rc 0 volume rm mv plain
+}

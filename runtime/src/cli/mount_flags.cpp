@@ -10,6 +10,7 @@
 #include "cli/cli.hpp"
 #include "common/error.hpp"
 #include "common/parse.hpp"
+#include "state/volumes.hpp"
 
 namespace minirt::cli {
 
@@ -240,8 +241,16 @@ MountRequest parse_mount(const std::string& text) {
             o.propagation(value);
         } else if (type == "volume" && key == "volume-nocopy") {
             o.copy(!(bare || bool_value(o, key, value)));
-        } else if (type == "volume" && (key == "volume-opt" || key == "volume-label" || key == "volume-driver")) {
-            o.bad(key + " is not supported yet");
+        } else if (type == "volume" && (key == "volume-opt" || key == "volume-label")) {
+            // KEY=VALUE each (a label may be KEY alone), for the volume this mount makes.
+            auto eq = value.find('=');
+            auto& into = key == "volume-opt" ? m.volume_options : m.volume_labels;
+            if (value.empty() || eq == 0 || (key == "volume-opt" && eq == std::string::npos))
+                o.bad(key + "=" + quote_for_message(value) + ": expected KEY=VALUE");
+            if (!into.emplace(value.substr(0, eq), eq == std::string::npos ? "" : value.substr(eq + 1)).second)
+                o.bad(key + " " + quote_for_message(value.substr(0, eq)) + " given twice");
+        } else if (type == "volume" && key == "volume-driver") {
+            if (value != "local") o.bad("volume-driver " + quote_for_message(value) + ": only local");
         } else if (type == "bind" && key == "bind-nonrecursive") {
             o.recursive(!(bare || bool_value(o, key, value)));
         } else if (type == "bind" && (key == "relabel" || key == "z" || key == "Z")) {
@@ -268,6 +277,7 @@ MountRequest parse_mount(const std::string& text) {
         if (!src.empty()) with_context("invalid --mount " + quote_for_message(text), [&] { validate_volume_name(src); });
         m.source = src;
         m.options = o.finish("volume");
+        with_context("invalid --mount " + quote_for_message(text), [&] { validate_volume_options(m.volume_options); });
     } else {
         if (!src.empty()) o.bad("type=" + type + " takes no source");
         m.options = o.finish(type);

@@ -95,12 +95,12 @@ PreparedVolumes prepare_volumes(const Store& store, ContainerConfig& c) {
         std::optional<Volume> v;
         if (m.source.empty()) {
             m.source = generate_id();
-            v = volumes.create(m.source, {}, true);
+            v = volumes.create(m.source, m.volume_labels, true, m.volume_options);
             out.made.push_back(m.source);
         } else {
             v = volumes.find(m.source);
             if (!v) {
-                v = volumes.create(m.source, {}, false);
+                v = volumes.create(m.source, m.volume_labels, false, m.volume_options);
                 out.made.push_back(m.source);
             }
         }

@@ -313,8 +313,12 @@ namespace {
 
 json mounts_json(const std::vector<MountRequest>& mounts) {
     json a = json::array();
-    for (const auto& m : mounts)
-        a.push_back({{"type", m.type}, {"source", m.source}, {"destination", m.destination}, {"options", m.options}});
+    for (const auto& m : mounts) {
+        json j{{"type", m.type}, {"source", m.source}, {"destination", m.destination}, {"options", m.options}};
+        if (!m.volume_options.empty()) j["volume_options"] = m.volume_options;
+        if (!m.volume_labels.empty()) j["volume_labels"] = m.volume_labels;
+        a.push_back(j);
+    }
     return a;
 }
 
@@ -326,6 +330,8 @@ std::vector<MountRequest> mounts_from_json(const json& a) {
         m.source = j.value("source", std::string());
         m.destination = j.at("destination").get<std::string>();
         m.options = j.value("options", std::vector<std::string>{});
+        m.volume_options = j.value("volume_options", std::map<std::string, std::string>{});
+        m.volume_labels = j.value("volume_labels", std::map<std::string, std::string>{});
         if (m.type != "bind" && m.type != "volume" && m.type != "tmpfs" && m.type != "devpts")
             throw Error("bad type \"" + m.type + "\"");
         if (m.type == "volume") validate_volume_name(m.source);

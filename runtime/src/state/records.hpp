@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ struct MountRequest {
     std::string source;
     std::string destination;  // an absolute path inside the container
     std::vector<std::string> options;  // ro, nosuid, rbind, rprivate, size=64m, mode=1777, ...; nocopy (a volume's)
+    // --mount type=volume's volume-opt and volume-label: what a volume this
+    // mount makes (an anonymous one, or a named one not there yet) is made
+    // with; an existing volume keeps its own, as podman's does.
+    std::map<std::string, std::string> volume_options, volume_labels;
     bool has_option(std::string_view o) const {
         for (const auto& x : options)
             if (x == o) return true;
