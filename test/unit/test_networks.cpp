@@ -68,9 +68,17 @@ TEST_CASE("networks: records round-trip as netavark's JSON, overlaps refused") {
     CHECK_THROWS_WITH(nets.create(net("beta", "10.250.0.128/25", "10.250.0.129")), Catch::Contains("overlaps"));
     CHECK_THROWS_AS(nets.create(net("bad/name", "10.251.0.0/24", "10.251.0.1")), Error);
     nets.create(net("beta", "10.251.0.0/24", "10.251.0.1"));
-    CHECK(nets.list().size() == 2);
+    CHECK(nets.list().size() == 3);  // and the default, which has no file
     nets.remove("beta");
     CHECK_FALSE(nets.find("beta"));
+    // The default is always there, and stays.
+    auto def = nets.find("minirt");
+    REQUIRE(def);
+    CHECK(def->interface == "minirt0");
+    CHECK(def->subnets[0].subnet.text() == "10.87.0.0/16");
+    CHECK_FALSE(def->dns_enabled);
+    CHECK_THROWS_WITH(nets.remove("minirt"), Catch::Contains("cannot be removed"));
+    CHECK_THROWS_WITH(nets.create(net("overlap", "10.87.3.0/24", "10.87.3.1")), Catch::Contains("overlaps"));
 }
 
 TEST_CASE("networks: leases are unique, skip the gateway, persist, and come back") {

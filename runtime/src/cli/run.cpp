@@ -79,10 +79,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.cgroupns = vm["cgroupns"].as<std::string>();
     if (c.cgroupns != "private" && c.cgroupns != "host")
         throw Error("invalid --cgroupns " + quote_for_message(c.cgroupns) + ": use \"private\" (default) or \"host\"");
-    c.network = vm["network"].as<std::string>();
-    if (c.network != "none" && c.network != "host" && c.network != "private")
-        throw Error("invalid --network \"" + c.network + "\": use \"private\" (default, loopback only) or \"host\"");
-    if (c.network == "private") c.network = "none";
+    network_from_flags(vm, ctx.store, c);
     if (vm.count("propagate-mount")) {
         for (const auto& d : vm["propagate-mount"].as<std::vector<std::string>>()) {
             std::error_code ec;
@@ -141,10 +138,10 @@ int cmd_run(Context& ctx, const Args& args) {
         ("share-ipc", "keep the host's IPC namespace")
         ("cgroupns", po::value<std::string>()->default_value("private"),
          "private (its own cgroup namespace, its group at /sys/fs/cgroup) or host")
-        ("network", po::value<std::string>()->default_value("private"), "private (loopback only) or host")
         ("propagate-mount", po::value<std::vector<std::string>>(),
          "host DIR whose later mounts appear in the container at the same path")
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)");
+    add_network_options(desc);
     add_mount_options(desc);
     add_device_options(desc);
     add_resource_options(desc);
@@ -154,14 +151,13 @@ int cmd_run(Context& ctx, const Args& args) {
     bool detach = p.vm.count("detach") > 0;
 
     // The container's network namespace is made meanwhile, on a thread of
-    // ours (not with a user namespace: the init makes one inside it). Begun
-    // before the flags are checked in full: building the config is part of
-    // what it overlaps; a refused run just drops it.
+    // ours (not for --network none with a user namespace: the init makes
+    // one inside it). Begun before the flags are checked in full: building
+    // the config is part of what it overlaps; a refused run just drops it.
     std::optional<NetnsMaker> netns;
-    bool userns_flags = p.vm.count("uidmap") || (p.vm.count("userns") && p.vm["userns"].as<std::string>() == "auto");
-    if (p.vm["network"].as<std::string>() != "host" && !userns_flags) netns.emplace();
+    if (network_flags_want_namespace(p.vm)) netns.emplace();
     ContainerConfig config = build_config(ctx, p);
-    if (config.network == "host" || config.security.userns()) netns.reset();
+    if (config.network != "bridge" && (config.network != "none" || config.security.userns())) netns.reset();
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
     std::string detach_keys = parse_detach_keys(p.vm["detach-keys"].as<std::string>());

@@ -83,6 +83,20 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
     // cgroup namespace by then, so the mount shows its group as the root.
     if (c.cgroupns == "private" && host.cgroup2)
         m.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid", "nodev", "noexec"}));
+    auto asked_for = [&](const std::string& dest) {
+        return std::any_of(c.mounts.begin(), c.mounts.end(), [&](const MountRequest& r) { return r.destination == dest; });
+    };
+    // /etc/hostname, /etc/hosts and /etc/resolv.conf, which the shim writes
+    // at each start (engine/network_files.hpp); on another container's
+    // network, that container's hosts and resolv.conf (as podman does).
+    // A mount of the user's there (or of /etc) wins.
+    std::string peer = c.network.starts_with("container:") ? c.network.substr(10) : c.id;
+    for (const char* name : {"hostname", "hosts", "resolv.conf"}) {
+        std::string dest = std::string("/etc/") + name;
+        if (asked_for(dest) || asked_for("/etc") || (c.no_hosts && dest == "/etc/hosts")) continue;
+        std::string owner = dest == "/etc/hostname" ? c.id : peer;
+        m.push_back(mount(dest, "bind", (paths.state_dir(owner) / name).string(), {"bind", "nosuid", "noexec", "nodev"}));
+    }
     // Host mounts made under these later must appear inside: a recursive
     // bind whose propagation is slave receives them.
     for (const auto& dir : c.propagate_mounts) {
@@ -90,9 +104,6 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
         if (dev_nodev) o.push_back("rnodev");
         m.push_back(mount(dir, "bind", dir, o));
     }
-    auto asked_for = [&](const std::string& dest) {
-        return std::any_of(c.mounts.begin(), c.mounts.end(), [&](const MountRequest& r) { return r.destination == dest; });
-    };
     if (sec.read_only && sec.read_only_tmpfs) {
         // Programs expect somewhere to write; podman gives the same three
         // (unless a mount of the user's goes there).

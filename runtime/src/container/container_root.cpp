@@ -57,7 +57,10 @@ UniqueFd mount_stopped_root(const Store& store, const std::string& id, const oci
     if (!root) throw_errno("open " + at.string());
     if (with_mounts)
         for (const auto& m : spec.mounts)
-            if (copy_reaches(m)) engine::mount_entry(root.get(), m, userns_fd, &spec);
+            // Not the files its shim writes under --root at each start
+            // (/etc/hosts, ...): a stopped container shows its image's.
+            if (copy_reaches(m) && !path_is_under(m.source, store.paths().root.string()))
+                engine::mount_entry(root.get(), m, userns_fd, &spec);
     return root;
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/parse.hpp"
+#include "engine/network.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
 #include "state/lock.hpp"
@@ -435,6 +436,9 @@ void remove_container(const Store& store, const std::string& id, bool force, boo
             cg->teardown();
         }
         if (v.state && v.init_alive) kill_everything(*v.state);  // an unowned leftover
+        // What a lost shim left of its networks, and the addresses it held.
+        engine::collect_network_garbage(store.paths(), id);
+        if (v.config) engine::release_addresses(store.paths(), *v.config);
         store.remove(id, lock);
         if (volumes && v.config) Volumes(store.paths()).remove_anonymous_of(*v.config);
         return;

@@ -416,7 +416,9 @@ void container_init(const InitOptions& o) noexcept {
         if (spec.process.terminal) setup_terminal(o.console);
         if (o.userns >= 0) {
             const oci::Namespace* ipc = spec.find_namespace("ipc");
-            join_userns({o.userns, spec.hostname, net && net->path.empty(), ipc && ipc->path.empty()});
+            // A namespace handed to us (a bridge network's, another
+            // container's) is kept: its owner set it up.
+            join_userns({o.userns, spec.hostname, own_net, ipc && ipc->path.empty()});
         }
         enter_workdir(spec.process.cwd);
         ::umask(spec.process.umask.value_or(022));

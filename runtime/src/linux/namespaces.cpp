@@ -5,7 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+
 #include <cstring>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -24,6 +32,38 @@ void bring_up_loopback() {
 
 void set_hostname(const std::string& hostname) {
     if (::sethostname(hostname.data(), hostname.size()) < 0) throw_errno("sethostname " + hostname);
+}
+
+UniqueFd new_network_namespace() {
+    UniqueFd ns;
+    int error = 0;
+    std::thread t([&] {
+        // The thread's namespace changes for good; it ends here.
+        if (::unshare(CLONE_NEWNET) < 0) {
+            error = errno;
+            return;
+        }
+        try {
+            bring_up_loopback();
+        } catch (const Error& e) {
+            error = e.errno_value() ? e.errno_value() : EIO;
+            return;
+        }
+        ns.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+        if (!ns) error = errno;
+    });
+    t.join();
+    if (!ns) throw Error(error, "make a network namespace");
+    return ns;
+}
+
+UniqueFd open_network_namespace(const std::string& path, const std::string& what) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno(what + ": open " + path);
+    struct statfs fs{};
+    if (::fstatfs(fd.get(), &fs) < 0 || fs.f_type != NSFS_MAGIC || ::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET)
+        throw Error(what + ": " + path + " is not a network namespace");
+    return fd;
 }
 
 }  // namespace minirt

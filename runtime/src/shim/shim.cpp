@@ -20,8 +20,11 @@
 #include "common/parse.hpp"
 #include "common/protocol.hpp"
 #include "engine/launch.hpp"
+#include "engine/network.hpp"
+#include "engine/network_files.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/fd_passing.hpp"
+#include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/userns.hpp"
 #include "oci/spec.hpp"
@@ -61,6 +64,8 @@ public:
 private:
     // The start.
     void prepare();
+    void prepare_network();
+    UniqueFd peer_network_namespace(const std::string& peer);
     void spawn_init();
     void hold_mount_namespace();
     bool wait_for_exec(const ContainerState& loaded);  // true once the command is running
@@ -72,6 +77,7 @@ private:
     void finish();
     void remove_container();
     void remove_cgroup() noexcept;
+    void teardown_network() noexcept;
     void release_stdio() noexcept;
     void report(const Message& m);
     void register_with_monitor() { monitor_.add(child_, config_, *log_); }
@@ -91,6 +97,9 @@ private:
     UniqueFd devnull_;  // the init's stdin without -i
     // The CLI's NetnsMaker socket (fd 5), and the namespace read from it.
     UniqueFd netns_sock_, netns_;
+    // Bridge networks: set up by netavark from prepare() on, torn down
+    // before the exit is recorded (after it is reported, with --rm).
+    std::optional<engine::ContainerNetwork> network_;
     UniqueFd sigfd_;
     pid_t child_ = -1;
     bool child_done_ = false;
@@ -173,16 +182,48 @@ void Shim::prepare() {
         cgroup_ = cg->group;
         oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
     }
+    prepare_network();
+}
+
+// The namespace the init joins, and for bridge networks their setup, begun
+// here so netavark runs while the init builds its root.
+void Shim::prepare_network() {
+    const oci::Namespace* net = spec_.find_namespace("network");
+    if (netns_sock_) {
+        netns_ = recv_fd(netns_sock_.get());  // EOF: none was made
+        netns_sock_.reset();
+    }
+    const std::string& mode = config_.network;
+    if (mode == "bridge") {
+        // Owned by the host's user namespace even under --userns, as
+        // podman's: netavark configures it from outside.
+        if (!netns_) netns_ = new_network_namespace();
+    } else if (mode.starts_with("container:")) {
+        netns_ = peer_network_namespace(mode.substr(10));
+    } else if (mode.starts_with("ns:")) {
+        netns_ = open_network_namespace(mode.substr(3), "--network " + mode);
+    } else if (!net || !net->path.empty() || userns_) {
+        // Host, or a spec of its own; under --userns the init makes one
+        // inside it (the CLI decided as we would; should it ever not, the spec wins).
+        netns_.reset();
+    }
+    if (mode == "bridge") network_.emplace(engine::ContainerNetwork::begin(store_.paths(), config_, netns_.get()));
+    engine::write_network_files(store_.paths().state_dir(args_.id), config_,
+                                network_ ? network_->addresses() : std::vector<engine::NetworkAddress>{});
+}
+
+// --network container:NAME: that container's namespace, while it runs.
+UniqueFd Shim::peer_network_namespace(const std::string& peer) {
+    std::string what = "--network container:" + peer.substr(0, 12);
+    auto st = store_.load_state(peer);
+    UniqueFd pidfd = st && st->pid > 0 ? open_pidfd(st->pid, st->pid_start) : UniqueFd();
+    if (!pidfd) throw Error(what + ": that container is not running");
+    UniqueFd ns = open_network_namespace("/proc/" + std::to_string(st->pid) + "/ns/net", what);
+    if (!signal_pidfd(pidfd.get(), 0)) throw Error(what + ": that container is not running");
+    return ns;
 }
 
 void Shim::spawn_init() {
-    const oci::Namespace* net = spec_.find_namespace("network");
-    if (netns_sock_) {
-        netns_ = recv_fd(netns_sock_.get());  // EOF: none was made; the init makes it
-        netns_sock_.reset();
-        // The CLI decided as we would; should it ever not, the spec wins.
-        if (!net || !net->path.empty() || userns_) netns_.reset();
-    }
     engine::InitProcess::Params params;
     engine::InitOptions& o = params.init;
     o.spec = &spec_;
@@ -221,8 +262,11 @@ void Shim::spawn_init() {
     if (limited) register_with_monitor();
     // False: the init failed already (a setns, say); wait_for_exec() reads
     // why, which is what the CLI must hear.
-    if (init_->go())
+    if (init_->go()) {
+        // The command must not run before its network is there.
+        if (network_) network_->finish_setup();
         init_->confine(spec_, cgroup_ ? cgroup_->path() : fs::path(), SeccompCache::in_root(store_.paths().root));
+    }
     if (!limited) register_with_monitor();
     // With -t, init sends its pty master before exec (or dies trying: EOF).
     if (console_parent_) {
@@ -447,7 +491,11 @@ void Shim::finish() {
     // A container that stays must not be started again while its old
     // overlay still exists: let its namespace go before recording the exit.
     // A --rm one is gone once reported, so its teardown waits until then.
-    if (!config_.auto_remove) mount_ns_.reset();
+    if (!config_.auto_remove) {
+        mount_ns_.reset();
+        // A `start` right after the exit is recorded sets it up anew.
+        teardown_network();
+    }
     // The monitor's HARD event may still be queued behind the child's exit.
     monitor_.drain(*log_);
     monitor_.leave();
@@ -500,6 +548,12 @@ void Shim::finish() {
     release_stdio();
     if (unlisted) {
         remove_cgroup();  // first: once purged, nothing would name it any more
+        teardown_network();
+        try {
+            engine::release_addresses(store_.paths(), config_);
+        } catch (const Error& e) {
+            log_->note("minirt: --rm: " + e.message());
+        }
         if (!unlisted->stale()) store_.purge(args_.id, *unlisted);
         Volumes(store_.paths()).remove_anonymous_of(config_);
     }
@@ -512,6 +566,14 @@ void Shim::release_stdio() noexcept {
     for (int fd = 0; fd <= 2; ++fd) ::dup2(devnull, fd);
     if (devnull > 2) ::close(devnull);
     if (pump_) pump_->stop_relay();
+}
+
+void Shim::teardown_network() noexcept {
+    if (!network_) return;
+    std::string note;
+    network_->teardown(&note);
+    network_.reset();
+    if (!note.empty() && log_) log_->note("minirt: network teardown: " + note);
 }
 
 void Shim::remove_cgroup() noexcept {
@@ -547,6 +609,7 @@ int Shim::run() {
     } catch (const Error& e) {
         init_.reset();  // killed and reaped
         monitor_.leave();
+        teardown_network();
         remove_cgroup();  // never in place of the error being reported
         // Nothing was started: the CLI undoes creation itself for `run`.
         report(Message::failed(e.exit_code(), e.message()));
@@ -565,8 +628,12 @@ int Shim::run() {
     if (!wait_for_exec(loaded)) {
         mount_ns_.reset();
         monitor_.leave();
+        teardown_network();
         remove_cgroup();  // never in place of the failure being reported
-        if (config_.auto_remove) remove_container();
+        if (config_.auto_remove) {
+            remove_container();
+            engine::release_addresses(store_.paths(), config_);
+        }
         startup_lock_.release();
         report(failure_report_);
         return 0;

@@ -91,6 +91,20 @@ AddressSpan assignable(const NetworkSubnet& s) {
     return span;
 }
 
+Network default_network() {
+    Network n;
+    n.name = kDefaultNetwork;
+    // Fixed, so that every store on the host describes the same bridge the same way.
+    n.id = "6d696e6972742064656661756c74206e6574776f726b206f6e206d696e697274";
+    n.interface = "minirt0";
+    NetworkSubnet s;
+    s.subnet = {(10u << 24) | (87u << 16), 16};
+    s.gateway = s.subnet.base | 1;
+    n.subnets.push_back(s);
+    n.dns_enabled = false;
+    return n;
+}
+
 FileLock Networks::lock() const {
     make_dirs(paths_.root / "locks", 0700);
     return FileLock::acquire(paths_.networks_lock());
@@ -99,7 +113,10 @@ FileLock Networks::lock() const {
 std::optional<Network> Networks::find(const std::string& name) const {
     validate_network_name(name);
     auto text = read_file_if_exists(paths_.network_file(name), 1 << 20);
-    if (!text) return std::nullopt;
+    if (!text) {
+        if (name == kDefaultNetwork) return default_network();
+        return std::nullopt;
+    }
     return network_from_json(*text, paths_.network_file(name));
 }
 
@@ -112,6 +129,8 @@ std::vector<Network> Networks::list() const {
         auto text = read_file_if_exists(it->path(), 1 << 20);
         if (text) out.push_back(network_from_json(*text, it->path()));
     }
+    if (std::none_of(out.begin(), out.end(), [](const Network& n) { return n.name == kDefaultNetwork; }))
+        out.push_back(default_network());
     std::sort(out.begin(), out.end(), [](const Network& a, const Network& b) { return a.name < b.name; });
     return out;
 }
@@ -131,6 +150,7 @@ void Networks::create(const Network& n) const {
 
 void Networks::remove(const std::string& name) const {
     validate_network_name(name);
+    if (name == kDefaultNetwork) throw Error("the default network " + quote_for_message(name) + " cannot be removed");
     if (::unlink(paths_.network_leases(name).c_str()) < 0 && errno != ENOENT)
         throw_errno("remove " + paths_.network_leases(name).string());
     if (::unlink(paths_.network_file(name).c_str()) < 0) {
@@ -161,6 +181,7 @@ std::map<std::string, uint32_t> Networks::leases(const std::string& name) const 
 void Networks::write_leases(const std::string& name, const std::map<std::string, uint32_t>& leases) const {
     json l = json::object();
     for (const auto& [id, a] : leases) l[id] = format_ipv4(a);
+    make_dirs(paths_.networks_dir(), 0700);  // the default network has no file of its own
     write_file_atomic(paths_.network_leases(name), json{{"schema_version", 1}, {"leases", l}}.dump(2) + "\n", 0600);
 }
 

@@ -51,6 +51,13 @@ struct AddressSpan {
 };
 AddressSpan assignable(const NetworkSubnet& s);
 
+// The network `--network bridge` (the default) joins: "minirt", always
+// there without a file (podman's "podman"), on its own bridge and subnet so
+// it never meets podman's 10.88.0.0/16 and "podman" bridge. No DNS on it,
+// as on podman's default.
+constexpr const char* kDefaultNetwork = "minirt";
+Network default_network();
+
 class Networks {
 public:
     explicit Networks(Paths paths) : paths_(std::move(paths)) {}
@@ -58,12 +65,14 @@ public:
     // Serialises every change of networks and leases.
     FileLock lock() const;
 
+    // Both include the default network.
     std::optional<Network> find(const std::string& name) const;
     std::vector<Network> list() const;
     // Writes a new network (Error 125: name taken, subnet overlapping
     // another network's). The caller holds lock().
     void create(const Network& n) const;
-    // Deletes it; the caller holds lock() and checked nothing uses it.
+    // Deletes it (not the default: Error); the caller holds lock() and
+    // checked nothing uses it.
     void remove(const std::string& name) const;
 
     // container id -> address, of network `name`.

@@ -62,6 +62,13 @@ struct Paths {
     fs::path network_file(const std::string& name) const { return networks_dir() / (name + ".json"); }
     fs::path network_leases(const std::string& name) const { return networks_dir() / (name + ".leases.json"); }
     fs::path networks_lock() const { return root / "locks" / "networks.lock"; }
+    // A container's network as set up: its namespace (bind-mounted, so it
+    // outlives the container until torn down) and netavark's description
+    // of it (see engine/network.hpp); netavark's own state (aardvark-dns).
+    fs::path netns_dir() const { return root / "netns"; }
+    fs::path netns_file(const std::string& id) const { return netns_dir() / id; }
+    fs::path netns_record(const std::string& id) const { return netns_dir() / (id + ".json"); }
+    fs::path netavark_config() const { return root / "netavark"; }
 
     // Resolves --root/--storage against the environment and defaults.
     static Paths from(const std::string& root_flag, const std::string& storage_flag);

@@ -379,6 +379,61 @@ std::vector<DeviceRequest> devices_from_json(const json& a) {
     return out;
 }
 
+json networks_json(const std::vector<NetworkRequest>& nets) {
+    json a = json::array();
+    for (const auto& n : nets) a.push_back({{"name", n.name}, {"ip", n.ip}, {"mac", n.mac}, {"aliases", n.aliases}});
+    return a;
+}
+
+std::vector<NetworkRequest> networks_from_json(const json& a) {
+    std::vector<NetworkRequest> out;
+    for (const auto& j : a) {
+        NetworkRequest n;
+        n.name = j.at("name").get<std::string>();
+        validate_network_name(n.name);
+        n.ip = j.value("ip", std::string());
+        n.mac = j.value("mac", std::string());
+        n.aliases = j.value("aliases", std::vector<std::string>{});
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+json ports_json(const std::vector<PortRequest>& ports) {
+    json a = json::array();
+    for (const auto& p : ports)
+        a.push_back({{"host_ip", p.host_ip},
+                     {"host_port", p.host_port},
+                     {"container_port", p.container_port},
+                     {"range", p.range},
+                     {"protocol", p.protocol}});
+    return a;
+}
+
+std::vector<PortRequest> ports_from_json(const json& a) {
+    std::vector<PortRequest> out;
+    for (const auto& j : a) {
+        PortRequest p;
+        p.host_ip = j.value("host_ip", std::string());
+        p.host_port = json_integer<uint16_t>(j.at("host_port"), "host_port");
+        p.container_port = json_integer<uint16_t>(j.at("container_port"), "container_port");
+        p.range = json_integer<uint16_t>(j.at("range"), "range");
+        p.protocol = j.at("protocol").get<std::string>();
+        if (p.protocol != "tcp" && p.protocol != "udp") throw Error("bad protocol \"" + p.protocol + "\"");
+        if (p.container_port == 0 || p.range == 0 || p.container_port + p.range - 1 > 65535 ||
+            (p.host_port && p.host_port + p.range - 1 > 65535))
+            throw Error("bad port range");
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+bool valid_network_mode(const std::string& m) {
+    if (m == "none" || m == "host" || m == "bridge") return true;
+    if (m.starts_with("container:")) return is_full_id(m.substr(10));
+    return m.starts_with("ns:/");
+}
+
 }  // namespace
 
 json to_json(const ContainerConfig& c) {
@@ -394,6 +449,11 @@ json to_json(const ContainerConfig& c) {
                 {"share_ipc", c.share_ipc},
                 {"cgroupns", c.cgroupns},
                 {"network", c.network},
+                {"networks", networks_json(c.networks)},
+                {"ports", ports_json(c.ports)},
+                {"dns", {{"servers", c.dns_servers}, {"search", c.dns_search}, {"options", c.dns_options}}},
+                {"add_hosts", c.add_hosts},
+                {"no_hosts", c.no_hosts},
                 {"propagate_mounts", c.propagate_mounts},
                 {"mounts", mounts_json(c.mounts)},
                 {"devices", devices_json(c.devices)},
@@ -429,7 +489,19 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.cgroupns = j.value("cgroupns", std::string("host"));
         if (c.cgroupns != "private" && c.cgroupns != "host") throw Error("bad cgroupns \"" + c.cgroupns + "\"");
         c.network = j.value("network", std::string("none"));
-        if (c.network != "none" && c.network != "host") throw Error("bad network \"" + c.network + "\"");
+        if (!valid_network_mode(c.network)) throw Error("bad network \"" + c.network + "\"");
+        // All absent in configs written before networks existed: none.
+        if (j.contains("networks")) c.networks = with_context("networks", [&] { return networks_from_json(j["networks"]); });
+        if (j.contains("ports")) c.ports = with_context("ports", [&] { return ports_from_json(j["ports"]); });
+        if ((c.network == "bridge") == c.networks.empty()) throw Error("network \"bridge\" goes with networks, and only it");
+        if (j.contains("dns")) {
+            const json& d = j["dns"];
+            c.dns_servers = d.value("servers", std::vector<std::string>{});
+            c.dns_search = d.value("search", std::vector<std::string>{});
+            c.dns_options = d.value("options", std::vector<std::string>{});
+        }
+        c.add_hosts = j.value("add_hosts", std::vector<std::string>{});
+        c.no_hosts = j.value("no_hosts", false);
         c.propagate_mounts = j.value("propagate_mounts", std::vector<std::string>{});
         if (j.contains("mounts")) c.mounts = with_context("mounts", [&] { return mounts_from_json(j["mounts"]); });
         // Both absent in configs written before they existed: none.

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/ports.hpp"
 #include "common/status.hpp"
 #include "linux/devices.hpp"
 #include "linux/resources.hpp"
@@ -49,6 +50,15 @@ struct DeviceRequest {
     std::string permissions = "rwm";  // podman's CgroupPermissions
 };
 
+// A network the container joins (--network NAME, and the --ip,
+// --mac-address and --network-alias given with it).
+struct NetworkRequest {
+    std::string name;
+    std::string ip;   // empty: the lowest free address of the network
+    std::string mac;  // empty: netavark picks one
+    std::vector<std::string> aliases;
+};
+
 // What `run` was asked for. Written once at creation; `start` replays it.
 struct ContainerConfig {
     std::string id;
@@ -63,7 +73,15 @@ struct ContainerConfig {
     // "private": a cgroup namespace of its own with its group mounted at
     // /sys/fs/cgroup; "host": neither (configs older than the field).
     std::string cgroupns = "private";
-    std::string network = "none";  // "none" (own namespace, loopback) or "host"
+    // "none" (own namespace, loopback), "host", "bridge" (the networks
+    // below), "container:ID" (another container's namespace) or "ns:PATH".
+    std::string network = "none";
+    std::vector<NetworkRequest> networks;  // bridge: in order, eth0 first
+    std::vector<PortRequest> ports;        // bridge: -p and -P
+    // /etc/resolv.conf and /etc/hosts (--dns, --dns-search, --dns-option,
+    // --add-host NAME:IP, --no-hosts).
+    std::vector<std::string> dns_servers, dns_search, dns_options, add_hosts;
+    bool no_hosts = false;
     std::vector<std::string> propagate_mounts;
     std::vector<MountRequest> mounts;  // in the order given; the spec mounts parents first
     std::vector<DeviceRequest> devices;  // --device, a directory's nodes one by one

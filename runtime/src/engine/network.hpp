@@ -1,0 +1,94 @@
+// A container on bridge networks: its addresses (state/networks.hpp's
+// leases), its published host ports, and netavark's setup and teardown of
+// both in its network namespace. The namespace is bind-mounted at
+// <root>/netns/<id> beside a record of what netavark was told
+// (<id>.json), so that whoever finds the container's shim gone (a kill -9)
+// can still tear everything down: veth, bridge, firewall rules,
+// aardvark-dns entries. Every setup, teardown and record change happens
+// under the networks lock, so two never interleave.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/fd.hpp"
+#include "common/file_lock.hpp"
+#include "linux/netavark.hpp"
+#include "state/networks.hpp"
+#include "state/records.hpp"
+
+namespace minirt::engine {
+
+// What a container has on one network.
+struct NetworkAddress {
+    std::string network;
+    std::string interface;  // eth0, eth1, ...
+    uint32_t address = 0;
+    NetworkSubnet subnet;   // the subnet it is in
+    bool dns = false;       // the network runs aardvark-dns (on the gateway)
+    std::vector<std::string> aliases;
+};
+
+class ContainerNetwork {
+public:
+    // Takes the addresses, binds the published host ports (held until the
+    // teardown, so nothing else on the host takes them; Error naming a port
+    // in use), writes the record, mounts the namespace and starts netavark
+    // setup, which runs on while the caller goes on. A record the
+    // container's previous shim left is torn down first.
+    static ContainerNetwork begin(const Paths& paths, const ContainerConfig& c, int netns);
+    ContainerNetwork(ContainerNetwork&& o) noexcept
+        : paths_(std::move(o.paths_)), id_(std::move(o.id_)), addresses_(std::move(o.addresses_)),
+          ports_(std::move(o.ports_)), port_holds_(std::move(o.port_holds_)), setup_lock_(std::move(o.setup_lock_)),
+          setup_(std::move(o.setup_)), active_(std::exchange(o.active_, false)) {
+        o.setup_.reset();
+    }
+    ContainerNetwork& operator=(ContainerNetwork&&) = delete;
+    ~ContainerNetwork() { teardown(); }
+
+    const std::vector<NetworkAddress>& addresses() const { return addresses_; }
+    // The ports as published (a host port 0 replaced by the one picked).
+    const std::vector<PortRequest>& ports() const { return ports_; }
+    // Waits for netavark: Error with its message (everything torn down).
+    void finish_setup();
+    // Undoes the setup and removes the record (errors go to `note`).
+    void teardown(std::string* note = nullptr) noexcept;
+
+private:
+    ContainerNetwork() = default;
+    Paths paths_;
+    std::string id_;
+    std::vector<NetworkAddress> addresses_;
+    std::vector<PortRequest> ports_;
+    std::vector<UniqueFd> port_holds_;
+    std::optional<FileLock> setup_lock_;  // held until setup is done
+    std::optional<NetavarkRun> setup_;
+    bool active_ = false;
+};
+
+// The container's record: what netavark was told, and reported.
+struct NetworkRecord {
+    nlohmann::json input;   // netavark's setup description
+    nlohmann::json status;  // what setup reported (null until it has)
+    std::vector<PortRequest> ports;
+};
+std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::string& id);
+
+// Tears down the records whose shim is gone (`only_id`: that container's
+// alone). Returns what failed, for the caller to show (never throws).
+std::vector<std::string> collect_network_garbage(const Paths& paths, const std::string& only_id = {});
+
+// Gives back the container's addresses (its removal).
+void release_addresses(const Paths& paths, const ContainerConfig& c);
+
+// Joins a running container to one more network, or takes it off one
+// (network connect/disconnect): netavark on its namespace, and the record.
+void connect_network(const Paths& paths, const ContainerConfig& c, const NetworkRequest& request);
+void disconnect_network(const Paths& paths, const ContainerConfig& c, const std::string& network);
+
+}  // namespace minirt::engine

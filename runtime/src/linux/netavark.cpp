@@ -1,0 +1,143 @@
+#include "linux/netavark.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "linux/process.hpp"
+
+extern char** environ;
+
+namespace minirt {
+
+namespace {
+
+constexpr size_t kOutputKept = 1 << 20;
+
+// podman's helper_binaries_dir, in its order.
+constexpr const char* kHelperDirs[] = {"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman",
+                                       "/usr/lib/podman"};
+
+// Reads what is there without blocking, up to the cap.
+void drain(int fd, std::string& into) {
+    char buf[4096];
+    ssize_t r;
+    while ((r = ::read(fd, buf, sizeof buf)) > 0)
+        if (into.size() < kOutputKept) into.append(buf, static_cast<size_t>(r));
+}
+
+// netavark reports a failure as {"error": "..."} (on stdout or stderr), and
+// logs lines on stderr; the message is the error, else the last line.
+std::string failure_message(const std::string& out, const std::string& err) {
+    for (const std::string* text : {&out, &err}) {
+        auto j = nlohmann::json::parse(*text, nullptr, false);
+        if (j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
+    }
+    std::string all = err.empty() ? out : err;
+    while (!all.empty() && (all.back() == '\n' || all.back() == ' ')) all.pop_back();
+    auto nl = all.rfind('\n');
+    return nl == std::string::npos ? all : all.substr(nl + 1);
+}
+
+}  // namespace
+
+NetavarkBinaries find_netavark() {
+    for (const char* dir : kHelperDirs) {
+        std::string n = std::string(dir) + "/netavark";
+        if (::access(n.c_str(), X_OK) == 0) return {n, std::string(dir) + "/aardvark-dns"};
+    }
+    throw Error("netavark is not installed (apt-get install netavark aardvark-dns): a bridge network needs it; "
+                "--network none or host does not");
+}
+
+NetavarkRun NetavarkRun::start(const std::string& verb, const fs::path& netns, const std::string& input,
+                               const fs::path& config_dir) {
+    NetavarkBinaries bin = find_netavark();
+    make_dirs(config_dir, 0700);
+    // Its stdin is a pipe we fill first: the description is far below a
+    // pipe's buffer, so this never waits for netavark.
+    Pipe in = make_pipe(O_CLOEXEC), out = make_pipe(O_CLOEXEC), err = make_pipe(O_CLOEXEC);
+    if (input.size() > 60000) ::fcntl(in.write.get(), F_SETPIPE_SZ, static_cast<int>(input.size() + 4096));
+    write_all(in.write.get(), input);
+    in.write.reset();
+    std::vector<std::string> args{bin.netavark, "--config", config_dir.string(), "--rootless", "false",
+                                  "--aardvark-binary", bin.aardvark, verb, netns.string()};
+    std::vector<char*> argv = exec_vector(args);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    if (int e = ::posix_spawn_file_actions_init(&fa)) throw Error(e, "posix_spawn_file_actions_init");
+    if (int e = ::posix_spawnattr_init(&attr)) {
+        ::posix_spawn_file_actions_destroy(&fa);
+        throw Error(e, "posix_spawnattr_init");
+    }
+    ::posix_spawn_file_actions_adddup2(&fa, in.read.get(), 0);
+    ::posix_spawn_file_actions_adddup2(&fa, out.write.get(), 1);
+    ::posix_spawn_file_actions_adddup2(&fa, err.write.get(), 2);
+    // A shim blocks and ignores signals of its own; aardvark-dns must not
+    // inherit that (netavark tells it of changes with SIGHUP).
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    ::posix_spawnattr_setsigmask(&attr, &none);
+    ::posix_spawnattr_setsigdefault(&attr, &all);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    NetavarkRun run;
+    int rc = ::posix_spawn(&run.pid_, bin.netavark.c_str(), &fa, &attr, argv.data(), environ);
+    ::posix_spawn_file_actions_destroy(&fa);
+    ::posix_spawnattr_destroy(&attr);
+    if (rc != 0) throw Error(rc, "exec " + bin.netavark);
+    run.out_ = std::move(out.read);
+    run.err_ = std::move(err.read);
+    run.verb_ = verb;
+    return run;
+}
+
+NetavarkRun::~NetavarkRun() {
+    if (pid_ > 0) {
+        // Not waited for (an error elsewhere): let it finish, and reap it.
+        int status;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+
+std::string NetavarkRun::wait() {
+    // aardvark-dns, which setup may start, could hold copies of the pipes
+    // (it does not today): read until netavark itself is gone, not to EOF.
+    std::string out, err;
+    ::fcntl(out_.get(), F_SETFL, O_NONBLOCK);
+    ::fcntl(err_.get(), F_SETFL, O_NONBLOCK);
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+    bool exited = false;
+    while (!exited) {
+        pollfd fds[3] = {{out_.get(), POLLIN, 0}, {err_.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+        int n = ::poll(fds, pidfd ? 3 : 2, -1);
+        if (n < 0 && errno != EINTR) throw_errno("wait for netavark " + verb_);
+        drain(out_.get(), out);
+        drain(err_.get(), err);
+        if (fds[2].revents & POLLIN) exited = true;
+        if (!pidfd && (fds[0].revents & POLLHUP) && (fds[1].revents & POLLHUP)) exited = true;
+    }
+    drain(out_.get(), out);
+    drain(err_.get(), err);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    out_.reset();
+    err_.reset();
+    if (WIFSIGNALED(status))
+        throw Error("netavark " + verb_ + " was killed by signal " + std::to_string(WTERMSIG(status)));
+    if (WEXITSTATUS(status) != 0) throw Error("netavark " + verb_ + ": " + failure_message(out, err));
+    return out;
+}
+
+}  // namespace minirt

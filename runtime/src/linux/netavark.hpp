@@ -1,0 +1,51 @@
+// Running netavark, podman's network setup tool: it makes the bridge, the
+// container's veth, its addresses and routes, the NAT and port-forwarding
+// rules, and starts aardvark-dns, all from one JSON description on its
+// stdin, and undoes it the same way. minirt never writes those itself.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+#include "common/fd.hpp"
+
+namespace minirt {
+
+namespace fs = std::filesystem;
+
+// Where Debian (and podman) put netavark and aardvark-dns: the first
+// helper directory of podman's list that holds netavark. Error (125) naming
+// the package when none does.
+struct NetavarkBinaries {
+    std::string netavark, aardvark;
+};
+NetavarkBinaries find_netavark();
+
+// One run of `netavark setup|teardown NETNS`, started at once (so that it
+// overlaps the caller's other work) and waited for by wait().
+class NetavarkRun {
+public:
+    // `config_dir`: netavark's own state (aardvark-dns's files), made if
+    // missing. The child gets default signal dispositions and an empty
+    // signal mask (aardvark-dns, which it starts, relies on SIGHUP).
+    static NetavarkRun start(const std::string& verb, const fs::path& netns, const std::string& input,
+                             const fs::path& config_dir);
+    NetavarkRun(NetavarkRun&& o) noexcept
+        : pid_(std::exchange(o.pid_, -1)), out_(std::move(o.out_)), err_(std::move(o.err_)), verb_(std::move(o.verb_)) {}
+    NetavarkRun& operator=(NetavarkRun&&) = delete;
+    ~NetavarkRun();
+    // netavark's stdout (setup: the JSON status of each network); Error with
+    // netavark's own message when it failed.
+    std::string wait();
+
+private:
+    NetavarkRun() = default;
+    pid_t pid_ = -1;
+    UniqueFd out_, err_;
+    std::string verb_;
+};
+
+}  // namespace minirt
