@@ -39,7 +39,8 @@ const std::vector<Command>& commands() {
         {"info", "show the host: kernel, cgroups, memory monitor backend", cmd_info},
         {"image", "manage images (import, ls, rm)", cmd_image},
         {"volume", "manage volumes (create, ls, inspect, rm, prune, exists)", cmd_volume},
-        {"network", "define networks (create, ls, inspect, rm, prune, exists)", cmd_network},
+        {"network", "manage networks (create, ls, inspect, rm, prune, exists, connect, disconnect)", cmd_network},
+        {"port", "list a container's published ports", cmd_port},
     };
     return table;
 }

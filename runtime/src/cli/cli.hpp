@@ -110,6 +110,7 @@ int cmd_images(Context&, const Args&);
 int cmd_image(Context&, const Args&);
 int cmd_volume(Context&, const Args&);
 int cmd_network(Context&, const Args&);
+int cmd_port(Context&, const Args&);
 int cmd_cp(Context&, const Args&);
 int cmd_export(Context&, const Args&);
 int cmd_diff(Context&, const Args&);

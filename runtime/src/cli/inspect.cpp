@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "engine/network.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
@@ -132,6 +133,7 @@ int cmd_inspect(Context& ctx, const Args& args) {
                                     {"soft_limit", e->soft_limit}, {"hard_limit", e->hard_limit},
                                     {"soft_crossed", e->soft_crossed}};
         }
+        j["network_settings"] = engine::network_settings(ctx.store.paths(), id);
         j["log_path"] = ctx.store.paths().log_file(id).string();
         out.push_back(j);
     });

@@ -13,6 +13,8 @@
 #include "cli/cli.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "container/ops.hpp"
+#include "engine/network.hpp"
 #include "state/networks.hpp"
 
 namespace minirt::cli {
@@ -214,6 +216,21 @@ int inspect(Context& ctx, const Args& args) {
     return 0;
 }
 
+// The containers (any state) whose config names network `name`.
+std::vector<ContainerView> users_of(const Store& store, const std::string& name) {
+    std::vector<ContainerView> out;
+    for (const auto& id : store.list_ids()) {
+        ContainerView v = view_container(store, id);
+        if (!v.config) continue;
+        for (const auto& n : v.config->networks)
+            if (n.name == name) {
+                out.push_back(v);
+                break;
+            }
+    }
+    return out;
+}
+
 int rm(Context& ctx, const Args& args) {
     const char* usage = "minirt network rm [-f] NAME...";
     po::options_description desc("Options");
@@ -221,11 +238,22 @@ int rm(Context& ctx, const Args& args) {
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
     Networks nets(ctx.store.paths());
-    FileLock lock = nets.lock();
     int rc = 0;
     for (const auto& name : p.positional) {
         try {
             must_find(nets, name);
+            if (name == kDefaultNetwork)
+                throw Error("the default network " + quote_for_message(name) + " cannot be removed");
+            // podman's -f: the containers on it go first.
+            for (const auto& v : users_of(ctx.store, name)) {
+                std::string shown = v.config->name.empty() ? v.id.substr(0, 12) : v.config->name;
+                if (!p.vm.count("force"))
+                    throw Error("network " + quote_for_message(name) + " is used by container " + shown +
+                                    " (remove it first, or use rm -f)",
+                                kExitStateImproper);
+                remove_container(ctx.store, v.id, true);
+            }
+            FileLock lock = nets.lock();
             nets.remove(name);
             std::cout << name << "\n";
         } catch (const Error& e) {
@@ -237,6 +265,14 @@ int rm(Context& ctx, const Args& args) {
     return rc;
 }
 
+// Networks no container names (never the default).
+std::vector<Network> unused(const Store& store, const Networks& nets) {
+    std::vector<Network> out;
+    for (auto& n : nets.list())
+        if (n.name != kDefaultNetwork && users_of(store, n.name).empty()) out.push_back(std::move(n));
+    return out;
+}
+
 int prune(Context& ctx, const Args& args) {
     const char* usage = "minirt network prune [-f]";
     po::options_description desc("Options");
@@ -246,14 +282,14 @@ int prune(Context& ctx, const Args& args) {
     Networks nets(ctx.store.paths());
     if (!p.vm.count("force")) {
         std::vector<std::string> names;
-        for (const auto& n : nets.list()) names.push_back(n.name);
+        for (const auto& n : unused(ctx.store, nets)) names.push_back(n.name);
         if (!confirmed("WARNING! This will remove all networks not used by at least one container. The following "
                        "networks will be removed:",
                        names))
             return 0;
     }
-    FileLock lock = nets.lock();
-    for (const auto& n : nets.list()) {
+    for (const auto& n : unused(ctx.store, nets)) {
+        FileLock lock = nets.lock();
         nets.remove(n.name);
         std::cout << n.name << "\n";
     }
@@ -269,19 +305,88 @@ int exists(Context& ctx, const Args& args) {
     return Networks(ctx.store.paths()).find(p.positional[0]) ? 0 : kExitNoSuchNetwork;
 }
 
+// network connect [--ip IP] [--mac-address MAC] [--alias NAME]... NETWORK CONTAINER:
+// recorded in the container's config (its next start joins it too) and,
+// while it runs, set up in its namespace at once.
+int connect(Context& ctx, const Args& args) {
+    const char* usage = "minirt network connect [--ip IP] [--mac-address MAC] [--alias NAME]... NETWORK CONTAINER";
+    po::options_description desc("Options");
+    desc.add_options()
+        ("ip", po::value<std::string>(), "the container's address on the network")
+        ("mac-address", po::value<std::string>(), "its MAC address there")
+        ("alias", po::value<std::vector<std::string>>(), "another name of it there");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 2, 2, usage);
+    Networks nets(ctx.store.paths());
+    Network net = must_find(nets, p.positional[0]);
+    std::string id = ctx.store.resolve(p.positional[1]);
+    FileLock lock = ctx.store.lock(id);
+    if (lock.stale()) throw Error("no such container " + quote_for_message(p.positional[1]));
+    ContainerView v = view_container(ctx.store, id);
+    if (!v.load_error.empty()) throw Error(v.load_error);
+    ContainerConfig c = *v.config;
+    if (c.network != "bridge")
+        throw Error("container " + p.positional[1] + " is on --network " + c.network + ", not a bridge network");
+    for (const auto& n : c.networks)
+        if (n.name == net.name)
+            throw Error("container " + p.positional[1] + " is already connected to network " + quote_for_message(net.name));
+    NetworkRequest r;
+    r.name = net.name;
+    if (p.vm.count("ip")) {
+        r.ip = p.vm["ip"].as<std::string>();
+        auto a = parse_ipv4(r.ip);
+        bool inside = false;
+        for (const auto& s : net.subnets) inside = inside || (a && s.subnet.contains(*a));
+        if (!inside) throw Error("invalid --ip " + quote_for_message(r.ip) + ": not in network " + quote_for_message(net.name) + "'s subnet");
+    }
+    if (p.vm.count("mac-address")) r.mac = p.vm["mac-address"].as<std::string>();
+    r.aliases = flag_values(p.vm, "alias");
+    c.networks.push_back(r);
+    if (v.status == Status::Running || v.status == Status::Paused) engine::connect_network(ctx.store.paths(), c, r);
+    ctx.store.save_config(c);
+    return 0;
+}
+
+int disconnect(Context& ctx, const Args& args) {
+    const char* usage = "minirt network disconnect [-f] NETWORK CONTAINER";
+    po::options_description desc("Options");
+    desc.add_options()("force,f", "accepted for podman's scripts (the container stays)");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 2, 2, usage);
+    validate_network_name(p.positional[0]);
+    std::string id = ctx.store.resolve(p.positional[1]);
+    FileLock lock = ctx.store.lock(id);
+    if (lock.stale()) throw Error("no such container " + quote_for_message(p.positional[1]));
+    ContainerView v = view_container(ctx.store, id);
+    if (!v.load_error.empty()) throw Error(v.load_error);
+    ContainerConfig c = *v.config;
+    auto it = std::find_if(c.networks.begin(), c.networks.end(), [&](const NetworkRequest& n) { return n.name == p.positional[0]; });
+    if (it == c.networks.end())
+        throw Error("container " + p.positional[1] + " is not connected to network " + quote_for_message(p.positional[0]));
+    if (c.networks.size() == 1)
+        throw Error("network " + quote_for_message(p.positional[0]) + " is the only network of container " +
+                    p.positional[1] + "; it would have none (use --network none when you run it)");
+    c.networks.erase(it);
+    engine::disconnect_network(ctx.store.paths(), c, p.positional[0]);
+    ctx.store.save_config(c);
+    return 0;
+}
+
 }  // namespace
 
 int cmd_network(Context& ctx, const Args& args) {
-    return run_subcommand(ctx, args, "network", "minirt network create|ls|inspect|rm|prune|exists ...",
+    return run_subcommand(ctx, args, "network", "minirt network create|ls|inspect|rm|prune|exists|connect|disconnect ...",
                           "Commands:\n"
                           "  create [NAME]     define a bridge network (netavark's description, in storage)\n"
                           "  ls                list networks (--format json, --filter, -q)\n"
                           "  inspect NAME...   show networks as JSON\n"
                           "  rm [-f] NAME...   remove networks\n"
                           "  prune [-f]        remove every network no container uses\n"
-                          "  exists NAME       exit 0 if the network exists, 1 if not\n",
+                          "  exists NAME       exit 0 if the network exists, 1 if not\n"
+                          "  connect NET CTR   put a container on one more network (at once if it runs)\n"
+                          "  disconnect NET CTR  take a container off a network\n",
                           {{{"create"}, create}, {{"ls", "list"}, ls}, {{"inspect"}, inspect}, {{"rm", "remove"}, rm},
-                           {{"prune"}, prune}, {{"exists"}, exists}});
+                           {{"prune"}, prune}, {{"exists"}, exists}, {{"connect"}, connect}, {{"disconnect"}, disconnect}});
 }
 
 }  // namespace minirt::cli

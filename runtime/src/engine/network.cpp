@@ -200,6 +200,36 @@ std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::
     }
 }
 
+json network_settings(const Paths& paths, const std::string& id) {
+    auto r = load_network_record(paths, id);
+    if (!r) return json();
+    json nets = json::object();
+    const json networks = r->input.value("networks", json::object());
+    for (const auto& [name, n] : networks.items()) {
+        json e{{"interface", n.value("interface_name", "")}, {"aliases", n.value("aliases", json::array())}};
+        if (n.contains("static_ips") && !n["static_ips"].empty()) e["ip_address"] = n["static_ips"][0];
+        std::string ifname = e["interface"];
+        if (r->status.is_object() && r->status.contains(name)) {
+            const json& st = r->status[name];
+            if (st.contains("interfaces") && st["interfaces"].contains(ifname)) {
+                const json& i = st["interfaces"][ifname];
+                e["mac_address"] = i.value("mac_address", "");
+                if (i.contains("subnets") && !i["subnets"].empty()) {
+                    const json& sub = i["subnets"][0];
+                    e["gateway"] = sub.value("gateway", "");
+                    std::string ipnet = sub.value("ipnet", "");
+                    if (auto slash = ipnet.find('/'); slash != std::string::npos)
+                        e["prefix_len"] = std::stoi(ipnet.substr(slash + 1));
+                }
+            }
+        }
+        nets[name] = e;
+    }
+    json ports = json::array();
+    for (const auto& p : r->ports) ports.push_back(port_json(p));
+    return json{{"networks", nets}, {"ports", ports}};
+}
+
 ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConfig& c, int netns) {
     ContainerNetwork n;
     n.paths_ = paths;

@@ -78,6 +78,10 @@ struct NetworkRecord {
     std::vector<PortRequest> ports;
 };
 std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::string& id);
+// What inspect shows of a container's live networks: per network its
+// interface, address, prefix, gateway, MAC and aliases, and the ports as
+// published; null when it has none set up.
+nlohmann::json network_settings(const Paths& paths, const std::string& id);
 
 // Tears down the records whose shim is gone (`only_id`: that container's
 // alone). Returns what failed, for the caller to show (never throws).

@@ -81,6 +81,9 @@ NetavarkRun NetavarkRun::start(const std::string& verb, const fs::path& netns, c
     ::posix_spawn_file_actions_adddup2(&fa, in.read.get(), 0);
     ::posix_spawn_file_actions_adddup2(&fa, out.write.get(), 1);
     ::posix_spawn_file_actions_adddup2(&fa, err.write.get(), 2);
+    // Nothing else of ours: aardvark-dns, which netavark may start, lives on
+    // and would hold it (a shim's report pipe, a container's lock).
+    ::posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     // A shim blocks and ignores signals of its own; aardvark-dns must not
     // inherit that (netavark tells it of changes with SIGHUP).
     sigset_t none, all;

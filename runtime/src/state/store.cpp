@@ -70,6 +70,10 @@ std::optional<std::string> Store::find(const std::string& handle) const {
     return std::nullopt;
 }
 
+void Store::save_config(const ContainerConfig& config) const {
+    write_file_atomic(paths_.config_file(config.id), to_json(config).dump(2) + "\n", 0600);
+}
+
 std::string Store::resolve(const std::string& handle) const {
     if (auto id = find(handle)) return *id;
     throw Error("no such container \"" + handle + "\"");

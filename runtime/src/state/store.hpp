@@ -31,6 +31,9 @@ public:
     bool name_taken(const std::string& name) const;
 
     ContainerConfig load_config(const std::string& id) const;
+    // Rewrites minirt.json (network connect/disconnect); the caller holds
+    // the container's lock.
+    void save_config(const ContainerConfig& config) const;
     // nullopt when there is no state file (never started since /run was emptied).
     std::optional<ContainerState> load_state(const std::string& id) const;
     // Same, opening <id>/state.json relative to `root_fd` (from open_root()),
