@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Network definitions (docs/cli.md "network"): create with podman's flags,
 # netavark's JSON in inspect and ls, the refusals, rm, prune, exists.
-# Containers joining them is issue 18's next part.
+# Containers on them: t_bridge.sh.
 
 net_file() { echo "$MINIRT_STORAGE/networks/$1.json"; }
 
@@ -27,7 +27,7 @@ test_network_create_ls_inspect_exists_rm() {
     mr network ls -q --filter label=team=web
     expect_eq "$OUT" n1
     mr network ls --format json
-    expect_eq "$(jq -r '[.[].name] | sort | join(",")' <<<"$OUT")" n1,n2,n3
+    expect_eq "$(jq -r '[.[].name] | sort | join(",")' <<<"$OUT")" minirt,n1,n2,n3
     expect_rc 0 network exists n2
     expect_rc 1 network exists nope
     expect_rc 1 network rm nope
