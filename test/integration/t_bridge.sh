@@ -282,3 +282,21 @@ test_bridge_chaos_loops_leave_nothing() {
     [ -z "$OUT" ] || "$MINIRT" rm -f $OUT >/dev/null
     no_network_leftovers
 }
+
+test_bridge_exhausted_subnet_and_taken_ip_are_refused() {
+    bridge_setup
+    # A /30: the gateway and one container.
+    expect_rc 0 network create --subnet 10.198.0.0/30 tiny
+    expect_rc 0 run -d --name t1 --network tiny busybox sleep 1000
+    expect_rc 125 run -d --name t2 --network tiny busybox sleep 1000
+    expect_contains "$ERR" "has no address left"
+    ! container_exists t2 || fail "a refused run left its container"
+    expect_rc 0 network create --subnet 10.198.1.0/24 ipnet
+    expect_rc 0 run -d --name s1 --network ipnet --ip 10.198.1.50 busybox sleep 1000
+    expect_eq "$(ipv4_of s1 ipnet)" 10.198.1.50
+    expect_rc 125 run -d --name s2 --network ipnet --ip 10.198.1.50 busybox sleep 1000
+    expect_contains "$ERR" "is taken"
+    expect_rc 0 rm -f t1 s1
+    expect_rc 0 network rm tiny ipnet
+    no_network_leftovers
+}

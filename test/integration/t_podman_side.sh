@@ -113,3 +113,38 @@ test_side_cp_in_and_out() {
     theirs=$(pm cp c:/tmp/tree - | tar -tf - | sed 's|/$||' | sort)
     expect_eq "$mine" "$theirs" "cp out as a tar stream"
 }
+
+# Bridges: podman on its default network and minirt on its own, the same
+# command lines, each publishing a port: both answer from the host, each
+# one's container reaches the other's published port through the host, and
+# removing one side's container leaves the other's network working.
+test_side_bridges_and_published_ports_side_by_side() {
+    side_setup
+    [ -x /usr/lib/podman/netavark ] || skip "netavark is not installed"
+    local opts=() o
+    for o in "${SIDE_OPTS[@]}"; do [ "$o" = --network ] || [ "$o" = none ] || opts+=("$o"); done
+    mkdir -p "$TESTDIR/www"
+    echo side-by-side >"$TESTDIR/www/index.html"
+    local args=(-d -p 8080 -v "$TESTDIR/www:/www:ro")
+    pm run --name pweb "${opts[@]}" "${args[@]}" --rootfs "$SIDE_ROOTFS" httpd -f -p 8080 -h /www >/dev/null ||
+        fail "podman run on its bridge failed"
+    expect_rc 0 run --name mweb --network bridge "${args[@]}" busybox httpd -f -p 8080 -h /www
+    local pport mport
+    pport=$(pm port pweb 8080)
+    pport=${pport##*:}
+    mr port mweb 8080
+    mport=${OUT##*:}
+    wait_for 30 curl -sf "http://127.0.0.1:$pport/" -o podman.out
+    wait_for 30 curl -sf "http://127.0.0.1:$mport/" -o minirt.out
+    expect_eq "$(cat minirt.out)" "$(cat podman.out)" "the page through each one's published port"
+    # Each side's container reaches the other's port on the host, the same command line.
+    local get='wget -qO- http://host.containers.internal:'
+    MINE=$("$MINIRT" run --rm --network bridge busybox sh -c "$get$pport/" 2>&1) || true
+    THEIRS=$(pm run --rm "${opts[@]}" --rootfs "$SIDE_ROOTFS" sh -c "$get$mport/" 2>&1) || true
+    expect_eq "$MINE" side-by-side "minirt's container to podman's port"
+    expect_eq "$THEIRS" side-by-side "podman's container to minirt's port"
+    expect_rc 0 rm -f mweb
+    curl -sf "http://127.0.0.1:$pport/" -o podman.out || fail "podman's port died with minirt's container"
+    pm rm -f -t 0 pweb >/dev/null
+    expect_rc 0 run --rm --network bridge busybox true
+}

@@ -1,4 +1,5 @@
-// IPv4 parsing, network records as netavark reads them, and leases.
+// IPv4 parsing, network records as netavark reads them, leases, -p, and
+// the /etc files of a container on a network.
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -6,6 +7,8 @@
 
 #include "common/error.hpp"
 #include "common/ipv4.hpp"
+#include "common/ports.hpp"
+#include "engine/network_files.hpp"
 #include "state/networks.hpp"
 #include "temp_dir.hpp"
 
@@ -127,4 +130,71 @@ TEST_CASE("networks: concurrent leases under the lock never share an address") {
     for (const auto& [id, a] : leases) addrs.insert(a);
     CHECK(leases.size() == 200);
     CHECK(addrs.size() == 200);
+}
+
+TEST_CASE("ports: podman's -p forms, and what is refused") {
+    PortRequest p = parse_publish("8080:80");
+    CHECK(p.host_port == 8080);
+    CHECK(p.container_port == 80);
+    CHECK(p.range == 1);
+    CHECK(p.protocol == "tcp");
+    CHECK(p.host_ip.empty());
+    p = parse_publish("127.0.0.1:8000-8009:80-89/udp");
+    CHECK(p.host_ip == "127.0.0.1");
+    CHECK(p.host_port == 8000);
+    CHECK(p.container_port == 80);
+    CHECK(p.range == 10);
+    CHECK(p.protocol == "udp");
+    p = parse_publish("127.0.0.1::53");
+    CHECK(p.host_port == 0);
+    CHECK(p.container_port == 53);
+    p = parse_publish("80");
+    CHECK(p.host_port == 0);
+    CHECK(describe(parse_publish("0.0.0.0:8080:80")) == "0.0.0.0:8080->80/tcp");
+    CHECK(describe(parse_publish("1.2.3.4:10-11:20-21/udp")) == "1.2.3.4:10-11->20-21/udp");
+    for (const char* bad : {"", "abc", "0:80", "70000", "80/sctp", "1-3:1-2", "1.2.3:80:80", "[::1]:80:80", "a:b:c:d",
+                            "9-8", "8080:", "x:80"})
+        CHECK_THROWS_AS(parse_publish(bad), Error);
+    CHECK(parse_exposed("8000-8001/udp").range == 2);
+    CHECK_THROWS_AS(parse_exposed("1:2"), Error);
+}
+
+TEST_CASE("network files: /etc/hosts and /etc/resolv.conf as podman writes them") {
+    ContainerConfig c;
+    c.name = "web";
+    c.hostname = "web";
+    c.network = "bridge";
+    c.add_hosts = {"db:192.0.2.7"};
+    engine::NetworkAddress a;
+    a.network = "app";
+    a.address = *parse_ipv4("10.90.3.5");
+    a.subnet.subnet = *parse_ipv4_net("10.90.3.0/24");
+    a.subnet.gateway = *parse_ipv4("10.90.3.1");
+    a.dns = true;
+    std::string hosts = engine::hosts_text(c, {a}, "");
+    CHECK(hosts.find("192.0.2.7\tdb\n") == 0);  // --add-host first, as podman
+    CHECK(hosts.find("127.0.0.1\tlocalhost") != std::string::npos);
+    CHECK(hosts.find("10.90.3.5\tweb\n") != std::string::npos);
+    CHECK(hosts.find("10.90.3.1\thost.containers.internal") != std::string::npos);
+    std::string host_resolv = "# comment\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch corp.example\noptions edns0\n";
+    std::string r = engine::resolv_text(c, {a}, host_resolv);
+    CHECK(r == "search dns.podman corp.example\nnameserver 10.90.3.1\noptions edns0\n");
+    a.dns = false;
+    r = engine::resolv_text(c, {a}, host_resolv);
+    CHECK(r == "search corp.example\nnameserver 192.0.2.1\noptions edns0\n");  // no loopback server
+    c.dns_servers = {"192.0.2.53"};
+    c.dns_search = {"."};
+    c.dns_options = {"ndots:2"};
+    CHECK(engine::resolv_text(c, {a}, host_resolv) == "nameserver 192.0.2.53\noptions ndots:2\n");
+    // The host's network: the host's files, loopback servers kept.
+    ContainerConfig h;
+    h.name = h.hostname = "h";
+    h.network = "host";
+    CHECK(engine::resolv_text(h, {}, host_resolv).find("nameserver 127.0.0.53") != std::string::npos);
+    CHECK(engine::hosts_text(h, {}, "10.0.0.1 myhost\n") == "10.0.0.1 myhost\n");
+    // Loopback only: the name on 127.0.1.1.
+    ContainerConfig n;
+    n.name = n.hostname = "n";
+    n.network = "none";
+    CHECK(engine::hosts_text(n, {}, "").find("127.0.1.1\tn\n") != std::string::npos);
 }

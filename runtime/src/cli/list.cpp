@@ -198,20 +198,21 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
         return 0;
     }
     int64_t now = now_ns();
-    std::vector<std::array<std::string, 7>> rows;
-    rows.push_back({"CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED", "PID"});
+    std::vector<std::array<std::string, 8>> rows;
+    rows.push_back({"CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED", "PID", "PORTS"});
     for (const ContainerView& v : views) {
         std::string id = no_trunc ? v.id : v.id.substr(0, 12);
         if (!v.load_error.empty()) {
-            rows.push_back({id, "?", "?", truncate(v.load_error, no_trunc ? 4096 : 60), "Error", "", ""});
+            rows.push_back({id, "?", "?", truncate(v.load_error, no_trunc ? 4096 : 60), "Error", "", "", ""});
             continue;
         }
         std::string cmd = command_text(v.summary);
         bool live = v.status == Status::Running || v.status == Status::Paused;
         rows.push_back({id, v.summary.name, v.summary.image, no_trunc ? cmd : truncate(cmd, 24), status_text(v, now),
-                        human_age(v.summary.created_ns, now), live ? std::to_string(v.state->pid) : "-"});
+                        human_age(v.summary.created_ns, now), live ? std::to_string(v.state->pid) : "-",
+                        v.state ? v.state->ports : ""});
     }
-    std::array<size_t, 7> width{};
+    std::array<size_t, 8> width{};
     for (const auto& r : rows)
         for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
     std::string out;

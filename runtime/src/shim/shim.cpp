@@ -208,6 +208,8 @@ void Shim::prepare_network() {
         netns_.reset();
     }
     if (mode == "bridge") network_.emplace(engine::ContainerNetwork::begin(store_.paths(), config_, netns_.get()));
+    // A start after a lost /run finds no state directory yet.
+    make_dirs(store_.paths().state_dir(args_.id), 0700);
     engine::write_network_files(store_.paths().state_dir(args_.id), config_,
                                 network_ ? network_->addresses() : std::vector<engine::NetworkAddress>{});
 }
@@ -648,6 +650,9 @@ int Shim::run() {
         st.reason.clear();
         st.error.clear();
         st.stop_requested = false;
+        st.ports.clear();
+        if (network_)
+            for (const auto& p : network_->ports()) st.ports += (st.ports.empty() ? "" : ", ") + describe(p);
         st.monitor = monitor_.record();
         store_.save_state(st);
         records_.set_running(st);

@@ -90,6 +90,7 @@ public:
                 if (key == "error") return string(s.error);
                 if (key == "stop_requested") return boolean(s.stop_requested);
                 if (key == "cgroup") return string(s.cgroup);
+                if (key == "ports") return string(s.ports);
                 if (key == "restart_count") return integer(s.restart_count);
                 if (key == "log_dropped_lines") return unsigned_integer(s.log_dropped_lines);
                 if (key == "log_dropped_bytes") return unsigned_integer(s.log_dropped_bytes);
@@ -537,6 +538,7 @@ json to_json(const ContainerState& s) {
            {"error", s.error},
            {"stop_requested", s.stop_requested},
            {"cgroup", s.cgroup},
+           {"ports", s.ports},
            {"restart_count", s.restart_count},
            {"log_dropped_lines", s.log_dropped_lines},
            {"log_dropped_bytes", s.log_dropped_bytes},
@@ -581,6 +583,7 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
         s.error = j.value("error", std::string());
         s.stop_requested = j.value("stop_requested", false);
         s.cgroup = j.value("cgroup", std::string());
+        s.ports = j.value("ports", std::string());
         if (!plausible_cgroup(s)) throw Error("cgroup \"" + s.cgroup + "\" is not the container's own group");
         s.restart_count = json_integer_or<int>(j, "restart_count", 0);
         s.log_dropped_lines = json_integer_or<uint64_t>(j, "log_dropped_lines", uint64_t{0});

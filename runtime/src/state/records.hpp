@@ -143,6 +143,9 @@ struct ContainerState {
     int restart_count = 0;
     // Log output lost to a full disk (the log itself says when and why).
     uint64_t log_dropped_lines = 0, log_dropped_bytes = 0;
+    // The ports its last start published, as `ps` shows them
+    // ("127.0.0.1:8080->80/tcp, ..."; a picked host port as picked).
+    std::string ports;
     std::optional<MonitorRecord> monitor;  // set while registered with the monitor
     // Copied from config.json (Store::save_state fills it in). Empty in
     // state files of older versions: readers then use config.json.
