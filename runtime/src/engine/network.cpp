@@ -262,21 +262,25 @@ ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConf
 
 void ContainerNetwork::finish_setup() {
     if (!setup_) return;
-    std::string out;
     try {
-        out = setup_->wait();
+        setup_output_ = setup_->wait();
         setup_.reset();
-        auto r = load_network_record(paths_, id_);
-        if (r) {
-            r->status = json::parse(out, nullptr, false);
-            save_record(paths_, id_, *r);
-        }
     } catch (const Error&) {
         setup_.reset();
         teardown();
         throw;
     }
     setup_lock_.reset();
+}
+
+void ContainerNetwork::record_status() {
+    if (setup_output_.empty()) return;
+    FileLock lock = Networks(paths_).lock();
+    if (auto r = load_network_record(paths_, id_)) {
+        r->status = json::parse(setup_output_, nullptr, false);
+        save_record(paths_, id_, *r);
+    }
+    setup_output_.clear();
 }
 
 void ContainerNetwork::teardown(std::string* note) noexcept {

@@ -45,7 +45,8 @@ public:
     ContainerNetwork(ContainerNetwork&& o) noexcept
         : paths_(std::move(o.paths_)), id_(std::move(o.id_)), addresses_(std::move(o.addresses_)),
           ports_(std::move(o.ports_)), port_holds_(std::move(o.port_holds_)), setup_lock_(std::move(o.setup_lock_)),
-          setup_(std::move(o.setup_)), active_(std::exchange(o.active_, false)) {
+          setup_(std::move(o.setup_)), setup_output_(std::move(o.setup_output_)),
+          active_(std::exchange(o.active_, false)) {
         o.setup_.reset();
     }
     ContainerNetwork& operator=(ContainerNetwork&&) = delete;
@@ -56,6 +57,9 @@ public:
     const std::vector<PortRequest>& ports() const { return ports_; }
     // Waits for netavark: Error with its message (everything torn down).
     void finish_setup();
+    // Writes what setup reported into the record (inspect's addresses and
+    // MACs): after the start, off its path.
+    void record_status();
     // Undoes the setup and removes the record (errors go to `note`).
     void teardown(std::string* note = nullptr) noexcept;
 
@@ -68,6 +72,7 @@ private:
     std::vector<UniqueFd> port_holds_;
     std::optional<FileLock> setup_lock_;  // held until setup is done
     std::optional<NetavarkRun> setup_;
+    std::string setup_output_;
     bool active_ = false;
 };
 

@@ -64,6 +64,8 @@ public:
 private:
     // The start.
     void prepare();
+    void begin_bridge_networks();
+    void receive_network_namespace();
     void prepare_network();
     UniqueFd peer_network_namespace(const std::string& peer);
     void spawn_init();
@@ -128,6 +130,7 @@ void Shim::report(const Message& m) {
 
 void Shim::prepare() {
     config_ = store_.load_config(args_.id);
+    begin_bridge_networks();
     const Paths& p = store_.paths();
     log_ = std::make_unique<LogWriter>(p.log_file(args_.id), config_.log_max_size);
     records_.set_log(log_.get());
@@ -185,29 +188,40 @@ void Shim::prepare() {
     prepare_network();
 }
 
-// The namespace the init joins, and for bridge networks their setup, begun
-// here so netavark runs while the init builds its root.
+// Bridge networks: netavark's setup begins first thing, so that it runs
+// while the rest of the start does (the spec, the cgroup, the init and
+// its root); the command waits for it (spawn_init).
+void Shim::begin_bridge_networks() {
+    if (config_.network != "bridge") return;
+    receive_network_namespace();
+    // Owned by the host's user namespace even under --userns, as podman's:
+    // netavark configures it from outside.
+    if (!netns_) netns_ = new_network_namespace();
+    network_.emplace(engine::ContainerNetwork::begin(store_.paths(), config_, netns_.get()));
+}
+
+// The CLI's NetnsMaker socket brings the namespace it made (EOF: none).
+void Shim::receive_network_namespace() {
+    if (!netns_sock_) return;
+    netns_ = recv_fd(netns_sock_.get());
+    netns_sock_.reset();
+}
+
+// The namespace the init joins (a bridge network's is there already), and
+// the /etc files.
 void Shim::prepare_network() {
     const oci::Namespace* net = spec_.find_namespace("network");
-    if (netns_sock_) {
-        netns_ = recv_fd(netns_sock_.get());  // EOF: none was made
-        netns_sock_.reset();
-    }
     const std::string& mode = config_.network;
-    if (mode == "bridge") {
-        // Owned by the host's user namespace even under --userns, as
-        // podman's: netavark configures it from outside.
-        if (!netns_) netns_ = new_network_namespace();
-    } else if (mode.starts_with("container:")) {
+    receive_network_namespace();
+    if (mode.starts_with("container:")) {
         netns_ = peer_network_namespace(mode.substr(10));
     } else if (mode.starts_with("ns:")) {
         netns_ = open_network_namespace(mode.substr(3), "--network " + mode);
-    } else if (!net || !net->path.empty() || userns_) {
+    } else if (mode != "bridge" && (!net || !net->path.empty() || userns_)) {
         // Host, or a spec of its own; under --userns the init makes one
         // inside it (the CLI decided as we would; should it ever not, the spec wins).
         netns_.reset();
     }
-    if (mode == "bridge") network_.emplace(engine::ContainerNetwork::begin(store_.paths(), config_, netns_.get()));
     // A start after a lost /run finds no state directory yet.
     make_dirs(store_.paths().state_dir(args_.id), 0700);
     engine::write_network_files(store_.paths().state_dir(args_.id), config_,
@@ -662,6 +676,13 @@ int Shim::run() {
         // and its directory entries. Done here, after the CLI has its answer.
         // (The spec is made from it again at a start that finds it lost.)
         if (!config_.auto_remove) make_durable(store_.paths().config_file(args_.id));
+        if (network_) {
+            try {
+                network_->record_status();
+            } catch (const Error& e) {
+                log_->note("minirt: network: " + e.message());
+            }
+        }
     }
     release_setup_memory();
     event_loop();

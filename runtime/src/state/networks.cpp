@@ -182,7 +182,11 @@ void Networks::write_leases(const std::string& name, const std::map<std::string,
     json l = json::object();
     for (const auto& [id, a] : leases) l[id] = format_ipv4(a);
     make_dirs(paths_.networks_dir(), 0700);  // the default network has no file of its own
-    write_file_atomic(paths_.network_leases(name), json{{"schema_version", 1}, {"leases", l}}.dump(2) + "\n", 0600);
+    // Atomic, not synced: on every start's path, and what a lost write
+    // (power gone) loses is harmless: the bridges went with the host, and
+    // a container left without its lease takes an address again.
+    write_file_atomic(paths_.network_leases(name), json{{"schema_version", 1}, {"leases", l}}.dump(2) + "\n", 0600,
+                      false);
 }
 
 uint32_t Networks::lease(const std::string& name, const std::string& container_id, std::optional<uint32_t> wanted,
