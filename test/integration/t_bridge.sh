@@ -300,3 +300,70 @@ test_bridge_exhausted_subnet_and_taken_ip_are_refused() {
     expect_rc 0 network rm tiny ipnet
     no_network_leftovers
 }
+
+test_bridge_publish_all_several_networks_and_mac() {
+    bridge_setup
+    # An image that exposes a port: -P publishes it, and --expose's too.
+    expect_rc 0 image import --expose 8080 --cmd "httpd -f -p 8080 -h /www" "$MINIRT_STORAGE/images/busybox/rootfs" webimg
+    mkdir www && echo exposed >www/index.html
+    expect_rc 0 run -d --name pa --network bridge -P --expose 9090/udp -v "$PWD/www:/www:ro" webimg
+    mr port pa
+    expect_contains "$OUT" "8080/tcp -> 0.0.0.0:"
+    expect_contains "$OUT" "9090/udp -> 0.0.0.0:"
+    mr port pa 8080
+    wait_for 30 curl -sf "http://127.0.0.1:${OUT##*:}/" -o got
+    expect_eq "$(cat got)" exposed
+    expect_rc 0 rm -f pa
+    # Two networks at once: eth0 and eth1, a name on each; --mac-address.
+    expect_rc 0 network create mn1
+    expect_rc 0 network create mn2
+    expect_rc 0 run -d --name two --network mn1 --net mn2 busybox sleep 1000
+    expect_rc 0 exec two ip -4 -o addr
+    expect_contains "$OUT" "eth0    inet $(ipv4_of two mn1)/"
+    expect_contains "$OUT" "eth1    inet $(ipv4_of two mn2)/"
+    expect_rc 0 run --rm --network mn2 busybox nslookup two
+    expect_contains "$OUT" "$(ipv4_of two mn2)"
+    expect_rc 0 run --rm --network mn1 --mac-address 92:d0:c6:0a:29:33 busybox cat /sys/class/net/eth0/address
+    expect_eq "$OUT" 92:d0:c6:0a:29:33
+    expect_rc 0 rm -f two
+    expect_rc 0 network rm mn1 mn2
+    wait_for 30 no_network_records
+    no_network_leftovers
+}
+
+# A lost /run (a reboot): the namespace, bridge and rules went with it; the
+# container keeps its address (the lease is in storage) and starts again.
+test_bridge_start_after_a_lost_run_keeps_the_address() {
+    bridge_setup
+    expect_rc 0 run -d --name lr --network bridge busybox sleep 1000
+    local addr
+    addr=$(ipv4_of lr minirt)
+    expect_rc 0 stop -t 0 lr
+    no_network_leftovers
+    rm -rf "$MINIRT_ROOT"
+    expect_rc 0 start lr
+    expect_eq "$(ipv4_of lr minirt)" "$addr" "the address after the lost /run"
+    expect_rc 0 exec lr ip -4 -o addr show eth0
+    expect_contains "$OUT" "$addr/"
+    expect_rc 0 rm -f lr
+    no_network_leftovers
+}
+
+# kill -9 of `minirt run` at random moments: whatever it had made is
+# removable, and nothing of a network is left.
+test_bridge_cli_killed_at_random_moments() {
+    bridge_setup
+    local i pid
+    for i in $(seq 12); do
+        "$MINIRT" run -d --name "kc$i" --network bridge -p 127.0.0.1::80 busybox sleep 1000 >/dev/null 2>&1 &
+        pid=$!
+        sleep "0.0$((RANDOM % 10))"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    mr ps -aq
+    # shellcheck disable=SC2086
+    [ -z "$OUT" ] || "$MINIRT" rm -f $OUT >/dev/null
+    wait_for 30 no_network_records
+    no_network_leftovers
+}

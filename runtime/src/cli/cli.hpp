@@ -87,7 +87,8 @@ std::vector<std::string> device_cgroup_rules_from_flags(const po::variables_map&
 // The network flags of run (--network, -p, --dns, ...): `config`'s
 // network fields. Whether they want a network namespace made for them.
 void add_network_options(po::options_description& desc);
-void network_from_flags(const po::variables_map& vm, const Store& store, ContainerConfig& config);
+void network_from_flags(const po::variables_map& vm, const Store& store, const std::vector<std::string>& image_exposed,
+                        ContainerConfig& config);
 bool network_flags_want_namespace(const po::variables_map& vm);
 // The security flags of run (--cap-add, --security-opt, --user, --userns, ...).
 void add_security_options(po::options_description& desc);

@@ -5,6 +5,7 @@
 
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
+#include "common/ports.hpp"
 #include "image/image.hpp"
 
 namespace minirt::cli {
@@ -52,6 +53,7 @@ int import(Context& ctx, const Args& args) {
         ("cmd", po::value<std::string>(), "default command, words separated by spaces (default: sh)")
         ("env", po::value<std::vector<std::string>>(), "default environment KEY=VALUE")
         ("workdir", po::value<std::string>()->default_value("/"), "default working directory")
+        ("expose", po::value<std::vector<std::string>>(), "PORT[/PROTOCOL] the image exposes (what run -P publishes)")
         ("replace", "replace an existing image of that name");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 2, 2, usage);
@@ -71,6 +73,10 @@ int import(Context& ctx, const Args& args) {
         }
     o.workdir = p.vm["workdir"].as<std::string>();
     if (o.workdir.empty() || o.workdir[0] != '/') throw Error("invalid --workdir: must be absolute");
+    for (const auto& e : flag_values(p.vm, "expose")) {
+        parse_exposed(e);
+        o.exposed_ports.push_back(e.find('/') == std::string::npos ? e + "/tcp" : e);
+    }
     o.replace = p.vm.count("replace") > 0;
     Image img = import_image(ctx.store.paths(), o);
     std::cout << img.name << "\n";

@@ -54,7 +54,7 @@ void add_network_options(po::options_description& desc) {
         ("net", po::value<std::vector<std::string>>(), "the same as --network")
         ("publish,p", po::value<std::vector<std::string>>(),
          "[[IP:][HOST_PORT]:]CONTAINER_PORT[/tcp|/udp]: publish a port (ranges as 8000-8010)")
-        ("publish-all,P", "publish every exposed port (--expose) on a free host port")
+        ("publish-all,P", "publish every exposed port (the image's and --expose) on a free host port")
         ("expose", po::value<std::vector<std::string>>(), "PORT[/PROTOCOL]: expose a port (for -P)")
         ("ip", po::value<std::string>(), "the container's IPv4 address on its network")
         ("mac-address", po::value<std::string>(), "the container's MAC address on its network")
@@ -72,7 +72,8 @@ bool network_flags_want_namespace(const po::variables_map& vm) {
     return true;
 }
 
-void network_from_flags(const po::variables_map& vm, const Store& store, ContainerConfig& c) {
+void network_from_flags(const po::variables_map& vm, const Store& store, const std::vector<std::string>& image_exposed,
+                        ContainerConfig& c) {
     std::vector<std::string> values = network_values(vm);
     Networks networks(store.paths());
     std::set<std::string> seen;
@@ -128,8 +129,10 @@ void network_from_flags(const po::variables_map& vm, const Store& store, Contain
     for (auto& n : c.networks) n.aliases = aliases;
 
     for (const auto& p : flag_values(vm, "publish")) c.ports.push_back(parse_publish(p));
+    std::vector<std::string> exposed = image_exposed;
+    for (const auto& e : flag_values(vm, "expose")) exposed.push_back(e);
     if (vm.count("publish-all"))
-        for (const auto& e : flag_values(vm, "expose")) {
+        for (const auto& e : exposed) {
             PortRequest p = parse_exposed(e);
             bool published = false;
             for (const auto& q : c.ports)

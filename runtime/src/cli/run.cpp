@@ -79,7 +79,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.cgroupns = vm["cgroupns"].as<std::string>();
     if (c.cgroupns != "private" && c.cgroupns != "host")
         throw Error("invalid --cgroupns " + quote_for_message(c.cgroupns) + ": use \"private\" (default) or \"host\"");
-    network_from_flags(vm, ctx.store, c);
+    network_from_flags(vm, ctx.store, image.exposed_ports, c);
     if (vm.count("propagate-mount")) {
         for (const auto& d : vm["propagate-mount"].as<std::vector<std::string>>()) {
             std::error_code ec;

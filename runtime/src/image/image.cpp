@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "common/ports.hpp"
 #include "state/lock.hpp"
 #include "state/store.hpp"
 
@@ -23,7 +24,7 @@ namespace {
 json image_json(const Image& img) {
     return json{{"schema_version", 1},     {"name", img.name}, {"created", format_rfc3339(img.created_ns)},
                 {"cmd", img.cmd},          {"env", img.env},   {"workdir", img.workdir},
-                {"source", img.source}};
+                {"source", img.source}, {"exposed_ports", img.exposed_ports}};
 }
 
 Image parse_image(const std::string& text, const fs::path& source) {
@@ -36,6 +37,8 @@ Image parse_image(const std::string& text, const fs::path& source) {
         img.env = j.value("env", std::vector<std::string>{});
         img.workdir = j.value("workdir", std::string("/"));
         img.source = j.value("source", std::string());
+        img.exposed_ports = j.value("exposed_ports", std::vector<std::string>{});
+        for (const auto& e : img.exposed_ports) parse_exposed(e);
         return img;
     } catch (const json::exception& e) {
         throw Error("corrupt " + source.string() + ": " + e.what());
@@ -170,6 +173,7 @@ Image import_image(const Paths& paths, const ImportOptions& opts) {
         if (!opts.cmd.empty()) img.cmd = opts.cmd;
         img.env = opts.env;
         img.workdir = opts.workdir;
+        img.exposed_ports = opts.exposed_ports;
         img.source = source;
         write_file_atomic(tmp / "image.json", image_json(img).dump(2) + "\n");
         if (fs::exists(final_dir)) remove_image(paths, opts.name);

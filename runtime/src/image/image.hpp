@@ -17,6 +17,7 @@ struct Image {
     std::vector<std::string> cmd{"sh"};
     std::vector<std::string> env;
     std::string workdir = "/";
+    std::vector<std::string> exposed_ports;  // "80/tcp": what run -P publishes
     std::string source;  // where it came from, for humans
 };
 
@@ -30,6 +31,7 @@ struct ImportOptions {
     std::vector<std::string> cmd;
     std::vector<std::string> env;
     std::string workdir = "/";
+    std::vector<std::string> exposed_ports;
     bool replace = false;
 };
 // Unpacks into a temp dir and renames it into place, so a failed import
