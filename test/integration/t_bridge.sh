@@ -304,7 +304,14 @@ test_bridge_exhausted_subnet_and_taken_ip_are_refused() {
 test_bridge_publish_all_several_networks_and_mac() {
     bridge_setup
     # An image that exposes a port: -P publishes it, and --expose's too.
-    expect_rc 0 image import --expose 8080 --cmd "httpd -f -p 8080 -h /www" "$MINIRT_STORAGE/images/busybox/rootfs" webimg
+    # Imported into an images directory of this test's (the shared one is
+    # read-only), beside the shared busybox.
+    local shared
+    shared=$(readlink -f "$MINIRT_STORAGE/images")
+    rm "$MINIRT_STORAGE/images"
+    mkdir "$MINIRT_STORAGE/images"
+    ln -s "$shared/busybox" "$MINIRT_STORAGE/images/busybox"
+    expect_rc 0 image import --expose 8080 --cmd "httpd -f -p 8080 -h /www" "$shared/busybox/rootfs" webimg
     mkdir www && echo exposed >www/index.html
     expect_rc 0 run -d --name pa --network bridge -P --expose 9090/udp -v "$PWD/www:/www:ro" webimg
     mr port pa
