@@ -43,7 +43,7 @@ no_network_leftovers() {
         done
     done
     ! pgrep -f "aardvark-dns --config $MINIRT_ROOT/" >/dev/null || fail "aardvark-dns still runs for this root"
-    ! ip link show minirt0 >/dev/null 2>&1 || fail "the default bridge minirt0 is still there"
+    ! ip link show minirt >/dev/null 2>&1 || fail "the default bridge minirt is still there"
 }
 
 no_network_records() { [ -z "$(ls -A "$MINIRT_ROOT/netns" 2>/dev/null)" ]; }
@@ -112,7 +112,8 @@ test_bridge_bad_flags_refused_before_anything() {
     local bad
     for bad in "-p 70000:80" "-p abc" "-p 1-3:1-2" "-p 1.2.3:80:80" "--network nosuch" "--network host -p 80" \
         "--network none --ip 10.87.0.9" "--ip 10.1.2.3" "--mac-address 01:00:00:00:00:01" "--network bridge:ip=1.2.3.4" \
-        "--add-host nohostip" "--dns notanip" "--network none --network host"; do
+        "--add-host nohostip" "--dns notanip" "--dns 1::2\nx" "--network none --network host" "--network-alias x" \
+        "-p 1-2000:1-2000"; do
         # shellcheck disable=SC2086
         expect_rc 125 run --network bridge $bad --name bad busybox true
         expect_eq "$(grep -c . <<<"$ERR")" 1 "one line of error for $bad"

@@ -63,9 +63,12 @@ test_bpf_children_count_and_all_die() {
     # one's RSS counter may lag a batch behind (64 faults on 6.1, a percpu
     # batch since 6.2), and the children go on faulting while the kill is
     # sent. 1 MiB was the bound for one process (monitor_60_bpf in the VM);
-    # a CI run under ASan saw 31.0 MiB here.
-    if [ "$rss" -le $((30 << 20)) ] || [ "$rss" -gt $((34 << 20)) ]; then
-        fail "killed at rss $rss, want within 4 MiB above 30 MiB"
+    # CI runs under ASan saw 31.0 MiB and, on a host busy with a build,
+    # 38.0 MiB here. What this test proves is that the children count (each
+    # stays at 12 MiB, below the limit: without them nobody is killed), so
+    # the bound only says the kill came near the limit, not at the end.
+    if [ "$rss" -le $((30 << 20)) ] || [ "$rss" -gt $((42 << 20)) ]; then
+        fail "killed at rss $rss, want within 12 MiB above 30 MiB"
     fi
     # No process of the container survived (the runner also checks the cgroup).
     local cg

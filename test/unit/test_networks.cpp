@@ -77,7 +77,7 @@ TEST_CASE("networks: records round-trip as netavark's JSON, overlaps refused") {
     // The default is always there, and stays.
     auto def = nets.find("minirt");
     REQUIRE(def);
-    CHECK(def->interface == "minirt0");
+    CHECK(def->interface == "minirt");
     CHECK(def->subnets[0].subnet.text() == "10.87.0.0/16");
     CHECK_FALSE(def->dns_enabled);
     CHECK_THROWS_WITH(nets.remove("minirt"), Catch::Contains("cannot be removed"));

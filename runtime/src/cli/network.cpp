@@ -339,8 +339,13 @@ int connect(Context& ctx, const Args& args) {
         for (const auto& s : net.subnets) inside = inside || (a && s.subnet.contains(*a));
         if (!inside) throw Error("invalid --ip " + quote_for_message(r.ip) + ": not in network " + quote_for_message(net.name) + "'s subnet");
     }
-    if (p.vm.count("mac-address")) r.mac = p.vm["mac-address"].as<std::string>();
+    if (p.vm.count("mac-address")) {
+        r.mac = p.vm["mac-address"].as<std::string>();
+        if (!valid_mac(r.mac)) throw Error("invalid --mac-address " + quote_for_message(r.mac) + ": a unicast address like 92:d0:c6:0a:29:33");
+    }
     r.aliases = flag_values(p.vm, "alias");
+    for (const auto& a : r.aliases)
+        if (!valid_dns_name(a)) throw Error("invalid --alias " + quote_for_message(a));
     c.networks.push_back(r);
     if (v.status == Status::Running || v.status == Status::Paused) engine::connect_network(ctx.store.paths(), c, r);
     ctx.store.save_config(c);

@@ -15,6 +15,27 @@ namespace minirt::cli {
 
 namespace {
 
+// An IPv6 address's characters, with at least one colon (these go into
+// /etc files a line each: nothing else may get through).
+bool looks_like_ipv6(const std::string& a) {
+    return a.size() >= 2 && a.size() <= 45 && a.find(':') != std::string::npos &&
+           a.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
+}
+
+// The --network values given (and --net's), or the default: MINIRT_NETWORK
+// (as podman's containers.conf default_network), else the bridge.
+std::vector<std::string> network_values(const po::variables_map& vm) {
+    std::vector<std::string> v = flag_values(vm, "network");
+    for (auto& n : flag_values(vm, "net")) v.push_back(n);
+    if (v.empty()) {
+        const char* env = std::getenv("MINIRT_NETWORK");
+        v.push_back(env && *env ? env : "bridge");
+    }
+    return v;
+}
+
+}  // namespace
+
 bool valid_mac(const std::string& m) {
     if (m.size() != 17) return false;
     for (size_t i = 0; i < m.size(); ++i) {
@@ -31,20 +52,6 @@ bool valid_dns_name(const std::string& n) {
         if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.' && ch != '_') return false;
     return true;
 }
-
-// The --network values given (and --net's), or the default: MINIRT_NETWORK
-// (as podman's containers.conf default_network), else the bridge.
-std::vector<std::string> network_values(const po::variables_map& vm) {
-    std::vector<std::string> v = flag_values(vm, "network");
-    for (auto& n : flag_values(vm, "net")) v.push_back(n);
-    if (v.empty()) {
-        const char* env = std::getenv("MINIRT_NETWORK");
-        v.push_back(env && *env ? env : "bridge");
-    }
-    return v;
-}
-
-}  // namespace
 
 void add_network_options(po::options_description& desc) {
     desc.add_options()
@@ -83,7 +90,11 @@ void network_from_flags(const po::variables_map& vm, const Store& store, const s
         std::string mode;
         if (v == "none" || v == "private") mode = "none";
         else if (v == "host") mode = "host";
-        else if (v.starts_with("container:")) mode = "container:" + store.resolve(v.substr(10));
+        else if (v.starts_with("container:")) {
+            mode = "container:" + store.resolve(v.substr(10));
+            // Its /etc/hosts is the peer's: none when the peer keeps its image's.
+            c.no_hosts = store.load_config(mode.substr(10)).no_hosts;
+        }
         else if (v.starts_with("ns:")) {
             if (v.size() < 4 || v[3] != '/') throw Error(shown + ": ns: needs an absolute path");
             mode = v;
@@ -126,6 +137,12 @@ void network_from_flags(const po::variables_map& vm, const Store& store, const s
     }
     for (const auto& a : aliases)
         if (!valid_dns_name(a)) throw Error("invalid --network-alias " + quote_for_message(a));
+    if (!aliases.empty()) {
+        bool dns = false;
+        for (const auto& n : c.networks) dns = dns || networks.find(n.name)->dns_enabled;
+        if (!dns)
+            throw Error("--network-alias needs a network with DNS (the default network has none; see `minirt network create`)");
+    }
     for (auto& n : c.networks) n.aliases = aliases;
 
     for (const auto& p : flag_values(vm, "publish")) c.ports.push_back(parse_publish(p));
@@ -146,8 +163,7 @@ void network_from_flags(const po::variables_map& vm, const Store& store, const s
 
     c.dns_servers = flag_values(vm, "dns");
     for (const auto& s : c.dns_servers)
-        if (!parse_ipv4(s) && s.find(':') == std::string::npos)
-            throw Error("invalid --dns " + quote_for_message(s) + ": an IP address");
+        if (!parse_ipv4(s) && !looks_like_ipv6(s)) throw Error("invalid --dns " + quote_for_message(s) + ": an IP address");
     c.dns_search = flag_values(vm, "dns-search");
     for (const auto& s : c.dns_search)
         if (s != "." && !valid_dns_name(s)) throw Error("invalid --dns-search " + quote_for_message(s));
@@ -159,12 +175,16 @@ void network_from_flags(const po::variables_map& vm, const Store& store, const s
         auto colon = h.find(':');
         std::string name = h.substr(0, colon);
         std::string addr = colon == std::string::npos ? "" : h.substr(colon + 1);
-        if (colon == std::string::npos || !valid_dns_name(name) || addr.empty() ||
-            (!parse_ipv4(addr) && addr.find_first_not_of("0123456789abcdefABCDEF:") != std::string::npos))
+        if (colon == std::string::npos || !valid_dns_name(name) || (!parse_ipv4(addr) && !looks_like_ipv6(addr)))
             throw Error("invalid --add-host " + quote_for_message(h) + ": use HOST:IP");
         c.add_hosts.push_back(h);
     }
-    c.no_hosts = vm.count("no-hosts") > 0;
+    bool peer = c.network.starts_with("container:");
+    if (peer && (vm.count("dns") || vm.count("dns-search") || vm.count("dns-option") || vm.count("add-host") ||
+                 vm.count("no-hosts")))
+        throw Error("--dns, --dns-search, --dns-option, --add-host and --no-hosts cannot go with --network " +
+                    c.network.substr(0, 22) + ": its /etc files are that container's");
+    if (!peer) c.no_hosts = vm.count("no-hosts") > 0;
     if (c.no_hosts && !c.add_hosts.empty()) throw Error("--no-hosts and --add-host cannot go together");
 }
 

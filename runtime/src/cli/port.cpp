@@ -12,7 +12,8 @@ namespace minirt::cli {
 namespace {
 
 // Its ports as published (host ports picked at start included) while its
-// network is set up; else those its config names.
+// network is set up; none otherwise (`ps -a` keeps what the last start
+// published).
 std::vector<PortRequest> published_ports(const Store& store, const std::string& id) {
     if (auto r = engine::load_network_record(store.paths(), id)) return r->ports;
     return {};

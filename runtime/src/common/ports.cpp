@@ -23,6 +23,9 @@ Span port_span(std::string_view text, const std::string& what) {
     if (dash == std::string_view::npos) return {one(text), 1};
     uint16_t first = one(text.substr(0, dash)), last = one(text.substr(dash + 1));
     if (last < first) throw Error(what + ": the range " + std::string(text) + " ends before it starts");
+    // Each published port is a socket the shim holds.
+    if (last - first >= kMaxPortRange)
+        throw Error(what + ": the range " + std::string(text) + " is longer than " + std::to_string(kMaxPortRange) + " ports");
     return {first, static_cast<uint16_t>(last - first + 1)};
 }
 

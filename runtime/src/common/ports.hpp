@@ -8,6 +8,9 @@
 
 namespace minirt {
 
+// The longest range one -p may publish.
+constexpr int kMaxPortRange = 1000;
+
 // One -p: host_port 0 is picked when the container starts.
 struct PortRequest {
     std::string host_ip;  // empty: every address of the host

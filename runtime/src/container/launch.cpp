@@ -1,6 +1,7 @@
 #include "container/launch.hpp"
 
 #include "container/bundle.hpp"
+#include "engine/network.hpp"
 #include "container/ops.hpp"
 
 #include <fcntl.h>
@@ -134,6 +135,9 @@ NetnsMaker::~NetnsMaker() {
 }
 
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode) {
+    // What a --rm shim killed after unlisting its container left of its
+    // networks (one readdir when there is nothing).
+    engine::collect_network_garbage(store.paths());
     prepare_bundle(store, id);
     std::string shim = shim_executable();
     std::vector<std::string> args{"minirt-shim", store.paths().root.string(), store.paths().storage.string(), id};

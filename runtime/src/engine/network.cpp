@@ -16,6 +16,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "linux/process.hpp"
 #include "state/lock.hpp"
 
 namespace minirt::engine {
@@ -26,6 +27,12 @@ namespace {
 
 bool container_exists(const Paths& paths, const std::string& id) {
     return ::access(paths.container_dir(id).c_str(), F_OK) == 0;
+}
+
+// A lease is held while its container exists, or while its network is
+// still set up (a --rm container is unlisted before its teardown).
+bool lease_alive(const Paths& paths, const std::string& id) {
+    return container_exists(paths, id) || ::access(paths.netns_record(id).c_str(), F_OK) == 0;
 }
 
 bool is_namespace_mount(const fs::path& p) {
@@ -106,7 +113,9 @@ void hold_ports(PortRequest& p, std::vector<UniqueFd>& holds) {
 json record_json(const NetworkRecord& r) {
     json ports = json::array();
     for (const auto& p : r.ports) ports.push_back(port_json(p));
-    return json{{"schema_version", 1}, {"input", r.input}, {"status", r.status}, {"ports", ports}};
+    json j{{"schema_version", 1}, {"input", r.input}, {"status", r.status}, {"ports", ports}};
+    if (r.setup_pid > 0) j["setup"] = {{"pid", r.setup_pid}, {"start_time", r.setup_start}};
+    return j;
 }
 
 void save_record(const Paths& paths, const std::string& id, const NetworkRecord& r) {
@@ -119,6 +128,9 @@ void teardown_record(const Paths& paths, const std::string& id, std::string* not
     fs::path ns = paths.netns_file(id);
     try {
         auto r = load_network_record(paths, id);
+        // A setup a killed shim left running finishes first.
+        if (r && r->setup_pid > 0)
+            if (UniqueFd setup = open_pidfd(r->setup_pid, r->setup_start)) wait_pidfd(setup.get(), 60000);
         // Without the namespace mounted, setup never began.
         if (r && !r->input.is_null() && is_namespace_mount(ns))
             NetavarkRun::start("teardown", ns, r->input.dump(), paths.netavark_config()).wait();
@@ -166,7 +178,7 @@ NetworkAddress take_address(const Paths& paths, const ContainerConfig& c, const 
     NetworkAddress a;
     a.network = req.name;
     a.interface = interface;
-    a.address = networks.lease(req.name, c.id, wanted, [&](const std::string& id) { return container_exists(paths, id); });
+    a.address = networks.lease(req.name, c.id, wanted, [&](const std::string& id) { return lease_alive(paths, id); });
     for (const auto& s : n->subnets)
         if (s.subnet.contains(a.address)) a.subnet = s;
     a.dns = n->dns_enabled;
@@ -193,6 +205,10 @@ std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::
             q.range = p.at("range").get<uint16_t>();
             q.protocol = p.at("protocol").get<std::string>();
             r.ports.push_back(q);
+        }
+        if (j.contains("setup") && j["setup"].is_object()) {
+            r.setup_pid = j["setup"].value("pid", 0);
+            r.setup_start = j["setup"].value("start_time", uint64_t{0});
         }
         return r;
     } catch (const json::exception& e) {
@@ -257,6 +273,9 @@ ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConf
     if (::mount(source.c_str(), ns.c_str(), nullptr, MS_BIND, nullptr) < 0)
         throw_errno("bind the container's network namespace to " + ns.string());
     n.setup_.emplace(NetavarkRun::start("setup", ns, r.input.dump(), paths.netavark_config()));
+    r.setup_pid = n.setup_->pid();
+    r.setup_start = process_start_time(r.setup_pid).value_or(0);
+    save_record(paths, c.id, r);
     return n;
 }
 
@@ -275,12 +294,16 @@ void ContainerNetwork::finish_setup() {
 
 void ContainerNetwork::record_status() {
     if (setup_output_.empty()) return;
+    json status = json::parse(setup_output_, nullptr, false);
+    setup_output_.clear();
     FileLock lock = Networks(paths_).lock();
     if (auto r = load_network_record(paths_, id_)) {
-        r->status = json::parse(setup_output_, nullptr, false);
+        r->setup_pid = 0;
+        // Merged: a `network connect` may have come first.
+        if (!r->status.is_object()) r->status = json::object();
+        if (status.is_object()) r->status.update(status);
         save_record(paths_, id_, *r);
     }
-    setup_output_.clear();
 }
 
 void ContainerNetwork::teardown(std::string* note) noexcept {
@@ -309,10 +332,13 @@ std::vector<std::string> collect_network_garbage(const Paths& paths, const std::
     if (!only_id.empty()) {
         if (::access(paths.netns_record(only_id).c_str(), F_OK) == 0) ids.push_back(only_id);
     } else {
+        // One readdir, and a look at the containers whose record is there.
         std::error_code ec;
         for (fs::directory_iterator it(paths.netns_dir(), ec), end; !ec && it != end; it.increment(ec)) {
             std::string f = it->path().filename().string();
-            if (f.ends_with(".json") && is_full_id(f.substr(0, f.size() - 5))) ids.push_back(f.substr(0, f.size() - 5));
+            if (!f.ends_with(".json")) continue;
+            std::string id = f.substr(0, f.size() - 5);
+            if (is_full_id(id) && !container_exists(paths, id)) ids.push_back(id);
         }
     }
     if (ids.empty()) return problems;
@@ -360,7 +386,8 @@ void connect_network(const Paths& paths, const ContainerConfig& c, const Network
     }
     Network net;
     NetworkAddress a = take_address(paths, c, request, "eth" + std::to_string(n), net);
-    json input = netavark_input(c, {a}, {net}, {});
+    // The published ports go to this network too, as podman's connect does.
+    json input = netavark_input(c, {a}, {net}, r->ports);
     json out;
     try {
         out = json::parse(NetavarkRun::start("setup", ns, input.dump(), paths.netavark_config()).wait(), nullptr, false);
@@ -383,7 +410,9 @@ void disconnect_network(const Paths& paths, const ContainerConfig& c, const std:
         json input = r->input;
         input["networks"] = json::object({{network, r->input["networks"][network]}});
         input["network_info"] = json::object({{network, r->input["network_info"][network]}});
-        input["port_mappings"] = json::array();
+        json pm = json::array();
+        for (const auto& p : r->ports) pm.push_back(port_json(p));
+        input["port_mappings"] = pm;
         NetavarkRun::start("teardown", ns, input.dump(), paths.netavark_config()).wait();
         r->input["networks"].erase(network);
         r->input["network_info"].erase(network);

@@ -60,6 +60,9 @@ public:
     // Writes what setup reported into the record (inspect's addresses and
     // MACs): after the start, off its path.
     void record_status();
+    // Closes the published ports' holds (a --rm container's, once its exit
+    // is reported: the next `run -p` of the same port must find it free).
+    void release_ports() noexcept { port_holds_.clear(); }
     // Undoes the setup and removes the record (errors go to `note`).
     void teardown(std::string* note = nullptr) noexcept;
 
@@ -81,6 +84,10 @@ struct NetworkRecord {
     nlohmann::json input;   // netavark's setup description
     nlohmann::json status;  // what setup reported (null until it has)
     std::vector<PortRequest> ports;
+    // The netavark setup under way (0: none): a teardown waits for it, so
+    // one begun by a shim killed meanwhile does not add rules after it.
+    int setup_pid = 0;
+    uint64_t setup_start = 0;
 };
 std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::string& id);
 // What inspect shows of a container's live networks: per network its
@@ -88,8 +95,10 @@ std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::
 // published; null when it has none set up.
 nlohmann::json network_settings(const Paths& paths, const std::string& id);
 
-// Tears down the records whose shim is gone (`only_id`: that container's
-// alone). Returns what failed, for the caller to show (never throws).
+// Tears down the records whose shim is gone: `only_id`'s, or (empty) those
+// of every container that no longer exists (a --rm shim killed after it
+// unlisted its container). Returns what failed, for the caller to show
+// (never throws).
 std::vector<std::string> collect_network_garbage(const Paths& paths, const std::string& only_id = {});
 
 // Gives back the container's addresses (its removal).

@@ -53,8 +53,9 @@ std::string hosts_text(const ContainerConfig& c, const std::vector<NetworkAddres
         auto colon = h.find(':');
         out += h.substr(colon + 1) + "\t" + h.substr(0, colon) + "\n";
     }
-    // The host's own file on its network; localhost alone elsewhere.
-    out += c.network == "host" ? host_hosts : kLocalhost;
+    // On the host's file (podman's default base_hosts_file), or localhost
+    // alone where the host has none.
+    out += host_hosts.empty() ? kLocalhost : host_hosts;
     if (!out.empty() && out.back() != '\n') out += '\n';
     std::string names = c.hostname == c.name || c.name.empty() ? c.hostname : c.hostname + " " + c.name;
     if (c.network == "host") return out;
@@ -115,7 +116,7 @@ void write_network_files(const fs::path& dir, const ContainerConfig& c, const st
     }
     write_in_place(dir / "resolv.conf", resolv_text(c, addrs, host_resolv));
     if (!c.no_hosts) {
-        std::string host_hosts = c.network == "host" ? read_file_if_exists("/etc/hosts", 1 << 20).value_or("") : "";
+        std::string host_hosts = read_file_if_exists("/etc/hosts", 1 << 20).value_or("");
         write_in_place(dir / "hosts", hosts_text(c, addrs, host_hosts));
     }
 }

@@ -13,7 +13,8 @@
 namespace minirt::engine {
 
 // `addrs`: the container's bridge addresses (none for other modes).
-// `host_resolv`: the host's resolv.conf text. Pure, for tests.
+// `host_hosts`, `host_resolv`: the host's /etc/hosts and resolv.conf (the
+// bases, as podman's). Pure, for tests.
 std::string hosts_text(const ContainerConfig& c, const std::vector<NetworkAddress>& addrs,
                        const std::string& host_hosts);
 std::string resolv_text(const ContainerConfig& c, const std::vector<NetworkAddress>& addrs,

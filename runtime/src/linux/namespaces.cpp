@@ -58,11 +58,16 @@ UniqueFd new_network_namespace() {
 }
 
 UniqueFd open_network_namespace(const std::string& path, const std::string& what) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_errno(what + ": open " + path);
+    // Looked at through O_PATH first: opening a FIFO or a device for real
+    // could block or do something.
+    UniqueFd at(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    if (!at) throw_errno(what + ": open " + path);
     struct statfs fs{};
-    if (::fstatfs(fd.get(), &fs) < 0 || fs.f_type != NSFS_MAGIC || ::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET)
-        throw Error(what + ": " + path + " is not a network namespace");
+    if (::fstatfs(at.get(), &fs) < 0 || fs.f_type != NSFS_MAGIC) throw Error(what + ": " + path + " is not a network namespace");
+    std::string self = "/proc/self/fd/" + std::to_string(at.get());
+    UniqueFd fd(::open(self.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno(what + ": open " + path);
+    if (::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) throw Error(what + ": " + path + " is not a network namespace");
     return fd;
 }
 

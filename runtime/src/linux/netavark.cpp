@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -21,6 +23,7 @@ namespace minirt {
 namespace {
 
 constexpr size_t kOutputKept = 1 << 20;
+constexpr int kTimeoutMs = 60000;
 
 // podman's helper_binaries_dir, in its order.
 constexpr const char* kHelperDirs[] = {"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman",
@@ -119,11 +122,18 @@ std::string NetavarkRun::wait() {
     ::fcntl(out_.get(), F_SETFL, O_NONBLOCK);
     ::fcntl(err_.get(), F_SETFL, O_NONBLOCK);
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-    bool exited = false;
+    bool exited = false, timed_out = false;
+    int64_t deadline = monotonic_ms() + kTimeoutMs;
     while (!exited) {
         pollfd fds[3] = {{out_.get(), POLLIN, 0}, {err_.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
-        int n = ::poll(fds, pidfd ? 3 : 2, -1);
+        int left = static_cast<int>(std::max<int64_t>(0, deadline - monotonic_ms()));
+        int n = ::poll(fds, pidfd ? 3 : 2, left);
         if (n < 0 && errno != EINTR) throw_errno("wait for netavark " + verb_);
+        if (n == 0) {
+            ::kill(pid_, SIGKILL);
+            timed_out = true;
+            break;
+        }
         drain(out_.get(), out);
         drain(err_.get(), err);
         if (fds[2].revents & POLLIN) exited = true;
@@ -137,6 +147,7 @@ std::string NetavarkRun::wait() {
     pid_ = -1;
     out_.reset();
     err_.reset();
+    if (timed_out) throw Error("netavark " + verb_ + " did not finish within a minute (killed)");
     if (WIFSIGNALED(status))
         throw Error("netavark " + verb_ + " was killed by signal " + std::to_string(WTERMSIG(status)));
     if (WEXITSTATUS(status) != 0) throw Error("netavark " + verb_ + ": " + failure_message(out, err));

@@ -37,8 +37,11 @@ public:
         : pid_(std::exchange(o.pid_, -1)), out_(std::move(o.out_)), err_(std::move(o.err_)), verb_(std::move(o.verb_)) {}
     NetavarkRun& operator=(NetavarkRun&&) = delete;
     ~NetavarkRun();
+    pid_t pid() const { return pid_; }
     // netavark's stdout (setup: the JSON status of each network); Error with
-    // netavark's own message when it failed.
+    // netavark's own message when it failed, or when it has not finished
+    // within a minute (killed: a stuck iptables lock must not hold every
+    // start behind it).
     std::string wait();
 
 private:

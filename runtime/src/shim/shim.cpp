@@ -222,8 +222,7 @@ void Shim::prepare_network() {
         // inside it (the CLI decided as we would; should it ever not, the spec wins).
         netns_.reset();
     }
-    // A start after a lost /run finds no state directory yet.
-    make_dirs(store_.paths().state_dir(args_.id), 0700);
+    make_dirs(store_.paths().state_dir(args_.id), 0700);  // should the mark have failed
     engine::write_network_files(store_.paths().state_dir(args_.id), config_,
                                 network_ ? network_->addresses() : std::vector<engine::NetworkAddress>{});
 }
@@ -558,6 +557,9 @@ void Shim::finish() {
         if (args_.tty_client) attach_->await_first_client(args_.report_fd, kAwaitClientMs);
         attach_->send_exit(code);
     }
+    // The next `run --rm -p` of the same port must find it free; the rules
+    // go with the teardown, which waits for the networks lock.
+    if (unlisted && network_) network_->release_ports();
     report(Message::exited(code));
     // An attached CLI's stdout may be a pipe someone reads to EOF
     // (`$(minirt run --rm ...)`): it must not wait for the purge.
@@ -614,6 +616,10 @@ int Shim::run() {
     sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     startup_lock_ = FileLock::adopt(args_.lock_fd, store_.paths().lock_file(args_.id));
     try {
+        // A start after a lost /run finds no state directory: made first,
+        // so the mark is ours from the start (a network record with no
+        // mark held is a dead shim's to whoever finds it).
+        make_dirs(store_.paths().state_dir(args_.id), 0700);
         alive_mark_ = hold_shim_mark(store_.paths().state_dir(args_.id));
     } catch (const Error&) {
         // Without it, `list` asks /proc about this container instead.
@@ -648,7 +654,11 @@ int Shim::run() {
         remove_cgroup();  // never in place of the failure being reported
         if (config_.auto_remove) {
             remove_container();
-            engine::release_addresses(store_.paths(), config_);
+            try {
+                engine::release_addresses(store_.paths(), config_);
+            } catch (const Error& e) {
+                log_->note("minirt: --rm: " + e.message());
+            }
         }
         startup_lock_.release();
         report(failure_report_);

@@ -96,7 +96,8 @@ Network default_network() {
     n.name = kDefaultNetwork;
     // Fixed, so that every store on the host describes the same bridge the same way.
     n.id = "6d696e6972742064656661756c74206e6574776f726b206f6e206d696e697274";
-    n.interface = "minirt0";
+    // Not "minirtN": networks made before the default existed took minirt0.
+    n.interface = "minirt";
     NetworkSubnet s;
     s.subnet = {(10u << 24) | (87u << 16), 16};
     s.gateway = s.subnet.base | 1;
