@@ -11,6 +11,10 @@
 
 #include "state/store.hpp"
 
+namespace minirt {
+struct Network;
+}
+
 namespace minirt::cli {
 
 namespace po = boost::program_options;
@@ -90,9 +94,12 @@ void add_network_options(po::options_description& desc);
 void network_from_flags(const po::variables_map& vm, const Store& store, const std::vector<std::string>& image_exposed,
                         ContainerConfig& config);
 bool network_flags_want_namespace(const po::variables_map& vm);
-// A DNS name (--network-alias, --add-host), a unicast MAC address.
+// A DNS name (--network-alias, --add-host).
 bool valid_dns_name(const std::string& name);
-bool valid_mac(const std::string& mac);
+// --ip on `net` (an IPv4 address in its subnets), --mac-address (unicast):
+// Error (125) naming the flag.
+void check_ip_on(const Network& net, const std::string& ip);
+void check_mac(const std::string& mac);
 // The security flags of run (--cap-add, --security-opt, --user, --userns, ...).
 void add_security_options(po::options_description& desc);
 Security security_from_flags(const po::variables_map& vm, const Store& store);

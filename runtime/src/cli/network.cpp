@@ -334,14 +334,11 @@ int connect(Context& ctx, const Args& args) {
     r.name = net.name;
     if (p.vm.count("ip")) {
         r.ip = p.vm["ip"].as<std::string>();
-        auto a = parse_ipv4(r.ip);
-        bool inside = false;
-        for (const auto& s : net.subnets) inside = inside || (a && s.subnet.contains(*a));
-        if (!inside) throw Error("invalid --ip " + quote_for_message(r.ip) + ": not in network " + quote_for_message(net.name) + "'s subnet");
+        check_ip_on(net, r.ip);
     }
     if (p.vm.count("mac-address")) {
         r.mac = p.vm["mac-address"].as<std::string>();
-        if (!valid_mac(r.mac)) throw Error("invalid --mac-address " + quote_for_message(r.mac) + ": a unicast address like 92:d0:c6:0a:29:33");
+        check_mac(r.mac);
     }
     r.aliases = flag_values(p.vm, "alias");
     for (const auto& a : r.aliases)

@@ -34,8 +34,6 @@ std::vector<std::string> network_values(const po::variables_map& vm) {
     return v;
 }
 
-}  // namespace
-
 bool valid_mac(const std::string& m) {
     if (m.size() != 17) return false;
     for (size_t i = 0; i < m.size(); ++i) {
@@ -44,6 +42,20 @@ bool valid_mac(const std::string& m) {
     }
     // A unicast address: the first octet's lowest bit clear.
     return (std::stoi(m.substr(0, 2), nullptr, 16) & 1) == 0;
+}
+
+}  // namespace
+
+void check_ip_on(const Network& net, const std::string& ip) {
+    auto a = parse_ipv4(ip);
+    if (!a) throw Error("invalid --ip " + quote_for_message(ip) + ": an IPv4 address");
+    bool inside = false;
+    for (const auto& s : net.subnets) inside = inside || s.subnet.contains(*a);
+    if (!inside) throw Error("invalid --ip " + ip + ": not in network " + quote_for_message(net.name) + "'s subnet");
+}
+
+void check_mac(const std::string& mac) {
+    if (!valid_mac(mac)) throw Error("invalid --mac-address " + quote_for_message(mac) + ": a unicast address like 92:d0:c6:0a:29:33");
 }
 
 bool valid_dns_name(const std::string& n) {
@@ -124,15 +136,11 @@ void network_from_flags(const po::variables_map& vm, const Store& store, const s
     if ((!ip.empty() || !mac.empty()) && c.networks.size() > 1)
         throw Error("--ip and --mac-address need a single network (" + std::to_string(c.networks.size()) + " given)");
     if (!ip.empty()) {
-        if (!parse_ipv4(ip)) throw Error("invalid --ip " + quote_for_message(ip) + ": an IPv4 address");
-        auto n = networks.find(c.networks[0].name);
-        bool inside = false;
-        for (const auto& s : n->subnets) inside = inside || s.subnet.contains(*parse_ipv4(ip));
-        if (!inside) throw Error("invalid --ip " + ip + ": not in network " + quote_for_message(n->name) + "'s subnet");
+        check_ip_on(*networks.find(c.networks[0].name), ip);
         c.networks[0].ip = ip;
     }
     if (!mac.empty()) {
-        if (!valid_mac(mac)) throw Error("invalid --mac-address " + quote_for_message(mac) + ": a unicast address like 92:d0:c6:0a:29:33");
+        check_mac(mac);
         c.networks[0].mac = mac;
     }
     for (const auto& a : aliases)

@@ -60,29 +60,24 @@ pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int l
     UniqueFd lock(::fcntl(lock_fd, F_DUPFD_CLOEXEC, 10));
     UniqueFd netns(mode.netns >= 0 ? ::fcntl(mode.netns, F_DUPFD_CLOEXEC, 10) : -1);
     if (!report || !lock || (mode.netns >= 0 && !netns)) throw_errno("duplicate the shim's descriptors");
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    if (int e = ::posix_spawn_file_actions_init(&fa)) throw Error(e, "posix_spawn_file_actions_init");
-    if (int e = ::posix_spawnattr_init(&attr)) {
-        ::posix_spawn_file_actions_destroy(&fa);
-        throw Error(e, "posix_spawnattr_init");
-    }
-    int rc = ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    SpawnSetup setup;
+    posix_spawn_file_actions_t* fa = setup.actions();
+    int rc = ::posix_spawnattr_setflags(setup.attr(), POSIX_SPAWN_SETSID);
     auto act = [&](int e) {
         if (rc == 0) rc = e;
     };
-    act(::posix_spawn_file_actions_adddup2(&fa, report.get(), kShimReportFd));
-    act(::posix_spawn_file_actions_adddup2(&fa, lock.get(), kShimLockFd));
-    if (netns) act(::posix_spawn_file_actions_adddup2(&fa, netns.get(), kShimNetnsFd));
+    act(::posix_spawn_file_actions_adddup2(fa, report.get(), kShimReportFd));
+    act(::posix_spawn_file_actions_adddup2(fa, lock.get(), kShimLockFd));
+    if (netns) act(::posix_spawn_file_actions_adddup2(fa, netns.get(), kShimNetnsFd));
     // Only stdio and those: a stray descriptor of the CLI's (another lock,
     // a socket) must not live as long as the shim.
-    act(::posix_spawn_file_actions_addclosefrom_np(&fa, (netns ? kShimNetnsFd : kShimLockFd) + 1));
+    act(::posix_spawn_file_actions_addclosefrom_np(fa, (netns ? kShimNetnsFd : kShimLockFd) + 1));
     // Nor may it keep the user's working directory busy (its paths are absolute).
-    act(::posix_spawn_file_actions_addchdir_np(&fa, "/"));
-    if (!mode.pass_stdin) act(::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0));
+    act(::posix_spawn_file_actions_addchdir_np(fa, "/"));
+    if (!mode.pass_stdin) act(::posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDWR, 0));
     if (!mode.attached) {
-        act(::posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0));
-        act(::posix_spawn_file_actions_adddup2(&fa, 1, 2));
+        act(::posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_RDWR, 0));
+        act(::posix_spawn_file_actions_adddup2(fa, 1, 2));
     }
     // Without glibc's per-thread cache of freed chunks: it would keep what
     // the setup freed (the spec, its JSON) in the heap of an idle shim for
@@ -98,9 +93,7 @@ pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int l
     env_strings.push_back(tunables);
     std::vector<char*> envp = exec_vector(env_strings);
     pid_t pid = -1;
-    if (rc == 0) rc = ::posix_spawn(&pid, shim.c_str(), &fa, &attr, argv, envp.data());
-    ::posix_spawn_file_actions_destroy(&fa);
-    ::posix_spawnattr_destroy(&attr);
+    if (rc == 0) rc = ::posix_spawn(&pid, shim.c_str(), fa, setup.attr(), argv, envp.data());
     if (rc != 0) throw Error(rc, "cannot start the container's shim: exec " + shim);
     return pid;
 }

@@ -40,14 +40,6 @@ bool is_namespace_mount(const fs::path& p) {
     return ::statfs(p.c_str(), &fs) == 0 && fs.f_type == NSFS_MAGIC;
 }
 
-json port_json(const PortRequest& p) {
-    return json{{"host_ip", p.host_ip},
-                {"container_port", p.container_port},
-                {"host_port", p.host_port},
-                {"range", p.range},
-                {"protocol", p.protocol}};
-}
-
 // A socket bound to host_ip:port (nothing listens on it): the port is ours
 // until it is closed. EADDRINUSE: someone else's.
 UniqueFd bind_port(const std::string& host_ip, uint16_t port, const std::string& protocol) {
@@ -111,9 +103,7 @@ void hold_ports(PortRequest& p, std::vector<UniqueFd>& holds) {
 }
 
 json record_json(const NetworkRecord& r) {
-    json ports = json::array();
-    for (const auto& p : r.ports) ports.push_back(port_json(p));
-    json j{{"schema_version", 1}, {"input", r.input}, {"status", r.status}, {"ports", ports}};
+    json j{{"schema_version", 1}, {"input", r.input}, {"status", r.status}, {"ports", ports_json(r.ports)}};
     if (r.setup_pid > 0) j["setup"] = {{"pid", r.setup_pid}, {"start_time", r.setup_start}};
     return j;
 }
@@ -157,11 +147,9 @@ json netavark_input(const ContainerConfig& c, const std::vector<NetworkAddress>&
         networks[a.network] = n;
         info[a.network] = json::parse(network_json(nets[i]));
     }
-    json pm = json::array();
-    for (const auto& p : ports) pm.push_back(port_json(p));
     return json{{"container_id", c.id},
                 {"container_name", c.name},
-                {"port_mappings", pm},
+                {"port_mappings", ports_json(ports)},
                 {"networks", networks},
                 {"network_info", info}};
 }
@@ -197,15 +185,7 @@ std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::
         NetworkRecord r;
         r.input = j.at("input");
         r.status = j.value("status", json());
-        for (const auto& p : j.value("ports", json::array())) {
-            PortRequest q;
-            q.host_ip = p.value("host_ip", std::string());
-            q.host_port = p.at("host_port").get<uint16_t>();
-            q.container_port = p.at("container_port").get<uint16_t>();
-            q.range = p.at("range").get<uint16_t>();
-            q.protocol = p.at("protocol").get<std::string>();
-            r.ports.push_back(q);
-        }
+        r.ports = ports_from_json(j.value("ports", json::array()));
         if (j.contains("setup") && j["setup"].is_object()) {
             r.setup_pid = j["setup"].value("pid", 0);
             r.setup_start = j["setup"].value("start_time", uint64_t{0});
@@ -213,6 +193,8 @@ std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::
         return r;
     } catch (const json::exception& e) {
         throw Error(paths.netns_record(id).string() + ": " + e.what());
+    } catch (const Error& e) {
+        throw e.wrap(paths.netns_record(id).string());
     }
 }
 
@@ -241,9 +223,7 @@ json network_settings(const Paths& paths, const std::string& id) {
         }
         nets[name] = e;
     }
-    json ports = json::array();
-    for (const auto& p : r->ports) ports.push_back(port_json(p));
-    return json{{"networks", nets}, {"ports", ports}};
+    return json{{"networks", nets}, {"ports", ports_json(r->ports)}};
 }
 
 ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConfig& c, int netns) {
@@ -263,7 +243,7 @@ ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConf
     r.input = netavark_input(c, n.addresses_, nets, n.ports_);
     r.ports = n.ports_;
     save_record(paths, c.id, r);
-    n.active_ = true;
+    n.active_.on = true;
     fs::path ns = paths.netns_file(c.id);
     {
         UniqueFd target(::open(ns.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
@@ -307,8 +287,8 @@ void ContainerNetwork::record_status() {
 }
 
 void ContainerNetwork::teardown(std::string* note) noexcept {
-    if (!active_) return;
-    active_ = false;
+    if (!active_.on) return;
+    active_.on = false;
     try {
         if (setup_) {
             try {
@@ -410,9 +390,7 @@ void disconnect_network(const Paths& paths, const ContainerConfig& c, const std:
         json input = r->input;
         input["networks"] = json::object({{network, r->input["networks"][network]}});
         input["network_info"] = json::object({{network, r->input["network_info"][network]}});
-        json pm = json::array();
-        for (const auto& p : r->ports) pm.push_back(port_json(p));
-        input["port_mappings"] = pm;
+        input["port_mappings"] = ports_json(r->ports);
         NetavarkRun::start("teardown", ns, input.dump(), paths.netavark_config()).wait();
         r->input["networks"].erase(network);
         r->input["network_info"].erase(network);

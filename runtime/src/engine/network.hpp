@@ -42,13 +42,7 @@ public:
     // setup, which runs on while the caller goes on. A record the
     // container's previous shim left is torn down first.
     static ContainerNetwork begin(const Paths& paths, const ContainerConfig& c, int netns);
-    ContainerNetwork(ContainerNetwork&& o) noexcept
-        : paths_(std::move(o.paths_)), id_(std::move(o.id_)), addresses_(std::move(o.addresses_)),
-          ports_(std::move(o.ports_)), port_holds_(std::move(o.port_holds_)), setup_lock_(std::move(o.setup_lock_)),
-          setup_(std::move(o.setup_)), setup_output_(std::move(o.setup_output_)),
-          active_(std::exchange(o.active_, false)) {
-        o.setup_.reset();
-    }
+    ContainerNetwork(ContainerNetwork&&) noexcept = default;
     ContainerNetwork& operator=(ContainerNetwork&&) = delete;
     ~ContainerNetwork() { teardown(); }
 
@@ -76,7 +70,16 @@ private:
     std::optional<FileLock> setup_lock_;  // held until setup is done
     std::optional<NetavarkRun> setup_;
     std::string setup_output_;
-    bool active_ = false;
+    // Set up, and so ours to tear down; a moved-from object is neither.
+    struct Active {
+        bool on = false;
+        Active() = default;
+        Active(Active&& o) noexcept : on(std::exchange(o.on, false)) {}
+        Active& operator=(Active&& o) noexcept {
+            on = std::exchange(o.on, false);
+            return *this;
+        }
+    } active_;
 };
 
 // The container's record: what netavark was told, and reported.

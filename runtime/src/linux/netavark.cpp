@@ -74,31 +74,25 @@ NetavarkRun NetavarkRun::start(const std::string& verb, const fs::path& netns, c
     std::vector<std::string> args{bin.netavark, "--config", config_dir.string(), "--rootless", "false",
                                   "--aardvark-binary", bin.aardvark, verb, netns.string()};
     std::vector<char*> argv = exec_vector(args);
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    if (int e = ::posix_spawn_file_actions_init(&fa)) throw Error(e, "posix_spawn_file_actions_init");
-    if (int e = ::posix_spawnattr_init(&attr)) {
-        ::posix_spawn_file_actions_destroy(&fa);
-        throw Error(e, "posix_spawnattr_init");
-    }
-    ::posix_spawn_file_actions_adddup2(&fa, in.read.get(), 0);
-    ::posix_spawn_file_actions_adddup2(&fa, out.write.get(), 1);
-    ::posix_spawn_file_actions_adddup2(&fa, err.write.get(), 2);
+    SpawnSetup setup;
+    posix_spawn_file_actions_t* fa = setup.actions();
+    posix_spawnattr_t* attr = setup.attr();
+    ::posix_spawn_file_actions_adddup2(fa, in.read.get(), 0);
+    ::posix_spawn_file_actions_adddup2(fa, out.write.get(), 1);
+    ::posix_spawn_file_actions_adddup2(fa, err.write.get(), 2);
     // Nothing else of ours: aardvark-dns, which netavark may start, lives on
     // and would hold it (a shim's report pipe, a container's lock).
-    ::posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    ::posix_spawn_file_actions_addclosefrom_np(fa, 3);
     // A shim blocks and ignores signals of its own; aardvark-dns must not
     // inherit that (netavark tells it of changes with SIGHUP).
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
-    ::posix_spawnattr_setsigmask(&attr, &none);
-    ::posix_spawnattr_setsigdefault(&attr, &all);
-    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    ::posix_spawnattr_setsigmask(attr, &none);
+    ::posix_spawnattr_setsigdefault(attr, &all);
+    ::posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     NetavarkRun run;
-    int rc = ::posix_spawn(&run.pid_, bin.netavark.c_str(), &fa, &attr, argv.data(), environ);
-    ::posix_spawn_file_actions_destroy(&fa);
-    ::posix_spawnattr_destroy(&attr);
+    int rc = ::posix_spawn(&run.pid_, bin.netavark.c_str(), fa, attr, argv.data(), environ);
     if (rc != 0) throw Error(rc, "exec " + bin.netavark);
     run.out_ = std::move(out.read);
     run.err_ = std::move(err.read);

@@ -241,4 +241,17 @@ void Child::kill_and_reap() noexcept {
     wait();
 }
 
+SpawnSetup::SpawnSetup() {
+    if (int e = ::posix_spawn_file_actions_init(&actions_)) throw Error(e, "posix_spawn_file_actions_init");
+    if (int e = ::posix_spawnattr_init(&attr_)) {
+        ::posix_spawn_file_actions_destroy(&actions_);
+        throw Error(e, "posix_spawnattr_init");
+    }
+}
+
+SpawnSetup::~SpawnSetup() {
+    ::posix_spawn_file_actions_destroy(&actions_);
+    ::posix_spawnattr_destroy(&attr_);
+}
+
 }  // namespace minirt

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <signal.h>
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -111,6 +112,22 @@ public:
 
 private:
     pid_t pid_ = -1;
+};
+
+// posix_spawn's file actions and attributes, made together and destroyed
+// with the object.
+class SpawnSetup {
+public:
+    SpawnSetup();
+    ~SpawnSetup();
+    SpawnSetup(const SpawnSetup&) = delete;
+    SpawnSetup& operator=(const SpawnSetup&) = delete;
+    posix_spawn_file_actions_t* actions() { return &actions_; }
+    posix_spawnattr_t* attr() { return &attr_; }
+
+private:
+    posix_spawn_file_actions_t actions_;
+    posix_spawnattr_t attr_;
 };
 
 // Monotonic milliseconds, for timeouts.

@@ -222,7 +222,6 @@ void Shim::prepare_network() {
         // inside it (the CLI decided as we would; should it ever not, the spec wins).
         netns_.reset();
     }
-    make_dirs(store_.paths().state_dir(args_.id), 0700);  // should the mark have failed
     engine::write_network_files(store_.paths().state_dir(args_.id), config_,
                                 network_ ? network_->addresses() : std::vector<engine::NetworkAddress>{});
 }

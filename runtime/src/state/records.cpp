@@ -400,6 +400,14 @@ std::vector<NetworkRequest> networks_from_json(const json& a) {
     return out;
 }
 
+bool valid_network_mode(const std::string& m) {
+    if (m == "none" || m == "host" || m == "bridge") return true;
+    if (m.starts_with("container:")) return is_full_id(m.substr(10));
+    return m.starts_with("ns:/");
+}
+
+}  // namespace
+
 json ports_json(const std::vector<PortRequest>& ports) {
     json a = json::array();
     for (const auto& p : ports)
@@ -428,14 +436,6 @@ std::vector<PortRequest> ports_from_json(const json& a) {
     }
     return out;
 }
-
-bool valid_network_mode(const std::string& m) {
-    if (m == "none" || m == "host" || m == "bridge") return true;
-    if (m.starts_with("container:")) return is_full_id(m.substr(10));
-    return m.starts_with("ns:/");
-}
-
-}  // namespace
 
 json to_json(const ContainerConfig& c) {
     return json{{"schema_version", 1},

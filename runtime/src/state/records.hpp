@@ -153,6 +153,10 @@ struct ContainerState {
 };
 
 nlohmann::json to_json(const ContainerConfig& c);
+// Published ports as minirt.json and the network record keep them (which
+// are netavark's port_mappings); the reader throws Error on a bad one.
+nlohmann::json ports_json(const std::vector<PortRequest>& ports);
+std::vector<PortRequest> ports_from_json(const nlohmann::json& a);
 nlohmann::json to_json(const ContainerState& s);
 // Both throw Error naming `source` when the JSON is malformed or mistyped.
 ContainerConfig config_from_json(const std::string& text, const std::filesystem::path& source);
