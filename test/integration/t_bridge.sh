@@ -132,6 +132,27 @@ test_bridge_user_network_names_resolve_and_connect() {
     expect_rc 0 run --rm --network un1 busybox sh -c 'nslookup web | tail -n +3; echo hi | nc -w 5 srv 7000'
     expect_contains "$OUT" "$(ipv4_of srv un1)" "web resolves to srv"
     expect_contains "$OUT" served "srv reached by name"
+    # Peers on a user network are in each other's /etc/hosts while both run.
+    local srv_line
+    srv_line="$(ipv4_of srv un1)"$'\t'"srv web $(json_field srv .id | cut -c1-12)"
+    expect_rc 0 run -d --name peer --network un1 busybox sleep 1000
+    local peer_line
+    peer_line="$(ipv4_of peer un1)"$'\t'"peer $(json_field peer .id | cut -c1-12)"
+    expect_rc 0 exec peer cat /etc/hosts
+    expect_contains "$OUT" "$srv_line" "srv in peer's /etc/hosts"
+    expect_rc 0 exec srv cat /etc/hosts
+    expect_contains "$OUT" "$peer_line" "peer in srv's /etc/hosts"
+    # A kill -9 of peer's shim: the collector takes its line out.
+    local s
+    s=$(shim_of peer)
+    kill -9 "$s"
+    wait_for 30 process_gone "$s"
+    expect_rc 0 rm -f peer
+    expect_rc 0 exec srv cat /etc/hosts
+    expect_not_contains "$OUT" "$peer_line" "peer's line after its removal"
+    # The default network has no names, as podman's.
+    expect_rc 0 run --rm --network bridge busybox cat /etc/hosts
+    expect_not_contains "$OUT" "srv" "a peer on the default network"
     # container: shares srv's namespace, address and /etc/hosts.
     expect_rc 0 run --rm --network container:srv busybox sh -c 'ip -4 -o addr show eth0; cat /etc/hosts'
     expect_contains "$OUT" "$(ipv4_of srv un1)/"
@@ -142,14 +163,21 @@ test_bridge_user_network_names_resolve_and_connect() {
     expect_rc 0 network connect --alias other un2 c2
     expect_rc 0 exec c2 ip -4 -o addr show eth1
     expect_contains "$OUT" "$(ipv4_of c2 un2)/"
-    expect_rc 0 run --rm --network un2 busybox nslookup other
+    expect_rc 0 exec c2 cat /etc/hosts
+    local c2_un2
+    c2_un2=$(ipv4_of c2 un2)
+    expect_contains "$OUT" "$c2_un2"$'\t'"c2" "its new address in /etc/hosts"
+    expect_rc 0 run --rm --network un2 busybox sh -c 'nslookup other; cat /etc/hosts'
     expect_contains "$OUT" "$(ipv4_of c2 un2)"
+    expect_contains "$OUT" "$(ipv4_of c2 un2)"$'\t'"c2 other" "c2 in its new peer's /etc/hosts"
     expect_rc 125 network connect un2 c2
     expect_rc 2 network rm un2
     expect_contains "$ERR" "is used by container c2"
     expect_rc 0 network disconnect un2 c2
     mr exec c2 ip link show eth1
     expect_ne "$RC" 0 "eth1 after disconnect"
+    expect_rc 0 exec c2 cat /etc/hosts
+    expect_not_contains "$OUT" "$c2_un2" "the address it left in /etc/hosts"
     expect_rc 0 network rm un2
     expect_rc 0 rm -f srv c2
     expect_rc 0 network rm un1
@@ -250,6 +278,12 @@ test_bridge_parallel_starts_never_share_an_address() {
     addrs=$(for i in $(seq "$n"); do ipv4_of "p$i" par1; done)
     expect_eq "$(sort -u <<<"$addrs" | grep -c '^10\.199\.')" "$n" "distinct addresses"
     expect_eq "$(jq -r '.leases | length' "$MINIRT_STORAGE/networks/par1.leases.json")" "$n" "leases"
+    # Each has all the others in /etc/hosts, however the starts interleaved.
+    local i
+    for i in 1 "$n"; do
+        expect_rc 0 exec "p$i" cat /etc/hosts
+        expect_eq "$(grep -c $'^10\\.199\\.[0-9.]*\tp[0-9]' <<<"$OUT")" "$n" "addresses in p$i's /etc/hosts"
+    done
     # shellcheck disable=SC2046
     "$MINIRT" rm -f $(seq -f 'p%g' "$n") >/dev/null
     expect_rc 0 network rm par1

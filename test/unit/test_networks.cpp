@@ -8,7 +8,9 @@
 #include "common/error.hpp"
 #include "common/ipv4.hpp"
 #include "common/ports.hpp"
+#include "common/file.hpp"
 #include "engine/network_files.hpp"
+#include "engine/network_peers.hpp"
 #include "state/networks.hpp"
 #include "temp_dir.hpp"
 
@@ -171,7 +173,8 @@ TEST_CASE("network files: /etc/hosts and /etc/resolv.conf as podman writes them"
     a.subnet.subnet = *parse_ipv4_net("10.90.3.0/24");
     a.subnet.gateway = *parse_ipv4("10.90.3.1");
     a.dns = true;
-    std::string hosts = engine::hosts_text(c, {a}, "");
+    std::string hosts = engine::hosts_text(c, {a}, {"10.90.3.9\tdb2 1234567890ab"}, "");
+    CHECK(hosts.find("10.90.3.9\tdb2 1234567890ab\n") != std::string::npos);  // a peer
     CHECK(hosts.find("192.0.2.7\tdb\n") == 0);  // --add-host first, as podman
     CHECK(hosts.find("127.0.0.1\tlocalhost") != std::string::npos);
     CHECK(hosts.find("10.90.3.5\tweb\n") != std::string::npos);
@@ -191,10 +194,26 @@ TEST_CASE("network files: /etc/hosts and /etc/resolv.conf as podman writes them"
     h.name = h.hostname = "h";
     h.network = "host";
     CHECK(engine::resolv_text(h, {}, host_resolv).find("nameserver 127.0.0.53") != std::string::npos);
-    CHECK(engine::hosts_text(h, {}, "10.0.0.1 myhost\n") == "10.0.0.1 myhost\n");
+    CHECK(engine::hosts_text(h, {}, {}, "10.0.0.1 myhost\n") == "10.0.0.1 myhost\n");
     // Loopback only: the name on 127.0.1.1.
     ContainerConfig n;
     n.name = n.hostname = "n";
     n.network = "none";
-    CHECK(engine::hosts_text(n, {}, "").find("127.0.1.1\tn\n") != std::string::npos);
+    CHECK(engine::hosts_text(n, {}, {}, "").find("127.0.1.1\tn\n") != std::string::npos);
+}
+
+TEST_CASE("network files: a peer's line is added once and taken out alone") {
+    TempDir dir;
+    fs::path hosts = dir.dir / "hosts";
+    const std::string base = "# the host's\n127.0.0.1\tlocalhost\n\n10.90.3.5\tweb\n";
+    write_file_atomic(hosts, base);
+    engine::edit_hosts_file(hosts, {"10.90.3.6\tdb"}, {});
+    engine::edit_hosts_file(hosts, {"10.90.3.6\tdb"}, {});
+    CHECK(read_file(hosts) == base + "10.90.3.6\tdb\n");
+    // Only the exact line goes: comments, blank lines and the rest stay.
+    engine::edit_hosts_file(hosts, {}, {"10.90.3.6\tdb", "10.90.3.6\tdb2"});
+    CHECK(read_file(hosts) == base);
+    // No file (--no-hosts): nothing is made.
+    engine::edit_hosts_file(dir.dir / "none", {"10.90.3.6\tdb"}, {});
+    CHECK_FALSE(fs::exists(dir.dir / "none"));
 }

@@ -16,6 +16,8 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "engine/network_files.hpp"
+#include "engine/network_peers.hpp"
 #include "linux/process.hpp"
 #include "state/lock.hpp"
 
@@ -118,6 +120,7 @@ void teardown_record(const Paths& paths, const std::string& id, std::string* not
     fs::path ns = paths.netns_file(id);
     try {
         auto r = load_network_record(paths, id);
+        if (r) withdraw_from_peers(paths, id, r->input);
         // A setup a killed shim left running finishes first.
         if (r && r->setup_pid > 0)
             if (UniqueFd setup = open_pidfd(r->setup_pid, r->setup_start)) wait_pidfd(setup.get(), 60000);
@@ -244,6 +247,8 @@ ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConf
     r.ports = n.ports_;
     save_record(paths, c.id, r);
     n.active_.on = true;
+    n.peer_hosts_ = peer_hosts_lines(paths, c.id, r.input["networks"]);
+    announce_to_peers(paths, c.id, r.input);
     fs::path ns = paths.netns_file(c.id);
     {
         UniqueFd target(::open(ns.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
@@ -380,6 +385,14 @@ void connect_network(const Paths& paths, const ContainerConfig& c, const Network
     if (!r->status.is_object()) r->status = json::object();
     if (out.is_object()) r->status.update(out);
     save_record(paths, c.id, *r);
+    // Its /etc/hosts gains its new address and its peers there, as theirs
+    // gain it.
+    if (!c.no_hosts) {
+        std::vector<std::string> lines{hosts_line(c, a.address)};
+        for (auto& l : peer_hosts_lines(paths, c.id, input["networks"])) lines.push_back(std::move(l));
+        edit_hosts_file(paths.state_dir(c.id) / "hosts", lines, {});
+    }
+    announce_to_peers(paths, c.id, input);
 }
 
 void disconnect_network(const Paths& paths, const ContainerConfig& c, const std::string& network) {
@@ -392,6 +405,14 @@ void disconnect_network(const Paths& paths, const ContainerConfig& c, const std:
         input["network_info"] = json::object({{network, r->input["network_info"][network]}});
         input["port_mappings"] = ports_json(r->ports);
         NetavarkRun::start("teardown", ns, input.dump(), paths.netavark_config()).wait();
+        withdraw_from_peers(paths, c.id, input);
+        if (!c.no_hosts) {
+            std::vector<std::string> lines = peer_hosts_lines(paths, c.id, input["networks"]);
+            for (const auto& ip : input["networks"][network].value("static_ips", json::array()))
+                if (auto a = ip.is_string() ? parse_ipv4(ip.get<std::string>()) : std::nullopt)
+                    lines.push_back(hosts_line(c, *a));
+            edit_hosts_file(paths.state_dir(c.id) / "hosts", {}, lines);
+        }
         r->input["networks"].erase(network);
         r->input["network_info"].erase(network);
         if (r->status.is_object()) r->status.erase(network);

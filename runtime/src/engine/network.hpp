@@ -47,6 +47,9 @@ public:
     ~ContainerNetwork() { teardown(); }
 
     const std::vector<NetworkAddress>& addresses() const { return addresses_; }
+    // Its peers' lines for its /etc/hosts (network_peers.hpp): the file
+    // is written while the setup holds the networks lock.
+    const std::vector<std::string>& peer_hosts() const { return peer_hosts_; }
     // The ports as published (a host port 0 replaced by the one picked).
     const std::vector<PortRequest>& ports() const { return ports_; }
     // Waits for netavark: Error with its message (everything torn down).
@@ -65,6 +68,7 @@ private:
     Paths paths_;
     std::string id_;
     std::vector<NetworkAddress> addresses_;
+    std::vector<std::string> peer_hosts_;
     std::vector<PortRequest> ports_;
     std::vector<UniqueFd> port_holds_;
     std::optional<FileLock> setup_lock_;  // held until setup is done

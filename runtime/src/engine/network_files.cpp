@@ -36,18 +36,21 @@ Resolv parse_resolv(const std::string& text) {
 
 bool is_loopback_server(const std::string& s) { return s.starts_with("127.") || s == "::1"; }
 
-// Rewrites `path` with `text` through the same inode when it exists, so a
-// bind mount of it shows the new text.
+}  // namespace
+
 void write_in_place(const fs::path& path, const std::string& text) {
     UniqueFd f(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!f) throw_errno("write " + path.string());
     write_all(f.get(), text);
 }
 
-}  // namespace
+std::string hosts_line(const ContainerConfig& c, uint32_t address) {
+    std::string names = c.hostname == c.name || c.name.empty() ? c.hostname : c.hostname + " " + c.name;
+    return format_ipv4(address) + "\t" + names;
+}
 
 std::string hosts_text(const ContainerConfig& c, const std::vector<NetworkAddress>& addrs,
-                       const std::string& host_hosts) {
+                       const std::vector<std::string>& peers, const std::string& host_hosts) {
     std::string out;
     for (const auto& h : c.add_hosts) {
         auto colon = h.find(':');
@@ -57,10 +60,10 @@ std::string hosts_text(const ContainerConfig& c, const std::vector<NetworkAddres
     // alone where the host has none.
     out += host_hosts.empty() ? kLocalhost : host_hosts;
     if (!out.empty() && out.back() != '\n') out += '\n';
-    std::string names = c.hostname == c.name || c.name.empty() ? c.hostname : c.hostname + " " + c.name;
     if (c.network == "host") return out;
-    if (addrs.empty()) return out + "127.0.1.1\t" + names + "\n";
-    for (const auto& a : addrs) out += format_ipv4(a.address) + "\t" + names + "\n";
+    if (addrs.empty()) return out + hosts_line(c, 0x7f000101) + "\n";  // 127.0.1.1
+    for (const auto& a : addrs) out += hosts_line(c, a.address) + "\n";
+    for (const auto& p : peers) out += p + "\n";
     // Where the host is reached from the first network (podman's name).
     out += format_ipv4(addrs[0].subnet.gateway) + "\thost.containers.internal host.minirt.internal\n";
     return out;
@@ -103,7 +106,8 @@ std::string resolv_text(const ContainerConfig& c, const std::vector<NetworkAddre
     return out;
 }
 
-void write_network_files(const fs::path& dir, const ContainerConfig& c, const std::vector<NetworkAddress>& addrs) {
+void write_network_files(const fs::path& dir, const ContainerConfig& c, const std::vector<NetworkAddress>& addrs,
+                         const std::vector<std::string>& peers) {
     write_in_place(dir / "hostname", c.hostname + "\n");
     std::string host_resolv = read_file_if_exists("/etc/resolv.conf", 1 << 20).value_or("");
     // systemd-resolved's stub (127.0.0.53) stands for the real servers.
@@ -117,7 +121,7 @@ void write_network_files(const fs::path& dir, const ContainerConfig& c, const st
     write_in_place(dir / "resolv.conf", resolv_text(c, addrs, host_resolv));
     if (!c.no_hosts) {
         std::string host_hosts = read_file_if_exists("/etc/hosts", 1 << 20).value_or("");
-        write_in_place(dir / "hosts", hosts_text(c, addrs, host_hosts));
+        write_in_place(dir / "hosts", hosts_text(c, addrs, peers, host_hosts));
     }
 }
 

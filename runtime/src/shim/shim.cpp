@@ -223,7 +223,8 @@ void Shim::prepare_network() {
         netns_.reset();
     }
     engine::write_network_files(store_.paths().state_dir(args_.id), config_,
-                                network_ ? network_->addresses() : std::vector<engine::NetworkAddress>{});
+                                network_ ? network_->addresses() : std::vector<engine::NetworkAddress>{},
+                                network_ ? network_->peer_hosts() : std::vector<std::string>{});
 }
 
 // --network container:NAME: that container's namespace, while it runs.
