@@ -2,6 +2,10 @@
 // the /etc files of a container on a network.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <set>
 #include <thread>
 
@@ -10,6 +14,7 @@
 #include "common/ports.hpp"
 #include "common/file.hpp"
 #include "engine/network_files.hpp"
+#include "engine/network_handoff.hpp"
 #include "engine/network_peers.hpp"
 #include "state/networks.hpp"
 #include "temp_dir.hpp"
@@ -216,4 +221,63 @@ TEST_CASE("network files: a peer's line is added once and taken out alone") {
     // No file (--no-hosts): nothing is made.
     engine::edit_hosts_file(dir.dir / "none", {"10.90.3.6\tdb"}, {});
     CHECK_FALSE(fs::exists(dir.dir / "none"));
+}
+
+TEST_CASE("network handoff: the namespace, the bridge, the setup and errors cross intact") {
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    UniqueFd cli(sv[0]), shim(sv[1]);
+    UniqueFd ns(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    REQUIRE(ns);
+    REQUIRE(engine::hand_namespace(cli.get(), ns.get()));
+    UniqueFd got = engine::receive_namespace(shim.get());
+    REQUIRE(got);
+    struct stat a {}, b {};
+    REQUIRE(::fstat(ns.get(), &a) == 0);
+    REQUIRE(::fstat(got.get(), &b) == 0);
+    CHECK(a.st_ino == b.st_ino);
+    CHECK((::fcntl(got.get(), F_GETFD) & FD_CLOEXEC) != 0);
+
+    REQUIRE(engine::hand_bridge(cli.get()));
+    CHECK(engine::receive_bridge(shim.get()));
+
+    // More published ports than one packet carries (-p 1-600:1-600).
+    TempDir dir;
+    Paths paths;
+    paths.root = dir.dir / "run";
+    paths.storage = dir.dir / "lib";
+    auto sent = engine::ContainerNetwork::adopt(paths, std::string(64, 'a'));
+    std::vector<UniqueFd> holds;
+    for (int i = 0; i < 600; ++i) holds.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    PortRequest p;
+    p.host_port = 20000;
+    p.container_port = 1;
+    p.range = 600;
+    sent.adopt_ports({p}, std::move(holds));
+    REQUIRE(engine::hand_setup(cli.get(), sent));
+    sent.disown();
+    auto taken = engine::ContainerNetwork::adopt(paths, std::string(64, 'a'));
+    engine::receive_setup(shim.get(), taken);
+    taken.disown();
+    CHECK(taken.port_holds().size() == 600);
+    REQUIRE(taken.ports().size() == 1);
+    CHECK(taken.ports()[0].host_port == 20000);
+    CHECK(taken.ports()[0].range == 600);
+
+    // An error arrives as the Error it was, with its exit code.
+    REQUIRE(engine::hand_error(cli.get(), Error("port 8080/tcp is already in use on the host", 125)));
+    try {
+        engine::receive_bridge(shim.get());
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.message() == "port 8080/tcp is already in use on the host");
+        CHECK(e.exit_code() == 125);
+    }
+    // EOF: before the bridge, the shim does it itself; before the setup,
+    // the start fails.
+    cli.reset();
+    CHECK_FALSE(engine::receive_bridge(shim.get()));
+    auto none = engine::ContainerNetwork::adopt(paths, std::string(64, 'b'));
+    CHECK_THROWS_AS(engine::receive_setup(shim.get(), none), Error);
+    none.disown();
 }

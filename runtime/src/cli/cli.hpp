@@ -94,6 +94,9 @@ void add_network_options(po::options_description& desc);
 void network_from_flags(const po::variables_map& vm, const Store& store, const std::vector<std::string>& image_exposed,
                         ContainerConfig& config);
 bool network_flags_want_namespace(const po::variables_map& vm);
+// Whether they may put it on a bridge network (a network name, or the
+// default where that is one).
+bool network_flags_may_be_bridge(const po::variables_map& vm);
 // A DNS name (--network-alias, --add-host).
 bool valid_dns_name(const std::string& name);
 // --ip on `net` (an IPv4 address in its subnets), --mac-address (unicast):

@@ -91,6 +91,13 @@ bool network_flags_want_namespace(const po::variables_map& vm) {
     return true;
 }
 
+bool network_flags_may_be_bridge(const po::variables_map& vm) {
+    for (const auto& v : network_values(vm))
+        if (v != "none" && v != "private" && v != "host" && !v.starts_with("container:") && !v.starts_with("ns:"))
+            return true;
+    return false;
+}
+
 void network_from_flags(const po::variables_map& vm, const Store& store, const std::vector<std::string>& image_exposed,
                         ContainerConfig& c) {
     std::vector<std::string> values = network_values(vm);

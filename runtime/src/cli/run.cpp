@@ -155,9 +155,9 @@ int cmd_run(Context& ctx, const Args& args) {
     // one inside it). Begun before the flags are checked in full: building
     // the config is part of what it overlaps; a refused run just drops it.
     std::optional<NetnsMaker> netns;
-    if (network_flags_want_namespace(p.vm)) netns.emplace();
+    if (network_flags_want_namespace(p.vm)) netns.emplace(ctx.store.paths(), network_flags_may_be_bridge(p.vm));
     ContainerConfig config = build_config(ctx, p);
-    if (config.network != "bridge" && (config.network != "none" || config.security.userns())) netns.reset();
+    if (!NetnsMaker::wanted_for(config)) netns.reset();
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
     std::string detach_keys = parse_detach_keys(p.vm["detach-keys"].as<std::string>());
@@ -172,6 +172,8 @@ int cmd_run(Context& ctx, const Args& args) {
         throw;
     }
     volumes.lock.reset();
+    // A bridge network's setup begins now, beside the shim's start.
+    if (netns) netns->go(config);
     // Foreground without a terminal: the shim relays output to our own
     // stdout/stderr (and with -i our stdin is the container's). With -t the
     // terminal goes through the attach socket.
@@ -181,9 +183,10 @@ int cmd_run(Context& ctx, const Args& args) {
     mode.tty_client = !detach && config.tty;
     Launched launched;
     try {
-        mode.netns = netns ? netns->shim_end() : -1;
+        mode.netns = netns ? &*netns : nullptr;
         launched = launch_container(ctx.store, config.id, lock, mode);
     } catch (const Error& e) {
+        netns.reset();  // its thread undoes a setup no shim took
         // minirt's own failure: undo the creation entirely. A command that
         // could not be found (126/127) leaves an exited container, as podman.
         lock.release();

@@ -2,6 +2,8 @@
 
 #include "container/bundle.hpp"
 #include "engine/network.hpp"
+#include "engine/network_files.hpp"
+#include "engine/network_handoff.hpp"
 #include "container/ops.hpp"
 
 #include <fcntl.h>
@@ -54,12 +56,13 @@ std::string shim_executable() {
 // so the CLI's page tables are never copied on the way to the container.
 // The shim is our child, but we never wait for it: once we exit it belongs
 // to init (or the nearest subreaper), as a double fork would have made it.
-pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int lock_fd, LaunchMode mode) {
+pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int lock_fd, const LaunchMode& mode) {
     // Out of the way of 0-4 first, so the dup2s below cannot clobber each other.
     UniqueFd report(::fcntl(report_w, F_DUPFD_CLOEXEC, 10));
     UniqueFd lock(::fcntl(lock_fd, F_DUPFD_CLOEXEC, 10));
-    UniqueFd netns(mode.netns >= 0 ? ::fcntl(mode.netns, F_DUPFD_CLOEXEC, 10) : -1);
-    if (!report || !lock || (mode.netns >= 0 && !netns)) throw_errno("duplicate the shim's descriptors");
+    int netns_end = mode.netns ? mode.netns->shim_end() : -1;
+    UniqueFd netns(netns_end >= 0 ? ::fcntl(netns_end, F_DUPFD_CLOEXEC, 10) : -1);
+    if (!report || !lock || (netns_end >= 0 && !netns)) throw_errno("duplicate the shim's descriptors");
     SpawnSetup setup;
     posix_spawn_file_actions_t* fa = setup.actions();
     int rc = ::posix_spawnattr_setflags(setup.attr(), POSIX_SPAWN_SETSID);
@@ -100,34 +103,107 @@ pid_t spawn_shim(const std::string& shim, char* const* argv, int report_w, int l
 
 }  // namespace
 
-NetnsMaker::NetnsMaker() {
+NetnsMaker::NetnsMaker(Paths paths, bool bridge) : paths_(std::move(paths)), bridge_(bridge) {
     int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return;  // the init makes it then
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return;  // the shim makes it then
     shim_end_.reset(sv[0]);
     thread_end_.reset(sv[1]);
     try {
-        // The thread's own network namespace changes for good; it ends here.
-        thread_ = std::thread([this] {
-            if (::unshare(CLONE_NEWNET) == 0) {
-                try {
-                    bring_up_loopback();
-                    UniqueFd ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-                    if (ns) send_fd(thread_end_.get(), ns.get());
-                } catch (...) {  // nothing leaves this thread: the init makes its own
-                }
-            }
-            thread_end_.reset();  // EOF: sent, or nothing to send
-        });
+        thread_ = std::thread([this] { run(); });
     } catch (const std::system_error&) {
         thread_end_.reset();
     }
 }
 
 NetnsMaker::~NetnsMaker() {
+    {
+        std::lock_guard<std::mutex> l(mutex_);
+        dropped_ = true;
+    }
+    changed_.notify_one();
     if (thread_.joinable()) thread_.join();
 }
 
-Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode) {
+bool NetnsMaker::wanted_for(const ContainerConfig& c) {
+    return c.network == "bridge" || (c.network == "none" && !c.security.userns());
+}
+
+void NetnsMaker::go(const ContainerConfig& c) {
+    {
+        std::lock_guard<std::mutex> l(mutex_);
+        config_ = c;
+    }
+    changed_.notify_one();
+}
+
+void NetnsMaker::run() noexcept {
+    // The thread makes the namespace in itself; for a bridge it goes back
+    // after, as netavark and the published ports' sockets belong in the
+    // host's. Otherwise its namespace changes for good: it ends here.
+    UniqueFd ns, host;
+    if (bridge_) host.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if ((!bridge_ || host) && ::unshare(CLONE_NEWNET) == 0) {
+        try {
+            bring_up_loopback();
+            ns.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+        } catch (...) {  // nothing leaves this thread: the shim makes its own
+        }
+        if (host && ::setns(host.get(), CLONE_NEWNET) < 0) ns.reset();  // stranded: nothing more from here
+    }
+    if (!ns || !engine::hand_namespace(thread_end_.get(), ns.get()) || !bridge_) {
+        thread_end_.reset();  // EOF: all is sent, or the shim makes its own
+        return;
+    }
+    std::optional<ContainerConfig> c;
+    {
+        std::unique_lock<std::mutex> l(mutex_);
+        changed_.wait(l, [this] { return config_ || dropped_; });
+        if (!dropped_) c = std::move(config_);
+    }
+    if (c && c->network == "bridge") set_up_bridge(*c, ns.get());
+    thread_end_.reset();  // EOF: all is sent, or the shim does the rest
+}
+
+void NetnsMaker::set_up_bridge(const ContainerConfig& c, int netns) noexcept {
+    int sock = thread_end_.get();
+    std::optional<engine::ContainerNetwork> n;
+    try {
+        try {
+            n.emplace(engine::ContainerNetwork::begin(paths_, c, netns));
+            // Under the lock the setup holds: peers edit this file under it.
+            fs::path dir = paths_.state_dir(c.id);
+            make_dirs(dir, 0700);
+            engine::write_network_files(dir, c, n->addresses(), n->peer_hosts());
+        } catch (const std::bad_alloc&) {
+            throw;
+        } catch (const Error&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw Error(e.what());
+        }
+    } catch (const Error& e) {
+        engine::hand_error(sock, e);  // what began is torn down as `n` goes
+        return;
+    } catch (...) {
+        return;  // EOF: the shim tries itself
+    }
+    // From here the shim tears it down too, if it must (from the record).
+    if (!engine::hand_bridge(sock)) return;
+    try {
+        n->finish_setup();
+    } catch (const Error& e) {
+        engine::hand_error(sock, e);  // torn down already
+        return;
+    }
+    if (!engine::hand_setup(sock, *n)) return;  // the shim is gone: ours to undo
+    n->disown();
+    try {
+        n->record_status();  // inspect's addresses, off the start's path
+    } catch (const Error&) {
+    }
+}
+
+Launched launch_container(const Store& store, const std::string& id, FileLock& lock, const LaunchMode& mode) {
     // What a --rm shim killed after unlisting its container left of its
     // networks (one readdir when there is nothing).
     engine::collect_network_garbage(store.paths());
@@ -136,13 +212,14 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
     std::vector<std::string> args{"minirt-shim", store.paths().root.string(), store.paths().storage.string(), id};
     if (mode.attached) args.emplace_back("--attached");
     if (mode.pass_stdin) args.emplace_back("--pass-stdin");
-    if (mode.netns >= 0) args.emplace_back("--netns");
+    if (mode.netns && mode.netns->shim_end() >= 0) args.emplace_back("--netns");
     if (mode.tty_client) args.emplace_back("--tty-client");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     Pipe report = make_pipe();
     spawn_shim(shim, argv.data(), report.write.get(), lock.fd(), mode);
+    if (mode.netns) mode.netns->shim_spawned();
     report.write.reset();
     std::optional<Message> m;
     try {
@@ -214,7 +291,14 @@ void start_container(const Store& store, const std::string& id) {
     if (v.status == Status::Running || v.status == Status::Paused) return;  // as podman: nothing to do
     if (v.status == Status::Stopping || (v.status == Status::Created && v.shim_alive))
         throw Error("container is busy (" + std::string(to_string(v.status)) + "); try again");
-    launch_container(store, id, lock);
+    LaunchMode mode;
+    std::optional<NetnsMaker> netns;
+    if (v.config && NetnsMaker::wanted_for(*v.config)) {
+        netns.emplace(store.paths(), v.config->network == "bridge");
+        netns->go(*v.config);
+        mode.netns = &*netns;
+    }
+    launch_container(store, id, lock, mode);
 }
 
 }  // namespace minirt

@@ -4,7 +4,10 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -20,36 +23,58 @@ struct Launched {
     UniqueFd report;  // still open when attached: the Exited message arrives here
 };
 
+class NetnsMaker;
+
 struct LaunchMode {
     bool attached = false;    // the shim relays output to our stdout/stderr
     bool pass_stdin = false;  // our stdin becomes the container's (run -i)
     bool tty_client = false;  // the CLI attaches to the terminal (run -t)
-    int netns = -1;           // NetnsMaker::shim_end(), or -1
+    NetnsMaker* netns = nullptr;  // the shim's network namespace comes from here
 };
 
 // A network namespace for the container, made (loopback up) on a thread of
 // the CLI's while the CLI writes the container's files and the shim starts:
-// the millisecond of kernel work this costs overlaps both. The thread sends
-// the namespace over a socket whose other end the shim gets as fd 5
-// (--netns), and which the shim reads right before it clones the init. If
-// the thread fails, the shim reads EOF and the init makes its own.
+// the millisecond of kernel work this costs overlaps both. Once the
+// container exists (go()), the thread sends the namespace over a socket
+// whose other end the shim gets as fd 5 (--netns); for a bridge container
+// it first takes the addresses and starts netavark, and sends the setup's
+// outcome when netavark is done (engine/network_handoff.hpp). If the thread
+// fails, or go() never comes, the shim reads EOF and does it all itself.
 class NetnsMaker {
 public:
-    NetnsMaker();
+    // `bridge`: the container may be on a bridge network (its config is
+    // not built yet); else the thread only makes the namespace.
+    NetnsMaker(Paths paths, bool bridge);
     ~NetnsMaker();
     NetnsMaker(const NetnsMaker&) = delete;
     NetnsMaker& operator=(const NetnsMaker&) = delete;
+    // Whether `c` takes its namespace from here: a bridge network, or
+    // --network none outside a user namespace (the init makes that one).
+    static bool wanted_for(const ContainerConfig& c);
+    // The container exists: carry on with its namespace and network.
+    void go(const ContainerConfig& c);
     int shim_end() const { return shim_end_.get(); }
+    // The shim has its copy: ours goes, so that the thread learns when the
+    // shim is gone (its sends fail) and tears down what it set up.
+    void shim_spawned() { shim_end_.reset(); }
 
 private:
+    void run() noexcept;
+    void set_up_bridge(const ContainerConfig& c, int netns) noexcept;
+    Paths paths_;
+    bool bridge_;
     UniqueFd shim_end_, thread_end_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::optional<ContainerConfig> config_;
+    bool dropped_ = false;
     std::thread thread_;
 };
 
 // Spawns the shim (in a session of its own; it outlives us) while we hold
 // `lock`; returns once the command has been exec'd. Throws Error with
 // the container's exit code (125/126/127) if it could not be started.
-Launched launch_container(const Store& store, const std::string& id, FileLock& lock, LaunchMode mode = {});
+Launched launch_container(const Store& store, const std::string& id, FileLock& lock, const LaunchMode& mode = {});
 
 // `start`: launches a container that is not running (one that is, is left
 // alone, as podman does); Error if a start or stop is in progress.

@@ -203,7 +203,7 @@ std::optional<NetworkRecord> load_network_record(const Paths& paths, const std::
 
 json network_settings(const Paths& paths, const std::string& id) {
     auto r = load_network_record(paths, id);
-    if (!r) return json();
+    if (!r || !r->input.is_object()) return json();  // none, or its setup is only beginning
     json nets = json::object();
     const json networks = r->input.value("networks", json::object());
     for (const auto& [name, n] : networks.items()) {
@@ -235,8 +235,25 @@ ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConf
     n.id_ = c.id;
     n.setup_lock_ = Networks(paths).lock();
     make_dirs(paths.netns_dir(), 0700);
-    // Ours: the caller is this container's shim, and holds its mark.
+    // Ours: the caller is this container's shim (which holds its mark), or
+    // the CLI starting it (which holds its lock).
     if (::access(paths.netns_record(c.id).c_str(), F_OK) == 0) teardown_record(paths, c.id, nullptr);
+    // The namespace is mounted first (netavark wants it there when it
+    // starts), with a record that says so but tells nothing to tear down:
+    // whoever finds it after a crash unmounts it.
+    fs::path ns = paths.netns_file(c.id);
+    save_record(paths, c.id, NetworkRecord{});
+    n.active_.on = true;
+    {
+        UniqueFd target(::open(ns.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        if (!target) throw_errno("create " + ns.string());
+    }
+    std::string source = "/proc/self/fd/" + std::to_string(netns);
+    if (::mount(source.c_str(), ns.c_str(), nullptr, MS_BIND, nullptr) < 0)
+        throw_errno("bind the container's network namespace to " + ns.string());
+    // netavark starts up (a millisecond and more) while we decide what to
+    // tell it: the addresses, the ports, the record, then its description.
+    n.setup_.emplace(NetavarkRun::start_unfed("setup", ns, paths.netavark_config()));
     std::vector<Network> nets(c.networks.size());
     for (size_t i = 0; i < c.networks.size(); ++i)
         n.addresses_.push_back(take_address(paths, c, c.networks[i], "eth" + std::to_string(i), nets[i]));
@@ -245,23 +262,26 @@ ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConf
     NetworkRecord r;
     r.input = netavark_input(c, n.addresses_, nets, n.ports_);
     r.ports = n.ports_;
-    save_record(paths, c.id, r);
-    n.active_.on = true;
-    n.peer_hosts_ = peer_hosts_lines(paths, c.id, r.input["networks"]);
-    announce_to_peers(paths, c.id, r.input);
-    fs::path ns = paths.netns_file(c.id);
-    {
-        UniqueFd target(::open(ns.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-        if (!target) throw_errno("create " + ns.string());
-    }
-    std::string source = "/proc/self/fd/" + std::to_string(netns);
-    if (::mount(source.c_str(), ns.c_str(), nullptr, MS_BIND, nullptr) < 0)
-        throw_errno("bind the container's network namespace to " + ns.string());
-    n.setup_.emplace(NetavarkRun::start("setup", ns, r.input.dump(), paths.netavark_config()));
     r.setup_pid = n.setup_->pid();
     r.setup_start = process_start_time(r.setup_pid).value_or(0);
     save_record(paths, c.id, r);
+    n.peer_hosts_ = peer_hosts_lines(paths, c.id, r.input["networks"]);
+    announce_to_peers(paths, c.id, r.input);
+    n.setup_->feed(r.input.dump());
     return n;
+}
+
+ContainerNetwork ContainerNetwork::adopt(const Paths& paths, const std::string& id) {
+    ContainerNetwork n;
+    n.paths_ = paths;
+    n.id_ = id;
+    n.active_.on = true;
+    return n;
+}
+
+void ContainerNetwork::adopt_ports(std::vector<PortRequest> ports, std::vector<UniqueFd> holds) {
+    ports_ = std::move(ports);
+    port_holds_ = std::move(holds);
 }
 
 void ContainerNetwork::finish_setup() {
@@ -360,7 +380,8 @@ void connect_network(const Paths& paths, const ContainerConfig& c, const Network
     FileLock lock = Networks(paths).lock();
     auto r = load_network_record(paths, c.id);
     fs::path ns = paths.netns_file(c.id);
-    if (!r || !is_namespace_mount(ns)) throw Error("container " + c.id.substr(0, 12) + " has no bridge network set up");
+    if (!r || !r->input.is_object() || !is_namespace_mount(ns))
+        throw Error("container " + c.id.substr(0, 12) + " has no bridge network set up");
     if (r->input["networks"].contains(request.name))
         throw Error("container " + c.id.substr(0, 12) + " is already on network " + quote_for_message(request.name));
     int n = 0;
@@ -399,7 +420,7 @@ void disconnect_network(const Paths& paths, const ContainerConfig& c, const std:
     FileLock lock = Networks(paths).lock();
     auto r = load_network_record(paths, c.id);
     fs::path ns = paths.netns_file(c.id);
-    if (r && is_namespace_mount(ns) && r->input["networks"].contains(network)) {
+    if (r && r->input.is_object() && is_namespace_mount(ns) && r->input["networks"].contains(network)) {
         json input = r->input;
         input["networks"] = json::object({{network, r->input["networks"][network]}});
         input["network_info"] = json::object({{network, r->input["network_info"][network]}});

@@ -42,6 +42,12 @@ public:
     // setup, which runs on while the caller goes on. A record the
     // container's previous shim left is torn down first.
     static ContainerNetwork begin(const Paths& paths, const ContainerConfig& c, int netns);
+    // The network the CLI set up for this container (network_handoff.hpp):
+    // ours to tear down from its record; its ports come with the setup.
+    static ContainerNetwork adopt(const Paths& paths, const std::string& id);
+    void adopt_ports(std::vector<PortRequest> ports, std::vector<UniqueFd> holds);
+    // Someone else tears it down now (the shim the CLI handed it to).
+    void disown() noexcept { active_.on = false; }
     ContainerNetwork(ContainerNetwork&&) noexcept = default;
     ContainerNetwork& operator=(ContainerNetwork&&) = delete;
     ~ContainerNetwork() { teardown(); }
@@ -57,6 +63,7 @@ public:
     // Writes what setup reported into the record (inspect's addresses and
     // MACs): after the start, off its path.
     void record_status();
+    const std::vector<UniqueFd>& port_holds() const { return port_holds_; }
     // Closes the published ports' holds (a --rm container's, once its exit
     // is reported: the next `run -p` of the same port must find it free).
     void release_ports() noexcept { port_holds_.clear(); }

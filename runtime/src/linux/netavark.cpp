@@ -63,14 +63,24 @@ NetavarkBinaries find_netavark() {
 
 NetavarkRun NetavarkRun::start(const std::string& verb, const fs::path& netns, const std::string& input,
                                const fs::path& config_dir) {
+    NetavarkRun run = start_unfed(verb, netns, config_dir);
+    run.feed(input);
+    return run;
+}
+
+void NetavarkRun::feed(const std::string& input) {
+    // Far below a pipe's buffer (made bigger for a big one): never waits
+    // for netavark.
+    if (input.size() > 60000) ::fcntl(in_.get(), F_SETPIPE_SZ, static_cast<int>(input.size() + 4096));
+    write_all(in_.get(), input);
+    in_.reset();
+    in_read_.reset();
+}
+
+NetavarkRun NetavarkRun::start_unfed(const std::string& verb, const fs::path& netns, const fs::path& config_dir) {
     NetavarkBinaries bin = find_netavark();
     make_dirs(config_dir, 0700);
-    // Its stdin is a pipe we fill first: the description is far below a
-    // pipe's buffer, so this never waits for netavark.
     Pipe in = make_pipe(O_CLOEXEC), out = make_pipe(O_CLOEXEC), err = make_pipe(O_CLOEXEC);
-    if (input.size() > 60000) ::fcntl(in.write.get(), F_SETPIPE_SZ, static_cast<int>(input.size() + 4096));
-    write_all(in.write.get(), input);
-    in.write.reset();
     std::vector<std::string> args{bin.netavark, "--config", config_dir.string(), "--rootless", "false",
                                   "--aardvark-binary", bin.aardvark, verb, netns.string()};
     std::vector<char*> argv = exec_vector(args);
@@ -94,6 +104,8 @@ NetavarkRun NetavarkRun::start(const std::string& verb, const fs::path& netns, c
     NetavarkRun run;
     int rc = ::posix_spawn(&run.pid_, bin.netavark.c_str(), fa, attr, argv.data(), environ);
     if (rc != 0) throw Error(rc, "exec " + bin.netavark);
+    run.in_ = std::move(in.write);
+    run.in_read_ = std::move(in.read);
     run.out_ = std::move(out.read);
     run.err_ = std::move(err.read);
     run.verb_ = verb;
@@ -101,6 +113,8 @@ NetavarkRun NetavarkRun::start(const std::string& verb, const fs::path& netns, c
 }
 
 NetavarkRun::~NetavarkRun() {
+    in_.reset();  // never fed: it reads EOF and gives up
+    in_read_.reset();
     if (pid_ > 0) {
         // Not waited for (an error elsewhere): let it finish, and reap it.
         int status;
@@ -110,6 +124,8 @@ NetavarkRun::~NetavarkRun() {
 }
 
 std::string NetavarkRun::wait() {
+    in_.reset();
+    in_read_.reset();
     // aardvark-dns, which setup may start, could hold copies of the pipes
     // (it does not today): read until netavark itself is gone, not to EOF.
     std::string out, err;

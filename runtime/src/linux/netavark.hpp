@@ -33,8 +33,16 @@ public:
     // signal mask (aardvark-dns, which it starts, relies on SIGHUP).
     static NetavarkRun start(const std::string& verb, const fs::path& netns, const std::string& input,
                              const fs::path& config_dir);
+    // Started before its description is known: it starts up (exec, its
+    // loader, its runtime) and waits on its stdin while the caller decides
+    // what to tell it (feed()); the netns need not exist until then. If the
+    // caller gives up instead, netavark reads EOF and fails having done
+    // nothing.
+    static NetavarkRun start_unfed(const std::string& verb, const fs::path& netns, const fs::path& config_dir);
+    void feed(const std::string& input);
     NetavarkRun(NetavarkRun&& o) noexcept
-        : pid_(std::exchange(o.pid_, -1)), out_(std::move(o.out_)), err_(std::move(o.err_)), verb_(std::move(o.verb_)) {}
+        : pid_(std::exchange(o.pid_, -1)), in_(std::move(o.in_)), in_read_(std::move(o.in_read_)),
+          out_(std::move(o.out_)), err_(std::move(o.err_)), verb_(std::move(o.verb_)) {}
     NetavarkRun& operator=(NetavarkRun&&) = delete;
     ~NetavarkRun();
     pid_t pid() const { return pid_; }
@@ -47,7 +55,9 @@ public:
 private:
     NetavarkRun() = default;
     pid_t pid_ = -1;
-    UniqueFd out_, err_;
+    // Its stdin, and our copy of the far end until it is fed: a netavark
+    // that died early must not make our write a SIGPIPE.
+    UniqueFd in_, in_read_, out_, err_;
     std::string verb_;
 };
 

@@ -22,6 +22,7 @@
 #include "engine/launch.hpp"
 #include "engine/network.hpp"
 #include "engine/network_files.hpp"
+#include "engine/network_handoff.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/fd_passing.hpp"
 #include "linux/namespaces.hpp"
@@ -65,6 +66,8 @@ private:
     // The start.
     void prepare();
     void begin_bridge_networks();
+    void begin_own_bridge_networks();
+    void take_bridge_networks();
     void receive_network_namespace();
     void prepare_network();
     UniqueFd peer_network_namespace(const std::string& peer);
@@ -102,6 +105,7 @@ private:
     // Bridge networks: set up by netavark from prepare() on, torn down
     // before the exit is recorded (after it is reported, with --rm).
     std::optional<engine::ContainerNetwork> network_;
+    bool network_from_cli_ = false;  // set up by the CLI's NetnsMaker
     UniqueFd sigfd_;
     pid_t child_ = -1;
     bool child_done_ = false;
@@ -194,17 +198,41 @@ void Shim::prepare() {
 void Shim::begin_bridge_networks() {
     if (config_.network != "bridge") return;
     receive_network_namespace();
+    // The CLI's thread goes on to set it up: its word comes later
+    // (take_bridge_networks), while we build the rest meanwhile.
+    if (netns_sock_) return;
+    begin_own_bridge_networks();
+}
+
+void Shim::begin_own_bridge_networks() {
     // Owned by the host's user namespace even under --userns, as podman's:
     // netavark configures it from outside.
     if (!netns_) netns_ = new_network_namespace();
     network_.emplace(engine::ContainerNetwork::begin(store_.paths(), config_, netns_.get()));
 }
 
-// The CLI's NetnsMaker socket brings the namespace it made (EOF: none).
-void Shim::receive_network_namespace() {
-    if (!netns_sock_) return;
-    netns_ = recv_fd(netns_sock_.get());
+// The CLI's thread has written the record and the /etc files (or failed,
+// or died: EOF, and we set it up ourselves).
+void Shim::take_bridge_networks() {
+    if (!netns_sock_ || network_) return;
+    if (engine::receive_bridge(netns_sock_.get())) {
+        // Ours to tear down from now on (from the record); the ports come
+        // when netavark is done.
+        network_from_cli_ = true;
+        network_.emplace(engine::ContainerNetwork::adopt(store_.paths(), args_.id));
+        return;
+    }
     netns_sock_.reset();
+    begin_own_bridge_networks();
+}
+
+// The CLI's NetnsMaker socket brings the namespace it made (EOF: none, and
+// we make our own); for a bridge container the setup follows on it
+// (network_handoff.hpp).
+void Shim::receive_network_namespace() {
+    if (!netns_sock_ || netns_) return;
+    netns_ = engine::receive_namespace(netns_sock_.get());
+    if (!netns_ || config_.network != "bridge") netns_sock_.reset();
 }
 
 // The namespace the init joins (a bridge network's is there already), and
@@ -213,6 +241,7 @@ void Shim::prepare_network() {
     const oci::Namespace* net = spec_.find_namespace("network");
     const std::string& mode = config_.network;
     receive_network_namespace();
+    if (mode == "bridge") take_bridge_networks();
     if (mode.starts_with("container:")) {
         netns_ = peer_network_namespace(mode.substr(10));
     } else if (mode.starts_with("ns:")) {
@@ -222,6 +251,8 @@ void Shim::prepare_network() {
         // inside it (the CLI decided as we would; should it ever not, the spec wins).
         netns_.reset();
     }
+    // The CLI's thread wrote them already, under the networks lock.
+    if (network_from_cli_) return;
     engine::write_network_files(store_.paths().state_dir(args_.id), config_,
                                 network_ ? network_->addresses() : std::vector<engine::NetworkAddress>{},
                                 network_ ? network_->peer_hosts() : std::vector<std::string>{});
@@ -279,7 +310,12 @@ void Shim::spawn_init() {
     // why, which is what the CLI must hear.
     if (init_->go()) {
         // The command must not run before its network is there.
-        if (network_) network_->finish_setup();
+        if (network_from_cli_) {
+            engine::receive_setup(netns_sock_.get(), *network_);
+            netns_sock_.reset();
+        } else if (network_) {
+            network_->finish_setup();
+        }
         init_->confine(spec_, cgroup_ ? cgroup_->path() : fs::path(), SeccompCache::in_root(store_.paths().root));
     }
     if (!limited) register_with_monitor();

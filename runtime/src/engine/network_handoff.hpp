@@ -1,0 +1,44 @@
+// A bridge network set up by the CLI while the shim starts. `run` and
+// `start` make the container's network namespace on a thread of their own
+// (container/launch.hpp's NetnsMaker); for a bridge container that thread
+// goes on to take the addresses, write the record and start netavark, so
+// the setup begins a couple of milliseconds sooner than the shim could
+// begin it. The shim gets, over a SOCK_SEQPACKET socket:
+//
+//   the namespace   {"namespace": true} with its descriptor, at once;
+//   the bridge      {"bridge": true} once the record and the /etc files
+//                   are written (a bridge container only);
+//   the setup       {"ports": [...], "holds": N} once netavark is done,
+//                   then the N published ports' bound sockets, in packets
+//                   of at most kMaxPacketFds;
+//
+// or {"error": TEXT, "code": N} in place of the last two. The shim owns the
+// teardown from the bridge packet on (from the record, under the networks
+// lock, as anyone may); the thread tears down itself only when the shim
+// is gone before the setup packet. EOF before the namespace: the shim
+// makes its own; before the bridge packet: it sets the network up itself
+// (the thread failed, or the CLI died).
+#pragma once
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "engine/network.hpp"
+
+namespace minirt::engine {
+
+// The CLI's side. False: the shim is gone.
+bool hand_namespace(int sock, int netns) noexcept;
+bool hand_bridge(int sock) noexcept;
+bool hand_setup(int sock, const ContainerNetwork& n) noexcept;
+bool hand_error(int sock, const Error& e) noexcept;
+
+// The shim's side. An error the CLI sent is thrown as it was.
+// Invalid: none came (EOF).
+UniqueFd receive_namespace(int sock);
+// True: the CLI is setting the bridge networks up; false: EOF.
+bool receive_bridge(int sock);
+// The published ports and their holds, into `n` (an adopted network).
+// Error if the CLI ends first.
+void receive_setup(int sock, ContainerNetwork& n);
+
+}  // namespace minirt::engine
