@@ -97,21 +97,21 @@ TEST_CASE("networks: leases are unique, skip the gateway, persist, and come back
     auto lock = nets.lock();
     nets.create(net("small", "10.252.0.0/29", "10.252.0.1"));  // hosts .1-.6, .1 the gateway
     std::set<uint32_t> got;
-    for (int i = 0; i < 5; ++i) got.insert(nets.lease("small", "c" + std::to_string(i), std::nullopt, all_alive));
+    for (int i = 0; i < 5; ++i) got.insert(nets.lease(*nets.find("small"), "c" + std::to_string(i), std::nullopt, all_alive));
     CHECK(got.size() == 5);
     CHECK_FALSE(got.contains(*parse_ipv4("10.252.0.1")));
     CHECK_FALSE(got.contains(*parse_ipv4("10.252.0.0")));
     CHECK_FALSE(got.contains(*parse_ipv4("10.252.0.7")));
-    CHECK_THROWS_WITH(nets.lease("small", "c9", std::nullopt, all_alive), Catch::Contains("no address left"));
+    CHECK_THROWS_WITH(nets.lease(*nets.find("small"), "c9", std::nullopt, all_alive), Catch::Contains("no address left"));
     // The same container keeps its address.
-    CHECK(nets.lease("small", "c0", std::nullopt, all_alive) == *parse_ipv4("10.252.0.2"));
+    CHECK(nets.lease(*nets.find("small"), "c0", std::nullopt, all_alive) == *parse_ipv4("10.252.0.2"));
     // A container that is gone gives its address back.
     auto gone = [](const std::string& id) { return id != "c3"; };
-    CHECK(nets.lease("small", "c9", std::nullopt, gone) == *parse_ipv4("10.252.0.5"));
+    CHECK(nets.lease(*nets.find("small"), "c9", std::nullopt, gone) == *parse_ipv4("10.252.0.5"));
     nets.release("small", "c0");
-    CHECK(nets.lease("small", "c10", *parse_ipv4("10.252.0.2"), all_alive) == *parse_ipv4("10.252.0.2"));
-    CHECK_THROWS_WITH(nets.lease("small", "c11", *parse_ipv4("10.252.0.2"), all_alive), Catch::Contains("taken"));
-    CHECK_THROWS_WITH(nets.lease("small", "c11", *parse_ipv4("10.252.0.1"), all_alive), Catch::Contains("not a host address"));
+    CHECK(nets.lease(*nets.find("small"), "c10", *parse_ipv4("10.252.0.2"), all_alive) == *parse_ipv4("10.252.0.2"));
+    CHECK_THROWS_WITH(nets.lease(*nets.find("small"), "c11", *parse_ipv4("10.252.0.2"), all_alive), Catch::Contains("taken"));
+    CHECK_THROWS_WITH(nets.lease(*nets.find("small"), "c11", *parse_ipv4("10.252.0.1"), all_alive), Catch::Contains("not a host address"));
     CHECK(Networks(paths_in(t)).leases("small").size() == 5);
 }
 
@@ -128,7 +128,7 @@ TEST_CASE("networks: concurrent leases under the lock never share an address") {
             Networks nets(paths_in(t));
             for (int i = 0; i < 50; ++i) {
                 auto lock = nets.lock();
-                nets.lease("busy", "w" + std::to_string(w) + "-" + std::to_string(i), std::nullopt, all_alive);
+                nets.lease(*nets.find("busy"), "w" + std::to_string(w) + "-" + std::to_string(i), std::nullopt, all_alive);
             }
         });
     for (auto& th : threads) th.join();

@@ -169,7 +169,7 @@ NetworkAddress take_address(const Paths& paths, const ContainerConfig& c, const 
     NetworkAddress a;
     a.network = req.name;
     a.interface = interface;
-    a.address = networks.lease(req.name, c.id, wanted, [&](const std::string& id) { return lease_alive(paths, id); });
+    a.address = networks.lease(*n, c.id, wanted, [&](const std::string& id) { return lease_alive(paths, id); });
     for (const auto& s : n->subnets)
         if (s.subnet.contains(a.address)) a.subnet = s;
     a.dns = n->dns_enabled;

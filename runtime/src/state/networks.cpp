@@ -190,10 +190,9 @@ void Networks::write_leases(const std::string& name, const std::map<std::string,
                       false);
 }
 
-uint32_t Networks::lease(const std::string& name, const std::string& container_id, std::optional<uint32_t> wanted,
+uint32_t Networks::lease(const Network& network, const std::string& container_id, std::optional<uint32_t> wanted,
                          const std::function<bool(const std::string&)>& alive) const {
-    auto n = find(name);
-    if (!n) throw Error("no such network " + quote_for_message(name));
+    const std::string& name = network.name;
     auto held = leases(name);
     if (auto it = held.find(container_id); it != held.end() && (!wanted || *wanted == it->second)) return it->second;
     std::erase_if(held, [&](const auto& kv) { return kv.first == container_id || !alive(kv.first); });
@@ -204,14 +203,14 @@ uint32_t Networks::lease(const std::string& name, const std::string& container_i
     std::optional<uint32_t> got;
     if (wanted) {
         bool inside = false;
-        for (const auto& s : n->subnets)
+        for (const auto& s : network.subnets)
             inside = inside || (s.subnet.contains(*wanted) && *wanted != s.gateway && *wanted != s.subnet.base &&
                                 *wanted != s.subnet.last());
         if (!inside) throw Error("--ip " + format_ipv4(*wanted) + " is not a host address of network " + quote_for_message(name));
         if (is_taken(*wanted)) throw Error("--ip " + format_ipv4(*wanted) + " is taken on network " + quote_for_message(name));
         got = wanted;
     } else {
-        for (const auto& s : n->subnets) {
+        for (const auto& s : network.subnets) {
             AddressSpan span = assignable(s);
             for (uint64_t a = span.first; a <= span.last && !got; ++a)
                 if (a != s.gateway && !is_taken(static_cast<uint32_t>(a))) got = static_cast<uint32_t>(a);

@@ -77,11 +77,11 @@ public:
 
     // container id -> address, of network `name`.
     std::map<std::string, uint32_t> leases(const std::string& name) const;
-    // An address of `name` for `container_id`: the one it holds already,
+    // An address of `network` for `container_id`: the one it holds already,
     // `wanted` (--ip; Error if taken or outside the network), or the lowest
     // free one (Error 125 when none is left). Leases of containers `alive`
     // says are gone are reclaimed first. The caller holds lock().
-    uint32_t lease(const std::string& name, const std::string& container_id, std::optional<uint32_t> wanted,
+    uint32_t lease(const Network& network, const std::string& container_id, std::optional<uint32_t> wanted,
                    const std::function<bool(const std::string&)>& alive) const;
     // Gives the address back (no error if it held none). Caller holds lock().
     void release(const std::string& name, const std::string& container_id) const;
