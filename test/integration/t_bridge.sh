@@ -269,6 +269,45 @@ test_bridge_kill9_of_the_shim_is_cleaned_up() {
     no_network_leftovers
 }
 
+# A start whose shim fails, or never comes, leaves no network behind: the
+# CLI's thread sets the network up only for a spawned shim, and undoes
+# what that shim did not take over.
+test_bridge_a_start_that_fails_leaves_no_network() {
+    bridge_setup
+    # No shim beside the CLI: refused before anything is set up (a stopped
+    # container's start, which no removal would clean up after).
+    mkdir alone
+    cp "$MINIRT" alone/minirt
+    expect_rc 0 run -d --name noshim --network bridge -p 127.0.0.1::80 busybox sleep 1000
+    expect_rc 0 stop -t 0 noshim
+    MINIRT=$PWD/alone/minirt mr start noshim
+    expect_eq "$RC" 125 "start without a shim"
+    expect_contains "$ERR" "minirt-shim"
+    no_network_leftovers
+    MINIRT=$PWD/alone/minirt mr run --network bridge -p 127.0.0.1::80 busybox true
+    expect_eq "$RC" 125 "run without a shim"
+    no_network_leftovers
+    expect_rc 0 rm -f noshim
+    # A shim that fails before it takes the network over (its image is
+    # gone by the time it starts): the thread tears it down.
+    local shared
+    shared=$(readlink -f "$MINIRT_STORAGE/images")
+    rm "$MINIRT_STORAGE/images"
+    mkdir "$MINIRT_STORAGE/images"
+    cp -a "$shared/busybox" "$MINIRT_STORAGE/images/busy2"
+    expect_rc 0 run -d --name gone --network bridge -p 127.0.0.1::80 busy2 sleep 1000
+    expect_rc 0 stop -t 0 gone
+    no_network_records || fail "a stopped container's network is still set up"
+    rm -rf "$MINIRT_STORAGE/images/busy2"
+    mr start gone
+    expect_eq "$RC" 125 "start without its image"
+    expect_contains "$ERR" "no such image"
+    wait_for 30 no_network_records
+    no_network_leftovers
+    expect_rc 0 rm -f gone
+    no_network_leftovers
+}
+
 test_bridge_parallel_starts_never_share_an_address() {
     bridge_setup
     expect_rc 0 network create --subnet 10.199.0.0/22 par1

@@ -240,6 +240,8 @@ TEST_CASE("network handoff: the namespace, the bridge, the setup and errors cros
 
     REQUIRE(engine::hand_bridge(cli.get()));
     CHECK(engine::receive_bridge(shim.get()));
+    REQUIRE(engine::acknowledge_adoption(shim.get()));
+    CHECK(engine::await_adoption(cli.get()));
 
     // More published ports than one packet carries (-p 1-600:1-600).
     TempDir dir;
@@ -253,7 +255,7 @@ TEST_CASE("network handoff: the namespace, the bridge, the setup and errors cros
     p.host_port = 20000;
     p.container_port = 1;
     p.range = 600;
-    sent.adopt_ports({p}, std::move(holds));
+    sent.adopt_setup({p}, std::move(holds), "{}");
     REQUIRE(engine::hand_setup(cli.get(), sent));
     sent.disown();
     auto taken = engine::ContainerNetwork::adopt(paths, std::string(64, 'a'));
@@ -263,6 +265,7 @@ TEST_CASE("network handoff: the namespace, the bridge, the setup and errors cros
     REQUIRE(taken.ports().size() == 1);
     CHECK(taken.ports()[0].host_port == 20000);
     CHECK(taken.ports()[0].range == 600);
+    CHECK(taken.setup_output() == "{}");
 
     // An error arrives as the Error it was, with its exit code.
     REQUIRE(engine::hand_error(cli.get(), Error("port 8080/tcp is already in use on the host", 125)));
@@ -277,6 +280,12 @@ TEST_CASE("network handoff: the namespace, the bridge, the setup and errors cros
     // the start fails.
     cli.reset();
     CHECK_FALSE(engine::receive_bridge(shim.get()));
+    // And the thread hears no answer from a shim that is gone.
+    int sv2[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv2) == 0);
+    UniqueFd cli2(sv2[0]);
+    ::close(sv2[1]);
+    CHECK_FALSE(engine::await_adoption(cli2.get()));
     auto none = engine::ContainerNetwork::adopt(paths, std::string(64, 'b'));
     CHECK_THROWS_AS(engine::receive_setup(shim.get(), none), Error);
     none.disown();

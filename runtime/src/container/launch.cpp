@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <spawn.h>
 #include <signal.h>
@@ -116,6 +117,9 @@ NetnsMaker::NetnsMaker(Paths paths, bool bridge) : paths_(std::move(paths)), bri
 }
 
 NetnsMaker::~NetnsMaker() {
+    // A thread waiting for the shim to take the network over hears EOF
+    // (no shim was spawned, or ours is the last copy), and keeps it.
+    shim_end_.reset();
     {
         std::lock_guard<std::mutex> l(mutex_);
         dropped_ = true;
@@ -136,7 +140,21 @@ void NetnsMaker::go(const ContainerConfig& c) {
     changed_.notify_one();
 }
 
+void NetnsMaker::shim_spawned() {
+    shim_end_.reset();
+    {
+        std::lock_guard<std::mutex> l(mutex_);
+        spawned_ = true;
+    }
+    changed_.notify_one();
+}
+
 void NetnsMaker::run() noexcept {
+    // Signals are the main thread's to take (a Ctrl-C goes to the
+    // container), never this one's.
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
     // The thread makes the namespace in itself; for a bridge it goes back
     // after, as netavark and the published ports' sockets belong in the
     // host's. Otherwise its namespace changes for good: it ends here.
@@ -154,10 +172,13 @@ void NetnsMaker::run() noexcept {
         thread_end_.reset();  // EOF: all is sent, or the shim makes its own
         return;
     }
+    // Not before there is a shim to take it over: if this process dies
+    // now, that shim sets the network up itself (tearing down what we
+    // began), and nothing is left without an owner.
     std::optional<ContainerConfig> c;
     {
         std::unique_lock<std::mutex> l(mutex_);
-        changed_.wait(l, [this] { return config_ || dropped_; });
+        changed_.wait(l, [this] { return (config_ && spawned_) || dropped_; });
         if (!dropped_) c = std::move(config_);
     }
     if (c && c->network == "bridge") set_up_bridge(*c, ns.get());
@@ -187,20 +208,17 @@ void NetnsMaker::set_up_bridge(const ContainerConfig& c, int netns) noexcept {
     } catch (...) {
         return;  // EOF: the shim tries itself
     }
-    // From here the shim tears it down too, if it must (from the record).
-    if (!engine::hand_bridge(sock)) return;
+    // Ours until the shim says it has taken it over; a shim that failed
+    // first, or none at all, leaves it to us (torn down as `n` goes).
+    if (!engine::hand_bridge(sock) || !engine::await_adoption(sock)) return;
+    n->disown();
     try {
         n->finish_setup();
     } catch (const Error& e) {
-        engine::hand_error(sock, e);  // torn down already
+        engine::hand_error(sock, e);  // the shim tears it down
         return;
     }
-    if (!engine::hand_setup(sock, *n)) return;  // the shim is gone: ours to undo
-    n->disown();
-    try {
-        n->record_status();  // inspect's addresses, off the start's path
-    } catch (const Error&) {
-    }
+    engine::hand_setup(sock, *n);  // false: the shim died, and its collector undoes it
 }
 
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, const LaunchMode& mode) {

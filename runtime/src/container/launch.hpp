@@ -55,8 +55,9 @@ public:
     void go(const ContainerConfig& c);
     int shim_end() const { return shim_end_.get(); }
     // The shim has its copy: ours goes, so that the thread learns when the
-    // shim is gone (its sends fail) and tears down what it set up.
-    void shim_spawned() { shim_end_.reset(); }
+    // shim is gone (EOF) and tears down what the shim did not take over;
+    // and the bridge's setup may begin (not before: see run()).
+    void shim_spawned();
 
 private:
     void run() noexcept;
@@ -67,7 +68,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::optional<ContainerConfig> config_;
-    bool dropped_ = false;
+    bool spawned_ = false, dropped_ = false;
     std::thread thread_;
 };
 

@@ -279,9 +279,10 @@ ContainerNetwork ContainerNetwork::adopt(const Paths& paths, const std::string& 
     return n;
 }
 
-void ContainerNetwork::adopt_ports(std::vector<PortRequest> ports, std::vector<UniqueFd> holds) {
+void ContainerNetwork::adopt_setup(std::vector<PortRequest> ports, std::vector<UniqueFd> holds, std::string output) {
     ports_ = std::move(ports);
     port_holds_ = std::move(holds);
+    setup_output_ = std::move(output);
 }
 
 void ContainerNetwork::finish_setup() {

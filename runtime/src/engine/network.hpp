@@ -45,7 +45,9 @@ public:
     // The network the CLI set up for this container (network_handoff.hpp):
     // ours to tear down from its record; its ports come with the setup.
     static ContainerNetwork adopt(const Paths& paths, const std::string& id);
-    void adopt_ports(std::vector<PortRequest> ports, std::vector<UniqueFd> holds);
+    void adopt_setup(std::vector<PortRequest> ports, std::vector<UniqueFd> holds, std::string output);
+    // What netavark setup printed (each network's status), once done.
+    const std::string& setup_output() const { return setup_output_; }
     // Someone else tears it down now (the shim the CLI handed it to).
     void disown() noexcept { active_.on = false; }
     ContainerNetwork(ContainerNetwork&&) noexcept = default;

@@ -30,10 +30,24 @@ bool hand_namespace(int sock, int netns) noexcept {
 
 bool hand_bridge(int sock) noexcept { return send_packet(sock, R"({"bridge":true})"); }
 
+bool await_adoption(int sock) noexcept {
+    try {
+        Packet p = recv_packet(sock);
+        if (p.eof) return false;
+        json j = json::parse(p.text, nullptr, false);
+        return j.is_object() && j.value("adopted", false);
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+bool acknowledge_adoption(int sock) noexcept { return send_packet(sock, R"({"adopted":true})"); }
+
 bool hand_setup(int sock, const ContainerNetwork& n) noexcept {
     const auto& holds = n.port_holds();
     try {
-        if (!send_packet(sock, json{{"ports", ports_json(n.ports())}, {"holds", holds.size()}}.dump())) return false;
+        json head{{"ports", ports_json(n.ports())}, {"holds", holds.size()}, {"status", n.setup_output()}};
+        if (!send_packet(sock, head.dump())) return false;
         for (size_t i = 0; i < holds.size(); i += kMaxPacketFds) {
             std::vector<int> fds;
             for (size_t k = i; k < holds.size() && k < i + kMaxPacketFds; ++k) fds.push_back(holds[k].get());
@@ -78,7 +92,7 @@ void receive_setup(int sock, ContainerNetwork& n) {
         if (p.fds.empty()) throw Error("the CLI sent no published port");
         for (auto& fd : p.fds) holds.push_back(std::move(fd));
     }
-    n.adopt_ports(ports_from_json(j.value("ports", json::array())), std::move(holds));
+    n.adopt_setup(ports_from_json(j.value("ports", json::array())), std::move(holds), j.value("status", std::string()));
 }
 
 }  // namespace minirt::engine

@@ -71,7 +71,8 @@ NetavarkRun NetavarkRun::start(const std::string& verb, const fs::path& netns, c
 void NetavarkRun::feed(const std::string& input) {
     // Far below a pipe's buffer (made bigger for a big one): never waits
     // for netavark.
-    if (input.size() > 60000) ::fcntl(in_.get(), F_SETPIPE_SZ, static_cast<int>(input.size() + 4096));
+    if (input.size() > 60000 && ::fcntl(in_.get(), F_SETPIPE_SZ, static_cast<int>(input.size() + 4096)) < 0)
+        throw_errno("make room for netavark's description (" + std::to_string(input.size()) + " bytes)");
     write_all(in_.get(), input);
     in_.reset();
     in_read_.reset();
@@ -100,7 +101,11 @@ NetavarkRun NetavarkRun::start_unfed(const std::string& verb, const fs::path& ne
     sigfillset(&all);
     ::posix_spawnattr_setsigmask(attr, &none);
     ::posix_spawnattr_setsigdefault(attr, &all);
-    ::posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // Nor the caller's terminal or directory (a CLI's: a Ctrl-C meant for
+    // the container must not stop a setup halfway, and aardvark-dns must
+    // not keep the user's directory busy).
+    ::posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    ::posix_spawn_file_actions_addchdir_np(fa, "/");
     NetavarkRun run;
     int rc = ::posix_spawn(&run.pid_, bin.netavark.c_str(), fa, attr, argv.data(), environ);
     if (rc != 0) throw Error(rc, "exec " + bin.netavark);

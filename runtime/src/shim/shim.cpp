@@ -217,9 +217,11 @@ void Shim::take_bridge_networks() {
     if (!netns_sock_ || network_) return;
     if (engine::receive_bridge(netns_sock_.get())) {
         // Ours to tear down from now on (from the record); the ports come
-        // when netavark is done.
+        // when netavark is done. If the thread is gone it cannot hear us,
+        // and the setup packet will not come either: the start fails then.
         network_from_cli_ = true;
         network_.emplace(engine::ContainerNetwork::adopt(store_.paths(), args_.id));
+        engine::acknowledge_adoption(netns_sock_.get());
         return;
     }
     netns_sock_.reset();
