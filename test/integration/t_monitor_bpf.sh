@@ -30,7 +30,9 @@ test_bpf_soft_warning_then_hard_kill() {
     kmsg_mark
     # Above what the init holds before its exec (a fork of the shim: 21 MiB
     # in the sanitizer build), so the kill is memory_hog's, one step past.
-    expect_rc 137 run --name hog --soft-mib 30 --hard-mib 40 busybox memory_hog --size 64M --step 1M --rate 10M
+    # Fast (a 1 MiB step every 5 ms): a monitor that polled, even every
+    # 10 ms, would let it run several steps past the limit.
+    expect_rc 137 run --name hog --soft-mib 30 --hard-mib 40 busybox memory_hog --size 64M --step 1M --rate 200M
     mr inspect hog
     expect_contains "$OUT" '"reason": "memory hard limit"'
     expect_contains "$OUT" '"exit_code": 137'
@@ -38,8 +40,12 @@ test_bpf_soft_warning_then_hard_kill() {
     local rss hard=$((40 << 20))
     rss=$(echo "$OUT" | jq -r '.[0].state.monitor.hard_killed.rss')
     [ "$rss" -gt "$hard" ] || fail "killed at rss $rss, not above the hard limit $hard"
-    # Per-event check: the kill comes within one fault of the limit.
-    [ "$rss" -le $((hard + (1 << 20))) ] || fail "killed at rss $rss, more than 1 MiB above $hard"
+    # Per-event check: the kill comes at the first counter change past the
+    # limit. The counter a change reports lags the pages faulted in by a
+    # sync (64 pages per task on 6.1, a per-cpu batch since 6.2), and a
+    # host busy with the sanitizer build once showed 1.05 MiB over: 2 MiB
+    # is two of the hog's steps, far below what polling would let through.
+    [ "$rss" -le $((hard + (2 << 20))) ] || fail "killed at rss $rss, more than 2 MiB above $hard"
     echo "RSS at the kill: $rss bytes (+$((rss - hard)) over the limit)"
     expect_eq "$(echo "$OUT" | jq -r '.[0].state.monitor.soft_crossed.limit')" 31457280 "soft crossing limit"
     mr status hog
