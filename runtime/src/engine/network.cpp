@@ -120,7 +120,7 @@ void teardown_record(const Paths& paths, const std::string& id, std::string* not
     fs::path ns = paths.netns_file(id);
     try {
         auto r = load_network_record(paths, id);
-        if (r) withdraw_from_peers(paths, id, r->input);
+        if (r) leave_peers(paths, id, r->input);
         // A setup a killed shim left running finishes first.
         if (r && r->setup_pid > 0)
             if (UniqueFd setup = open_pidfd(r->setup_pid, r->setup_start)) wait_pidfd(setup.get(), 60000);
@@ -155,6 +155,19 @@ json netavark_input(const ContainerConfig& c, const std::vector<NetworkAddress>&
                 {"port_mappings", ports_json(ports)},
                 {"networks", networks},
                 {"network_info", info}};
+}
+
+// What network connect adds to (disconnect takes from) the container's own
+// /etc/hosts for the networks of `input`: its address on each, and its
+// peers' lines there.
+std::vector<std::string> own_hosts_lines(const ContainerConfig& c, const json& input, std::vector<std::string> peers) {
+    std::vector<std::string> lines;
+    for (const auto& [net, n] : input["networks"].items())
+        for (const auto& ip : n.value("static_ips", json::array()))
+            if (auto a = ip.is_string() ? parse_ipv4(ip.get<std::string>()) : std::nullopt)
+                lines.push_back(hosts_line(c, *a));
+    for (auto& l : peers) lines.push_back(std::move(l));
+    return lines;
 }
 
 // The address of `c` on network `req` (leased now, or held already).
@@ -265,8 +278,7 @@ ContainerNetwork ContainerNetwork::begin(const Paths& paths, const ContainerConf
     r.setup_pid = n.setup_->pid();
     r.setup_start = process_start_time(r.setup_pid).value_or(0);
     save_record(paths, c.id, r);
-    n.peer_hosts_ = peer_hosts_lines(paths, c.id, r.input["networks"]);
-    announce_to_peers(paths, c.id, r.input);
+    n.peer_hosts_ = meet_peers(paths, c.id, r.input);
     n.setup_->feed(r.input.dump());
     return n;
 }
@@ -409,12 +421,8 @@ void connect_network(const Paths& paths, const ContainerConfig& c, const Network
     save_record(paths, c.id, *r);
     // Its /etc/hosts gains its new address and its peers there, as theirs
     // gain it.
-    if (!c.no_hosts) {
-        std::vector<std::string> lines{hosts_line(c, a.address)};
-        for (auto& l : peer_hosts_lines(paths, c.id, input["networks"])) lines.push_back(std::move(l));
-        edit_hosts_file(paths.state_dir(c.id) / "hosts", lines, {});
-    }
-    announce_to_peers(paths, c.id, input);
+    std::vector<std::string> peers = meet_peers(paths, c.id, input);
+    if (!c.no_hosts) edit_hosts_file(paths.state_dir(c.id) / "hosts", own_hosts_lines(c, input, std::move(peers)), {});
 }
 
 void disconnect_network(const Paths& paths, const ContainerConfig& c, const std::string& network) {
@@ -427,14 +435,8 @@ void disconnect_network(const Paths& paths, const ContainerConfig& c, const std:
         input["network_info"] = json::object({{network, r->input["network_info"][network]}});
         input["port_mappings"] = ports_json(r->ports);
         NetavarkRun::start("teardown", ns, input.dump(), paths.netavark_config()).wait();
-        withdraw_from_peers(paths, c.id, input);
-        if (!c.no_hosts) {
-            std::vector<std::string> lines = peer_hosts_lines(paths, c.id, input["networks"]);
-            for (const auto& ip : input["networks"][network].value("static_ips", json::array()))
-                if (auto a = ip.is_string() ? parse_ipv4(ip.get<std::string>()) : std::nullopt)
-                    lines.push_back(hosts_line(c, *a));
-            edit_hosts_file(paths.state_dir(c.id) / "hosts", {}, lines);
-        }
+        std::vector<std::string> peers = leave_peers(paths, c.id, input);
+        if (!c.no_hosts) edit_hosts_file(paths.state_dir(c.id) / "hosts", {}, own_hosts_lines(c, input, std::move(peers)));
         r->input["networks"].erase(network);
         r->input["network_info"].erase(network);
         if (r->status.is_object()) r->status.erase(network);

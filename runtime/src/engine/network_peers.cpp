@@ -90,41 +90,41 @@ std::vector<Peer> peers_of(const Paths& paths, const std::string& id, const json
 }
 
 // Adds (or takes out) container `id`'s lines in the hosts files of its
-// peers, each on the networks they share.
-void tell_peers(const Paths& paths, const std::string& id, const json& input, bool add) noexcept {
-    if (!well_formed(input)) return;
+// peers, each on the networks they share, and returns the peers' lines on
+// those networks (for its own file): one look at the records for both.
+std::vector<std::string> tell_peers(const Paths& paths, const std::string& id, const json& input, bool add) noexcept {
+    std::vector<std::string> theirs_here;
+    if (!well_formed(input)) return theirs_here;
     const json& networks = input["networks"];
-    for (const auto& peer : peers_of(paths, id, networks)) {
-        const json& theirs = peer.input["networks"];
-        auto lines = lines_of(input, [&](const std::string& net) { return theirs.contains(net); });
-        fs::path hosts = paths.state_dir(peer.id) / "hosts";
-        try {
-            if (add) edit_hosts_file(hosts, lines, {});
-            else edit_hosts_file(hosts, {}, lines);
-        } catch (const Error&) {
-            // Best effort: the peer still finds us through aardvark-dns,
-            // and its shim rewrites its file at its next start.
+    try {
+        for (const auto& peer : peers_of(paths, id, networks)) {
+            const json& theirs = peer.input["networks"];
+            for (auto& l : lines_of(peer.input, [&](const std::string& net) { return networks.contains(net); }))
+                theirs_here.push_back(std::move(l));
+            auto lines = lines_of(input, [&](const std::string& net) { return theirs.contains(net); });
+            fs::path hosts = paths.state_dir(peer.id) / "hosts";
+            try {
+                if (add) edit_hosts_file(hosts, lines, {});
+                else edit_hosts_file(hosts, {}, lines);
+            } catch (const Error&) {
+                // Best effort: the peer still finds us through aardvark-dns,
+                // and its shim rewrites its file at its next start.
+            }
         }
+    } catch (const std::exception&) {
+        // Out of memory: what was told stays told.
     }
+    return theirs_here;
 }
 
 }  // namespace
 
-std::vector<std::string> peer_hosts_lines(const Paths& paths, const std::string& id, const json& networks) {
-    std::vector<std::string> out;
-    if (!networks.is_object()) return out;
-    for (const auto& peer : peers_of(paths, id, networks))
-        for (auto& l : lines_of(peer.input, [&](const std::string& net) { return networks.contains(net); }))
-            out.push_back(std::move(l));
-    return out;
+std::vector<std::string> meet_peers(const Paths& paths, const std::string& id, const json& input) noexcept {
+    return tell_peers(paths, id, input, true);
 }
 
-void announce_to_peers(const Paths& paths, const std::string& id, const json& input) noexcept {
-    tell_peers(paths, id, input, true);
-}
-
-void withdraw_from_peers(const Paths& paths, const std::string& id, const json& input) noexcept {
-    tell_peers(paths, id, input, false);
+std::vector<std::string> leave_peers(const Paths& paths, const std::string& id, const json& input) noexcept {
+    return tell_peers(paths, id, input, false);
 }
 
 void edit_hosts_file(const fs::path& path, const std::vector<std::string>& add,

@@ -17,17 +17,14 @@
 
 namespace minirt::engine {
 
-// The hosts lines of the containers (other than `id`) that share a user
-// network with `networks` (netavark's "networks" object of a record).
-std::vector<std::string> peer_hosts_lines(const Paths& paths, const std::string& id, const nlohmann::json& networks);
-
-// Adds the lines of container `id` on `input`'s user networks (a record's
-// netavark input) to the hosts files of the peers there, or takes them
-// out. A peer with --no-hosts, or without a hosts file, is left alone;
-// best effort (the peer still has aardvark-dns, and its shim writes its
-// file anew at its next start).
-void announce_to_peers(const Paths& paths, const std::string& id, const nlohmann::json& input) noexcept;
-void withdraw_from_peers(const Paths& paths, const std::string& id, const nlohmann::json& input) noexcept;
+// Container `id` joins (or leaves) its peers on `input`'s user networks
+// (a record's netavark input): its lines go into (or out of) the hosts
+// files of the peers there, and their lines come back, for its own file.
+// A peer with --no-hosts, or without a hosts file, is left alone; best
+// effort (the peer still has aardvark-dns, and its shim writes its file
+// anew at its next start).
+std::vector<std::string> meet_peers(const Paths& paths, const std::string& id, const nlohmann::json& input) noexcept;
+std::vector<std::string> leave_peers(const Paths& paths, const std::string& id, const nlohmann::json& input) noexcept;
 
 // Edits the hosts file at `path` where it exists, in place (a running
 // container's bind mount sees it): drops the lines equal to one of
