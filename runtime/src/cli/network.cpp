@@ -305,6 +305,21 @@ int exists(Context& ctx, const Args& args) {
     return Networks(ctx.store.paths()).find(p.positional[0]) ? 0 : kExitNoSuchNetwork;
 }
 
+// A container named on the command line, under its lock (its config is
+// rewritten meanwhile), as it is now.
+struct LockedContainer {
+    FileLock lock;
+    ContainerView view;
+};
+LockedContainer lock_container(const Store& store, const std::string& handle) {
+    std::string id = store.resolve(handle);
+    LockedContainer l{store.lock(id), {}};
+    if (l.lock.stale()) throw Error("no such container " + quote_for_message(handle));
+    l.view = view_container(store, id);
+    if (!l.view.load_error.empty()) throw Error(l.view.load_error);
+    return l;
+}
+
 // network connect [--ip IP] [--mac-address MAC] [--alias NAME]... NETWORK CONTAINER:
 // recorded in the container's config (its next start joins it too) and,
 // while it runs, set up in its namespace at once.
@@ -319,12 +334,8 @@ int connect(Context& ctx, const Args& args) {
     require_positional(p, 2, 2, usage);
     Networks nets(ctx.store.paths());
     Network net = must_find(nets, p.positional[0]);
-    std::string id = ctx.store.resolve(p.positional[1]);
-    FileLock lock = ctx.store.lock(id);
-    if (lock.stale()) throw Error("no such container " + quote_for_message(p.positional[1]));
-    ContainerView v = view_container(ctx.store, id);
-    if (!v.load_error.empty()) throw Error(v.load_error);
-    ContainerConfig c = *v.config;
+    LockedContainer l = lock_container(ctx.store, p.positional[1]);
+    ContainerConfig c = *l.view.config;
     if (c.network != "bridge")
         throw Error("container " + p.positional[1] + " is on --network " + c.network + ", not a bridge network");
     for (const auto& n : c.networks)
@@ -344,7 +355,7 @@ int connect(Context& ctx, const Args& args) {
     for (const auto& a : r.aliases)
         if (!valid_dns_name(a)) throw Error("invalid --alias " + quote_for_message(a));
     c.networks.push_back(r);
-    if (v.status == Status::Running || v.status == Status::Paused) engine::connect_network(ctx.store.paths(), c, r);
+    if (l.view.status == Status::Running || l.view.status == Status::Paused) engine::connect_network(ctx.store.paths(), c, r);
     ctx.store.save_config(c);
     return 0;
 }
@@ -356,12 +367,8 @@ int disconnect(Context& ctx, const Args& args) {
     Parsed p = parse(desc, args, usage);
     require_positional(p, 2, 2, usage);
     validate_network_name(p.positional[0]);
-    std::string id = ctx.store.resolve(p.positional[1]);
-    FileLock lock = ctx.store.lock(id);
-    if (lock.stale()) throw Error("no such container " + quote_for_message(p.positional[1]));
-    ContainerView v = view_container(ctx.store, id);
-    if (!v.load_error.empty()) throw Error(v.load_error);
-    ContainerConfig c = *v.config;
+    LockedContainer l = lock_container(ctx.store, p.positional[1]);
+    ContainerConfig c = *l.view.config;
     auto it = std::find_if(c.networks.begin(), c.networks.end(), [&](const NetworkRequest& n) { return n.name == p.positional[0]; });
     if (it == c.networks.end())
         throw Error("container " + p.positional[1] + " is not connected to network " + quote_for_message(p.positional[0]));
