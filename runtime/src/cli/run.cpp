@@ -172,7 +172,7 @@ int cmd_run(Context& ctx, const Args& args) {
         throw;
     }
     volumes.lock.reset();
-    // A bridge network's setup begins now, beside the shim's start.
+    // A bridge network's setup begins once the shim is spawned, beside its start.
     if (netns) netns->go(config);
     // Foreground without a terminal: the shim relays output to our own
     // stdout/stderr (and with -i our stdin is the container's). With -t the

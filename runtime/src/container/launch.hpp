@@ -34,12 +34,12 @@ struct LaunchMode {
 
 // A network namespace for the container, made (loopback up) on a thread of
 // the CLI's while the CLI writes the container's files and the shim starts:
-// the millisecond of kernel work this costs overlaps both. Once the
-// container exists (go()), the thread sends the namespace over a socket
-// whose other end the shim gets as fd 5 (--netns); for a bridge container
-// it first takes the addresses and starts netavark, and sends the setup's
-// outcome when netavark is done (engine/network_handoff.hpp). If the thread
-// fails, or go() never comes, the shim reads EOF and does it all itself.
+// the millisecond of kernel work this costs overlaps both. The thread
+// sends the namespace at once over a socket whose other end the shim gets
+// as fd 5 (--netns); for a bridge container, once it exists (go()) and its
+// shim is spawned, it goes on to set the network up and hands that over
+// too (engine/network_handoff.hpp). If the thread fails, or the rest never
+// comes, the shim reads EOF and does it all itself.
 class NetnsMaker {
 public:
     // `bridge`: the container may be on a bridge network (its config is

@@ -35,9 +35,9 @@ public:
                              const fs::path& config_dir);
     // Started before its description is known: it starts up (exec, its
     // loader, its runtime) and waits on its stdin while the caller decides
-    // what to tell it (feed()); the netns need not exist until then. If the
-    // caller gives up instead, netavark reads EOF and fails having done
-    // nothing.
+    // what to tell it (feed()); the netns must be there already (netavark
+    // checks its path first thing). If the caller gives up instead,
+    // netavark reads EOF and fails having done nothing.
     static NetavarkRun start_unfed(const std::string& verb, const fs::path& netns, const fs::path& config_dir);
     void feed(const std::string& input);
     NetavarkRun(NetavarkRun&& o) noexcept
