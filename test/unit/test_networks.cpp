@@ -115,6 +115,31 @@ TEST_CASE("networks: leases are unique, skip the gateway, persist, and come back
     CHECK(Networks(paths_in(t)).leases("small").size() == 5);
 }
 
+TEST_CASE("networks: each lease is a file of its own; a store's old leases file is moved into them") {
+    TempDir t("net");
+    Paths paths = paths_in(t);
+    Networks nets(paths);
+    auto lock = nets.lock();
+    nets.create(net("old", "10.251.0.0/24", "10.251.0.1"));
+    // As a store kept them before: one JSON file.
+    write_file_atomic(paths.network_leases_json("old"),
+                      R"({"schema_version": 1, "leases": {"a1": "10.251.0.2", "a2": "10.251.0.4"}})");
+    CHECK(nets.leases("old").size() == 2);  // read as they are
+    // The first change moves them, and no address of theirs is given again.
+    CHECK(nets.lease(*nets.find("old"), "b1", std::nullopt, all_alive) == *parse_ipv4("10.251.0.3"));
+    CHECK(nets.lease(*nets.find("old"), "b2", std::nullopt, all_alive) == *parse_ipv4("10.251.0.5"));
+    CHECK_FALSE(fs::exists(paths.network_leases_json("old")));
+    CHECK(fs::exists(paths.network_lease_dir("old") / "10.251.0.2-a1"));
+    CHECK(fs::exists(paths.network_lease_dir("old") / "10.251.0.5-b2"));
+    nets.release("old", "a1");
+    CHECK_FALSE(fs::exists(paths.network_lease_dir("old") / "10.251.0.2-a1"));
+    // Anything else in the directory is no lease.
+    write_file_atomic(paths.network_lease_dir("old") / "notes.txt", "x");
+    CHECK(nets.leases("old").size() == 3);
+    nets.remove("old");
+    CHECK_FALSE(fs::exists(paths.network_lease_dir("old")));
+}
+
 TEST_CASE("networks: concurrent leases under the lock never share an address") {
     TempDir t("net");
     {

@@ -1,5 +1,6 @@
 #include "state/networks.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 
@@ -152,17 +154,50 @@ void Networks::create(const Network& n) const {
 void Networks::remove(const std::string& name) const {
     validate_network_name(name);
     if (name == kDefaultNetwork) throw Error("the default network " + quote_for_message(name) + " cannot be removed");
-    if (::unlink(paths_.network_leases(name).c_str()) < 0 && errno != ENOENT)
-        throw_errno("remove " + paths_.network_leases(name).string());
+    if (::unlink(paths_.network_leases_json(name).c_str()) < 0 && errno != ENOENT)
+        throw_errno("remove " + paths_.network_leases_json(name).string());
+    std::error_code ec;
+    fs::remove_all(paths_.network_lease_dir(name), ec);
+    if (ec) throw Error(ec.value(), "remove " + paths_.network_lease_dir(name).string());
     if (::unlink(paths_.network_file(name).c_str()) < 0) {
         if (errno == ENOENT) throw Error("no such network " + quote_for_message(name), kExitNoSuchContainer);
         throw_errno("remove network " + quote_for_message(name));
     }
 }
 
+namespace {
+
+// A lease is an empty file named ADDRESS-ID in the network's lease
+// directory, made with O_EXCL and removed with unlink: never rewritten.
+// (ext4 flushes a file's data when a rename replaces it, which costs a
+// millisecond and more on every start's path; that is what a JSON file of
+// all the leases, rewritten whole, cost.)
+std::string lease_entry(uint32_t address, const std::string& id) { return format_ipv4(address) + "-" + id; }
+
+// One entry's address and container; nullopt for anything else there.
+std::optional<std::pair<std::string, uint32_t>> parse_lease_entry(const std::string& name) {
+    auto dash = name.find('-');
+    if (dash == std::string::npos || dash + 1 == name.size()) return std::nullopt;
+    auto a = parse_ipv4(name.substr(0, dash));
+    if (!a) return std::nullopt;
+    return std::make_pair(name.substr(dash + 1), *a);
+}
+
+}  // namespace
+
 std::map<std::string, uint32_t> Networks::leases(const std::string& name) const {
+    std::map<std::string, uint32_t> out = json_leases(name);
+    std::error_code ec;
+    for (fs::directory_iterator it(paths_.network_lease_dir(name), ec), end; !ec && it != end; it.increment(ec))
+        if (auto e = parse_lease_entry(it->path().filename().string())) out[e->first] = e->second;
+    if (ec && ec != std::errc::no_such_file_or_directory)
+        throw Error(ec.value(), "read the leases in " + paths_.network_lease_dir(name).string());
+    return out;
+}
+
+std::map<std::string, uint32_t> Networks::json_leases(const std::string& name) const {
     std::map<std::string, uint32_t> out;
-    auto text = read_file_if_exists(paths_.network_leases(name), 16 << 20);
+    auto text = read_file_if_exists(paths_.network_leases_json(name), 16 << 20);
     if (!text) return out;
     try {
         json j = json::parse(*text);
@@ -172,30 +207,45 @@ std::map<std::string, uint32_t> Networks::leases(const std::string& name) const 
             out[id] = *a;
         }
     } catch (const json::exception& e) {
-        throw Error(paths_.network_leases(name).string() + ": " + e.what());
+        throw Error(paths_.network_leases_json(name).string() + ": " + e.what());
     } catch (const Error& e) {
-        throw e.wrap(paths_.network_leases(name).string());
+        throw e.wrap(paths_.network_leases_json(name).string());
     }
     return out;
 }
 
-void Networks::write_leases(const std::string& name, const std::map<std::string, uint32_t>& leases) const {
-    json l = json::object();
-    for (const auto& [id, a] : leases) l[id] = format_ipv4(a);
-    make_dirs(paths_.networks_dir(), 0700);  // the default network has no file of its own
-    // Atomic, not synced: on every start's path, and what a lost write
-    // (power gone) loses is harmless: the bridges went with the host, and
-    // a container left without its lease takes an address again.
-    write_file_atomic(paths_.network_leases(name), json{{"schema_version", 1}, {"leases", l}}.dump(2) + "\n", 0600,
-                      false);
+void Networks::migrate_leases(const std::string& name) const {
+    if (::access(paths_.network_leases_json(name).c_str(), F_OK) < 0) return;
+    // Each made before the file goes: a crash half-way repeats it.
+    for (const auto& [id, a] : json_leases(name)) add_lease(name, a, id, true);
+    if (::unlink(paths_.network_leases_json(name).c_str()) < 0 && errno != ENOENT)
+        throw_errno("remove " + paths_.network_leases_json(name).string());
+}
+
+void Networks::add_lease(const std::string& name, uint32_t address, const std::string& id, bool may_exist) const {
+    fs::path dir = paths_.network_lease_dir(name);
+    make_dirs(dir, 0700);
+    fs::path entry = dir / lease_entry(address, id);
+    UniqueFd fd(::open(entry.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd && !(may_exist && errno == EEXIST)) throw_errno("create the lease " + entry.string());
+}
+
+void Networks::drop_lease(const std::string& name, uint32_t address, const std::string& id) const {
+    fs::path entry = paths_.network_lease_dir(name) / lease_entry(address, id);
+    if (::unlink(entry.c_str()) < 0 && errno != ENOENT) throw_errno("remove the lease " + entry.string());
 }
 
 uint32_t Networks::lease(const Network& network, const std::string& container_id, std::optional<uint32_t> wanted,
                          const std::function<bool(const std::string&)>& alive) const {
     const std::string& name = network.name;
+    migrate_leases(name);
     auto held = leases(name);
     if (auto it = held.find(container_id); it != held.end() && (!wanted || *wanted == it->second)) return it->second;
-    std::erase_if(held, [&](const auto& kv) { return kv.first == container_id || !alive(kv.first); });
+    std::erase_if(held, [&](const auto& kv) {
+        bool gone = kv.first == container_id || !alive(kv.first);
+        if (gone) drop_lease(name, kv.second, kv.first);
+        return gone;
+    });
     std::vector<uint32_t> taken;
     for (const auto& [id, a] : held) taken.push_back(a);
     std::sort(taken.begin(), taken.end());
@@ -218,14 +268,14 @@ uint32_t Networks::lease(const Network& network, const std::string& container_id
         }
         if (!got) throw Error("network " + quote_for_message(name) + " has no address left");
     }
-    held[container_id] = *got;
-    write_leases(name, held);
+    add_lease(name, *got, container_id, false);
     return *got;
 }
 
 void Networks::release(const std::string& name, const std::string& container_id) const {
+    migrate_leases(name);
     auto held = leases(name);
-    if (held.erase(container_id)) write_leases(name, held);
+    if (auto it = held.find(container_id); it != held.end()) drop_lease(name, it->second, container_id);
 }
 
 }  // namespace minirt

@@ -87,7 +87,12 @@ public:
     void release(const std::string& name, const std::string& container_id) const;
 
 private:
-    void write_leases(const std::string& name, const std::map<std::string, uint32_t>& leases) const;
+    // Leases as a store before the lease directory kept them (one JSON
+    // file), moved into it by the first change under the lock.
+    std::map<std::string, uint32_t> json_leases(const std::string& name) const;
+    void migrate_leases(const std::string& name) const;
+    void add_lease(const std::string& name, uint32_t address, const std::string& id, bool may_exist) const;
+    void drop_lease(const std::string& name, uint32_t address, const std::string& id) const;
     Paths paths_;
 };
 

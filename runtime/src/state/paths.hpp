@@ -60,7 +60,10 @@ struct Paths {
     // Networks: netavark's description of each, and its address leases.
     fs::path networks_dir() const { return storage / "networks"; }
     fs::path network_file(const std::string& name) const { return networks_dir() / (name + ".json"); }
-    fs::path network_leases(const std::string& name) const { return networks_dir() / (name + ".leases.json"); }
+    // A directory of empty files named ADDRESS-ID (state/networks.cpp).
+    fs::path network_lease_dir(const std::string& name) const { return networks_dir() / (name + ".leases"); }
+    // Where a store kept them before: one JSON file.
+    fs::path network_leases_json(const std::string& name) const { return networks_dir() / (name + ".leases.json"); }
     fs::path networks_lock() const { return root / "locks" / "networks.lock"; }
     // A container's network as set up: its namespace (bind-mounted, so it
     // outlives the container until torn down) and netavark's description
