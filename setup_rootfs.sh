@@ -39,7 +39,9 @@ log() { printf '==> %s\n' "$*"; }
 
 # --- dependencies ----------------------------------------------------------
 build_deps=(meson ninja-build g++ gcc pkg-config libboost-program-options-dev nlohmann-json3-dev
-            catch2 libseccomp-dev libarchive-dev busybox-static clang libbpf-dev bpftool
+            catch2 libseccomp-dev libarchive-dev nettle-dev busybox-static clang libbpf-dev bpftool
+            # What images move through (pull, load): the containers project's image mover.
+            skopeo
             # What bridge networks run (the default --network): podman's network stack.
             netavark aardvark-dns iptables)
 [ "$want_debian" = 1 ] && build_deps+=(debootstrap)

@@ -121,6 +121,13 @@ int cmd_status(Context&, const Args&);
 int cmd_inspect(Context&, const Args&);
 int cmd_logs(Context&, const Args&);
 int cmd_images(Context&, const Args&);
+int cmd_pull(Context&, const Args&);
+int cmd_load(Context&, const Args&);
+int cmd_tag(Context&, const Args&);
+int cmd_untag(Context&, const Args&);
+int cmd_rmi(Context&, const Args&);
+// Pulls `ref` (a short name from the search registries); the image id.
+std::string pull_image(Context& ctx, const std::string& ref, bool tls_verify, bool quiet);
 int cmd_image(Context&, const Args&);
 int cmd_volume(Context&, const Args&);
 int cmd_network(Context&, const Args&);

@@ -1,4 +1,6 @@
-// minirt images / image import / image rm.
+// minirt images, pull, load, tag, rmi, image import|ls|rm.
+#include <unistd.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -6,7 +8,14 @@
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
 #include "common/ports.hpp"
+#include "common/archive_lib.hpp"
+#include "common/file.hpp"
+#include "container/ops.hpp"
 #include "image/image.hpp"
+#include "image/image_store.hpp"
+#include "image/reference.hpp"
+#include "linux/skopeo.hpp"
+#include "state/store.hpp"
 
 namespace minirt::cli {
 
@@ -22,26 +31,46 @@ int list(Context& ctx, const Args& args) {
     std::string format = p.vm["format"].as<std::string>();
     if (format != "table" && format != "json") throw Error("invalid --format \"" + format + "\": use table or json");
     auto images = list_images(ctx.store.paths());
+    std::vector<uint64_t> sizes;
+    for (const auto& i : images) sizes.push_back(directory_size(ctx.store.paths().image_rootfs(i.name).string()));
+    // Layered images: a row for each name (one for an image without any).
+    ImageStore layered(ctx.store.paths());
+    for (const auto& s : layered.list()) {
+        Image img = load_image(ctx.store.paths(), s.id);
+        for (size_t n = 0; n < std::max<size_t>(1, s.names.size()); ++n) {
+            img.name = s.names.empty() ? "<none>" : s.names[n];
+            images.push_back(img);
+            sizes.push_back(s.size);
+        }
+    }
     if (p.vm.count("quiet")) {
         for (const auto& i : images) std::cout << i.name << "\n";
         return 0;
     }
     if (format == "json") {
         nlohmann::json arr = nlohmann::json::array();
-        for (const auto& i : images)
-            arr.push_back({{"name", i.name}, {"created", format_rfc3339(i.created_ns)}, {"cmd", i.cmd},
-                           {"source", i.source},
-                           {"size", directory_size(ctx.store.paths().image_rootfs(i.name).string())}});
+        for (size_t k = 0; k < images.size(); ++k) {
+            const Image& i = images[k];
+            nlohmann::json j{{"name", i.name}, {"created", format_rfc3339(i.created_ns)}, {"cmd", i.cmd},
+                             {"source", i.source}, {"size", sizes[k]}};
+            if (!i.id.empty()) {
+                j["id"] = i.id;
+                j["entrypoint"] = i.entrypoint;
+            }
+            arr.push_back(j);
+        }
         std::cout << arr.dump(2) << "\n";
         return 0;
     }
     int64_t now = now_ns();
     std::printf("%-20s  %-16s  %-10s  %s\n", "NAME", "CREATED", "SIZE", "COMMAND");
-    for (const auto& i : images) {
+    for (size_t k = 0; k < images.size(); ++k) {
+        const Image& i = images[k];
         std::string cmd;
+        for (const auto& a : i.entrypoint) cmd += (cmd.empty() ? "" : " ") + a;
         for (const auto& a : i.cmd) cmd += (cmd.empty() ? "" : " ") + a;
         std::printf("%-20s  %-16s  %-10s  %s\n", i.name.c_str(), human_age(i.created_ns, now).c_str(),
-                    human_size(directory_size(ctx.store.paths().image_rootfs(i.name).string())).c_str(), cmd.c_str());
+                    human_size(sizes[k]).c_str(), cmd.c_str());
     }
     return 0;
 }
@@ -83,16 +112,256 @@ int import(Context& ctx, const Args& args) {
     return 0;
 }
 
-int remove(Context& ctx, const Args& args) {
-    const char* usage = "minirt image rm NAME...";
+// A private OCI layout beside the store (same filesystem), gone after.
+struct Staging {
+    fs::path dir;
+    explicit Staging(const Paths& paths) {
+        make_dirs(paths.oci_images_dir(), 0700);
+        dir = paths.oci_images_dir() / (".staging-" + std::to_string(::getpid()));
+        remove_tree(dir);
+    }
+    ~Staging() {
+        try {
+            remove_tree(dir);
+        } catch (const Error&) {
+        }
+    }
+    Staging(const Staging&) = delete;
+    Staging& operator=(const Staging&) = delete;
+};
+
+LayerLimits layer_limits() {
+    LayerLimits l;
+    // A tar bomb stops here (MINIRT_MAX_LAYER_SIZE bytes, default 64 GiB).
+    if (const char* v = std::getenv("MINIRT_MAX_LAYER_SIZE")) l.max_bytes = parse_size(v, "MINIRT_MAX_LAYER_SIZE");
+    else l.max_bytes = 64ULL << 30;
+    return l;
+}
+
+// Where a short name is looked for: localhost/ is what this host made.
+std::vector<ImageReference> candidates(const ImageReference& ref) {
+    if (!ref.registry.empty()) return {ref};
+    std::vector<ImageReference> out;
+    for (const auto& reg : search_registries()) out.push_back(ref.in_registry(reg));
+    return out;
+}
+
+}  // namespace
+
+std::string pull_image(Context& ctx, const std::string& text, bool tls_verify, bool quiet) {
+    ImageReference ref = parse_reference(text);
+    std::string last_error;
+    for (const auto& r : candidates(ref)) {
+        Staging staging(ctx.store.paths());
+        SkopeoOptions o;
+        o.tls_verify = tls_verify;
+        o.progress = !quiet && ::isatty(2);
+        try {
+            skopeo_copy("docker://" + r.str(), "oci:" + staging.dir.string() + ":pulled", o);
+        } catch (const Error& e) {
+            last_error = e.message();
+            continue;
+        }
+        StoredImage img = import_oci_layout(ctx.store.paths(), staging.dir, "pulled", {r.str()}, layer_limits());
+        return img.id;
+    }
+    throw Error("pull " + text + ": " + last_error);
+}
+
+namespace {
+
+int pull(Context& ctx, const Args& args) {
+    const char* usage = "minirt pull [--tls-verify=false] [-q] IMAGE";
     po::options_description desc("Options");
+    desc.add_options()("quiet,q", "no progress")("tls-verify", po::value<std::string>()->default_value("true"),
+                                                  "false: a registry over plain http or with an untrusted certificate");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, 1, usage);
+    std::string tls = p.vm["tls-verify"].as<std::string>();
+    if (tls != "true" && tls != "false") throw Error("invalid --tls-verify " + quote_for_message(tls) + ": true or false");
+    std::string id = pull_image(ctx, p.positional[0], tls == "true", p.vm.count("quiet") > 0);
+    std::cout << digest_hex(id) << "\n";
+    return 0;
+}
+
+// The names an archive gives its image, and its kind: docker-archive has
+// manifest.json (RepoTags), oci-archive index.json (ref.name annotations).
+struct ArchiveNames {
+    std::string transport;
+    std::vector<std::string> names;
+};
+
+ArchiveNames archive_names(const std::string& file) {
+    const ArchiveLib& lib = archive_lib();
+    ArchivePtr in(lib.archive_read_new(), lib.archive_read_free);
+    lib.archive_read_support_filter_all(in.get());
+    lib.archive_read_support_format_tar(in.get());
+    if (lib.archive_read_open_filename(in.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
+        throw Error("open " + file + ": " + archive_error(in.get()));
+    ArchiveNames out;
+    for (;;) {
+        archive_entry* e = nullptr;
+        int r = lib.archive_read_next_header(in.get(), &e);
+        if (r == ARCHIVE_EOF) break;
+        if (r < ARCHIVE_WARN) throw Error(file + " is not an image archive: " + archive_error(in.get()));
+        std::string name = lib.archive_entry_pathname(e);
+        if (name.starts_with("./")) name.erase(0, 2);
+        if (name != "manifest.json" && name != "index.json") continue;
+        if (lib.archive_entry_size(e) > (4 << 20)) throw Error(file + ": " + name + " is too large");
+        std::string text(static_cast<size_t>(lib.archive_entry_size(e)), '\0');
+        if (lib.archive_read_data(in.get(), text.data(), text.size()) != static_cast<la_ssize_t>(text.size()))
+            throw Error("read " + name + " in " + file + ": " + archive_error(in.get()));
+        nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+        if (name == "manifest.json" && j.is_array()) {
+            out.transport = "docker-archive";
+            for (const auto& m : j)
+                for (const auto& t : m.value("RepoTags", nlohmann::json::array()))
+                    if (t.is_string()) {
+                        // docker's names: a short one is docker.io's.
+                        ImageReference named = parse_reference(t.get<std::string>());
+                        out.names.push_back((named.registry.empty() ? named.in_registry("docker.io") : named).str());
+                    }
+            return out;
+        }
+        if (name == "index.json" && j.is_object()) {
+            out.transport = "oci-archive";
+            for (const auto& m : j.value("manifests", nlohmann::json::array())) {
+                std::string ref = m.value("annotations", nlohmann::json::object()).value("org.opencontainers.image.ref.name", "");
+                if (ref.empty() || !looks_like_reference(ref) || ref.find('/') == std::string::npos) continue;
+                ImageReference named = parse_reference(ref);
+                out.names.push_back((named.registry.empty() ? named.in_registry("localhost") : named).str());
+            }
+        }
+    }
+    if (out.transport.empty()) throw Error(file + " is neither an oci-archive nor a docker-archive (no index.json or manifest.json)");
+    return out;
+}
+
+int load(Context& ctx, const Args& args) {
+    const char* usage = "minirt load -i FILE [-q]";
+    po::options_description desc("Options");
+    desc.add_options()("input,i", po::value<std::string>(), "the archive (oci-archive or docker-archive)")(
+        "quiet,q", "print nothing but errors");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 0, 0, usage);
+    if (!p.vm.count("input")) throw Error(std::string("load needs -i FILE; usage: ") + usage);
+    std::string file = fs::absolute(p.vm["input"].as<std::string>()).string();
+    if (::access(file.c_str(), R_OK) < 0) throw_errno("read " + file);
+    ArchiveNames a = archive_names(file);
+    Staging staging(ctx.store.paths());
+    SkopeoOptions o;
+    skopeo_copy(a.transport + ":" + file, "oci:" + staging.dir.string() + ":loaded", o);
+    StoredImage img = import_oci_layout(ctx.store.paths(), staging.dir, "loaded", a.names, layer_limits());
+    if (!p.vm.count("quiet")) {
+        if (a.names.empty()) std::cout << "Loaded image: " << digest_hex(img.id) << "\n";
+        for (const auto& n : a.names) std::cout << "Loaded image: " << n << "\n";
+    }
+    return 0;
+}
+
+// A name as tag and run take it: localhost/ for a short one.
+std::string local_name(const std::string& text) {
+    ImageReference r = parse_reference(text);
+    if (!r.digest.empty()) throw Error("a tag cannot name a digest: " + quote_for_message(text));
+    return (r.registry.empty() ? r.in_registry("localhost") : r).str();
+}
+
+StoredImage layered_image(const ImageStore& store, const Paths& paths, const std::string& text) {
+    if (auto s = store.find(text)) return *s;
+    if (find_image(paths, text)) throw Error("image " + quote_for_message(text) + " is an imported image: it has no tags");
+    throw Error("no such image " + quote_for_message(text) + " (see `minirt images`)");
+}
+
+int tag(Context& ctx, const Args& args) {
+    const char* usage = "minirt tag IMAGE NAME...";
+    po::options_description desc("Options");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 2, SIZE_MAX, usage);
+    ImageStore store(ctx.store.paths());
+    FileLock lock = store.lock();
+    StoredImage img = layered_image(store, ctx.store.paths(), p.positional[0]);
+    for (size_t i = 1; i < p.positional.size(); ++i) store.tag(img.id, local_name(p.positional[i]));
+    return 0;
+}
+
+int untag(Context& ctx, const Args& args) {
+    const char* usage = "minirt untag IMAGE [NAME...]";
+    po::options_description desc("Options");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, SIZE_MAX, usage);
+    ImageStore store(ctx.store.paths());
+    FileLock lock = store.lock();
+    StoredImage img = layered_image(store, ctx.store.paths(), p.positional[0]);
+    if (p.positional.size() == 1)
+        for (const auto& n : img.names) store.untag(img.id, n);
+    for (size_t i = 1; i < p.positional.size(); ++i) {
+        std::string n = local_name(p.positional[i]);
+        if (std::find(img.names.begin(), img.names.end(), n) == img.names.end())
+            throw Error("image " + quote_for_message(p.positional[0]) + " is not tagged " + quote_for_message(n));
+        store.untag(img.id, n);
+    }
+    return 0;
+}
+
+// The containers made from image `id`.
+std::vector<std::string> users_of(const Store& store, const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& c : store.list_ids()) {
+        try {
+            if (store.load_config(c).image_id == id) out.push_back(c);
+        } catch (const Error&) {
+        }
+    }
+    return out;
+}
+
+void remove_layered(Context& ctx, const std::string& text, bool force) {
+    ImageStore store(ctx.store.paths());
+    FileLock lock = store.lock();
+    StoredImage img = layered_image(store, ctx.store.paths(), text);
+    // One of several names, named: only that name goes (as podman's rmi).
+    if (img.names.size() > 1)
+        for (const auto& n : img.names) {
+            bool named = n == text;
+            try {
+                std::string want = parse_reference(text).repository, have = parse_reference(n).repository;
+                named = named || n == local_name(text) || have == want || have.ends_with("/" + want);
+                named = named && parse_reference(n).tag == parse_reference(text).tag;
+            } catch (const Error&) {
+            }
+            if (!named) continue;
+            store.untag(img.id, n);
+            std::cout << "Untagged: " << n << "\n";
+            return;
+        }
+    auto users = users_of(ctx.store, img.id);
+    if (!users.empty() && !force)
+        throw Error("image " + quote_for_message(text) + " is in use by container " + users.front().substr(0, 12) +
+                        " (rmi -f removes it too)",
+                    kExitStateImproper);
+    lock.release();
+    for (const auto& c : users) remove_container(ctx.store, c, true, true);
+    lock = store.lock();
+    store.remove(img.id);
+    for (const auto& n : img.names) std::cout << "Untagged: " << n << "\n";
+    std::cout << "Deleted: " << digest_hex(img.id) << "\n";
+}
+
+int rmi(Context& ctx, const Args& args) {
+    const char* usage = "minirt rmi [-f] IMAGE...";
+    po::options_description desc("Options");
+    desc.add_options()("force,f", "remove the containers using it too");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
     int rc = 0;
     for (const auto& name : p.positional) {
         try {
-            remove_image(ctx.store.paths(), name);
-            std::cout << name << "\n";
+            if (ImageStore(ctx.store.paths()).find(name)) {
+                remove_layered(ctx, name, p.vm.count("force") > 0);
+            } else {
+                remove_image(ctx.store.paths(), name);
+                std::cout << name << "\n";
+            }
         } catch (const Error& e) {
             std::cerr << ctx.program << ": " << e.message() << "\n";
             rc = e.exit_code();
@@ -102,6 +371,12 @@ int remove(Context& ctx, const Args& args) {
 }
 
 }  // namespace
+
+int cmd_pull(Context& ctx, const Args& args) { return pull(ctx, args); }
+int cmd_load(Context& ctx, const Args& args) { return load(ctx, args); }
+int cmd_tag(Context& ctx, const Args& args) { return tag(ctx, args); }
+int cmd_untag(Context& ctx, const Args& args) { return untag(ctx, args); }
+int cmd_rmi(Context& ctx, const Args& args) { return rmi(ctx, args); }
 
 int cmd_images(Context& ctx, const Args& args) { return list(ctx, args); }
 
@@ -119,7 +394,11 @@ int cmd_image(Context& ctx, const Args& args) {
     Args rest(args.begin() + 1, args.end());
     if (args[0] == "import") return import(ctx, rest);
     if (args[0] == "ls" || args[0] == "list") return list(ctx, rest);
-    if (args[0] == "rm" || args[0] == "remove") return remove(ctx, rest);
+    if (args[0] == "rm" || args[0] == "remove") return rmi(ctx, rest);
+    if (args[0] == "pull") return pull(ctx, rest);
+    if (args[0] == "load") return load(ctx, rest);
+    if (args[0] == "tag") return tag(ctx, rest);
+    if (args[0] == "untag") return untag(ctx, rest);
     throw Error("unknown image subcommand \"" + args[0] + "\"; usage: " + usage);
 }
 

@@ -60,8 +60,15 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     } else {
         c.hostname = c.id.substr(0, 12);
     }
-    c.command.assign(p.positional.begin() + 1, p.positional.end());
-    if (c.command.empty()) c.command = image.cmd;
+    if (!image.id.empty()) {
+        c.image = image.name;
+        c.image_id = image.id;
+        c.image_layers = image.lowers;
+    }
+    // podman's rule: the entrypoint, then the arguments given or else the image's Cmd.
+    c.command = image.entrypoint;
+    if (p.positional.size() > 1) c.command.insert(c.command.end(), p.positional.begin() + 1, p.positional.end());
+    else c.command.insert(c.command.end(), image.cmd.begin(), image.cmd.end());
     if (c.command.empty() || c.command[0].empty()) throw Error("no command given and image \"" + c.image + "\" has none");
     std::vector<std::string> flags_env;
     if (vm.count("env"))
@@ -99,6 +106,11 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.monitor_soft = m.soft;
     c.monitor_hard = m.hard;
     c.security = security_from_flags(vm, ctx.store);
+    if (!vm.count("user") && !image.user.empty()) {
+        auto [uid, gid] = resolve_image_user(image, image.user);
+        c.security.uid = uid;
+        c.security.gid = gid;
+    }
     c.security.read_only_tmpfs = read_only_tmpfs_from_flags(vm);
     c.mounts = mounts_from_flags(vm);
     for (const auto& mount : c.mounts) {

@@ -1,6 +1,8 @@
 #include "common/archive_lib.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -35,6 +37,23 @@ std::string archive_error(archive* a) {
         if (text.find(why) == std::string::npos) text += ": " + why;
     }
     return text;
+}
+
+WorkingDirectory::WorkingDirectory(int dir) {
+    old_ = ::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (::fchdir(dir) < 0) {
+        int e = errno;
+        if (old_ >= 0) ::close(old_);
+        throw Error(e, "change into the directory to unpack into");
+    }
+}
+
+WorkingDirectory::~WorkingDirectory() {
+    if (old_ < 0) return;
+    if (::fchdir(old_) < 0) {
+        // Nothing relative is used after an unpack; the CLI carries on.
+    }
+    ::close(old_);
 }
 
 }  // namespace minirt

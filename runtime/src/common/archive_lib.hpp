@@ -27,6 +27,10 @@ namespace minirt {
     X(archive_entry_size)                         \
     X(archive_entry_stat)                         \
     X(archive_entry_symlink)                      \
+    X(archive_entry_xattr_add_entry)              \
+    X(archive_entry_xattr_clear)                  \
+    X(archive_entry_xattr_next)                   \
+    X(archive_entry_xattr_reset)                  \
     X(archive_errno)                              \
     X(archive_error_string)                       \
     X(archive_read_data)                          \
@@ -39,10 +43,13 @@ namespace minirt {
     X(archive_read_free)                          \
     X(archive_read_new)                           \
     X(archive_read_next_header)                   \
+    X(archive_read_open)                          \
     X(archive_read_open_fd)                       \
     X(archive_read_open_filename)                 \
     X(archive_read_support_filter_all)            \
     X(archive_read_support_format_all)            \
+    X(archive_read_support_format_raw)            \
+    X(archive_read_support_format_tar)            \
     X(archive_write_close)                        \
     X(archive_write_data)                         \
     X(archive_write_data_block)                   \
@@ -72,5 +79,18 @@ using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
 // libarchive's message for the last failure on `a`, with errno's words
 // where its own do not say why.
 std::string archive_error(archive* a);
+
+// libarchive's disk writer works relative to the cwd: this moves there
+// (the directory `dir`) for its lifetime, and back.
+class WorkingDirectory {
+public:
+    explicit WorkingDirectory(int dir);
+    ~WorkingDirectory();
+    WorkingDirectory(const WorkingDirectory&) = delete;
+    WorkingDirectory& operator=(const WorkingDirectory&) = delete;
+
+private:
+    int old_ = -1;
+};
 
 }  // namespace minirt

@@ -1,5 +1,6 @@
 #include "common/parse.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -133,6 +134,15 @@ std::string quote_for_message(std::string_view text) {
 
 void validate_container_name(std::string_view name) { validate_handle_name(name, "container"); }
 void validate_image_name(std::string_view name) { validate_handle_name(name, "image"); }
+
+void validate_image_ref(std::string_view ref) {
+    bool ok = !ref.empty() && ref.size() <= 512 && ref[0] != '/' && ref.find("..") == std::string_view::npos &&
+              std::all_of(ref.begin(), ref.end(), [](char c) {
+                  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':' ||
+                         c == '/' || c == '@';
+              });
+    if (!ok) throw Error("invalid image " + quote_for_message(ref));
+}
 void validate_volume_name(std::string_view name) { validate_handle_name(name, "volume"); }
 void validate_network_name(std::string_view name) { validate_handle_name(name, "network"); }
 

@@ -32,6 +32,8 @@ std::string signal_name(int sig);
 // characters. Image names use the same rule (they become directory names).
 void validate_container_name(std::string_view name);
 void validate_image_name(std::string_view name);
+// An image as a container records it: a name, a reference or an id.
+void validate_image_ref(std::string_view ref);
 void validate_volume_name(std::string_view name);
 void validate_network_name(std::string_view name);
 // True if `path` is `dir` or below it, by their text ("/proc" and "/proc/x",

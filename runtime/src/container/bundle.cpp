@@ -302,6 +302,19 @@ BundleHost BundleHost::current() {
     return h;
 }
 
+namespace {
+
+// overlayfs's lowerdir: a layered image's layers, top first, or the rootfs
+// of an imported image.
+std::string image_lowers(const ContainerConfig& c, const Paths& paths) {
+    if (c.image_layers.empty()) return paths.image_rootfs(c.image).string();
+    std::string out;
+    for (const auto& l : c.image_layers) out += (out.empty() ? "" : ":") + l;
+    return out;
+}
+
+}  // namespace
+
 json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost& host) {
     return json{
         {"ociVersion", oci::kOciVersion},
@@ -311,7 +324,7 @@ json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost
         {"mounts", mounts_for(c, paths, host)},
         {"linux", linux_for(c, host)},
         {"annotations",
-         {{oci::kOverlayLowerAnnotation, paths.image_rootfs(c.image).string()},
+         {{oci::kOverlayLowerAnnotation, image_lowers(c, paths)},
           {oci::kOverlayUpperAnnotation, paths.upper_dir(c.id).string()},
           {oci::kOverlayWorkAnnotation, paths.work_dir(c.id).string()}}},
     };

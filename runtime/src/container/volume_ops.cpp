@@ -30,6 +30,9 @@ bool empty_dir(const fs::path& dir) {
 void copy_up(const Paths& paths, const std::string& image, const std::string& volume, const std::string& dest,
              const Owners& owners) {
     UniqueFd image_root(::open(paths.image_rootfs(image).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!image_root && errno == ENOENT)
+        throw Error("image " + quote_for_message(image) +
+                    " is a layered image: filling a volume from its files is not supported yet (--mount ...,nocopy skips it)");
     if (!image_root) throw_errno("open the rootfs of image " + quote_for_message(image));
     UniqueFd from = open_in_root(image_root.get(), dest, O_RDONLY | O_DIRECTORY);
     if (!from) return;  // nothing there in the image (or not a directory): nothing to copy

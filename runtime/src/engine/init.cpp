@@ -268,12 +268,23 @@ void apply_scheduling(const oci::Process& p) {
 // the host however the container ends. nodev: a device node in an image (or
 // one made in the upper layer by a container given CAP_MKNOD) opens
 // nothing. With a user namespace the image is seen through its id mapping.
+//
+// A layered image's lowers are named by descriptors (/proc/self/fd/N):
+// mount(2) takes its options in one page, which a hundred layers' full
+// paths would overflow.
 void mount_overlay(const oci::Overlay& o, const std::string& root, int userns) {
-    std::string lower = o.lower;
-    UniqueFd idmapped;
-    if (userns >= 0) {
-        idmapped = idmapped_tree(o.lower, userns);
-        lower = fd_path(idmapped.get());
+    std::string lower;
+    std::vector<UniqueFd> held;
+    std::vector<std::string> lowers = o.lowers();
+    if (lowers.size() == 1 && userns < 0) {
+        lower = o.lower;
+    } else {
+        for (const auto& l : lowers) {
+            UniqueFd fd = userns >= 0 ? idmapped_tree(l, userns) : UniqueFd(::open(l.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!fd) throw_errno("open the image layer " + l);
+            lower += (lower.empty() ? "" : ":") + fd_path(fd.get());
+            held.push_back(std::move(fd));
+        }
     }
     std::string opts = overlay_options(lower, o.upper, o.work);
     do_mount("overlay", root, "overlay", MS_NODEV, opts.c_str(), "overlay on " + root);

@@ -12,6 +12,7 @@
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "common/ports.hpp"
+#include "image/image_store.hpp"
 #include "state/lock.hpp"
 #include "state/store.hpp"
 
@@ -88,16 +89,9 @@ void copy_entries(archive* in, archive* out, const std::string& source, bool fro
 
 void unpack_into(const std::string& source, const fs::path& rootfs) {
     make_dirs(rootfs, 0755);
-    // The writer works relative to the cwd; restore it afterwards.
-    UniqueFd oldcwd(::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (::chdir(rootfs.c_str()) < 0) throw_errno("chdir " + rootfs.string());
-    struct RestoreCwd {
-        int fd;
-        ~RestoreCwd() {
-            if (fd >= 0 && ::fchdir(fd) < 0) {
-            }
-        }
-    } restore{oldcwd.get()};
+    UniqueFd dir(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throw_errno("open " + rootfs.string());
+    WorkingDirectory cwd(dir.get());  // the disk writer works relative to it
 
     ArchivePtr out(lib().archive_write_disk_new(), lib().archive_write_free);
     lib().archive_write_disk_set_options(
@@ -128,11 +122,134 @@ void unpack_into(const std::string& source, const fs::path& rootfs) {
 
 }  // namespace
 
+namespace {
+
+std::vector<std::string> strings_of(const json& j, const char* key) {
+    if (!j.contains(key) || !j[key].is_array()) return {};
+    std::vector<std::string> out;
+    for (const auto& v : j[key])
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    return out;
+}
+
+Image from_stored(const ImageStore& store, const StoredImage& s) {
+    Image img;
+    img.name = s.names.empty() ? digest_hex(s.id).substr(0, 12) : s.names.front();
+    img.id = s.id;
+    img.created_ns = s.created_ns;
+    img.lowers = store.lowers(s);
+    img.source = s.digest;
+    json c = s.config.value("config", json::object());
+    if (!c.is_object()) c = json::object();
+    img.entrypoint = strings_of(c, "Entrypoint");
+    img.cmd = strings_of(c, "Cmd");
+    img.env = strings_of(c, "Env");
+    img.workdir = c.value("WorkingDir", std::string());
+    if (img.workdir.empty()) img.workdir = "/";
+    img.user = c.value("User", std::string());
+    if (c.contains("ExposedPorts") && c["ExposedPorts"].is_object())
+        for (const auto& [port, _] : c["ExposedPorts"].items()) {
+            try {
+                parse_exposed(port);
+                img.exposed_ports.push_back(port.find('/') == std::string::npos ? port + "/tcp" : port);
+            } catch (const Error&) {
+                // A port this engine cannot publish is not offered to -P.
+            }
+        }
+    return img;
+}
+
+bool is_legacy_name(const std::string& name) {
+    try {
+        validate_image_name(name);
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+std::optional<Image> find_image(const Paths& paths, const std::string& name) {
+    if (is_legacy_name(name)) {
+        if (auto text = read_file_if_exists(paths.image_file(name), 1 << 20)) return parse_image(*text, paths.image_file(name));
+    }
+    ImageStore store(paths);
+    if (auto s = store.find(name)) return from_stored(store, *s);
+    return std::nullopt;
+}
+
 Image load_image(const Paths& paths, const std::string& name) {
-    validate_image_name(name);
-    auto text = read_file_if_exists(paths.image_file(name), 1 << 20);
-    if (!text) throw Error("no such image \"" + name + "\" (see `minirt images`)");
-    return parse_image(*text, paths.image_file(name));
+    if (auto img = find_image(paths, name)) return *img;
+    throw Error("no such image " + quote_for_message(name) + " (see `minirt images`)");
+}
+
+namespace {
+
+// NAME's entry (by name, or by number for `numeric`) in an /etc/passwd or
+// /etc/group text: its fields.
+std::optional<std::vector<std::string>> colon_entry(const std::string& text, const std::string& key, bool numeric) {
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        start = end == std::string::npos ? text.size() : end + 1;
+        std::vector<std::string> f;
+        for (size_t a = 0;;) {
+            size_t b = line.find(':', a);
+            f.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
+            if (b == std::string::npos) break;
+            a = b + 1;
+        }
+        if (f.size() >= 3 && (numeric ? f[2] == key : f[0] == key)) return f;
+    }
+    return std::nullopt;
+}
+
+bool all_digits(const std::string& s) {
+    return !s.empty() && s.size() <= 10 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::pair<uint32_t, uint32_t> resolve_image_user(const Image& image, const std::string& spec) {
+    std::string user = spec.substr(0, spec.find(':'));
+    std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
+    auto passwd = read_image_file(image.lowers, "etc/passwd");
+    auto number = [](const std::string& s) { return static_cast<uint32_t>(std::stoul(s)); };
+    uint32_t uid = 0, gid = 0;
+    std::optional<std::vector<std::string>> pw;
+    if (passwd) pw = colon_entry(*passwd, user, all_digits(user));
+    if (all_digits(user)) {
+        uid = number(user);
+    } else {
+        if (!pw || !all_digits((*pw)[2])) throw Error("user " + quote_for_message(user) + " is not in the image's /etc/passwd");
+        uid = number((*pw)[2]);
+    }
+    if (pw && pw->size() >= 4 && all_digits((*pw)[3])) gid = number((*pw)[3]);
+    if (!group.empty()) {
+        if (all_digits(group)) {
+            gid = number(group);
+        } else {
+            auto groups = read_image_file(image.lowers, "etc/group");
+            auto gr = groups ? colon_entry(*groups, group, false) : std::nullopt;
+            if (!gr || !all_digits((*gr)[2])) throw Error("group " + quote_for_message(group) + " is not in the image's /etc/group");
+            gid = number((*gr)[2]);
+        }
+    }
+    return {uid, gid};
+}
+
+std::optional<std::string> read_image_file(const std::vector<std::string>& lowers, const std::string& path) {
+    for (const auto& lower : lowers) {
+        fs::path p = fs::path(lower) / path;
+        struct stat st{};
+        if (::lstat(p.c_str(), &st) < 0) continue;
+        if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return std::nullopt;  // a whiteout
+        if (!S_ISREG(st.st_mode)) return std::nullopt;
+        return read_file(p, 16 << 20);
+    }
+    return std::nullopt;
 }
 
 std::vector<Image> list_images(const Paths& paths) {

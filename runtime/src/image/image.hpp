@@ -1,9 +1,12 @@
-// Images: a read-only rootfs directory plus image.json (default command,
-// environment, working directory). They are the lower layer of every
-// container's overlay, so nothing ever writes into them after import.
+// Images as a container is made from: either a read-only rootfs directory
+// plus image.json (`image import`'s, under <storage>/images/NAME), or a
+// layered image (image/image_store.hpp: pulled, loaded). Either is the
+// lower layers of its containers' overlays; nothing writes into them.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -14,15 +17,29 @@ namespace minirt {
 struct Image {
     std::string name;
     int64_t created_ns = 0;
+    std::vector<std::string> entrypoint;  // the OCI config's, layered images only
     std::vector<std::string> cmd{"sh"};
     std::vector<std::string> env;
     std::string workdir = "/";
+    std::string user;  // "", "UID[:GID]" or "NAME[:GROUP]", resolved in the image
     std::vector<std::string> exposed_ports;  // "80/tcp": what run -P publishes
     std::string source;  // where it came from, for humans
+    // Layered images: the id, and the overlay lower directories, top first.
+    std::string id;
+    std::vector<std::string> lowers;
 };
 
-// Throws Error (125) "no such image" or naming a corrupt image.json.
+// By name (an imported image's, or a layered image's full or short name)
+// or id. Throws Error (125) "no such image" or naming a corrupt image.json.
 Image load_image(const Paths& paths, const std::string& name);
+// nullopt where there is no such image (Error for a damaged one).
+std::optional<Image> find_image(const Paths& paths, const std::string& name);
+// The content of `path` (relative) as the image's layers show it, the top
+// one first; nullopt where none has it (or a whiteout hides it).
+std::optional<std::string> read_image_file(const std::vector<std::string>& lowers, const std::string& path);
+// USER[:GROUP] (names or numbers) as the image's /etc/passwd and /etc/group
+// say them; a user's group is its passwd entry's unless GROUP is given.
+std::pair<uint32_t, uint32_t> resolve_image_user(const Image& image, const std::string& spec);
 std::vector<Image> list_images(const Paths& paths);
 
 struct ImportOptions {

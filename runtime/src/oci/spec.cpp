@@ -564,6 +564,9 @@ std::optional<Overlay> overlay_of(const json& annotations) {
     for (const auto* dir : {&o.lower, &o.upper, &o.work})
         if (dir->empty() || (*dir)[0] != '/' || dir->find(',') != std::string::npos)
             bad("annotations", "the org.minirt.overlay.* annotations need three absolute paths without commas");
+    // The lower may be several, ':' between them (a layered image's, top first).
+    for (const auto& l : o.lowers())
+        if (l.empty() || l[0] != '/') bad("annotations", "org.minirt.overlay.lowerdir: every lower must be an absolute path");
     return o;
 }
 

@@ -97,7 +97,16 @@ struct Process {
 };
 
 struct Overlay {
-    std::string lower, upper, work;
+    std::string lower, upper, work;  // lower: one or more directories, ':' between
+    std::vector<std::string> lowers() const {
+        std::vector<std::string> out;
+        for (size_t start = 0;;) {
+            size_t end = lower.find(':', start);
+            out.push_back(lower.substr(start, end == std::string::npos ? std::string::npos : end - start));
+            if (end == std::string::npos) return out;
+            start = end + 1;
+        }
+    }
 };
 
 struct Spec {

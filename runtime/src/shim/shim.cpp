@@ -145,8 +145,9 @@ void Shim::prepare() {
     spec_ = oci::parse_spec(*text, bundle);
     // The CLI read image.json when it made the spec; all the shim needs of
     // the image is its rootfs (an image in use cannot be removed).
-    if (spec_.overlay && ::access(spec_.overlay->lower.c_str(), F_OK) < 0)
-        throw Error("no such image \"" + config_.image + "\" (see `minirt images`)");
+    if (spec_.overlay)
+        for (const auto& lower : spec_.overlay->lowers())
+            if (::access(lower.c_str(), F_OK) < 0) throw Error("no such image \"" + config_.image + "\" (see `minirt images`)");
     const oci::Namespace* user = spec_.find_namespace("user");
     if (user && user->path.empty()) {
         if (spec_.overlay) {

@@ -46,6 +46,10 @@ struct Paths {
     fs::path name_link(const std::string& name) const { return names_dir() / name; }
 
     fs::path images_dir() const { return storage / "images"; }
+    // Layered images (image/store.hpp) and their layers (image/layers.hpp);
+    // images_dir() keeps the single-directory images of `image import`.
+    fs::path layers_dir() const { return storage / "layers"; }
+    fs::path oci_images_dir() const { return storage / "oci-images"; }
     fs::path image_dir(const std::string& name) const { return images_dir() / name; }
     fs::path image_rootfs(const std::string& name) const { return image_dir(name) / "rootfs"; }
     fs::path image_file(const std::string& name) const { return image_dir(name) / "image.json"; }

@@ -113,7 +113,7 @@ public:
             if (!have_image || !have_command || s.summary.command.empty()) return std::nullopt;
             try {
                 validate_container_name(s.summary.name);
-                validate_image_name(s.summary.image);
+                validate_image_ref(s.summary.image);
             } catch (const Error&) {
                 return std::nullopt;
             }
@@ -438,7 +438,7 @@ std::vector<PortRequest> ports_from_json(const json& a) {
 }
 
 json to_json(const ContainerConfig& c) {
-    return json{{"schema_version", 1},
+    json j{{"schema_version", 1},
                 {"id", c.id},
                 {"name", c.name},
                 {"image", c.image},
@@ -467,6 +467,11 @@ json to_json(const ContainerConfig& c) {
                 {"monitor_soft", c.monitor_soft},
                 {"monitor_hard", c.monitor_hard},
                 {"security", to_json(c.security)}};
+    if (!c.image_id.empty()) {
+        j["image_id"] = c.image_id;
+        j["image_layers"] = c.image_layers;
+    }
+    return j;
 }
 
 ContainerConfig config_from_json(const std::string& text, const std::filesystem::path& source) {
@@ -477,7 +482,11 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.name = j.at("name").get<std::string>();
         validate_container_name(c.name);
         c.image = j.at("image").get<std::string>();
-        validate_image_name(c.image);
+        validate_image_ref(c.image);
+        c.image_id = j.value("image_id", std::string());
+        c.image_layers = j.value("image_layers", std::vector<std::string>{});
+        for (const auto& l : c.image_layers)
+            if (l.empty() || l[0] != '/' || l.find_first_of(":,") != std::string::npos) throw Error("bad image layer " + quote_for_message(l));
         c.created_ns = time_field(j, "created");
         c.command = j.at("command").get<std::vector<std::string>>();
         if (c.command.empty()) throw Error("empty command");
@@ -593,7 +602,7 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
             s.summary.name = j.at("name").get<std::string>();
             validate_container_name(s.summary.name);
             s.summary.image = j.at("image").get<std::string>();
-            validate_image_name(s.summary.image);
+            validate_image_ref(s.summary.image);
             s.summary.command = j.at("command").get<std::vector<std::string>>();
             if (s.summary.command.empty()) throw Error("empty command");
             s.summary.created_ns = time_field(j, "created");

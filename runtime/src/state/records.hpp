@@ -64,6 +64,10 @@ struct ContainerConfig {
     std::string id;
     std::string name;
     std::string image;
+    // A layered image's id, and its layers as the overlay stacks them (top
+    // first); empty for an imported image (its rootfs is the one lower).
+    std::string image_id;
+    std::vector<std::string> image_layers;
     int64_t created_ns = 0;
     std::vector<std::string> command;  // argv; resolved against the image default
     std::vector<std::string> env;      // KEY=VALUE, image env then -e flags

@@ -1,0 +1,263 @@
+#include "image/image_store.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "common/sha256.hpp"
+#include "image/reference.hpp"
+
+namespace minirt {
+
+using nlohmann::json;
+
+namespace {
+
+StoredImage parse_stored(const std::string& text, const fs::path& source) {
+    try {
+        json j = json::parse(text);
+        StoredImage i;
+        i.id = j.at("id").get<std::string>();
+        i.names = j.value("names", std::vector<std::string>{});
+        i.digest = j.value("digest", std::string());
+        i.layers = j.at("layers").get<std::vector<std::string>>();
+        i.created_ns = j.value("created_ns", int64_t{0});
+        i.size = j.value("size", uint64_t{0});
+        i.config = j.value("config", json::object());
+        validate_digest(i.id, "the image id");
+        for (const auto& l : i.layers) validate_digest(l, "a layer");
+        return i;
+    } catch (const json::exception& e) {
+        throw Error("corrupt " + source.string() + ": " + e.what());
+    } catch (const Error& e) {
+        throw Error("corrupt " + source.string() + ": " + e.message());
+    }
+}
+
+bool hex_prefix(const std::string& s) {
+    return s.size() >= 3 && s.size() <= 64 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// A blob of an OCI layout, by digest (checked first: it names a path).
+fs::path blob_path(const fs::path& layout, const std::string& digest, const std::string& what) {
+    validate_digest(digest, what);
+    fs::path p = layout / "blobs" / "sha256" / digest_hex(digest);
+    if (::access(p.c_str(), R_OK) < 0) throw Error("the image's " + what + " " + digest + " is missing from the archive");
+    return p;
+}
+
+std::string read_blob(const fs::path& layout, const std::string& digest, const std::string& what) {
+    std::string text = read_file(blob_path(layout, digest, what), 8 << 20);
+    if (sha256_digest(text) != digest) throw Error("the image's " + what + " does not match its digest " + digest);
+    return text;
+}
+
+int64_t parse_created(const json& config) {
+    try {
+        if (config.contains("created") && config["created"].is_string())
+            return parse_time_spec(config["created"].get<std::string>(), "created");
+    } catch (const Error&) {
+    }
+    return 0;
+}
+
+}  // namespace
+
+json stored_image_json(const StoredImage& i) {
+    return json{{"schema_version", 1}, {"id", i.id},           {"names", i.names},  {"digest", i.digest},
+                {"layers", i.layers},  {"created_ns", i.created_ns}, {"size", i.size}, {"config", i.config}};
+}
+
+FileLock ImageStore::lock() const {
+    make_dirs(paths_.root / "locks", 0700);
+    return FileLock::acquire(paths_.root / "locks" / "images.lock");
+}
+
+fs::path ImageStore::dir(const std::string& id) const { return paths_.oci_images_dir() / digest_hex(id); }
+
+std::vector<StoredImage> ImageStore::list() const {
+    std::vector<StoredImage> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(paths_.oci_images_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().filename().string().starts_with(".")) continue;
+        auto text = read_file_if_exists(it->path() / "image.json", 16 << 20);
+        if (text) out.push_back(parse_stored(*text, it->path() / "image.json"));
+    }
+    std::sort(out.begin(), out.end(), [](const StoredImage& a, const StoredImage& b) { return a.created_ns > b.created_ns; });
+    return out;
+}
+
+std::optional<StoredImage> ImageStore::by_id(const std::string& id) const {
+    auto text = read_file_if_exists(dir(id) / "image.json", 16 << 20);
+    if (!text) return std::nullopt;
+    return parse_stored(*text, dir(id) / "image.json");
+}
+
+std::optional<StoredImage> ImageStore::find(const std::string& text) const {
+    auto images = list();
+    std::string id = text.starts_with("sha256:") ? text.substr(7) : text;
+    if (hex_prefix(id)) {
+        std::optional<StoredImage> hit;
+        for (const auto& i : images)
+            if (digest_hex(i.id).starts_with(id)) {
+                if (hit && hit->id != i.id) throw Error("the image id prefix " + quote_for_message(text) + " is ambiguous");
+                hit = i;
+            }
+        if (hit) return hit;
+    }
+    ImageReference want;
+    try {
+        want = parse_reference(text);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    std::string full = want.str();
+    std::optional<StoredImage> shortmatch;
+    for (const auto& i : images)
+        for (const auto& n : i.names) {
+            if (n == full) return i;
+            if (!want.registry.empty()) continue;
+            ImageReference have = parse_reference(n);
+            bool same_repo = have.repository == want.repository || have.repository == "library/" + want.repository ||
+                             have.repository.ends_with("/" + want.repository);
+            if (same_repo && have.tag == want.tag && (want.digest.empty() || have.digest == want.digest) &&
+                (!shortmatch || have.registry == "localhost"))
+                shortmatch = i;
+        }
+    return shortmatch;
+}
+
+void ImageStore::write(const StoredImage& image) const {
+    write_file_atomic(dir(image.id) / "image.json", stored_image_json(image).dump(2) + "\n", 0600);
+}
+
+void ImageStore::add(const StoredImage& image, const std::string& manifest_text, const std::string& config_text) const {
+    for (const auto& n : image.names) {
+        // Taken from whatever image had it: a name is on one image.
+        for (const auto& other : list())
+            if (other.id != image.id && std::find(other.names.begin(), other.names.end(), n) != other.names.end())
+                untag(other.id, n);
+    }
+    if (auto existing = by_id(image.id)) {
+        StoredImage merged = *existing;
+        for (const auto& n : image.names)
+            if (std::find(merged.names.begin(), merged.names.end(), n) == merged.names.end()) merged.names.push_back(n);
+        write(merged);
+        return;
+    }
+    make_dirs(paths_.oci_images_dir(), 0700);
+    fs::path tmp = paths_.oci_images_dir() / (".new-" + digest_hex(image.id));
+    remove_tree(tmp);
+    try {
+        make_dirs(tmp, 0700);
+        write_new_file(tmp / "manifest.json", manifest_text, 0600);
+        write_new_file(tmp / "config.json", config_text, 0600);
+        write_new_file(tmp / "image.json", stored_image_json(image).dump(2) + "\n", 0600);
+        if (::rename(tmp.c_str(), dir(image.id).c_str()) < 0) throw_errno("store the image " + image.id);
+    } catch (...) {
+        remove_tree(tmp);
+        throw;
+    }
+}
+
+void ImageStore::tag(const std::string& id, const std::string& name) const {
+    StoredImage i = by_id(id).value();
+    i.names.push_back(name);
+    add(i, "", "");
+}
+
+void ImageStore::untag(const std::string& id, const std::string& name) const {
+    auto i = by_id(id);
+    if (!i) return;
+    std::erase(i->names, name);
+    write(*i);
+}
+
+void ImageStore::remove(const std::string& id) const {
+    fs::path trash = paths_.oci_images_dir() / (".trash-" + digest_hex(id));
+    if (::rename(dir(id).c_str(), trash.c_str()) < 0) throw_errno("remove the image " + id);
+    remove_tree(trash);
+    std::set<std::string> used;
+    for (const auto& i : list()) used.insert(i.layers.begin(), i.layers.end());
+    remove_unused_layers(paths_, used);
+}
+
+std::vector<std::string> ImageStore::lowers(const StoredImage& image) const {
+    std::vector<std::string> out;
+    for (auto it = image.layers.rbegin(); it != image.layers.rend(); ++it) out.push_back(layer_root(paths_, *it).string());
+    return out;
+}
+
+StoredImage import_oci_layout(const Paths& paths, const fs::path& layout, const std::string& ref,
+                              const std::vector<std::string>& names, const LayerLimits& limits) {
+    json index;
+    try {
+        index = json::parse(read_file(layout / "index.json", 4 << 20));
+    } catch (const json::exception& e) {
+        throw Error("the image's index.json: " + std::string(e.what()));
+    }
+    if (!index.contains("manifests") || !index["manifests"].is_array() || index["manifests"].empty())
+        throw Error("the image's index.json lists no manifest");
+    const json* chosen = nullptr;
+    for (const auto& m : index["manifests"]) {
+        std::string name = m.value("annotations", json::object()).value("org.opencontainers.image.ref.name", "");
+        if (ref.empty() ? index["manifests"].size() == 1 : name == ref) chosen = &m;
+    }
+    if (!chosen) throw Error("the archive holds several images; name the one to load");
+    std::string manifest_digest = chosen->value("digest", "");
+    std::string manifest_text = read_blob(layout, manifest_digest, "manifest");
+    json manifest, config;
+    try {
+        manifest = json::parse(manifest_text);
+    } catch (const json::exception& e) {
+        throw Error("the image's manifest: " + std::string(e.what()));
+    }
+    if (!manifest.contains("config") || !manifest.contains("layers") || !manifest["layers"].is_array())
+        throw Error("the image's manifest has no config or layers");
+    std::string config_digest = manifest["config"].value("digest", "");
+    std::string config_text = read_blob(layout, config_digest, "config");
+    try {
+        config = json::parse(config_text);
+    } catch (const json::exception& e) {
+        throw Error("the image's config: " + std::string(e.what()));
+    }
+    const json& diff_ids = config.value("rootfs", json::object()).value("diff_ids", json::array());
+    const json& layers = manifest["layers"];
+    if (!diff_ids.is_array() || diff_ids.size() != layers.size())
+        throw Error("the image's config names " + std::to_string(diff_ids.size()) + " layers, its manifest " +
+                    std::to_string(layers.size()));
+    if (layers.empty()) throw Error("the image has no layers");
+    if (layers.size() > kMaxImageLayers)
+        throw Error("the image has " + std::to_string(layers.size()) + " layers; overlayfs stacks at most " +
+                    std::to_string(kMaxImageLayers));
+    StoredImage img;
+    img.id = config_digest;
+    img.names = names;
+    img.digest = manifest_digest;
+    img.config = config;
+    img.created_ns = parse_created(config);
+    std::vector<LayerHold> holds;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        std::string blob_digest = layers[i].value("digest", "");
+        std::string diff_id = diff_ids[i].is_string() ? diff_ids[i].get<std::string>() : "";
+        fs::path blob = blob_path(layout, blob_digest, "layer");
+        try {
+            holds.push_back(ensure_layer(paths, blob, diff_id, limits));
+        } catch (const Error& e) {
+            throw e.wrap("layer " + std::to_string(i + 1) + " of " + std::to_string(layers.size()));
+        }
+        img.size += holds.back().size;
+        img.layers.push_back(diff_id);
+    }
+    ImageStore store(paths);
+    FileLock lock = store.lock();
+    store.add(img, manifest_text, config_text);
+    return img;
+}
+
+}  // namespace minirt

@@ -1,0 +1,28 @@
+// Image references as podman spells them:
+// [REGISTRY[:PORT]/]REPOSITORY[:TAG][@DIGEST].
+#pragma once
+
+#include <string>
+
+namespace minirt {
+
+struct ImageReference {
+    std::string registry;    // empty: a short name (see qualified())
+    std::string repository;  // "library/busybox", "app"
+    std::string tag;         // empty with a digest alone
+    std::string digest;      // "sha256:..." or empty
+
+    // registry/repository[:tag][@digest]
+    std::string str() const;
+    // Qualified for a registry: docker.io's single names get "library/".
+    ImageReference in_registry(const std::string& reg) const;
+};
+
+// Error (125) naming what is wrong. A missing tag (and digest) becomes
+// "latest".
+ImageReference parse_reference(const std::string& text);
+
+// Whether `text` could be a reference at all (not a path, not an id).
+bool looks_like_reference(const std::string& text);
+
+}  // namespace minirt
