@@ -41,6 +41,28 @@ fixture() {
         "the fixture's layers"
 }
 
+# start_registry: Debian's docker-registry on 127.0.0.1:$REGISTRY_PORT,
+# stopped when the test's shell exits.
+start_registry() {
+    command -v docker-registry >/dev/null || skip "docker-registry is not installed"
+    REGISTRY_PORT=$((20000 + RANDOM % 20000))
+    mkdir -p "$TESTDIR/registry"
+    cat >"$TESTDIR/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $TESTDIR/registry/data
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+EOF
+    docker-registry serve "$TESTDIR/registry/config.yml" >"$TESTDIR/registry/log" 2>&1 &
+    # shellcheck disable=SC2064
+    trap "kill $! 2>/dev/null || true" EXIT
+    wait_for 30 curl -fs "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null
+}
+
 layer_count() { find "$MINIRT_STORAGE/layers" -mindepth 1 -maxdepth 1 -not -name '.*' 2>/dev/null | wc -l; }
 
 test_layered_load_archives_and_run_with_the_image_config() {
@@ -73,31 +95,15 @@ test_layered_load_archives_and_run_with_the_image_config() {
     expect_rc 0 rmi localhost/fx:v1
     expect_contains "$OUT" "Deleted:"
     expect_eq "$(layer_count)" 0 "layers after the last image went"
-    expect_rc 125 run --rm fx:v1 true
+    expect_rc 125 run --rm --pull=never fx:v1 true
     expect_contains "$ERR" "no such image"
 }
 
 test_layered_pull_from_a_local_registry_and_rmi_in_use() {
     need_image_tools
-    command -v docker-registry >/dev/null || skip "docker-registry is not installed"
     fixture "$TESTDIR/fx"
-    local port=$((20000 + RANDOM % 20000)) reg
-    mkdir -p "$TESTDIR/registry"
-    cat >"$TESTDIR/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $TESTDIR/registry/data
-http:
-  addr: 127.0.0.1:$port
-EOF
-    docker-registry serve "$TESTDIR/registry/config.yml" >"$TESTDIR/registry/log" 2>&1 &
-    reg=$!
-    # shellcheck disable=SC2064
-    trap "kill $reg 2>/dev/null || true" EXIT
-    wait_for 30 curl -fs "http://127.0.0.1:$port/v2/" >/dev/null
+    start_registry
+    local port=$REGISTRY_PORT
     skopeo copy -q --dest-tls-verify=false "oci:$TESTDIR/fx:v1" "docker://127.0.0.1:$port/test/fx:v1"
     # Over plain http: without --tls-verify=false skopeo refuses, and nothing is stored.
     expect_rc 125 pull -q "127.0.0.1:$port/test/fx:v1"
@@ -139,13 +145,20 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
             info.type = tarfile.LNKTYPE
             info.linkname = content[2:]
             t.addfile(info)
+        elif content.startswith("~>"):
+            info.type = tarfile.SYMTYPE
+            info.linkname = content[2:]
+            t.addfile(info)
         else:
             info.size = len(content)
             t.addfile(info, io.BytesIO(content.encode()))
 layer = buf.getvalue()
 diff_id = "sha256:" + ("0" * 64 if os.environ.get("BADID") else hashlib.sha256(layer).hexdigest())
 ld, ls = blob(layer)
-cd, cs = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["true"]},
+config = {"Cmd": ["true"]}
+if os.environ.get("IMAGE_USER"):
+    config["User"] = os.environ["IMAGE_USER"]
+cd, cs = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": config,
                           "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode())
 md, ms = blob(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
@@ -182,4 +195,151 @@ test_layered_hostile_layers_are_refused_and_leave_nothing() {
     oci_layout "$TESTDIR/good" "bin/=" "f=x"
     skopeo copy -q "oci:$TESTDIR/good" "oci-archive:$TESTDIR/good.tar:localhost/good:1"
     expect_rc 0 load -i "$TESTDIR/good.tar"
+}
+
+test_layered_commit_push_pull_save_load_round_trip() {
+    need_image_tools
+    fixture "$TESTDIR/fx"
+    start_registry
+    local reg=127.0.0.1:$REGISTRY_PORT
+    skopeo copy -q --dest-tls-verify=false "oci:$TESTDIR/fx:v1" "docker://$reg/test/fx:v1"
+    # run pulls what is not here (--pull=missing); --pull=never does not.
+    expect_rc 125 run --rm --pull=never "$reg/test/fx:v1" true
+    expect_contains "$ERR" "no such image"
+    expect_rc 0 run --name c1 --user 0 --tls-verify=false -q "$reg/test/fx:v1" \
+        'rm /data/new.txt; rm -r /data/keep; mkdir -p /data/keep; echo again >/data/keep/k2; echo made >/made'
+    # The container's deletions become whiteouts, its re-made directory opaque.
+    expect_rc 0 commit -q -c 'ENTRYPOINT ["cat"]' -c 'CMD ["/made"]' -c "ENV ADDED=1" -c "LABEL team=ours" c1 committed:1
+    local id=$OUT
+    expect_rc 0 run --rm committed:1
+    expect_eq "$OUT" "made" "the committed Cmd"
+    expect_rc 0 image inspect committed:1
+    expect_eq "$(jq -r '.[0].Id' <<<"$OUT")" "$id" "the id commit printed"
+    expect_eq "$(jq -r '.[0].Config.Labels.team' <<<"$OUT")" ours "the label"
+    expect_eq "$(jq -r '.[0].RootFS.Layers | length' <<<"$OUT")" 4 "layers of the committed image"
+    expect_eq "$(jq -r '.[0].Config.Entrypoint[0]' <<<"$OUT")" cat "the entrypoint --change gave"
+    expect_rc 0 image history committed:1
+    expect_contains "$OUT" "minirt commit"
+    expect_rc 0 image exists committed:1
+    expect_rc 1 image exists nothing:1
+    # Out to the registry and back, out to an archive and back: the same image.
+    expect_rc 0 push -q --tls-verify=false committed:1 "$reg/test/committed:1"
+    expect_rc 0 save -o "$TESTDIR/committed.tar" --format oci-archive committed:1
+    expect_rc 0 rm c1
+    expect_rc 0 rmi committed:1 "$reg/test/fx:v1"
+    expect_eq "$(layer_count)" 0 "layers after rmi"
+    expect_rc 0 pull -q --tls-verify=false "$reg/test/committed:1"
+    expect_eq "$OUT" "$id" "the id pulled back"
+    expect_rc 0 run --rm --user 0 --entrypoint '["/bin/sh", "-c"]' "$reg/test/committed:1" \
+        'ls -A /data; ls -A /data/keep; cat /made; echo $ADDED'
+    expect_eq "$OUT" $'keep\nk2\nmade\n1' "the committed filesystem and env, pulled back"
+    expect_rc 0 rmi "$reg/test/committed:1"
+    expect_rc 0 load -q -i "$TESTDIR/committed.tar"
+    expect_rc 0 image inspect localhost/committed:1
+    expect_eq "$(jq -r '.[0].Id' <<<"$OUT")" "$id" "the id loaded back"
+}
+
+test_layered_commit_of_an_imported_image_container() {
+    need_image_tools
+    expect_rc 0 run --name c2 busybox sh -c 'echo hi >/hello'
+    expect_rc 0 commit -q c2 frombusybox
+    expect_rc 0 run --rm frombusybox cat /hello
+    expect_eq "$OUT" hi "the file committed over the imported image"
+    expect_rc 0 image inspect frombusybox
+    expect_eq "$(jq -r '.[0].RootFS.Layers | length' <<<"$OUT")" 2 "the rootfs and the container's layer"
+    expect_rc 125 commit -c "BOGUS x" c2 other
+    expect_contains "$ERR" "invalid --change"
+}
+
+# many_layers DIR N [DUP]: an OCI layout of busybox's files and then N-1
+# layers each adding /lK (with DUP, the busybox layer again on top: a layer
+# an image names twice).
+many_layers() {
+    python3 - "$@" "$MINIRT_STORAGE/images/busybox/rootfs" <<'PYEOF'
+import hashlib, io, json, os, sys, tarfile
+d, n, base = sys.argv[1], int(sys.argv[2]), sys.argv[-1]
+dup = len(sys.argv) == 5
+os.makedirs(d + "/blobs/sha256", exist_ok=True)
+def blob(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(f"{d}/blobs/sha256/{h}", "wb").write(data)
+    return "sha256:" + h, len(data)
+def layer(fill):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        fill(t)
+    return buf.getvalue()
+def one(k):
+    def fill(t):
+        info = tarfile.TarInfo(f"l{k}")
+        info.size = len(str(k))
+        t.addfile(info, io.BytesIO(str(k).encode()))
+    return fill
+layers = [layer(lambda t: t.add(base, arcname=".", filter=lambda i: None if i.isdev() else i))]
+layers += [layer(one(k)) for k in range(1, n)]
+if dup:
+    layers.append(layers[0])
+descs, diff_ids = [], []
+for l in layers:
+    dg, sz = blob(l)
+    descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": dg, "size": sz})
+    diff_ids.append(dg)
+cd, cs = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                          "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode())
+md, ms = blob(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                          "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+                          "layers": descs}).encode())
+open(d + "/oci-layout", "w").write('{"imageLayoutVersion": "1.0.0"}')
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
+           "size": ms, "annotations": {"org.opencontainers.image.ref.name": "localhost/many:1"}}]},
+          open(d + "/index.json", "w"))
+PYEOF
+}
+
+test_layered_a_hundred_layers_run_and_past_overlays_limit_is_refused() {
+    need_image_tools
+    many_layers "$TESTDIR/l100" 100
+    skopeo copy -q "oci:$TESTDIR/l100" "oci-archive:$TESTDIR/l100.tar:localhost/l100:1"
+    expect_rc 0 load -q -i "$TESTDIR/l100.tar"
+    expect_rc 0 run --rm localhost/l100:1 sh -c 'ls / | grep -c "^l[0-9]"; cat /l99'
+    expect_eq "$OUT" $'99\n99' "files of all 100 layers"
+    # overlayfs's most: 500 lowers, and the mount's options fit a page.
+    many_layers "$TESTDIR/l500" 500
+    skopeo copy -q "oci:$TESTDIR/l500" "oci-archive:$TESTDIR/l500.tar:localhost/l500:1"
+    expect_rc 0 load -q -i "$TESTDIR/l500.tar"
+    expect_rc 0 run --rm localhost/l500:1 cat /l499
+    expect_eq "$OUT" 499 "the top of 500 layers"
+    many_layers "$TESTDIR/l501" 501
+    skopeo copy -q "oci:$TESTDIR/l501" "oci-archive:$TESTDIR/l501.tar:localhost/l501:1"
+    expect_rc 125 load -i "$TESTDIR/l501.tar"
+    expect_contains "$ERR" "at most 500"
+    mr images
+    expect_not_contains "$OUT" "l501"
+    # A layer named twice is one lower, where it is topmost.
+    many_layers "$TESTDIR/dup" 3 dup
+    skopeo copy -q "oci:$TESTDIR/dup" "oci-archive:$TESTDIR/dup.tar:localhost/dup:1"
+    expect_rc 0 load -q -i "$TESTDIR/dup.tar"
+    expect_rc 0 run --rm localhost/dup:1 cat /l2
+    expect_eq "$OUT" 2 "an image with a layer twice"
+}
+
+test_layered_whiteouts_never_delete_the_layers_own_files_and_users_stay_in_the_image() {
+    need_image_tools
+    # .wh.f and f in one layer: the whiteout is for the layers below.
+    oci_layout "$TESTDIR/own" "bin/=" ".wh.f=" "f=mine"
+    skopeo copy -q "oci:$TESTDIR/own" "oci-archive:$TESTDIR/own.tar:localhost/own:1"
+    expect_rc 0 load -q -i "$TESTDIR/own.tar"
+    [ "$(cat "$(find "$MINIRT_STORAGE/layers" -path '*/diff/f')")" = mine ] || fail "the layer's own f was whited out"
+    # A layer whose /etc is a symlink to the host's: a user is not looked up there.
+    IMAGE_USER=daemon oci_layout "$TESTDIR/etc" "etc=~>/etc"
+    skopeo copy -q "oci:$TESTDIR/etc" "oci-archive:$TESTDIR/etc.tar:localhost/etc:1"
+    expect_rc 0 load -q -i "$TESTDIR/etc.tar"
+    expect_rc 125 run --rm localhost/etc:1
+    expect_contains "$ERR" "user \"daemon\" is not in the image's /etc/passwd"
+    # A uid past what setresuid takes is refused, not made -1 (root kept).
+    IMAGE_USER=4294967295 oci_layout "$TESTDIR/bigid" "f=x"
+    skopeo copy -q "oci:$TESTDIR/bigid" "oci-archive:$TESTDIR/bigid.tar:localhost/bigid:1"
+    expect_rc 0 load -q -i "$TESTDIR/bigid.tar"
+    expect_rc 125 run --rm localhost/bigid:1
+    expect_contains "$ERR" "User"
 }

@@ -126,6 +126,12 @@ int cmd_load(Context&, const Args&);
 int cmd_tag(Context&, const Args&);
 int cmd_untag(Context&, const Args&);
 int cmd_rmi(Context&, const Args&);
+int cmd_save(Context&, const Args&);
+int cmd_commit(Context&, const Args&);
+int cmd_image_inspect(Context&, const Args&);
+int cmd_image_exists(Context&, const Args&);
+int cmd_image_history(Context&, const Args&);
+int cmd_push(Context&, const Args&);
 // Pulls `ref` (a short name from the search registries); the image id.
 std::string pull_image(Context& ctx, const std::string& ref, bool tls_verify, bool quiet);
 int cmd_image(Context&, const Args&);

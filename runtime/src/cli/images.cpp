@@ -272,6 +272,75 @@ StoredImage layered_image(const ImageStore& store, const Paths& paths, const std
     throw Error("no such image " + quote_for_message(text) + " (see `minirt images`)");
 }
 
+// The image's first name for an archive or a push (its id's first 12
+// digits as localhost/ when it has none).
+std::string name_for_out(const StoredImage& img) {
+    return img.names.empty() ? "localhost/" + digest_hex(img.id).substr(0, 12) + ":latest" : img.names.front();
+}
+
+int save(Context& ctx, const Args& args) {
+    const char* usage = "minirt save -o FILE [--format oci-archive|docker-archive] IMAGE";
+    po::options_description desc("Options");
+    desc.add_options()("output,o", po::value<std::string>(), "the archive to write")(
+        "format", po::value<std::string>()->default_value("docker-archive"), "oci-archive or docker-archive (podman's default)")(
+        "quiet,q", "print nothing but errors");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, 1, usage);
+    if (!p.vm.count("output")) throw Error(std::string("save needs -o FILE; usage: ") + usage);
+    std::string format = p.vm["format"].as<std::string>();
+    if (format != "oci-archive" && format != "docker-archive")
+        throw Error("invalid --format " + quote_for_message(format) + ": oci-archive or docker-archive");
+    std::string file = fs::absolute(p.vm["output"].as<std::string>()).string();
+    ImageStore store(ctx.store.paths());
+    StoredImage img = layered_image(store, ctx.store.paths(), p.positional[0]);
+    std::string name = name_for_out(img);
+    Staging staging(ctx.store.paths());
+    {
+        FileLock lock = store.lock();  // no rmi takes the blobs meanwhile
+        write_oci_layout(ctx.store.paths(), img, staging.dir, name);
+    }
+    // Written aside and renamed: a save cut short leaves no half archive under FILE.
+    std::string tmp = file + ".minirt-" + std::to_string(::getpid());
+    ::unlink(tmp.c_str());
+    try {
+        skopeo_copy("oci:" + staging.dir.string() + ":" + name, format + ":" + tmp + ":" + name, SkopeoOptions{});
+        if (::rename(tmp.c_str(), file.c_str()) < 0) throw_errno("rename into " + file);
+    } catch (...) {
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    return 0;
+}
+
+int push(Context& ctx, const Args& args) {
+    const char* usage = "minirt push [--tls-verify=false] [-q] IMAGE [DESTINATION]";
+    po::options_description desc("Options");
+    desc.add_options()("quiet,q", "no progress")("tls-verify", po::value<std::string>()->default_value("true"),
+                                                  "false: a registry over plain http or with an untrusted certificate");
+    Parsed p = parse(desc, args, usage);
+    require_positional(p, 1, 2, usage);
+    std::string tls = p.vm["tls-verify"].as<std::string>();
+    if (tls != "true" && tls != "false") throw Error("invalid --tls-verify " + quote_for_message(tls) + ": true or false");
+    ImageStore store(ctx.store.paths());
+    StoredImage img = layered_image(store, ctx.store.paths(), p.positional[0]);
+    std::string dest = p.positional.size() > 1 ? p.positional[1] : p.positional[0];
+    if (dest.starts_with("docker://")) dest.erase(0, 9);
+    ImageReference ref = parse_reference(dest);
+    if (ref.registry.empty() || ref.registry == "localhost")
+        throw Error("push needs a registry in the destination, as in 127.0.0.1:5000/" + ref.repository + ":" +
+                    (ref.tag.empty() ? "latest" : ref.tag));
+    Staging staging(ctx.store.paths());
+    {
+        FileLock lock = store.lock();
+        write_oci_layout(ctx.store.paths(), img, staging.dir, "push");
+    }
+    SkopeoOptions o;
+    o.tls_verify = tls == "true";
+    o.progress = !p.vm.count("quiet") && ::isatty(2);
+    skopeo_copy("oci:" + staging.dir.string() + ":push", "docker://" + ref.str(), o);
+    return 0;
+}
+
 int tag(Context& ctx, const Args& args) {
     const char* usage = "minirt tag IMAGE NAME...";
     po::options_description desc("Options");
@@ -315,33 +384,58 @@ std::vector<std::string> users_of(const Store& store, const std::string& id) {
     return out;
 }
 
+// Which of the image's names `text` says: itself, its localhost/ form, or
+// a short name (localhost/ first, as find() resolves it); "" for an id.
+std::string named_by(const StoredImage& img, const std::string& text) {
+    if (std::find(img.names.begin(), img.names.end(), text) != img.names.end()) return text;
+    std::string best;
+    try {
+        ImageReference want = parse_reference(text);
+        if (!want.registry.empty()) return "";
+        for (const auto& n : img.names) {
+            ImageReference have = parse_reference(n);
+            bool same = (have.repository == want.repository || have.repository == "library/" + want.repository ||
+                         have.repository.ends_with("/" + want.repository)) &&
+                        have.tag == want.tag;
+            if (same && (best.empty() || have.registry == "localhost")) best = n;
+        }
+    } catch (const Error&) {
+    }
+    return best;
+}
+
 void remove_layered(Context& ctx, const std::string& text, bool force) {
     ImageStore store(ctx.store.paths());
     FileLock lock = store.lock();
     StoredImage img = layered_image(store, ctx.store.paths(), text);
+    std::string name = named_by(img, text);
     // One of several names, named: only that name goes (as podman's rmi).
-    if (img.names.size() > 1)
-        for (const auto& n : img.names) {
-            bool named = n == text;
-            try {
-                std::string want = parse_reference(text).repository, have = parse_reference(n).repository;
-                named = named || n == local_name(text) || have == want || have.ends_with("/" + want);
-                named = named && parse_reference(n).tag == parse_reference(text).tag;
-            } catch (const Error&) {
-            }
-            if (!named) continue;
-            store.untag(img.id, n);
-            std::cout << "Untagged: " << n << "\n";
-            return;
-        }
+    if (img.names.size() > 1 && !name.empty()) {
+        store.untag(img.id, name);
+        std::cout << "Untagged: " << name << "\n";
+        return;
+    }
+    if (img.names.size() > 1 && !force)
+        throw Error("image " + digest_hex(img.id).substr(0, 12) + " has " + std::to_string(img.names.size()) +
+                        " names; remove them one by one, or all with rmi -f",
+                    kExitStateImproper);
     auto users = users_of(ctx.store, img.id);
     if (!users.empty() && !force)
         throw Error("image " + quote_for_message(text) + " is in use by container " + users.front().substr(0, 12) +
                         " (rmi -f removes it too)",
                     kExitStateImproper);
-    lock.release();
-    for (const auto& c : users) remove_container(ctx.store, c, true, true);
-    lock = store.lock();
+    if (!users.empty()) {
+        // Not under the images lock: a removal takes container locks.
+        lock.release();
+        for (const auto& c : users) remove_container(ctx.store, c, true, true);
+        lock = store.lock();
+        // What came meanwhile wins: a new container of it, a name given to it.
+        auto again = store.by_id(img.id);
+        if (!again) return;
+        if (!users_of(ctx.store, img.id).empty())
+            throw Error("image " + quote_for_message(text) + " got a new container meanwhile; run rmi again", kExitStateImproper);
+        img = *again;
+    }
     store.remove(img.id);
     for (const auto& n : img.names) std::cout << "Untagged: " << n << "\n";
     std::cout << "Deleted: " << digest_hex(img.id) << "\n";
@@ -377,18 +471,25 @@ int cmd_load(Context& ctx, const Args& args) { return load(ctx, args); }
 int cmd_tag(Context& ctx, const Args& args) { return tag(ctx, args); }
 int cmd_untag(Context& ctx, const Args& args) { return untag(ctx, args); }
 int cmd_rmi(Context& ctx, const Args& args) { return rmi(ctx, args); }
+int cmd_save(Context& ctx, const Args& args) { return save(ctx, args); }
+int cmd_push(Context& ctx, const Args& args) { return push(ctx, args); }
 
 int cmd_images(Context& ctx, const Args& args) { return list(ctx, args); }
 
 int cmd_image(Context& ctx, const Args& args) {
-    const char* usage = "minirt image import|ls|rm ...";
+    const char* usage = "minirt image import|ls|rm|pull|load|save|push|tag|untag|inspect|exists|history ...";
     if (args.empty()) throw Error(std::string("missing subcommand; usage: ") + usage);
     if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::cout << "Usage: " << usage << "\n\n"
                      "Commands:\n"
                      "  import TARBALL|DIR NAME  make an image from a root filesystem (minirt image import --help)\n"
                      "  ls                       list images (also: minirt images)\n"
-                     "  rm NAME...               remove images no container uses\n";
+                     "  rm NAME...               remove images no container uses (rmi)\n"
+                     "  pull, load, save, push   move images in and out (as minirt pull, load, save, push)\n"
+                     "  tag, untag               add and take off names\n"
+                     "  inspect IMAGE...         an image's config, layers and history as JSON\n"
+                     "  exists IMAGE             exit 0 if there is such an image, 1 if not\n"
+                     "  history IMAGE            the steps that made its layers\n";
         return 0;
     }
     Args rest(args.begin() + 1, args.end());
@@ -399,6 +500,11 @@ int cmd_image(Context& ctx, const Args& args) {
     if (args[0] == "load") return load(ctx, rest);
     if (args[0] == "tag") return tag(ctx, rest);
     if (args[0] == "untag") return untag(ctx, rest);
+    if (args[0] == "save") return save(ctx, rest);
+    if (args[0] == "push") return push(ctx, rest);
+    if (args[0] == "inspect") return cmd_image_inspect(ctx, rest);
+    if (args[0] == "exists") return cmd_image_exists(ctx, rest);
+    if (args[0] == "history") return cmd_image_history(ctx, rest);
     throw Error("unknown image subcommand \"" + args[0] + "\"; usage: " + usage);
 }
 

@@ -3,6 +3,8 @@
 #include <iostream>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include <linux/capability.h>
 
 #include "cli/cli.hpp"
@@ -11,6 +13,7 @@
 #include "container/ops.hpp"
 #include "container/volume_ops.hpp"
 #include "image/image.hpp"
+#include "image/reference.hpp"
 #include "linux/capabilities.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
@@ -35,11 +38,41 @@ std::vector<std::string> merge_env(const std::vector<std::string>& base, const s
     return out;
 }
 
+// --entrypoint: a JSON array, one word, or "" for none.
+std::vector<std::string> parse_entrypoint(const std::string& text) {
+    if (text.empty()) return {};
+    if (!text.starts_with("[")) return {text};
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_array() || !std::all_of(j.begin(), j.end(), [](const nlohmann::json& v) { return v.is_string(); }))
+        throw Error("invalid --entrypoint " + quote_for_message(text) + ": a JSON array of strings, or one word");
+    return j.get<std::vector<std::string>>();
+}
+
+// The image, pulled first as --pull says (podman's: missing, the default,
+// pulls one that is not here; always pulls; never does not).
+Image image_for_run(Context& ctx, const po::variables_map& vm, const std::string& name) {
+    std::string policy = vm["pull"].as<std::string>();
+    if (policy != "missing" && policy != "always" && policy != "never")
+        throw Error("invalid --pull " + quote_for_message(policy) + ": missing, always or never");
+    std::string tls = vm["tls-verify"].as<std::string>();
+    if (tls != "true" && tls != "false") throw Error("invalid --tls-verify " + quote_for_message(tls) + ": true or false");
+    std::optional<Image> image;
+    if (policy != "always") image = find_image(ctx.store.paths(), name);
+    if (!image && policy != "never" && looks_like_reference(name)) {
+        std::string id = pull_image(ctx, name, tls == "true", vm.count("quiet") > 0);
+        image = load_image(ctx.store.paths(), id);
+        // As the name was given: what ps shows.
+        if (auto found = find_image(ctx.store.paths(), name); found && found->id == image->id) image = found;
+    }
+    if (!image) throw Error("no such image " + quote_for_message(name) + " (see `minirt images`)");
+    return *image;
+}
+
 ContainerConfig build_config(Context& ctx, const Parsed& p) {
     const auto& vm = p.vm;
     ContainerConfig c;
     c.image = p.positional[0];
-    Image image = load_image(ctx.store.paths(), c.image);
+    Image image = image_for_run(ctx, vm, c.image);
     c.id = generate_id();
     c.created_ns = now_ns();
     // Without --name the store picks a free name under its names lock, so
@@ -65,10 +98,16 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         c.image_id = image.id;
         c.image_layers = image.lowers;
     }
-    // podman's rule: the entrypoint, then the arguments given or else the image's Cmd.
+    // podman's rule: the entrypoint, then the arguments given or else the
+    // image's Cmd; an --entrypoint given drops the image's Cmd.
+    std::vector<std::string> cmd = image.cmd;
     c.command = image.entrypoint;
+    if (vm.count("entrypoint")) {
+        c.command = parse_entrypoint(vm["entrypoint"].as<std::string>());
+        cmd.clear();
+    }
     if (p.positional.size() > 1) c.command.insert(c.command.end(), p.positional.begin() + 1, p.positional.end());
-    else c.command.insert(c.command.end(), image.cmd.begin(), image.cmd.end());
+    else c.command.insert(c.command.end(), cmd.begin(), cmd.end());
     if (c.command.empty() || c.command[0].empty()) throw Error("no command given and image \"" + c.image + "\" has none");
     std::vector<std::string> flags_env;
     if (vm.count("env"))
@@ -152,7 +191,11 @@ int cmd_run(Context& ctx, const Args& args) {
          "private (its own cgroup namespace, its group at /sys/fs/cgroup) or host")
         ("propagate-mount", po::value<std::vector<std::string>>(),
          "host DIR whose later mounts appear in the container at the same path")
-        ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)");
+        ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)")
+        ("entrypoint", po::value<std::string>(), "the command before the arguments, instead of the image's (JSON array, a word, or \"\")")
+        ("pull", po::value<std::string>()->default_value("missing"), "pull the image: missing (if not here), always, never")
+        ("tls-verify", po::value<std::string>()->default_value("true"), "false: pull from a registry over plain http")
+        ("quiet,q", "no pull progress");
     add_network_options(desc);
     add_mount_options(desc);
     add_device_options(desc);

@@ -269,25 +269,35 @@ void apply_scheduling(const oci::Process& p) {
 // one made in the upper layer by a container given CAP_MKNOD) opens
 // nothing. With a user namespace the image is seen through its id mapping.
 //
-// A layered image's lowers are named by descriptors (/proc/self/fd/N):
-// mount(2) takes its options in one page, which a hundred layers' full
-// paths would overflow.
+// A layered image's lowers are named by descriptors, relative to
+// /proc/self/fd made the working directory for the mount ("12:13:..."):
+// mount(2) takes its options in one page, which full layer paths (or even
+// /proc/self/fd/N for each) would overflow long before overlayfs's 500.
 void mount_overlay(const oci::Overlay& o, const std::string& root, int userns) {
-    std::string lower;
-    std::vector<UniqueFd> held;
     std::vector<std::string> lowers = o.lowers();
     if (lowers.size() == 1 && userns < 0) {
-        lower = o.lower;
-    } else {
-        for (const auto& l : lowers) {
-            UniqueFd fd = userns >= 0 ? idmapped_tree(l, userns) : UniqueFd(::open(l.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-            if (!fd) throw_errno("open the image layer " + l);
-            lower += (lower.empty() ? "" : ":") + fd_path(fd.get());
-            held.push_back(std::move(fd));
-        }
+        std::string opts = overlay_options(o.lower, o.upper, o.work);
+        do_mount("overlay", root, "overlay", MS_NODEV, opts.c_str(), "overlay on " + root);
+        return;
+    }
+    std::string lower;
+    std::vector<UniqueFd> held;
+    for (const auto& l : lowers) {
+        UniqueFd fd = userns >= 0 ? idmapped_tree(l, userns) : UniqueFd(::open(l.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) throw_errno("open the image layer " + l);
+        lower += (lower.empty() ? "" : ":") + std::to_string(fd.get());
+        held.push_back(std::move(fd));
     }
     std::string opts = overlay_options(lower, o.upper, o.work);
-    do_mount("overlay", root, "overlay", MS_NODEV, opts.c_str(), "overlay on " + root);
+    if (opts.size() >= 4096)
+        throw Error("the overlay of " + std::to_string(lowers.size()) + " layers does not fit in mount's options (" +
+                    std::to_string(opts.size()) + " bytes of 4095)");
+    UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (::chdir("/proc/self/fd") < 0) throw_errno("chdir /proc/self/fd");
+    int rc = ::mount("overlay", root.c_str(), "overlay", MS_NODEV, opts.c_str());
+    int err = errno;
+    if (cwd && ::fchdir(cwd.get()) < 0) throw_errno("return to the working directory");
+    if (rc < 0) throw Error(err, "overlay on " + root);
 }
 
 namespace {

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -144,9 +146,10 @@ Image from_stored(const ImageStore& store, const StoredImage& s) {
     img.entrypoint = strings_of(c, "Entrypoint");
     img.cmd = strings_of(c, "Cmd");
     img.env = strings_of(c, "Env");
-    img.workdir = c.value("WorkingDir", std::string());
-    if (img.workdir.empty()) img.workdir = "/";
-    img.user = c.value("User", std::string());
+    auto text = [&](const char* key) { return c.contains(key) && c[key].is_string() ? c[key].get<std::string>() : ""; };
+    img.workdir = text("WorkingDir");
+    if (img.workdir.empty() || img.workdir[0] != '/') img.workdir = "/";
+    img.user = text("User");
     if (c.contains("ExposedPorts") && c["ExposedPorts"].is_object())
         for (const auto& [port, _] : c["ExposedPorts"].items()) {
             try {
@@ -216,38 +219,62 @@ std::pair<uint32_t, uint32_t> resolve_image_user(const Image& image, const std::
     std::string user = spec.substr(0, spec.find(':'));
     std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
     auto passwd = read_image_file(image.lowers, "etc/passwd");
-    auto number = [](const std::string& s) { return static_cast<uint32_t>(std::stoul(s)); };
     uint32_t uid = 0, gid = 0;
     std::optional<std::vector<std::string>> pw;
     if (passwd) pw = colon_entry(*passwd, user, all_digits(user));
     if (all_digits(user)) {
-        uid = number(user);
+        uid = static_cast<uint32_t>(parse_int(user, "the image's User", 0, 4294967294));
     } else {
         if (!pw || !all_digits((*pw)[2])) throw Error("user " + quote_for_message(user) + " is not in the image's /etc/passwd");
-        uid = number((*pw)[2]);
+        uid = static_cast<uint32_t>(parse_int((*pw)[2], "a uid in /etc/passwd", 0, 4294967294));
     }
-    if (pw && pw->size() >= 4 && all_digits((*pw)[3])) gid = number((*pw)[3]);
+    if (pw && pw->size() >= 4 && all_digits((*pw)[3])) gid = static_cast<uint32_t>(parse_int((*pw)[3], "a gid in /etc/passwd", 0, 4294967294));
     if (!group.empty()) {
         if (all_digits(group)) {
-            gid = number(group);
+            gid = static_cast<uint32_t>(parse_int(group, "the image's User group", 0, 4294967294));
         } else {
             auto groups = read_image_file(image.lowers, "etc/group");
             auto gr = groups ? colon_entry(*groups, group, false) : std::nullopt;
             if (!gr || !all_digits((*gr)[2])) throw Error("group " + quote_for_message(group) + " is not in the image's /etc/group");
-            gid = number((*gr)[2]);
+            gid = static_cast<uint32_t>(parse_int((*gr)[2], "a gid in /etc/group", 0, 4294967294));
         }
     }
     return {uid, gid};
 }
 
 std::optional<std::string> read_image_file(const std::vector<std::string>& lowers, const std::string& path) {
+    std::vector<std::string> parts;
+    for (const auto& p : fs::path(path))
+        if (!p.empty() && p != "/" && p != ".") parts.push_back(p.string());
+    if (parts.empty() || std::find(parts.begin(), parts.end(), "..") != parts.end()) return std::nullopt;
+    auto whiteout = [](const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; };
     for (const auto& lower : lowers) {
-        fs::path p = fs::path(lower) / path;
-        struct stat st{};
-        if (::lstat(p.c_str(), &st) < 0) continue;
-        if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return std::nullopt;  // a whiteout
-        if (!S_ISREG(st.st_mode)) return std::nullopt;
-        return read_file(p, 16 << 20);
+        UniqueFd dir(::open(lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) continue;
+        // Never a symlink: the layer's own names only, as overlayfs stacks them.
+        bool opaque = false, missing = false;
+        for (size_t i = 0; i + 1 < parts.size() && !missing; ++i) {
+            struct stat st{};
+            if (::fstatat(dir.get(), parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                missing = true;
+                break;
+            }
+            if (whiteout(st) || !S_ISDIR(st.st_mode)) return std::nullopt;  // deleted, or not a directory here
+            dir.reset(::openat(dir.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!dir) return std::nullopt;
+            char v[2] = {};
+            if (::fgetxattr(dir.get(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y') opaque = true;
+        }
+        if (!missing) {
+            struct stat st{};
+            if (::fstatat(dir.get(), parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                if (!S_ISREG(st.st_mode)) return std::nullopt;  // a whiteout, or no plain file
+                UniqueFd f(::openat(dir.get(), parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+                if (!f) return std::nullopt;
+                return read_file("/proc/self/fd/" + std::to_string(f.get()), 16 << 20);
+            }
+        }
+        if (opaque) return std::nullopt;  // what lies below is hidden
     }
     return std::nullopt;
 }

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 #include <set>
 
 #include "common/error.hpp"
@@ -16,6 +18,10 @@ namespace minirt {
 using nlohmann::json;
 
 namespace {
+
+StoredImage import_layout(const Paths& paths, const fs::path& layout, const std::string& ref,
+                          const std::vector<std::string>& names, const LayerLimits& limits);
+
 
 StoredImage parse_stored(const std::string& text, const fs::path& source) {
     try {
@@ -185,16 +191,112 @@ void ImageStore::remove(const std::string& id) const {
     std::set<std::string> used;
     for (const auto& i : list()) used.insert(i.layers.begin(), i.layers.end());
     remove_unused_layers(paths_, used);
+    remove_unused_blobs();
+}
+
+json ImageStore::manifest(const StoredImage& image) const {
+    fs::path p = dir(image.id) / "manifest.json";
+    try {
+        return json::parse(read_file(p, 8 << 20));
+    } catch (const json::exception& e) {
+        throw Error("corrupt " + p.string() + ": " + e.what());
+    }
+}
+
+// Blobs only the removed images named. One that an import links in right
+// now is not named yet either, but imports and removals both hold lock().
+void ImageStore::remove_unused_blobs() const {
+    std::set<std::string> used;
+    for (const auto& i : list()) {
+        json m = manifest(i);
+        for (const auto& l : m.value("layers", json::array())) used.insert(digest_hex(l.value("digest", "")));
+    }
+    std::error_code ec;
+    for (fs::directory_iterator it(paths_.blobs_dir(), ec), end; !ec && it != end; it.increment(ec))
+        if (!used.contains(it->path().filename().string())) ::unlink(it->path().c_str());
+}
+
+void write_oci_layout(const Paths& paths, const StoredImage& image, const fs::path& dir, const std::string& ref) {
+    ImageStore store(paths);
+    fs::path from = paths.oci_images_dir() / digest_hex(image.id);
+    std::string manifest_text = read_file(from / "manifest.json", 8 << 20);
+    std::string config_text = read_file(from / "config.json", 8 << 20);
+    json manifest = json::parse(manifest_text);
+    fs::path blobs = dir / "blobs" / "sha256";
+    make_dirs(blobs, 0700);
+    write_new_file(dir / "oci-layout", "{\"imageLayoutVersion\": \"1.0.0\"}\n", 0600);
+    write_new_file(blobs / digest_hex(image.digest), manifest_text, 0600);
+    write_new_file(blobs / digest_hex(image.id), config_text, 0600);
+    for (const auto& l : manifest.value("layers", json::array())) {
+        std::string digest = l.value("digest", "");
+        validate_digest(digest, "a layer blob");
+        fs::path kept = paths.blobs_dir() / digest_hex(digest);
+        if (::link(kept.c_str(), (blobs / digest_hex(digest)).c_str()) < 0 && errno != EEXIST) {
+            if (errno == ENOENT)
+                throw Error("the layer " + digest + " of image " + digest_hex(image.id).substr(0, 12) +
+                            " was not kept (pulled by an older minirt): pull or load it again");
+            throw_errno("link " + kept.string());
+        }
+    }
+    json index{{"schemaVersion", 2},
+               {"manifests",
+                json::array({{{"mediaType", manifest.value("mediaType", "application/vnd.oci.image.manifest.v1+json")},
+                              {"digest", image.digest},
+                              {"size", manifest_text.size()},
+                              {"annotations", {{"org.opencontainers.image.ref.name", ref}}}}})}};
+    write_new_file(dir / "index.json", index.dump() + "\n", 0600);
 }
 
 std::vector<std::string> ImageStore::lowers(const StoredImage& image) const {
+    // A layer twice (the empty layer, often) only once, where it is
+    // topmost: overlayfs refuses a lower twice, and the copy above hides
+    // all of the one below anyway.
     std::vector<std::string> out;
-    for (auto it = image.layers.rbegin(); it != image.layers.rend(); ++it) out.push_back(layer_root(paths_, *it).string());
+    std::set<std::string> seen;
+    for (auto it = image.layers.rbegin(); it != image.layers.rend(); ++it)
+        if (seen.insert(*it).second) out.push_back(layer_root(paths_, *it).string());
     return out;
 }
 
+namespace {
+
+// What a killed pull, load, commit or removal left in oci-images: staging
+// layouts of processes that are gone, and half-made or half-removed images
+// (only ever there under the lock, which the caller holds).
+void sweep_leftovers(const Paths& paths) {
+    std::error_code ec;
+    std::vector<fs::path> gone;
+    for (fs::directory_iterator it(paths.oci_images_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        std::string n = it->path().filename().string();
+        if (n.starts_with(".new-") || n.starts_with(".trash-")) {
+            gone.push_back(it->path());
+            continue;
+        }
+        for (const char* prefix : {".staging-", ".commit-"}) {
+            if (!n.starts_with(prefix)) continue;
+            std::string pid = n.substr(std::strlen(prefix));
+            if (!pid.empty() && std::all_of(pid.begin(), pid.end(), ::isdigit) && ::access(("/proc/" + pid).c_str(), F_OK) < 0)
+                gone.push_back(it->path());
+        }
+    }
+    for (const auto& g : gone) remove_tree(g);
+}
+
+}  // namespace
+
 StoredImage import_oci_layout(const Paths& paths, const fs::path& layout, const std::string& ref,
                               const std::vector<std::string>& names, const LayerLimits& limits) {
+    try {
+        return import_layout(paths, layout, ref, names, limits);
+    } catch (const json::exception& e) {
+        throw Error("the image's metadata is malformed: " + std::string(e.what()));
+    }
+}
+
+namespace {
+
+StoredImage import_layout(const Paths& paths, const fs::path& layout, const std::string& ref,
+                          const std::vector<std::string>& names, const LayerLimits& limits) {
     json index;
     try {
         index = json::parse(read_file(layout / "index.json", 4 << 20));
@@ -205,7 +307,11 @@ StoredImage import_oci_layout(const Paths& paths, const fs::path& layout, const 
         throw Error("the image's index.json lists no manifest");
     const json* chosen = nullptr;
     for (const auto& m : index["manifests"]) {
-        std::string name = m.value("annotations", json::object()).value("org.opencontainers.image.ref.name", "");
+        if (!m.is_object()) throw Error("the image's index.json is malformed");
+        const json& ann = m.contains("annotations") && m["annotations"].is_object() ? m["annotations"] : json::object();
+        std::string name = ann.contains("org.opencontainers.image.ref.name") && ann["org.opencontainers.image.ref.name"].is_string()
+                               ? ann["org.opencontainers.image.ref.name"].get<std::string>()
+                               : "";
         if (ref.empty() ? index["manifests"].size() == 1 : name == ref) chosen = &m;
     }
     if (!chosen) throw Error("the archive holds several images; name the one to load");
@@ -217,7 +323,8 @@ StoredImage import_oci_layout(const Paths& paths, const fs::path& layout, const 
     } catch (const json::exception& e) {
         throw Error("the image's manifest: " + std::string(e.what()));
     }
-    if (!manifest.contains("config") || !manifest.contains("layers") || !manifest["layers"].is_array())
+    if (!manifest.is_object() || !manifest.contains("config") || !manifest["config"].is_object() ||
+        !manifest.contains("layers") || !manifest["layers"].is_array())
         throw Error("the image's manifest has no config or layers");
     std::string config_digest = manifest["config"].value("digest", "");
     std::string config_text = read_blob(layout, config_digest, "config");
@@ -226,9 +333,12 @@ StoredImage import_oci_layout(const Paths& paths, const fs::path& layout, const 
     } catch (const json::exception& e) {
         throw Error("the image's config: " + std::string(e.what()));
     }
-    const json& diff_ids = config.value("rootfs", json::object()).value("diff_ids", json::array());
+    if (!config.is_object() || !config.contains("rootfs") || !config["rootfs"].is_object() ||
+        !config["rootfs"].contains("diff_ids") || !config["rootfs"]["diff_ids"].is_array())
+        throw Error("the image's config has no rootfs.diff_ids");
+    const json& diff_ids = config["rootfs"]["diff_ids"];
     const json& layers = manifest["layers"];
-    if (!diff_ids.is_array() || diff_ids.size() != layers.size())
+    if (diff_ids.size() != layers.size())
         throw Error("the image's config names " + std::to_string(diff_ids.size()) + " layers, its manifest " +
                     std::to_string(layers.size()));
     if (layers.empty()) throw Error("the image has no layers");
@@ -241,23 +351,49 @@ StoredImage import_oci_layout(const Paths& paths, const fs::path& layout, const 
     img.digest = manifest_digest;
     img.config = config;
     img.created_ns = parse_created(config);
-    std::vector<LayerHold> holds;
-    for (size_t i = 0; i < layers.size(); ++i) {
-        std::string blob_digest = layers[i].value("digest", "");
-        std::string diff_id = diff_ids[i].is_string() ? diff_ids[i].get<std::string>() : "";
-        fs::path blob = blob_path(layout, blob_digest, "layer");
-        try {
-            holds.push_back(ensure_layer(paths, blob, diff_id, limits));
-        } catch (const Error& e) {
-            throw e.wrap("layer " + std::to_string(i + 1) + " of " + std::to_string(layers.size()));
-        }
-        img.size += holds.back().size;
-        img.layers.push_back(diff_id);
-    }
     ImageStore store(paths);
+    std::map<std::string, LayerHold> holds;  // one each: a layer may come twice
+    try {
+        for (size_t i = 0; i < layers.size(); ++i) {
+            if (!layers[i].is_object() || !diff_ids[i].is_string()) throw Error("the image's manifest or config is malformed");
+            std::string blob_digest = layers[i].value("digest", "");
+            std::string diff_id = diff_ids[i].get<std::string>();
+            fs::path blob = blob_path(layout, blob_digest, "layer");
+            if (!holds.contains(diff_id)) {
+                try {
+                    holds.emplace(diff_id, ensure_layer(paths, blob, diff_id, limits));
+                } catch (const Error& e) {
+                    throw e.wrap("layer " + std::to_string(i + 1) + " of " + std::to_string(layers.size()));
+                }
+                img.size += holds.at(diff_id).size;
+            }
+            img.layers.push_back(diff_id);
+        }
+    } catch (...) {
+        // The layers it did unpack go again, unless another image has them.
+        holds.clear();
+        FileLock lock = store.lock();
+        std::set<std::string> used;
+        for (const auto& i : store.list()) used.insert(i.layers.begin(), i.layers.end());
+        remove_unused_layers(paths, used);
+        throw;
+    }
     FileLock lock = store.lock();
+    sweep_leftovers(paths);
+    // The blobs as they came, kept for save and push (links: the staging
+    // layout goes after).
+    make_dirs(paths.blobs_dir(), 0700);
+    for (const auto& l : layers) {
+        std::string digest = l.value("digest", "");
+        if (::access((paths.blobs_dir() / digest_hex(digest)).c_str(), F_OK) == 0) continue;
+        fs::path kept = paths.blobs_dir() / digest_hex(digest);
+        if (::link(blob_path(layout, digest, "layer").c_str(), kept.c_str()) < 0 && errno != EEXIST)
+            throw_errno("keep the layer blob " + digest);
+    }
     store.add(img, manifest_text, config_text);
     return img;
 }
+
+}  // namespace
 
 }  // namespace minirt

@@ -55,13 +55,22 @@ public:
     // The overlay lower directories of an image: its top layer first.
     std::vector<std::string> lowers(const StoredImage& image) const;
 
+    // The image's manifest as stored.
+    nlohmann::json manifest(const StoredImage& image) const;
+
 private:
     void write(const StoredImage& image) const;
+    void remove_unused_blobs() const;
     fs::path dir(const std::string& id) const;
     Paths paths_;
 };
 
 nlohmann::json stored_image_json(const StoredImage& image);
+
+// An OCI layout in `dir` (made) holding the image as it came: its manifest,
+// config and kept layer blobs (hard links), under ref.name `ref`: what
+// skopeo copies out to an archive or a registry.
+void write_oci_layout(const Paths& paths, const StoredImage& image, const fs::path& dir, const std::string& ref);
 
 // What `skopeo copy ... oci:DIR` wrote: the image of DIR's index (its only
 // manifest, or the one whose ref.name is `ref`), its layers unpacked and

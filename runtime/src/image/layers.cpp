@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "common/archive_lib.hpp"
 #include "common/error.hpp"
@@ -146,7 +147,12 @@ Unpacked unpack(const fs::path& blob, const fs::path& root_path, const LayerLimi
     UniqueFd root(::open(root_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw_errno("open " + root_path.string());
     ArchivePtr raw(lib().archive_read_new(), lib().archive_read_free);
-    lib().archive_read_support_filter_all(raw.get());
+    // The compressions images use, each by a library: not filter_all, which
+    // would run external programs (lrzip, lzop, ...) on a hostile blob.
+    lib().archive_read_support_filter_gzip(raw.get());
+    lib().archive_read_support_filter_zstd(raw.get());
+    lib().archive_read_support_filter_xz(raw.get());
+    lib().archive_read_support_filter_bzip2(raw.get());
     lib().archive_read_support_format_raw(raw.get());
     if (lib().archive_read_open_filename(raw.get(), blob.c_str(), 1 << 16) != ARCHIVE_OK)
         throw Error("open " + blob.string() + ": " + archive_error(raw.get()));
@@ -170,6 +176,7 @@ Unpacked unpack(const fs::path& blob, const fs::path& root_path, const LayerLimi
                        ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_UNLINK);
     Unpacked u;
     std::vector<std::string> whiteouts;
+    std::set<std::string> written;  // a whiteout hides lower layers' files, never this layer's own
     for (;;) {
         archive_entry* entry = nullptr;
         int r = lib().archive_read_next_header(tar.get(), &entry);
@@ -190,6 +197,7 @@ Unpacked unpack(const fs::path& blob, const fs::path& root_path, const LayerLimi
         if (const char* link = lib().archive_entry_hardlink(entry))
             lib().archive_entry_set_hardlink(entry, layer_path(link, "a hard link to").c_str());
         lib().archive_entry_set_pathname(entry, path.c_str());
+        written.insert(path);
         lib().archive_entry_set_perm(entry, lib().archive_entry_perm(entry) & ~static_cast<mode_t>(S_ISUID | S_ISGID));
         drop_overlay_xattrs(entry);
         r = lib().archive_write_header(out.get(), entry);
@@ -209,7 +217,13 @@ Unpacked unpack(const fs::path& blob, const fs::path& root_path, const LayerLimi
             throw Error("write " + quote_for_message(path) + ": " + archive_error(out.get()));
     }
     if (lib().archive_write_close(out.get()) != ARCHIVE_OK) throw Error("unpack: " + archive_error(out.get()));
-    for (const auto& w : whiteouts) apply_whiteout(root.get(), w);
+    for (const auto& w : whiteouts) {
+        fs::path wp(w);
+        std::string base = wp.filename().string();
+        std::string target = (wp.parent_path() / base.substr(std::strlen(kWhiteoutPrefix))).string();
+        if (base != kOpaqueMarker && written.contains(target)) continue;
+        apply_whiteout(root.get(), w);
+    }
     // The digest covers the whole stream, the tar's padding after its end too.
     const void* rest;
     la_ssize_t n;
@@ -276,16 +290,25 @@ LayerHold ensure_layer(const Paths& paths, const fs::path& blob, const std::stri
 void remove_unused_layers(const Paths& paths, const std::set<std::string>& used) {
     std::set<std::string> keep;
     for (const auto& d : used) keep.insert(digest_hex(d));
+    std::vector<std::string> names;
     std::error_code ec;
-    for (fs::directory_iterator it(paths.layers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-        std::string name = it->path().filename().string();
+    for (fs::directory_iterator it(paths.layers_dir(), ec), end; !ec && it != end; it.increment(ec))
+        names.push_back(it->path().filename().string());
+    for (const auto& name : names) {
         std::string hex = name.starts_with(".tmp-") ? name.substr(5) : name;
         if (!is_hex64(hex) || (name == hex && keep.contains(hex))) continue;
         // A pull holds the lock from the unpack until its image is written.
         UniqueFd lock = lock_layer(paths, hex, false);
         if (!lock) continue;
         // Its lock file stays: one waiting on it must lock the same file.
-        remove_tree(it->path());
+        // Renamed aside first: a removal cut short must not leave a layer
+        // that looks whole (its size file there, files of it gone).
+        fs::path aside = paths.layers_dir() / (".tmp-" + hex);
+        if (name == hex) {
+            remove_tree(aside);
+            if (::rename((paths.layers_dir() / name).c_str(), aside.c_str()) < 0) throw_errno("remove the layer " + hex);
+        }
+        remove_tree(aside);
     }
 }
 

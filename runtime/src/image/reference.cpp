@@ -35,7 +35,7 @@ bool valid_tag(const std::string& t) {
 
 bool valid_registry(const std::string& r) {
     return !r.empty() && std::all_of(r.begin(), r.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':';
     });
 }
 
@@ -100,6 +100,9 @@ ImageReference parse_reference(const std::string& text) {
         start = end + 1;
     }
     r.repository = rest;
+    // docker.io's own spellings of itself and of its single names.
+    if (r.registry == "index.docker.io" || r.registry == "registry-1.docker.io") r.registry = "docker.io";
+    if (r.registry == "docker.io" && r.repository.find('/') == std::string::npos) r.repository = "library/" + r.repository;
     if (r.tag.empty() && r.digest.empty()) r.tag = "latest";
     return r;
 }

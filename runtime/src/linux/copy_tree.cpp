@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -111,6 +112,7 @@ public:
             e.symlink = read_link(dir_fd, name, e.st.st_size, rel);
             return sink_.put(e);
         }
+        if (o_.overlay_whiteouts && type == S_IFCHR && e.st.st_rdev == 0) return sink_.put(marker(rel, ".wh." + name));
         if (type != S_IFREG) return sink_.put(e);  // FIFOs, device nodes: the sink decides
         UniqueFd f = open_regular(dir_fd, name, host, rel);
         FdContent content(f.get());
@@ -149,11 +151,24 @@ private:
         return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
     }
 
+    // An empty regular file named `name` beside `rel`: a layer's whiteout.
+    static TreeEntry marker(const std::string& rel, const std::string& name) {
+        TreeEntry w;
+        auto slash = rel.rfind('/');
+        w.path = slash == std::string::npos ? name : rel.substr(0, slash + 1) + name;
+        w.st.st_mode = S_IFREG | 0644;
+        return w;
+    }
+
     void directory(int dir_fd, const std::string& name, const TreeEntry& e, bool top) {
         if (!top || !o_.contents_only) sink_.put(e);
         if (!top && o_.skip_mounts && is_mount_root(dir_fd, name)) return;
         UniqueFd dir(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!dir) throw_errno("open " + shown(e.path));
+        char opaque[2] = {};
+        if (o_.overlay_whiteouts && ::fgetxattr(dir.get(), "trusted.overlay.opaque", opaque, sizeof opaque) == 1 &&
+            opaque[0] == 'y')
+            sink_.put(marker(join(e.path, ".wh..wh..opq"), ".wh..wh..opq"));
         auto children = with_context("list " + shown(e.path), [&] { return dir_entries(dir.get()); });
         for (const auto& child : children) entry(dir.get(), child, join(e.path, child), false);
     }

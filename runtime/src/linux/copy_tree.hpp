@@ -75,6 +75,10 @@ struct WalkOptions {
     bool skip_mounts = false;
     // Leave out the starting entry itself (cp's "DIR/.": only what is in it).
     bool contents_only = false;
+    // An overlay's upper layer as an image layer says it (commit): a 0:0
+    // character device is the whiteout file .wh.NAME, a directory marked
+    // trusted.overlay.opaque is followed by its .wh..wh..opq.
+    bool overlay_whiteouts = false;
 };
 void walk_tree(int dir_fd, const std::string& name, TreeSink& sink, const WalkOptions& o);
 

@@ -50,6 +50,8 @@ struct Paths {
     // images_dir() keeps the single-directory images of `image import`.
     fs::path layers_dir() const { return storage / "layers"; }
     fs::path oci_images_dir() const { return storage / "oci-images"; }
+    // The layers' blobs as they came (compressed): what save and push send.
+    fs::path blobs_dir() const { return storage / "blobs" / "sha256"; }
     fs::path image_dir(const std::string& name) const { return images_dir() / name; }
     fs::path image_rootfs(const std::string& name) const { return image_dir(name) / "rootfs"; }
     fs::path image_file(const std::string& name) const { return image_dir(name) / "image.json"; }
