@@ -36,7 +36,7 @@ fixture() {
     umoci raw add-layer --image "$layout:v1" "$TESTDIR/opaque.tar"
     umoci config --image "$layout:v1" --config.entrypoint /bin/sh --config.entrypoint -c \
         --config.cmd 'echo cmd-ran; id -u; id -g; pwd; echo $FOO' --config.env FOO=bar \
-        --config.workingdir /data --config.user app
+        --config.workingdir /data --config.user app --config.volume /opq --config.stopsignal SIGUSR1
     expect_eq "$(umoci stat --image "$layout:v1" --json | jq '[.history[] | select(.empty_layer | not)] | length')" 3 \
         "the fixture's layers"
 }
@@ -83,8 +83,28 @@ test_layered_load_archives_and_run_with_the_image_config() {
     # Arguments replace Cmd, after the entrypoint; --user overrides the image's.
     expect_rc 0 run --rm --user 0 localhost/fx:v1 'ls /data /opq; cat /opq/*'
     expect_eq "$OUT" $'/data:\nkeep\nnew.txt\n\n/opq:\nfresh.txt\nfresh' "whiteout and opaque directory"
+    # A volume's first mount fills it from the image as containers see it:
+    # the union of the layers, whiteouts and opaque directories applied.
+    expect_rc 0 run --rm --user 0 -v filled:/data -v opq:/opq fx:v1 'ls -A /data /opq'
+    expect_eq "$OUT" $'/data:\nkeep\nnew.txt\n\n/opq:\nfresh.txt' "volumes filled from the layers"
+    [ -d "$MINIRT_STORAGE/volumes/filled/_data/keep" ] || fail "the lowest layer's directory is not in the volume"
+    expect_eq "$(cat "$MINIRT_STORAGE/volumes/filled/_data/new.txt")" new "a middle layer's file in the volume"
+    # The image's Volumes: an anonymous volume (filled from the image) where
+    # no mount was asked for; its StopSignal is what stop sends first.
+    expect_rc 0 run -d --name vs --user 0 fx:v1 'trap "echo got-usr1; exit 0" USR1; echo ready; while :; do sleep 1; done'
+    wait_for 30 log_has vs ready
+    expect_eq "$(mr inspect vs; jq -r '.[0].config.mounts[] | select(.destination == "/opq") | .type' <<<"$OUT")" volume \
+        "the image's volume"
+    expect_rc 0 stop vs
+    wait_for 30 log_has vs got-usr1
+    expect_rc 0 rm -v vs
+    expect_rc 0 run -d --name vs2 --stop-signal USR2 busybox sh -c 'trap "echo got-usr2; exit 0" USR2; echo ready; while :; do sleep 1; done'
+    wait_for 30 log_has vs2 ready
+    expect_rc 0 stop vs2
+    wait_for 30 log_has vs2 got-usr2
+    expect_rc 0 rm vs2
     # The layers are read-only lowers: a container's writes stay its own.
-    expect_rc 0 run --rm --user 0 fx:v1 'echo x >/data/new.txt; rm -r /opq'
+    expect_rc 0 run --rm --user 0 fx:v1 'echo x >/data/new.txt; rm -r /opq/fresh.txt'
     expect_rc 0 run --rm --user 0 fx:v1 'cat /data/new.txt; ls /opq'
     expect_eq "$OUT" $'new\nfresh.txt' "the image after a container wrote"
     # A name of two goes alone; the last one takes the image and its layers.
@@ -92,6 +112,7 @@ test_layered_load_archives_and_run_with_the_image_config() {
     expect_rc 0 rmi localhost/again:latest
     expect_contains "$OUT" "Untagged: localhost/again:latest"
     expect_rc 0 rmi docker.io/library/fx:v1
+    expect_rc 0 volume rm filled opq
     expect_rc 0 rmi localhost/fx:v1
     expect_contains "$OUT" "Deleted:"
     expect_eq "$(layer_count)" 0 "layers after the last image went"

@@ -82,6 +82,8 @@ MonitorLimits monitor_limits_from_flags(const po::variables_map& vm);
 // The mount flags of run (-v, --mount, --tmpfs, --read-only-tmpfs).
 void add_mount_options(po::options_description& desc);
 std::vector<MountRequest> mounts_from_flags(const po::variables_map& vm);
+// One -v value (SRC:DST[:OPTIONS], or DST alone: an anonymous volume).
+MountRequest parse_volume(const std::string& text);
 bool read_only_tmpfs_from_flags(const po::variables_map& vm);
 // The device flags of run (--device, --device-cgroup-rule); the host's
 // nodes are read as the flags are.

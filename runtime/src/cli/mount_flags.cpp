@@ -174,34 +174,6 @@ void tmpfs_option(Options& o, std::string_view opt) {
     bind_option(o, opt);
 }
 
-MountRequest parse_volume(const std::string& text) {
-    // SRC:DST[:OPTIONS] with SRC a host path (/ or . first) or a volume's
-    // name, or DST alone: an anonymous volume.
-    auto parts = split(text, ':');
-    if (parts.size() > 3 || parts[0].empty())
-        throw Error("invalid -v " + quote_for_message(text) + ": expected [SOURCE:]DESTINATION[:OPTIONS]");
-    MountRequest m;
-    Options o("-v", text);
-    if (parts.size() == 1) {
-        m.type = "volume";
-        m.destination = destination(parts[0], "-v");
-        m.options = o.finish("volume");
-        return m;
-    }
-    bool path = parts[0][0] == '/' || parts[0][0] == '.';
-    m.type = path ? "bind" : "volume";
-    if (path) {
-        m.source = host_source(parts[0], "-v");
-    } else {
-        m.source = std::string(parts[0]);
-        with_context("invalid -v " + quote_for_message(text), [&] { validate_volume_name(m.source); });
-    }
-    m.destination = destination(parts[1], "-v");
-    if (parts.size() == 3)
-        for (std::string_view opt : split(parts[2], ',')) bind_option(o, opt, m.type == "volume");
-    m.options = o.finish(m.type);
-    return m;
-}
 
 bool bool_value(Options& o, std::string_view key, std::string_view v) {
     if (auto b = bool_word(v)) return *b;
@@ -302,6 +274,35 @@ MountRequest parse_tmpfs(const std::string& text) {
 }
 
 }  // namespace
+
+MountRequest parse_volume(const std::string& text) {
+    // SRC:DST[:OPTIONS] with SRC a host path (/ or . first) or a volume's
+    // name, or DST alone: an anonymous volume.
+    auto parts = split(text, ':');
+    if (parts.size() > 3 || parts[0].empty())
+        throw Error("invalid -v " + quote_for_message(text) + ": expected [SOURCE:]DESTINATION[:OPTIONS]");
+    MountRequest m;
+    Options o("-v", text);
+    if (parts.size() == 1) {
+        m.type = "volume";
+        m.destination = destination(parts[0], "-v");
+        m.options = o.finish("volume");
+        return m;
+    }
+    bool path = parts[0][0] == '/' || parts[0][0] == '.';
+    m.type = path ? "bind" : "volume";
+    if (path) {
+        m.source = host_source(parts[0], "-v");
+    } else {
+        m.source = std::string(parts[0]);
+        with_context("invalid -v " + quote_for_message(text), [&] { validate_volume_name(m.source); });
+    }
+    m.destination = destination(parts[1], "-v");
+    if (parts.size() == 3)
+        for (std::string_view opt : split(parts[2], ',')) bind_option(o, opt, m.type == "volume");
+    m.options = o.finish(m.type);
+    return m;
+}
 
 void add_mount_options(po::options_description& desc) {
     desc.add_options()

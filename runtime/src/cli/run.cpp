@@ -152,6 +152,13 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     }
     c.security.read_only_tmpfs = read_only_tmpfs_from_flags(vm);
     c.mounts = mounts_from_flags(vm);
+    // The image's Volumes: an anonymous volume each, where no mount was asked for (podman's).
+    for (const auto& path : image.volumes)
+        if (std::none_of(c.mounts.begin(), c.mounts.end(), [&](const MountRequest& r) { return r.destination == path; }))
+            c.mounts.push_back(parse_volume(path));
+    if (vm.count("stop-signal")) c.stop_signal = parse_signal(vm["stop-signal"].as<std::string>());
+    else if (!image.stop_signal.empty())
+        c.stop_signal = with_context("the image's StopSignal", [&] { return parse_signal(image.stop_signal); });
     for (const auto& mount : c.mounts) {
         if (!mount.has_option("idmap")) continue;
         if (!c.security.userns())
@@ -192,6 +199,7 @@ int cmd_run(Context& ctx, const Args& args) {
         ("propagate-mount", po::value<std::vector<std::string>>(),
          "host DIR whose later mounts appear in the container at the same path")
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)")
+        ("stop-signal", po::value<std::string>(), "what stop sends first (default: the image's, or SIGTERM)")
         ("entrypoint", po::value<std::string>(), "the command before the arguments, instead of the image's (JSON array, a word, or \"\")")
         ("pull", po::value<std::string>()->default_value("missing"), "pull the image: missing (if not here), always, never")
         ("tls-verify", po::value<std::string>()->default_value("true"), "false: pull from a registry over plain http")

@@ -318,6 +318,7 @@ void stop_container(const Store& store, const std::string& id, int timeout_s, in
         if (!is_live(v.status)) return;
         st = *v.state;
         paused = v.status == Status::Paused;
+        if (signal == 0) signal = v.config && v.config->stop_signal ? v.config->stop_signal : SIGTERM;
         if (!st.stop_requested) {
             st.stop_requested = true;
             store.save_state(st);

@@ -37,7 +37,8 @@ std::string status_text(const ContainerView& v, int64_t now);
 // SIGTERM (or `signal`), then after timeout_s the whole cgroup gets SIGKILL;
 // returns once the shim has recorded the exit. A container that is not
 // running is left alone. Holds the container lock only while marking it.
-void stop_container(const Store& store, const std::string& id, int timeout_s, int signal = 15);
+// signal 0: the container's stop signal (SIGTERM unless it was given one).
+void stop_container(const Store& store, const std::string& id, int timeout_s, int signal = 0);
 // Sends `sig` to the container's init; Error if it is not running.
 void kill_container(const Store& store, const std::string& id, int sig);
 // Blocks until the container is not running; returns its exit code, or

@@ -27,12 +27,13 @@ bool empty_dir(const fs::path& dir) {
 // Fills an empty volume with the image's files at `dest`. They are copied
 // beside _data first and swapped in, so a copy cut short (kill -9, a full
 // disk) leaves the volume as it was, to be filled at its next mount.
-void copy_up(const Paths& paths, const std::string& image, const std::string& volume, const std::string& dest,
+void copy_up(const Paths& paths, const ContainerConfig& c, const std::string& volume, const std::string& dest,
              const Owners& owners) {
-    UniqueFd image_root(::open(paths.image_rootfs(image).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!image_root && errno == ENOENT)
-        throw Error("image " + quote_for_message(image) +
-                    " is a layered image: filling a volume from its files is not supported yet (--mount ...,nocopy skips it)");
+    const std::string& image = c.image;
+    // A layered image's files as its containers see them: the union of its layers.
+    UniqueFd image_root = c.image_layers.empty()
+                              ? UniqueFd(::open(paths.image_rootfs(image).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+                              : overlay_view(c.image_layers);
     if (!image_root) throw_errno("open the rootfs of image " + quote_for_message(image));
     UniqueFd from = open_in_root(image_root.get(), dest, O_RDONLY | O_DIRECTORY);
     if (!from) return;  // nothing there in the image (or not a directory): nothing to copy
@@ -123,7 +124,7 @@ PreparedVolumes prepare_volumes(const Store& store, ContainerConfig& c) {
         if (c.security.userns() && ::chown(data.c_str(), host_id_of(owners.uid_map, 0), host_id_of(owners.gid_map, 0)) < 0)
             throw_errno("give volume " + quote_for_message(m.source) + " to the container's root");
         if (!m.has_option("nocopy") && empty_dir(data))
-            copy_up(store.paths(), c.image, m.source, m.destination, owners);
+            copy_up(store.paths(), c, m.source, m.destination, owners);
         volumes.mark_copied(m.source);
     }
     chown_for_U(store, c);

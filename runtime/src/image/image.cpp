@@ -150,6 +150,10 @@ Image from_stored(const ImageStore& store, const StoredImage& s) {
     img.workdir = text("WorkingDir");
     if (img.workdir.empty() || img.workdir[0] != '/') img.workdir = "/";
     img.user = text("User");
+    img.stop_signal = text("StopSignal");
+    if (c.contains("Volumes") && c["Volumes"].is_object())
+        for (const auto& [path, _] : c["Volumes"].items())
+            if (!path.empty() && path[0] == '/') img.volumes.push_back(path);
     if (c.contains("ExposedPorts") && c["ExposedPorts"].is_object())
         for (const auto& [port, _] : c["ExposedPorts"].items()) {
             try {

@@ -23,6 +23,8 @@ struct Image {
     std::string workdir = "/";
     std::string user;  // "", "UID[:GID]" or "NAME[:GROUP]", resolved in the image
     std::vector<std::string> exposed_ports;  // "80/tcp": what run -P publishes
+    std::vector<std::string> volumes;        // paths that get an anonymous volume
+    std::string stop_signal;                 // "SIGQUIT", "3": what stop sends first
     std::string source;  // where it came from, for humans
     // Layered images: the id, and the overlay lower directories, top first.
     std::string id;

@@ -1,6 +1,7 @@
 #include "linux/rootfs.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <filesystem>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -288,6 +290,51 @@ void build_rootfs(const RootfsSpec& spec) {
         do_mount(nullptr, spec.merged, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, nullptr,
                  "read-only root " + spec.merged);
     }
+}
+
+UniqueFd overlay_view(const std::vector<std::string>& lowers) {
+    if (lowers.empty()) throw Error("an image without layers");
+    if (lowers.size() == 1) {
+        UniqueFd dir(::open(lowers[0].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) throw_errno("open " + lowers[0]);
+        return dir;
+    }
+    // The lowers by descriptor, relative to /proc/self/fd as the working
+    // directory (of a thread of its own: the process's stays): mount
+    // options fit in one page.
+    UniqueFd view;
+    std::string failure;
+    int failure_errno = 0;
+    std::thread t([&] {
+        std::vector<UniqueFd> held;
+        std::string lowerdir;
+        for (const auto& l : lowers) {
+            UniqueFd fd(::open(l.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!fd) {
+                failure_errno = errno;
+                failure = "open the image layer " + l;
+                return;
+            }
+            lowerdir += (lowerdir.empty() ? "" : ":") + std::to_string(fd.get());
+            held.push_back(std::move(fd));
+        }
+        auto fail = [&](const std::string& what) {
+            failure_errno = errno;
+            failure = what;
+        };
+        if (::unshare(CLONE_FS) < 0 || ::chdir("/proc/self/fd") < 0) return fail("chdir /proc/self/fd");
+        UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+        if (!fs) return fail("fsopen overlay");
+        if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir", lowerdir.c_str(), 0) < 0 ||
+            ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+            return fail("an overlay of " + std::to_string(lowers.size()) + " layers");
+        UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
+        if (!mnt) return fail("fsmount overlay");
+        view = std::move(mnt);
+    });
+    t.join();
+    if (!view) throw Error(failure_errno, failure);
+    return view;
 }
 
 UniqueFd idmapped_tree(const std::string& dir, int userns_fd, bool recursive) {

@@ -74,6 +74,12 @@ void validate_propagation_source(const std::string& dir);
 // recursive: the mounts below `dir` too.
 UniqueFd idmapped_tree(const std::string& dir, int userns_fd, bool recursive = true);
 
+// The union of `lowers` (top first), read-only, as a detached overlay mount
+// (fsopen/fsmount: nothing is mounted anywhere, and it goes with the last
+// descriptor); one lower is opened as it is. What an image looks like to a
+// container, for reading its files from the host.
+UniqueFd overlay_view(const std::vector<std::string>& lowers);
+
 // Hides each existing path: a file under /dev/null, a directory under an
 // empty read-only tmpfs (runc's masked paths). Missing paths are skipped.
 void mask_paths(int root_fd, const std::vector<std::string>& paths);

@@ -91,6 +91,7 @@ struct ContainerConfig {
     std::vector<DeviceRequest> devices;  // --device, a directory's nodes one by one
     std::vector<std::string> device_cgroup_rules;  // --device-cgroup-rule, as given ("c 1:3 rwm")
     bool auto_remove = false;
+    int stop_signal = 0;  // what stop sends first (--stop-signal, the image's StopSignal); 0: SIGTERM
     bool tty = false;          // -t: the command gets a pseudo-terminal
     bool interactive = false;  // -i: its stdin stays open (attachable)
     uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
