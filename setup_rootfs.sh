@@ -74,7 +74,7 @@ log "installed /usr/local/bin/minirt, minirt-shim and minirt-oci ($(/usr/local/b
 minirt=/usr/local/bin/minirt
 
 # --- images ----------------------------------------------------------------
-image_exists() { "$minirt" images -q | grep -qx "$1"; }
+image_exists() { "$minirt" image exists "$1"; }
 
 workloads=()
 for w in cpu_hog io_hog memory_hog fork_hog; do

@@ -74,9 +74,26 @@ test_layered_load_archives_and_run_with_the_image_config() {
     expect_contains "$OUT" "Loaded image: localhost/fx:v1"
     expect_rc 0 load -q -i "$TESTDIR/fx-docker.tar"
     expect_eq "$(layer_count)" 3 "layers (shared by both names)"
-    mr images
+    # podman's listing: a row a name, ids, digests, filters, templates.
+    mr images --format '{{.Repository}}:{{.Tag}}'
     expect_contains "$OUT" "localhost/fx:v1"
     expect_contains "$OUT" "docker.io/library/fx:v1"
+    expect_contains "$OUT" "busybox:latest"
+    mr images --filter reference=localhost/fx --format '{{.ID}} {{.Digest}}'
+    local id
+    id=$(jq -r '.[0].Id' <<<"$(mr image inspect localhost/fx:v1; echo "$OUT")")
+    expect_eq "$OUT" "${id:0:12} $(jq -r '.[0].Digest' <<<"$(mr image inspect localhost/fx:v1; echo "$OUT")")" "id and digest"
+    mr images -q --filter reference='*fx*'
+    expect_contains "$OUT" "${id:0:12}"
+    expect_not_contains "$OUT" busybox
+    mr images
+    expect_contains "$OUT" "REPOSITORY"
+    expect_contains "$OUT" "IMAGE ID"
+    mr images --format json
+    expect_eq "$(jq -r --arg id "$id" '[.[] | select(.Id == $id)][0].RepoTags[0]' <<<"$OUT")" localhost/fx:v1 "json RepoTags"
+    expect_rc 125 images --filter bogus=1
+    # The imported busybox answers to podman's spellings of it too.
+    expect_rc 0 run --rm localhost/busybox:latest true
     # Entrypoint + Cmd, Env, WorkingDir, User by name (uid and group from the image).
     expect_rc 0 run --rm fx:v1
     expect_eq "$OUT" $'cmd-ran\n1234\n4321\n/data\nbar' "the image config"

@@ -21,59 +21,6 @@ namespace minirt::cli {
 
 namespace {
 
-int list(Context& ctx, const Args& args) {
-    const char* usage = "minirt images [--format table|json] [-q]";
-    po::options_description desc("Options");
-    desc.add_options()("quiet,q", "print only names")("format", po::value<std::string>()->default_value("table"),
-                                                        "table or json");
-    Parsed p = parse(desc, args, usage);
-    require_positional(p, 0, 0, usage);
-    std::string format = p.vm["format"].as<std::string>();
-    if (format != "table" && format != "json") throw Error("invalid --format \"" + format + "\": use table or json");
-    auto images = list_images(ctx.store.paths());
-    std::vector<uint64_t> sizes;
-    for (const auto& i : images) sizes.push_back(directory_size(ctx.store.paths().image_rootfs(i.name).string()));
-    // Layered images: a row for each name (one for an image without any).
-    ImageStore layered(ctx.store.paths());
-    for (const auto& s : layered.list()) {
-        Image img = load_image(ctx.store.paths(), s.id);
-        for (size_t n = 0; n < std::max<size_t>(1, s.names.size()); ++n) {
-            img.name = s.names.empty() ? "<none>" : s.names[n];
-            images.push_back(img);
-            sizes.push_back(s.size);
-        }
-    }
-    if (p.vm.count("quiet")) {
-        for (const auto& i : images) std::cout << i.name << "\n";
-        return 0;
-    }
-    if (format == "json") {
-        nlohmann::json arr = nlohmann::json::array();
-        for (size_t k = 0; k < images.size(); ++k) {
-            const Image& i = images[k];
-            nlohmann::json j{{"name", i.name}, {"created", format_rfc3339(i.created_ns)}, {"cmd", i.cmd},
-                             {"source", i.source}, {"size", sizes[k]}};
-            if (!i.id.empty()) {
-                j["id"] = i.id;
-                j["entrypoint"] = i.entrypoint;
-            }
-            arr.push_back(j);
-        }
-        std::cout << arr.dump(2) << "\n";
-        return 0;
-    }
-    int64_t now = now_ns();
-    std::printf("%-20s  %-16s  %-10s  %s\n", "NAME", "CREATED", "SIZE", "COMMAND");
-    for (size_t k = 0; k < images.size(); ++k) {
-        const Image& i = images[k];
-        std::string cmd;
-        for (const auto& a : i.entrypoint) cmd += (cmd.empty() ? "" : " ") + a;
-        for (const auto& a : i.cmd) cmd += (cmd.empty() ? "" : " ") + a;
-        std::printf("%-20s  %-16s  %-10s  %s\n", i.name.c_str(), human_age(i.created_ns, now).c_str(),
-                    human_size(sizes[k]).c_str(), cmd.c_str());
-    }
-    return 0;
-}
 
 int import(Context& ctx, const Args& args) {
     const char* usage = "minirt image import [OPTIONS] TARBALL|DIR NAME";
@@ -474,7 +421,6 @@ int cmd_rmi(Context& ctx, const Args& args) { return rmi(ctx, args); }
 int cmd_save(Context& ctx, const Args& args) { return save(ctx, args); }
 int cmd_push(Context& ctx, const Args& args) { return push(ctx, args); }
 
-int cmd_images(Context& ctx, const Args& args) { return list(ctx, args); }
 
 int cmd_image(Context& ctx, const Args& args) {
     const char* usage = "minirt image import|ls|rm|pull|load|save|push|tag|untag|inspect|exists|history ...";
@@ -494,7 +440,7 @@ int cmd_image(Context& ctx, const Args& args) {
     }
     Args rest(args.begin() + 1, args.end());
     if (args[0] == "import") return import(ctx, rest);
-    if (args[0] == "ls" || args[0] == "list") return list(ctx, rest);
+    if (args[0] == "ls" || args[0] == "list") return cmd_images(ctx, rest);
     if (args[0] == "rm" || args[0] == "remove") return rmi(ctx, rest);
     if (args[0] == "pull") return pull(ctx, rest);
     if (args[0] == "load") return load(ctx, rest);

@@ -93,8 +93,8 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     } else {
         c.hostname = c.id.substr(0, 12);
     }
+    c.image = image.name;  // as found (busybox:latest is the imported busybox)
     if (!image.id.empty()) {
-        c.image = image.name;
         c.image_id = image.id;
         c.image_layers = image.lowers;
     }

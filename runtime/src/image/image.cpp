@@ -178,9 +178,14 @@ bool is_legacy_name(const std::string& name) {
 }  // namespace
 
 std::optional<Image> find_image(const Paths& paths, const std::string& name) {
-    if (is_legacy_name(name)) {
-        if (auto text = read_file_if_exists(paths.image_file(name), 1 << 20)) return parse_image(*text, paths.image_file(name));
-    }
+    // An imported image by its name, also as podman would spell it
+    // (`images` lists it as NAME, tag latest): NAME:latest, localhost/NAME.
+    std::string legacy = name;
+    if (legacy.starts_with("localhost/")) legacy.erase(0, 10);
+    if (legacy.ends_with(":latest")) legacy.erase(legacy.size() - 7);
+    for (const auto& n : {name, legacy})
+        if (is_legacy_name(n))
+            if (auto text = read_file_if_exists(paths.image_file(n), 1 << 20)) return parse_image(*text, paths.image_file(n));
     ImageStore store(paths);
     if (auto s = store.find(name)) return from_stored(store, *s);
     return std::nullopt;
