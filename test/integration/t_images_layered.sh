@@ -381,3 +381,57 @@ test_layered_whiteouts_never_delete_the_layers_own_files_and_users_stay_in_the_i
     expect_rc 125 run --rm localhost/bigid:1
     expect_contains "$ERR" "User"
 }
+
+test_layered_concurrent_pulls_share_layers_and_kill9_leaves_no_half_image() {
+    need_image_tools
+    fixture "$TESTDIR/fx"
+    start_registry
+    local reg=127.0.0.1:$REGISTRY_PORT i pids=()
+    skopeo copy -q --dest-tls-verify=false "oci:$TESTDIR/fx:v1" "docker://$reg/test/fx:v1"
+    # A second image on the same three layers, and one more.
+    skopeo copy -q "oci:$TESTDIR/fx:v1" "oci-archive:$TESTDIR/fx.tar:localhost/fx:v1"
+    # From a pipe, as `podman load < FILE`.
+    expect_rc 0 load -q -i <(cat "$TESTDIR/fx.tar")
+    expect_rc 0 run --name c3 fx:v1 'echo more >/tmp/more'
+    expect_rc 0 commit -q c3 more:1
+    expect_rc 0 push -q --tls-verify=false more:1 "$reg/test/more:1"
+    expect_rc 0 rm c3
+    expect_rc 0 rmi more:1 fx:v1
+    expect_eq "$(layer_count)" 0 "layers before the pulls"
+    # Pulls of both, four at once: every one succeeds, the shared layers are
+    # stored once, and nothing is left aside.
+    for i in 1 2 3 4; do
+        if [ $((i % 2)) = 0 ]; then "$MINIRT" pull -q --tls-verify=false "$reg/test/fx:v1" >/dev/null &
+        else "$MINIRT" pull -q --tls-verify=false "$reg/test/more:1" >/dev/null & fi
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || fail "a concurrent pull failed"; done
+    expect_eq "$(layer_count)" 4 "layers of both images, the shared ones once"
+    [ -z "$(find "$MINIRT_STORAGE/layers" "$MINIRT_STORAGE/oci-images" -mindepth 1 -maxdepth 1 -name '.*')" ] ||
+        fail "left aside: $(ls -A "$MINIRT_STORAGE/layers" "$MINIRT_STORAGE/oci-images")"
+    expect_rc 0 run --rm "$reg/test/more:1" 'cat /tmp/more'
+    expect_eq "$OUT" more "the image pulled beside another"
+    expect_rc 0 rmi "$reg/test/more:1" "$reg/test/fx:v1"
+    # kill -9 of a load at random moments: `images` never lists a half image,
+    # and a load after it works and leaves, once removed, nothing behind.
+    local pid
+    for i in $(seq 8); do
+        "$MINIRT" load -q -i "$TESTDIR/fx.tar" >/dev/null 2>&1 &
+        pid=$!
+        sleep "0.0$((RANDOM % 10))"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        mr images --format '{{.Repository}}:{{.Tag}}'
+        if [[ "$OUT" == *localhost/fx:v1* ]]; then
+            expect_rc 0 run --rm fx:v1 'cat /data/new.txt'
+            expect_eq "$OUT" new "an image a killed load had finished"
+        fi
+    done
+    expect_rc 0 load -q -i "$TESTDIR/fx.tar"
+    expect_rc 0 run --rm fx:v1 'cat /data/new.txt'
+    expect_eq "$OUT" new "the image after the killed loads"
+    expect_rc 0 rmi localhost/fx:v1
+    expect_eq "$(layer_count)" 0 "layers after the last rmi"
+    [ -z "$(find "$MINIRT_STORAGE/layers" "$MINIRT_STORAGE/oci-images" "$MINIRT_STORAGE/blobs" -mindepth 1 -maxdepth 2 \
+        -not -name sha256)" ] || fail "left behind: $(find "$MINIRT_STORAGE/layers" "$MINIRT_STORAGE/oci-images" "$MINIRT_STORAGE/blobs")"
+}

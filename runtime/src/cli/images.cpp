@@ -1,4 +1,6 @@
 // minirt images, pull, load, tag, rmi, image import|ls|rm.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -66,6 +68,7 @@ struct Staging {
         make_dirs(paths.oci_images_dir(), 0700);
         dir = paths.oci_images_dir() / (".staging-" + std::to_string(::getpid()));
         remove_tree(dir);
+        make_dirs(dir, 0700);
     }
     ~Staging() {
         try {
@@ -104,12 +107,12 @@ std::string pull_image(Context& ctx, const std::string& text, bool tls_verify, b
         o.tls_verify = tls_verify;
         o.progress = !quiet && ::isatty(2);
         try {
-            skopeo_copy("docker://" + r.str(), "oci:" + staging.dir.string() + ":pulled", o);
+            skopeo_copy("docker://" + r.str(), "oci:" + (staging.dir / "layout").string() + ":pulled", o);
         } catch (const Error& e) {
             last_error = e.message();
             continue;
         }
-        StoredImage img = import_oci_layout(ctx.store.paths(), staging.dir, "pulled", {r.str()}, layer_limits());
+        StoredImage img = import_oci_layout(ctx.store.paths(), staging.dir / "layout", "pulled", {r.str()}, layer_limits());
         return img.id;
     }
     throw Error("pull " + text + ": " + last_error);
@@ -184,21 +187,45 @@ ArchiveNames archive_names(const std::string& file) {
     return out;
 }
 
+// A stream (stdin, a pipe) copied into `to`: skopeo reads archives from files.
+void save_stream(int from, const fs::path& to) {
+    UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!out) throw_errno("create " + to.string());
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(from, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("read the archive");
+        if (n == 0) break;
+        write_all(out.get(), std::string_view(buf, static_cast<size_t>(n)));
+    }
+}
+
 int load(Context& ctx, const Args& args) {
-    const char* usage = "minirt load -i FILE [-q]";
+    const char* usage = "minirt load [-i FILE] [-q]   (without -i, or with -i -: the archive on stdin)";
     po::options_description desc("Options");
-    desc.add_options()("input,i", po::value<std::string>(), "the archive (oci-archive or docker-archive)")(
+    desc.add_options()("input,i", po::value<std::string>()->default_value("-"), "the archive (oci-archive or docker-archive)")(
         "quiet,q", "print nothing but errors");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 0, usage);
-    if (!p.vm.count("input")) throw Error(std::string("load needs -i FILE; usage: ") + usage);
-    std::string file = fs::absolute(p.vm["input"].as<std::string>()).string();
-    if (::access(file.c_str(), R_OK) < 0) throw_errno("read " + file);
-    ArchiveNames a = archive_names(file);
+    std::string input = p.vm["input"].as<std::string>();
     Staging staging(ctx.store.paths());
+    std::string file;
+    struct stat st{};
+    if (input != "-" && ::stat(input.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        file = fs::absolute(input).string();
+        if (::access(file.c_str(), R_OK) < 0) throw_errno("read " + file);
+    } else {
+        if (input == "-" && ::isatty(0)) throw Error(std::string("no archive: give -i FILE, or one on stdin; usage: ") + usage);
+        UniqueFd in(input == "-" ? ::dup(0) : ::open(input.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!in) throw_errno("read " + input);
+        file = (staging.dir / "input.tar").string();
+        save_stream(in.get(), file);
+    }
+    ArchiveNames a = archive_names(file);
     SkopeoOptions o;
-    skopeo_copy(a.transport + ":" + file, "oci:" + staging.dir.string() + ":loaded", o);
-    StoredImage img = import_oci_layout(ctx.store.paths(), staging.dir, "loaded", a.names, layer_limits());
+    skopeo_copy(a.transport + ":" + file, "oci:" + (staging.dir / "layout").string() + ":loaded", o);
+    StoredImage img = import_oci_layout(ctx.store.paths(), staging.dir / "layout", "loaded", a.names, layer_limits());
     if (!p.vm.count("quiet")) {
         if (a.names.empty()) std::cout << "Loaded image: " << digest_hex(img.id) << "\n";
         for (const auto& n : a.names) std::cout << "Loaded image: " << n << "\n";
