@@ -212,3 +212,63 @@ assert_clean() {
     done
     fail "$left"
 }
+
+# --- layered images (t_images_layered.sh, t_podman_side.sh) ---
+
+need_image_tools() {
+    command -v skopeo >/dev/null || skip "skopeo is not installed"
+    command -v umoci >/dev/null || skip "umoci is not installed"
+}
+
+# fixture DIR: an OCI layout DIR:v1 of three layers (busybox with
+# /data/gone.txt, /opq/old.txt and a user; then gone.txt deleted, which
+# umoci writes as a whiteout; then /opq made opaque with a fresh file) and
+# a config saying entrypoint, cmd, env, workdir and a user by name.
+fixture() {
+    local layout=$1 b=$TESTDIR/fixture-bundle t=$TESTDIR/opaque
+    umoci init --layout "$layout"
+    umoci new --image "$layout:v1"
+    umoci unpack --image "$layout:v1" "$b" >/dev/null
+    cp -a "$MINIRT_STORAGE/images/busybox/rootfs/." "$b/rootfs/"
+    mkdir -p "$b/rootfs/data/keep" "$b/rootfs/opq" "$b/rootfs/etc"
+    echo gone >"$b/rootfs/data/gone.txt"
+    echo old >"$b/rootfs/opq/old.txt"
+    echo 'app:x:1234:4321::/data:/bin/sh' >>"$b/rootfs/etc/passwd"
+    echo 'grp:x:4321:' >>"$b/rootfs/etc/group"
+    umoci repack --refresh-bundle --image "$layout:v1" "$b"
+    rm "$b/rootfs/data/gone.txt"
+    echo new >"$b/rootfs/data/new.txt"
+    umoci repack --refresh-bundle --image "$layout:v1" "$b"
+    mkdir -p "$t/opq"
+    echo fresh >"$t/opq/fresh.txt"
+    : >"$t/opq/.wh..wh..opq"
+    tar -C "$t" -cf "$TESTDIR/opaque.tar" opq
+    umoci raw add-layer --image "$layout:v1" "$TESTDIR/opaque.tar"
+    umoci config --image "$layout:v1" --config.entrypoint /bin/sh --config.entrypoint -c \
+        --config.cmd 'echo cmd-ran; id -u; id -g; pwd; echo $FOO' --config.env FOO=bar \
+        --config.workingdir /data --config.user app --config.volume /opq --config.stopsignal SIGUSR1
+    expect_eq "$(umoci stat --image "$layout:v1" --json | jq '[.history[] | select(.empty_layer | not)] | length')" 3 \
+        "the fixture's layers"
+}
+
+# start_registry: Debian's docker-registry on 127.0.0.1:$REGISTRY_PORT,
+# stopped when the test's shell exits.
+start_registry() {
+    command -v docker-registry >/dev/null || skip "docker-registry is not installed"
+    REGISTRY_PORT=$((20000 + RANDOM % 20000))
+    mkdir -p "$TESTDIR/registry"
+    cat >"$TESTDIR/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $TESTDIR/registry/data
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+EOF
+    docker-registry serve "$TESTDIR/registry/config.yml" >"$TESTDIR/registry/log" 2>&1 &
+    # shellcheck disable=SC2064
+    trap "kill $! 2>/dev/null || true" EXIT
+    wait_for 30 curl -fs "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null
+}

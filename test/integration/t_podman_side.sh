@@ -148,3 +148,50 @@ test_side_bridges_and_published_ports_side_by_side() {
     pm rm -f -t 0 pweb >/dev/null
     expect_rc 0 run --rm --network bridge busybox true
 }
+
+# tar_listing FILE: each entry of a tar as "path type mode uid gid link
+# sha256", sorted; times left out, and the files each engine writes for
+# itself at the start (and the mount points it makes).
+tar_listing() {
+    python3 - "$1" <<'PYEOF'
+import hashlib, sys, tarfile
+skip = {"etc/hosts", "etc/resolv.conf", "etc/hostname", "run/.containerenv", "proc", "sys", "dev", "run", "tmp",
+        "etc/mtab"}
+rows = []
+with tarfile.open(sys.argv[1]) as t:
+    for m in t:
+        name = m.name.lstrip("./").rstrip("/")
+        if not name or name in skip or name.split("/")[0] in ("proc", "sys", "dev", "run"):
+            continue
+        digest = hashlib.sha256(t.extractfile(m).read()).hexdigest() if m.isfile() else ""
+        rows.append(f"{name} {m.type.decode()} {m.mode & 0o7777:o} {m.uid} {m.gid} {m.linkname} {digest}")
+print("\n".join(sorted(rows)))
+PYEOF
+}
+
+test_side_layered_image_export_and_config_match_podmans() {
+    side_setup
+    need_image_tools
+    fixture "$TESTDIR/fx"
+    start_registry
+    local ref=127.0.0.1:$REGISTRY_PORT/test/fx:v1 f
+    skopeo copy -q --dest-tls-verify=false "oci:$TESTDIR/fx:v1" "docker://$ref"
+    pm pull -q --tls-verify=false "$ref" >/dev/null || fail "podman could not pull $ref"
+    pm create --name side-exp "${SIDE_OPTS[@]}" "$ref" >/dev/null || fail "podman create"
+    pm export -o "$TESTDIR/podman.tar" side-exp || fail "podman export"
+    expect_rc 0 pull -q --tls-verify=false "$ref"
+    expect_rc 0 run --name side-exp "$ref"
+    "$MINIRT" export -o "$TESTDIR/minirt.tar" side-exp || fail "minirt export"
+    tar_listing "$TESTDIR/podman.tar" >"$TESTDIR/podman.list"
+    tar_listing "$TESTDIR/minirt.tar" >"$TESTDIR/minirt.list"
+    diff "$TESTDIR/podman.list" "$TESTDIR/minirt.list" >"$TESTDIR/export.diff" ||
+        fail "the exports differ (podman <, minirt >): $(head -20 "$TESTDIR/export.diff")"
+    grep -q '^data/new.txt ' "$TESTDIR/minirt.list" || fail "the listing is empty or wrong: $(head -3 "$TESTDIR/minirt.list")"
+    ! grep -q '^data/gone.txt ' "$TESTDIR/minirt.list" || fail "a whited-out file is in the export"
+    # The image config as both engines read it.
+    for f in Entrypoint Cmd Env WorkingDir User; do
+        expect_eq "$(mr image inspect "$ref"; jq -c ".[0].Config.$f" <<<"$OUT")" \
+            "$(pm image inspect "$ref" | jq -c ".[0].Config.$f")" "image inspect .Config.$f"
+    done
+    expect_rc 0 rm side-exp
+}
