@@ -377,3 +377,34 @@ test_layered_concurrent_pulls_share_layers_and_kill9_leaves_no_half_image() {
     [ -z "$(find "$MINIRT_STORAGE/layers" "$MINIRT_STORAGE/oci-images" "$MINIRT_STORAGE/blobs" -mindepth 1 -maxdepth 2 \
         -not -name sha256)" ] || fail "left behind: $(find "$MINIRT_STORAGE/layers" "$MINIRT_STORAGE/oci-images" "$MINIRT_STORAGE/blobs")"
 }
+
+test_layered_import_of_a_tarball_file_stdin_and_url() {
+    need_image_tools
+    tar -C "$MINIRT_STORAGE/images/busybox/rootfs" -czf "$TESTDIR/bb.tar.gz" .
+    expect_rc 0 import -c 'CMD ["echo", "imported"]' -c "ENV WHERE=file" -m "from a file" "$TESTDIR/bb.tar.gz" imp:file
+    expect_rc 0 run --rm imp:file
+    expect_eq "$OUT" imported "the --change CMD"
+    expect_rc 0 run --rm imp:file sh -c 'echo $WHERE'
+    expect_eq "$OUT" file "the --change ENV"
+    expect_rc 0 image history imp:file
+    expect_contains "$OUT" "from a file"
+    mr import - imp:stdin <"$TESTDIR/bb.tar.gz"
+    expect_eq "$RC" 0 "import from stdin"
+    expect_rc 0 run --rm imp:stdin cat /bin/busybox >/dev/null
+    # Over http, from a server the test runs on a free port.
+    local port=$((20000 + RANDOM % 20000))
+    (cd "$TESTDIR" && exec python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1) &
+    # shellcheck disable=SC2064
+    trap "kill $! 2>/dev/null || true" EXIT
+    wait_for 30 curl -fs "http://127.0.0.1:$port/bb.tar.gz" -o /dev/null
+    expect_rc 0 import "http://127.0.0.1:$port/bb.tar.gz" imp:url
+    expect_rc 0 run --rm imp:url true
+    # One layer, shared by the three (the same bytes).
+    expect_eq "$(layer_count)" 1 "the layer of three imports of one tarball"
+    expect_rc 125 import -c "FROM x" "$TESTDIR/bb.tar.gz" imp:bad
+    expect_rc 125 import "$TESTDIR/nothing.tar" imp:bad
+    expect_rc 125 import "http://127.0.0.1:$port/nothing.tar" imp:bad
+    mr images --format '{{.Repository}}:{{.Tag}}'
+    expect_contains "$OUT" "localhost/imp:url"
+    expect_not_contains "$OUT" "localhost/imp:bad"
+}

@@ -11,6 +11,7 @@
 #include "common/parse.hpp"
 #include "common/ports.hpp"
 #include "common/sha256.hpp"
+#include "common/archive_lib.hpp"
 #include "container/ops.hpp"
 #include "image/image.hpp"
 #include "linux/tar_stream.hpp"
@@ -100,6 +101,54 @@ json legacy_config(const Image& img) {
                 {"history", json::array()}};
 }
 
+// The config and manifest as blobs of `layout` (whose layer blobs are
+// there), its index, and the import of it all under `names`.
+StoredImage finish_layout(const Paths& paths, const fs::path& layout, const json& config, json manifest,
+                          const std::vector<std::string>& names, const LayerLimits& limits) {
+    fs::path blobs = layout / "blobs" / "sha256";
+    std::string config_text = config.dump();
+    std::string config_digest = sha256_digest(config_text);
+    write_new_file(blobs / digest_hex(config_digest), config_text, 0600);
+    manifest["config"] = {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                          {"digest", config_digest},
+                          {"size", config_text.size()}};
+    std::string manifest_text = manifest.dump();
+    std::string manifest_digest = sha256_digest(manifest_text);
+    write_new_file(blobs / digest_hex(manifest_digest), manifest_text, 0600);
+    write_new_file(layout / "oci-layout", "{\"imageLayoutVersion\": \"1.0.0\"}\n", 0600);
+    json index{{"schemaVersion", 2},
+               {"manifests", json::array({{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                                           {"digest", manifest_digest},
+                                           {"size", manifest_text.size()},
+                                           {"annotations", {{"org.opencontainers.image.ref.name", "built"}}}}})}};
+    write_new_file(layout / "index.json", index.dump() + "\n", 0600);
+    return import_oci_layout(paths, layout, "built", names, limits);
+}
+
+// A layout being built under oci-images/.commit-PID, gone with the object.
+struct BuildDir {
+    fs::path dir, blobs;
+    explicit BuildDir(const Paths& paths) {
+        make_dirs(paths.oci_images_dir(), 0700);
+        dir = paths.oci_images_dir() / (".commit-" + std::to_string(::getpid()));
+        remove_tree(dir);
+        blobs = dir / "blobs" / "sha256";
+        make_dirs(blobs, 0700);
+    }
+    ~BuildDir() {
+        try {
+            remove_tree(dir);
+        } catch (const Error&) {
+        }
+    }
+    BuildDir(const BuildDir&) = delete;
+    BuildDir& operator=(const BuildDir&) = delete;
+};
+
+json empty_manifest() {
+    return json{{"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.manifest.v1+json"}, {"layers", json::array()}};
+}
+
 // Freezes a running container for its lifetime (podman commit's --pause).
 struct Paused {
     const Store& store;
@@ -182,26 +231,13 @@ StoredImage commit_container(const Store& store, const std::string& id, const Co
     fs::path upper = paths.upper_dir(id);
     if (::access(upper.c_str(), F_OK) < 0) throw Error("container " + id.substr(0, 12) + " has no layer of its own to commit");
 
-    make_dirs(paths.oci_images_dir(), 0700);
-    fs::path layout = paths.oci_images_dir() / (".commit-" + std::to_string(::getpid()));
-    remove_tree(layout);
-    struct Cleanup {
-        fs::path dir;
-        ~Cleanup() {
-            try {
-                remove_tree(dir);
-            } catch (const Error&) {
-            }
-        }
-    } cleanup{layout};
-    fs::path blobs = layout / "blobs" / "sha256";
-    make_dirs(blobs, 0700);
+    BuildDir build(paths);
+    const fs::path& layout = build.dir;
+    const fs::path& blobs = build.blobs;
 
     // The parent: the image's manifest, config and blobs, or, for an
     // imported image, its rootfs as a first layer.
-    json config, manifest{{"schemaVersion", 2},
-                          {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                          {"layers", json::array()}};
+    json config, manifest = empty_manifest();
     if (!c.image_id.empty()) {
         ImageStore images(paths);
         FileLock lock = images.lock();
@@ -277,24 +313,66 @@ StoredImage commit_container(const Store& store, const std::string& id, const Co
     if (!o.author.empty()) h["author"] = o.author;
     config["history"].push_back(h);
 
-    std::string config_text = config.dump();
-    std::string config_digest = sha256_digest(config_text);
-    write_new_file(blobs / digest_hex(config_digest), config_text, 0600);
-    manifest["config"] = {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                          {"digest", config_digest},
-                          {"size", config_text.size()}};
-    std::string manifest_text = manifest.dump();
-    std::string manifest_digest = sha256_digest(manifest_text);
-    write_new_file(blobs / digest_hex(manifest_digest), manifest_text, 0600);
-    write_new_file(layout / "oci-layout", "{\"imageLayoutVersion\": \"1.0.0\"}\n", 0600);
-    json index{{"schemaVersion", 2},
-               {"manifests", json::array({{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                                           {"digest", manifest_digest},
-                                           {"size", manifest_text.size()},
-                                           {"annotations", {{"org.opencontainers.image.ref.name", "commit"}}}}})}};
-    write_new_file(layout / "index.json", index.dump() + "\n", 0600);
-    LayerLimits limits;  // our own layers: no tar bomb to fear
-    return import_oci_layout(paths, layout, "commit", o.names, limits);
+    return finish_layout(paths, layout, config, manifest, o.names, LayerLimits{});  // our own layer: no tar bomb to fear
+}
+
+namespace {
+
+// `source` (a tar, compressed any way layers are) as an uncompressed tar
+// blob in `blobs`: its digest and size.
+std::pair<std::string, uint64_t> decompressed_blob(const fs::path& source, const fs::path& blobs, uint64_t max_bytes) {
+    const ArchiveLib& lib = archive_lib();
+    ArchivePtr raw(lib.archive_read_new(), lib.archive_read_free);
+    lib.archive_read_support_filter_gzip(raw.get());
+    lib.archive_read_support_filter_zstd(raw.get());
+    lib.archive_read_support_filter_xz(raw.get());
+    lib.archive_read_support_filter_bzip2(raw.get());
+    lib.archive_read_support_format_raw(raw.get());
+    if (lib.archive_read_open_filename(raw.get(), source.c_str(), 1 << 16) != ARCHIVE_OK)
+        throw Error("open " + source.string() + ": " + archive_error(raw.get()));
+    archive_entry* whole = nullptr;
+    if (lib.archive_read_next_header(raw.get(), &whole) != ARCHIVE_OK)
+        throw Error("read " + source.string() + ": " + archive_error(raw.get()));
+    fs::path tmp = blobs / "layer.tmp";
+    UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!out) throw_errno("create " + tmp.string());
+    Sha256 h;
+    uint64_t size = 0;
+    char buf[1 << 16];
+    for (;;) {
+        la_ssize_t n = lib.archive_read_data(raw.get(), buf, sizeof buf);
+        if (n < 0) throw Error("read " + source.string() + ": " + archive_error(raw.get()));
+        if (n == 0) break;
+        h.update(buf, static_cast<size_t>(n));
+        size += static_cast<uint64_t>(n);
+        if (max_bytes && size > max_bytes)
+            throw Error(source.string() + " is larger than the limit of " + std::to_string(max_bytes) + " bytes uncompressed");
+        write_all(out.get(), std::string_view(buf, static_cast<size_t>(n)));
+    }
+    std::string digest = h.digest();
+    if (::rename(tmp.c_str(), (blobs / digest_hex(digest)).c_str()) < 0) throw_errno("rename " + tmp.string());
+    return {digest, size};
+}
+
+}  // namespace
+
+StoredImage import_tarball(const Paths& paths, const fs::path& tarball, const CommitOptions& o, const LayerLimits& limits) {
+    json cc = json::object();
+    for (const auto& ch : o.changes) apply_change(cc, ch);
+    BuildDir build(paths);
+    auto [digest, size] = decompressed_blob(tarball, build.blobs, limits.max_bytes);
+    int64_t now = now_ns();
+    json h{{"created", format_rfc3339(now)}, {"created_by", "minirt import"}};
+    if (!o.message.empty()) h["comment"] = o.message;
+    json config{{"architecture", "amd64"},
+                {"os", "linux"},
+                {"created", format_rfc3339(now)},
+                {"config", cc},
+                {"rootfs", {{"type", "layers"}, {"diff_ids", json::array({digest})}}},
+                {"history", json::array({h})}};
+    json manifest = empty_manifest();
+    manifest["layers"].push_back({{"mediaType", kLayerTar}, {"digest", digest}, {"size", size}});
+    return finish_layout(paths, build.dir, config, manifest, o.names, limits);
 }
 
 }  // namespace minirt

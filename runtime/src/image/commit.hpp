@@ -23,6 +23,10 @@ struct CommitOptions {
 // own; nothing is stored then.
 StoredImage commit_container(const Store& store, const std::string& id, const CommitOptions& o);
 
+// `import`: a tarball (any compression a layer may have) as the one layer
+// of a new image whose config is what the changes say.
+StoredImage import_tarball(const Paths& paths, const fs::path& tarball, const CommitOptions& o, const LayerLimits& limits);
+
 // Applies one --change instruction to an OCI image config's "config".
 void apply_change(nlohmann::json& config, const std::string& change);
 
