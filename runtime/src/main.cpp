@@ -45,6 +45,7 @@ const std::vector<Command>& commands() {
         {"push", "copy an image to a registry", cmd_push},
         {"commit", "make an image of a container's changes", cmd_commit},
         {"import", "make an image of a tarball (FILE, URL or - for stdin)", cmd_import},
+        {"system", "system df: disk used by images, containers and volumes", cmd_system},
         {"info", "show the host: kernel, cgroups, memory monitor backend", cmd_info},
         {"image", "manage images (import, ls, rm, inspect, exists, history, ...)", cmd_image},
         {"volume", "manage volumes (create, ls, inspect, rm, prune, exists)", cmd_volume},

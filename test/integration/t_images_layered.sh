@@ -408,3 +408,40 @@ test_layered_import_of_a_tarball_file_stdin_and_url() {
     expect_contains "$OUT" "localhost/imp:url"
     expect_not_contains "$OUT" "localhost/imp:bad"
 }
+
+test_layered_system_df_counts_shared_layers_once_and_prune_keeps_what_is_used() {
+    need_image_tools
+    fixture "$TESTDIR/fx"
+    skopeo copy -q "oci:$TESTDIR/fx:v1" "oci-archive:$TESTDIR/fx.tar:localhost/fx:v1"
+    expect_rc 0 load -q -i "$TESTDIR/fx.tar"
+    expect_rc 0 run --name d1 --user 0 fx:v1 'echo more >/more'
+    expect_rc 0 commit -q d1 more:1
+    expect_rc 0 system df -v --format json
+    local fx more
+    fx=$(jq '.[0].Images[] | select(.Repository == "localhost/fx:v1")' <<<"$OUT")
+    more=$(jq '.[0].Images[] | select(.Repository == "localhost/more:1")' <<<"$OUT")
+    # more:1 is fx:v1's three layers and one of its own: those three are shared.
+    expect_eq "$(jq .SharedSize <<<"$fx")" "$(jq .Size <<<"$fx")" "fx's layers are all shared"
+    expect_eq "$(jq .UniqueSize <<<"$fx")" 0 "fx has nothing of its own"
+    expect_eq "$(jq .SharedSize <<<"$more")" "$(jq .Size <<<"$fx")" "more shares fx's layers"
+    expect_eq "$(jq .Containers <<<"$fx")" 1 "d1 was made from fx"
+    # The total counts each layer once: fx's size, more's own, and busybox's.
+    local legacy
+    legacy=$(jq '[.[0].Images[] | select(.ImageID == "") | .Size] | add // 0' <<<"$OUT")
+    expect_eq "$(jq '.[0].Size' <<<"$OUT")" "$(($(jq .Size <<<"$fx") + $(jq .UniqueSize <<<"$more") + legacy))" \
+        "the images' total"
+    mr system df
+    expect_contains "$OUT" "Images"
+    expect_contains "$OUT" "Local Volumes"
+    # prune: an image without a name goes; with -a, every one no container uses.
+    expect_rc 0 untag more:1
+    expect_rc 0 image prune
+    expect_rc 1 image exists "$(jq -r .ImageID <<<"$more")"
+    expect_rc 0 image prune -a
+    expect_rc 0 image exists localhost/fx:v1
+    expect_rc 0 rm d1
+    expect_rc 0 image prune -a
+    expect_rc 1 image exists localhost/fx:v1
+    expect_rc 0 image exists busybox
+    expect_eq "$(layer_count)" 0 "layers after the prune"
+}

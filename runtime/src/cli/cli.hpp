@@ -131,6 +131,8 @@ int cmd_rmi(Context&, const Args&);
 int cmd_save(Context&, const Args&);
 int cmd_commit(Context&, const Args&);
 int cmd_import(Context&, const Args&);
+int cmd_system(Context&, const Args&);
+int cmd_image_prune(Context&, const Args&);
 int cmd_image_inspect(Context&, const Args&);
 int cmd_image_exists(Context&, const Args&);
 int cmd_image_history(Context&, const Args&);

@@ -450,7 +450,7 @@ int cmd_push(Context& ctx, const Args& args) { return push(ctx, args); }
 
 
 int cmd_image(Context& ctx, const Args& args) {
-    const char* usage = "minirt image import|ls|rm|pull|load|save|push|tag|untag|inspect|exists|history ...";
+    const char* usage = "minirt image import|ls|rm|pull|load|save|push|tag|untag|inspect|exists|history|prune ...";
     if (args.empty()) throw Error(std::string("missing subcommand; usage: ") + usage);
     if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::cout << "Usage: " << usage << "\n\n"
@@ -462,7 +462,8 @@ int cmd_image(Context& ctx, const Args& args) {
                      "  tag, untag               add and take off names\n"
                      "  inspect IMAGE...         an image's config, layers and history as JSON\n"
                      "  exists IMAGE             exit 0 if there is such an image, 1 if not\n"
-                     "  history IMAGE            the steps that made its layers\n";
+                     "  history IMAGE            the steps that made its layers\n"
+                     "  prune [-a]               remove layered images without a name (-a: every one no container uses)\n";
         return 0;
     }
     Args rest(args.begin() + 1, args.end());
@@ -478,6 +479,7 @@ int cmd_image(Context& ctx, const Args& args) {
     if (args[0] == "inspect") return cmd_image_inspect(ctx, rest);
     if (args[0] == "exists") return cmd_image_exists(ctx, rest);
     if (args[0] == "history") return cmd_image_history(ctx, rest);
+    if (args[0] == "prune") return cmd_image_prune(ctx, rest);
     throw Error("unknown image subcommand \"" + args[0] + "\"; usage: " + usage);
 }
 
