@@ -125,6 +125,10 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
             info.type = tarfile.LNKTYPE
             info.linkname = content[2:]
             t.addfile(info)
+        elif content == "%c":
+            info.type = tarfile.CHRTYPE
+            info.devmajor, info.devminor = 1, 3
+            t.addfile(info)
         elif content.startswith("~>"):
             info.type = tarfile.SYMTYPE
             info.linkname = content[2:]
@@ -171,10 +175,23 @@ test_layered_hostile_layers_are_refused_and_leave_nothing() {
             fail "left after $case: $(ls -A "$MINIRT_STORAGE/layers" "$MINIRT_STORAGE/oci-images")"
         if [ -e "$TESTDIR/evil" ] || [ -e /evil ]; then fail "$case wrote outside the layer"; fi
     done
-    # The same layout, well formed, loads.
-    oci_layout "$TESTDIR/good" "bin/=" "f=x"
+    # A manifest naming a blob the archive lacks (an oci-archive is a tar of a layout).
+    oci_layout "$TESTDIR/missing" "f=x"
+    find "$TESTDIR/missing/blobs/sha256" -type f -size +1k -delete
+    tar -C "$TESTDIR/missing" -cf "$TESTDIR/missing.tar" .
+    expect_rc 125 load -i "$TESTDIR/missing.tar"
+    expect_eq "$(layer_count)" 0 "layers after a load of an archive missing a blob"
+    # A layer past MINIRT_MAX_LAYER_SIZE (uncompressed) is refused as it is read: a tar bomb stops there.
+    oci_layout "$TESTDIR/bomb" "big=$(head -c 20000 /dev/zero | tr '\0' x)"
+    skopeo copy -q "oci:$TESTDIR/bomb" "oci-archive:$TESTDIR/bomb.tar:localhost/bomb:1"
+    MINIRT_MAX_LAYER_SIZE=10k expect_rc 125 load -i "$TESTDIR/bomb.tar"
+    expect_contains "$ERR" "larger than the limit"
+    expect_eq "$(layer_count)" 0 "layers after a refused tar bomb"
+    # The same layout, well formed, loads; a device node in it is skipped.
+    oci_layout "$TESTDIR/good" "bin/=" "f=x" "dev/=" "dev/null=%c"
     skopeo copy -q "oci:$TESTDIR/good" "oci-archive:$TESTDIR/good.tar:localhost/good:1"
     expect_rc 0 load -i "$TESTDIR/good.tar"
+    [ -z "$(find "$MINIRT_STORAGE/layers" -type c)" ] || fail "a device node was unpacked"
 }
 
 test_layered_commit_push_pull_save_load_round_trip() {
@@ -315,7 +332,7 @@ test_layered_whiteouts_never_delete_the_layers_own_files_and_users_stay_in_the_i
     skopeo copy -q "oci:$TESTDIR/etc" "oci-archive:$TESTDIR/etc.tar:localhost/etc:1"
     expect_rc 0 load -q -i "$TESTDIR/etc.tar"
     expect_rc 125 run --rm localhost/etc:1
-    expect_contains "$ERR" "user \"daemon\" is not in the image's /etc/passwd"
+    expect_contains "$ERR" "user \"daemon\" is not in the container's /etc/passwd"
     # A uid past what setresuid takes is refused, not made -1 (root kept).
     IMAGE_USER=4294967295 oci_layout "$TESTDIR/bigid" "f=x"
     skopeo copy -q "oci:$TESTDIR/bigid" "oci-archive:$TESTDIR/bigid.tar:localhost/bigid:1"
@@ -444,4 +461,29 @@ test_layered_system_df_counts_shared_layers_once_and_prune_keeps_what_is_used() 
     expect_rc 1 image exists localhost/fx:v1
     expect_rc 0 image exists busybox
     expect_eq "$(layer_count)" 0 "layers after the prune"
+}
+
+test_user_names_for_run_and_exec_come_from_the_containers_passwd() {
+    # An imported image (busybox) and a layered one (the fixture's app user).
+    expect_rc 0 run --rm --user nobody busybox sh -c 'id -u; id -g'
+    expect_eq "$OUT" $'65534\n65534' "nobody of busybox's /etc/passwd"
+    expect_rc 0 run --rm --user nobody:tty busybox id -g
+    expect_eq "$OUT" 5 "a group by name"
+    expect_rc 0 run --rm --user 123 busybox id -g
+    expect_eq "$OUT" 0 "a uid without an entry keeps group 0"
+    expect_rc 125 run --rm --user nosuchuser busybox true
+    expect_contains "$ERR" "nosuchuser"
+    expect_rc 0 run -d --name ux busybox sh -c 'echo "dyn:x:4242:4343::/:/bin/sh" >>/etc/passwd; echo ready; sleep 1000'
+    wait_for 30 log_has ux ready
+    # exec --user looks in the running container's own /etc/passwd.
+    expect_rc 0 exec --user dyn ux sh -c 'id -u; id -g'
+    expect_eq "$OUT" $'4242\n4343' "a user the container added"
+    expect_rc 125 exec --user nosuchuser ux true
+    expect_rc 0 rm -f ux
+    need_image_tools
+    fixture "$TESTDIR/fx"
+    skopeo copy -q "oci:$TESTDIR/fx:v1" "oci-archive:$TESTDIR/fx.tar:localhost/fx:v1"
+    expect_rc 0 load -q -i "$TESTDIR/fx.tar"
+    expect_rc 0 run --rm --user app:grp fx:v1 'id -u; id -g'
+    expect_eq "$OUT" $'1234\n4321' "a layered image's user and group"
 }

@@ -344,8 +344,11 @@ test_sec_user_flag() {
     expect_contains "$OUT" "CapEff:	0000000000000000" "a non-root user holds no capability"
     mr run --rm --user 0 busybox id -u
     expect_eq "$OUT" 0
+    # A name is the image's: root of busybox's /etc/passwd.
+    mr run --rm --user root busybox id -u
+    expect_eq "$OUT" 0
     local bad
-    for bad in root 1000: :5 -1 99999999999 1000:abc "1000:1000:1"; do
+    for bad in nosuchuser 1000: :5 -1 99999999999 1000:abc "1000:1000:1"; do
         expect_rc 125 run --rm --user "$bad" busybox true
         expect_contains "$ERR" "--user" "message for --user $bad"
     done

@@ -108,6 +108,8 @@ void check_mac(const std::string& mac);
 // The security flags of run (--cap-add, --security-opt, --user, --userns, ...).
 void add_security_options(po::options_description& desc);
 Security security_from_flags(const po::variables_map& vm, const Store& store);
+// Error if --user's ids are outside the container's user namespace.
+void check_user_mapped(const Security& s);
 
 // Verb entry points.
 int cmd_run(Context&, const Args&);

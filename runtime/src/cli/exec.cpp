@@ -17,6 +17,7 @@
 #include <optional>
 #include <iostream>
 
+#include "image/image.hpp"
 #include "cli/attach.hpp"
 #include "cli/cli.hpp"
 #include "linux/fd_passing.hpp"
@@ -89,7 +90,7 @@ int cmd_exec(Context& ctx, const Args& args) {
         ("tty,t", "give the command a pseudo-terminal")
         ("env,e", po::value<std::vector<std::string>>(), "set KEY=VALUE")
         ("workdir,w", po::value<std::string>(), "working directory (default: the container's)")
-        ("user,u", po::value<std::string>(), "run as UID[:GID]");
+        ("user,u", po::value<std::string>(), "run as USER[:GROUP] (names from the container's /etc/passwd and /etc/group, or numbers)");
     Parsed p = parse(desc, args, usage, true);
     require_positional(p, 2, SIZE_MAX, usage);
     std::string id = ctx.store.resolve(p.positional[0]);
@@ -125,9 +126,19 @@ int cmd_exec(Context& ctx, const Args& args) {
     bool interactive = p.vm.count("interactive") > 0;
     r.stdin_null = !interactive && !proc.terminal;
     if (p.vm.count("user")) {
-        auto [uid, gid] = parse_user(p.vm["user"].as<std::string>());
-        proc.uid = uid;
-        proc.gid = gid.value_or(uid);
+        const std::string& user = p.vm["user"].as<std::string>();
+        if (numeric_user(user)) {
+            auto [uid, gid] = parse_user(user);
+            proc.uid = uid;
+            proc.gid = gid.value_or(uid);
+        } else {
+            // A name: as the running container's own /etc/passwd says it.
+            UserIds ids = with_context("invalid --user", [&] {
+                return resolve_user({"/proc/" + std::to_string(v.state->pid) + "/root"}, user);
+            });
+            proc.uid = ids.uid;
+            proc.gid = ids.gid.value_or(ids.uid);
+        }
     }
     // --pin-cpu is the container's command's: an exec'd one shares its
     // nice value, not its CPU and real-time policy.

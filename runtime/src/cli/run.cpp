@@ -145,10 +145,14 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.monitor_soft = m.soft;
     c.monitor_hard = m.hard;
     c.security = security_from_flags(vm, ctx.store);
-    if (!vm.count("user") && !image.user.empty()) {
-        auto [uid, gid] = resolve_image_user(image, image.user);
-        c.security.uid = uid;
-        c.security.gid = gid;
+    // --user by name, or the image's User: what the image's /etc/passwd says.
+    std::string user = vm.count("user") ? vm["user"].as<std::string>() : image.user;
+    if (!user.empty() && !(vm.count("user") && numeric_user(user))) {
+        UserIds ids = with_context(vm.count("user") ? "invalid --user" : "the image's User",
+                                   [&] { return resolve_user(image_roots(ctx.store.paths(), image), user); });
+        c.security.uid = ids.uid;
+        c.security.gid = ids.gid.value_or(0);
+        check_user_mapped(c.security);
     }
     c.security.read_only_tmpfs = read_only_tmpfs_from_flags(vm);
     c.mounts = mounts_from_flags(vm);

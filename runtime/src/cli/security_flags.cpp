@@ -3,6 +3,7 @@
 #include "cli/cli.hpp"
 #include "common/file.hpp"
 #include "linux/security.hpp"
+#include "image/image.hpp"
 #include "linux/userns.hpp"
 
 namespace minirt::cli {
@@ -42,7 +43,7 @@ void add_security_options(po::options_description& desc) {
         ("security-opt", po::value<std::vector<std::string>>(),
          "no-new-privileges[=true|false], seccomp=unconfined, seccomp=PROFILE.json (podman's format)")
         ("read-only", "mount the root filesystem read-only (/tmp, /var/tmp and /run stay writable tmpfs)")
-        ("user,u", po::value<std::string>(), "run the command as UID[:GID] (numeric); groups are cleared")
+        ("user,u", po::value<std::string>(), "run the command as USER[:GROUP] (names from the image's /etc/passwd and /etc/group, or numbers); groups are cleared")
         ("userns", po::value<std::string>(), "auto: a new user namespace, root mapped to a free host range")
         ("uidmap", po::value<std::vector<std::string>>(), "CONTAINER_ID:HOST_ID:SIZE uid mapping (user namespace)")
         ("gidmap", po::value<std::vector<std::string>>(), "CONTAINER_ID:HOST_ID:SIZE gid mapping (default: as --uidmap)")
@@ -82,7 +83,8 @@ Security security_from_flags(const po::variables_map& vm, const Store& store) {
         s.seccomp_profile = text;
     }
     s.read_only = vm.count("read-only") > 0;
-    if (vm.count("user")) {
+    // A name is looked up in the image's /etc/passwd by run, which knows it.
+    if (vm.count("user") && numeric_user(vm["user"].as<std::string>())) {
         auto [uid, gid] = parse_user(vm["user"].as<std::string>());
         s.uid = uid;
         s.gid = gid.value_or(0);
@@ -109,12 +111,17 @@ Security security_from_flags(const po::variables_map& vm, const Store& store) {
     if (s.userns()) {
         validate_id_maps(s.uid_map, "--uidmap");
         validate_id_maps(s.gid_map, "--gidmap");
-        if (s.uid && !host_id_for(s.uid_map, *s.uid))
-            throw Error("invalid --user: uid " + std::to_string(*s.uid) + " is not mapped by the user namespace");
-        if (s.gid && !host_id_for(s.gid_map, *s.gid))
-            throw Error("invalid --user: gid " + std::to_string(*s.gid) + " is not mapped by the user namespace");
     }
+    check_user_mapped(s);
     return s;
+}
+
+void check_user_mapped(const Security& s) {
+    if (!s.userns()) return;
+    if (s.uid && !host_id_for(s.uid_map, *s.uid))
+        throw Error("invalid --user: uid " + std::to_string(*s.uid) + " is not mapped by the user namespace");
+    if (s.gid && !host_id_for(s.gid_map, *s.gid))
+        throw Error("invalid --user: gid " + std::to_string(*s.gid) + " is not mapped by the user namespace");
 }
 
 }  // namespace minirt::cli

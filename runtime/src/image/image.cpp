@@ -224,31 +224,47 @@ bool all_digits(const std::string& s) {
 
 }  // namespace
 
-std::pair<uint32_t, uint32_t> resolve_image_user(const Image& image, const std::string& spec) {
+bool numeric_user(const std::string& spec) {
+    auto colon = spec.find(':');
+    std::string user = spec.substr(0, colon);
+    std::string group = colon == std::string::npos ? "0" : spec.substr(colon + 1);
+    return all_digits(user) && all_digits(group);
+}
+
+std::vector<std::string> image_roots(const Paths& paths, const Image& image) {
+    if (!image.lowers.empty()) return image.lowers;
+    return {paths.image_rootfs(image.name).string()};
+}
+
+UserIds resolve_user(const std::vector<std::string>& roots, const std::string& spec) {
     std::string user = spec.substr(0, spec.find(':'));
     std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
-    auto passwd = read_image_file(image.lowers, "etc/passwd");
-    uint32_t uid = 0, gid = 0;
+    if (user.empty() || (spec.find(':') != std::string::npos && group.empty()))
+        throw Error("invalid user " + quote_for_message(spec) + ": USER[:GROUP]");
+    auto id = [](const std::string& text, const char* what) {
+        return static_cast<uint32_t>(parse_int(text, what, 0, 4294967294));
+    };
+    UserIds ids;
     std::optional<std::vector<std::string>> pw;
-    if (passwd) pw = colon_entry(*passwd, user, all_digits(user));
+    if (auto passwd = read_image_file(roots, "etc/passwd")) pw = colon_entry(*passwd, user, all_digits(user));
     if (all_digits(user)) {
-        uid = static_cast<uint32_t>(parse_int(user, "the image's User", 0, 4294967294));
+        ids.uid = id(user, "the uid");
     } else {
-        if (!pw || !all_digits((*pw)[2])) throw Error("user " + quote_for_message(user) + " is not in the image's /etc/passwd");
-        uid = static_cast<uint32_t>(parse_int((*pw)[2], "a uid in /etc/passwd", 0, 4294967294));
+        if (!pw || !all_digits((*pw)[2])) throw Error("user " + quote_for_message(user) + " is not in the container's /etc/passwd");
+        ids.uid = id((*pw)[2], "a uid in /etc/passwd");
     }
-    if (pw && pw->size() >= 4 && all_digits((*pw)[3])) gid = static_cast<uint32_t>(parse_int((*pw)[3], "a gid in /etc/passwd", 0, 4294967294));
+    if (pw && pw->size() >= 4 && all_digits((*pw)[3])) ids.gid = id((*pw)[3], "a gid in /etc/passwd");
     if (!group.empty()) {
         if (all_digits(group)) {
-            gid = static_cast<uint32_t>(parse_int(group, "the image's User group", 0, 4294967294));
+            ids.gid = id(group, "the gid");
         } else {
-            auto groups = read_image_file(image.lowers, "etc/group");
+            auto groups = read_image_file(roots, "etc/group");
             auto gr = groups ? colon_entry(*groups, group, false) : std::nullopt;
-            if (!gr || !all_digits((*gr)[2])) throw Error("group " + quote_for_message(group) + " is not in the image's /etc/group");
-            gid = static_cast<uint32_t>(parse_int((*gr)[2], "a gid in /etc/group", 0, 4294967294));
+            if (!gr || !all_digits((*gr)[2])) throw Error("group " + quote_for_message(group) + " is not in the container's /etc/group");
+            ids.gid = id((*gr)[2], "a gid in /etc/group");
         }
     }
-    return {uid, gid};
+    return ids;
 }
 
 std::optional<std::string> read_image_file(const std::vector<std::string>& lowers, const std::string& path) {
@@ -278,8 +294,10 @@ std::optional<std::string> read_image_file(const std::vector<std::string>& lower
             struct stat st{};
             if (::fstatat(dir.get(), parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (!S_ISREG(st.st_mode)) return std::nullopt;  // a whiteout, or no plain file
-                UniqueFd f(::openat(dir.get(), parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-                if (!f) return std::nullopt;
+                // Non-blocking, and checked again once open: a running
+                // container could have swapped a FIFO in meanwhile.
+                UniqueFd f(::openat(dir.get(), parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+                if (!f || ::fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode)) return std::nullopt;
                 return read_file("/proc/self/fd/" + std::to_string(f.get()), 16 << 20);
             }
         }

@@ -39,9 +39,19 @@ std::optional<Image> find_image(const Paths& paths, const std::string& name);
 // The content of `path` (relative) as the image's layers show it, the top
 // one first; nullopt where none has it (or a whiteout hides it).
 std::optional<std::string> read_image_file(const std::vector<std::string>& lowers, const std::string& path);
-// USER[:GROUP] (names or numbers) as the image's /etc/passwd and /etc/group
-// say them; a user's group is its passwd entry's unless GROUP is given.
-std::pair<uint32_t, uint32_t> resolve_image_user(const Image& image, const std::string& spec);
+// USER[:GROUP] (names or numbers) as /etc/passwd and /etc/group of `roots`
+// (a layered image's lowers, an imported image's rootfs, a running
+// container's /proc/PID/root) say them: a user's group is its passwd
+// entry's unless GROUP is given; none for a uid without an entry.
+struct UserIds {
+    uint32_t uid = 0;
+    std::optional<uint32_t> gid;
+};
+UserIds resolve_user(const std::vector<std::string>& roots, const std::string& spec);
+// Whether USER[:GROUP] is numbers only (then no file is read).
+bool numeric_user(const std::string& spec);
+// The directories a container of `image` sees its files in, top first.
+std::vector<std::string> image_roots(const Paths& paths, const Image& image);
 std::vector<Image> list_images(const Paths& paths);
 
 struct ImportOptions {
