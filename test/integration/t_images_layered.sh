@@ -487,3 +487,32 @@ test_user_names_for_run_and_exec_come_from_the_containers_passwd() {
     expect_rc 0 run --rm --user app:grp fx:v1 'id -u; id -g'
     expect_eq "$OUT" $'1234\n4321' "a layered image's user and group"
 }
+
+test_layered_save_and_load_of_several_images_and_names() {
+    need_image_tools
+    fixture "$TESTDIR/fx"
+    skopeo copy -q "oci:$TESTDIR/fx:v1" "oci-archive:$TESTDIR/fx.tar:localhost/fx:v1"
+    expect_rc 0 load -q -i "$TESTDIR/fx.tar"
+    expect_rc 0 run --name s1 --user 0 fx:v1 'echo two >/two'
+    expect_rc 0 commit -q s1 two:1
+    expect_rc 0 rm s1
+    expect_rc 0 tag fx:v1 fx:alias
+    # Several images: an oci-archive; one image with two names: a docker-archive keeps both.
+    expect_rc 0 save -o "$TESTDIR/both.tar" --format oci-archive fx:v1 two:1 fx:alias
+    expect_rc 0 save -o "$TESTDIR/named.tar" fx:v1
+    expect_rc 125 save -o "$TESTDIR/no.tar" fx:v1 two:1
+    expect_contains "$ERR" "oci-archive"
+    [ ! -e "$TESTDIR/no.tar" ] || fail "a refused save wrote its file"
+    expect_rc 0 rmi -f fx:v1 two:1
+    mr rmi -f fx:alias
+    expect_eq "$(layer_count)" 0 "layers after rmi"
+    expect_rc 0 load -i "$TESTDIR/both.tar"
+    expect_contains "$OUT" "Loaded image: localhost/fx:v1"
+    expect_contains "$OUT" "Loaded image: localhost/two:1"
+    expect_rc 0 run --rm --user 0 two:1 'cat /two'
+    expect_eq "$OUT" two "the second image of the archive"
+    expect_rc 0 rmi -f localhost/fx:v1 localhost/two:1
+    expect_rc 0 load -i "$TESTDIR/named.tar"
+    expect_contains "$OUT" "Loaded image: localhost/fx:v1"
+    expect_contains "$OUT" "Loaded image: localhost/fx:alias"
+}

@@ -17,6 +17,7 @@
 #include "image/image_store.hpp"
 #include "image/reference.hpp"
 #include "linux/skopeo.hpp"
+#include "linux/tar_stream.hpp"
 #include "state/store.hpp"
 
 namespace minirt::cli {
@@ -134,21 +135,36 @@ int pull(Context& ctx, const Args& args) {
     return 0;
 }
 
-// The names an archive gives its image, and its kind: docker-archive has
-// manifest.json (RepoTags), oci-archive index.json (ref.name annotations).
-struct ArchiveNames {
-    std::string transport;
+// What an archive holds: its kind (docker-archive has manifest.json with
+// RepoTags, oci-archive an index.json with ref.name annotations) and, for
+// each image, how skopeo names it in the archive and the names it carries.
+struct ArchiveImage {
+    std::string suffix;  // "", ":@N" (docker-archive) or ":REF" (oci-archive)
     std::vector<std::string> names;
 };
+struct ArchiveContents {
+    std::string transport;
+    std::vector<ArchiveImage> images;
+};
 
-ArchiveNames archive_names(const std::string& file) {
+ArchiveContents archive_contents(const std::string& file) {
+    using nlohmann::json;
     const ArchiveLib& lib = archive_lib();
     ArchivePtr in(lib.archive_read_new(), lib.archive_read_free);
-    lib.archive_read_support_filter_all(in.get());
+    // A compressed archive by a library's reader, never an external program's.
+    lib.archive_read_support_filter_gzip(in.get());
+    lib.archive_read_support_filter_zstd(in.get());
+    lib.archive_read_support_filter_xz(in.get());
+    lib.archive_read_support_filter_bzip2(in.get());
     lib.archive_read_support_format_tar(in.get());
     if (lib.archive_read_open_filename(in.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
         throw Error("open " + file + ": " + archive_error(in.get()));
-    ArchiveNames out;
+    ArchiveContents out;
+    auto name_of = [](const json& v, const char* default_registry) -> std::optional<std::string> {
+        if (!v.is_string() || !looks_like_reference(v.get<std::string>())) return std::nullopt;
+        ImageReference named = parse_reference(v.get<std::string>());
+        return (named.registry.empty() ? named.in_registry(default_registry) : named).str();
+    };
     for (;;) {
         archive_entry* e = nullptr;
         int r = lib.archive_read_next_header(in.get(), &e);
@@ -161,29 +177,43 @@ ArchiveNames archive_names(const std::string& file) {
         std::string text(static_cast<size_t>(lib.archive_entry_size(e)), '\0');
         if (lib.archive_read_data(in.get(), text.data(), text.size()) != static_cast<la_ssize_t>(text.size()))
             throw Error("read " + name + " in " + file + ": " + archive_error(in.get()));
-        nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+        json j = json::parse(text, nullptr, false);
         if (name == "manifest.json" && j.is_array()) {
             out.transport = "docker-archive";
-            for (const auto& m : j)
-                for (const auto& t : m.value("RepoTags", nlohmann::json::array()))
-                    if (t.is_string()) {
-                        // docker's names: a short one is docker.io's.
-                        ImageReference named = parse_reference(t.get<std::string>());
-                        out.names.push_back((named.registry.empty() ? named.in_registry("docker.io") : named).str());
-                    }
+            out.images.clear();
+            for (size_t i = 0; i < j.size(); ++i) {
+                ArchiveImage img;
+                img.suffix = j.size() > 1 ? ":@" + std::to_string(i) : "";
+                if (j[i].is_object() && j[i].contains("RepoTags") && j[i]["RepoTags"].is_array())
+                    for (const auto& t : j[i]["RepoTags"])
+                        if (auto n = name_of(t, "docker.io")) img.names.push_back(*n);  // docker's: a short one is docker.io's
+                out.images.push_back(img);
+            }
             return out;
         }
-        if (name == "index.json" && j.is_object()) {
+        if (name == "index.json" && j.is_object() && j.contains("manifests") && j["manifests"].is_array()) {
             out.transport = "oci-archive";
-            for (const auto& m : j.value("manifests", nlohmann::json::array())) {
-                std::string ref = m.value("annotations", nlohmann::json::object()).value("org.opencontainers.image.ref.name", "");
-                if (ref.empty() || !looks_like_reference(ref) || ref.find('/') == std::string::npos) continue;
-                ImageReference named = parse_reference(ref);
-                out.names.push_back((named.registry.empty() ? named.in_registry("localhost") : named).str());
+            const json& ms = j["manifests"];
+            for (const auto& m : ms) {
+                ArchiveImage img;
+                std::string ref;
+                if (m.is_object() && m.contains("annotations") && m["annotations"].is_object() &&
+                    m["annotations"].contains("org.opencontainers.image.ref.name") &&
+                    m["annotations"]["org.opencontainers.image.ref.name"].is_string())
+                    ref = m["annotations"]["org.opencontainers.image.ref.name"].get<std::string>();
+                if (ms.size() > 1) {
+                    if (ref.empty()) throw Error(file + " holds several images, one of them without a name");
+                    img.suffix = ":" + ref;
+                }
+                // A full reference names the image; a bare tag ("latest") does not.
+                if (ref.find('/') != std::string::npos)
+                    if (auto n = name_of(json(ref), "localhost")) img.names.push_back(*n);
+                out.images.push_back(img);
             }
         }
     }
     if (out.transport.empty()) throw Error(file + " is neither an oci-archive nor a docker-archive (no index.json or manifest.json)");
+    if (out.images.empty()) throw Error(file + " holds no image");
     return out;
 }
 
@@ -222,13 +252,16 @@ int load(Context& ctx, const Args& args) {
         file = (staging.dir / "input.tar").string();
         save_stream(in.get(), file);
     }
-    ArchiveNames a = archive_names(file);
-    SkopeoOptions o;
-    skopeo_copy(a.transport + ":" + file, "oci:" + (staging.dir / "layout").string() + ":loaded", o);
-    StoredImage img = import_oci_layout(ctx.store.paths(), staging.dir / "layout", "loaded", a.names, layer_limits());
-    if (!p.vm.count("quiet")) {
-        if (a.names.empty()) std::cout << "Loaded image: " << digest_hex(img.id) << "\n";
-        for (const auto& n : a.names) std::cout << "Loaded image: " << n << "\n";
+    ArchiveContents a = archive_contents(file);
+    for (size_t i = 0; i < a.images.size(); ++i) {
+        const ArchiveImage& ai = a.images[i];
+        fs::path layout = staging.dir / ("layout-" + std::to_string(i));
+        skopeo_copy(a.transport + ":" + file + ai.suffix, "oci:" + layout.string() + ":loaded", SkopeoOptions{});
+        StoredImage img = import_oci_layout(ctx.store.paths(), layout, "loaded", ai.names, layer_limits());
+        remove_tree(layout);
+        if (p.vm.count("quiet")) continue;
+        if (ai.names.empty()) std::cout << "Loaded image: " << digest_hex(img.id) << "\n";
+        for (const auto& n : ai.names) std::cout << "Loaded image: " << n << "\n";
     }
     return 0;
 }
@@ -252,32 +285,62 @@ std::string name_for_out(const StoredImage& img) {
     return img.names.empty() ? "localhost/" + digest_hex(img.id).substr(0, 12) + ":latest" : img.names.front();
 }
 
+// The layout directory `dir` as a tar (what an oci-archive is), into `fd`.
+void tar_layout(const fs::path& dir, int fd) {
+    TarSink sink(fd, "");
+    UniqueFd parent(::open(dir.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent) throw_errno("open " + dir.parent_path().string());
+    WalkOptions walk;
+    walk.contents_only = true;
+    walk_tree(parent.get(), dir.filename().string(), sink, walk);
+    sink.finish();
+}
+
 int save(Context& ctx, const Args& args) {
-    const char* usage = "minirt save -o FILE [--format oci-archive|docker-archive] IMAGE";
+    const char* usage = "minirt save -o FILE [--format docker-archive|oci-archive] IMAGE...";
     po::options_description desc("Options");
     desc.add_options()("output,o", po::value<std::string>(), "the archive to write")(
-        "format", po::value<std::string>()->default_value("docker-archive"), "oci-archive or docker-archive (podman's default)")(
+        "format", po::value<std::string>()->default_value("docker-archive"),
+        "docker-archive (podman's default; one image, all its names) or oci-archive (any number)")(
         "quiet,q", "print nothing but errors");
     Parsed p = parse(desc, args, usage);
-    require_positional(p, 1, 1, usage);
+    require_positional(p, 1, SIZE_MAX, usage);
     if (!p.vm.count("output")) throw Error(std::string("save needs -o FILE; usage: ") + usage);
     std::string format = p.vm["format"].as<std::string>();
     if (format != "oci-archive" && format != "docker-archive")
         throw Error("invalid --format " + quote_for_message(format) + ": oci-archive or docker-archive");
     std::string file = fs::absolute(p.vm["output"].as<std::string>()).string();
     ImageStore store(ctx.store.paths());
-    StoredImage img = layered_image(store, ctx.store.paths(), p.positional[0]);
-    std::string name = name_for_out(img);
+    std::vector<StoredImage> images;
+    for (const auto& text : p.positional) {
+        StoredImage img = layered_image(store, ctx.store.paths(), text);
+        if (std::none_of(images.begin(), images.end(), [&](const StoredImage& i) { return i.id == img.id; }))
+            images.push_back(img);
+    }
+    if (format == "docker-archive" && images.size() > 1)
+        throw Error("a docker-archive holds one image here; --format oci-archive holds several");
     Staging staging(ctx.store.paths());
+    fs::path layout = staging.dir / "layout";
     {
         FileLock lock = store.lock();  // no rmi takes the blobs meanwhile
-        write_oci_layout(ctx.store.paths(), img, staging.dir, name);
+        for (const auto& img : images) write_oci_layout(ctx.store.paths(), img, layout, name_for_out(img));
     }
     // Written aside and renamed: a save cut short leaves no half archive under FILE.
     std::string tmp = file + ".minirt-" + std::to_string(::getpid());
     ::unlink(tmp.c_str());
     try {
-        skopeo_copy("oci:" + staging.dir.string() + ":" + name, format + ":" + tmp + ":" + name, SkopeoOptions{});
+        if (format == "oci-archive") {
+            UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+            if (!out) throw_errno("create " + tmp);
+            tar_layout(layout, out.get());
+            if (::fsync(out.get()) < 0) throw_errno("write " + tmp);
+        } else {
+            SkopeoOptions o;
+            const StoredImage& img = images.front();
+            for (size_t i = 1; i < img.names.size(); ++i) o.additional_tags.push_back(img.names[i]);
+            std::string name = name_for_out(img);
+            skopeo_copy("oci:" + layout.string() + ":" + name, format + ":" + tmp + ":" + name, o);
+        }
         if (::rename(tmp.c_str(), file.c_str()) < 0) throw_errno("rename into " + file);
     } catch (...) {
         ::unlink(tmp.c_str());

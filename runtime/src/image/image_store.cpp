@@ -224,9 +224,10 @@ void write_oci_layout(const Paths& paths, const StoredImage& image, const fs::pa
     json manifest = json::parse(manifest_text);
     fs::path blobs = dir / "blobs" / "sha256";
     make_dirs(blobs, 0700);
-    write_new_file(dir / "oci-layout", "{\"imageLayoutVersion\": \"1.0.0\"}\n", 0600);
-    write_new_file(blobs / digest_hex(image.digest), manifest_text, 0600);
-    write_new_file(blobs / digest_hex(image.id), config_text, 0600);
+    if (::access((dir / "oci-layout").c_str(), F_OK) < 0)
+        write_new_file(dir / "oci-layout", "{\"imageLayoutVersion\": \"1.0.0\"}\n", 0600);
+    write_file_atomic(blobs / digest_hex(image.digest), manifest_text, 0600, false);
+    write_file_atomic(blobs / digest_hex(image.id), config_text, 0600, false);
     for (const auto& l : manifest.value("layers", json::array())) {
         std::string digest = l.value("digest", "");
         validate_digest(digest, "a layer blob");
@@ -238,13 +239,14 @@ void write_oci_layout(const Paths& paths, const StoredImage& image, const fs::pa
             throw_errno("link " + kept.string());
         }
     }
-    json index{{"schemaVersion", 2},
-               {"manifests",
-                json::array({{{"mediaType", manifest.value("mediaType", "application/vnd.oci.image.manifest.v1+json")},
-                              {"digest", image.digest},
-                              {"size", manifest_text.size()},
-                              {"annotations", {{"org.opencontainers.image.ref.name", ref}}}}})}};
-    write_new_file(dir / "index.json", index.dump() + "\n", 0600);
+    // Added to the layout's index: a layout may hold several images.
+    json index{{"schemaVersion", 2}, {"manifests", json::array()}};
+    if (auto text = read_file_if_exists(dir / "index.json", 4 << 20)) index = json::parse(*text);
+    index["manifests"].push_back({{"mediaType", manifest.value("mediaType", "application/vnd.oci.image.manifest.v1+json")},
+                                  {"digest", image.digest},
+                                  {"size", manifest_text.size()},
+                                  {"annotations", {{"org.opencontainers.image.ref.name", ref}}}});
+    write_file_atomic(dir / "index.json", index.dump() + "\n", 0600, false);
 }
 
 std::vector<std::string> ImageStore::lowers(const StoredImage& image) const {

@@ -63,6 +63,7 @@ void skopeo_copy(const std::string& src, const std::string& dest, const SkopeoOp
         if (src.starts_with("docker://")) args.push_back("--src-tls-verify=false");
         if (dest.starts_with("docker://")) args.push_back("--dest-tls-verify=false");
     }
+    for (const auto& t : o.additional_tags) args.push_back("--additional-tag=" + t);
     args.push_back(src);
     args.push_back(dest);
     std::vector<char*> argv = exec_vector(args);

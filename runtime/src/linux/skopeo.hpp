@@ -14,6 +14,7 @@ namespace minirt {
 struct SkopeoOptions {
     bool tls_verify = true;  // false: --src/--dest-tls-verify=false (a local registry over http)
     bool progress = false;   // skopeo's progress on our stderr
+    std::vector<std::string> additional_tags;  // a docker-archive's other names
 };
 
 // `skopeo copy SRC DEST`; Error (125) with skopeo's own last words on failure.
