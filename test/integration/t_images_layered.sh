@@ -142,6 +142,8 @@ ld, ls = blob(layer)
 config = {"Cmd": ["true"]}
 if os.environ.get("IMAGE_USER"):
     config["User"] = os.environ["IMAGE_USER"]
+if os.environ.get("IMAGE_CONFIG"):
+    config.update(json.loads(os.environ["IMAGE_CONFIG"]))
 cd, cs = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": config,
                           "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode())
 md, ms = blob(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -515,4 +517,41 @@ test_layered_save_and_load_of_several_images_and_names() {
     expect_rc 0 load -i "$TESTDIR/named.tar"
     expect_contains "$OUT" "Loaded image: localhost/fx:v1"
     expect_contains "$OUT" "Loaded image: localhost/fx:alias"
+}
+
+test_layered_review_fixes_volumes_whiteout_links_entrypoints_and_names() {
+    need_image_tools
+    # An image's Volumes key is a path, never -v's SRC:DST: "/:/host" binds nothing.
+    IMAGE_CONFIG='{"Volumes": {"/:/host": {}, "/data/": {}, "/data": {}}, "Entrypoint": null, "Cmd": ["sh"]}' \
+        oci_layout "$TESTDIR/vol" "bin/=" "etc/=" "data/="
+    skopeo copy -q "oci:$TESTDIR/vol" "oci-archive:$TESTDIR/vol.tar:localhost/vol:1"
+    expect_rc 0 load -q -i "$TESTDIR/vol.tar"
+    # (It has no shell: the container is made, and its command not found.)
+    expect_rc 127 run --name v1 localhost/vol:1
+    mr inspect v1
+    expect_eq "$(jq -c '[.[0].config.mounts[] | .destination]' <<<"$OUT")" '["/data"]' "the image's volumes: one, and no /host"
+    expect_rc 0 rm -v v1
+    # Two files deleted: overlayfs links its whiteouts to one inode; each
+    # is still a whiteout in the committed layer. And an image whose
+    # Entrypoint is null commits; the committed entrypoint is --entrypoint's.
+    expect_rc 0 run --name w2 --user 0 --entrypoint '["/bin/sh", "-c"]' busybox 'rm /bin/true /bin/false; echo x >/kept'
+    expect_rc 0 commit -q w2 wh:1
+    expect_rc 0 image inspect wh:1
+    expect_eq "$(jq -c '.[0].Config.Entrypoint' <<<"$OUT")" '["/bin/sh","-c"]' "the container's --entrypoint, committed"
+    expect_rc 0 run --rm wh:1 'ls /bin/true /bin/false 2>/dev/null; cat /kept'
+    expect_eq "$OUT" x "both files deleted in the committed image"
+    expect_rc 0 rm w2
+    # A reference with a tag means the layered image, beside an imported one of that name.
+    mkdir -p "$TESTDIR/imp"
+    local imgs="$TESTDIR/images"
+    rm "$MINIRT_STORAGE/images"
+    mkdir -p "$imgs"
+    ln -s "$(readlink -f /var/lib/minirt/images/busybox)" "$imgs/busybox"
+    ln -s "$imgs" "$MINIRT_STORAGE/images"
+    expect_rc 0 image import --cmd "echo imported" "$MINIRT_STORAGE/images/busybox/rootfs" foo
+    expect_rc 0 tag wh:1 foo
+    expect_rc 0 run --rm localhost/foo:latest 'echo layered'
+    expect_eq "$OUT" layered "localhost/foo:latest is the layered image"
+    expect_rc 0 run --rm foo
+    expect_eq "$OUT" imported "a plain name is the imported image"
 }

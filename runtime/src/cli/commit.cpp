@@ -10,6 +10,7 @@
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
 #include "image/commit.hpp"
+#include "image/layers.hpp"
 #include "image/reference.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
@@ -52,7 +53,9 @@ namespace {
 // A URL's body into `to`, by curl.
 void download(const std::string& url, const fs::path& to) {
     if (::access("/usr/bin/curl", X_OK) < 0) throw Error("importing from a URL needs curl (apt-get install curl)");
-    std::vector<std::string> args{"/usr/bin/curl", "-fsSL", "--proto", "=http,https", "-o", to.string(), "--", url};
+    // -q first: no ~/.curlrc; what a tar bomb may take of the disk is capped too.
+    std::string cap = std::to_string(layer_limits().max_bytes);
+    std::vector<std::string> args{"/usr/bin/curl", "-q", "-fsSL", "--proto", "=http,https", "--max-filesize", cap, "-o", to.string(), "--", url};
     std::vector<char*> argv = exec_vector(args);
     pid_t pid;
     int rc = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
@@ -60,7 +63,10 @@ void download(const std::string& url, const fs::path& to) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error("could not download " + url + " (curl exit " + std::to_string(WEXITSTATUS(status)) + ")");
+    if (WIFSIGNALED(status)) throw Error("could not download " + url + " (curl killed by signal " + std::to_string(WTERMSIG(status)) + ")");
+    if (WEXITSTATUS(status) != 0)
+        throw Error("could not download " + url + " (curl exit " + std::to_string(WEXITSTATUS(status)) +
+                    (WEXITSTATUS(status) == 63 ? ": larger than MINIRT_MAX_LAYER_SIZE" : "") + ")");
 }
 
 }  // namespace
@@ -103,18 +109,19 @@ int cmd_import(Context& ctx, const Args& args) {
         UniqueFd out(::open(aside.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
         if (!out) throw_errno("create " + aside.string());
         char buf[1 << 16];
+        uint64_t total = 0, cap = layer_limits().max_bytes;
         for (ssize_t n; (n = ::read(0, buf, sizeof buf)) != 0;) {
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) throw_errno("read stdin");
+            total += static_cast<uint64_t>(n);
+            if (cap && total > cap) throw Error("the tarball on stdin is larger than MINIRT_MAX_LAYER_SIZE (" + std::to_string(cap) + " bytes)");
             write_all(out.get(), std::string_view(buf, static_cast<size_t>(n)));
         }
         file = aside;
     } else if (::access(source.c_str(), R_OK) < 0) {
         throw_errno("read " + source);
     }
-    LayerLimits limits;
-    limits.max_bytes = 64ULL << 30;
-    StoredImage img = import_tarball(ctx.store.paths(), file, o, limits);
+    StoredImage img = import_tarball(ctx.store.paths(), file, o, layer_limits());
     std::cout << img.id.substr(7) << "\n";
     return 0;
 }

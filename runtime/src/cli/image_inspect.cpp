@@ -14,24 +14,30 @@ using nlohmann::json;
 namespace {
 
 // podman's image inspect fields, of a layered image or an imported one.
+// A string member of an image's JSON, or "" (an image may say anything there).
+std::string text_of(const json& j, const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
 json inspect_json(const Paths& paths, const std::string& text) {
     ImageStore store(paths);
     if (auto s = store.find(text)) {
         const json& cfg = s->config;
-        json c = cfg.value("config", json::object());
+        json c = cfg.is_object() && cfg.contains("config") && cfg["config"].is_object() ? cfg["config"] : json::object();
+        json history = cfg.is_object() && cfg.contains("history") && cfg["history"].is_array() ? cfg["history"] : json::array();
         return json{{"Id", digest_hex(s->id)},
                     {"Digest", s->digest},
                     {"RepoTags", s->names},
                     {"Created", format_rfc3339(s->created_ns)},
                     {"Config", c},
-                    {"Author", cfg.value("author", "")},
-                    {"Architecture", cfg.value("architecture", "")},
-                    {"Os", cfg.value("os", "")},
+                    {"Author", text_of(cfg, "author")},
+                    {"Architecture", text_of(cfg, "architecture")},
+                    {"Os", text_of(cfg, "os")},
                     {"Size", s->size},
-                    {"User", c.is_object() ? c.value("User", "") : ""},
-                    {"Labels", c.is_object() ? c.value("Labels", json::object()) : json::object()},
+                    {"User", text_of(c, "User")},
+                    {"Labels", c.contains("Labels") && c["Labels"].is_object() ? c["Labels"] : json::object()},
                     {"RootFS", {{"Type", "layers"}, {"Layers", s->layers}}},
-                    {"History", cfg.value("history", json::array())}};
+                    {"History", history}};
     }
     Image img = load_image(paths, text);
     json c{{"Cmd", img.cmd}, {"Env", img.env}, {"WorkingDir", img.workdir}};
@@ -84,13 +90,20 @@ int history(Context& ctx, const Args& args) {
     // Newest first, as podman shows it; a layer's diff_id beside the step that made it.
     const json& layers = i["RootFS"].value("Layers", json::array());
     size_t layer = 0;
+    // The image's own words, shown without control characters: a hostile
+    // image must not drive the user's terminal.
+    auto shown = [](const std::string& t) {
+        std::string out;
+        for (char c : t) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+        return out;
+    };
     for (const auto& h : i.value("History", json::array())) {
-        bool empty = h.value("empty_layer", false);
+        bool empty = h.is_object() && h.contains("empty_layer") && h["empty_layer"].is_boolean() && h["empty_layer"].get<bool>();
         std::string id = !empty && layer < layers.size() ? layers[layer++].get<std::string>() : "";
         rows.insert(rows.begin(), json{{"id", id.empty() ? "<missing>" : digest_hex(id).substr(0, 12)},
-                                       {"created", h.value("created", "")},
-                                       {"created_by", h.value("created_by", "")},
-                                       {"comment", h.value("comment", "")}});
+                                       {"created", shown(text_of(h, "created"))},
+                                       {"created_by", shown(text_of(h, "created_by"))},
+                                       {"comment", shown(text_of(h, "comment"))}});
     }
     if (format == "json") {
         std::cout << rows.dump(2) << "\n";

@@ -81,13 +81,6 @@ struct Staging {
     Staging& operator=(const Staging&) = delete;
 };
 
-LayerLimits layer_limits() {
-    LayerLimits l;
-    // A tar bomb stops here (MINIRT_MAX_LAYER_SIZE bytes, default 64 GiB).
-    if (const char* v = std::getenv("MINIRT_MAX_LAYER_SIZE")) l.max_bytes = parse_size(v, "MINIRT_MAX_LAYER_SIZE");
-    else l.max_bytes = 64ULL << 30;
-    return l;
-}
 
 // Where a short name is looked for: localhost/ is what this host made.
 std::vector<ImageReference> candidates(const ImageReference& ref) {

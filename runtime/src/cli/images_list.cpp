@@ -224,6 +224,28 @@ int cmd_images(Context& ctx, const Args& args) {
     if (format != "table") {
         bool header = format.starts_with("table ");
         std::string tmpl = header ? format.substr(6) : format;
+        if (header && !p.vm.count("noheading")) {
+            // The fields' names, upper case, where their values go.
+            std::string h;
+            for (size_t i = 0; i < tmpl.size();) {
+                auto open = tmpl.find("{{", i);
+                if (open == std::string::npos) {
+                    h += tmpl.substr(i);
+                    break;
+                }
+                auto close = tmpl.find("}}", open);
+                if (close == std::string::npos) throw Error("invalid --format: a {{ without }}");
+                h += tmpl.substr(i, open - i);
+                std::string f = tmpl.substr(open + 2, close - open - 2);
+                f.erase(std::remove(f.begin(), f.end(), ' '), f.end());
+                if (f.starts_with(".")) f.erase(0, 1);
+                std::transform(f.begin(), f.end(), f.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+                h += f;
+                i = close + 2;
+            }
+            for (size_t k; (k = h.find("\\t")) != std::string::npos;) h.replace(k, 2, "\t");
+            std::cout << h << "\n";
+        }
         for (const auto& r : rows) std::cout << expand(tmpl, r, now) << "\n";
         return 0;
     }

@@ -106,6 +106,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         c.command = parse_entrypoint(vm["entrypoint"].as<std::string>());
         cmd.clear();
     }
+    c.entrypoint = c.command;
     if (p.positional.size() > 1) c.command.insert(c.command.end(), p.positional.begin() + 1, p.positional.end());
     else c.command.insert(c.command.end(), cmd.begin(), cmd.end());
     if (c.command.empty() || c.command[0].empty()) throw Error("no command given and image \"" + c.image + "\" has none");
@@ -157,8 +158,10 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.security.read_only_tmpfs = read_only_tmpfs_from_flags(vm);
     c.mounts = mounts_from_flags(vm);
     // The image's Volumes: an anonymous volume each, where no mount was asked for (podman's).
-    for (const auto& path : image.volumes)
-        if (std::none_of(c.mounts.begin(), c.mounts.end(), [&](const MountRequest& r) { return r.destination == path; }))
+    for (const auto& path : image.volumes)  // absolute, normalized, no ':' (image.cpp)
+        if (std::none_of(c.mounts.begin(), c.mounts.end(), [&](const MountRequest& r) {
+                return fs::path(r.destination).lexically_normal() == fs::path(path).lexically_normal();
+            }))
             c.mounts.push_back(parse_volume(path));
     if (vm.count("stop-signal")) c.stop_signal = parse_signal(vm["stop-signal"].as<std::string>());
     else if (!image.stop_signal.empty())

@@ -191,9 +191,11 @@ int cmd_image_prune(Context& ctx, const Args& args) {
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 0, usage);
     bool all = p.vm.count("all") > 0;
-    Usage u = usage_of(ctx.store);
     ImageStore store(ctx.store.paths());
     FileLock lock = store.lock();
+    // Looked at under the lock (as rmi does); a container made from an
+    // image in the moment between fails to start with "no such image".
+    Usage u = usage_of(ctx.store);
     for (const auto& img : store.list()) {
         std::string hex = digest_hex(img.id);
         if (u.images.contains(hex) || (!all && !img.names.empty())) continue;

@@ -293,10 +293,11 @@ void mount_overlay(const oci::Overlay& o, const std::string& root, int userns) {
         throw Error("the overlay of " + std::to_string(lowers.size()) + " layers does not fit in mount's options (" +
                     std::to_string(opts.size()) + " bytes of 4095)");
     UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!cwd) throw_errno("open the working directory");
     if (::chdir("/proc/self/fd") < 0) throw_errno("chdir /proc/self/fd");
     int rc = ::mount("overlay", root.c_str(), "overlay", MS_NODEV, opts.c_str());
     int err = errno;
-    if (cwd && ::fchdir(cwd.get()) < 0) throw_errno("return to the working directory");
+    if (::fchdir(cwd.get()) < 0) throw_errno("return to the working directory");
     if (rc < 0) throw Error(err, "overlay on " + root);
 }
 

@@ -40,7 +40,9 @@ std::vector<std::pair<std::string, std::string>> pairs_of(const std::string& val
     auto eq = value.find('='), sp = value.find(' ');
     if (eq == std::string::npos || (sp != std::string::npos && sp < eq)) {
         if (sp == std::string::npos) throw Error("invalid --change " + what + " " + quote_for_message(value) + ": KEY=VALUE");
-        out.emplace_back(value.substr(0, sp), value.substr(value.find_first_not_of(' ', sp)));
+        auto rest = value.find_first_not_of(' ', sp);
+        if (rest == std::string::npos) throw Error("invalid --change " + what + " " + quote_for_message(value) + ": KEY VALUE");
+        out.emplace_back(value.substr(0, sp), value.substr(rest));
         return out;
     }
     for (size_t start = 0; start < value.size();) {
@@ -207,13 +209,15 @@ void apply_change(json& config, const std::string& change) {
         if (!config.contains("Labels") || !config["Labels"].is_object()) config["Labels"] = json::object();
         for (const auto& [k, v] : pairs_of(value, "LABEL")) config["Labels"][k] = v;
     } else if (op == "STOPSIGNAL") {
+        with_context("invalid --change STOPSIGNAL", [&] { return parse_signal(value); });
         config["StopSignal"] = value;
     } else if (op == "VOLUME") {
         if (!config.contains("Volumes") || !config["Volumes"].is_object()) config["Volumes"] = json::object();
         json paths = value.starts_with("[") ? command_form(value) : json::array({value});
         for (const auto& p : paths) {
-            if (p.get<std::string>().empty() || p.get<std::string>()[0] != '/')
-                throw Error("invalid --change VOLUME " + quote_for_message(p.get<std::string>()) + ": an absolute path");
+            const std::string& v = p.get<std::string>();
+            if (v.empty() || v[0] != '/' || v.find_first_of(":,") != std::string::npos)
+                throw Error("invalid --change VOLUME " + quote_for_message(v) + ": an absolute path, without ':' or ','");
             config["Volumes"][p.get<std::string>()] = json::object();
         }
     } else {
@@ -290,10 +294,22 @@ StoredImage commit_container(const Store& store, const std::string& id, const Co
     // and working directory (as podman's commit), then the changes.
     json& cc = config["config"];
     if (!cc.is_object()) cc = json::object();
-    std::vector<std::string> entrypoint = cc.value("Entrypoint", std::vector<std::string>{});
+    // The container's entrypoint as run made it (--entrypoint or the
+    // image's), then the rest of its command (podman's commit).
+    std::vector<std::string> entrypoint;
+    if (c.entrypoint) {
+        entrypoint = *c.entrypoint;
+    } else if (cc.contains("Entrypoint") && cc["Entrypoint"].is_array()) {  // a container from before the field
+        for (const auto& v : cc["Entrypoint"])
+            if (v.is_string()) entrypoint.push_back(v.get<std::string>());
+    }
     std::vector<std::string> cmd = c.command;
-    if (!entrypoint.empty() && cmd.size() >= entrypoint.size() && std::equal(entrypoint.begin(), entrypoint.end(), cmd.begin()))
+    if (cmd.size() >= entrypoint.size() && std::equal(entrypoint.begin(), entrypoint.end(), cmd.begin()))
         cmd.erase(cmd.begin(), cmd.begin() + static_cast<std::ptrdiff_t>(entrypoint.size()));
+    else
+        entrypoint.clear();
+    if (entrypoint.empty()) cc.erase("Entrypoint");
+    else cc["Entrypoint"] = entrypoint;
     cc["Cmd"] = cmd;
     json env = json::array();
     for (const auto& e : c.env)

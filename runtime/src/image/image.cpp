@@ -151,9 +151,15 @@ Image from_stored(const ImageStore& store, const StoredImage& s) {
     if (img.workdir.empty() || img.workdir[0] != '/') img.workdir = "/";
     img.user = text("User");
     img.stop_signal = text("StopSignal");
+    // A path each, and nothing else: a key is never read as -v's SRC:DST
+    // (an image saying "/:/host" must not bind the host's root).
     if (c.contains("Volumes") && c["Volumes"].is_object())
-        for (const auto& [path, _] : c["Volumes"].items())
-            if (!path.empty() && path[0] == '/') img.volumes.push_back(path);
+        for (const auto& [path, _] : c["Volumes"].items()) {
+            if (path.empty() || path[0] != '/' || path.find_first_of(":,") != std::string::npos) continue;
+            std::string normal = fs::path(path).lexically_normal().string();
+            while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+            if (std::find(img.volumes.begin(), img.volumes.end(), normal) == img.volumes.end()) img.volumes.push_back(normal);
+        }
     if (c.contains("ExposedPorts") && c["ExposedPorts"].is_object())
         for (const auto& [port, _] : c["ExposedPorts"].items()) {
             try {
@@ -180,15 +186,21 @@ bool is_legacy_name(const std::string& name) {
 std::optional<Image> find_image(const Paths& paths, const std::string& name) {
     // An imported image by its name, also as podman would spell it
     // (`images` lists it as NAME, tag latest): NAME:latest, localhost/NAME.
+    // A plain name is an imported image's first (as before layered images
+    // were); a reference with a registry or a tag is a layered image's first.
+    auto imported = [&](const std::string& n) -> std::optional<Image> {
+        if (!is_legacy_name(n)) return std::nullopt;
+        auto text = read_file_if_exists(paths.image_file(n), 1 << 20);
+        if (!text) return std::nullopt;
+        return parse_image(*text, paths.image_file(n));
+    };
+    if (auto img = imported(name)) return img;
+    ImageStore store(paths);
+    if (auto s = store.find(name)) return from_stored(store, *s);
     std::string legacy = name;
     if (legacy.starts_with("localhost/")) legacy.erase(0, 10);
     if (legacy.ends_with(":latest")) legacy.erase(legacy.size() - 7);
-    for (const auto& n : {name, legacy})
-        if (is_legacy_name(n))
-            if (auto text = read_file_if_exists(paths.image_file(n), 1 << 20)) return parse_image(*text, paths.image_file(n));
-    ImageStore store(paths);
-    if (auto s = store.find(name)) return from_stored(store, *s);
-    return std::nullopt;
+    return imported(legacy);
 }
 
 Image load_image(const Paths& paths, const std::string& name) {

@@ -274,14 +274,14 @@ void sweep_leftovers(const Paths& paths) {
             gone.push_back(it->path());
             continue;
         }
-        for (const char* prefix : {".staging-", ".commit-"}) {
+        for (const char* prefix : {".staging-", ".commit-", ".import-"}) {
             if (!n.starts_with(prefix)) continue;
             std::string pid = n.substr(std::strlen(prefix));
             if (!pid.empty() && std::all_of(pid.begin(), pid.end(), ::isdigit) && ::access(("/proc/" + pid).c_str(), F_OK) < 0)
                 gone.push_back(it->path());
         }
     }
-    for (const auto& g : gone) remove_tree(g);
+    for (const auto& g : gone) fs::remove_all(g, ec);  // an import's aside tarball is a file
 }
 
 }  // namespace

@@ -250,6 +250,13 @@ UniqueFd lock_layer(const Paths& paths, const std::string& hex, bool wait) {
 
 }  // namespace
 
+LayerLimits layer_limits() {
+    LayerLimits l;
+    if (const char* v = std::getenv("MINIRT_MAX_LAYER_SIZE")) l.max_bytes = parse_size(v, "MINIRT_MAX_LAYER_SIZE");
+    else l.max_bytes = 64ULL << 30;
+    return l;
+}
+
 void validate_digest(const std::string& digest, const std::string& what) {
     if (!digest.starts_with("sha256:") || !is_hex64(std::string_view(digest).substr(7)))
         throw Error(what + " " + quote_for_message(digest) + " is not a sha256 digest");

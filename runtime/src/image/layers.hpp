@@ -24,6 +24,8 @@ fs::path layer_root(const Paths& paths, const std::string& diff_id);   // layers
 struct LayerLimits {
     uint64_t max_bytes = 0;  // of one layer, uncompressed (0: none)
 };
+// A tar bomb stops at MINIRT_MAX_LAYER_SIZE bytes (k, m, g), default 64 GiB.
+LayerLimits layer_limits();
 
 // Unpacks `blob` (a tar, compressed any way libarchive reads) as the layer
 // `diff_id` unless it is there already. The uncompressed stream must hash

@@ -101,6 +101,8 @@ public:
         mode_t type = e.st.st_mode & S_IFMT;
         if (type == S_IFDIR) return directory(dir_fd, name, e, top);
         if (type == S_IFSOCK) return;
+        // Before the hard links: overlayfs makes every whiteout a link of one inode.
+        if (o_.overlay_whiteouts && type == S_IFCHR && e.st.st_rdev == 0) return sink_.put(marker(rel, ".wh." + name));
         if (host.st_nlink > 1) {
             auto [it, first] = links_.try_emplace({host.st_dev, host.st_ino}, rel);
             if (!first) {
@@ -112,7 +114,6 @@ public:
             e.symlink = read_link(dir_fd, name, e.st.st_size, rel);
             return sink_.put(e);
         }
-        if (o_.overlay_whiteouts && type == S_IFCHR && e.st.st_rdev == 0) return sink_.put(marker(rel, ".wh." + name));
         if (type != S_IFREG) return sink_.put(e);  // FIFOs, device nodes: the sink decides
         UniqueFd f = open_regular(dir_fd, name, host, rel);
         FdContent content(f.get());

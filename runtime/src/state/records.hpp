@@ -70,6 +70,9 @@ struct ContainerConfig {
     std::vector<std::string> image_layers;
     int64_t created_ns = 0;
     std::vector<std::string> command;  // argv; resolved against the image default
+    // What of `command` is the entrypoint (--entrypoint or the image's), for
+    // commit; nullopt in configs of older versions.
+    std::optional<std::vector<std::string>> entrypoint;
     std::vector<std::string> env;      // KEY=VALUE, image env then -e flags
     std::string workdir = "/";
     std::string hostname;
