@@ -246,7 +246,8 @@ fixture() {
     umoci raw add-layer --image "$layout:v1" "$TESTDIR/opaque.tar"
     umoci config --image "$layout:v1" --config.entrypoint /bin/sh --config.entrypoint -c \
         --config.cmd 'echo cmd-ran; id -u; id -g; pwd; echo $FOO' --config.env FOO=bar \
-        --config.workingdir /data --config.user app --config.volume /opq --config.stopsignal SIGUSR1
+        --config.workingdir /data --config.user app --config.volume /opq --config.stopsignal SIGUSR1 \
+        --config.label team=images --config.label tier=base
     expect_eq "$(umoci stat --image "$layout:v1" --json | jq '[.history[] | select(.empty_layer | not)] | length')" 3 \
         "the fixture's layers"
 }

@@ -48,6 +48,12 @@ test_layered_load_archives_and_run_with_the_image_config() {
     expect_eq "$OUT" $'/data:\nkeep\nnew.txt\n\n/opq:\nfresh.txt' "volumes filled from the layers"
     [ -d "$MINIRT_STORAGE/volumes/filled/_data/keep" ] || fail "the lowest layer's directory is not in the volume"
     expect_eq "$(cat "$MINIRT_STORAGE/volumes/filled/_data/new.txt")" new "a middle layer's file in the volume"
+    # The image's Labels are the container's, under --label's.
+    expect_rc 0 run --name lb -l tier=mine -l solo fx:v1 true
+    mr inspect lb
+    expect_eq "$(jq -c '.[0].config.labels' <<<"$OUT")" '{"solo":"","team":"images","tier":"mine"}' "the container's labels"
+    expect_rc 0 rm lb
+    expect_rc 125 run --rm -l =x fx:v1 true
     # The image's Volumes: an anonymous volume (filled from the image) where
     # no mount was asked for; its StopSignal is what stop sends first.
     expect_rc 0 run -d --name vs --user 0 fx:v1 'trap "echo got-usr1; exit 0" USR1; echo ready; while :; do sleep 1; done'
@@ -400,13 +406,16 @@ test_layered_concurrent_pulls_share_layers_and_kill9_leaves_no_half_image() {
 test_layered_import_of_a_tarball_file_stdin_and_url() {
     need_image_tools
     tar -C "$MINIRT_STORAGE/images/busybox/rootfs" -czf "$TESTDIR/bb.tar.gz" .
-    expect_rc 0 import -c 'CMD ["echo", "imported"]' -c "ENV WHERE=file" -m "from a file" "$TESTDIR/bb.tar.gz" imp:file
+    expect_rc 0 import -c 'CMD ["echo", "imported"]' -c "ENV WHERE=file" -c "LABEL=from=file" -m "from a file" \
+        "$TESTDIR/bb.tar.gz" imp:file
     expect_rc 0 run --rm imp:file
     expect_eq "$OUT" imported "the --change CMD"
     expect_rc 0 run --rm imp:file sh -c 'echo $WHERE'
     expect_eq "$OUT" file "the --change ENV"
     expect_rc 0 image history imp:file
     expect_contains "$OUT" "from a file"
+    expect_rc 0 image inspect imp:file
+    expect_eq "$(jq -r '.[0].Labels.from' <<<"$OUT")" file "podman's INSTRUCTION=VALUE form of --change"
     mr import - imp:stdin <"$TESTDIR/bb.tar.gz"
     expect_eq "$RC" 0 "import from stdin"
     expect_rc 0 run --rm imp:stdin cat /bin/busybox >/dev/null

@@ -163,6 +163,13 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
                 return fs::path(r.destination).lexically_normal() == fs::path(path).lexically_normal();
             }))
             c.mounts.push_back(parse_volume(path));
+    c.labels = image.labels;
+    for (const auto& l : flag_values(vm, "label")) {
+        auto eq = l.find('=');
+        std::string key = l.substr(0, eq);
+        if (key.empty()) throw Error("invalid --label " + quote_for_message(l) + ": KEY[=VALUE]");
+        c.labels[key] = eq == std::string::npos ? "" : l.substr(eq + 1);
+    }
     if (vm.count("stop-signal")) c.stop_signal = parse_signal(vm["stop-signal"].as<std::string>());
     else if (!image.stop_signal.empty())
         c.stop_signal = with_context("the image's StopSignal", [&] { return parse_signal(image.stop_signal); });
@@ -206,6 +213,7 @@ int cmd_run(Context& ctx, const Args& args) {
         ("propagate-mount", po::value<std::vector<std::string>>(),
          "host DIR whose later mounts appear in the container at the same path")
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)")
+        ("label,l", po::value<std::vector<std::string>>(), "a label KEY[=VALUE] (over the image's Labels)")
         ("stop-signal", po::value<std::string>(), "what stop sends first (default: the image's, or SIGTERM)")
         ("entrypoint", po::value<std::string>(), "the command before the arguments, instead of the image's (JSON array, a word, or \"\")")
         ("pull", po::value<std::string>()->default_value("missing"), "pull the image: missing (if not here), always, never")

@@ -151,6 +151,9 @@ Image from_stored(const ImageStore& store, const StoredImage& s) {
     if (img.workdir.empty() || img.workdir[0] != '/') img.workdir = "/";
     img.user = text("User");
     img.stop_signal = text("StopSignal");
+    if (c.contains("Labels") && c["Labels"].is_object())
+        for (const auto& [k, v] : c["Labels"].items())
+            if (v.is_string()) img.labels[k] = v.get<std::string>();
     // A path each, and nothing else: a key is never read as -v's SRC:DST
     // (an image saying "/:/host" must not bind the host's root).
     if (c.contains("Volumes") && c["Volumes"].is_object())

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <utility>
 #include <string>
@@ -25,6 +26,7 @@ struct Image {
     std::vector<std::string> exposed_ports;  // "80/tcp": what run -P publishes
     std::vector<std::string> volumes;        // paths that get an anonymous volume
     std::string stop_signal;                 // "SIGQUIT", "3": what stop sends first
+    std::map<std::string, std::string> labels;
     std::string source;  // where it came from, for humans
     // Layered images: the id, and the overlay lower directories, top first.
     std::string id;

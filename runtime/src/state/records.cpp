@@ -468,6 +468,7 @@ json to_json(const ContainerConfig& c) {
                 {"monitor_hard", c.monitor_hard},
                 {"security", to_json(c.security)}};
     if (c.stop_signal != 0) j["stop_signal"] = c.stop_signal;
+    if (!c.labels.empty()) j["labels"] = c.labels;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
     if (!c.image_id.empty()) {
         j["image_id"] = c.image_id;
@@ -522,6 +523,7 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         for (const auto& r : c.device_cgroup_rules) parse_device_cgroup_rule(r);
         c.auto_remove = j.value("auto_remove", false);
         c.stop_signal = j.value("stop_signal", 0);
+        c.labels = j.value("labels", std::map<std::string, std::string>{});
         if (j.contains("entrypoint")) c.entrypoint = j["entrypoint"].get<std::vector<std::string>>();
         if (c.stop_signal < 0 || c.stop_signal > 64) throw Error("bad stop_signal " + std::to_string(c.stop_signal));
         c.tty = j.value("tty", false);

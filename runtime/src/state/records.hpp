@@ -94,6 +94,8 @@ struct ContainerConfig {
     std::vector<DeviceRequest> devices;  // --device, a directory's nodes one by one
     std::vector<std::string> device_cgroup_rules;  // --device-cgroup-rule, as given ("c 1:3 rwm")
     bool auto_remove = false;
+    // The image's Labels, then --label's (podman's container labels).
+    std::map<std::string, std::string> labels;
     int stop_signal = 0;  // what stop sends first (--stop-signal, the image's StopSignal); 0: SIGTERM
     bool tty = false;          // -t: the command gets a pseudo-terminal
     bool interactive = false;  // -i: its stdin stays open (attachable)
