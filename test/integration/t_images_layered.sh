@@ -564,3 +564,18 @@ test_layered_review_fixes_volumes_whiteout_links_entrypoints_and_names() {
     expect_rc 0 run --rm foo
     expect_eq "$OUT" imported "a plain name is the imported image"
 }
+
+test_layered_short_names_are_pulled_from_the_search_registries() {
+    need_image_tools
+    fixture "$TESTDIR/fx"
+    start_registry
+    skopeo copy -q --dest-tls-verify=false "oci:$TESTDIR/fx:v1" "docker://127.0.0.1:$REGISTRY_PORT/team/fx:v1"
+    # The first registry of the list lacks it; the second has it.
+    printf 'unqualified-search-registries = ["127.0.0.1:1", "127.0.0.1:%s"]\n' "$REGISTRY_PORT" >"$TESTDIR/registries.conf"
+    MINIRT_REGISTRIES_CONF=$TESTDIR/registries.conf expect_rc 0 pull -q --tls-verify=false team/fx:v1
+    expect_rc 0 image exists "127.0.0.1:$REGISTRY_PORT/team/fx:v1"
+    expect_rc 0 run --rm team/fx:v1
+    expect_contains "$OUT" cmd-ran
+    MINIRT_REGISTRIES_CONF=$TESTDIR/registries.conf expect_rc 125 pull -q --tls-verify=false team/nothere:v1
+    expect_contains "$ERR" "nothere"
+}

@@ -20,6 +20,12 @@ namespace {
 
 constexpr const char* kConfigDir = "/etc/minirt";
 
+// /etc/minirt/registries.conf, or MINIRT_REGISTRIES_CONF (a test's own).
+fs::path registries_conf() {
+    if (const char* e = std::getenv("MINIRT_REGISTRIES_CONF"); e && *e) return e;
+    return fs::path(kConfigDir) / "registries.conf";
+}
+
 std::string find_skopeo() {
     for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"}) {
         std::string s = std::string(dir) + "/skopeo";
@@ -69,7 +75,7 @@ void skopeo_copy(const std::string& src, const std::string& dest, const SkopeoOp
     std::vector<char*> argv = exec_vector(args);
     std::vector<std::string> env_strings;
     for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-    fs::path registries = fs::path(kConfigDir) / "registries.conf";
+    fs::path registries = registries_conf();
     if (::access(registries.c_str(), R_OK) == 0) env_strings.push_back("CONTAINERS_REGISTRIES_CONF=" + registries.string());
     std::vector<char*> envp = exec_vector(env_strings);
     Pipe err = make_pipe(O_CLOEXEC);
@@ -99,7 +105,7 @@ void skopeo_copy(const std::string& src, const std::string& dest, const SkopeoOp
 }
 
 std::vector<std::string> search_registries() {
-    auto text = read_file_if_exists(fs::path(kConfigDir) / "registries.conf", 1 << 20);
+    auto text = read_file_if_exists(registries_conf(), 1 << 20);
     std::vector<std::string> out;
     if (text) {
         std::smatch m;

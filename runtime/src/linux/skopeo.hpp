@@ -3,7 +3,8 @@
 // docker-archive:, dir:). minirt never speaks a registry's protocol itself.
 // Its trust policy and registries configuration are minirt's own,
 // /etc/minirt/policy.json (made, accepting anything as podman's default
-// does, when missing) and /etc/minirt/registries.conf (when present).
+// does, when missing) and /etc/minirt/registries.conf (when present;
+// MINIRT_REGISTRIES_CONF names another).
 #pragma once
 
 #include <string>
