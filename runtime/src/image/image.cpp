@@ -195,7 +195,9 @@ std::optional<Image> find_image(const Paths& paths, const std::string& name) {
         if (!is_legacy_name(n)) return std::nullopt;
         auto text = read_file_if_exists(paths.image_file(n), 1 << 20);
         if (!text) return std::nullopt;
-        return parse_image(*text, paths.image_file(n));
+        Image img = parse_image(*text, paths.image_file(n));
+        img.name = n;  // its directory's name is what containers name it by
+        return img;
     };
     if (auto img = imported(name)) return img;
     ImageStore store(paths);
