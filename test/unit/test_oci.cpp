@@ -92,12 +92,82 @@ TEST_CASE("oci: resources map onto cgroup v2") {
     CHECK(has("io.max", "8:0 riops=10"));
     CHECK(has("memory.oom.group", "1"));
     // containerd always sends v1's default share: no weight is written.
-    j["linux"]["resources"] = {{"cpu", {{"shares", 1024}}}, {"pids", {{"limit", -1}}}};
+    j["linux"]["resources"] = {{"cpu", {{"shares", 1024}}}};
     CHECK(oci::parse_spec(j.dump(), "/b").resources.empty());
+    // -1 lifts a limit ("max"), as runc writes it.
+    j["linux"]["resources"] = {{"pids", {{"limit", -1}}}, {"memory", {{"limit", -1}, {"swap", -1}}}};
+    s = oci::parse_spec(j.dump(), "/b");
+    CHECK(s.resources.pids_max == kNoLimit);
+    CHECK(s.resources.memory_max == kNoLimit);
+    CHECK(s.resources.memory_swap_max == kNoLimit);
+    auto writes = cgroup_writes(s.resources);
+    REQUIRE(writes.size() == 3);
+    CHECK(writes[0].value == "max");
+    // A limit alone leaves swap as it is (runc); equal to the limit is no swap.
+    j["linux"]["resources"] = {{"memory", {{"limit", 1 << 20}}}};
+    s = oci::parse_spec(j.dump(), "/b");
+    CHECK_FALSE(s.resources.memory_swap_max);
+    CHECK(cgroup_writes(s.resources).size() == 1);
+    j["linux"]["resources"] = {{"memory", {{"limit", 1 << 20}, {"swap", 1 << 20}}}};
+    CHECK(oci::parse_spec(j.dump(), "/b").resources.memory_swap_max == 0u);
     j["linux"]["resources"] = {{"memory", {{"swap", 100}}}};
     CHECK(error_of(j).find("memory.swap: needs a memory limit") != std::string::npos);
     j["linux"]["resources"] = {{"unified", {{"../escape", "1"}}}};
     CHECK(error_of(j).find("is not a cgroup v2 file name") != std::string::npos);
+}
+
+TEST_CASE("oci: zero values are \"not set\", as runc reads them (Docker writes them always)") {
+    json j = minimal();
+    j["linux"]["resources"] = {
+        {"memory", {{"limit", 0}, {"reservation", 0}, {"swap", 0}, {"kernel", 0}, {"kernelTCP", 0},
+                    {"swappiness", 0}, {"disableOOMKiller", false}}},
+        {"cpu", {{"shares", 0}, {"quota", 0}, {"period", 0}, {"realtimeRuntime", 0}, {"realtimePeriod", 0},
+                 {"cpus", ""}, {"mems", ""}}},
+        {"pids", {{"limit", 0}}},
+        {"blockIO", {{"weight", 0}, {"leafWeight", 0}}}};
+    oci::Spec s = oci::parse_spec(j.dump(), "/b");
+    CHECK(s.resources.empty());
+    CHECK(s.extra_writes.empty());
+    j["linux"]["resources"] = {{"cpu", {{"realtimeRuntime", 950000}}}};
+    CHECK(error_of(j).find("real-time bandwidth is not a cgroup v2 setting") != std::string::npos);
+    j["linux"]["resources"] = {{"memory", {{"limit", -2}}}};
+    CHECK(error_of(j).find("memory.limit: must be positive, 0 (not set) or -1 (no limit)") != std::string::npos);
+}
+
+TEST_CASE("oci: a user namespace may map the full 32-bit range") {
+    json j = minimal();
+    j["linux"]["namespaces"] = {{{"type", "user"}}, {{"type", "mount"}}};
+    json full = {{{"containerID", 0}, {"hostID", 0}, {"size", 4294967295u}}};
+    j["linux"]["uidMappings"] = full;
+    j["linux"]["gidMappings"] = full;
+    CHECK(oci::parse_spec(j.dump(), "/b").uid_mappings[0].size == 4294967295u);
+    j["linux"]["uidMappings"][0]["size"] = 4294967296u;
+    CHECK(error_of(j).find("size: must be 1..4294967295") != std::string::npos);
+}
+
+TEST_CASE("oci: sysctls only in namespaces of the container's own, as runc allows them") {
+    json j = minimal();
+    j["linux"]["namespaces"] = {{{"type", "mount"}}};
+    auto with = [&](const char* key) {
+        j["linux"]["sysctl"] = {{key, "1"}};
+        return error_of(j);
+    };
+    CHECK(with("fs.mqueue.queues_max").find("not allowed in the host's ipc namespace") != std::string::npos);
+    CHECK(with("kernel.shmmax").find("not allowed in the host's ipc namespace") != std::string::npos);
+    CHECK(with("net.ipv4.ping_group_range").find("not allowed in the host's network namespace") != std::string::npos);
+    CHECK(with("kernel.domainname").find("not allowed in the host's uts namespace") != std::string::npos);
+    CHECK(with("kernel.printk").find("is not in a namespace of the container's own") != std::string::npos);
+    CHECK(with("user.max_user_namespaces").find("needs a user namespace") != std::string::npos);
+    j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "network"}}};
+    for (const char* ok : {"fs.mqueue.queues_max", "kernel.shmmax", "net.ipv4.ping_group_range", "kernel.domainname"}) {
+        j["linux"]["sysctl"] = {{ok, "1"}};
+        CHECK_NOTHROW(oci::parse_spec(j.dump(), "/b"));
+    }
+    // kernel.hostname is the hostname field's, always.
+    CHECK(with("kernel.hostname").find("conflicts with the \"hostname\" field") != std::string::npos);
+    // Joining the host's own namespace by path is the host's namespace.
+    j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "network"}, {"path", "/proc/self/ns/net"}}};
+    CHECK(with("net.ipv4.ping_group_range").find("not allowed in the host's network namespace") != std::string::npos);
 }
 
 TEST_CASE("oci: mount options split into flags, propagation and data") {
@@ -119,8 +189,9 @@ TEST_CASE("oci: process capabilities, rlimits and user") {
     j["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 10}, {"hard", 20}}};
     j["process"]["user"] = {{"uid", 5}, {"gid", 6}, {"additionalGids", {7, 8}}};
     oci::Spec s = oci::parse_spec(j.dump(), "/b");
-    CHECK(s.process.capabilities == (CapMask{1} << 5));  // CAP_KILL: in all three
-    CHECK(s.process.ambient == (CapMask{1} << 5));
+    // Each set as given, as runc sets them.
+    CapMask kill = CapMask{1} << 5, chown = CapMask{1} << 0;
+    CHECK(s.process.caps == CapSets{kill | chown, kill, kill | chown, 0, kill | chown});
     REQUIRE(s.process.rlimits.size() == 1);
     CHECK(s.process.rlimits[0].name == "nofile");
     CHECK(s.process.additional_gids == std::vector<uint32_t>{7, 8});

@@ -140,6 +140,7 @@ int cmd_exec(Context& ctx, const Args& args) {
             proc.gid = ids.gid.value_or(ids.uid);
         }
     }
+    proc.caps = CapSets::for_user(proc.caps.bounding, proc.uid);
     // --pin-cpu is the container's command's: an exec'd one shares its
     // nice value, not its CPU and real-time policy.
     proc.sched_policy.reset();

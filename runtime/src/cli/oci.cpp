@@ -23,6 +23,7 @@
 #include "linux/capabilities.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
+#include "linux/rootfs.hpp"
 #include "oci/hooks.hpp"
 #include "oci/spec.hpp"
 #include "oci/state.hpp"
@@ -111,6 +112,27 @@ UniqueFd connect_console(const std::string& path) {
     return with_context("--console-socket " + path, [&] { return connect_unix(path, SOCK_STREAM); });
 }
 
+std::vector<int> reserve_preserved_fds(int count) {
+    std::vector<int> vacant;
+    for (int fd = 3; fd < 3 + count; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!null) throw_errno("open /dev/null");
+        if (null.get() != fd) {
+            if (::dup3(null.get(), fd, O_CLOEXEC) < 0) throw_errno("reserve fd " + std::to_string(fd));
+        } else {
+            null.release();
+        }
+        vacant.push_back(fd);
+    }
+    return vacant;
+}
+
+void check_bounding_set(const Process& p, const std::string& where) {
+    if (auto cap = first_outside_bounding(p.caps.all()))
+        throw Error(where + ": " + capability_name(*cap) + " is not in this runtime's bounding set, so no process can be given it");
+}
+
 namespace {
 
 struct Loaded {
@@ -134,14 +156,18 @@ std::optional<Spec> stored_spec(const StateDir& dir, const State& s) {
 }
 
 // Hooks that may fail without failing the verb (poststart, poststop): the
-// spec says log a warning and go on.
+// runtime spec says log a warning and go on, with the remaining hooks too.
+// (runc stops at the first failing one.)
 void run_hooks_warn(const Globals& g, const std::vector<Hook>& hooks, const std::string& stage, const State& s,
                     Status st) {
-    try {
-        run_hooks(hooks, stage, state_json(s, st).dump());
-    } catch (const Error& e) {
-        std::cerr << "minirt-oci: warning: " << e.message() << "\n";
-        log_line(g, "warning", e.message());
+    std::string state = state_json(s, st).dump();
+    for (const auto& h : hooks) {
+        try {
+            run_hooks({h}, stage, state);
+        } catch (const Error& e) {
+            std::cerr << "minirt-oci: warning: " << e.message() << "\n";
+            log_line(g, "warning", e.message());
+        }
     }
 }
 
@@ -174,7 +200,10 @@ int cmd_state(const Globals& g, const std::vector<std::string>& args) {
     Flags f("state", {}, args);
     f.expect(1, 1, "minirt oci state ID");
     Loaded l = load(g, f.positional()[0]);
-    std::cout << state_json(l.state, l.status).dump(2) << "\n";
+    // No init yet, and create still holds the directory: it is under way.
+    Status st = l.status;
+    if (l.state.pid == 0 && l.dir.busy()) st = Status::Creating;
+    std::cout << state_json(l.state, st).dump(2) << "\n";
     return 0;
 }
 
@@ -237,6 +266,7 @@ int cmd_delete(const Globals& g, const std::vector<std::string>& args) {
         log_line(g, "warning", e.message());
     }
     if (l.state.owns_cgroup && !l.state.cgroup.empty()) Cgroup(l.state.cgroup).teardown(l.state.default_cgroup);
+    if (l.state.host_mounts) unmount_below(fs::weakly_canonical(l.state.rootfs));
     dir.remove();
     if (spec) run_hooks_warn(g, spec->hooks.poststop, "poststop", l.state, Status::Exited);
     return 0;

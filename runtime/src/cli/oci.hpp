@@ -53,6 +53,19 @@ void log_debug(const Globals& g, const std::string& message);
 // Connects to an engine's --console-socket (a pty master is sent there).
 UniqueFd connect_console(const std::string& path);
 
+// --preserve-fds N hands the caller's fds 3..3+N-1 to the process. Those
+// the caller left closed are filled with /dev/null at once, before this
+// command opens anything, so no descriptor of ours (create's lock on the
+// state directory) lands there and passes into the container; the result
+// names them, for the process to close again before it runs.
+std::vector<int> reserve_preserved_fds(int count);
+
+struct Process;
+// As runc's capset would: a capability the process is given in any set
+// must be in this runtime's own bounding set. (minirt's own CLI leaves
+// such a capability out instead, see docs/security.md.)
+void check_bounding_set(const Process& p, const std::string& where);
+
 int oci_main(int argc, char** argv, bool as_minirt_oci);
 
 int cmd_create(const Globals& g, const std::vector<std::string>& args);

@@ -23,6 +23,7 @@
 #include "linux/cgroup.hpp"
 #include "linux/device_filter.hpp"
 #include "linux/process.hpp"
+#include "linux/rootfs.hpp"
 #include "linux/userns.hpp"
 #include "oci/hooks.hpp"
 #include "engine/launch.hpp"
@@ -42,6 +43,7 @@ public:
     Creation& operator=(const Creation&) = delete;
     ~Creation() {
         if (committed_) return;
+        if (!host_root_.empty()) unmount_below(host_root_);
         if (cgroup_ && cgroup_->owned) {
             try {
                 cgroup_->group.teardown(cgroup_->remove_parent);
@@ -54,10 +56,13 @@ public:
         }
     }
     void set_cgroup(engine::ContainerCgroup cg) { cgroup_ = std::move(cg); }
+    // Mounts made below `root` in our own mount namespace (no new one).
+    void set_host_mounts(const fs::path& root) { host_root_ = root; }
     void commit() { committed_ = true; }
 
 private:
     StateDir dir_;
+    fs::path host_root_;
     std::optional<engine::ContainerCgroup> cgroup_;
     bool committed_ = false;
 };
@@ -96,6 +101,8 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
              {{"preserve-fds"}, true}},
             args);
     f.expect(1, 1, "minirt oci create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID");
+    int preserve = static_cast<int>(parse_int(f.value("preserve-fds", "0"), "--preserve-fds", 0, 1024));
+    std::vector<int> vacant = reserve_preserved_fds(preserve);
     const std::string id = f.positional()[0];
     validate_container_id(id);
     fs::path bundle = fs::absolute(f.value("bundle", ".")).lexically_normal();
@@ -103,6 +110,7 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     auto text = read_file_if_exists(bundle / "config.json");
     if (!text) throw Error("bundle " + bundle.string() + " has no config.json");
     Spec spec = parse_spec(*text, bundle);
+    check_bounding_set(spec.process, "config.json: process.capabilities");
     struct stat st{};
     if (::stat(spec.root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path " + spec.root.string() + " is not a directory");
@@ -111,9 +119,6 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
         throw Error("config.json asks for a terminal (process.terminal): --console-socket is required");
     if (!spec.process.terminal && !console_path.empty())
         throw Error("--console-socket given, but config.json does not ask for a terminal (process.terminal)");
-    int preserve = static_cast<int>(parse_int(f.value("preserve-fds", "0"), "--preserve-fds", 0, 1024));
-    if (!spec.has_namespace("mount") && (!spec.mounts.empty() || spec.root_readonly))
-        throw Error("config.json: mounts need a new mount namespace in linux.namespaces");
 
     StateDir dir(g.root, id);
     dir.create();
@@ -137,6 +142,8 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     s.owns_cgroup = cg && cg->owned;
     s.default_cgroup = spec.cgroups_path.empty();
     s.annotations = spec.annotations;
+    s.host_mounts = !spec.has_namespace("mount") && !spec.mounts.empty();
+    if (s.host_mounts) creation.set_host_mounts(fs::weakly_canonical(spec.root));
     // Written now with no PID: if this command is killed, `delete` still
     // knows which cgroup to kill and remove.
     dir.save(s);
@@ -145,6 +152,8 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     engine::InitOptions& a = params.init;
     a.spec = &spec;
     a.preserve_fds = preserve;
+    a.vacant_fds = vacant;
+    a.hook_state = state_json(s, Status::Creating).dump();
     a.no_pivot = f.has("no-pivot");
     params.cgroup = cgroup;
     int above = 3 + preserve;

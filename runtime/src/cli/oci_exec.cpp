@@ -60,7 +60,15 @@ Process process_from_flags(const Flags& f, const Spec& spec) {
     }
     for (const auto& g : f.values("additional-gids"))
         p.additional_gids.push_back(static_cast<uint32_t>(parse_int(g, "--additional-gids", 0, UINT32_MAX - 1)));
-    if (!f.values("cap").empty()) p.capabilities |= capability_mask(f.values("cap"), "--cap");
+    if (!f.values("cap").empty()) {
+        // As runc's --cap: bounding, effective and permitted; ambient only
+        // where the spec gives inheritable ones (else it could not hold).
+        CapMask added = capability_mask(f.values("cap"), "--cap");
+        p.caps.bounding |= added;
+        p.caps.effective |= added;
+        p.caps.permitted |= added;
+        if (p.caps.inheritable) p.caps.ambient |= added;
+    }
     if (f.has("no-new-privs")) p.no_new_privileges = true;
     return p;
 }
@@ -86,6 +94,8 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
              {{"ignore-paused"}}},
             args);
     f.expect(1, SIZE_MAX, "minirt oci exec [FLAGS] ID [COMMAND [ARG...]] (or --process FILE)");
+    int preserve = static_cast<int>(parse_int(f.value("preserve-fds", "0"), "--preserve-fds", 0, 1024));
+    std::vector<int> vacant = reserve_preserved_fds(preserve);
     if (!f.value("process-label").empty()) throw Error("exec: --process-label: SELinux is not supported");
     if (!f.value("apparmor").empty()) throw Error("exec: --apparmor: AppArmor is not supported");
     const std::string& id = f.positional()[0];
@@ -102,8 +112,10 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
     r.spec = &spec;
     r.seccomp_cache = SeccompCache::in_root(g.root);
     r.process = process_from_flags(f, spec);
+    check_bounding_set(r.process, "exec: the process's capabilities");
     r.cgroup = s.cgroup.string();
-    r.preserve_fds = static_cast<int>(parse_int(f.value("preserve-fds", "0"), "--preserve-fds", 0, 1024));
+    r.preserve_fds = preserve;
+    r.vacant_fds = vacant;
     r.detach = f.has("detach");
     std::string console_path = f.value("console-socket");
     if (r.process.terminal && console_path.empty())

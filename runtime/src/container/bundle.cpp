@@ -153,8 +153,8 @@ json rlimit_entry(const std::string& name, int64_t soft, int64_t hard) {
 
 json process_for(const ContainerConfig& c, const BundleHost& host) {
     const Security& sec = c.security;
-    CapMask caps = sec.privileged ? all_known_capabilities() : sec.capabilities;
-    json names = capability_names(caps);
+    CapSets caps = CapSets::for_user(sec.privileged ? all_known_capabilities() : sec.capabilities, sec.uid.value_or(0));
+    json names = capability_names(caps.bounding), held = capability_names(caps.permitted);
     json rlimits = json::array();
     bool nofile = false;
     for (const auto& u : sec.ulimits) {
@@ -171,7 +171,7 @@ json process_for(const ContainerConfig& c, const BundleHost& host) {
            {"args", c.command},
            {"env", c.env},
            {"cwd", c.workdir},
-           {"capabilities", {{"bounding", names}, {"effective", names}, {"permitted", names}}},
+           {"capabilities", {{"bounding", names}, {"effective", held}, {"permitted", held}}},
            {"noNewPrivileges", sec.no_new_privileges},
            {"rlimits", rlimits}};
     const Resources& r = c.resources;

@@ -35,8 +35,10 @@ namespace {
             Pty pty = open_pty();
             adopt_terminal(pty.slave.get());
             if (!send_fd(r.console, pty.master.get())) throw_errno("hand over the terminal");
-        } else if (p.nice && ::setsid() < 0) {
-            // An autogroup of the container's nice, not the caller's.
+        } else if (::setsid() < 0) {
+            // Its own session and process group, as runc gives it: a group
+            // outside the container would read as 0 inside (getpgrp), and
+            // the autogroup is then the container's nice, not the caller's.
             throw_errno("setsid");
         }
         if (r.console >= 0) ::close(r.console);
@@ -48,13 +50,15 @@ namespace {
         // /proc/self/fd/7/.. (CVE-2024-21626). Before the seccomp filter,
         // which a custom profile may make refuse close_range.
         close_fds_from(3 + r.preserve_fds, sync);
+        for (int fd : r.vacant_fds) ::close(fd);
         pass_preserved_fds(r.preserve_fds);
         int code = 0;
         std::string error;
         std::string exe = resolve_executable(p.args, p.env, code, error);
         if (exe.empty()) fail(sync, code, error);
         apply_security(process_security(p, *r.spec), program);
-        std::vector<char*> argv = exec_vector(p.args), envp = exec_vector(p.env);
+        std::vector<std::string> env = with_home(p.env, p.uid);
+        std::vector<char*> argv = exec_vector(p.args), envp = exec_vector(env);
         reset_signals();
         ::execve(exe.c_str(), argv.data(), envp.data());
         int e = errno;
@@ -132,7 +136,7 @@ ExecStarted start_exec(const ExecRequest& r, const sigset_t& blocked) {
     SeccompProgram program;
     if (r.spec->seccomp)
         program = with_context("config.json: linux.seccomp", [&] {
-            return r.seccomp_cache.program(*r.spec->seccomp, r.process.capabilities);
+            return r.seccomp_cache.program(*r.spec->seccomp, r.process.capabilities());
         });
     auto [ours, theirs] = message_socketpair();
     UniqueFd sync(ours), child_end(theirs);

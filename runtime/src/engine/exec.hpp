@@ -27,6 +27,7 @@ struct ExecRequest {
     std::string cgroup;            // the group to join first; empty: none
     int console = -1;              // with process.terminal: where the pty master goes
     int preserve_fds = 0;          // fds 3 .. 3+N-1 pass through to the process
+    std::vector<int> vacant_fds;   // ... except these, which the caller left closed
     bool stdin_null = false;       // the process's stdin is /dev/null, not ours
     bool detach = false;           // the bridge leaves once the process runs
 };

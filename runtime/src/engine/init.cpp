@@ -28,6 +28,7 @@
 #include "linux/terminal.hpp"
 #include "linux/copy_tree.hpp"
 #include "linux/userns.hpp"
+#include "oci/hooks.hpp"
 
 namespace minirt::engine {
 
@@ -46,17 +47,21 @@ void do_mount(const char* source, const std::string& target, const char* fstype,
     if (::mount(source, target.c_str(), fstype, flags, data) < 0) throw_errno("mount " + what);
 }
 
-// The mount point for a bind of a file is a file, of anything else a directory.
+// The mount point for a bind of a file is a file, of anything else a
+// directory. It is never opened for reading: a fifo or socket an earlier
+// mount put there is covered like any file.
 UniqueFd mount_point(int root_fd, const Mount& m, bool file) {
     if (!file) return open_dir_in_root(root_fd, m.destination, true);
     fs::path dest(m.destination);
     UniqueFd parent = open_dir_in_root(root_fd, dest.parent_path().string(), true);
     std::string name = dest.filename().string();
-    int fd = ::openat(parent.get(), name.c_str(), O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == ELOOP) throw Error("mount " + m.destination + ": the target is a symlink");
-    if (fd >= 0) ::close(fd);
+    if (::mknodat(parent.get(), name.c_str(), S_IFREG | 0644, 0) < 0 && errno != EEXIST)
+        throw_errno("create mount point " + m.destination);
     UniqueFd target = open_in_root(parent.get(), name, O_PATH | O_NOFOLLOW);
     if (!target) throw_errno("open mount point " + m.destination);
+    struct stat st {};
+    if (::fstat(target.get(), &st) < 0) throw_errno("stat mount point " + m.destination);
+    if (S_ISLNK(st.st_mode)) throw Error("mount " + m.destination + ": the target is a symlink");
     return target;
 }
 
@@ -108,9 +113,19 @@ void bind_entry(int root_fd, const Mount& m, int userns, const Spec* spec) {
 
 }  // namespace
 
-void mount_entry(int root_fd, const Mount& m, int userns, const Spec* spec) {
+void mount_entry(int root_fd, const Mount& entry, int userns, const Spec* spec) {
+    // A destination through a symlink of the image's is where the link
+    // leads inside the root, as runc resolves it.
+    Mount m = entry;
+    m.destination = resolve_in_root(root_fd, entry.destination);
     if (m.bind) return bind_entry(root_fd, m, userns, spec);
     std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
+    // A tmpfs's root takes the mode of the directory it covers (unless its
+    // options give one), as with runc; a directory made for it keeps 1777.
+    struct stat covered {};
+    bool had_dir = false;
+    if (UniqueFd old = open_in_root(root_fd, m.destination, O_PATH | O_DIRECTORY))
+        had_dir = ::fstat(old.get(), &covered) == 0;
     UniqueFd target = open_dir_in_root(root_fd, m.destination, true);
     std::string source = m.source.empty() ? type : m.source;
     unsigned long flags = m.flags & ~static_cast<unsigned long>(MS_REMOUNT);
@@ -124,12 +139,14 @@ void mount_entry(int root_fd, const Mount& m, int userns, const Spec* spec) {
         UniqueFd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY);
         if (!fresh) throw_errno("open the tmpfs on " + m.destination);
         with_context("copy the image's " + m.destination + " into its tmpfs", [&] { copy_tree(below.get(), fresh.get()); });
-        // The tmpfs's root takes the directory's owner, and its mode unless
-        // the mount gives one.
+        // The tmpfs's root takes the directory's owner too.
         struct stat st {};
         if (::fstat(below.get(), &st) < 0 || ::fchown(fresh.get(), st.st_uid, st.st_gid) < 0)
             throw_errno("give the tmpfs on " + m.destination + " its directory's owner");
-        if (m.data.find("mode=") == std::string::npos && ::fchmod(fresh.get(), st.st_mode & 07777) < 0)
+    }
+    if (type == "tmpfs" && had_dir && m.data.find("mode=") == std::string::npos) {
+        UniqueFd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY);
+        if (!fresh || ::fchmod(fresh.get(), covered.st_mode & 07777) < 0)
             throw_errno("give the tmpfs on " + m.destination + " its directory's mode");
     }
     if (m.propagation || m.recursive_attrs) {
@@ -216,6 +233,38 @@ std::string resolve_executable(const std::vector<std::string>& args, const std::
     return {};
 }
 
+namespace {
+
+// The home directory /etc/passwd (the container's, as the caller sees it
+// now) gives `uid`, or "/" when it names none. Never blocks: a fifo or a
+// socket put there reads as no file.
+std::string home_of(uint32_t uid) {
+    UniqueFd fd(::open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) return "/";
+    std::string text;
+    char buf[8192];
+    ssize_t n;
+    while (text.size() < (1 << 20) && (n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+    const std::string id = std::to_string(uid);
+    for (std::string_view line : split(text, '\n')) {
+        // name:password:uid:gid:gecos:home:shell
+        auto f = split(line, ':');
+        if (f.size() >= 6 && f[2] == id && !f[5].empty()) return std::string(f[5]);
+    }
+    return "/";
+}
+
+}  // namespace
+
+std::vector<std::string> with_home(const std::vector<std::string>& env, uint32_t uid) {
+    for (const auto& e : env)
+        if (e.starts_with("HOME=")) return env;
+    std::vector<std::string> out = env;
+    out.push_back("HOME=" + home_of(uid));
+    return out;
+}
+
 void pass_preserved_fds(int count) {
     for (int fd = 3; fd < 3 + count; ++fd) {
         int flags = ::fcntl(fd, F_GETFD);
@@ -225,8 +274,7 @@ void pass_preserved_fds(int count) {
 
 SecuritySpec process_security(const oci::Process& p, const Spec& spec) {
     SecuritySpec s;
-    s.capabilities = p.capabilities;
-    s.ambient = p.ambient;
+    s.caps = p.caps;
     s.no_new_privileges = p.no_new_privileges;
     if (spec.seccomp) {
         s.seccomp = "custom";
@@ -322,38 +370,81 @@ bool dev_is_host_bind(const Spec& spec) {
                        [](const Mount& m) { return m.destination == "/dev" && m.bind; });
 }
 
-void build_root(const Spec& spec, const InitOptions& o) {
-    unsigned long propagation = MS_SLAVE | MS_REC;
-    if (!spec.rootfs_propagation.empty()) {
-        Mount m;
-        oci::parse_mount_options({spec.rootfs_propagation}, m);
-        propagation = m.propagation;
+// rootfsPropagation as a mount flag (MS_SLAVE | MS_REC unless given).
+unsigned long root_propagation(const Spec& spec) {
+    if (spec.rootfs_propagation.empty()) return MS_SLAVE | MS_REC;
+    Mount m;
+    oci::parse_mount_options({spec.rootfs_propagation}, m);
+    return m.propagation;
+}
+
+// pivot_root refuses a shared parent mount, and a bind of the root would
+// leak to the host through one (or fail on an unbindable one): the mount
+// the root lies on becomes private (slave if slave was asked), as runc does.
+void unshare_root_parent(const fs::path& root, unsigned long propagation) {
+    unsigned long flag = propagation & MS_SLAVE ? MS_SLAVE : MS_PRIVATE;
+    for (fs::path p = root;; p = p.parent_path()) {
+        if (::mount(nullptr, p.c_str(), nullptr, flag, nullptr) == 0) return;
+        // EINVAL: not a mount point; its parent may be.
+        if (errno != EINVAL || p == p.root_path()) throw_errno("make the mount of " + root.string() + " private");
     }
-    // Nothing mounted here may propagate to the host unless asked for.
-    do_mount(nullptr, "/", nullptr, propagation == (MS_SHARED | MS_REC) ? MS_SLAVE | MS_REC : propagation, nullptr,
-             "set / propagation");
-    std::string root = spec.root.string();
-    if (spec.overlay) mount_overlay(*spec.overlay, root, o.userns);
-    else do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, nullptr, "bind the root " + root);
-    UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root_fd) throw_errno("open root " + root);
-    for (const auto& m : spec.mounts) mount_entry(root_fd.get(), m, o.userns, &spec);
+}
+
+// The process's working directory is made if missing, as root and before
+// the root turns read-only (runc makes it there too).
+void make_workdir(const std::string& cwd) {
+    std::error_code ec;
+    fs::create_directories(cwd, ec);
+}
+
+// The mounts config.json lists, /dev's nodes, linux.devices, sysctls and
+// the masks, below the root at `root_fd`.
+void mount_all(const Spec& spec, const InitOptions& o, int root_fd) {
+    for (const auto& m : spec.mounts) mount_entry(root_fd, m, o.userns, &spec);
     // A /dev bound whole from the host has its nodes already (runc then
-    // makes none either: they would be made on the host's /dev).
-    if (!dev_is_host_bind(spec)) {
-        populate_dev(root_fd.get());
+    // makes none either: they would be made on the host's /dev). Without a
+    // mount namespace, only a /dev mounted for the container gets them, not
+    // the bundle's own directory.
+    bool own_dev = spec.has_namespace("mount") ||
+                   std::any_of(spec.mounts.begin(), spec.mounts.end(), [](const Mount& m) { return m.destination == "/dev"; });
+    if (!dev_is_host_bind(spec) && own_dev) {
+        populate_dev(root_fd);
         bool userns = spec.has_namespace("user");
         for (DeviceNode d : spec.device_nodes) {
             // Its owner is an id inside the container: the host's through
             // the mapping (the root filesystem is built as host root).
             d.uid = host_id_of(spec.uid_mappings, d.uid);
             d.gid = host_id_of(spec.gid_mappings, d.gid);
-            with_context("config.json: linux.devices " + d.path, [&] { make_device_node(root_fd.get(), d, userns); });
+            with_context("config.json: linux.devices " + d.path, [&] { make_device_node(root_fd, d, userns); });
         }
     }
-    write_sysctls(root_fd.get(), spec);
-    mask_paths(root_fd.get(), spec.masked_paths);
-    make_paths_readonly(root_fd.get(), spec.readonly_paths);
+    write_sysctls(root_fd, spec);
+    mask_paths(root_fd, spec.masked_paths);
+    make_paths_readonly(root_fd, spec.readonly_paths);
+}
+
+// createContainer hooks: in the container's namespaces, before the root is
+// entered, so their paths are the host's (the runtime spec's rule). The
+// state's pid is the init's own, as runc reports it.
+void run_create_container_hooks(const Spec& spec, const InitOptions& o) {
+    if (spec.hooks.create_container.empty()) return;
+    nlohmann::json state = nlohmann::json::parse(o.hook_state);
+    state["pid"] = ::getpid();
+    oci::run_hooks(spec.hooks.create_container, "createContainer", state.dump());
+}
+
+void build_root(const Spec& spec, const InitOptions& o) {
+    unsigned long propagation = root_propagation(spec);
+    do_mount(nullptr, "/", nullptr, propagation, nullptr, "set / propagation");
+    if (!spec.rootfs_propagation.empty() && propagation != (MS_SLAVE | MS_REC) && propagation != (MS_PRIVATE | MS_REC))
+        unshare_root_parent(spec.root, propagation);
+    std::string root = spec.root.string();
+    if (spec.overlay) mount_overlay(*spec.overlay, root, o.userns);
+    else do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, nullptr, "bind the root " + root);
+    UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd) throw_errno("open root " + root);
+    mount_all(spec, o, root_fd.get());
+    run_create_container_hooks(spec, o);
     if (o.no_pivot) {
         // For roots pivot_root cannot leave (an initramfs): move and chroot.
         if (::chdir(root.c_str()) < 0) throw_errno("chdir " + root);
@@ -363,7 +454,11 @@ void build_root(const Spec& spec, const InitOptions& o) {
     } else {
         enter_rootfs(root);
     }
-    if (propagation & MS_SHARED) do_mount(nullptr, "/", nullptr, propagation, nullptr, "make / shared");
+    // Shared or unbindable applies to the new root itself, now that it is
+    // one (before, it would have reached the host's).
+    if (propagation & (MS_SHARED | MS_UNBINDABLE))
+        do_mount(nullptr, "/", nullptr, propagation, nullptr, "set the root's propagation");
+    make_workdir(spec.process.cwd);
     if (spec.root_readonly) {
         // Only this mount turns read-only (MS_BIND): the mounts on top of
         // it keep their own flags.
@@ -372,6 +467,18 @@ void build_root(const Spec& spec, const InitOptions& o) {
         do_mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_mount_flags(root_now.get()), nullptr,
                  "read-only root");
     }
+}
+
+// Without a mount namespace of its own, as runc does it: the mounts are
+// made in the caller's, below the root (`minirt oci delete` takes them
+// away again), and the root is entered by chroot.
+void enter_root_without_mount_namespace(const Spec& spec, const InitOptions& o) {
+    UniqueFd root_fd(::open(spec.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd) throw_errno("open root " + spec.root.string());
+    if (!spec.mounts.empty()) mount_all(spec, o, root_fd.get());
+    run_create_container_hooks(spec, o);
+    if (::chroot(spec.root.c_str()) < 0 || ::chdir("/") < 0) throw_errno("chroot " + spec.root.string());
+    make_workdir(spec.process.cwd);
 }
 
 // Blocks until `start` writes to exec.fifo. The read end was opened
@@ -434,7 +541,7 @@ void container_init(const InitOptions& o) noexcept {
         if (own_net) bring_up_loopback();
         if (!spec.hostname.empty()) set_hostname(spec.hostname);
         if (spec.has_namespace("mount")) build_root(spec, o);
-        else if (::chroot(spec.root.c_str()) < 0 || ::chdir("/") < 0) throw_errno("chroot " + spec.root.string());
+        else enter_root_without_mount_namespace(spec, o);
         if (spec.process.terminal) setup_terminal(o.console);
         if (o.userns >= 0) {
             const oci::Namespace* ipc = spec.find_namespace("ipc");
@@ -467,12 +574,22 @@ void container_init(const InitOptions& o) noexcept {
         // Only stdio, the preserved fds, the sync socket and the fifo remain
         // (the last two close on exec): no host file leaks into the container.
         close_fds_from(3 + o.preserve_fds, o.sync, o.fifo);
+        for (int fd : o.vacant_fds) ::close(fd);
         pass_preserved_fds(o.preserve_fds);
         apply_security(process_security(spec.process, spec), program);
         if (!send_message(o.sync, Message::of(MessageType::Ready))) _exit(kExitMinirtError);
         if (o.fifo >= 0) wait_for_start(o.fifo);
+        if (!spec.hooks.start_container.empty()) {
+            // In the container, its root entered: the hook's path is the
+            // container's (a failure stops the container, which never runs).
+            nlohmann::json state = nlohmann::json::parse(o.hook_state);
+            state["pid"] = ::getpid();
+            state["status"] = "created";
+            oci::run_hooks(spec.hooks.start_container, "startContainer", state.dump());
+        }
 
-        std::vector<char*> argv = exec_vector(spec.process.args), envp = exec_vector(spec.process.env);
+        std::vector<std::string> env = with_home(spec.process.env, spec.process.uid);
+        std::vector<char*> argv = exec_vector(spec.process.args), envp = exec_vector(env);
         reset_signals();
         ::execve(exe.c_str(), argv.data(), envp.data());
         int e = errno;

@@ -27,7 +27,11 @@ struct InitOptions {
     std::vector<std::pair<int, int>> join;
     int fifo = -1;  // exec.fifo (oci create): exec once `start` writes it; -1: at once
     int preserve_fds = 0;  // fds 3 .. 3+N-1 pass through to the process
+    std::vector<int> vacant_fds;  // ... except these, which the caller left closed
     bool no_pivot = false;
+    // The runtime-spec state (its pid aside) createContainer and
+    // startContainer hooks are given.
+    std::string hook_state;
     // SIGKILL when the parent dies (a shim's init); not for `oci create`,
     // which returns while its init waits.
     bool die_with_parent = false;
@@ -52,6 +56,10 @@ std::string resolve_executable(const std::vector<std::string>& args, const std::
 // PATH lookup as execvp does it, but with the container's PATH and reporting
 // which errno (ENOENT vs EACCES) decides 127 vs 126.
 std::string find_executable(const std::string& name, const std::string& path_env, int& err);
+
+// `env`, with HOME added when it has none, as runc adds it: the user's
+// home in the container's /etc/passwd, or "/".
+std::vector<std::string> with_home(const std::vector<std::string>& env, uint32_t uid);
 
 // --preserve-fds N: fds 3 .. 3+N-1 stay open across the exec.
 void pass_preserved_fds(int count);

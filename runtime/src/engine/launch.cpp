@@ -161,7 +161,7 @@ void InitProcess::confine(const oci::Spec& spec, const fs::path& cgroup, const S
     SeccompProgram program;
     if (spec.seccomp)
         program = with_context("config.json: linux.seccomp",
-                               [&] { return seccomp.program(*spec.seccomp, spec.process.capabilities); });
+                               [&] { return seccomp.program(*spec.seccomp, spec.process.capabilities()); });
     Message m = Message::of(MessageType::Seccomp);
     m.payload.assign(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter));
     // EPIPE: the init failed already; wait_ready() reads why.

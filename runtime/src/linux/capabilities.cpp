@@ -119,26 +119,33 @@ void drop_bounding_set(CapMask keep, int last_cap) {
         throw_errno("clear the ambient capabilities");
 }
 
-void set_capabilities(CapMask set, CapMask ambient) {
+std::optional<int> first_outside_bounding(CapMask wanted) {
+    int last = kernel_last_cap();
+    for (int c = 0; c <= last && c < 64; ++c)
+        if (has_cap(wanted, c) && ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) return c;
+    return std::nullopt;
+}
+
+void set_capabilities(const CapSets& sets) {
     // Never ask for more than the bounding set holds (a host may run us
     // with some capabilities already gone): capset would refuse it all.
+    CapMask held = 0;
     for (int c = 0; c < 64; ++c)
-        if (has_cap(set, c) && ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) set &= ~(CapMask{1} << c);
+        if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) held |= CapMask{1} << c;
     __user_cap_header_struct hdr{};
     hdr.version = _LINUX_CAPABILITY_VERSION_3;
     hdr.pid = 0;
     __user_cap_data_struct data[2]{};
     for (int i = 0; i < 2; ++i) {
-        auto word = static_cast<uint32_t>(set >> (32 * i));
-        data[i].permitted = word;
-        data[i].effective = word;
-        data[i].inheritable = static_cast<uint32_t>((ambient & set) >> (32 * i));
+        data[i].permitted = static_cast<uint32_t>((sets.permitted & held) >> (32 * i));
+        data[i].effective = static_cast<uint32_t>((sets.effective & held) >> (32 * i));
+        data[i].inheritable = static_cast<uint32_t>((sets.inheritable & held) >> (32 * i));
     }
-    if (::syscall(SYS_capset, &hdr, data) < 0) throw_errno("capset");
-    // Ambient capabilities must be permitted and inheritable (set above).
+    if (::syscall(SYS_capset, &hdr, data) < 0)
+        throw_errno("set the capabilities (effective must be within permitted)");
     for (int c = 0; c < 64; ++c)
-        if (has_cap(ambient & set, c) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-            throw_errno("raise ambient capability " + capability_name(c));
+        if (has_cap(sets.ambient & sets.permitted & sets.inheritable & held, c))
+            ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
 }
 
 }  // namespace minirt

@@ -43,10 +43,26 @@ int kernel_last_cap();
 // than this build knows (up to kernel_last_cap()), and clears the ambient set.
 // `last_cap` < 0: read it now (callers that lower RLIMIT_NOFILE first pass it).
 void drop_bounding_set(CapMask keep, int last_cap = -1);
-// Sets permitted and effective to `set`, inheritable to empty (podman's
-// post-CVE-2022-27652 choice: nothing is inherited across exec by accident)
-// unless `ambient` asks for some: those become inheritable and ambient, so
-// a non-root process keeps them across exec (OCI process.capabilities.ambient).
-void set_capabilities(CapMask set, CapMask ambient = 0);
+// A process's five sets, as OCI's process.capabilities names them.
+struct CapSets {
+    CapMask bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+    CapMask all() const { return bounding | effective | permitted | inheritable | ambient; }
+    // minirt's own containers: one set, nothing inherited (podman's
+    // post-CVE-2022-27652 choice).
+    static CapSets one(CapMask m) { return {m, m, m, 0, 0}; }
+    // ... for a user: root holds the set; another user none, as podman and
+    // docker do (the bounding set still limits what a setuid binary gives).
+    static CapSets for_user(CapMask m, uint32_t uid) { return uid == 0 ? one(m) : CapSets{m, 0, 0, 0, 0}; }
+    bool operator==(const CapSets&) const = default;
+};
+
+// The first capability in `wanted` that the kernel has but the calling
+// process's bounding set lacks (what runc's capset would fail on), if any.
+std::optional<int> first_outside_bounding(CapMask wanted);
+// Sets permitted, effective and inheritable as given, then raises each
+// ambient capability the kernel allows (permitted and inheritable; others
+// are skipped, as runc only warns). Capabilities outside the bounding set
+// or newer than the kernel are left out.
+void set_capabilities(const CapSets& sets);
 
 }  // namespace minirt

@@ -19,22 +19,27 @@ bool Resources::empty() const {
            !cpuset_cpus && !pin_cpu && io_read_bps.empty() && io_write_bps.empty() && !pids_max;
 }
 
+namespace {
+
+std::string limit_text(uint64_t v) { return v == kNoLimit ? "max" : std::to_string(v); }
+
+}  // namespace
+
 std::vector<ControlWrite> cgroup_writes(const Resources& r) {
     std::vector<ControlWrite> w;
     // memory.high before memory.max: lowering max below current usage
     // reclaims, and high must never sit above max.
     if (r.memory_high) w.push_back({"memory.high", std::to_string(*r.memory_high), "--mem-soft", "memory"});
-    if (r.memory_max) {
-        w.push_back({"memory.max", std::to_string(*r.memory_max), "--mem", "memory"});
+    if (r.memory_max) w.push_back({"memory.max", limit_text(*r.memory_max), "--mem", "memory"});
+    if (r.memory_swap_max) {
+        w.push_back({"memory.swap.max", limit_text(*r.memory_swap_max), "--mem-swap", "memory"});
+    } else if (r.memory_max && !r.swap_as_given) {
         // Without this a limited container would swap instead of being held
         // to its limit (docker/podman: swap = memory unless asked).
-        w.push_back({"memory.swap.max", std::to_string(r.memory_swap_max.value_or(0)),
-                     r.memory_swap_max ? "--mem-swap" : "--mem", "memory"});
-    } else if (r.memory_swap_max) {
-        w.push_back({"memory.swap.max", std::to_string(*r.memory_swap_max), "--mem-swap", "memory"});
+        w.push_back({"memory.swap.max", "0", "--mem", "memory"});
     }
     if (r.cpu_quota_us)
-        w.push_back({"cpu.max", std::to_string(*r.cpu_quota_us) + " " + std::to_string(r.cpu_period_us),
+        w.push_back({"cpu.max", limit_text(*r.cpu_quota_us) + " " + std::to_string(r.cpu_period_us),
                      "--cpus/--cpu", "cpu"});
     if (r.cpu_weight) w.push_back({"cpu.weight", std::to_string(*r.cpu_weight), "--cpu-weight", "cpu"});
     // --pin-cpu alone uses the CPU affinity of the process, which needs no
@@ -54,7 +59,7 @@ std::vector<ControlWrite> cgroup_writes(const Resources& r) {
                 line += " wbps=" + std::to_string(l.bytes_per_sec), flag += flag.empty() ? "--io-write-bps" : "/--io-write-bps";
         w.push_back({"io.max", line, flag, "io"});
     }
-    if (r.pids_max) w.push_back({"pids.max", std::to_string(*r.pids_max), "--pids-limit", "pids"});
+    if (r.pids_max) w.push_back({"pids.max", limit_text(*r.pids_max), "--pids-limit", "pids"});
     return w;
 }
 

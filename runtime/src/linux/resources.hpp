@@ -18,6 +18,9 @@ struct IoLimit {
     uint64_t bytes_per_sec = 0;
 };
 
+// A limit lifted: "max" in the cgroup file (OCI's -1).
+inline constexpr uint64_t kNoLimit = UINT64_MAX;
+
 struct Resources {
     std::optional<uint64_t> memory_max;       // --mem
     std::optional<uint64_t> memory_high;      // --mem-soft
@@ -30,6 +33,9 @@ struct Resources {
     std::optional<int> pin_cpu;  // --pin-cpu[=N]: affinity to one CPU + SCHED_RR
     std::vector<IoLimit> io_read_bps, io_write_bps;
     std::optional<uint64_t> pids_max;  // --pids-limit
+    // false (minirt's flags): a memory limit without --mem-swap means no
+    // swap. true (an OCI config, `oci update`): swap only as given.
+    bool swap_as_given = false;
 
     bool empty() const;
 };

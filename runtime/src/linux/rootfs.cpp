@@ -12,6 +12,8 @@
 
 #include <array>
 #include <cerrno>
+#include <climits>
+#include <vector>
 #include <filesystem>
 #include <thread>
 
@@ -206,6 +208,42 @@ UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create) {
 UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
     std::string rel = std::filesystem::path(path).relative_path().string();
     return UniqueFd(openat2_in_root(root_fd, rel.empty() ? "." : rel.c_str(), flags));
+}
+
+std::string resolve_in_root(int root_fd, const std::string& path) {
+    std::vector<std::string> todo;  // components still to walk, the next at the back
+    auto push = [&](const std::string& p) {
+        std::vector<std::string> parts;
+        for (const auto& c : std::filesystem::path(p).relative_path()) parts.push_back(c.string());
+        todo.insert(todo.end(), parts.rbegin(), parts.rend());
+    };
+    push(path);
+    std::string done;  // resolved so far, relative to the root, no symlink on it
+    int links = 0;
+    while (!todo.empty()) {
+        std::string c = std::move(todo.back());
+        todo.pop_back();
+        if (c.empty() || c == ".") continue;
+        if (c == "..") {
+            auto slash = done.rfind('/');
+            done.resize(slash == std::string::npos ? 0 : slash);
+            continue;
+        }
+        std::string next = done.empty() ? c : done + "/" + c;
+        struct stat st {};
+        if (::fstatat(root_fd, next.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) {
+            done = std::move(next);
+            continue;
+        }
+        if (++links > 40) throw Error(ELOOP, "resolve " + path + " in the container root");
+        char target[PATH_MAX];
+        ssize_t n = ::readlinkat(root_fd, next.c_str(), target, sizeof target);
+        if (n < 0) throw_errno("read the symlink " + next + " in the container root");
+        std::string t(target, static_cast<size_t>(n));
+        if (t.starts_with('/')) done.clear();
+        push(t);
+    }
+    return "/" + done;
 }
 
 void populate_dev(int root_fd, bool bind_host) {
@@ -421,6 +459,37 @@ bool on_shared_mount(const std::string& dir, const std::string& mountinfo) {
         }
     }
     return best_shared;
+}
+
+std::vector<std::string> mounts_below(const std::string& dir, const std::string& mountinfo) {
+    std::vector<std::string> out;
+    std::string prefix = dir.ends_with('/') ? dir : dir + "/";
+    for (std::string_view line : split(mountinfo, '\n')) {
+        auto f = words(line);
+        if (f.size() < 6) continue;
+        // Spaces, tabs, newlines and backslashes in a path are written \ooo.
+        std::string point;
+        for (size_t i = 0; i < f[4].size(); ++i) {
+            if (f[4][i] == '\\' && i + 3 < f[4].size()) {
+                std::string oct(f[4].substr(i + 1, 3));
+                if (oct.find_first_not_of("01234567") == std::string::npos) {
+                    point += static_cast<char>(std::stoi(oct, nullptr, 8));
+                    i += 3;
+                    continue;
+                }
+            }
+            point += f[4][i];
+        }
+        if (point.starts_with(prefix)) out.push_back(std::move(point));
+    }
+    return out;
+}
+
+void unmount_below(const std::string& dir) {
+    auto text = read_file_if_exists("/proc/self/mountinfo");
+    if (!text) return;
+    auto points = mounts_below(dir, *text);
+    for (auto it = points.rbegin(); it != points.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
 }
 
 void validate_propagation_source(const std::string& dir) {

@@ -46,6 +46,11 @@ UniqueFd open_dir_in_root(int root_fd, const std::string& path, bool create);
 UniqueFd open_resolved(int dir_fd, const std::string& path, int flags, uint64_t resolve);
 // openat2 of `path` below `root_fd` with RESOLVE_IN_ROOT; invalid on error (errno set).
 UniqueFd open_in_root(int root_fd, const std::string& path, int flags);
+// `path` (absolute, inside the root) with every symlink on it followed as
+// the container will see it: an absolute target from the root, ".." never
+// above it; as far as it exists, the rest kept as written. What a mount on
+// `path` must cover, as runc resolves a destination (securejoin).
+std::string resolve_in_root(int root_fd, const std::string& path);
 // "/proc/self/fd/N": how a mount(2) target or source opened as an fd is named.
 std::string fd_path(int fd);
 // The device nodes every container gets on its /dev (null, zero, full,
@@ -66,6 +71,12 @@ void build_rootfs(const RootfsSpec& spec);
 // `mountinfo`) propagates events (has a "shared:N" tag): only then do later
 // host mounts under it reach a slave bind in a container.
 bool on_shared_mount(const std::string& dir, const std::string& mountinfo);
+// The mount points strictly below `dir` in a mountinfo text, in its order
+// (a parent before what is mounted on it); octal escapes decoded.
+std::vector<std::string> mounts_below(const std::string& dir, const std::string& mountinfo);
+// Detaches every mount below `dir` in the calling mount namespace, the
+// last made first. Best effort: what is gone already is no error.
+void unmount_below(const std::string& dir);
 // Refuses (Error 125) a --propagate-mount source that cannot propagate.
 void validate_propagation_source(const std::string& dir);
 

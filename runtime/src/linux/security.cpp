@@ -232,7 +232,7 @@ Security security_from_json(const json& j) {
 SecuritySpec security_spec(const Security& s) {
     SecuritySpec spec;
     spec.privileged = s.privileged;
-    spec.capabilities = s.capabilities;
+    spec.caps = CapSets::one(s.capabilities);
     spec.no_new_privileges = s.no_new_privileges;
     spec.seccomp = s.privileged ? "unconfined" : s.seccomp;
     spec.seccomp_profile = s.seccomp_profile;
@@ -265,22 +265,21 @@ void apply_security(const SecuritySpec& spec, const SeccompProgram& filter) {
         if (::setrlimit(r.resource, &l) < 0) throw_errno("--ulimit " + r.name + ": setrlimit");
     }
     // 2. Bounding set and ambient: what no later exec can regain.
-    if (!spec.privileged) drop_bounding_set(spec.capabilities, last_cap);
+    if (!spec.privileged) drop_bounding_set(spec.caps.bounding, last_cap);
     // 3. Without no_new_privs the kernel only lets a CAP_SYS_ADMIN holder
     // install a filter: do it before the capabilities go.
     if (!filter.empty() && !spec.no_new_privileges) load_seccomp(filter);
     // 4. The user: supplementary groups first (root's would survive setuid).
     std::vector<gid_t> groups(spec.additional_gids.begin(), spec.additional_gids.end());
     if (::setgroups(groups.size(), groups.data()) < 0) throw_errno("setgroups");
-    // Ambient capabilities for a non-root user: keep permitted across setuid.
-    if (spec.ambient && spec.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl KEEPCAPS");
+    // A non-root user given capabilities keeps permitted across setuid.
+    if (spec.caps.permitted && spec.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl KEEPCAPS");
     if (::setresgid(spec.gid, spec.gid, spec.gid) < 0) throw_errno("--user: setresgid " + std::to_string(spec.gid));
     if (::setresuid(spec.uid, spec.uid, spec.uid) < 0) throw_errno("--user: setresuid " + std::to_string(spec.uid));
-    // 5. Permitted and effective: the set for root; nothing for another
-    // user (as podman and docker do; the bounding set still limits what a
-    // setuid binary could give back).
-    if (!spec.privileged || spec.uid != 0)
-        set_capabilities(spec.uid == 0 || spec.ambient ? spec.capabilities : 0, spec.ambient);
+    // 5. Permitted, effective, inheritable and ambient, as the spec gives
+    // them (minirt's own containers give a non-root user none: see
+    // container/bundle.cpp).
+    if (!spec.privileged || spec.uid != 0) set_capabilities(spec.caps);
     // 6. no_new_privs: setuid binaries and file capabilities no longer raise
     // privileges at exec.
     if (spec.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl NO_NEW_PRIVS");

@@ -58,13 +58,12 @@ struct RlimitSetting {
 };
 struct SecuritySpec {
     bool privileged = false;
-    CapMask capabilities = default_capabilities();
+    CapSets caps = CapSets::one(default_capabilities());
     bool no_new_privileges = true;
     std::string seccomp = "default";
     std::string seccomp_profile;
     uint32_t uid = 0, gid = 0;
     std::vector<uint32_t> additional_gids;  // supplementary groups (OCI user.additionalGids)
-    CapMask ambient = 0;                    // OCI capabilities.ambient (a subset of capabilities)
     std::vector<RlimitSetting> rlimits;  // explicit --ulimit values
     bool default_nofile = true;          // raise nofile to min(1M, host hard) unless given
 };

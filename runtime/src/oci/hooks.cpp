@@ -31,7 +31,9 @@ constexpr size_t kStderrKept = 4096;
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     std::vector<char*> argv = exec_vector(args), envp = exec_vector(hook.env);
-    ::execve(hook.path.c_str(), argv.data(), envp.data());
+    // A hook that names no environment gets the runtime's (runc's too:
+    // PATH, and what the engine set).
+    ::execve(hook.path.c_str(), argv.data(), hook.env.empty() ? environ : envp.data());
     std::string msg = "exec " + hook.path + ": " + std::strerror(errno);
     write_all_nothrow(2, msg);
     _exit(127);

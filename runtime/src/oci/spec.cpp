@@ -3,9 +3,12 @@
 #include <linux/mount.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <map>
 
 #include "common/error.hpp"
@@ -178,9 +181,11 @@ std::vector<IdMapping> mappings_of(const json& parent, const char* key, const st
     for (size_t i = 0; i < arr.size(); ++i) {
         std::string where = parent_where + "." + key + "[" + std::to_string(i) + "]";
         if (!arr[i].is_object()) bad(where, "must be an object");
+        // A size may cover every id (4294967295 from 0: the full range).
+        auto size = get_uint(arr[i], "size", where).value_or(0);
+        if (size == 0 || size > UINT32_MAX) bad(where + ".size", "must be 1..4294967295");
         IdMapping m{get_id(arr[i], "containerID", where), get_id(arr[i], "hostID", where),
-                    get_id(arr[i], "size", where)};
-        if (m.size == 0) bad(where + ".size", "must be at least 1");
+                    static_cast<uint32_t>(size)};
         out.push_back(m);
     }
     return out;
@@ -212,7 +217,8 @@ std::string device_number(const json& d, const char* key, const std::string& whe
 
 void parse_block_io(const json& blkio, Spec& spec) {
     const std::string where = "linux.resources.blockIO";
-    if (auto w = get_uint(blkio, "weight", where)) {
+    // 0 is "not set", as runc reads it (Docker always writes it).
+    if (auto w = get_uint(blkio, "weight", where); w && *w != 0) {
         if (*w < 10 || *w > 1000) bad(where + ".weight", "must be 10..1000");
         // blkio's 10..1000 onto io.weight's 1..10000: the linear map runc and crun use.
         spec.extra_writes.push_back({"io.weight", "default " + std::to_string(1 + (*w - 10) * 9999 / 990), "io",
@@ -309,56 +315,69 @@ void parse_resources(const json& res, Spec& spec) {
     const std::string where = "linux.resources";
     Resources& r = spec.resources;
     const json& memory = get_object(res, "memory", where);
+    // As runc reads them: 0 is "not set", -1 is "no limit".
     auto mem_value = [&](const char* key) -> std::optional<int64_t> {
         auto v = get_int(memory, key, where + ".memory");
-        if (v && *v == -1) return std::nullopt;  // -1: unlimited
-        if (v && *v <= 0) bad(where + ".memory." + key, "must be positive or -1");
+        if (v && *v < -1) bad(where + ".memory." + key, "must be positive, 0 (not set) or -1 (no limit)");
+        if (v && *v == 0) return std::nullopt;
         return v;
     };
-    if (auto limit = mem_value("limit")) {
-        r.memory_max = static_cast<uint64_t>(*limit);
-        r.memory_swap_max.reset();
-        if (auto swap = mem_value("swap")) {
-            // OCI's swap is memory+swap (cgroup v1's memsw); v2 counts swap alone.
-            if (*swap < *limit) bad(where + ".memory.swap", "must be at least the memory limit");
-            // Equal: no swap, which is also what a limit alone means here.
-            if (*swap > *limit) r.memory_swap_max = static_cast<uint64_t>(*swap - *limit);
-        }
-    } else if (get_int(memory, "swap", where + ".memory").value_or(-1) != -1) {
-        bad(where + ".memory.swap", "needs a memory limit");
+    // A limit alone leaves swap as it is, and -1 lifts a limit (runc's
+    // reading; minirt's own --mem means no swap, which run writes out).
+    r.swap_as_given = true;
+    auto mem_limit = mem_value("limit"), swap = mem_value("swap");
+    if (mem_limit) r.memory_max = *mem_limit == -1 ? kNoLimit : static_cast<uint64_t>(*mem_limit);
+    if (swap && *swap == -1) {
+        r.memory_swap_max = kNoLimit;
+    } else if (swap) {
+        // OCI's swap is memory+swap (cgroup v1's memsw); v2 counts swap alone.
+        if (!mem_limit || *mem_limit == -1) bad(where + ".memory.swap", "needs a memory limit");
+        if (*swap < *mem_limit) bad(where + ".memory.swap", "must be at least the memory limit");
+        r.memory_swap_max = static_cast<uint64_t>(*swap - *mem_limit);
     }
     if (auto low = mem_value("reservation"))
-        spec.extra_writes.push_back({"memory.low", std::to_string(*low), "memory", where + ".memory.reservation"});
-    if (member(memory, "kernel") || member(memory, "kernelTCP"))
-        bad(where + ".memory.kernel", "kernel memory limits do not exist in cgroup v2");
+        spec.extra_writes.push_back(
+            {"memory.low", *low == -1 ? "max" : std::to_string(*low), "memory", where + ".memory.reservation"});
+    // Kernel memory limits have no cgroup v2 file: ignored, as runc does;
+    // so are swappiness and disableOOMKiller.
 
     const json& cpu = get_object(res, "cpu", where);
-    if (auto shares = get_uint(cpu, "shares", where + ".cpu")) {
+    // 0 is "not set" for shares, quota, period and the real-time pair.
+    if (auto shares = get_uint(cpu, "shares", where + ".cpu"); shares && *shares != 0) {
         if (*shares < 2 || *shares > 262144) bad(where + ".cpu.shares", "must be 2..262144");
         // 1024 is cgroup v1's default share (containerd always sends it):
         // the group's default weight already means exactly that.
         if (*shares != 1024) r.cpu_weight = shares_to_weight(*shares);
     }
     auto quota = get_int(cpu, "quota", where + ".cpu");
-    if (auto period = get_uint(cpu, "period", where + ".cpu")) {
+    if (auto period = get_uint(cpu, "period", where + ".cpu"); period && *period != 0) {
         if (*period < 1000 || *period > 1000000) bad(where + ".cpu.period", "must be 1000..1000000 µs");
         r.cpu_period_us = *period;
     }
     if (quota && *quota > 0) {
         if (*quota < 1000) bad(where + ".cpu.quota", "must be at least 1000 µs");
         r.cpu_quota_us = static_cast<uint64_t>(*quota);
+    } else if (quota && *quota < 0) {
+        r.cpu_quota_us = kNoLimit;
     }
-    if (member(cpu, "realtimeRuntime") || member(cpu, "realtimePeriod"))
+    if (get_int(cpu, "realtimeRuntime", where + ".cpu").value_or(0) != 0 ||
+        get_uint(cpu, "realtimePeriod", where + ".cpu").value_or(0) != 0)
         bad(where + ".cpu.realtimeRuntime", "real-time bandwidth is not a cgroup v2 setting");
+    if (auto idle = get_int(cpu, "idle", where + ".cpu")) {
+        if (*idle != 0 && *idle != 1) bad(where + ".cpu.idle", "must be 0 or 1");
+        spec.extra_writes.push_back({"cpu.idle", std::to_string(*idle), "cpu", where + ".cpu.idle"});
+    }
+    if (auto burst = get_uint(cpu, "burst", where + ".cpu"))
+        spec.extra_writes.push_back({"cpu.max.burst", std::to_string(*burst), "cpu", where + ".cpu.burst"});
     std::string cpus = get_string(cpu, "cpus", where + ".cpu");
     if (!cpus.empty()) r.cpuset_cpus = cpus;
     std::string mems = get_string(cpu, "mems", where + ".cpu");
     if (!mems.empty()) spec.extra_writes.push_back({"cpuset.mems", mems, "cpuset", where + ".cpu.mems"});
 
     const json& pids = get_object(res, "pids", where);
-    // 0 or -1: no limit, which is what a group has anyway.
-    if (auto limit = get_int(pids, "limit", where + ".pids"); limit && *limit > 0)
-        r.pids_max = static_cast<uint64_t>(*limit);
+    // 0: not set; -1 (or below): no limit.
+    if (auto limit = get_int(pids, "limit", where + ".pids"); limit && *limit != 0)
+        r.pids_max = *limit < 0 ? kNoLimit : static_cast<uint64_t>(*limit);
 
     parse_block_io(get_object(res, "blockIO", where), spec);
     parse_devices(get_array(res, "devices", where), spec);
@@ -383,6 +402,40 @@ void parse_resources(const json& res, Spec& spec) {
         if (controller == "cgroup") controller.clear();  // core files: no controller needed
         if (unified_field(file, value.get<std::string>(), r)) continue;
         spec.extra_writes.push_back({file, value.get<std::string>(), controller, w});
+    }
+}
+
+bool same_namespace(const std::string& path, const char* own) {
+    struct stat a {}, b {};
+    if (::stat(path.c_str(), &a) < 0) bad("linux.namespaces", "cannot read " + path + ": " + std::strerror(errno));
+    return ::stat(own, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// A sysctl is only written where it touches the container alone: in a
+// namespace of its own (runc's rule: the host's is refused, and one that
+// no namespace holds, like kernel.printk, always is).
+void check_sysctl_namespaces(const Spec& spec) {
+    auto own = [&](const char* type, const char* self) {
+        const Namespace* n = spec.find_namespace(type);
+        return n && (n->path.empty() || !same_namespace(n->path, self));
+    };
+    static const char* const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    for (const auto& [key, value] : spec.sysctl) {
+        std::string where = "linux.sysctl." + key;
+        if (key.starts_with("fs.mqueue.") || std::find(std::begin(ipc_keys), std::end(ipc_keys), key) != std::end(ipc_keys)) {
+            if (!own("ipc", "/proc/self/ns/ipc")) bad(where, "is not allowed in the host's ipc namespace");
+        } else if (key.starts_with("net.")) {
+            if (!own("network", "/proc/self/ns/net")) bad(where, "is not allowed in the host's network namespace");
+        } else if (key == "kernel.hostname") {
+            bad(where, "is not allowed: it conflicts with the \"hostname\" field");
+        } else if (key == "kernel.domainname") {
+            if (!own("uts", "/proc/self/ns/uts")) bad(where, "is not allowed in the host's uts namespace");
+        } else if (key.starts_with("user.")) {
+            if (!spec.has_namespace("user")) bad(where, "needs a user namespace (it would change the host's limits)");
+        } else {
+            bad(where, "is not in a namespace of the container's own (it would change the host)");
+        }
     }
 }
 
@@ -422,6 +475,7 @@ void parse_linux(const json& linux, Spec& spec) {
             bad("linux.sysctl", "invalid name \"" + key + "\"");
         spec.sysctl.emplace_back(key, value.get<std::string>());
     }
+    check_sysctl_namespaces(spec);
     spec.rootfs_propagation = get_string(linux, "rootfsPropagation", "linux");
     static const std::vector<std::string> props{"", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
     if (std::find(props.begin(), props.end(), spec.rootfs_propagation) == props.end())
@@ -597,13 +651,9 @@ Process parse_process(const json& p, const std::string& where) {
     }
     const json& caps = get_object(p, "capabilities", where);
     std::string cw = where + ".capabilities";
-    CapMask bounding = caps_of(caps, "bounding", cw), permitted = caps_of(caps, "permitted", cw);
-    CapMask effective = caps_of(caps, "effective", cw);
-    // minirt gives a process one set (bounding = permitted = effective), as
-    // podman, docker and runc's own `spec` do; the process keeps what every
-    // one of the three allows. Inheritable stays empty (CVE-2022-27652).
-    out.capabilities = bounding & permitted & effective;
-    out.ambient = caps_of(caps, "ambient", cw) & out.capabilities;
+    // Each set as given, as runc sets them.
+    out.caps = {caps_of(caps, "bounding", cw), caps_of(caps, "effective", cw), caps_of(caps, "permitted", cw),
+                caps_of(caps, "inheritable", cw), caps_of(caps, "ambient", cw)};
     out.no_new_privileges = get_bool(p, "noNewPrivileges", where);
     out.rlimits = rlimits_of(p);
     if (auto adj = get_int(p, "oomScoreAdj", where)) {
@@ -646,15 +696,22 @@ Spec parse_spec(const std::string& text, const fs::path& bundle) {
     const json& hooks = get_object(j, "hooks", "(top level)");
     spec.hooks.prestart = hooks_of(hooks, "prestart");
     spec.hooks.create_runtime = hooks_of(hooks, "createRuntime");
-    if (!hooks_of(hooks, "createContainer").empty() || !hooks_of(hooks, "startContainer").empty())
-        bad("hooks", "createContainer and startContainer hooks are not supported (prestart, createRuntime, "
-                     "poststart and poststop are)");
+    spec.hooks.create_container = hooks_of(hooks, "createContainer");
+    spec.hooks.start_container = hooks_of(hooks, "startContainer");
     spec.hooks.poststart = hooks_of(hooks, "poststart");
     spec.hooks.poststop = hooks_of(hooks, "poststop");
     spec.annotations = get_object(j, "annotations", "(top level)");
     spec.overlay = overlay_of(spec.annotations);
-    if (!spec.device_nodes.empty() && !spec.has_namespace("mount"))
-        bad("linux.devices", "device nodes need a new mount namespace in linux.namespaces");
+    if (!spec.has_namespace("mount")) {
+        // Without one, the mounts are made in the caller's, as runc makes
+        // them; what would hide or freeze the host's own paths is refused.
+        if (!spec.masked_paths.empty() || !spec.readonly_paths.empty())
+            bad("linux.maskedPaths", "masked and read-only paths need a new mount namespace in linux.namespaces");
+        if (spec.root_readonly) bad("root.readonly", "a read-only root needs a new mount namespace in linux.namespaces");
+        // They would be made in the bundle's own directory, on the host.
+        if (!spec.device_nodes.empty())
+            bad("linux.devices", "device nodes need a new mount namespace in linux.namespaces");
+    }
     if (spec.overlay && !spec.has_namespace("mount"))
         bad("annotations", "an overlay root needs a new mount namespace in linux.namespaces");
     return spec;

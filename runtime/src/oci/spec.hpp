@@ -66,7 +66,7 @@ struct Hook {
 };
 
 struct Hooks {
-    std::vector<Hook> prestart, create_runtime, poststart, poststop;
+    std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
 };
 
 // cgroup files with no field in minirt's Resources: unified, memory.low,
@@ -83,8 +83,10 @@ struct Process {
     uint32_t uid = 0, gid = 0;
     std::vector<uint32_t> additional_gids;
     std::optional<uint32_t> umask;
-    CapMask capabilities = 0;  // bounding ∩ permitted (what the process may keep)
-    CapMask ambient = 0;
+    CapSets caps;  // each set as given
+    // What the process can ever hold: what a seccomp profile's "caps"
+    // conditions are judged against (the bounding set, as podman judges them).
+    CapMask capabilities() const { return caps.bounding; }
     bool no_new_privileges = false;
     std::vector<RlimitSetting> rlimits;
     std::optional<int> oom_score_adj;

@@ -39,6 +39,13 @@ UniqueFd StateDir::lock() const {
     return fd;
 }
 
+bool StateDir::busy() const {
+    UniqueFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return false;
+    // Released when fd closes; only a holder elsewhere makes it fail.
+    return ::flock(fd.get(), LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
 State StateDir::load() const {
     auto text = read_file_if_exists(state_file());
     if (!text) throw Error("container \"" + id_ + "\" does not exist");
@@ -54,6 +61,7 @@ State StateDir::load() const {
         s.cgroup = j.at("cgroup").get<std::string>();
         s.owns_cgroup = j.value("owns_cgroup", true);
         s.default_cgroup = j.value("default_cgroup", false);
+        s.host_mounts = j.value("host_mounts", false);
         s.annotations = j.value("annotations", json::object());
         return s;
     } catch (const json::exception& e) {
@@ -71,6 +79,7 @@ void StateDir::save(const State& s) const {
            {"cgroup", s.cgroup.string()},
            {"owns_cgroup", s.owns_cgroup},
            {"default_cgroup", s.default_cgroup},
+           {"host_mounts", s.host_mounts},
            {"annotations", s.annotations}};
     // /run is gone after a reboot anyway: no fsync on this path.
     write_file_atomic(state_file(), j.dump(2) + "\n", 0600, false);

@@ -34,6 +34,9 @@ struct State {
     fs::path cgroup;      // absolute path of its cgroup v2 group
     bool owns_cgroup = true;  // we created the group (delete removes it)
     bool default_cgroup = false;  // under our own parent (removed when empty)
+    // Mounted below the rootfs in the caller's mount namespace (a config
+    // without one of its own): `delete` unmounts them.
+    bool host_mounts = false;
     nlohmann::json annotations = nlohmann::json::object();
 };
 
@@ -49,6 +52,8 @@ public:
     void create() const;
     // Serialises create/start/delete of one container (flock on the dir).
     UniqueFd lock() const;
+    // Whether another command holds lock() now (a create under way).
+    bool busy() const;
     State load() const;  // Error "does not exist" if there is no state
     void save(const State& s) const;
     void remove() const;

@@ -1,0 +1,270 @@
+# shellcheck shell=bash
+# minirt oci reads a config.json as runc does where the runtime spec leaves
+# room, and where it is explicit, as the spec says. Each test here is a gap
+# an outside suite found (runtime-tools' validation, another runtime's own
+# tests, Docker), reproduced first.
+
+# shellcheck source=test/integration/oci_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/oci_lib.sh"
+
+# run_bundle NAME: create, start and wait for NAME's process to end; its
+# output is then in $TESTDIR/container.out.
+run_bundle() {
+    : >"$TESTDIR/container.out"
+    oci_bg_ok create --bundle "$TESTDIR/$1" "$1"
+    oci_ok start "$1"
+    wait_for 30 is_stopped "$1"
+}
+container_out() { cat "$TESTDIR/container.out"; }
+
+test_oci_docker_zero_values_mean_not_set() {
+    # What Docker 20.10 writes for a container run without limits.
+    bundle d1 '.process.args = ["echo", "ran"] | .linux.resources += {
+        memory: {limit: 0, reservation: 0, swap: 0, kernel: 0, kernelTCP: 0, disableOOMKiller: false},
+        cpu: {shares: 0, quota: 0, period: 0, realtimeRuntime: 0, realtimePeriod: 0, cpus: "", mems: ""},
+        pids: {limit: 0},
+        blockIO: {weight: 0, leafWeight: 0}}'
+    run_bundle d1
+    expect_eq "$(container_out)" ran "output"
+    oci_ok delete d1
+    expect_no_trace d1
+}
+
+test_oci_sysctls_of_the_hosts_namespaces_are_refused() {
+    local before
+    before=$(cat /proc/sys/fs/mqueue/queues_max)
+    bundle s1 '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "ipc"))
+        | .linux.sysctl = {"fs.mqueue.queues_max": "1"}'
+    oci_bg create --bundle "$TESTDIR/s1" s1
+    [ "$RC" != 0 ] || fail "a host ipc sysctl was accepted"
+    expect_contains "$ERR" "linux.sysctl.fs.mqueue.queues_max: is not allowed in the host's ipc namespace"
+    expect_eq "$(cat /proc/sys/fs/mqueue/queues_max)" "$before" "the host's fs.mqueue.queues_max"
+    expect_no_trace s1
+    bundle s2 '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "network"))
+        | .linux.sysctl = {"net.ipv4.ping_group_range": "0 0"}'
+    oci_bg create --bundle "$TESTDIR/s2" s2
+    expect_contains "$ERR" "is not allowed in the host's network namespace"
+    expect_no_trace s2
+    bundle s3 '.process.args = ["true"] | .linux.sysctl = {"kernel.hostname": "x"}'
+    oci_bg create --bundle "$TESTDIR/s3" s3
+    expect_contains "$ERR" "conflicts with the \"hostname\" field"
+    expect_no_trace s3
+    # In namespaces of its own, they are written there.
+    bundle s4 '.process.args = ["cat", "/proc/sys/fs/mqueue/queues_max", "/proc/sys/kernel/domainname"]
+        | .linux.sysctl = {"fs.mqueue.queues_max": "7", "kernel.domainname": "example.test"}'
+    run_bundle s4
+    expect_eq "$(container_out | tr '\n' ' ')" "7 example.test " "the container's sysctls"
+    expect_eq "$(cat /proc/sys/fs/mqueue/queues_max)" "$before" "the host's fs.mqueue.queues_max"
+    oci_ok delete s4
+}
+
+test_oci_preserve_fds_the_caller_left_closed_do_not_hang_start() {
+    bundle p1 '.process.args = ["sh", "-c", "ls /proc/self/fd/3 /proc/self/fd/4 2>&1 | grep -c \"No such file\""]'
+    # fds 3 and 4 closed: create's own descriptors must not land there (its
+    # lock on the state directory would block start and delete forever).
+    set +e
+    "$MINIRT" oci --root "$OCI_ROOT" create --bundle "$TESTDIR/p1" --preserve-fds 2 p1 \
+        3>&- 4>&- >"$TESTDIR/container.out" 2>"$TESTDIR/oci.err"
+    local rc=$?
+    set -e
+    [ "$rc" = 0 ] || fail "create --preserve-fds 2: $(cat "$TESTDIR/oci.err")"
+    timeout 60 "$MINIRT" oci --root "$OCI_ROOT" start p1 || fail "start hung or failed"
+    wait_for 30 is_stopped p1
+    expect_eq "$(container_out)" 2 "fds 3 and 4 in the container (closed, as the caller left them)"
+    timeout 60 "$MINIRT" oci --root "$OCI_ROOT" delete --force p1 || fail "delete hung or failed"
+    expect_no_trace p1
+}
+
+test_oci_a_fifo_at_a_mount_destination_is_covered_not_opened() {
+    mkdir -p "$TESTDIR/data"
+    mkfifo "$TESTDIR/data/pipe"
+    echo covered >"$TESTDIR/file"
+    bundle m1 ".process.args = [\"cat\", \"/data/pipe\"] | .mounts += [
+        {destination: \"/data\", type: \"bind\", source: \"$TESTDIR/data\", options: [\"rbind\"]},
+        {destination: \"/data/pipe\", type: \"bind\", source: \"$TESTDIR/file\", options: [\"bind\", \"ro\"]}]"
+    run_bundle m1
+    expect_eq "$(container_out)" covered "the file bound over the fifo"
+    oci_ok delete m1
+    expect_no_trace m1
+}
+
+test_oci_state_during_create_is_creating() {
+    mkfifo "$TESTDIR/release"
+    bundle c1 ".process.args = [\"true\"] | .hooks.prestart = [{path: \"/bin/sh\",
+        args: [\"sh\", \"-c\", \"touch $TESTDIR/in-hook; read x < $TESTDIR/release\"]}]"
+    "$MINIRT" oci --root "$OCI_ROOT" create --bundle "$TESTDIR/c1" c1 >/dev/null 2>"$TESTDIR/oci.err" &
+    local create=$!
+    wait_for 30 test -e "$TESTDIR/in-hook"
+    expect_eq "$(state_of c1)" creating "status while create runs its hooks"
+    echo go >"$TESTDIR/release"
+    wait "$create" || fail "create failed: $(cat "$TESTDIR/oci.err")"
+    expect_eq "$(state_of c1)" created "status after create"
+    oci_ok delete --force c1
+    expect_no_trace c1
+}
+
+test_oci_home_comes_from_passwd_and_a_missing_cwd_is_made() {
+    bundle h1 '.root.readonly = true | .process.env = ["PATH=/bin"] | .process.cwd = "/made/here"
+        | .process.args = ["sh", "-c", "echo $HOME $(pwd)"]'
+    run_bundle h1
+    expect_eq "$(container_out)" "/root /made/here" "HOME and cwd of root under a read-only root"
+    oci_ok delete h1
+    bundle h2 '.process.env = ["PATH=/bin"] | .process.user = {uid: 4242, gid: 4242}
+        | .process.args = ["sh", "-c", "echo $HOME"]'
+    run_bundle h2
+    expect_eq "$(container_out)" "/" "HOME of a user passwd does not name"
+    oci_ok delete h2
+    bundle h3 '.process.env = ["PATH=/bin", "HOME=/given"] | .process.args = ["sh", "-c", "echo $HOME"]'
+    run_bundle h3
+    expect_eq "$(container_out)" "/given" "a HOME the config gives"
+    oci_ok delete h3
+}
+
+test_oci_exec_process_leads_its_own_process_group() {
+    bundle e1 '.process.args = ["sleep", "100"]'
+    oci_bg_ok create --bundle "$TESTDIR/e1" e1
+    oci_ok start e1
+    # /proc/self/stat: pid (comm) state ppid pgrp ...; read by the shell itself.
+    oci_ok exec e1 sh -c 'read -r pid comm state ppid pgrp rest </proc/self/stat; echo "$pid $pgrp $HOME"'
+    local pid pgrp home
+    read -r pid pgrp home <<<"$OUT"
+    [ "$pgrp" != 0 ] || fail "getpgrp() is 0 in an exec'd process"
+    expect_eq "$pgrp" "$pid" "the exec'd process's group"
+    expect_eq "$home" /root "HOME of an exec'd process"
+    oci_ok delete --force e1
+    expect_no_trace e1
+}
+
+test_oci_hooks_of_every_stage_and_failures_after_start_go_on() {
+    local log=$TESTDIR/hooks.log
+    # No env: the hook runs with the runtime's environment (its PATH).
+    cat >"$TESTDIR/hook.sh" <<EOF
+#!/bin/sh
+echo "\$1 \$(printenv PATH) \$(hostname)" >> "$log"
+EOF
+    chmod +x "$TESTDIR/hook.sh"
+    local h=$TESTDIR/hook.sh
+    bundle k1 ".process.args = [\"cat\", \"/started-by-hook\"] | .hostname = \"ctr-k1\" | .hooks = {
+        createContainer: [{path: \"$h\", args: [\"hook\", \"createContainer\"]}],
+        startContainer: [{path: \"/bin/sh\", args: [\"sh\", \"-c\", \"echo from-startContainer > /started-by-hook\"]}],
+        poststart: [{path: \"/bin/false\"}, {path: \"$h\", args: [\"hook\", \"poststart\"]}],
+        poststop: [{path: \"/bin/false\"}, {path: \"$h\", args: [\"hook\", \"poststop\"]}]}"
+    oci_bg_ok create --bundle "$TESTDIR/k1" k1
+    # createContainer: the host's files, the container's namespaces.
+    expect_eq "$(cat "$log")" "createContainer $PATH ctr-k1" "createContainer hook"
+    oci_ok start k1
+    expect_contains "$ERR" "poststart hook /bin/false failed"
+    wait_for 30 is_stopped k1
+    expect_eq "$(container_out)" from-startContainer "what the startContainer hook wrote inside the container"
+    oci_ok delete k1
+    expect_contains "$ERR" "poststop hook /bin/false failed"
+    expect_eq "$(cut -d' ' -f1 "$log" | tr '\n' ' ')" "createContainer poststart poststop " "hooks run"
+    expect_no_trace k1
+}
+
+test_oci_mount_destinations_resolve_inside_the_root() {
+    bundle r1 '.process.args = ["sh", "-c", "grep -c \" /target tmpfs \" /proc/mounts; stat -c %a /kept"]
+        | .mounts += [{destination: "/link", type: "tmpfs", source: "tmpfs"},
+                      {destination: "/kept", type: "tmpfs", source: "tmpfs"}]'
+    # An absolute symlink means the container's /target, never the host's.
+    ln -s /target "$TESTDIR/r1/rootfs/link"
+    mkdir -m 0710 "$TESTDIR/r1/rootfs/kept"
+    run_bundle r1
+    expect_eq "$(container_out | tr '\n' ' ')" "1 710 " "tmpfs through the link; a tmpfs keeps its directory's mode"
+    [ ! -e /target ] || fail "the host's /target was made"
+    oci_ok delete r1
+    expect_no_trace r1
+}
+
+test_oci_user_namespace_mapping_the_full_range() {
+    bundle u1 '.process.args = ["cat", "/proc/self/uid_map"] | .linux.namespaces += [{type: "user"}]
+        | .linux.uidMappings = [{containerID: 0, hostID: 0, size: 4294967295}]
+        | .linux.gidMappings = [{containerID: 0, hostID: 0, size: 4294967295}]'
+    run_bundle u1
+    expect_eq "$(container_out | awk '{print $1, $2, $3}')" "0 0 4294967295" uid_map
+    oci_ok delete u1
+}
+
+# /proc/self/status's capability lines, in the order they appear.
+caps_line='grep ^Cap /proc/self/status | cut -f2 | xargs'
+
+test_oci_capability_sets_are_set_as_given() {
+    # Non-root: what exec leaves is the ambient set (in permitted and
+    # inheritable); the bounding set is CHOWN and NET_RAW, inheritable NET_RAW.
+    bundle c1 ".process.user = {uid: 1000, gid: 1000} | .process.args = [\"sh\", \"-c\", \"$caps_line\"]
+        | .process.capabilities = {bounding: [\"CAP_CHOWN\", \"CAP_NET_RAW\"], effective: [\"CAP_CHOWN\"],
+            permitted: [\"CAP_CHOWN\", \"CAP_NET_RAW\"], inheritable: [\"CAP_NET_RAW\"], ambient: [\"CAP_NET_RAW\"]}"
+    run_bundle c1
+    expect_eq "$(container_out)" "0000000000002000 0000000000002000 0000000000002000 0000000000002001 0000000000002000" \
+        "CapInh CapPrm CapEff CapBnd CapAmb"
+    oci_ok delete c1
+}
+
+test_oci_capability_outside_the_bounding_set_is_refused_native_drops_it() {
+    command -v setpriv >/dev/null || skip "no setpriv"
+    bundle b1 '.process.args = ["true"] | .process.capabilities.bounding += ["CAP_SYS_MODULE"]'
+    set +e
+    setpriv --bounding-set=-sys_module "$MINIRT" oci --root "$OCI_ROOT" create --bundle "$TESTDIR/b1" b1 \
+        >/dev/null 2>"$TESTDIR/oci.err"
+    local rc=$?
+    set -e
+    [ "$rc" != 0 ] || fail "a capability outside the bounding set was accepted"
+    expect_contains "$(cat "$TESTDIR/oci.err")" "CAP_SYS_MODULE is not in this runtime's bounding set"
+    expect_no_trace b1
+    # minirt's own CLI leaves it out and runs (docs/security.md).
+    set +e
+    OUT=$(setpriv --bounding-set=-sys_module "$MINIRT" run --rm --network none --cap-add SYS_MODULE busybox \
+        sh -c "$caps_line" 2>&1)
+    rc=$?
+    set -e
+    [ "$rc" = 0 ] || fail "native run without SYS_MODULE in the bounding set: $OUT"
+    local bnd
+    bnd=$(awk '{print $4}' <<<"$OUT")
+    (((16#$bnd >> 16) % 2 == 0)) || fail "CAP_SYS_MODULE in the bounding set: $OUT"
+}
+
+test_oci_root_propagation_shared_and_unbindable() {
+    local p
+    for p in shared rshared unbindable runbindable slave private; do
+        bundle "rp-$p" ".process.args = [\"head\", \"-1\", \"/proc/self/mountinfo\"] | .linux.rootfsPropagation = \"$p\""
+        run_bundle "rp-$p"
+        case $p in
+        *shared) expect_contains "$(container_out)" " shared:" "/ with $p" ;;
+        *unbindable) expect_contains "$(container_out)" " unbindable " "/ with $p" ;;
+        esac
+        oci_ok delete "rp-$p"
+        expect_no_trace "rp-$p"
+    done
+}
+
+# Whatever a failure leaves mounted below a rootfs in our namespace goes
+# before the test's directory is removed.
+unmount_rootfs() {
+    local m
+    for m in $(awk -v dir="$TESTDIR/$1/rootfs/" 'index($5, dir) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+        umount -l "$m" || true
+    done
+}
+
+test_oci_mounts_without_a_mount_namespace_are_made_and_taken_away() {
+    trap 'unmount_rootfs n1; remove_cg_parent' EXIT
+    # Only filesystems of its own (nothing of the host's is bound in).
+    bundle n1 '.process.args = ["sh", "-c", "cat /proc/1/comm; ls /dev/null; sleep 100"]
+        | .linux.namespaces |= map(select(.type != "mount")) | .linux.maskedPaths = [] | .linux.readonlyPaths = []
+        | .mounts |= map(select(.destination == "/proc" or .destination == "/dev"))'
+    oci_bg_ok create --bundle "$TESTDIR/n1" n1
+    oci_ok start n1
+    wait_for 30 grep -q /dev/null "$TESTDIR/container.out"
+    expect_eq "$(container_out | tr '\n' ' ')" "sh /dev/null " "a /proc and /dev of its own"
+    # In our mount namespace, as runc makes them.
+    grep -q " $TESTDIR/n1/rootfs/proc " /proc/self/mountinfo || fail "no /proc under the rootfs in the host's namespace"
+    expect_eq "$(readlink "/proc/$(oci_pid n1)/ns/mnt")" "$(readlink /proc/self/ns/mnt)" "the container's mount namespace"
+    oci_ok delete --force n1
+    ! grep -q " $TESTDIR/n1/rootfs" /proc/self/mountinfo || fail "mounts left under the rootfs"
+    expect_no_trace n1
+    # What would change the host's own paths is refused.
+    bundle n2 '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "mount"))'
+    oci_bg create --bundle "$TESTDIR/n2" n2
+    expect_contains "$ERR" "masked and read-only paths need a new mount namespace"
+    expect_no_trace n2
+}
