@@ -241,9 +241,8 @@ test_oci_root_propagation_shared_and_unbindable() {
 # before the test's directory is removed.
 unmount_rootfs() {
     local m
-    for m in $(awk -v dir="$TESTDIR/$1/rootfs/" 'index($5, dir) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
-        umount -l "$m" || true
-    done
+    awk -v dir="$TESTDIR/$1/rootfs/" 'index($5, dir) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+        while read -r m; do umount -l "$m" || true; done
 }
 
 test_oci_mounts_without_a_mount_namespace_are_made_and_taken_away() {
@@ -267,4 +266,71 @@ test_oci_mounts_without_a_mount_namespace_are_made_and_taken_away() {
     oci_bg create --bundle "$TESTDIR/n2" n2
     expect_contains "$ERR" "masked and read-only paths need a new mount namespace"
     expect_no_trace n2
+}
+
+test_oci_list_events_and_update() {
+    bundle l1 '.process.args = ["sleep", "100"]'
+    bundle l2 '.process.args = ["true"]'
+    oci_bg_ok create --bundle "$TESTDIR/l1" l1
+    oci_bg_ok create --bundle "$TESTDIR/l2" l2
+    oci_ok start l1
+    oci_ok list --format json
+    expect_eq "$(jq -r 'map(.id + "=" + .status) | join(" ")' <<<"$OUT")" "l1=running l2=created" "list --format json"
+    oci_ok list -q
+    expect_eq "$OUT" "l1
+l2" "list -q"
+    oci_ok list
+    expect_contains "$OUT" "$TESTDIR/l1" "list's table"
+    # events --stats: one JSON object, runc's shape, from the group's files.
+    oci_ok events --stats l1
+    expect_eq "$(jq -r '[.type, .id, (.data.cpu.usage.total | type)] | join(" ")' <<<"$OUT")" "stats l1 number" "events --stats"
+    # events: a line each interval until the container ends.
+    "$MINIRT" oci --root "$OCI_ROOT" events --interval 100ms l1 >"$TESTDIR/events.out" &
+    local events=$!
+    wait_for 30 test -s "$TESTDIR/events.out"
+    oci_ok kill l1 KILL
+    wait "$events" || fail "events exited non-zero"
+    jq -e 'select(.type == "stats" and .id == "l1")' "$TESTDIR/events.out" >/dev/null || fail "events printed no stats"
+    # update: what this hybrid host's v2 hierarchy cannot limit is refused,
+    # named by its linux.resources field (the VM suite updates for real).
+    oci update --memory 100m l1
+    [ "$RC" = 125 ] || fail "update --memory on a stopped container exited $RC"
+    oci_ok delete l1
+    oci_ok delete --force l2
+    expect_no_trace l1
+    expect_no_trace l2
+}
+
+test_oci_update_names_the_field_a_host_cannot_limit() {
+    [ ! -e "$(dirname "$(test_cg_parent)")/cgroup.controllers" ] || grep -qw memory "$(dirname "$(test_cg_parent)")/cgroup.controllers" &&
+        skip "this host's cgroup v2 hierarchy has the memory controller (the VM suite covers update)"
+    bundle u1 '.process.args = ["sleep", "100"]'
+    oci_bg_ok create --bundle "$TESTDIR/u1" u1
+    oci update --memory 100m u1
+    expect_eq "$RC" 125 "update's exit code"
+    expect_contains "$ERR" "update: linux.resources.memory.limit needs the cgroup v2 \"memory\" controller"
+    oci update --resources - u1 <<<'{"pids": {"limit": 10}}'
+    expect_contains "$ERR" "update: linux.resources.pids.limit needs the cgroup v2 \"pids\" controller"
+    oci update --l3-cache-schema L3:0=f u1
+    expect_contains "$ERR" "Intel RDT"
+    oci_ok delete --force u1
+    expect_no_trace u1
+}
+
+test_oci_spec_rootless_runs() {
+    mkdir -p "$TESTDIR/rl"
+    cp -a "$MINIRT_STORAGE/images/busybox/rootfs" "$TESTDIR/rl/rootfs"
+    "$MINIRT" oci spec --rootless --bundle "$TESTDIR/rl"
+    local c=$TESTDIR/rl/config.json
+    expect_eq "$(jq -c '[.linux.namespaces[].type | select(. == "network" or . == "user")]' "$c")" '["user"]' "namespaces"
+    expect_eq "$(jq -c '.linux.uidMappings' "$c")" "[{\"containerID\":0,\"hostID\":$(id -u),\"size\":1}]" uidMappings
+    expect_eq "$(jq -r '.mounts[] | select(.destination == "/sys") | .options | join(",")' "$c")" "rbind,nosuid,noexec,nodev,ro" "/sys"
+    [ "$(jq '[.mounts[].options // [] | .[] | select(startswith("gid="))] | length' "$c")" = 0 ] || fail "gid= options left"
+    jq --arg cg "/$MINIRT_CGROUP_PARENT/rl" '.linux.cgroupsPath = $cg | .process.terminal = false
+        | .process.args = ["cat", "/proc/self/uid_map"]' "$c" >"$c.new"
+    mv "$c.new" "$c"
+    run_bundle rl
+    expect_eq "$(container_out | awk '{print $1, $2, $3}')" "0 $(id -u) 1" "the rootless spec's uid_map"
+    oci_ok delete rl
+    expect_no_trace rl
 }

@@ -57,6 +57,18 @@ TEST_CASE("shared propagation is read from mountinfo", "[mounts]") {
     CHECK(on_shared_mount("/mnt/privateer", info));  // a sibling, not below /mnt/private
 }
 
+TEST_CASE("the mounts below a directory, escapes decoded, prefix siblings not", "[mounts]") {
+    std::string info =
+        "27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+        "50 27 0:40 / /b/rootfs rw - tmpfs tmpfs rw\n"
+        "51 50 0:41 / /b/rootfs/proc rw - proc proc rw\n"
+        "52 50 0:42 / /b/rootfs/my\\040dir rw - tmpfs tmpfs rw\n"
+        "53 27 0:43 / /b/rootfs2/proc rw - proc proc rw\n";
+    CHECK(mounts_below("/b/rootfs", info) == std::vector<std::string>{"/b/rootfs/proc", "/b/rootfs/my dir"});
+    CHECK(mounts_below("/b/rootfs/", info).size() == 2);
+    CHECK(mounts_below("/c", info).empty());
+}
+
 TEST_CASE("overlay options", "[mounts]") {
     CHECK(overlay_options("/l", "/u", "/w") == "lowerdir=/l,upperdir=/u,workdir=/w");
 }

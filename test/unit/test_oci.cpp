@@ -134,6 +134,26 @@ TEST_CASE("oci: zero values are \"not set\", as runc reads them (Docker writes t
     CHECK(error_of(j).find("memory.limit: must be positive, 0 (not set) or -1 (no limit)") != std::string::npos);
 }
 
+TEST_CASE("oci: spec --rootless makes runc's changes, and the result parses") {
+    json j = oci::rootless_spec(oci::default_spec(false), 1000, 1001);
+    std::vector<std::string> types;
+    for (const auto& n : j["linux"]["namespaces"]) types.push_back(n["type"]);
+    CHECK(std::count(types.begin(), types.end(), "network") == 0);
+    CHECK(types.back() == "user");
+    CHECK(j["linux"]["uidMappings"][0]["hostID"] == 1000);
+    CHECK(j["linux"]["gidMappings"][0]["hostID"] == 1001);
+    CHECK_FALSE(j["linux"].contains("resources"));
+    for (const auto& m : j["mounts"])
+        for (const auto& o : m["options"]) CHECK_FALSE(o.get<std::string>().starts_with("gid="));
+    oci::Spec s = oci::parse_spec(j.dump(), "/b");
+    CHECK(s.has_namespace("user"));
+    CHECK_FALSE(s.has_namespace("network"));
+    auto sys = std::find_if(s.mounts.begin(), s.mounts.end(), [](const oci::Mount& m) { return m.destination == "/sys"; });
+    REQUIRE(sys != s.mounts.end());
+    CHECK(sys->bind);
+    CHECK(sys->recursive);
+}
+
 TEST_CASE("oci: a user namespace may map the full 32-bit range") {
     json j = minimal();
     j["linux"]["namespaces"] = {{{"type", "user"}}, {{"type", "mount"}}};

@@ -112,6 +112,22 @@ UniqueFd connect_console(const std::string& path) {
     return with_context("--console-socket " + path, [&] { return connect_unix(path, SOCK_STREAM); });
 }
 
+// minirt's resource errors name its own flags; an engine's user wants the
+// config.json field.
+Error in_config_terms(const Error& e, const std::string& prefix) {
+    static const std::pair<const char*, const char*> names[] = {
+        {"--mem-swap", "memory.swap"},       {"--mem", "memory.limit"},
+        {"--cpus/--cpu", "cpu.quota"},       {"--cpu-weight", "cpu.shares"},
+        {"--cpuset-cpus", "cpu.cpus"},       {"--io-read-bps/--io-write-bps", "blockIO.throttle*BpsDevice"},
+        {"--io-read-bps", "blockIO.throttleReadBpsDevice"}, {"--io-write-bps", "blockIO.throttleWriteBpsDevice"},
+        {"--pids-limit", "pids.limit"},
+    };
+    for (const auto& [flag, field] : names)
+        if (e.message().starts_with(std::string(flag) + " ") || e.message().starts_with(std::string(flag) + ":"))
+            return Error(prefix + std::string(field) + e.message().substr(std::strlen(flag)));
+    return e;  // already in config.json's terms, or about the group itself
+}
+
 std::vector<int> reserve_preserved_fds(int count) {
     std::vector<int> vacant;
     for (int fd = 3; fd < 3 + count; ++fd) {
@@ -316,7 +332,7 @@ int cmd_features(const Globals&, const std::vector<std::string>& args) {
     json features{
         {"ociVersionMin", "1.0.0"},
         {"ociVersionMax", kOciVersion},
-        {"hooks", {"prestart", "createRuntime", "poststart", "poststop"}},
+        {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
         {"mountOptions", {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap",
                           "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime",
                           "nostrictatime", "nosuid", "notmpcopyup", "private", "rbind", "relatime", "remount",
@@ -342,11 +358,46 @@ int cmd_features(const Globals&, const std::vector<std::string>& args) {
 
 int cmd_spec(const Globals&, const std::vector<std::string>& args) {
     Flags f("spec", {{{"bundle", "b"}, true}, {{"rootless"}}}, args);
-    f.expect(0, 0, "minirt oci spec [--bundle DIR]");
-    if (f.has("rootless")) throw Error("spec: --rootless is not supported (minirt runs containers as root)");
+    f.expect(0, 0, "minirt oci spec [--bundle DIR] [--rootless]");
     fs::path file = fs::path(f.value("bundle", ".")) / "config.json";
     if (fs::exists(file)) throw Error("spec: " + file.string() + " already exists; remove it first");
-    write_file_atomic(file, default_spec(false).dump(2) + "\n", 0644, false);
+    json spec = default_spec(false);
+    if (f.has("rootless")) spec = rootless_spec(std::move(spec), ::geteuid(), ::getegid());
+    write_file_atomic(file, spec.dump(2) + "\n", 0644, false);
+    return 0;
+}
+
+int cmd_list(const Globals& g, const std::vector<std::string>& args) {
+    Flags f("list", {{{"format", "f"}, true}, {{"quiet", "q"}}}, args);
+    f.expect(0, 0, "minirt oci list [--format table|json] [--quiet]");
+    std::string format = f.value("format", "table");
+    if (format != "table" && format != "json") throw Error("list: invalid --format \"" + format + "\" (table or json)");
+    std::vector<json> rows;
+    std::error_code ec;
+    std::vector<std::string> ids;
+    for (const auto& entry : fs::directory_iterator(g.root, ec)) ids.push_back(entry.path().filename().string());
+    std::sort(ids.begin(), ids.end());
+    for (const auto& id : ids) {
+        // One removed meanwhile, or a create that has not written its state yet, is skipped.
+        try {
+            Loaded l = load(g, id);
+            Status st = l.status;
+            if (l.state.pid == 0 && l.dir.busy()) st = Status::Creating;
+            rows.push_back(state_json(l.state, st));
+        } catch (const Error&) {
+        }
+    }
+    if (f.has("quiet")) {
+        for (const auto& r : rows) std::cout << r["id"].get<std::string>() << "\n";
+    } else if (format == "json") {
+        std::cout << json(rows).dump() << "\n";
+    } else {
+        std::printf("%-12s %-8s %-10s %-40s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+        for (const auto& r : rows)
+            std::printf("%-12s %-8d %-10s %-40s %-32s %s\n", r["id"].get<std::string>().c_str(), r["pid"].get<int>(),
+                        r["status"].get<std::string>().c_str(), r["bundle"].get<std::string>().c_str(),
+                        r["created"].get<std::string>().c_str(), "root");
+    }
     return 0;
 }
 
@@ -375,6 +426,9 @@ void print_help() {
                  "  pause    freeze every process (cgroup.freeze)\n"
                  "  resume   thaw them\n"
                  "  ps       list the container's processes\n"
+                 "  list     list the containers (--format table|json, --quiet)\n"
+                 "  update   change a container's limits (runc's flags, or --resources FILE|-)\n"
+                 "  events   print its cgroup figures as JSON (--stats: once; else every --interval, and OOM kills)\n"
                  "  features print what this runtime supports (JSON)\n"
                  "  spec     write a default config.json\n";
 }
@@ -426,6 +480,9 @@ int dispatch(int argc, char** argv, int first, Globals& g) {
     if (verb == "resume") return set_paused(g, args, false);
     if (verb == "ps") return cmd_ps(g, args);
     if (verb == "features") return cmd_features(g, args);
+    if (verb == "update") return cmd_update(g, args);
+    if (verb == "events") return cmd_events(g, args);
+    if (verb == "list") return cmd_list(g, args);
     if (verb == "spec") return cmd_spec(g, args);
     if (verb == "version") {
         print_version();

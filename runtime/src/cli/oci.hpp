@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
 #include "common/fd.hpp"
 
 namespace minirt::oci {
@@ -60,6 +61,10 @@ UniqueFd connect_console(const std::string& path);
 // names them, for the process to close again before it runs.
 std::vector<int> reserve_preserved_fds(int count);
 
+// minirt's resource errors name its own flags (--mem); an engine's user
+// wants the linux.resources field, after `prefix`.
+Error in_config_terms(const Error& e, const std::string& prefix);
+
 struct Process;
 // As runc's capset would: a capability the process is given in any set
 // must be in this runtime's own bounding set. (minirt's own CLI leaves
@@ -70,5 +75,7 @@ int oci_main(int argc, char** argv, bool as_minirt_oci);
 
 int cmd_create(const Globals& g, const std::vector<std::string>& args);
 int cmd_exec(const Globals& g, const std::vector<std::string>& args);
+int cmd_update(const Globals& g, const std::vector<std::string>& args);
+int cmd_events(const Globals& g, const std::vector<std::string>& args);
 
 }  // namespace minirt::oci

@@ -67,22 +67,6 @@ private:
     bool committed_ = false;
 };
 
-// minirt's resource errors name its own flags; an engine's user wants the
-// config.json field.
-Error in_config_terms(const Error& e) {
-    static const std::pair<const char*, const char*> names[] = {
-        {"--mem-swap", "memory.swap"},       {"--mem", "memory.limit"},
-        {"--cpus/--cpu", "cpu.quota"},       {"--cpu-weight", "cpu.shares"},
-        {"--cpuset-cpus", "cpu.cpus"},       {"--io-read-bps/--io-write-bps", "blockIO.throttle*BpsDevice"},
-        {"--io-read-bps", "blockIO.throttleReadBpsDevice"}, {"--io-write-bps", "blockIO.throttleWriteBpsDevice"},
-        {"--pids-limit", "pids.limit"},
-    };
-    for (const auto& [flag, field] : names)
-        if (e.message().starts_with(std::string(flag) + " ") || e.message().starts_with(std::string(flag) + ":"))
-            return Error("config.json: linux.resources." + std::string(field) + e.message().substr(std::strlen(flag)));
-    return e;  // already in config.json's terms, or about the group itself
-}
-
 int high_fd(int fd, int above) {
     int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, above);
     if (copy < 0) throw_errno("dup");
@@ -129,7 +113,7 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     try {
         cg = engine::setup_cgroup(spec, "minirt-oci/" + id, engine::Leftover::ReuseEmpty);
     } catch (const Error& e) {
-        throw in_config_terms(e);
+        throw in_config_terms(e, "config.json: linux.resources.");
     }
     if (cg) creation.set_cgroup(*cg);
     fs::path cgroup = cg ? cg->group.path() : fs::path();

@@ -56,6 +56,25 @@ void check_controllers(const oci::Spec& spec) {
     minirt::check_controllers(spec.resources, more);
 }
 
+void apply_limits(const fs::path& group, const oci::Spec& spec) {
+    apply_resources(group, spec.resources);
+    for (const auto& w : spec.extra_writes) {
+        try {
+            write_control_file(group / w.file, w.value);
+        } catch (const Error& e) {
+            throw e.wrap("config.json: " + w.field);
+        }
+    }
+}
+
+void update_limits(const fs::path& group, const oci::Spec& spec) {
+    check_controllers(spec);
+    auto mount = find_cgroup2_mount();
+    if (!mount) throw Error("this host has no cgroup v2 hierarchy");
+    enable_controllers(*mount, group, spec.resources);
+    apply_limits(group, spec);
+}
+
 std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::string& default_rel, Leftover leftover) {
     check_controllers(spec);
     auto mount = find_cgroup2_mount();
@@ -74,14 +93,7 @@ std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::st
     if (cg.owned) cg.group.create(spec.resources);
     else enable_controllers(*mount, cg.group.path(), spec.resources);
     try {
-        apply_resources(cg.group.path(), spec.resources);
-        for (const auto& w : spec.extra_writes) {
-            try {
-                write_control_file(cg.group.path() / w.file, w.value);
-            } catch (const Error& e) {
-                throw e.wrap("config.json: " + w.field);
-            }
-        }
+        apply_limits(cg.group.path(), spec);
     } catch (...) {
         if (cg.owned) {
             try {

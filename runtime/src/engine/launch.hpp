@@ -52,6 +52,11 @@ enum class Leftover {
 // ancestors' controllers enabled) and limited as the spec says; nullopt on
 // a host without cgroup v2 when the spec asks for no limits.
 std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::string& default_rel, Leftover leftover);
+// The limits of `spec` (resources and the files it names) written into an
+// existing group: what `oci update` changes (the device rules excepted).
+void apply_limits(const fs::path& group, const oci::Spec& spec);
+// ... after the controller check, with the controllers enabled above it.
+void update_limits(const fs::path& group, const oci::Spec& spec);
 
 // A container's init on its way: cloned (PID 1 of its own namespace when
 // the spec asks for one) straight into its cgroup, then driven through the

@@ -311,7 +311,7 @@ bool unified_field(const std::string& file, const std::string& value, Resources&
     return true;
 }
 
-void parse_resources(const json& res, Spec& spec) {
+void read_resources(const json& res, Spec& spec) {
     const std::string where = "linux.resources";
     Resources& r = spec.resources;
     const json& memory = get_object(res, "memory", where);
@@ -461,7 +461,7 @@ void parse_linux(const json& linux, Spec& spec) {
     if (spec.cgroups_path.find("..") != std::string::npos) bad("linux.cgroupsPath", "must not contain \"..\"");
     if (spec.cgroups_path.find(':') != std::string::npos)
         bad("linux.cgroupsPath", "\"" + spec.cgroups_path + "\" is a systemd slice:unit path; minirt manages cgroupfs paths only");
-    parse_resources(get_object(linux, "resources", "linux"), spec);
+    read_resources(get_object(linux, "resources", "linux"), spec);
     if (const json* sc = member(linux, "seccomp")) {
         if (!sc->is_object()) bad("linux.seccomp", "must be an object");
         if (member(*sc, "listenerPath")) bad("linux.seccomp.listenerPath", "seccomp notification is not supported");
@@ -487,6 +487,11 @@ void parse_linux(const json& linux, Spec& spec) {
 }
 
 }  // namespace
+
+void parse_resources(const json& resources, Spec& spec) {
+    if (!resources.is_object()) bad("linux.resources", "must be an object");
+    read_resources(resources, spec);
+}
 
 int namespace_flag(const std::string& type) {
     static const std::map<std::string, int> flags{
@@ -714,6 +719,32 @@ Spec parse_spec(const std::string& text, const fs::path& bundle) {
     }
     if (spec.overlay && !spec.has_namespace("mount"))
         bad("annotations", "an overlay root needs a new mount namespace in linux.namespaces");
+    return spec;
+}
+
+json rootless_spec(json spec, uint32_t uid, uint32_t gid) {
+    json namespaces = json::array();
+    for (const auto& n : spec["linux"]["namespaces"])
+        if (n["type"] != "network" && n["type"] != "user") namespaces.push_back(n);
+    namespaces.push_back({{"type", "user"}});
+    spec["linux"]["namespaces"] = namespaces;
+    spec["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", uid}, {"size", 1}}});
+    spec["linux"]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", gid}, {"size", 1}}});
+    json mounts = json::array();
+    for (json m : spec["mounts"]) {
+        if (m["destination"] == "/sys") {
+            mounts.push_back({{"destination", "/sys"}, {"type", "none"}, {"source", "/sys"},
+                              {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}});
+            continue;
+        }
+        json options = json::array();
+        for (const auto& o : m.value("options", json::array()))
+            if (!o.get<std::string>().starts_with("uid=") && !o.get<std::string>().starts_with("gid=")) options.push_back(o);
+        m["options"] = options;
+        mounts.push_back(m);
+    }
+    spec["mounts"] = mounts;
+    spec["linux"].erase("resources");
     return spec;
 }
 

@@ -138,6 +138,10 @@ struct Spec {
     const Namespace* find_namespace(const std::string& type) const;
 };
 
+// A linux.resources object alone (runc update --resources), read into
+// spec.resources and spec.extra_writes by the same rules as in config.json.
+void parse_resources(const nlohmann::json& resources, Spec& spec);
+
 // CLONE_NEW* for a linux.namespaces type ("network" → CLONE_NEWNET).
 int namespace_flag(const std::string& type);
 
@@ -151,6 +155,10 @@ void parse_mount_options(const std::vector<std::string>& options, Mount& m);
 void validate_container_id(const std::string& id);
 // The config.json `minirt oci spec` writes: busybox sh, runc's defaults.
 nlohmann::json default_spec(bool terminal);
+// runc spec --rootless's changes to a spec: a user namespace mapping
+// container root to `uid`/`gid`, no network namespace, /sys bound from the
+// host, no uid=/gid= mount options, no resources.
+nlohmann::json rootless_spec(nlohmann::json spec, uint32_t uid, uint32_t gid);
 // cpu.shares (cgroup v1, 2..262144) to cpu.weight (1..10000), as crun does.
 uint64_t shares_to_weight(uint64_t shares);
 

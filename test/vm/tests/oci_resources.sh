@@ -28,6 +28,21 @@ expect_eq 79 "$(cat "$d/cpu.weight")" "cpu.weight from cpu.shares 2048"
 expect_eq "20000 100000" "$(cat "$d/cpu.max")" "cpu.max from quota/period"
 expect_eq 10 "$(cat "$d/pids.max")" "pids.max from pids.limit"
 expect_eq "default 10000" "$(cat "$d/io.weight")" "io.weight from blockIO.weight 1000"
+# oci update, as docker update and podman update drive it: flags, then a
+# linux.resources file; the other half of cpu.max is kept.
+run oci update --memory 128m --pids-limit 20 --cpu-quota 50000 ocr
+expect_eq 134217728 "$(cat "$d/memory.max")" "memory.max after update --memory 128m"
+expect_eq 20 "$(cat "$d/pids.max")" "pids.max after update --pids-limit 20"
+expect_eq "50000 100000" "$(cat "$d/cpu.max")" "cpu.max after update --cpu-quota 50000"
+printf '{"memory": {"limit": -1}, "pids": {"limit": 10}, "cpu": {"shares": 0}}' >"$b/res.json"
+run oci update --resources "$b/res.json" ocr
+expect_eq max "$(cat "$d/memory.max")" "memory.max after update with limit -1"
+expect_eq 10 "$(cat "$d/pids.max")" "pids.max after update --resources"
+expect_eq 79 "$(cat "$d/cpu.weight")" "cpu.weight kept (shares 0 is not set)"
+run oci events --stats ocr
+expect_contains "$OUT" '"pids":{"current":1,"limit":10}' "events --stats pids"
+expect_contains "$OUT" '"type":"stats"' "events --stats"
+run oci update --memory 67108864 ocr
 run oci start ocr
 wait_for "grep -q '^summary ' '$b/out'" 30 "fork_hog's summary"
 summary=$(grep '^summary ' "$b/out")
