@@ -16,6 +16,12 @@ run_bundle() {
     wait_for 30 is_stopped "$1"
 }
 container_out() { cat "$TESTDIR/container.out"; }
+# create_refused NAME: create must fail (its error in $ERR); one that
+# succeeds is deleted before the test fails, so no init is left waiting.
+create_refused() {
+    oci_bg create --bundle "$TESTDIR/$1" "$1"
+    [ "$RC" != 0 ] || { oci delete --force "$1"; fail "create $1 was accepted"; }
+}
 
 test_oci_docker_zero_values_mean_not_set() {
     # What Docker 20.10 writes for a container run without limits.
@@ -35,18 +41,17 @@ test_oci_sysctls_of_the_hosts_namespaces_are_refused() {
     before=$(cat /proc/sys/fs/mqueue/queues_max)
     bundle s1 '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "ipc"))
         | .linux.sysctl = {"fs.mqueue.queues_max": "1"}'
-    oci_bg create --bundle "$TESTDIR/s1" s1
-    [ "$RC" != 0 ] || fail "a host ipc sysctl was accepted"
+    create_refused s1
     expect_contains "$ERR" "linux.sysctl.fs.mqueue.queues_max: is not allowed in the host's ipc namespace"
     expect_eq "$(cat /proc/sys/fs/mqueue/queues_max)" "$before" "the host's fs.mqueue.queues_max"
     expect_no_trace s1
     bundle s2 '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "network"))
         | .linux.sysctl = {"net.ipv4.ping_group_range": "0 0"}'
-    oci_bg create --bundle "$TESTDIR/s2" s2
+    create_refused s2
     expect_contains "$ERR" "is not allowed in the host's network namespace"
     expect_no_trace s2
     bundle s3 '.process.args = ["true"] | .linux.sysctl = {"kernel.hostname": "x"}'
-    oci_bg create --bundle "$TESTDIR/s3" s3
+    create_refused s3
     expect_contains "$ERR" "conflicts with the \"hostname\" field"
     expect_no_trace s3
     # In namespaces of its own, they are written there.
@@ -212,7 +217,7 @@ test_oci_capability_outside_the_bounding_set_is_refused_native_drops_it() {
         >/dev/null 2>"$TESTDIR/oci.err"
     local rc=$?
     set -e
-    [ "$rc" != 0 ] || fail "a capability outside the bounding set was accepted"
+    [ "$rc" != 0 ] || { oci delete --force b1; fail "a capability outside the bounding set was accepted"; }
     expect_contains "$(cat "$TESTDIR/oci.err")" "CAP_SYS_MODULE is not in this runtime's bounding set"
     expect_no_trace b1
     # minirt's own CLI leaves it out and runs (docs/security.md).
@@ -267,7 +272,7 @@ test_oci_mounts_without_a_mount_namespace_are_made_and_taken_away() {
     expect_no_trace n1
     # What would change the host's own paths is refused.
     bundle n2 '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "mount"))'
-    oci_bg create --bundle "$TESTDIR/n2" n2
+    create_refused n2
     expect_contains "$ERR" "masked and read-only paths need a new mount namespace"
     expect_no_trace n2
 }
@@ -337,4 +342,27 @@ test_oci_spec_rootless_runs() {
     expect_eq "$(container_out | awk '{print $1, $2, $3}')" "0 $(id -u) 1" "the rootless spec's uid_map"
     oci_ok delete rl
     expect_no_trace rl
+}
+
+test_oci_personality_and_io_priority() {
+    bundle q1 '.process.args = ["sh", "-c", "uname -m; ionice"] | .linux.personality = {domain: "LINUX32"}
+        | .process.ioPriority = {class: "IOPRIO_CLASS_BE", priority: 3}'
+    run_bundle q1
+    expect_eq "$(container_out | tr '\n' ' ')" "i686 best-effort: prio 3 " "uname -m and ionice in the container"
+    oci_bg_ok create --bundle "$TESTDIR/q1" q2
+    oci_ok start q2
+    wait_for 30 is_stopped q2
+    oci_ok delete q2
+    oci_ok delete q1
+}
+
+test_oci_apparmor_unconfined_runs_and_a_profile_needs_apparmor() {
+    bundle a1 '.process.args = ["true"] | .process.apparmorProfile = "unconfined"'
+    run_bundle a1
+    oci_ok delete a1
+    [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ] || skip "AppArmor is enabled here"
+    bundle a2 '.process.args = ["true"] | .process.apparmorProfile = "docker-default"'
+    create_refused a2
+    expect_contains "$ERR" "process.apparmorProfile \"docker-default\": AppArmor is not enabled on this host"
+    expect_no_trace a2
 }

@@ -154,6 +154,21 @@ TEST_CASE("oci: spec --rootless makes runc's changes, and the result parses") {
     CHECK(sys->recursive);
 }
 
+TEST_CASE("oci: personality, ioPriority and rdma limits are applied, not ignored") {
+    json j = minimal();
+    j["linux"]["personality"] = {{"domain", "LINUX32"}};
+    j["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}, {"priority", 7}};
+    j["linux"]["resources"]["rdma"] = {{"mlx5_1", {{"hcaHandles", 3}, {"hcaObjects", 10000}}}};
+    oci::Spec s = oci::parse_spec(j.dump(), "/b");
+    CHECK(s.process.personality == 0x0008u);
+    CHECK(s.process.io_priority == (3 << 13 | 7));
+    REQUIRE(s.extra_writes.size() == 1);
+    CHECK(s.extra_writes[0].file == "rdma.max");
+    CHECK(s.extra_writes[0].value == "mlx5_1 hca_handle=3 hca_object=10000");
+    j["linux"]["personality"]["domain"] = "PER_BSD";
+    CHECK(error_of(j).find("linux.personality.domain") != std::string::npos);
+}
+
 TEST_CASE("oci: a user namespace may map the full 32-bit range") {
     json j = minimal();
     j["linux"]["namespaces"] = {{{"type", "user"}}, {{"type", "mount"}}};

@@ -324,6 +324,11 @@ int cmd_ps(const Globals& g, const std::vector<std::string>& args) {
     return 0;
 }
 
+bool apparmor_enabled() {
+    auto v = read_file_if_exists("/sys/module/apparmor/parameters/enabled");
+    return v && v->starts_with("Y");
+}
+
 int cmd_features(const Globals&, const std::vector<std::string>& args) {
     Flags f("features", {}, args);
     f.expect(0, 0, "minirt oci features");
@@ -348,7 +353,7 @@ int cmd_features(const Globals&, const std::vector<std::string>& args) {
                        {"operators", {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
                                       "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
                        {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}}}},
-          {"apparmor", {{"enabled", false}}},
+          {"apparmor", {{"enabled", apparmor_enabled()}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
           {"selinux", {{"enabled", false}}}}},
     };

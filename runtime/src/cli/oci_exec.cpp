@@ -40,7 +40,9 @@ Process process_from_flags(const Flags& f, const Spec& spec) {
         } catch (const nlohmann::json::exception& e) {
             throw Error("--process " + f.value("process") + ": not valid JSON: " + e.what());
         }
-        return with_context("--process " + f.value("process"), [&] { return parse_process(j, "process"); });
+        Process p = with_context("--process " + f.value("process"), [&] { return parse_process(j, "process"); });
+        p.personality = spec.process.personality;  // the container's, not the process's
+        return p;
     }
     if (f.positional().size() < 2) throw Error("exec: give a command, or --process FILE");
     Process p = spec.process;
@@ -70,6 +72,7 @@ Process process_from_flags(const Flags& f, const Spec& spec) {
         if (p.caps.inheritable) p.caps.ambient |= added;
     }
     if (f.has("no-new-privs")) p.no_new_privileges = true;
+    if (f.has("apparmor")) p.apparmor_profile = f.value("apparmor");
     return p;
 }
 
@@ -97,7 +100,7 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
     int preserve = static_cast<int>(parse_int(f.value("preserve-fds", "0"), "--preserve-fds", 0, 1024));
     std::vector<int> vacant = reserve_preserved_fds(preserve);
     if (!f.value("process-label").empty()) throw Error("exec: --process-label: SELinux is not supported");
-    if (!f.value("apparmor").empty()) throw Error("exec: --apparmor: AppArmor is not supported");
+
     const std::string& id = f.positional()[0];
     validate_container_id(id);
     StateDir dir(g.root, id);

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -290,7 +291,26 @@ SecuritySpec process_security(const oci::Process& p, const Spec& spec) {
     return s;
 }
 
+void apply_apparmor(const std::string& profile) {
+    if (profile.empty() || profile == "unconfined") return;
+    auto enabled = read_file_if_exists("/sys/module/apparmor/parameters/enabled");
+    if (!enabled || !enabled->starts_with("Y"))
+        throw Error("process.apparmorProfile \"" + profile + "\": AppArmor is not enabled on this host");
+    // The profile takes over at the next exec (libapparmor's change_onexec).
+    UniqueFd f(::open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC));
+    if (!f) f = UniqueFd(::open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC));
+    if (!f) throw_errno("process.apparmorProfile: open /proc/self/attr/exec");
+    try {
+        write_all(f.get(), "exec " + profile);
+    } catch (const Error& e) {
+        throw e.wrap("process.apparmorProfile \"" + profile + "\" (is it loaded?)");
+    }
+}
+
 void apply_scheduling(const oci::Process& p) {
+    if (p.personality && ::personality(*p.personality) < 0) throw_errno("linux.personality");
+    // ioprio_set(IOPRIO_WHO_PROCESS, self, ...): glibc has no wrapper.
+    if (p.io_priority && ::syscall(SYS_ioprio_set, 1, 0, *p.io_priority) < 0) throw_errno("process.ioPriority");
     if (p.nice) {
         if (::setpriority(PRIO_PROCESS, 0, *p.nice) < 0) throw_errno("process.scheduler.nice: setpriority");
         // The container's processes share one autogroup (they are one
@@ -573,6 +593,7 @@ void container_init(const InitOptions& o) noexcept {
 
         // Only stdio, the preserved fds, the sync socket and the fifo remain
         // (the last two close on exec): no host file leaks into the container.
+        apply_apparmor(spec.process.apparmor_profile);
         close_fds_from(3 + o.preserve_fds, o.sync, o.fifo);
         for (int fd : o.vacant_fds) ::close(fd);
         pass_preserved_fds(o.preserve_fds);

@@ -66,7 +66,11 @@ void pass_preserved_fds(int count);
 
 // What apply_security needs for a process of this container.
 SecuritySpec process_security(const oci::Process& p, const oci::Spec& spec);
-// process.scheduler and execCPUAffinity, applied to the calling process.
+// process.apparmorProfile: the profile the next exec enters, as runc
+// applies it; "" and "unconfined" ask for none.
+void apply_apparmor(const std::string& profile);
+// process.scheduler, execCPUAffinity and ioPriority, and linux.personality,
+// applied to the calling process.
 void apply_scheduling(const oci::Process& p);
 
 // Right before execve: an empty signal mask and every disposition back to

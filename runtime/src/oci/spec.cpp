@@ -382,6 +382,16 @@ void read_resources(const json& res, Spec& spec) {
     parse_block_io(get_object(res, "blockIO", where), spec);
     parse_devices(get_array(res, "devices", where), spec);
 
+    // rdma: per device, "<device> hca_handle=N hca_object=M".
+    for (const auto& [device, limits] : get_object(res, "rdma", where).items()) {
+        std::string w = where + ".rdma." + device;
+        if (!limits.is_object()) bad(w, "must be an object");
+        if (device.empty() || device.find_first_of(" \n=") != std::string::npos) bad(w, "is not a device name");
+        std::string line = device;
+        if (auto h = get_uint(limits, "hcaHandles", w)) line += " hca_handle=" + std::to_string(*h);
+        if (auto o = get_uint(limits, "hcaObjects", w)) line += " hca_object=" + std::to_string(*o);
+        if (line != device) spec.extra_writes.push_back({"rdma.max", line, "rdma", w});
+    }
     const json& huge = get_array(res, "hugepageLimits", where);
     for (size_t i = 0; i < huge.size(); ++i) {
         std::string w = where + ".hugepageLimits[" + std::to_string(i) + "]";
@@ -481,6 +491,13 @@ void parse_linux(const json& linux, Spec& spec) {
     if (std::find(props.begin(), props.end(), spec.rootfs_propagation) == props.end())
         bad("linux.rootfsPropagation", "unknown value \"" + spec.rootfs_propagation + "\"");
     if (member(linux, "intelRdt")) bad("linux.intelRdt", "Intel RDT is not supported");
+    const json& personality = get_object(linux, "personality", "linux");
+    if (!personality.empty()) {
+        std::string domain = get_string(personality, "domain", "linux.personality");
+        if (domain == "LINUX") spec.process.personality = 0x0000;          // PER_LINUX
+        else if (domain == "LINUX32") spec.process.personality = 0x0008;   // PER_LINUX32
+        else bad("linux.personality.domain", "\"" + domain + "\" is not LINUX or LINUX32");
+    }
     const json& devices = get_array(linux, "devices", "linux");
     for (size_t i = 0; i < devices.size(); ++i)
         spec.device_nodes.push_back(device_node_of(devices[i], "linux.devices[" + std::to_string(i) + "]"));
@@ -666,10 +683,23 @@ Process parse_process(const json& p, const std::string& where) {
         out.oom_score_adj = static_cast<int>(*adj);
     }
     parse_scheduler(p, where, out);
+    const json& io = get_object(p, "ioPriority", where);
+    if (!io.empty()) {
+        // IOPRIO_CLASS_RT, _BE and _IDLE are 1, 2 and 3; a level 0..7.
+        static const std::map<std::string, int> classes{
+            {"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3}};
+        std::string cls = get_string(io, "class", where + ".ioPriority");
+        auto c = classes.find(cls);
+        if (c == classes.end()) bad(where + ".ioPriority.class", "\"" + cls + "\" is not IOPRIO_CLASS_RT, _BE or _IDLE");
+        auto level = get_int(io, "priority", where + ".ioPriority").value_or(0);
+        if (level < 0 || level > 7) bad(where + ".ioPriority.priority", "must be 0..7");
+        out.io_priority = c->second << 13 | static_cast<int>(level);
+    }
     if (member(p, "selinuxLabel") && !get_string(p, "selinuxLabel", where).empty())
         bad(where + ".selinuxLabel", "SELinux is not supported");
-    if (member(p, "apparmorProfile") && !get_string(p, "apparmorProfile", where).empty())
-        bad(where + ".apparmorProfile", "AppArmor is not supported");
+    out.apparmor_profile = get_string(p, "apparmorProfile", where);
+    if (out.apparmor_profile.find_first_of("\n\0", 0, 2) != std::string::npos)
+        bad(where + ".apparmorProfile", "is not a profile name");
     return out;
 }
 

@@ -96,6 +96,12 @@ struct Process {
     std::optional<int> sched_policy;  // SCHED_*
     int sched_priority = 0;
     std::string cpu_affinity;  // process.execCPUAffinity.final: "0-3,6"
+    // An AppArmor profile to exec into ("" or "unconfined": none), as runc does.
+    std::string apparmor_profile;
+    std::optional<int> io_priority;  // process.ioPriority as ioprio_set takes it (class << 13 | level)
+    // linux.personality's domain (PER_LINUX or PER_LINUX32), for every
+    // process of the container: set by parse_spec, not parse_process.
+    std::optional<unsigned long> personality;
 };
 
 struct Overlay {

@@ -33,7 +33,8 @@ case $OUT in *"reached bytes="*) fail "memory_hog reached 64M under --memory 32m
 expect_rc 0 pm run --rm --network none --memory 128m --rootfs "$rootfs" memory_hog --size 64M --hold-seconds 0
 expect_contains "$OUT" "reached bytes=" "memory_hog output under --memory 128m"
 # podman update drives minirt-oci update --resources: the new limit is
-# what the running container sees.
+# what the running container sees. (podman writes that file in /var/tmp.)
+mkdir -p /var/tmp
 run pm run -d --name upd --network none --memory 32m --rootfs "$rootfs" sleep 1000
 run pm update --memory 64m upd
 run pm exec upd cat /sys/fs/cgroup/memory.max
