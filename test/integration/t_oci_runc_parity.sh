@@ -172,17 +172,25 @@ EOF
 }
 
 test_oci_mount_destinations_resolve_inside_the_root() {
-    bundle r1 '.process.args = ["sh", "-c", "grep -c \" /target tmpfs \" /proc/mounts; stat -c %a /kept"]
+    bundle r1 '.process.args = ["sh", "-c", "grep -c \" /target tmpfs \" /proc/mounts; stat -c %a /kept /kept-ro"]
         | .mounts += [{destination: "/link", type: "tmpfs", source: "tmpfs"},
-                      {destination: "/kept", type: "tmpfs", source: "tmpfs"}]'
+                      {destination: "/kept", type: "tmpfs", source: "tmpfs"},
+                      {destination: "/kept-ro", type: "tmpfs", source: "tmpfs", options: ["ro"]}]'
     # An absolute symlink means the container's /target, never the host's.
     ln -s /target "$TESTDIR/r1/rootfs/link"
-    mkdir -m 0710 "$TESTDIR/r1/rootfs/kept"
+    mkdir -m 0710 "$TESTDIR/r1/rootfs/kept" "$TESTDIR/r1/rootfs/kept-ro"
     run_bundle r1
-    expect_eq "$(container_out | tr '\n' ' ')" "1 710 " "tmpfs through the link; a tmpfs keeps its directory's mode"
+    expect_eq "$(container_out | tr '\n' ' ')" "1 710 710 " "tmpfs through the link; a tmpfs (read-only too) keeps its directory's mode"
     [ ! -e /target ] || fail "the host's /target was made"
     oci_ok delete r1
     expect_no_trace r1
+    # proc (and sysfs) never through a symlink of the image's, as runc refuses.
+    bundle r2 '.process.args = ["true"]'
+    rmdir "$TESTDIR/r2/rootfs/proc"
+    ln -s /tmp "$TESTDIR/r2/rootfs/proc"
+    create_refused r2
+    expect_contains "$ERR" "proc must be mounted on an ordinary directory, not through a symlink"
+    expect_no_trace r2
 }
 
 test_oci_user_namespace_mapping_the_full_range() {
@@ -207,6 +215,13 @@ test_oci_capability_sets_are_set_as_given() {
     expect_eq "$(container_out)" "0000000000002000 0000000000002000 0000000000002000 0000000000002001 0000000000002000" \
         "CapInh CapPrm CapEff CapBnd CapAmb"
     oci_ok delete c1
+    # Only inheritable ones for a non-root user: set across the user switch.
+    bundle c2 ".process.user = {uid: 1000, gid: 1000} | .process.args = [\"sh\", \"-c\", \"$caps_line\"]
+        | .process.capabilities = {bounding: [\"CAP_NET_RAW\"], inheritable: [\"CAP_NET_RAW\"]}"
+    run_bundle c2
+    expect_eq "$(container_out)" "0000000000002000 0000000000000000 0000000000000000 0000000000002000 0000000000000000" \
+        "CapInh CapPrm CapEff CapBnd CapAmb with only inheritable"
+    oci_ok delete c2
 }
 
 test_oci_capability_outside_the_bounding_set_is_refused_native_drops_it() {
@@ -233,6 +248,15 @@ test_oci_capability_outside_the_bounding_set_is_refused_native_drops_it() {
 }
 
 test_oci_root_propagation_shared_and_unbindable() {
+    # A shared mount of the host's with one inside it (as on a systemd
+    # host): the container's copy is its peer, and detaching the old root
+    # must not unmount the one inside here.
+    mkdir -p "$TESTDIR/shr"
+    mount -t tmpfs tmpfs "$TESTDIR/shr"
+    mount --make-shared "$TESTDIR/shr"
+    mkdir "$TESTDIR/shr/in"
+    mount -t tmpfs tmpfs "$TESTDIR/shr/in"
+    trap 'umount -l "$TESTDIR/shr/in" 2>/dev/null; umount -l "$TESTDIR/shr" 2>/dev/null; remove_cg_parent' EXIT
     local p
     for p in shared rshared unbindable runbindable slave private; do
         bundle "rp-$p" ".process.args = [\"head\", \"-1\", \"/proc/self/mountinfo\"] | .linux.rootfsPropagation = \"$p\""
@@ -243,6 +267,7 @@ test_oci_root_propagation_shared_and_unbindable() {
         esac
         oci_ok delete "rp-$p"
         expect_no_trace "rp-$p"
+        grep -q " $TESTDIR/shr/in " /proc/self/mountinfo || fail "the host's mount in a shared one was unmounted by a $p container"
     done
 }
 
@@ -260,6 +285,9 @@ test_oci_mounts_without_a_mount_namespace_are_made_and_taken_away() {
     bundle n1 '.process.args = ["sh", "-c", "cat /proc/1/comm; ls /dev/null; sleep 100"]
         | .linux.namespaces |= map(select(.type != "mount")) | .linux.maskedPaths = [] | .linux.readonlyPaths = []
         | .mounts |= map(select(.destination == "/proc" or .destination == "/dev"))'
+    # One that was there before, below the rootfs: delete leaves it.
+    mkdir -p "$TESTDIR/n1/rootfs/kept"
+    mount -t tmpfs tmpfs "$TESTDIR/n1/rootfs/kept"
     oci_bg_ok create --bundle "$TESTDIR/n1" n1
     oci_ok start n1
     wait_for 30 grep -q /dev/null "$TESTDIR/container.out"
@@ -268,13 +296,21 @@ test_oci_mounts_without_a_mount_namespace_are_made_and_taken_away() {
     grep -q " $TESTDIR/n1/rootfs/proc " /proc/self/mountinfo || fail "no /proc under the rootfs in the host's namespace"
     expect_eq "$(readlink "/proc/$(oci_pid n1)/ns/mnt")" "$(readlink /proc/self/ns/mnt)" "the container's mount namespace"
     oci_ok delete --force n1
-    ! grep -q " $TESTDIR/n1/rootfs" /proc/self/mountinfo || fail "mounts left under the rootfs"
+    expect_eq "$(awk -v dir="$TESTDIR/n1/rootfs/" 'index($5, dir) == 1 {print $5}' /proc/self/mountinfo)" \
+        "$TESTDIR/n1/rootfs/kept" "mounts under the rootfs after delete (only the one made before)"
+    umount "$TESTDIR/n1/rootfs/kept"
     expect_no_trace n1
     # What would change the host's own paths is refused.
     bundle n2 '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "mount"))'
     create_refused n2
     expect_contains "$ERR" "masked and read-only paths need a new mount namespace"
     expect_no_trace n2
+    # Its sysctls are written, or refused: never dropped.
+    bundle n3 '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "mount")) | .mounts = []
+        | .linux.maskedPaths = [] | .linux.readonlyPaths = [] | .linux.sysctl = {"net.ipv4.ip_forward": "1"}'
+    create_refused n3
+    expect_contains "$ERR" "sysctl net.ipv4.ip_forward (is /proc mounted in the container?)"
+    expect_no_trace n3
 }
 
 test_oci_list_events_and_update() {

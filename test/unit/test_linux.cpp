@@ -64,7 +64,7 @@ TEST_CASE("the mounts below a directory, escapes decoded, prefix siblings not", 
         "51 50 0:41 / /b/rootfs/proc rw - proc proc rw\n"
         "52 50 0:42 / /b/rootfs/my\\040dir rw - tmpfs tmpfs rw\n"
         "53 27 0:43 / /b/rootfs2/proc rw - proc proc rw\n";
-    CHECK(mounts_below("/b/rootfs", info) == std::vector<std::string>{"/b/rootfs/proc", "/b/rootfs/my dir"});
+    CHECK(mounts_below("/b/rootfs", info) == std::vector<MountPoint>{{51, "/b/rootfs/proc"}, {52, "/b/rootfs/my dir"}});
     CHECK(mounts_below("/b/rootfs/", info).size() == 2);
     CHECK(mounts_below("/c", info).empty());
 }

@@ -110,6 +110,9 @@ TEST_CASE("oci: resources map onto cgroup v2") {
     CHECK(cgroup_writes(s.resources).size() == 1);
     j["linux"]["resources"] = {{"memory", {{"limit", 1 << 20}, {"swap", 1 << 20}}}};
     CHECK(oci::parse_spec(j.dump(), "/b").resources.memory_swap_max == 0u);
+    // A lifted limit alone lifts swap's too.
+    j["linux"]["resources"] = {{"memory", {{"limit", -1}}}};
+    CHECK(oci::parse_spec(j.dump(), "/b").resources.memory_swap_max == kNoLimit);
     j["linux"]["resources"] = {{"memory", {{"swap", 100}}}};
     CHECK(error_of(j).find("memory.swap: needs a memory limit") != std::string::npos);
     j["linux"]["resources"] = {{"unified", {{"../escape", "1"}}}};
@@ -132,6 +135,16 @@ TEST_CASE("oci: zero values are \"not set\", as runc reads them (Docker writes t
     CHECK(error_of(j).find("real-time bandwidth is not a cgroup v2 setting") != std::string::npos);
     j["linux"]["resources"] = {{"memory", {{"limit", -2}}}};
     CHECK(error_of(j).find("memory.limit: must be positive, 0 (not set) or -1 (no limit)") != std::string::npos);
+}
+
+TEST_CASE("oci: without a mount namespace, mounts never cover the host's /") {
+    json j = minimal();
+    j["linux"]["namespaces"] = {{{"type", "pid"}}};
+    j["root"]["path"] = "/";
+    j["mounts"] = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}};
+    CHECK(error_of(j).find("root.path: is the host's /") != std::string::npos);
+    j["root"]["path"] = "/./";
+    CHECK(error_of(j).find("root.path: is the host's /") != std::string::npos);
 }
 
 TEST_CASE("oci: spec --rootless makes runc's changes, and the result parses") {
@@ -183,9 +196,17 @@ TEST_CASE("oci: a user namespace may map the full 32-bit range") {
 TEST_CASE("oci: sysctls only in namespaces of the container's own, as runc allows them") {
     json j = minimal();
     j["linux"]["namespaces"] = {{{"type", "mount"}}};
+    auto checked = [&]() -> std::string {
+        try {
+            oci::check_sysctl_namespaces(oci::parse_spec(j.dump(), "/b"));
+        } catch (const Error& e) {
+            return e.message();
+        }
+        return "";
+    };
     auto with = [&](const char* key) {
         j["linux"]["sysctl"] = {{key, "1"}};
-        return error_of(j);
+        return checked();
     };
     CHECK(with("fs.mqueue.queues_max").find("not allowed in the host's ipc namespace") != std::string::npos);
     CHECK(with("kernel.shmmax").find("not allowed in the host's ipc namespace") != std::string::npos);
@@ -196,7 +217,7 @@ TEST_CASE("oci: sysctls only in namespaces of the container's own, as runc allow
     j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "network"}}};
     for (const char* ok : {"fs.mqueue.queues_max", "kernel.shmmax", "net.ipv4.ping_group_range", "kernel.domainname"}) {
         j["linux"]["sysctl"] = {{ok, "1"}};
-        CHECK_NOTHROW(oci::parse_spec(j.dump(), "/b"));
+        CHECK(checked().empty());
     }
     // kernel.hostname is the hostname field's, always.
     CHECK(with("kernel.hostname").find("conflicts with the \"hostname\" field") != std::string::npos);

@@ -144,6 +144,16 @@ std::vector<int> reserve_preserved_fds(int count) {
     return vacant;
 }
 
+bool apparmor_enabled() {
+    auto v = read_file_if_exists("/sys/module/apparmor/parameters/enabled");
+    return v && v->starts_with("Y");
+}
+
+void check_apparmor(const Process& p) {
+    if (!p.apparmor_profile.empty() && p.apparmor_profile != "unconfined" && !apparmor_enabled())
+        throw Error("process.apparmorProfile \"" + p.apparmor_profile + "\": AppArmor is not enabled on this host");
+}
+
 void check_bounding_set(const Process& p, const std::string& where) {
     if (auto cap = first_outside_bounding(p.caps.all()))
         throw Error(where + ": " + capability_name(*cap) + " is not in this runtime's bounding set, so no process can be given it");
@@ -282,7 +292,7 @@ int cmd_delete(const Globals& g, const std::vector<std::string>& args) {
         log_line(g, "warning", e.message());
     }
     if (l.state.owns_cgroup && !l.state.cgroup.empty()) Cgroup(l.state.cgroup).teardown(l.state.default_cgroup);
-    if (l.state.host_mounts) unmount_below(fs::weakly_canonical(l.state.rootfs));
+    unmount_container_mounts(l.state);
     dir.remove();
     if (spec) run_hooks_warn(g, spec->hooks.poststop, "poststop", l.state, Status::Exited);
     return 0;
@@ -322,11 +332,6 @@ int cmd_ps(const Globals& g, const std::vector<std::string>& args) {
         std::printf("%-8d %s\n", pid, cmd.c_str());
     }
     return 0;
-}
-
-bool apparmor_enabled() {
-    auto v = read_file_if_exists("/sys/module/apparmor/parameters/enabled");
-    return v && v->starts_with("Y");
 }
 
 int cmd_features(const Globals&, const std::vector<std::string>& args) {

@@ -70,6 +70,9 @@ struct Process;
 // must be in this runtime's own bounding set. (minirt's own CLI leaves
 // such a capability out instead, see docs/security.md.)
 void check_bounding_set(const Process& p, const std::string& where);
+// Whether this host runs AppArmor; a profile other than "unconfined" needs it.
+bool apparmor_enabled();
+void check_apparmor(const Process& p);
 
 int oci_main(int argc, char** argv, bool as_minirt_oci);
 

@@ -43,7 +43,7 @@ public:
     Creation& operator=(const Creation&) = delete;
     ~Creation() {
         if (committed_) return;
-        if (!host_root_.empty()) unmount_below(host_root_);
+        if (state_.mounts_before) unmount_container_mounts(state_);
         if (cgroup_ && cgroup_->owned) {
             try {
                 cgroup_->group.teardown(cgroup_->remove_parent);
@@ -56,13 +56,13 @@ public:
         }
     }
     void set_cgroup(engine::ContainerCgroup cg) { cgroup_ = std::move(cg); }
-    // Mounts made below `root` in our own mount namespace (no new one).
-    void set_host_mounts(const fs::path& root) { host_root_ = root; }
+    // Mounts made below its rootfs in our own mount namespace (no new one).
+    void set_host_mounts(const State& s) { state_ = s; }
     void commit() { committed_ = true; }
 
 private:
     StateDir dir_;
-    fs::path host_root_;
+    State state_;
     std::optional<engine::ContainerCgroup> cgroup_;
     bool committed_ = false;
 };
@@ -95,6 +95,8 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     if (!text) throw Error("bundle " + bundle.string() + " has no config.json");
     Spec spec = parse_spec(*text, bundle);
     check_bounding_set(spec.process, "config.json: process.capabilities");
+    check_sysctl_namespaces(spec);
+    check_apparmor(spec.process);
     struct stat st{};
     if (::stat(spec.root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path " + spec.root.string() + " is not a directory");
@@ -126,8 +128,15 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     s.owns_cgroup = cg && cg->owned;
     s.default_cgroup = spec.cgroups_path.empty();
     s.annotations = spec.annotations;
-    s.host_mounts = !spec.has_namespace("mount") && !spec.mounts.empty();
-    if (s.host_mounts) creation.set_host_mounts(fs::weakly_canonical(spec.root));
+    if (!spec.has_namespace("mount") && !spec.mounts.empty()) {
+        // Made in our namespace: delete must know which are the container's.
+        if (fs::weakly_canonical(spec.root) == "/")
+            throw Error("config.json: root.path is the host's /: mounts without a mount namespace would cover the host's");
+        std::vector<int> ids;
+        for (const auto& m : mounts_below(fs::weakly_canonical(spec.root).string())) ids.push_back(m.id);
+        s.mounts_before = ids;
+        creation.set_host_mounts(s);
+    }
     // Written now with no PID: if this command is killed, `delete` still
     // knows which cgroup to kill and remove.
     dir.save(s);

@@ -116,6 +116,7 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
     r.seccomp_cache = SeccompCache::in_root(g.root);
     r.process = process_from_flags(f, spec);
     check_bounding_set(r.process, "exec: the process's capabilities");
+    check_apparmor(r.process);
     r.cgroup = s.cgroup.string();
     r.preserve_fds = preserve;
     r.vacant_fds = vacant;

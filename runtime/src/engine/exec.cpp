@@ -49,7 +49,7 @@ namespace {
         // 7</etc`) would hand the container a way out through
         // /proc/self/fd/7/.. (CVE-2024-21626). Before the seccomp filter,
         // which a custom profile may make refuse close_range.
-        apply_apparmor(p.apparmor_profile);
+        apply_apparmor(open_apparmor_exec_attr(p.apparmor_profile).get(), p.apparmor_profile);
         close_fds_from(3 + r.preserve_fds, sync);
         for (int fd : r.vacant_fds) ::close(fd);
         pass_preserved_fds(r.preserve_fds);

@@ -10,7 +10,9 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -127,6 +129,18 @@ void mount_entry(int root_fd, const Mount& entry, int userns, const Spec* spec) 
     bool had_dir = false;
     if (UniqueFd old = open_in_root(root_fd, m.destination, O_PATH | O_DIRECTORY))
         had_dir = ::fstat(old.get(), &covered) == 0;
+    // Given as mode=, as runc gives it: a read-only tmpfs cannot be chmod'ed after.
+    if (type == "tmpfs" && had_dir && m.data.find("mode=") == std::string::npos) {
+        char mode[16];
+        std::snprintf(mode, sizeof mode, "mode=%o", covered.st_mode & 07777);
+        m.data += (m.data.empty() ? "" : ",") + std::string(mode);
+    }
+    // proc and sysfs only on a directory reached without a symlink (runc's
+    // rule): where a link leads is the image's choice, not the config's.
+    std::string written = fs::path(entry.destination).lexically_normal().string();
+    while (written.size() > 1 && written.back() == '/') written.pop_back();
+    if ((type == "proc" || type == "sysfs") && m.destination != written)
+        throw Error("mount " + entry.destination + ": " + type + " must be mounted on an ordinary directory, not through a symlink");
     UniqueFd target = open_dir_in_root(root_fd, m.destination, true);
     std::string source = m.source.empty() ? type : m.source;
     unsigned long flags = m.flags & ~static_cast<unsigned long>(MS_REMOUNT);
@@ -144,11 +158,6 @@ void mount_entry(int root_fd, const Mount& entry, int userns, const Spec* spec) 
         struct stat st {};
         if (::fstat(below.get(), &st) < 0 || ::fchown(fresh.get(), st.st_uid, st.st_gid) < 0)
             throw_errno("give the tmpfs on " + m.destination + " its directory's owner");
-    }
-    if (type == "tmpfs" && had_dir && m.data.find("mode=") == std::string::npos) {
-        UniqueFd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY);
-        if (!fresh || ::fchmod(fresh.get(), covered.st_mode & 07777) < 0)
-            throw_errno("give the tmpfs on " + m.destination + " its directory's mode");
     }
     if (m.propagation || m.recursive_attrs) {
         UniqueFd mounted = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
@@ -291,17 +300,25 @@ SecuritySpec process_security(const oci::Process& p, const Spec& spec) {
     return s;
 }
 
-void apply_apparmor(const std::string& profile) {
-    if (profile.empty() || profile == "unconfined") return;
-    auto enabled = read_file_if_exists("/sys/module/apparmor/parameters/enabled");
-    if (!enabled || !enabled->starts_with("Y"))
-        throw Error("process.apparmorProfile \"" + profile + "\": AppArmor is not enabled on this host");
+bool wants_apparmor(const std::string& profile) { return !profile.empty() && profile != "unconfined"; }
+
+UniqueFd open_apparmor_exec_attr(const std::string& profile) {
+    if (!wants_apparmor(profile)) return {};
+    UniqueFd f(::open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC));
+    if (!f) f = UniqueFd(::open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC));
+    if (!f) throw_errno("process.apparmorProfile: open /proc/thread-self/attr/exec");
+    // A real procfs, not whatever a container mounted there.
+    struct statfs sf {};
+    if (::fstatfs(f.get(), &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+        throw Error("process.apparmorProfile: /proc/thread-self/attr/exec is not on a procfs");
+    return f;
+}
+
+void apply_apparmor(int attr, const std::string& profile) {
+    if (attr < 0) return;
     // The profile takes over at the next exec (libapparmor's change_onexec).
-    UniqueFd f(::open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC));
-    if (!f) f = UniqueFd(::open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC));
-    if (!f) throw_errno("process.apparmorProfile: open /proc/self/attr/exec");
     try {
-        write_all(f.get(), "exec " + profile);
+        write_all(attr, "exec " + profile);
     } catch (const Error& e) {
         throw e.wrap("process.apparmorProfile \"" + profile + "\" (is it loaded?)");
     }
@@ -472,7 +489,8 @@ void build_root(const Spec& spec, const InitOptions& o) {
         if (::chroot(".") < 0) throw_errno("chroot");
         if (::chdir("/") < 0) throw_errno("chdir /");
     } else {
-        enter_rootfs(root);
+        // rslave and rprivate (the default is rslave) left no mount shared.
+        enter_rootfs(root, propagation != (MS_SLAVE | MS_REC) && propagation != (MS_PRIVATE | MS_REC));
     }
     // Shared or unbindable applies to the new root itself, now that it is
     // one (before, it would have reached the host's).
@@ -496,6 +514,7 @@ void enter_root_without_mount_namespace(const Spec& spec, const InitOptions& o) 
     UniqueFd root_fd(::open(spec.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open root " + spec.root.string());
     if (!spec.mounts.empty()) mount_all(spec, o, root_fd.get());
+    else write_sysctls(root_fd.get(), spec);
     run_create_container_hooks(spec, o);
     if (::chroot(spec.root.c_str()) < 0 || ::chdir("/") < 0) throw_errno("chroot " + spec.root.string());
     make_workdir(spec.process.cwd);
@@ -558,6 +577,8 @@ void container_init(const InitOptions& o) noexcept {
         auto go = receive_message(o.sync);
         if (!go || go->type != MessageType::Go) _exit(kExitMinirtError);
 
+        // Opened through the host's /proc, before the root is the container's.
+        UniqueFd apparmor = open_apparmor_exec_attr(spec.process.apparmor_profile);
         if (own_net) bring_up_loopback();
         if (!spec.hostname.empty()) set_hostname(spec.hostname);
         if (spec.has_namespace("mount")) build_root(spec, o);
@@ -593,7 +614,8 @@ void container_init(const InitOptions& o) noexcept {
 
         // Only stdio, the preserved fds, the sync socket and the fifo remain
         // (the last two close on exec): no host file leaks into the container.
-        apply_apparmor(spec.process.apparmor_profile);
+        apply_apparmor(apparmor.get(), spec.process.apparmor_profile);
+        apparmor.reset();
         close_fds_from(3 + o.preserve_fds, o.sync, o.fifo);
         for (int fd : o.vacant_fds) ::close(fd);
         pass_preserved_fds(o.preserve_fds);
@@ -606,7 +628,12 @@ void container_init(const InitOptions& o) noexcept {
             nlohmann::json state = nlohmann::json::parse(o.hook_state);
             state["pid"] = ::getpid();
             state["status"] = "created";
-            oci::run_hooks(spec.hooks.start_container, "startContainer", state.dump());
+            // One without env gets the process's, as runc's do (its init's
+            // environment is the process's by then).
+            std::vector<oci::Hook> hooks = spec.hooks.start_container;
+            for (auto& h : hooks)
+                if (h.env.empty()) h.env = with_home(spec.process.env, spec.process.uid);
+            oci::run_hooks(hooks, "startContainer", state.dump());
         }
 
         std::vector<std::string> env = with_home(spec.process.env, spec.process.uid);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "linux/security.hpp"
 #include "oci/spec.hpp"
 
@@ -66,9 +67,12 @@ void pass_preserved_fds(int count);
 
 // What apply_security needs for a process of this container.
 SecuritySpec process_security(const oci::Process& p, const oci::Spec& spec);
-// process.apparmorProfile: the profile the next exec enters, as runc
-// applies it; "" and "unconfined" ask for none.
-void apply_apparmor(const std::string& profile);
+// process.apparmorProfile, as runc applies it: the calling thread's
+// attr/exec (on a verified procfs; none for "" or "unconfined"), then the
+// profile its next exec enters written there. Whether AppArmor is enabled
+// at all is the caller's check (apparmor_enabled).
+UniqueFd open_apparmor_exec_attr(const std::string& profile);
+void apply_apparmor(int attr, const std::string& profile);
 // process.scheduler, execCPUAffinity and ioPriority, and linux.personality,
 // applied to the calling process.
 void apply_scheduling(const oci::Process& p);

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -239,6 +240,7 @@ std::string resolve_in_root(int root_fd, const std::string& path) {
         char target[PATH_MAX];
         ssize_t n = ::readlinkat(root_fd, next.c_str(), target, sizeof target);
         if (n < 0) throw_errno("read the symlink " + next + " in the container root");
+        if (n == static_cast<ssize_t>(sizeof target)) throw Error(ENAMETOOLONG, "read the symlink " + next + " in the container root");
         std::string t(target, static_cast<size_t>(n));
         if (t.starts_with('/')) done.clear();
         push(t);
@@ -461,8 +463,8 @@ bool on_shared_mount(const std::string& dir, const std::string& mountinfo) {
     return best_shared;
 }
 
-std::vector<std::string> mounts_below(const std::string& dir, const std::string& mountinfo) {
-    std::vector<std::string> out;
+std::vector<MountPoint> mounts_below(const std::string& dir, const std::string& mountinfo) {
+    std::vector<MountPoint> out;
     std::string prefix = dir.ends_with('/') ? dir : dir + "/";
     for (std::string_view line : split(mountinfo, '\n')) {
         auto f = words(line);
@@ -480,16 +482,25 @@ std::vector<std::string> mounts_below(const std::string& dir, const std::string&
             }
             point += f[4][i];
         }
-        if (point.starts_with(prefix)) out.push_back(std::move(point));
+        if (point.starts_with(prefix))
+            out.push_back({static_cast<int>(parse_int(f[0], "mountinfo", 0, INT32_MAX)), std::move(point)});
     }
     return out;
 }
 
-void unmount_below(const std::string& dir) {
+std::vector<MountPoint> mounts_below(const std::string& dir) {
+    auto text = read_file_if_exists("/proc/self/mountinfo");
+    return text ? mounts_below(dir, *text) : std::vector<MountPoint>{};
+}
+
+void unmount(const std::vector<MountPoint>& mounts) {
+    if (mounts.empty()) return;
     auto text = read_file_if_exists("/proc/self/mountinfo");
     if (!text) return;
-    auto points = mounts_below(dir, *text);
-    for (auto it = points.rbegin(); it != points.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    auto now = mounts_below("/", *text);
+    for (auto it = mounts.rbegin(); it != mounts.rend(); ++it)
+        if (std::find(now.begin(), now.end(), *it) != now.end())
+            ::umount2(it->path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
 }
 
 void validate_propagation_source(const std::string& dir) {
@@ -499,11 +510,13 @@ void validate_propagation_source(const std::string& dir) {
                     "first (mount --bind " + dir + " " + dir + " && mount --make-shared " + dir + ")");
 }
 
-void enter_rootfs(const std::string& new_root) {
+void enter_rootfs(const std::string& new_root, bool old_root_shared) {
     // pivot_root(".", ".") stacks the old root on top of the new one; the
     // lazy unmount then drops the host's whole tree from our view.
     if (::chdir(new_root.c_str()) < 0) throw_errno("chdir " + new_root);
     if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_errno("pivot_root " + new_root);
+    if (old_root_shared && ::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+        throw_errno("make the old root a slave");
     if (::umount2(".", MNT_DETACH) < 0) throw_errno("detach the old root");
     if (::chdir("/") < 0) throw_errno("chdir /");
 }

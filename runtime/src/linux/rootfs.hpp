@@ -71,12 +71,20 @@ void build_rootfs(const RootfsSpec& spec);
 // `mountinfo`) propagates events (has a "shared:N" tag): only then do later
 // host mounts under it reach a slave bind in a container.
 bool on_shared_mount(const std::string& dir, const std::string& mountinfo);
-// The mount points strictly below `dir` in a mountinfo text, in its order
-// (a parent before what is mounted on it); octal escapes decoded.
-std::vector<std::string> mounts_below(const std::string& dir, const std::string& mountinfo);
-// Detaches every mount below `dir` in the calling mount namespace, the
-// last made first. Best effort: what is gone already is no error.
-void unmount_below(const std::string& dir);
+// A mount as mountinfo lists it: its id and where it is.
+struct MountPoint {
+    int id = 0;
+    std::string path;
+    bool operator==(const MountPoint&) const = default;
+};
+// The mounts strictly below `dir` in a mountinfo text, in its order (a
+// parent before what is mounted on it); octal escapes decoded.
+std::vector<MountPoint> mounts_below(const std::string& dir, const std::string& mountinfo);
+// ... in the calling process's mount namespace now.
+std::vector<MountPoint> mounts_below(const std::string& dir);
+// Detaches those of `mounts` that are still there as they were (same id at
+// the same place), the last first. Best effort: what is gone is no error.
+void unmount(const std::vector<MountPoint>& mounts);
 // Refuses (Error 125) a --propagate-mount source that cannot propagate.
 void validate_propagation_source(const std::string& dir);
 
@@ -102,6 +110,10 @@ void make_paths_readonly(int root_fd, const std::vector<std::string>& paths);
 unsigned long locked_mount_flags(int fd);
 
 // pivot_root into `new_root`, detaching the old root entirely.
-void enter_rootfs(const std::string& new_root);
+// `old_root_shared`: some mount of the old root may still share
+// propagation with the host's (a shared or non-recursive
+// rootfsPropagation); it is made a slave first, or detaching it here would
+// unmount the host's own mounts too.
+void enter_rootfs(const std::string& new_root, bool old_root_shared = false);
 
 }  // namespace minirt

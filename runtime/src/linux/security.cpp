@@ -272,8 +272,9 @@ void apply_security(const SecuritySpec& spec, const SeccompProgram& filter) {
     // 4. The user: supplementary groups first (root's would survive setuid).
     std::vector<gid_t> groups(spec.additional_gids.begin(), spec.additional_gids.end());
     if (::setgroups(groups.size(), groups.data()) < 0) throw_errno("setgroups");
-    // A non-root user given capabilities keeps permitted across setuid.
-    if (spec.caps.permitted && spec.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl KEEPCAPS");
+    // A non-root user keeps permitted across setuid, for the sets below to
+    // be set from (runc too keeps them across the switch; exec clears it).
+    if (spec.uid != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl KEEPCAPS");
     if (::setresgid(spec.gid, spec.gid, spec.gid) < 0) throw_errno("--user: setresgid " + std::to_string(spec.gid));
     if (::setresuid(spec.uid, spec.uid, spec.uid) < 0) throw_errno("--user: setresuid " + std::to_string(spec.uid));
     // 5. Permitted, effective, inheritable and ambient, as the spec gives

@@ -327,7 +327,8 @@ void read_resources(const json& res, Spec& spec) {
     r.swap_as_given = true;
     auto mem_limit = mem_value("limit"), swap = mem_value("swap");
     if (mem_limit) r.memory_max = *mem_limit == -1 ? kNoLimit : static_cast<uint64_t>(*mem_limit);
-    if (swap && *swap == -1) {
+    if ((swap && *swap == -1) || (!swap && mem_limit && *mem_limit == -1)) {
+        // -1 for both, or a lifted limit alone, lifts swap's too (runc's reading).
         r.memory_swap_max = kNoLimit;
     } else if (swap) {
         // OCI's swap is memory+swap (cgroup v1's memsw); v2 counts swap alone.
@@ -415,40 +416,6 @@ void read_resources(const json& res, Spec& spec) {
     }
 }
 
-bool same_namespace(const std::string& path, const char* own) {
-    struct stat a {}, b {};
-    if (::stat(path.c_str(), &a) < 0) bad("linux.namespaces", "cannot read " + path + ": " + std::strerror(errno));
-    return ::stat(own, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-// A sysctl is only written where it touches the container alone: in a
-// namespace of its own (runc's rule: the host's is refused, and one that
-// no namespace holds, like kernel.printk, always is).
-void check_sysctl_namespaces(const Spec& spec) {
-    auto own = [&](const char* type, const char* self) {
-        const Namespace* n = spec.find_namespace(type);
-        return n && (n->path.empty() || !same_namespace(n->path, self));
-    };
-    static const char* const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
-    for (const auto& [key, value] : spec.sysctl) {
-        std::string where = "linux.sysctl." + key;
-        if (key.starts_with("fs.mqueue.") || std::find(std::begin(ipc_keys), std::end(ipc_keys), key) != std::end(ipc_keys)) {
-            if (!own("ipc", "/proc/self/ns/ipc")) bad(where, "is not allowed in the host's ipc namespace");
-        } else if (key.starts_with("net.")) {
-            if (!own("network", "/proc/self/ns/net")) bad(where, "is not allowed in the host's network namespace");
-        } else if (key == "kernel.hostname") {
-            bad(where, "is not allowed: it conflicts with the \"hostname\" field");
-        } else if (key == "kernel.domainname") {
-            if (!own("uts", "/proc/self/ns/uts")) bad(where, "is not allowed in the host's uts namespace");
-        } else if (key.starts_with("user.")) {
-            if (!spec.has_namespace("user")) bad(where, "needs a user namespace (it would change the host's limits)");
-        } else {
-            bad(where, "is not in a namespace of the container's own (it would change the host)");
-        }
-    }
-}
-
 void parse_linux(const json& linux, Spec& spec) {
     const json& ns = get_array(linux, "namespaces", "linux");
     for (size_t i = 0; i < ns.size(); ++i) {
@@ -485,7 +452,6 @@ void parse_linux(const json& linux, Spec& spec) {
             bad("linux.sysctl", "invalid name \"" + key + "\"");
         spec.sysctl.emplace_back(key, value.get<std::string>());
     }
-    check_sysctl_namespaces(spec);
     spec.rootfs_propagation = get_string(linux, "rootfsPropagation", "linux");
     static const std::vector<std::string> props{"", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
     if (std::find(props.begin(), props.end(), spec.rootfs_propagation) == props.end())
@@ -509,6 +475,45 @@ void parse_resources(const json& resources, Spec& spec) {
     if (!resources.is_object()) bad("linux.resources", "must be an object");
     read_resources(resources, spec);
 }
+
+namespace {
+
+bool same_namespace(const std::string& path, const char* own) {
+    struct stat a {}, b {};
+    if (::stat(path.c_str(), &a) < 0) bad("linux.namespaces", "cannot read " + path + ": " + std::strerror(errno));
+    return ::stat(own, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// A sysctl is only written where it touches the container alone: in a
+// namespace of its own (runc's rule: the host's is refused, and one that
+// no namespace holds, like kernel.printk, always is).
+}  // namespace
+
+void check_sysctl_namespaces(const Spec& spec) {
+    auto own = [&](const char* type, const char* self) {
+        const Namespace* n = spec.find_namespace(type);
+        return n && (n->path.empty() || !same_namespace(n->path, self));
+    };
+    static const char* const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    for (const auto& [key, value] : spec.sysctl) {
+        std::string where = "linux.sysctl." + key;
+        if (key.starts_with("fs.mqueue.") || std::find(std::begin(ipc_keys), std::end(ipc_keys), key) != std::end(ipc_keys)) {
+            if (!own("ipc", "/proc/self/ns/ipc")) bad(where, "is not allowed in the host's ipc namespace");
+        } else if (key.starts_with("net.")) {
+            if (!own("network", "/proc/self/ns/net")) bad(where, "is not allowed in the host's network namespace");
+        } else if (key == "kernel.hostname") {
+            bad(where, "is not allowed: it conflicts with the \"hostname\" field");
+        } else if (key == "kernel.domainname") {
+            if (!own("uts", "/proc/self/ns/uts")) bad(where, "is not allowed in the host's uts namespace");
+        } else if (key.starts_with("user.")) {
+            if (!spec.has_namespace("user")) bad(where, "needs a user namespace (it would change the host's limits)");
+        } else {
+            bad(where, "is not in a namespace of the container's own (it would change the host)");
+        }
+    }
+}
+
 
 int namespace_flag(const std::string& type) {
     static const std::map<std::string, int> flags{
@@ -743,6 +748,8 @@ Spec parse_spec(const std::string& text, const fs::path& bundle) {
         if (!spec.masked_paths.empty() || !spec.readonly_paths.empty())
             bad("linux.maskedPaths", "masked and read-only paths need a new mount namespace in linux.namespaces");
         if (spec.root_readonly) bad("root.readonly", "a read-only root needs a new mount namespace in linux.namespaces");
+        if (!spec.mounts.empty() && spec.root.lexically_normal() == "/")
+            bad("root.path", "is the host's /: mounts without a mount namespace would cover the host's own");
         // They would be made in the bundle's own directory, on the host.
         if (!spec.device_nodes.empty())
             bad("linux.devices", "device nodes need a new mount namespace in linux.namespaces");

@@ -144,6 +144,12 @@ struct Spec {
     const Namespace* find_namespace(const std::string& type) const;
 };
 
+// runc's rule for linux.sysctl, checked by `create` (the namespaces it
+// names by path exist then): each key only where the container has its
+// own namespace for it; kernel.hostname and any key no namespace holds
+// never. Error names the key.
+void check_sysctl_namespaces(const Spec& spec);
+
 // A linux.resources object alone (runc update --resources), read into
 // spec.resources and spec.extra_writes by the same rules as in config.json.
 void parse_resources(const nlohmann::json& resources, Spec& spec);

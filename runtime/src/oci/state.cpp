@@ -10,6 +10,7 @@
 #include "common/file.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
+#include "linux/rootfs.hpp"
 #include "oci/spec.hpp"
 
 namespace minirt::oci {
@@ -61,7 +62,7 @@ State StateDir::load() const {
         s.cgroup = j.at("cgroup").get<std::string>();
         s.owns_cgroup = j.value("owns_cgroup", true);
         s.default_cgroup = j.value("default_cgroup", false);
-        s.host_mounts = j.value("host_mounts", false);
+        if (j.contains("mounts_before")) s.mounts_before = j.at("mounts_before").get<std::vector<int>>();
         s.annotations = j.value("annotations", json::object());
         return s;
     } catch (const json::exception& e) {
@@ -79,8 +80,8 @@ void StateDir::save(const State& s) const {
            {"cgroup", s.cgroup.string()},
            {"owns_cgroup", s.owns_cgroup},
            {"default_cgroup", s.default_cgroup},
-           {"host_mounts", s.host_mounts},
            {"annotations", s.annotations}};
+    if (s.mounts_before) j["mounts_before"] = *s.mounts_before;
     // /run is gone after a reboot anyway: no fsync on this path.
     write_file_atomic(state_file(), j.dump(2) + "\n", 0600, false);
 }
@@ -92,6 +93,15 @@ Status live_status(const StateDir& dir, const State& s) {
     if (::access(dir.fifo().c_str(), F_OK) == 0) return Status::Created;
     if (!s.cgroup.empty() && Cgroup(s.cgroup).frozen()) return Status::Paused;
     return Status::Running;
+}
+
+void unmount_container_mounts(const State& s) {
+    if (!s.mounts_before) return;
+    std::vector<MountPoint> made;
+    for (auto& m : mounts_below(fs::weakly_canonical(s.rootfs).string()))
+        if (std::find(s.mounts_before->begin(), s.mounts_before->end(), m.id) == s.mounts_before->end())
+            made.push_back(std::move(m));
+    unmount(made);
 }
 
 json state_json(const State& s, Status status) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,9 +35,10 @@ struct State {
     fs::path cgroup;      // absolute path of its cgroup v2 group
     bool owns_cgroup = true;  // we created the group (delete removes it)
     bool default_cgroup = false;  // under our own parent (removed when empty)
-    // Mounted below the rootfs in the caller's mount namespace (a config
-    // without one of its own): `delete` unmounts them.
-    bool host_mounts = false;
+    // A config without a mount namespace of its own has its mounts made in
+    // the caller's, below the rootfs: these are the ids of the mounts that
+    // were there before, and `delete` unmounts the others below the rootfs.
+    std::optional<std::vector<int>> mounts_before;
     nlohmann::json annotations = nlohmann::json::object();
 };
 
@@ -68,6 +70,9 @@ private:
 // (present until `start`) and cgroup.freeze. An ended container is Exited
 // (OCI's "stopped", see common/status.hpp).
 Status live_status(const StateDir& dir, const State& s);
+// Unmounts what the container mounted below its rootfs in our namespace
+// (State::mounts_before): nothing that was there before it.
+void unmount_container_mounts(const State& s);
 // The runtime-spec state object (`minirt oci state`, and hooks' stdin).
 nlohmann::json state_json(const State& s, Status status);
 
