@@ -129,9 +129,9 @@ std::optional<int> first_outside_bounding(CapMask wanted) {
 void set_capabilities(const CapSets& sets) {
     // Never ask for more than the bounding set holds (a host may run us
     // with some capabilities already gone): capset would refuse it all.
-    CapMask held = 0;
+    CapMask held = 0, asked = sets.permitted | sets.effective | sets.inheritable;
     for (int c = 0; c < 64; ++c)
-        if (::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) held |= CapMask{1} << c;
+        if (has_cap(asked, c) && ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) held |= CapMask{1} << c;
     __user_cap_header_struct hdr{};
     hdr.version = _LINUX_CAPABILITY_VERSION_3;
     hdr.pid = 0;
