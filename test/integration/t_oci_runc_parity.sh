@@ -191,6 +191,12 @@ test_oci_mount_destinations_resolve_inside_the_root() {
     create_refused r2
     expect_contains "$ERR" "proc must be mounted on an ordinary directory, not through a symlink"
     expect_no_trace r2
+    # Nor does an image's link lead a mount into /proc, over what the init writes there.
+    bundle r3 '.process.args = ["true"] | .mounts += [{destination: "/adj", type: "bind", source: "/dev/null", options: ["bind"]}]'
+    ln -s /proc/self/oom_score_adj "$TESTDIR/r3/rootfs/adj"
+    create_refused r3
+    expect_contains "$ERR" "a symlink in the root leads it into /proc"
+    expect_no_trace r3
 }
 
 test_oci_user_namespace_mapping_the_full_range() {

@@ -118,11 +118,23 @@ void bind_entry(int root_fd, const Mount& m, int userns, const Spec* spec) {
 
 void mount_entry(int root_fd, const Mount& entry, int userns, const Spec* spec) {
     // A destination through a symlink of the image's is where the link
-    // leads inside the root, as runc resolves it.
+    // leads inside the root, as runc resolves it...
     Mount m = entry;
     m.destination = resolve_in_root(root_fd, entry.destination);
-    if (m.bind) return bind_entry(root_fd, m, userns, spec);
+    std::string written = fs::path(entry.destination).lexically_normal().string();
+    while (written.size() > 1 && written.back() == '/') written.pop_back();
+    // ... but never into /proc or /sys, where the mount would cover files
+    // the init still writes (oom_score_adj, sysctls) ...
+    auto under = [](const std::string& p, const std::string& dir) { return p == dir || p.starts_with(dir + "/"); };
+    for (const char* dir : {"/proc", "/sys"})
+        if (under(m.destination, dir) && !under(written, dir))
+            throw Error("mount " + entry.destination + ": a symlink in the root leads it into " + dir + " (" +
+                        m.destination + ")");
     std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
+    // ... and proc and sysfs only on a directory reached without one (runc's rule).
+    if ((type == "proc" || type == "sysfs") && m.destination != written)
+        throw Error("mount " + entry.destination + ": " + type + " must be mounted on an ordinary directory, not through a symlink");
+    if (m.bind) return bind_entry(root_fd, m, userns, spec);
     // A tmpfs's root takes the mode of the directory it covers (unless its
     // options give one), as with runc; a directory made for it keeps 1777.
     struct stat covered {};
@@ -135,12 +147,6 @@ void mount_entry(int root_fd, const Mount& entry, int userns, const Spec* spec) 
         std::snprintf(mode, sizeof mode, "mode=%o", covered.st_mode & 07777);
         m.data += (m.data.empty() ? "" : ",") + std::string(mode);
     }
-    // proc and sysfs only on a directory reached without a symlink (runc's
-    // rule): where a link leads is the image's choice, not the config's.
-    std::string written = fs::path(entry.destination).lexically_normal().string();
-    while (written.size() > 1 && written.back() == '/') written.pop_back();
-    if ((type == "proc" || type == "sysfs") && m.destination != written)
-        throw Error("mount " + entry.destination + ": " + type + " must be mounted on an ordinary directory, not through a symlink");
     UniqueFd target = open_dir_in_root(root_fd, m.destination, true);
     std::string source = m.source.empty() ? type : m.source;
     unsigned long flags = m.flags & ~static_cast<unsigned long>(MS_REMOUNT);
