@@ -7,7 +7,6 @@ OCI_ROOT=$TESTDIR/oci
 # test's, removed when the test ends if nothing was left in it.
 remove_cg_parent() { rmdir "$(test_cg_parent)" 2>/dev/null || true; }
 trap remove_cg_parent EXIT
-here_tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
 
 # oci ARGS: minirt oci with this test's --root; output in $OUT/$ERR/$RC.
 oci() { mr oci --root "$OCI_ROOT" "$@"; }

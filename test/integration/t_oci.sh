@@ -4,6 +4,7 @@
 
 # shellcheck source=test/integration/oci_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/oci_lib.sh"
+here_tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
 
 test_oci_lifecycle_create_waits_for_start() {
     bundle c1 '.process.args = ["sh", "-c", "touch /started; echo out; sleep 100"]'
