@@ -19,6 +19,21 @@ pins_free() { [ ! -e "$PINS/link" ]; }
 live_rss() { [ "$(json_field live .monitor.rss)" -gt $((32 << 20)) ]; }
 no_rss_stat_program() { [ "$(bpftool prog show 2>/dev/null | grep -c 'tracepoint  name rss_stat ' || true)" = 0 ]; }
 
+# What a container's init holds before its exec, in MiB (rounded up): it is
+# a fork of the shim, and its pages count until the command replaces them.
+# About 1 MiB for a release build; a sanitizer build's shim carries tens of
+# MiB of instrumented data. The limits below sit this far above their
+# figures, so that the kill is always the command's.
+init_floor_mib() {
+    mr run -d --name floor busybox sleep 1000
+    local shim rss
+    shim=$(shim_of floor)
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$shim/status")
+    [ -n "$rss" ] || fail "no VmRSS for the shim $shim"
+    mr rm -f floor
+    echo $(((rss + 1023) / 1024))
+}
+
 kmsg_mark() {
     MARK="minirt-it-bpf-$$-$RANDOM"
     echo "$MARK" >/dev/kmsg
@@ -27,17 +42,20 @@ klog() { dmesg | sed -n "/$MARK/,\$p"; }
 
 test_bpf_soft_warning_then_hard_kill() {
     bpf_backend_or_skip
+    local floor
+    floor=$(init_floor_mib)
     kmsg_mark
-    # Above what the init holds before its exec (a fork of the shim: 21 MiB
-    # in the sanitizer build), so the kill is memory_hog's, one step past.
+    # Above what the init holds before its exec (init_floor_mib), so the
+    # kill is memory_hog's, one step past.
     # Fast (a 1 MiB step every 5 ms): a monitor that polled, even every
     # 10 ms, would let it run several steps past the limit.
-    expect_rc 137 run --name hog --soft-mib 30 --hard-mib 40 busybox memory_hog --size 64M --step 1M --rate 200M
+    expect_rc 137 run --name hog --soft-mib $((floor + 30)) --hard-mib $((floor + 40)) busybox \
+        memory_hog --size $((floor + 64))M --step 1M --rate 200M
     mr inspect hog
     expect_contains "$OUT" '"reason": "memory hard limit"'
     expect_contains "$OUT" '"exit_code": 137'
     expect_contains "$OUT" '"backend": "eBPF'
-    local rss hard=$((40 << 20))
+    local rss hard=$(((floor + 40) << 20))
     rss=$(echo "$OUT" | jq -r '.[0].state.monitor.hard_killed.rss')
     [ "$rss" -gt "$hard" ] || fail "killed at rss $rss, not above the hard limit $hard"
     # Per-event check: the kill comes at the first counter change past the
@@ -47,7 +65,7 @@ test_bpf_soft_warning_then_hard_kill() {
     # is two of the hog's steps, far below what polling would let through.
     [ "$rss" -le $((hard + (2 << 20))) ] || fail "killed at rss $rss, more than 2 MiB above $hard"
     echo "RSS at the kill: $rss bytes (+$((rss - hard)) over the limit)"
-    expect_eq "$(echo "$OUT" | jq -r '.[0].state.monitor.soft_crossed.limit')" 31457280 "soft crossing limit"
+    expect_eq "$(echo "$OUT" | jq -r '.[0].state.monitor.soft_crossed.limit')" $(((floor + 30) << 20)) "soft crossing limit"
     mr status hog
     expect_contains "$OUT" "Killed:"
     mr logs hog
@@ -60,7 +78,12 @@ test_bpf_soft_warning_then_hard_kill() {
 
 test_bpf_children_count_and_all_die() {
     bpf_backend_or_skip
-    expect_rc 137 run --name kids --hard-mib 30 busybox memory_hog --size 12M --step 1M --rate 20M --children 4
+    # Each of the five below the limit, together above it.
+    local floor limit each
+    floor=$(init_floor_mib)
+    limit=$((floor + 30))
+    each=$((limit / 3))
+    expect_rc 137 run --name kids --hard-mib "$limit" busybox memory_hog --size "${each}M" --step 1M --rate 20M --children 4
     mr inspect kids
     expect_contains "$OUT" '"reason": "memory hard limit"'
     local rss
@@ -73,8 +96,8 @@ test_bpf_children_count_and_all_die() {
     # 38.0 MiB here. What this test proves is that the children count (each
     # stays at 12 MiB, below the limit: without them nobody is killed), so
     # the bound only says the kill came near the limit, not at the end.
-    if [ "$rss" -le $((30 << 20)) ] || [ "$rss" -gt $((42 << 20)) ]; then
-        fail "killed at rss $rss, want within 12 MiB above 30 MiB"
+    if [ "$rss" -le $((limit << 20)) ] || [ "$rss" -gt $(((limit + 12) << 20)) ]; then
+        fail "killed at rss $rss, want within 12 MiB above $limit MiB"
     fi
     # No process of the container survived (the runner also checks the cgroup).
     local cg
