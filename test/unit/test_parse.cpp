@@ -95,6 +95,13 @@ TEST_CASE("time specs", "[parse]") {
     CHECK(parse_time_spec(format_rfc3339(t), "t") == t);
 }
 
+TEST_CASE("durations", "[parse]") {
+    CHECK(parse_duration_ns("1h30m", "d") == 5400LL * 1000000000LL);
+    CHECK(parse_duration_ns("250ms", "d") == 250000000LL);
+    CHECK(parse_duration_ns("5s", "d") == 5000000000LL);
+    for (const char* bad : {"", "5", "x", "5d", "m5", "999999999h"}) CHECK_THROWS_AS(parse_duration_ns(bad, "d"), Error);
+}
+
 TEST_CASE("RFC 3339 times agree with timegm across the calendar", "[parse]") {
     // The fast path computes days itself: every 13th day from 1900 to 2254
     // (leap years, centuries, month ends) against the C library.

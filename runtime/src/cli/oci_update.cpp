@@ -230,29 +230,18 @@ json stats_of(const Cgroup& cg) {
             {"hugetlb", json::object()}};
 }
 
-// Go's durations as runc's --interval takes them: "5s", "250ms", "1m", "1m30s".
+// runc's --interval: a Go duration ("5s", "250ms", "1m30s"), in ms.
 int interval_ms(const std::string& text) {
-    static const std::pair<const char*, int64_t> units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    int64_t total = 0;
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t digits = text.find_first_not_of("0123456789", i);
-        if (digits == i || digits == std::string::npos) throw Error("events: invalid --interval \"" + text + "\"");
-        int64_t n = parse_int(std::string_view(text).substr(i, digits - i), "--interval", 0, 1000000);
-        bool matched = false;
-        for (const auto& [unit, ms] : units) {
-            if (text.compare(digits, std::strlen(unit), unit) == 0 &&
-                !(std::string(unit) == "m" && text.compare(digits, 2, "ms") == 0)) {
-                total += n * ms;
-                i = digits + std::strlen(unit);
-                matched = true;
-                break;
-            }
-        }
-        if (!matched) throw Error("events: invalid --interval \"" + text + "\" (use 5s, 250ms, 1m)");
+    int64_t ns = 0;
+    if (text.empty()) throw Error("events: --interval must be above zero");
+    try {
+        ns = parse_duration_ns(text, "--interval");
+    } catch (const Error&) {
+        throw Error("events: invalid --interval \"" + text + "\" (use 5s, 250ms, 1m)");
     }
-    if (total <= 0 || total > INT32_MAX) throw Error("events: --interval must be above zero");
-    return static_cast<int>(total);
+    int64_t ms = ns / 1000000;
+    if (ms <= 0 || ms > INT32_MAX) throw Error("events: --interval must be above zero");
+    return static_cast<int>(ms);
 }
 
 void print_event(const std::string& type, const std::string& id, const json& data) {

@@ -253,6 +253,32 @@ time_t seconds_since_epoch(const tm& t) {
 
 }  // namespace
 
+int64_t parse_duration_ns(std::string_view text, std::string_view what) {
+    auto bad = [&] { return Error("invalid " + std::string(what) + " " + quoted(text) + ": expected a duration like 10m or 250ms"); };
+    if (text.empty()) throw bad();
+    int64_t total = 0;
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t j = i;
+        while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+        if (j == i) throw bad();
+        int64_t n = parse_int(text.substr(i, j - i), what, 0, 1000000);
+        size_t k = j;
+        while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
+        std::string unit(text.substr(j, k - j));
+        int64_t mult;
+        if (unit == "h") mult = 3600LL * 1000000000LL;
+        else if (unit == "m") mult = 60LL * 1000000000LL;
+        else if (unit == "s") mult = 1000000000LL;
+        else if (unit == "ms") mult = 1000000LL;
+        else throw bad();
+        total += n * mult;  // at most 1e6 h per term: no overflow
+        if (total > 100LL * 365 * 86400 * 1000000000LL) throw bad();
+        i = k;
+    }
+    return total;
+}
+
 int64_t parse_time_spec(std::string_view text, std::string_view what) {
     auto bad = [&] {
         return Error("invalid " + std::string(what) + " " + quoted(text) +
@@ -268,28 +294,14 @@ int64_t parse_time_spec(std::string_view text, std::string_view what) {
         if (*end != '\0' || !(v < 9.2e9)) throw bad();  // beyond 2261 does not fit in ns
         return static_cast<int64_t>(v * 1e9);
     }
-    // Relative duration: sequence of <number><unit>, units h m s ms.
+    // Relative duration.
     if (std::isdigit(static_cast<unsigned char>(text[0])) && text.find('-') == std::string_view::npos &&
         text.find('T') == std::string_view::npos) {
         int64_t total = 0;
-        size_t i = 0;
-        while (i < text.size()) {
-            size_t j = i;
-            while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
-            if (j == i) throw bad();
-            int64_t n = parse_int(text.substr(i, j - i), what, 0, 1000000);
-            size_t k = j;
-            while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
-            std::string unit(text.substr(j, k - j));
-            int64_t mult;
-            if (unit == "h") mult = 3600LL * 1000000000LL;
-            else if (unit == "m") mult = 60LL * 1000000000LL;
-            else if (unit == "s") mult = 1000000000LL;
-            else if (unit == "ms") mult = 1000000LL;
-            else throw bad();
-            total += n * mult;  // at most 1e6 h per term: no overflow
-            if (total > 100LL * 365 * 86400 * 1000000000LL) throw bad();
-            i = k;
+        try {
+            total = parse_duration_ns(text, what);
+        } catch (const Error&) {
+            throw bad();
         }
         return now_ns() - total;
     }

@@ -57,6 +57,10 @@ std::string format_rfc3339(int64_t ns);
 // Accepts RFC 3339 ("2026-11-24T13:47:11Z", fractional seconds optional),
 // a Unix timestamp, or a duration relative to now ("10m", "1h30m", "45s").
 int64_t parse_time_spec(std::string_view text, std::string_view what);
+// A Go-style duration, as podman's and runc's flags take them: a sequence
+// of <number><unit>, units h, m, s and ms ("1h30m", "250ms"), at most a
+// century, in nanoseconds. Throws Error naming `what`.
+int64_t parse_duration_ns(std::string_view text, std::string_view what);
 // "3 minutes" for a span of nanoseconds.
 std::string human_duration(int64_t ns);
 // "3 minutes ago"-style text for tables.
