@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "engine/init.hpp"
 #include "linux/capabilities.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
@@ -150,7 +151,7 @@ bool apparmor_enabled() {
 }
 
 void check_apparmor(const Process& p) {
-    if (!p.apparmor_profile.empty() && p.apparmor_profile != "unconfined" && !apparmor_enabled())
+    if (engine::wants_apparmor(p.apparmor_profile) && !apparmor_enabled())
         throw Error("process.apparmorProfile \"" + p.apparmor_profile + "\": AppArmor is not enabled on this host");
 }
 
@@ -174,6 +175,11 @@ Loaded load(const Globals& g, const std::string& id) {
     Status st = live_status(dir, s);
     return {dir, s, st};
 }
+
+// What `state` and `list` report: a container with no init yet whose
+// directory create still holds is under way. (Not for the verbs that hold
+// that lock themselves.)
+Status shown_status(const Loaded& l) { return l.state.pid == 0 && l.dir.busy() ? Status::Creating : l.status; }
 
 std::optional<Spec> stored_spec(const StateDir& dir, const State& s) {
     auto text = read_file_if_exists(dir.config_file());
@@ -226,10 +232,7 @@ int cmd_state(const Globals& g, const std::vector<std::string>& args) {
     Flags f("state", {}, args);
     f.expect(1, 1, "minirt oci state ID");
     Loaded l = load(g, f.positional()[0]);
-    // No init yet, and create still holds the directory: it is under way.
-    Status st = l.status;
-    if (l.state.pid == 0 && l.dir.busy()) st = Status::Creating;
-    std::cout << state_json(l.state, st).dump(2) << "\n";
+    std::cout << state_json(l.state, shown_status(l)).dump(2) << "\n";
     return 0;
 }
 
@@ -391,9 +394,7 @@ int cmd_list(const Globals& g, const std::vector<std::string>& args) {
         // One removed meanwhile, or a create that has not written its state yet, is skipped.
         try {
             Loaded l = load(g, id);
-            Status st = l.status;
-            if (l.state.pid == 0 && l.dir.busy()) st = Status::Creating;
-            rows.push_back(state_json(l.state, st));
+            rows.push_back(state_json(l.state, shown_status(l)));
         } catch (const Error&) {
         }
     }

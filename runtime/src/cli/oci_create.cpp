@@ -130,10 +130,11 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     s.annotations = spec.annotations;
     if (!spec.has_namespace("mount") && !spec.mounts.empty()) {
         // Made in our namespace: delete must know which are the container's.
-        if (fs::weakly_canonical(spec.root) == "/")
+        fs::path root = fs::weakly_canonical(spec.root);
+        if (root == "/")
             throw Error("config.json: root.path is the host's /: mounts without a mount namespace would cover the host's");
         std::vector<int> ids;
-        for (const auto& m : mounts_below(fs::weakly_canonical(spec.root).string())) ids.push_back(m.id);
+        for (const auto& m : mounts_below(root.string())) ids.push_back(m.id);
         s.mounts_before = ids;
         creation.set_host_mounts(s);
     }

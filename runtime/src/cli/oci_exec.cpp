@@ -100,7 +100,6 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& args) {
     int preserve = static_cast<int>(parse_int(f.value("preserve-fds", "0"), "--preserve-fds", 0, 1024));
     std::vector<int> vacant = reserve_preserved_fds(preserve);
     if (!f.value("process-label").empty()) throw Error("exec: --process-label: SELinux is not supported");
-
     const std::string& id = f.positional()[0];
     validate_container_id(id);
     StateDir dir(g.root, id);

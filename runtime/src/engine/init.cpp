@@ -466,21 +466,29 @@ void mount_all(const Spec& spec, const InitOptions& o, int root_fd) {
     make_paths_readonly(root_fd, spec.readonly_paths);
 }
 
-// createContainer hooks: in the container's namespaces, before the root is
-// entered, so their paths are the host's (the runtime spec's rule). The
-// state's pid is the init's own, as runc reports it.
-void run_create_container_hooks(const Spec& spec, const InitOptions& o) {
-    if (spec.hooks.create_container.empty()) return;
+// The state the hooks the init runs get: create's, with the init's own pid
+// (as runc reports it) and `status`.
+std::string hook_state(const InitOptions& o, const char* status) {
     nlohmann::json state = nlohmann::json::parse(o.hook_state);
     state["pid"] = ::getpid();
-    oci::run_hooks(spec.hooks.create_container, "createContainer", state.dump());
+    state["status"] = status;
+    return state.dump();
+}
+
+// createContainer hooks: in the container's namespaces, before the root is
+// entered, so their paths are the host's (the runtime spec's rule).
+void run_create_container_hooks(const Spec& spec, const InitOptions& o) {
+    if (spec.hooks.create_container.empty()) return;
+    oci::run_hooks(spec.hooks.create_container, "createContainer", hook_state(o, "creating"));
 }
 
 void build_root(const Spec& spec, const InitOptions& o) {
     unsigned long propagation = root_propagation(spec);
+    // Anything but rslave (the default) and rprivate leaves mounts that
+    // share propagation with the host's.
+    bool shares = propagation != (MS_SLAVE | MS_REC) && propagation != (MS_PRIVATE | MS_REC);
     do_mount(nullptr, "/", nullptr, propagation, nullptr, "set / propagation");
-    if (!spec.rootfs_propagation.empty() && propagation != (MS_SLAVE | MS_REC) && propagation != (MS_PRIVATE | MS_REC))
-        unshare_root_parent(spec.root, propagation);
+    if (shares) unshare_root_parent(spec.root, propagation);
     std::string root = spec.root.string();
     if (spec.overlay) mount_overlay(*spec.overlay, root, o.userns);
     else do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, nullptr, "bind the root " + root);
@@ -495,8 +503,7 @@ void build_root(const Spec& spec, const InitOptions& o) {
         if (::chroot(".") < 0) throw_errno("chroot");
         if (::chdir("/") < 0) throw_errno("chdir /");
     } else {
-        // rslave and rprivate (the default is rslave) left no mount shared.
-        enter_rootfs(root, propagation != (MS_SLAVE | MS_REC) && propagation != (MS_PRIVATE | MS_REC));
+        enter_rootfs(root, shares);
     }
     // Shared or unbindable applies to the new root itself, now that it is
     // one (before, it would have reached the host's).
@@ -628,21 +635,18 @@ void container_init(const InitOptions& o) noexcept {
         apply_security(process_security(spec.process, spec), program);
         if (!send_message(o.sync, Message::of(MessageType::Ready))) _exit(kExitMinirtError);
         if (o.fifo >= 0) wait_for_start(o.fifo);
+        std::vector<std::string> env = with_home(spec.process.env, spec.process.uid);
         if (!spec.hooks.start_container.empty()) {
             // In the container, its root entered: the hook's path is the
             // container's (a failure stops the container, which never runs).
-            nlohmann::json state = nlohmann::json::parse(o.hook_state);
-            state["pid"] = ::getpid();
-            state["status"] = "created";
             // One without env gets the process's, as runc's do (its init's
             // environment is the process's by then).
             std::vector<oci::Hook> hooks = spec.hooks.start_container;
             for (auto& h : hooks)
-                if (h.env.empty()) h.env = with_home(spec.process.env, spec.process.uid);
-            oci::run_hooks(hooks, "startContainer", state.dump());
+                if (h.env.empty()) h.env = env;
+            oci::run_hooks(hooks, "startContainer", hook_state(o, "created"));
         }
 
-        std::vector<std::string> env = with_home(spec.process.env, spec.process.uid);
         std::vector<char*> argv = exec_vector(spec.process.args), envp = exec_vector(env);
         reset_signals();
         ::execve(exe.c_str(), argv.data(), envp.data());

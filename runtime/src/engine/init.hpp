@@ -71,6 +71,7 @@ SecuritySpec process_security(const oci::Process& p, const oci::Spec& spec);
 // attr/exec (on a verified procfs; none for "" or "unconfined"), then the
 // profile its next exec enters written there. Whether AppArmor is enabled
 // at all is the caller's check (apparmor_enabled).
+bool wants_apparmor(const std::string& profile);
 UniqueFd open_apparmor_exec_attr(const std::string& profile);
 void apply_apparmor(int attr, const std::string& profile);
 // process.scheduler, execCPUAffinity and ioPriority, and linux.personality,

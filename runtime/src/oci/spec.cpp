@@ -3,6 +3,7 @@
 #include <linux/mount.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -311,8 +312,11 @@ bool unified_field(const std::string& file, const std::string& value, Resources&
     return true;
 }
 
-void read_resources(const json& res, Spec& spec) {
+}  // namespace
+
+void parse_resources(const json& res, Spec& spec) {
     const std::string where = "linux.resources";
+    if (!res.is_object()) bad(where, "must be an object");
     Resources& r = spec.resources;
     const json& memory = get_object(res, "memory", where);
     // As runc reads them: 0 is "not set", -1 is "no limit".
@@ -416,6 +420,8 @@ void read_resources(const json& res, Spec& spec) {
     }
 }
 
+namespace {
+
 void parse_linux(const json& linux, Spec& spec) {
     const json& ns = get_array(linux, "namespaces", "linux");
     for (size_t i = 0; i < ns.size(); ++i) {
@@ -438,7 +444,7 @@ void parse_linux(const json& linux, Spec& spec) {
     if (spec.cgroups_path.find("..") != std::string::npos) bad("linux.cgroupsPath", "must not contain \"..\"");
     if (spec.cgroups_path.find(':') != std::string::npos)
         bad("linux.cgroupsPath", "\"" + spec.cgroups_path + "\" is a systemd slice:unit path; minirt manages cgroupfs paths only");
-    read_resources(get_object(linux, "resources", "linux"), spec);
+    parse_resources(get_object(linux, "resources", "linux"), spec);
     if (const json* sc = member(linux, "seccomp")) {
         if (!sc->is_object()) bad("linux.seccomp", "must be an object");
         if (member(*sc, "listenerPath")) bad("linux.seccomp.listenerPath", "seccomp notification is not supported");
@@ -460,8 +466,8 @@ void parse_linux(const json& linux, Spec& spec) {
     const json& personality = get_object(linux, "personality", "linux");
     if (!personality.empty()) {
         std::string domain = get_string(personality, "domain", "linux.personality");
-        if (domain == "LINUX") spec.process.personality = 0x0000;          // PER_LINUX
-        else if (domain == "LINUX32") spec.process.personality = 0x0008;   // PER_LINUX32
+        if (domain == "LINUX") spec.process.personality = PER_LINUX;
+        else if (domain == "LINUX32") spec.process.personality = PER_LINUX32;
         else bad("linux.personality.domain", "\"" + domain + "\" is not LINUX or LINUX32");
     }
     const json& devices = get_array(linux, "devices", "linux");
@@ -471,11 +477,6 @@ void parse_linux(const json& linux, Spec& spec) {
 
 }  // namespace
 
-void parse_resources(const json& resources, Spec& spec) {
-    if (!resources.is_object()) bad("linux.resources", "must be an object");
-    read_resources(resources, spec);
-}
-
 namespace {
 
 bool same_namespace(const std::string& path, const char* own) {
@@ -484,11 +485,11 @@ bool same_namespace(const std::string& path, const char* own) {
     return ::stat(own, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+}  // namespace
+
 // A sysctl is only written where it touches the container alone: in a
 // namespace of its own (runc's rule: the host's is refused, and one that
 // no namespace holds, like kernel.printk, always is).
-}  // namespace
-
 void check_sysctl_namespaces(const Spec& spec) {
     auto own = [&](const char* type, const char* self) {
         const Namespace* n = spec.find_namespace(type);
@@ -753,9 +754,8 @@ Spec parse_spec(const std::string& text, const fs::path& bundle) {
         // They would be made in the bundle's own directory, on the host.
         if (!spec.device_nodes.empty())
             bad("linux.devices", "device nodes need a new mount namespace in linux.namespaces");
+        if (spec.overlay) bad("annotations", "an overlay root needs a new mount namespace in linux.namespaces");
     }
-    if (spec.overlay && !spec.has_namespace("mount"))
-        bad("annotations", "an overlay root needs a new mount namespace in linux.namespaces");
     return spec;
 }
 
