@@ -105,8 +105,10 @@ void complete_from_group(json& r, const fs::path& group) {
         bool swap = mem.contains("swap") && !mem["swap"].is_null() && mem["swap"] != 0 && mem["swap"] != -1;
         if (swap && (!mem.contains("limit") || mem["limit"].is_null() || mem["limit"] == 0)) {
             Cgroup cg(group);
+            // ("max", no limit, reads as the largest number.)
             auto limit = cg.read_number("memory.max");
-            if (!limit) throw Error("update: memory.swap needs a memory limit, and the container has none");
+            if (!limit || *limit == UINT64_MAX)
+                throw Error("update: memory.swap needs a memory limit, and the container has none");
             mem["limit"] = *limit;
         }
     }
