@@ -23,17 +23,21 @@ skip() {
     exit 77
 }
 
-# mr ARGS: run minirt; output in $OUT, stderr in $ERR, status in $RC.
-mr() {
+# capture CMD...: run a command (or a function); output in $OUT, stderr
+# in $ERR, status in $RC.
+capture() {
     local errf
     errf=$(mktemp)
     set +e
-    OUT=$("$MINIRT" "$@" 2>"$errf")
+    OUT=$("$@" 2>"$errf")
     RC=$?
     set -e
     ERR=$(cat "$errf")
     rm -f "$errf"
 }
+
+# mr ARGS: run minirt, as capture does.
+mr() { capture "$MINIRT" "$@"; }
 
 expect_rc() {
     local want=$1

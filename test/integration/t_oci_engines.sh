@@ -33,42 +33,29 @@ podman_cleanup() { podman_reset podman_; }
 test_podman_run_rm_passes_exit_codes_and_output() {
     engine_setup podman conmon
     trap podman_cleanup EXIT
-    local out rc
-    set +e
-    out=$(podman_ run --rm "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" sh -c 'echo hello from minirt-oci; exit 3')
-    rc=$?
-    set -e
-    expect_eq "$rc" 3 "podman run exit code"
-    expect_eq "$out" "hello from minirt-oci" "podman run output"
-    set +e
-    podman_ run --rm "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" nosuchprogram 2>"$TESTDIR/err"
-    rc=$?
-    set -e
-    expect_eq "$rc" 127 "podman exit code for a missing program"
-    expect_contains "$(cat "$TESTDIR/err")" "executable file not found"
-    set +e
-    podman_ run --rm "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" /etc/passwd 2>"$TESTDIR/err"
-    rc=$?
-    set -e
-    expect_eq "$rc" 126 "podman exit code for a non-executable"
+    capture podman_ run --rm "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" sh -c 'echo hello from minirt-oci; exit 3'
+    expect_eq "$RC" 3 "podman run exit code"
+    expect_eq "$OUT" "hello from minirt-oci" "podman run output"
+    capture podman_ run --rm "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" nosuchprogram
+    expect_eq "$RC" 127 "podman exit code for a missing program"
+    expect_contains "$ERR" "executable file not found"
+    capture podman_ run --rm "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" /etc/passwd
+    expect_eq "$RC" 126 "podman exit code for a non-executable"
 }
 
 test_podman_detached_exec_stop_rm() {
     engine_setup podman conmon
     trap podman_cleanup EXIT
-    local id pid rc out
+    local id pid
     id=$(podman_ run -d "${P_OPTS[@]}" --rootfs "$ENGINE_ROOTFS" sh -c 'trap "exit 0" TERM; sleep 1000 & wait')
     [ -n "$id" ] || fail "podman run -d printed no id"
     [ "$(podman_ inspect -f '{{.State.Status}}' "$id")" = running ] || fail "not running"
     pid=$(podman_ inspect -f '{{.State.Pid}}' "$id")
     # podman's runtime state is ours: the container is minirt-oci's.
     [ -f "/run/minirt-oci/$id/state.json" ] || fail "no minirt-oci state for $id"
-    set +e
-    out=$(podman_ exec "$id" sh -c 'echo in-exec; exit 9')
-    rc=$?
-    set -e
-    expect_eq "$rc" 9 "podman exec exit code"
-    expect_eq "$out" in-exec "podman exec output"
+    capture podman_ exec "$id" sh -c 'echo in-exec; exit 9'
+    expect_eq "$RC" 9 "podman exec exit code"
+    expect_eq "$OUT" in-exec "podman exec output"
     podman_ stop -t 5 "$id" >/dev/null
     [ "$(podman_ inspect -f '{{.State.ExitCode}}' "$id")" = 0 ] || fail "stop: exit code not 0"
     wait_for 30 process_gone "$pid"
@@ -145,22 +132,15 @@ test_containerd_ctr_run_with_minirt_oci() {
     engine_setup containerd ctr
     trap containerd_stop EXIT
     containerd_start
-    local rc out
-    set +e
-    out=$(ctr_ run --rm --runc-binary "$ENGINE_OCI" --cgroup "/$MINIRT_CGROUP_PARENT/c1" --rootfs "$ENGINE_ROOTFS" c1 \
-        sh -c 'echo from-ctr; exit 4')
-    rc=$?
-    set -e
-    expect_eq "$rc" 4 "ctr run exit code"
-    expect_eq "$(tr -d '\r' <<<"$out")" from-ctr "ctr run output"
+    capture ctr_ run --rm --runc-binary "$ENGINE_OCI" --cgroup "/$MINIRT_CGROUP_PARENT/c1" --rootfs "$ENGINE_ROOTFS" c1 \
+        sh -c 'echo from-ctr; exit 4'
+    expect_eq "$RC" 4 "ctr run exit code"
+    expect_eq "$(tr -d '\r' <<<"$OUT")" from-ctr "ctr run output"
     ctr_ run -d --runc-binary "$ENGINE_OCI" --cgroup "/$MINIRT_CGROUP_PARENT/c2" --rootfs "$ENGINE_ROOTFS" c2 sleep 1000
     wait_for 30 sh -c "ctr --address '$TESTDIR/containerd/sock' task ls | grep -q 'c2 .*RUNNING'"
-    set +e
-    out=$(ctr_ task exec --exec-id e1 c2 sh -c 'echo from-exec; exit 6')
-    rc=$?
-    set -e
-    expect_eq "$rc" 6 "ctr task exec exit code"
-    expect_eq "$out" from-exec "ctr task exec output"
+    capture ctr_ task exec --exec-id e1 c2 sh -c 'echo from-exec; exit 6'
+    expect_eq "$RC" 6 "ctr task exec exit code"
+    expect_eq "$OUT" from-exec "ctr task exec output"
     ctr_ task pause c2
     wait_for 30 sh -c "ctr --address '$TESTDIR/containerd/sock' task ls | grep -q 'c2 .*PAUSED'"
     ctr_ task resume c2
@@ -218,25 +198,16 @@ docker_rules_unchanged() {
 test_docker_run_exit_codes_and_confinement() {
     trap docker_stop EXIT
     docker_start
-    local rc out
+    local out want
     for want in 0 7; do
-        set +e
-        out=$(dk run --rm busybox:minirt sh -c "echo out-$want; exit $want")
-        rc=$?
-        set -e
-        expect_eq "$rc" "$want" "docker run exit code"
-        expect_eq "$out" "out-$want" "docker run output"
+        capture dk run --rm busybox:minirt sh -c "echo out-$want; exit $want"
+        expect_eq "$RC" "$want" "docker run exit code"
+        expect_eq "$OUT" "out-$want" "docker run output"
     done
-    set +e
-    dk run --rm busybox:minirt nosuchprogram 2>"$TESTDIR/err"
-    rc=$?
-    set -e
-    expect_eq "$rc" 127 "exit code for a missing program"
-    set +e
-    dk run --rm busybox:minirt /etc/passwd 2>"$TESTDIR/err"
-    rc=$?
-    set -e
-    expect_eq "$rc" 126 "exit code for a non-executable"
+    capture dk run --rm busybox:minirt nosuchprogram
+    expect_eq "$RC" 127 "exit code for a missing program"
+    capture dk run --rm busybox:minirt /etc/passwd
+    expect_eq "$RC" 126 "exit code for a non-executable"
     # -v ro and rw, -e, -w, -u, --read-only, --cap-drop ALL, --init.
     mkdir -p "$TESTDIR/vol"
     echo from-host >"$TESTDIR/vol/in"
@@ -259,15 +230,12 @@ test_docker_detached_logs_exec_stop_kill_restart_pause() {
     engine_setup script
     trap docker_stop EXIT
     docker_start
-    local id rc out quiet
+    local id out quiet
     id=$(dk run -d busybox:minirt sh -c 'echo started; trap "exit 0" TERM; sleep 1000 & wait')
     wait_for 30 sh -c "/usr/bin/docker -H unix://$DOCKER_DIR/sock logs $id | grep -q started"
-    set +e
-    out=$(dk exec "$id" sh -c 'echo in-exec; exit 9')
-    rc=$?
-    set -e
-    expect_eq "$rc" 9 "docker exec exit code"
-    expect_eq "$out" in-exec "docker exec output"
+    capture dk exec "$id" sh -c 'echo in-exec; exit 9'
+    expect_eq "$RC" 9 "docker exec exit code"
+    expect_eq "$OUT" in-exec "docker exec output"
     quiet=$(quiet_stdin)
     out=$(script -qec "/usr/bin/docker -H unix://$DOCKER_DIR/sock exec -it $id sh -c 'tty; echo exec-tty-ok'" \
         /dev/null <>"$quiet" | tr -d '\r')
@@ -291,7 +259,7 @@ test_docker_detached_logs_exec_stop_kill_restart_pause() {
 test_docker_bridge_ports_parallel_update_stats() {
     trap docker_stop EXIT
     docker_start
-    local id out i
+    local id out i pid rc
     id=$(dk run -d -p 8080:80 busybox:minirt sh -c 'mkdir /www; echo page > /www/index.html; httpd -f -p 80 -h /www')
     out=$(dk exec "$id" ip -4 -o addr show eth0)
     expect_contains "$out" "10.231.7." "the container's address on Docker's bridge"
@@ -320,12 +288,9 @@ test_docker_bridge_ports_parallel_update_stats() {
         dk update --memory 64m --memory-swap 128m "$id" >/dev/null
         expect_eq "$(cat "$(test_cg_parent)/$(dk inspect -f '{{.Id}}' "$id")/memory.max")" 67108864 "memory.max after docker update"
     else
-        set +e
-        out=$(dk update --memory 64m --memory-swap 128m "$id" 2>&1)
-        rc=$?
-        set -e
-        [ "$rc" != 0 ] || fail "docker update --memory was accepted on a host that cannot limit memory"
-        expect_contains "$out" "linux.resources.memory.limit needs the cgroup v2 \"memory\" controller"
+        capture dk update --memory 64m --memory-swap 128m "$id"
+        [ "$RC" != 0 ] || fail "docker update --memory was accepted on a host that cannot limit memory"
+        expect_contains "$ERR" "linux.resources.memory.limit needs the cgroup v2 \"memory\" controller"
         expect_eq "$(dk inspect -f '{{.State.Status}}' "$id")" running "after the refused update"
     fi
     dk rm -f "$id" >/dev/null

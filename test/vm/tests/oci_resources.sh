@@ -37,6 +37,8 @@ expect_eq "50000 100000" "$(cat "$d/cpu.max")" "cpu.max after update --cpu-quota
 printf '{"memory": {"limit": -1}, "pids": {"limit": 10}, "cpu": {"shares": 0}}' >"$b/res.json"
 run oci update --resources "$b/res.json" ocr
 expect_eq max "$(cat "$d/memory.max")" "memory.max after update with limit -1"
+expect_rc 125 oci update --memory-swap 100m ocr
+expect_contains "$OUT" "memory.swap needs a memory limit, and the container has none" "a swap alone without a limit"
 expect_eq 10 "$(cat "$d/pids.max")" "pids.max after update --resources"
 expect_eq 79 "$(cat "$d/cpu.weight")" "cpu.weight kept (shares 0 is not set)"
 run oci events --stats ocr
