@@ -617,7 +617,7 @@ rb_run_ready() { # NAME CODE [RUN FLAGS...]
 # and a host process the record names, even with its true start time, is
 # never signalled.
 test_wrong_pid_in_state_stop_and_rm_use_the_cgroup() {
-    local id f gone host start
+    local id f gone host start init shim
     rb_run_ready wp 3
     id=$(rb_id_of wp)
     f="$MINIRT_ROOT/$id/state.json"
@@ -637,10 +637,21 @@ test_wrong_pid_in_state_stop_and_rm_use_the_cgroup() {
     start=$(awk '{print $22}' "/proc/$host/stat")
     rb_run_ready wq 3
     id=$(rb_id_of wq)
+    init=$(pid_of wq)
+    shim=$(shim_of wq)
     f="$MINIRT_ROOT/$id/state.json"
     jq --argjson p "$host" --argjson s "$start" '.pid = $p | .pid_start_time = $s | .shim_pid = $p | .shim_start_time = $s' \
         "$f" >"$f.new" && mv "$f.new" "$f"
+    # The real shim held still: between the init's exit and the shim's
+    # record, the container is stopping (its shim holds its mark), and
+    # wait waits for the record rather than calling the exit unknown.
+    kill -STOP "$shim"
+    # shellcheck disable=SC2064
+    trap "kill -CONT $shim 2>/dev/null || true" EXIT
     expect_rc 0 kill -s TERM wq
+    wait_for 30 process_gone "$init"
+    expect_eq "$(status_of wq)" stopping "status while the real shim has not yet recorded the exit"
+    kill -CONT "$shim"
     expect_rc 0 wait wq
     expect_eq "$OUT" 3 "the container's init got the SIGTERM"
     kill -0 "$host" 2>/dev/null || fail "the host process the record named was signalled"

@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/parse.hpp"
+#include "common/restart_policy.hpp"
 
 using namespace minirt;
 
@@ -130,4 +131,38 @@ TEST_CASE("split keeps empty pieces, words drops blanks", "[parse]") {
     CHECK(words("") == V{});
     CHECK(words(" \n\t ") == V{});
     CHECK(words("one") == V{"one"});
+}
+
+TEST_CASE("restart policies parse as podman's and refuse the rest", "[parse]") {
+    CHECK(parse_restart_policy("no").none());
+    CHECK(parse_restart_policy("").none());
+    CHECK(parse_restart_policy("always").kind == RestartPolicy::Kind::Always);
+    CHECK(parse_restart_policy("unless-stopped").kind == RestartPolicy::Kind::UnlessStopped);
+    RestartPolicy p = parse_restart_policy("on-failure:3");
+    CHECK(p.kind == RestartPolicy::Kind::OnFailure);
+    CHECK(p.max_retries == 3);
+    CHECK(to_string(p) == "on-failure:3");
+    CHECK(to_string(parse_restart_policy("on-failure")) == "on-failure");
+    for (const char* bad : {"sometimes", "always:3", "no:1", "on-failure:", "on-failure:-1", "on-failure:x", "On-Failure"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(parse_restart_policy(bad), Catch::Contains("--restart"));
+    }
+}
+
+TEST_CASE("restart decisions and Docker's backoff", "[parse]") {
+    RestartPolicy of3 = parse_restart_policy("on-failure:3");
+    CHECK(restart_wanted(of3, 1, 0, false));
+    CHECK(restart_wanted(of3, 1, 2, false));
+    CHECK_FALSE(restart_wanted(of3, 1, 3, false));
+    CHECK_FALSE(restart_wanted(of3, 0, 0, false));
+    CHECK(restart_wanted(parse_restart_policy("on-failure"), 1, 1000, false));
+    CHECK(restart_wanted(parse_restart_policy("always"), 0, 1000, false));
+    CHECK_FALSE(restart_wanted(parse_restart_policy("always"), 1, 0, true));
+    CHECK_FALSE(restart_wanted(parse_restart_policy("no"), 1, 0, false));
+    CHECK(next_restart_delay_ms(0, 0) == 100);
+    CHECK(next_restart_delay_ms(100, 50) == 200);
+    CHECK(next_restart_delay_ms(400, 9999) == 800);
+    CHECK(next_restart_delay_ms(800, 10000) == 100);
+    CHECK(next_restart_delay_ms(51200, 0) == 60000);
+    CHECK(next_restart_delay_ms(60000, 0) == 60000);
 }

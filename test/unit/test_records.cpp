@@ -30,6 +30,9 @@ TEST_CASE("config round-trips through JSON", "[state]") {
     CHECK(back.env == c.env);
     CHECK(back.created_ns == c.created_ns);
     CHECK(back.propagate_mounts == c.propagate_mounts);
+    CHECK(back.restart.none());
+    c.restart = parse_restart_policy("on-failure:4");
+    CHECK(config_from_json(to_json(c).dump(), "config.json").restart == c.restart);
 }
 
 TEST_CASE("state round-trips through JSON", "[state]") {
@@ -48,6 +51,20 @@ TEST_CASE("state round-trips through JSON", "[state]") {
     CHECK(back.pid_start == 12345);
     CHECK(back.reason == "stopped");
     CHECK(back.started_ns == s.started_ns);
+    CHECK(back.runs.empty());
+    CHECK_FALSE(back.restarting);
+    s.restarting = true;
+    s.restart_count = 2;
+    s.runs = {{1, 2, 3, "exited"}, {4, 5, std::nullopt, "shim-lost"}};
+    back = state_from_json(to_json(s).dump(), "state.json");
+    CHECK(back.restarting);
+    CHECK(back.restart_count == 2);
+    REQUIRE(back.runs.size() == 2);
+    CHECK(back.runs[0].exit_code == 3);
+    CHECK(back.runs[1].started_ns == 4);
+    CHECK(back.runs[1].finished_ns == 5);
+    CHECK_FALSE(back.runs[1].exit_code);
+    CHECK(back.runs[1].reason == "shim-lost");
 }
 
 TEST_CASE("corrupt records give an error naming the file", "[state]") {
@@ -102,6 +119,8 @@ TEST_CASE("state.json's quick reader agrees with nlohmann's", "[state]") {
     s.stop_requested = true;
     s.cgroup = "/sys/fs/cgroup/minirt/" + s.id;
     s.restart_count = 3;
+    s.restarting = true;
+    s.runs = {{1795528031000000001LL, 1795528031500000000LL, 1, "exited"}, {1795528031600000000LL, 0, std::nullopt, "shim-lost"}};
     s.summary = {"web", "busybox", {"sh", "-c", "echo \"hi\""}, 1795528030000000000LL};
     MonitorRecord m;
     m.backend = "eBPF";

@@ -45,6 +45,8 @@ nlohmann::json row_json(const ContainerView& v) {
             j["exit_code"] = *v.state->exit_code;
         j["started_at"] = v.state->started_ns ? nlohmann::json(format_rfc3339(v.state->started_ns)) : nlohmann::json();
         j["finished_at"] = v.state->finished_ns ? nlohmann::json(format_rfc3339(v.state->finished_ns)) : nlohmann::json();
+        j["restarting"] = v.waiting_to_restart();
+        j["restarts"] = v.state->restart_count;
     }
     return j;
 }
@@ -91,7 +93,13 @@ public:
         key("pid");
         out_ += std::to_string((v.status == Status::Running || v.status == Status::Paused) ? v.state->pid : 0);
         ok &= field("reason", v.reason);
-        if (v.state) ok &= time_field("started_at", v.state->started_ns);
+        if (v.state) {
+            key("restarting");
+            out_ += v.waiting_to_restart() ? "true" : "false";
+            key("restarts");
+            out_ += std::to_string(v.state->restart_count);
+            ok &= time_field("started_at", v.state->started_ns);
+        }
         ok &= field("status", to_string(v.status));
         close_object();
         return ok;

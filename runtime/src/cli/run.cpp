@@ -138,6 +138,9 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         }
     }
     c.auto_remove = vm.count("rm") > 0;
+    if (vm.count("restart")) c.restart = parse_restart_policy(vm["restart"].as<std::string>());
+    if (c.auto_remove && !c.restart.none())
+        throw Error("--rm and --restart " + to_string(c.restart) + " conflict: a removed container cannot be restarted");
     c.tty = vm.count("tty") > 0;
     c.interactive = vm.count("interactive") > 0;
     if (vm.count("log-max-size")) c.log_max_size = parse_size(vm["log-max-size"].as<std::string>(), "--log-max-size");
@@ -203,6 +206,7 @@ int cmd_run(Context& ctx, const Args& args) {
         ("interactive,i", "keep stdin open (with -d: for `minirt attach`)")
         ("detach-keys", po::value<std::string>()->default_value("ctrl-p,ctrl-q"), "keys that detach from -it")
         ("rm", "remove the container when it exits")
+        ("restart", po::value<std::string>(), "no, on-failure[:MAX], always or unless-stopped: start it again when it exits")
         ("name", po::value<std::string>(), "container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")
         ("env,e", po::value<std::vector<std::string>>(), "set KEY=VALUE (or KEY: take it from here)")
         ("workdir,w", po::value<std::string>(), "working directory inside the container")

@@ -306,6 +306,15 @@ void start_container(const Store& store, const std::string& id) {
     if (lock.stale()) throw Error("container was removed");
     ContainerView v = view_container(store, id);
     if (!v.load_error.empty()) throw Error(v.load_error);
+    if (v.waiting_to_restart()) {
+        // Its shim's restart is called off: this start is the user's.
+        lock.release();
+        stop_container(store, id, 0);
+        lock = store.lock(id);
+        if (lock.stale()) throw Error("container was removed");
+        v = view_container(store, id);
+        if (!v.load_error.empty()) throw Error(v.load_error);
+    }
     if (v.status == Status::Running || v.status == Status::Paused) return;  // as podman: nothing to do
     if (v.status == Status::Stopping || (v.status == Status::Created && v.shim_alive))
         throw Error("container is busy (" + std::string(to_string(v.status)) + "); try again");

@@ -1,5 +1,6 @@
 #include "container/ops.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -24,11 +25,22 @@ constexpr int kShimGraceMs = 15000;
 
 bool is_live(Status s) { return s == Status::Running || s == Status::Paused || s == Status::Stopping; }
 
-void wait_for_shim(const ContainerState& st) {
-    UniqueFd shim = open_pidfd(st.shim_pid, st.shim_start);
-    if (shim && !wait_pidfd(shim.get(), kShimGraceMs))
-        throw Error("the shim (pid " + std::to_string(st.shim_pid) + ") of " + st.id.substr(0, 12) +
-                    " did not finish within " + std::to_string(kShimGraceMs / 1000) + " s");
+void wait_for_shim(const Store& store, const ContainerState& st) {
+    auto too_slow = [&] {
+        return Error("the shim (pid " + std::to_string(st.shim_pid) + ") of " + st.id.substr(0, 12) +
+                     " did not finish within " + std::to_string(kShimGraceMs / 1000) + " s");
+    };
+    if (UniqueFd shim = open_pidfd(st.shim_pid, st.shim_start)) {
+        if (!wait_pidfd(shim.get(), kShimGraceMs)) throw too_slow();
+        return;
+    }
+    // A shim the record does not name (an edited record): its mark on the
+    // state directory lasts as long as it does.
+    std::string dir = store.paths().state_dir(st.id).string();
+    for (int waited = 0; shim_mark_held(AT_FDCWD, dir.c_str()); waited += 10) {
+        if (waited >= kShimGraceMs) throw too_slow();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 // Kills every process of the container: the cgroup when there is one, else
@@ -74,8 +86,14 @@ void derive_status(ContainerView& v, int root = -1) {
     v.reason = st.reason;
     if (st.status == Status::Exited) {
         // Recorded by the shim after it reaped the init: nothing to ask the
-        // kernel (the shim may still be tearing down; it owns nothing live).
+        // kernel (the shim may still be tearing down; it owns nothing live),
+        // unless it said it would start it again (--restart): only while
+        // it lives.
         v.status = Status::Exited;
+        if (st.restarting) {
+            v.shim_alive = process_alive(st.shim_pid, st.shim_start);
+            v.state->restarting = v.shim_alive;
+        }
         return;
     }
     if (root >= 0 && (st.status == Status::Running || st.status == Status::Paused) && shim_mark_held(root, st.id.c_str())) {
@@ -88,8 +106,10 @@ void derive_status(ContainerView& v, int root = -1) {
     // The init is the shim's child, and a dying process's children are
     // reparented before it is gone: while the init names the shim as its
     // parent, the shim is alive. Saves a read of /proc per container.
+    // A live init's parent is its shim, or the shim is gone (the init was
+    // reparented): a live recorded "shim" that is not the parent is not it.
     v.shim_alive = st.shim_pid > 0 &&
-                   ((v.init_alive && init_parent == st.shim_pid) || process_alive(st.shim_pid, st.shim_start));
+                   (v.init_alive ? init_parent == st.shim_pid : process_alive(st.shim_pid, st.shim_start));
     switch (st.status) {
         case Status::Created:
             v.status = Status::Created;
@@ -177,7 +197,10 @@ void reconcile_with_kernel(const Store& store, ContainerView& v, bool thorough) 
     bool init_foreign = thorough && !record_lost && !shim_lost && !init_missing && init_outside_its_group(v);
     if (!record_lost && !shim_lost && !init_missing && !init_foreign) return;
     if (init_foreign) {
-        v.init_alive = false;
+        // Nothing the record names is the container's: never signalled.
+        v.state->pid = v.state->shim_pid = 0;
+        v.state->pid_start = v.state->shim_start = 0;
+        v.init_alive = v.shim_alive = false;
         v.status = Status::Exited;
         v.reason = "shim-lost";
     }
@@ -199,7 +222,18 @@ void reconcile_with_kernel(const Store& store, ContainerView& v, bool thorough) 
         // A damaged exit record says nothing; the cgroup still may.
     }
     auto live = live_state_from_cgroup(v.id);
-    if (!live) return;
+    if (!live) {
+        // The init is gone but a shim of the container still holds its mark:
+        // it is writing the exit down (a record that named the wrong
+        // processes is rewritten then), so the container is stopping, not lost.
+        if ((shim_lost || init_foreign) &&
+            shim_mark_held(AT_FDCWD, store.paths().state_dir(v.id).c_str())) {
+            v.status = Status::Stopping;
+            v.reason.clear();
+            v.shim_alive = true;
+        }
+        return;
+    }
     if (v.state) {
         // What the record knew of the start and the user's wishes stays.
         if (v.state->started_ns) live->started_ns = v.state->started_ns;
@@ -298,6 +332,10 @@ std::string status_text(const ContainerView& v, int64_t now) {
     if (v.status == Status::Running || v.status == Status::Paused) {
         if (st && st->started_ns)
             s = (v.status == Status::Paused ? "Paused, up " : "Up ") + human_duration(now - st->started_ns);
+    } else if (v.waiting_to_restart()) {
+        // Docker's words for a container in its restart backoff.
+        s = "Restarting (" + (st->exit_code ? std::to_string(*st->exit_code) : std::string("?")) + ")";
+        if (st->finished_ns) s += " " + human_age(st->finished_ns, now);
     } else if (v.status == Status::Exited) {
         s += " (" + (st && st->exit_code && v.reason != "shim-lost" ? std::to_string(*st->exit_code) : std::string("?")) + ")";
         if (st && st->finished_ns) s += " " + human_age(st->finished_ns, now);
@@ -308,21 +346,36 @@ std::string status_text(const ContainerView& v, int64_t now) {
 
 void stop_container(const Store& store, const std::string& id, int timeout_s, int signal) {
     ContainerState st;
-    bool paused;
+    bool paused = false;
+    bool call_off = false;
     {
         FileLock lock = store.lock(id);
         if (lock.stale()) return;  // removed meanwhile: nothing left to stop
         ContainerView v = view_container(store, id);
         if (!v.load_error.empty()) throw Error(v.load_error);
         if (v.status == Status::Created && v.state && v.state->shim_pid == 0) return;
-        if (!is_live(v.status)) return;
-        st = *v.state;
-        paused = v.status == Status::Paused;
-        if (signal == 0) signal = v.config && v.config->stop_signal ? v.config->stop_signal : SIGTERM;
-        if (!st.stop_requested) {
+        if (v.waiting_to_restart()) {
+            // Waiting out its backoff: its shim reads this before it
+            // starts it again, and is woken to read it now.
+            st = *v.state;
             st.stop_requested = true;
             store.save_state(st);
+            call_off = true;
+        } else {
+            if (!is_live(v.status)) return;
+            st = *v.state;
+            paused = v.status == Status::Paused;
+            if (signal == 0) signal = v.config && v.config->stop_signal ? v.config->stop_signal : SIGTERM;
+            if (!st.stop_requested) {
+                st.stop_requested = true;
+                store.save_state(st);
+            }
         }
+    }
+    if (call_off) {
+        if (UniqueFd shim = open_pidfd(st.shim_pid, st.shim_start)) signal_pidfd(shim.get(), SIGTERM);
+        wait_for_shim(store, st);
+        return;
     }
     UniqueFd init = open_pidfd(st.pid, st.pid_start);
     if (init) {
@@ -339,14 +392,40 @@ void stop_container(const Store& store, const std::string& id, int timeout_s, in
                 throw Error("container " + id.substr(0, 12) + " did not die after SIGKILL");
         }
     }
-    wait_for_shim(st);
+    wait_for_shim(store, st);
 }
+
+namespace {
+
+// Docker's rule for kill and --restart: a signal that would end the
+// container turns its restart policy off until the next start; one that
+// programs take as a request (reload, rotate logs) or that does not end a
+// process leaves it on. The container's stop signal always ends it.
+bool ends_the_container(int sig, int stop_signal) {
+    if (sig == (stop_signal ? stop_signal : SIGTERM)) return true;
+    for (int kept : {SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD, SIGCONT, SIGURG, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU})
+        if (sig == kept) return false;
+    return true;
+}
+
+void mark_stop_requested(const Store& store, const std::string& id) {
+    FileLock lock = store.lock(id);
+    if (lock.stale()) return;
+    auto st = store.load_state(id);
+    if (!st || st->stop_requested || (st->status != Status::Running && st->status != Status::Paused)) return;
+    st->stop_requested = true;
+    store.save_state(*st);
+}
+
+}  // namespace
 
 void kill_container(const Store& store, const std::string& id, int sig) {
     ContainerView v = view_container(store, id);
     if (!v.load_error.empty()) throw Error(v.load_error);
     if (v.status != Status::Running && v.status != Status::Paused)
         throw Error("container " + id.substr(0, 12) + " is not running");
+    if (v.config && !v.config->restart.none() && ends_the_container(sig, v.config->stop_signal))
+        mark_stop_requested(store, id);
     const ContainerState& st = *v.state;
     UniqueFd init = open_pidfd(st.pid, st.pid_start);
     if (!init || !signal_pidfd(init.get(), sig))
@@ -356,7 +435,7 @@ void kill_container(const Store& store, const std::string& id, int sig) {
     if (sig != SIGKILL) return;
     if (!wait_pidfd(init.get(), kShimGraceMs))
         throw Error("container " + id.substr(0, 12) + " did not die after SIGKILL");
-    wait_for_shim(st);
+    wait_for_shim(store, st);
 }
 
 std::optional<int> wait_container(const Store& store, const std::string& id) {
@@ -387,12 +466,9 @@ std::optional<int> wait_container(const Store& store, const std::string& id) {
             if (again.status != Status::Created || again.shim_alive || !store.exists(id)) continue;
             throw Error("container " + id.substr(0, 12) + " has not been started");
         }
-        if (v.shim_alive) {
-            UniqueFd shim = open_pidfd(v.state->shim_pid, v.state->shim_start);
-            if (shim) wait_pidfd(shim.get(), -1);
-        } else {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        UniqueFd shim = v.shim_alive ? open_pidfd(v.state->shim_pid, v.state->shim_start) : UniqueFd{};
+        if (shim) wait_pidfd(shim.get(), -1);
+        else std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
 
@@ -409,11 +485,11 @@ void remove_container(const Store& store, const std::string& id, bool force, boo
             throw Error("no such container " + id.substr(0, 12));
         }
         ContainerView v = view_container(store, id);
-        bool busy = is_live(v.status) || (v.status == Status::Created && v.shim_alive);
+        bool busy = is_live(v.status) || (v.status == Status::Created && v.shim_alive) || v.waiting_to_restart();
         if (busy) {
             if (!force)
-                throw Error("container " + (v.config ? v.config->name : id.substr(0, 12)) +
-                                " is running; stop it first or use rm -f",
+                throw Error("container " + (v.config ? v.config->name : id.substr(0, 12)) + " is " +
+                                (v.waiting_to_restart() ? "restarting" : "running") + "; stop it first or use rm -f",
                             kExitStateImproper);
             if (attempt > 3) throw Error("container " + id.substr(0, 12) + " keeps running; cannot remove it");
             ContainerState st = *v.state;

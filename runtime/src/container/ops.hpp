@@ -21,6 +21,9 @@ struct ContainerView {
     std::string load_error;  // set when config or state could not be read
     bool shim_alive = false;
     bool init_alive = false;
+
+    // Exited, and its live shim starts it again after its backoff (--restart).
+    bool waiting_to_restart() const { return status == Status::Exited && state && state->restarting; }
 };
 
 // Never throws for a damaged container: the error lands in load_error.
@@ -36,7 +39,8 @@ std::string status_text(const ContainerView& v, int64_t now);
 
 // SIGTERM (or `signal`), then after timeout_s the whole cgroup gets SIGKILL;
 // returns once the shim has recorded the exit. A container that is not
-// running is left alone. Holds the container lock only while marking it.
+// running is left alone; one waiting to restart (--restart) is not started
+// again. Holds the container lock only while marking it.
 // signal 0: the container's stop signal (SIGTERM unless it was given one).
 void stop_container(const Store& store, const std::string& id, int timeout_s, int signal = 0);
 // Sends `sig` to the container's init; Error if it is not running.

@@ -21,6 +21,7 @@ void ShimRecords::failed_start(ContainerState st, int code, const std::string& m
     st.exit_code = code;
     st.exit_signal = 0;
     st.reason = "exec-failed";
+    st.restarting = false;
     st.error = message;
     st.finished_ns = now_ns();
     st.pid = 0;
@@ -54,13 +55,19 @@ ContainerState ShimRecords::exit_record(const ExitFacts& f) const {
     else if (st.stop_requested) st.reason = "stopped";
     else if (f.signal) st.reason = "killed";
     else st.reason = "exited";
+    st.runs.push_back({st.started_ns, st.finished_ns, st.exit_code, st.reason});
+    if (st.runs.size() > ContainerState::kRunsKept)
+        st.runs.erase(st.runs.begin(), st.runs.end() - ContainerState::kRunsKept);
+    st.restarting = restart_wanted(f.restart, f.code, st.restart_count, st.stop_requested);
     return st;
 }
 
 // The exit is what every later command asks about: it must not be lost to
 // a full --root.
-void ShimRecords::save_exit(const ExitFacts& facts, UniqueFd& alive) const noexcept {
+bool ShimRecords::save_exit(const ExitFacts& facts, UniqueFd& alive) const noexcept {
     std::optional<ContainerState> st;
+    // No restart from a record that did not reach state.json at once (a full --root).
+    bool may_restart = true;
     // Read, changed and written under the container's lock, as every update.
     auto save = [&] {
         try {
@@ -74,6 +81,7 @@ void ShimRecords::save_exit(const ExitFacts& facts, UniqueFd& alive) const noexc
                 return true;
             }
             if (!st) st = exit_record(facts);
+            if (!may_restart) st->restarting = false;
             store_.save_state(*st);
             return true;
         } catch (const Error& e) {
@@ -81,10 +89,12 @@ void ShimRecords::save_exit(const ExitFacts& facts, UniqueFd& alive) const noexc
             return false;
         }
     };
-    if (save()) return;
+    if (save()) return st && st->restarting;
+    may_restart = false;
     fs::path fallback = store_.paths().exit_fallback(id_);
     try {
         if (!st) st = exit_record(facts);
+        st->restarting = false;
         store_.save_exit_fallback(*st);
     } catch (const Error& e) {
         if (log_) log_->note("minirt: recording the exit under --storage: " + e.message());
@@ -96,8 +106,22 @@ void ShimRecords::save_exit(const ExitFacts& facts, UniqueFd& alive) const noexc
         ::usleep(static_cast<useconds_t>(delay_ms) * 1000);
         if (save()) {
             ::unlink(fallback.c_str());
-            return;
+            return false;
         }
+    }
+    return false;
+}
+
+void ShimRecords::cancel_restart() const noexcept {
+    try {
+        FileLock lock = store_.lock(id_);
+        if (lock.stale()) return;
+        auto st = store_.load_state(id_);
+        if (!st || !st->restarting) return;
+        st->restarting = false;
+        store_.save_state(*st);
+    } catch (const Error& e) {
+        if (log_) log_->note("minirt: --restart: " + e.message());
     }
 }
 

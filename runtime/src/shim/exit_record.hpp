@@ -23,6 +23,7 @@ struct ExitFacts {
     pid_t pid = 0;       // the init's, for a record rebuilt from nothing
     std::string cgroup;  // the same
     std::optional<MonitorRecord> monitor;
+    RestartPolicy restart;  // decides, with the record's stop_requested, whether it runs again
 };
 
 class ShimRecords {
@@ -37,7 +38,10 @@ public:
     // To state.json if it can, else to exit-state.json under --storage
     // (read in its place; the shim's mark `alive` is then let go, as the
     // record stands), and state.json is tried again a few times, briefly.
-    void save_exit(const ExitFacts& facts, UniqueFd& alive) const noexcept;
+    // True when state.json says the container is restarting.
+    bool save_exit(const ExitFacts& facts, UniqueFd& alive) const noexcept;
+    // The restart is off (a stop, a start or an rm came): not restarting.
+    void cancel_restart() const noexcept;
     // The running record again, after a command found it lost (and told us).
     void rewrite_lost(const std::optional<MonitorRecord>& monitor, UniqueFd& alive) const noexcept;
     // What the log lost to a full disk so far.

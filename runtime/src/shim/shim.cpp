@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <iterator>
 
 #include "common/error.hpp"
@@ -80,6 +82,9 @@ private:
     void reap();
     // The end.
     void finish();
+    void restart_after_backoff();
+    bool sleep_unless_called_off(int ms);
+    void exec_restarted_shim(int lock_fd, int delay_ms) noexcept;
     void remove_container();
     void remove_cgroup() noexcept;
     void teardown_network() noexcept;
@@ -123,6 +128,8 @@ private:
     UniqueFd master_;                          // the container's pty master
     UniqueFd mount_ns_;  // the container's, held until its exit is reported
     bool drop_pages_ = false;
+    int64_t started_ns_ = 0;
+    bool restart_ = false;  // the exit is recorded as restarting (--restart)
 };
 
 void Shim::report(const Message& m) {
@@ -588,8 +595,9 @@ void Shim::finish() {
     if (!unlisted) {
         // The group first: once the exit is recorded, a `start` may make it anew.
         remove_cgroup();
-        records_.save_exit({code, sig, oom, child_, cgroup_ ? cgroup_->path().string() : std::string(), monitor_.record()},
-                           alive_mark_);
+        restart_ = records_.save_exit({code, sig, oom, child_, cgroup_ ? cgroup_->path().string() : std::string(),
+                                       monitor_.record(), config_.auto_remove ? RestartPolicy{} : config_.restart},
+                                      alive_mark_);
     }
     if (attach_) {
         // run -t in the foreground is about to connect (it normally is at once).
@@ -706,13 +714,16 @@ int Shim::run() {
     {
         // Still covered by the lock the CLI took before spawning us.
         st.status = Status::Running;
-        st.started_ns = now_ns();
+        st.started_ns = started_ns_ = now_ns();
         st.finished_ns = 0;
         st.exit_code.reset();
         st.exit_signal = 0;
         st.reason.clear();
         st.error.clear();
         st.stop_requested = false;
+        st.restarting = false;
+        // A start by the user begins the count anew (as Docker's).
+        if (!args_.restarted) st.restart_count = 0;
         st.ports.clear();
         if (network_)
             for (const auto& p : network_->ports()) st.ports += (st.ports.empty() ? "" : ", ") + describe(p);
@@ -740,7 +751,74 @@ int Shim::run() {
         ::waitpid(child_, &wait_status_, 0);
     }
     finish();
+    if (restart_) restart_after_backoff();
     return 0;
+}
+
+// --restart: the exit is recorded as restarting; after the backoff the
+// container starts again, in place (same id, writable layer, limits and
+// network), by a fresh shim this one execs: the same PID, so the record's
+// shim stays right, and none of this run's memory. A stop, start or rm
+// meanwhile sets stop_requested and signals us (container/ops.cpp): the
+// restart is called off, at once.
+void Shim::restart_after_backoff() {
+    int64_t ran_ms = (now_ns() - started_ns_) / 1000000;
+    int delay = next_restart_delay_ms(args_.restart_delay_ms, ran_ms);
+    if (!sleep_unless_called_off(delay)) {
+        records_.cancel_restart();
+        return;
+    }
+    try {
+        FileLock lock = store_.lock(args_.id);
+        if (lock.stale() || !store_.exists(args_.id)) return;
+        auto st = store_.load_state(args_.id);
+        if (!st || st->status != Status::Exited || !st->restarting || st->stop_requested) return;
+        ++st->restart_count;
+        store_.save_state(*st);
+        exec_restarted_shim(lock.fd(), delay);
+    } catch (const Error& e) {
+        if (log_) log_->note("minirt: --restart: " + e.message());
+    }
+    records_.cancel_restart();
+}
+
+// False when a stop, start or rm signalled us meanwhile.
+bool Shim::sleep_unless_called_off(int ms) {
+    int64_t until = monotonic_ms() + ms;
+    for (;;) {
+        int64_t left = until - monotonic_ms();
+        if (left <= 0) return true;
+        pollfd p{sigfd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+        signalfd_siginfo si{};
+        while (::read(sigfd_.get(), &si, sizeof si) == sizeof si) {
+            int sig = static_cast<int>(si.ssi_signo);
+            if (sig == SIGCHLD) reap();
+            else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT) return false;
+        }
+    }
+}
+
+// Returns only if the lock could not be passed (logged). Past the point
+// of closing our descriptors, a failed exec ends the shim: the record
+// says restarting, which readers believe only while its shim lives.
+void Shim::exec_restarted_shim(int lock_fd, int delay_ms) noexcept {
+    // The container's lock goes across at fd 4, as the CLI passes it
+    // (shim_main.cpp); stdio is /dev/null by now; nothing else survives.
+    constexpr int kLockFd = 4;
+    if (lock_fd == kLockFd ? ::fcntl(kLockFd, F_SETFD, 0) < 0 : ::dup2(lock_fd, kLockFd) < 0) {
+        if (log_) log_->note(std::string("minirt: --restart: pass the lock: ") + std::strerror(errno));
+        return;
+    }
+    std::string root = store_.paths().root.string(), storage = store_.paths().storage.string();
+    std::string delay = "--restarted=" + std::to_string(delay_ms);
+    char name[] = "minirt-shim";
+    char* argv[] = {name, root.data(), storage.data(), args_.id.data(), delay.data(), nullptr};
+    if (log_) log_->sync();
+    ::close(3);  // the report pipe, if a CLI ever had it
+    ::close_range(kLockFd + 1, ~0U, 0);
+    ::execv("/proc/self/exe", argv);
+    _exit(1);
 }
 
 }  // namespace

@@ -23,6 +23,10 @@ struct ShimArgs {
     int report_fd = -1;
     int lock_fd = -1;  // the CLI's lock on the container, shared until started
     int netns_fd = -1;  // a socket bringing the container's network namespace (see NetnsMaker)
+    // Started again by its own shim (--restart), which waited this long
+    // first: no CLI, no report pipe; the restart count carries on.
+    bool restarted = false;
+    int restart_delay_ms = 0;
 };
 
 [[noreturn]] void run_shim(const ShimArgs& args) noexcept;

@@ -7,6 +7,11 @@
 //   fd 5    with --netns: a socket that brings the container's network
 //           namespace, loopback up (see NetnsMaker in launch.hpp)
 //   argv    minirt-shim ROOT STORAGE ID [--attached] [--pass-stdin] [--netns] [--tty-client]
+//           [--restarted=DELAY_MS]
+//
+// --restarted: the container's shim starts it again after it exited
+// (--restart), having waited DELAY_MS; it execs this program with the
+// container's lock at fd 4 and no report pipe (nobody waits for a report).
 //
 // It is a separate, statically linked executable rather than a fork of the
 // CLI because one shim lives as long as each container: a fork would keep
@@ -16,6 +21,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -40,11 +46,12 @@ int usage(const char* why) {
 
 int main(int argc, char** argv) {
     if (argc < 4) return usage("missing arguments (ROOT STORAGE ID)");
-    if (::fcntl(kReportFd, F_GETFD) < 0 || ::fcntl(kLockFd, F_GETFD) < 0)
-        return usage("no report pipe (fd 3) or container lock (fd 4)");
     minirt::ShimArgs args;
     for (int i = 4; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--attached") == 0) args.attached = true;
+        if (std::strncmp(argv[i], "--restarted=", 12) == 0) {
+            args.restarted = true;
+            args.restart_delay_ms = std::atoi(argv[i] + 12);
+        } else if (std::strcmp(argv[i], "--attached") == 0) args.attached = true;
         else if (std::strcmp(argv[i], "--pass-stdin") == 0) args.pass_stdin = true;
         else if (std::strcmp(argv[i], "--netns") == 0) args.netns_fd = kNetnsFd;
         else if (std::strcmp(argv[i], "--tty-client") == 0) args.tty_client = true;
@@ -58,7 +65,9 @@ int main(int argc, char** argv) {
     const minirt::Store store(paths);
     args.store = &store;
     args.id = argv[3];
-    args.report_fd = kReportFd;
+    if ((!args.restarted && ::fcntl(kReportFd, F_GETFD) < 0) || ::fcntl(kLockFd, F_GETFD) < 0)
+        return usage("no report pipe (fd 3) or container lock (fd 4)");
+    args.report_fd = args.restarted ? -1 : kReportFd;
     args.lock_fd = kLockFd;
     if (args.netns_fd >= 0 && ::fcntl(args.netns_fd, F_SETFD, FD_CLOEXEC) < 0)
         return usage("--netns without its socket (fd 5)");

@@ -75,23 +75,16 @@ public:
                 if (key == "shim_start_time") return unsigned_integer(s.shim_start);
                 if (key == "started_at") return time(s.started_ns, "started_at");
                 if (key == "finished_at") return time(s.finished_ns, "finished_at");
-                if (key == "exit_code") {
-                    if (null()) {
-                        s.exit_code.reset();
-                        return true;
-                    }
-                    int code;
-                    if (!integer(code)) return false;
-                    s.exit_code = code;
-                    return true;
-                }
+                if (key == "exit_code") return optional_integer(s.exit_code);
                 if (key == "exit_signal") return integer(s.exit_signal);
                 if (key == "reason") return string(s.reason);
                 if (key == "error") return string(s.error);
                 if (key == "stop_requested") return boolean(s.stop_requested);
                 if (key == "cgroup") return string(s.cgroup);
                 if (key == "ports") return string(s.ports);
-                if (key == "restart_count") return integer(s.restart_count);
+                if (key == "restart_count") return integer(s.restart_count) && s.restart_count >= 0;
+                if (key == "restarting") return boolean(s.restarting);
+                if (key == "runs") return runs(s.runs);
                 if (key == "log_dropped_lines") return unsigned_integer(s.log_dropped_lines);
                 if (key == "log_dropped_bytes") return unsigned_integer(s.log_dropped_bytes);
                 if (key == "name") return have_name = string(s.summary.name);
@@ -222,6 +215,30 @@ private:
         if (eat(']')) return true;
         do {
             if (!string(out.emplace_back())) return false;
+        } while (eat(','));
+        return eat(']');
+    }
+    bool optional_integer(std::optional<int>& out) {
+        if (null()) return out.reset(), true;
+        int v;
+        if (!integer(v)) return false;
+        out = v;
+        return true;
+    }
+    bool runs(std::vector<ContainerState::Run>& out) {
+        out.clear();
+        if (!eat('[')) return false;
+        if (eat(']')) return true;
+        do {
+            ContainerState::Run& r = out.emplace_back();
+            if (!object([&](std::string_view key) -> bool {
+                    if (key == "started_at") return time(r.started_ns, "started_at");
+                    if (key == "finished_at") return time(r.finished_ns, "finished_at");
+                    if (key == "exit_code") return optional_integer(r.exit_code);
+                    if (key == "reason") return string(r.reason);
+                    return skip_value();
+                }))
+                return false;
         } while (eat(','));
         return eat(']');
     }
@@ -468,6 +485,7 @@ json to_json(const ContainerConfig& c) {
                 {"monitor_hard", c.monitor_hard},
                 {"security", to_json(c.security)}};
     if (c.stop_signal != 0) j["stop_signal"] = c.stop_signal;
+    if (!c.restart.none()) j["restart"] = to_string(c.restart);
     if (!c.labels.empty()) j["labels"] = c.labels;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
     if (!c.image_id.empty()) {
@@ -523,6 +541,7 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         for (const auto& r : c.device_cgroup_rules) parse_device_cgroup_rule(r);
         c.auto_remove = j.value("auto_remove", false);
         c.stop_signal = j.value("stop_signal", 0);
+        if (j.contains("restart")) c.restart = parse_restart_policy(j["restart"].get<std::string>(), "restart");
         c.labels = j.value("labels", std::map<std::string, std::string>{});
         if (j.contains("entrypoint")) c.entrypoint = j["entrypoint"].get<std::vector<std::string>>();
         if (c.stop_signal < 0 || c.stop_signal > 64) throw Error("bad stop_signal " + std::to_string(c.stop_signal));
@@ -537,6 +556,20 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         return c;
     });
 }
+
+namespace {
+
+json runs_json(const std::vector<ContainerState::Run>& runs) {
+    json a = json::array();
+    for (const auto& r : runs)
+        a.push_back({{"started_at", time_value(r.started_ns)},
+                     {"finished_at", time_value(r.finished_ns)},
+                     {"exit_code", r.exit_code ? json(*r.exit_code) : json(nullptr)},
+                     {"reason", r.reason}});
+    return a;
+}
+
+}  // namespace
 
 json to_json(const ContainerState& s) {
     json j{{"schema_version", 1},
@@ -556,6 +589,8 @@ json to_json(const ContainerState& s) {
            {"cgroup", s.cgroup},
            {"ports", s.ports},
            {"restart_count", s.restart_count},
+           {"restarting", s.restarting},
+           {"runs", runs_json(s.runs)},
            {"log_dropped_lines", s.log_dropped_lines},
            {"log_dropped_bytes", s.log_dropped_bytes},
            {"monitor", nullptr}};
@@ -602,6 +637,17 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
         s.ports = j.value("ports", std::string());
         if (!plausible_cgroup(s)) throw Error("cgroup \"" + s.cgroup + "\" is not the container's own group");
         s.restart_count = json_integer_or<int>(j, "restart_count", 0);
+        if (s.restart_count < 0) throw Error("negative restart_count");
+        s.restarting = j.value("restarting", false);
+        if (j.contains("runs"))
+            for (const json& r : j["runs"]) {
+                ContainerState::Run run;
+                run.started_ns = time_field(r, "started_at");
+                run.finished_ns = time_field(r, "finished_at");
+                if (r.contains("exit_code") && !r["exit_code"].is_null()) run.exit_code = json_integer<int>(r["exit_code"], "exit_code");
+                run.reason = r.value("reason", std::string());
+                s.runs.push_back(std::move(run));
+            }
         s.log_dropped_lines = json_integer_or<uint64_t>(j, "log_dropped_lines", uint64_t{0});
         s.log_dropped_bytes = json_integer_or<uint64_t>(j, "log_dropped_bytes", uint64_t{0});
         if (j.contains("name")) {

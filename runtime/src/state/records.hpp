@@ -13,6 +13,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/ports.hpp"
+#include "common/restart_policy.hpp"
 #include "common/status.hpp"
 #include "linux/devices.hpp"
 #include "linux/resources.hpp"
@@ -97,6 +98,7 @@ struct ContainerConfig {
     // The image's Labels, then --label's (podman's container labels).
     std::map<std::string, std::string> labels;
     int stop_signal = 0;  // what stop sends first (--stop-signal, the image's StopSignal); 0: SIGTERM
+    RestartPolicy restart;  // --restart: what the shim does when the command exits
     bool tty = false;          // -t: the command gets a pseudo-terminal
     bool interactive = false;  // -i: its stdin stays open (attachable)
     uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
@@ -150,7 +152,18 @@ struct ContainerState {
     std::string error;   // why it failed to start, if it did
     bool stop_requested = false;
     std::string cgroup;  // absolute path of its cgroup v2 group, if any
-    int restart_count = 0;
+    int restart_count = 0;  // restarts by the policy since the last start by the user
+    // The exit is recorded and the shim will start it again (--restart),
+    // once its backoff wait is over.
+    bool restarting = false;
+    // The last kRunsKept runs, oldest first: how each ended.
+    struct Run {
+        int64_t started_ns = 0, finished_ns = 0;
+        std::optional<int> exit_code;
+        std::string reason;
+    };
+    static constexpr size_t kRunsKept = 5;
+    std::vector<Run> runs;
     // Log output lost to a full disk (the log itself says when and why).
     uint64_t log_dropped_lines = 0, log_dropped_bytes = 0;
     // The ports its last start published, as `ps` shows them
