@@ -394,3 +394,24 @@ test_images_import_list_and_rm() {
     expect_rc 125 image import "$TESTDIR/nonexistent" x
     [ -z "$(ls -A "$MINIRT_STORAGE/images")" ] || fail "failed imports left: $(ls -A "$MINIRT_STORAGE/images")"
 }
+
+lc_ready_lines() { [ "$("$MINIRT" logs "$1" | grep -cx ready)" -ge "$2" ]; }
+
+# --stop-timeout is kept with the container: stop and restart without -t
+# wait that long (0: SIGKILL at once, exit 137, though the container would
+# have exited 3 on SIGTERM); -t still overrides it.
+test_stop_timeout_is_stored_with_the_container() {
+    expect_rc 0 run -d --name st0 --stop-timeout 0 busybox sh -c "trap 'exit 3' TERM; echo ready; while :; do sleep 0.1; done"
+    wait_for 30 log_has st0 ready
+    expect_eq "$(json_field st0 .config.stop_timeout)" 0 "in inspect"
+    expect_rc 0 stop st0
+    expect_eq "$(exit_code_of st0)" 137 "stop without -t used --stop-timeout 0"
+    expect_rc 0 start st0
+    wait_for 30 lc_ready_lines st0 2
+    expect_rc 0 stop -t 30 st0
+    expect_eq "$(exit_code_of st0)" 3 "-t overrides it"
+    expect_rc 125 run --stop-timeout -1 busybox true
+    expect_contains "$ERR" "invalid --stop-timeout"
+    expect_rc 0 rm st0
+    assert_clean
+}

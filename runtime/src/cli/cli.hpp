@@ -48,6 +48,9 @@ Parsed parse(const po::options_description& desc, const Args& args, const std::s
 
 // Refuses a wrong number of positional arguments with the usage line.
 void require_positional(const Parsed& p, size_t min, size_t max, const std::string& usage);
+// stop's and restart's -t/--time: -1 when not given (the container's own
+// --stop-timeout then); Error for a negative one.
+int stop_time_flag(const po::variables_map& vm);
 // The values of a repeatable flag (-e, -v, --label, ...), none when not given.
 std::vector<std::string> flag_values(const po::variables_map& vm, const char* key);
 

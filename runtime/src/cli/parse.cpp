@@ -24,6 +24,13 @@ bool takes_value(const po::options_description& desc, const std::string& arg) {
 
 }  // namespace
 
+int stop_time_flag(const po::variables_map& vm) {
+    if (!vm.count("time")) return -1;
+    int t = vm["time"].as<int>();
+    if (t < 0) throw Error("invalid --time " + std::to_string(t) + ": must not be negative");
+    return t;
+}
+
 Parsed parse(const po::options_description& desc, const Args& args, const std::string& usage,
              bool stop_at_positional) {
     Parsed p;

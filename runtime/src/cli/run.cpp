@@ -173,6 +173,8 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         if (key.empty()) throw Error("invalid --label " + quote_for_message(l) + ": KEY[=VALUE]");
         c.labels[key] = eq == std::string::npos ? "" : l.substr(eq + 1);
     }
+    if (vm.count("stop-timeout")) c.stop_timeout = vm["stop-timeout"].as<int>();
+    if (c.stop_timeout < 0) throw Error("invalid --stop-timeout " + std::to_string(c.stop_timeout) + ": must not be negative");
     if (vm.count("stop-signal")) c.stop_signal = parse_signal(vm["stop-signal"].as<std::string>());
     else if (!image.stop_signal.empty())
         c.stop_signal = with_context("the image's StopSignal", [&] { return parse_signal(image.stop_signal); });
@@ -219,6 +221,7 @@ int cmd_run(Context& ctx, const Args& args) {
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)")
         ("label,l", po::value<std::vector<std::string>>(), "a label KEY[=VALUE] (over the image's Labels)")
         ("stop-signal", po::value<std::string>(), "what stop sends first (default: the image's, or SIGTERM)")
+        ("stop-timeout", po::value<int>(), "seconds stop waits after it before SIGKILL, unless given -t (default 10)")
         ("entrypoint", po::value<std::string>(), "the command before the arguments, instead of the image's (JSON array, a word, or \"\")")
         ("pull", po::value<std::string>()->default_value("missing"), "pull the image: missing (if not here), always, never")
         ("tls-verify", po::value<std::string>()->default_value("true"), "false: pull from a registry over plain http")

@@ -23,11 +23,10 @@ int cmd_start(Context& ctx, const Args& args) {
 int cmd_restart(Context& ctx, const Args& args) {
     const char* usage = "minirt restart [-t SECS] NAME...";
     po::options_description desc("Options");
-    desc.add_options()("time,t", po::value<int>()->default_value(10), "seconds to wait before SIGKILL");
+    desc.add_options()("time,t", po::value<int>(), "seconds to wait before SIGKILL (default: its --stop-timeout, 10)");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
-    int timeout = p.vm["time"].as<int>();
-    if (timeout < 0) throw Error("invalid --time: must not be negative");
+    int timeout = stop_time_flag(p.vm);
     return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string& handle) {
         stop_container(ctx.store, id, timeout);
         start_container(ctx.store, id);

@@ -366,6 +366,7 @@ void stop_container(const Store& store, const std::string& id, int timeout_s, in
             st = *v.state;
             paused = v.status == Status::Paused;
             if (signal == 0) signal = v.config && v.config->stop_signal ? v.config->stop_signal : SIGTERM;
+            if (timeout_s < 0) timeout_s = v.config ? v.config->stop_timeout : 10;
             if (!st.stop_requested) {
                 st.stop_requested = true;
                 store.save_state(st);

@@ -41,7 +41,8 @@ std::string status_text(const ContainerView& v, int64_t now);
 // returns once the shim has recorded the exit. A container that is not
 // running is left alone; one waiting to restart (--restart) is not started
 // again. Holds the container lock only while marking it.
-// signal 0: the container's stop signal (SIGTERM unless it was given one).
+// signal 0: the container's stop signal (SIGTERM unless it was given one);
+// timeout_s < 0: its stop timeout (--stop-timeout, 10 unless given).
 void stop_container(const Store& store, const std::string& id, int timeout_s, int signal = 0);
 // Sends `sig` to the container's init; Error if it is not running.
 void kill_container(const Store& store, const std::string& id, int sig);

@@ -486,6 +486,7 @@ json to_json(const ContainerConfig& c) {
                 {"security", to_json(c.security)}};
     if (c.stop_signal != 0) j["stop_signal"] = c.stop_signal;
     if (!c.restart.none()) j["restart"] = to_string(c.restart);
+    if (c.stop_timeout != 10) j["stop_timeout"] = c.stop_timeout;
     if (!c.labels.empty()) j["labels"] = c.labels;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
     if (!c.image_id.empty()) {
@@ -542,6 +543,8 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.auto_remove = j.value("auto_remove", false);
         c.stop_signal = j.value("stop_signal", 0);
         if (j.contains("restart")) c.restart = parse_restart_policy(j["restart"].get<std::string>(), "restart");
+        c.stop_timeout = json_integer_or<int>(j, "stop_timeout", 10);
+        if (c.stop_timeout < 0) throw Error("negative stop_timeout");
         c.labels = j.value("labels", std::map<std::string, std::string>{});
         if (j.contains("entrypoint")) c.entrypoint = j["entrypoint"].get<std::vector<std::string>>();
         if (c.stop_signal < 0 || c.stop_signal > 64) throw Error("bad stop_signal " + std::to_string(c.stop_signal));

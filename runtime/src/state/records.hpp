@@ -99,6 +99,7 @@ struct ContainerConfig {
     std::map<std::string, std::string> labels;
     int stop_signal = 0;  // what stop sends first (--stop-signal, the image's StopSignal); 0: SIGTERM
     RestartPolicy restart;  // --restart: what the shim does when the command exits
+    int stop_timeout = 10;  // --stop-timeout: what stop waits after its signal, unless told (-t)
     bool tty = false;          // -t: the command gets a pseudo-terminal
     bool interactive = false;  // -i: its stdin stays open (attachable)
     uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
