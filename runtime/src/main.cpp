@@ -16,6 +16,7 @@ namespace minirt::cli {
 const std::vector<Command>& commands() {
     static const std::vector<Command> table{
         {"run", "create and start a container", cmd_run},
+        {"create", "create a container (start runs it)", cmd_create},
         {"start", "start stopped containers again", cmd_start},
         {"restart", "stop and start containers", cmd_restart},
         {"stop", "stop containers (SIGTERM, then SIGKILL)", cmd_stop},

@@ -184,3 +184,16 @@ test_detached_interactive_without_tty() {
     expect_contains "$ERR" "without -t or -i"
     expect_rc 0 rm -f plain
 }
+
+# create -it, then start -ai: the terminal is attached as run -it's is.
+test_create_it_then_start_ai() {
+    trap tm_stop RETURN
+    expect_rc 0 create -it --name cit busybox sh
+    tm_start "$MINIRT start -ai cit; echo EXIT=\$?"
+    tm_wait "/ #"
+    tm send-keys -t t 'echo $((6*7)); exit 5' Enter
+    tm_wait "EXIT="
+    expect_contains "$(tm_screen)" "42"
+    expect_contains "$(tm_screen)" "EXIT=5"
+    expect_rc 0 rm cit
+}

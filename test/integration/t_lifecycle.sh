@@ -415,3 +415,33 @@ test_stop_timeout_is_stored_with_the_container() {
     expect_rc 0 rm st0
     assert_clean
 }
+
+# create makes the container and stops there; start runs it, detached or
+# (-a) attached with its exit code; -i hands it our stdin.
+test_create_then_start_attached_or_not() {
+    local id
+    expect_rc 0 create --name cr busybox sh -c 'echo "hi from cr"; exit 4'
+    id=$OUT
+    [[ $id =~ ^[0-9a-f]{64}$ ]] || fail "create printed '$id', not an id"
+    expect_eq "$(status_of cr)" created
+    expect_eq "$("$MINIRT" logs cr)" "" "nothing ran yet"
+    expect_rc 4 start -a cr
+    expect_eq "$OUT" "hi from cr" "start -a relays the output"
+    expect_rc 0 start cr
+    expect_eq "$OUT" cr
+    expect_rc 0 wait cr
+    expect_eq "$OUT" 4 "start: detached, then wait"
+    expect_rc 0 create -i --name ci busybox sh -c 'read -r line; echo "got $line"'
+    capture sh -c "echo data | \"\$MINIRT\" start -i ci"
+    expect_eq "$RC" 0 "start -i"
+    expect_eq "$OUT" "got data" "start -i passes stdin"
+    expect_rc 125 start -a cr ci
+    expect_contains "$ERR" "one container at a time"
+    expect_rc 125 create --name bad --restart sometimes busybox true
+    expect_rc 125 inspect bad
+    expect_rc 0 create --rm --name gone busybox true
+    expect_rc 0 start -a gone
+    expect_rc 125 inspect gone
+    expect_rc 0 rm cr ci
+    assert_clean
+}

@@ -13,6 +13,8 @@
 
 namespace minirt {
 struct Network;
+struct Launched;
+struct LaunchMode;
 }
 
 namespace minirt::cli {
@@ -114,8 +116,15 @@ Security security_from_flags(const po::variables_map& vm, const Store& store);
 // Error if --user's ids are outside the container's user namespace.
 void check_user_mapped(const Security& s);
 
+// A container started with the user attached (run in the foreground,
+// start -a): how the shim is asked to launch it, and following it until it
+// exits (or the user detaches from its terminal); returns the exit code.
+LaunchMode attached_mode(const ContainerConfig& config);
+int follow_started(Context& ctx, const ContainerConfig& config, Launched& launched, const std::string& detach_keys);
+
 // Verb entry points.
 int cmd_run(Context&, const Args&);
+int cmd_create(Context&, const Args&);
 int cmd_start(Context&, const Args&);
 int cmd_restart(Context&, const Args&);
 int cmd_stop(Context&, const Args&);

@@ -1,4 +1,5 @@
-// minirt run: create a container from an image and start it.
+// minirt run: create a container from an image and start it; minirt create:
+// only create it.
 #include <algorithm>
 #include <iostream>
 #include <optional>
@@ -27,6 +28,7 @@ namespace minirt::cli {
 namespace {
 
 const char* const kUsage = "minirt run [OPTIONS] IMAGE [COMMAND [ARG...]]";
+const char* const kCreateUsage = "minirt create [OPTIONS] IMAGE [COMMAND [ARG...]]";
 
 std::vector<std::string> merge_env(const std::vector<std::string>& base, const std::vector<std::string>& extra) {
     std::vector<std::string> out = base;
@@ -200,10 +202,14 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
 
 }  // namespace
 
-int cmd_run(Context& ctx, const Args& args) {
+namespace {
+
+// run, and create (which stops once the container exists: `start` runs it).
+int run_or_create(Context& ctx, const Args& args, bool create) {
+    const char* usage = create ? kCreateUsage : kUsage;
     po::options_description desc("Options");
+    if (!create) desc.add_options()("detach,d", "run in the background and print the container id");
     desc.add_options()
-        ("detach,d", "run in the background and print the container id")
         ("tty,t", "give the command a pseudo-terminal")
         ("interactive,i", "keep stdin open (with -d: for `minirt attach`)")
         ("detach-keys", po::value<std::string>()->default_value("ctrl-p,ctrl-q"), "keys that detach from -it")
@@ -231,8 +237,8 @@ int cmd_run(Context& ctx, const Args& args) {
     add_device_options(desc);
     add_resource_options(desc);
     add_security_options(desc);
-    Parsed p = parse(desc, args, kUsage, true);
-    require_positional(p, 1, SIZE_MAX, kUsage);
+    Parsed p = parse(desc, args, usage, true);
+    require_positional(p, 1, SIZE_MAX, usage);
     bool detach = p.vm.count("detach") > 0;
 
     // The container's network namespace is made meanwhile, on a thread of
@@ -240,7 +246,7 @@ int cmd_run(Context& ctx, const Args& args) {
     // one inside it). Begun before the flags are checked in full: building
     // the config is part of what it overlaps; a refused run just drops it.
     std::optional<NetnsMaker> netns;
-    if (network_flags_want_namespace(p.vm)) netns.emplace(ctx.store.paths(), network_flags_may_be_bridge(p.vm));
+    if (!create && network_flags_want_namespace(p.vm)) netns.emplace(ctx.store.paths(), network_flags_may_be_bridge(p.vm));
     ContainerConfig config = build_config(ctx, p);
     if (!NetnsMaker::wanted_for(config)) netns.reset();
     // Checked up front so a refused run leaves nothing behind.
@@ -257,15 +263,16 @@ int cmd_run(Context& ctx, const Args& args) {
         throw;
     }
     volumes.lock.reset();
+    if (create) {
+        std::cout << config.id << "\n";
+        return 0;
+    }
     // A bridge network's setup begins once the shim is spawned, beside its start.
     if (netns) netns->go(config);
     // Foreground without a terminal: the shim relays output to our own
     // stdout/stderr (and with -i our stdin is the container's). With -t the
     // terminal goes through the attach socket.
-    LaunchMode mode;
-    mode.attached = !detach && !config.tty;
-    mode.pass_stdin = mode.attached && config.interactive;
-    mode.tty_client = !detach && config.tty;
+    LaunchMode mode = detach ? LaunchMode{} : attached_mode(config);
     Launched launched;
     try {
         mode.netns = netns ? &*netns : nullptr;
@@ -288,6 +295,23 @@ int cmd_run(Context& ctx, const Args& args) {
         std::cout << config.id << "\n";
         return 0;
     }
+    return follow_started(ctx, config, launched, detach_keys);
+}
+
+}  // namespace
+
+int cmd_run(Context& ctx, const Args& args) { return run_or_create(ctx, args, false); }
+int cmd_create(Context& ctx, const Args& args) { return run_or_create(ctx, args, true); }
+
+LaunchMode attached_mode(const ContainerConfig& config) {
+    LaunchMode mode;
+    mode.attached = !config.tty;
+    mode.pass_stdin = mode.attached && config.interactive;
+    mode.tty_client = config.tty;
+    return mode;
+}
+
+int follow_started(Context& ctx, const ContainerConfig& config, Launched& launched, const std::string& detach_keys) {
     if (!config.tty) return wait_attached(launched, config.id);
 
     UniqueFd sock = connect_unix(ctx.store.paths().state_dir(config.id) / "attach.sock", SOCK_SEQPACKET);

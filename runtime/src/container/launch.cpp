@@ -301,7 +301,7 @@ namespace minirt {
 
 int wait_reported_exit(Launched& launched, const std::string& id) { return reported_exit(launched.report.get(), id); }
 
-void start_container(const Store& store, const std::string& id) {
+std::optional<Launched> start_container(const Store& store, const std::string& id, LaunchMode mode) {
     FileLock lock = store.lock(id);
     if (lock.stale()) throw Error("container was removed");
     ContainerView v = view_container(store, id);
@@ -315,17 +315,16 @@ void start_container(const Store& store, const std::string& id) {
         v = view_container(store, id);
         if (!v.load_error.empty()) throw Error(v.load_error);
     }
-    if (v.status == Status::Running || v.status == Status::Paused) return;  // as podman: nothing to do
+    if (v.status == Status::Running || v.status == Status::Paused) return std::nullopt;  // as podman: nothing to do
     if (v.status == Status::Stopping || (v.status == Status::Created && v.shim_alive))
         throw Error("container is busy (" + std::string(to_string(v.status)) + "); try again");
-    LaunchMode mode;
     std::optional<NetnsMaker> netns;
     if (v.config && NetnsMaker::wanted_for(*v.config)) {
         netns.emplace(store.paths(), v.config->network == "bridge");
         netns->go(*v.config);
         mode.netns = &*netns;
     }
-    launch_container(store, id, lock, mode);
+    return launch_container(store, id, lock, mode);
 }
 
 }  // namespace minirt

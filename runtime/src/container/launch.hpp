@@ -78,8 +78,9 @@ private:
 Launched launch_container(const Store& store, const std::string& id, FileLock& lock, const LaunchMode& mode = {});
 
 // `start`: launches a container that is not running (one that is, is left
-// alone, as podman does); Error if a start or stop is in progress.
-void start_container(const Store& store, const std::string& id);
+// alone, as podman does: nullopt); Error if a start or stop is in progress.
+// `mode`: attached (start -a), else detached.
+std::optional<Launched> start_container(const Store& store, const std::string& id, LaunchMode mode = {});
 
 // Waits for the shim's Exited on the report pipe (no signal forwarding).
 int wait_reported_exit(Launched& launched, const std::string& id);
