@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
         {"kill", "send a signal to containers (default SIGKILL)", cmd_kill},
         {"rm", "remove containers", cmd_rm},
         {"wait", "wait for containers to exit and print their exit codes", cmd_wait},
+        {"events", "what happened to containers, images, networks, volumes (follows)", cmd_events},
         {"list", "list all containers", cmd_list},
         {"ps", "list running containers (-a: all)", cmd_ps},
         {"status", "show one container's status and resource use", cmd_status},

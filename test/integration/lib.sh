@@ -191,9 +191,9 @@ leftovers() {
     [ -z "$left" ] || echo "left under $MINIRT_STORAGE/containers: $left"
     left=$(entries_except "$MINIRT_STORAGE/names")
     [ -z "$left" ] || echo "name links left: $left"
-    left=$(entries_except "$MINIRT_ROOT" locks exits @seccomp-cache)
+    left=$(entries_except "$MINIRT_ROOT" locks exits @seccomp-cache events.log events.log.1)
     [ -z "$left" ] || echo "state dirs left under $MINIRT_ROOT: $left"
-    left=$(entries_except "$MINIRT_ROOT/locks" names.lock images.lock volumes.lock)
+    left=$(entries_except "$MINIRT_ROOT/locks" names.lock images.lock volumes.lock networks.lock events.lock)
     [ -z "$left" ] || echo "lock files left: $left"
     left=$(find "$(test_cg_parent)" -mindepth 1 -type d 2>/dev/null || true)
     [ -z "$left" ] || echo "cgroups left: ${left//$'\n'/ }"

@@ -122,9 +122,15 @@ void check_user_mapped(const Security& s);
 LaunchMode attached_mode(const ContainerConfig& config);
 int follow_started(Context& ctx, const ContainerConfig& config, Launched& launched, const std::string& detach_keys);
 
+// Journals a container event (state/events.hpp) with its name and image;
+// never fails the verb.
+void container_event(const Context& ctx, const std::string& id, const char* action,
+                     std::map<std::string, std::string> attributes = {}) noexcept;
+
 // Verb entry points.
 int cmd_run(Context&, const Args&);
 int cmd_create(Context&, const Args&);
+int cmd_events(Context&, const Args&);
 int cmd_start(Context&, const Args&);
 int cmd_restart(Context&, const Args&);
 int cmd_stop(Context&, const Args&);

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "state/events.hpp"
 #include "common/parse.hpp"
 #include "image/commit.hpp"
 #include "image/layers.hpp"
@@ -44,6 +45,8 @@ int cmd_commit(Context& ctx, const Args& args) {
     }
     std::string id = ctx.store.resolve(p.positional[0]);
     StoredImage img = commit_container(ctx.store, id, o);
+    record_object_event(ctx.store.paths(), "image", "commit", img.id.substr(7), o.names.empty() ? "" : o.names[0],
+                        {{"container", id}});
     std::cout << img.id.substr(7) << "\n";
     return 0;
 }
@@ -122,6 +125,7 @@ int cmd_import(Context& ctx, const Args& args) {
         throw_errno("read " + source);
     }
     StoredImage img = import_tarball(ctx.store.paths(), file, o, layer_limits());
+    record_object_event(ctx.store.paths(), "image", "import", img.id.substr(7), o.names.empty() ? "" : o.names[0]);
     std::cout << img.id.substr(7) << "\n";
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "image/image.hpp"
 #include "cli/attach.hpp"
 #include "cli/cli.hpp"
+#include "state/events.hpp"
 #include "linux/fd_passing.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -167,6 +168,7 @@ int cmd_exec(Context& ctx, const Args& args) {
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&handled, s);
     ::sigprocmask(SIG_BLOCK, &handled, nullptr);
     engine::ExecStarted started = engine::start_exec(r, handled);
+    record_container_event(ctx.store.paths(), *v.config, "exec", {{"command", proc.args[0]}});
     console_child.reset();
     UniqueFd master;
     if (proc.terminal) {

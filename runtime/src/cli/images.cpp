@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/cli.hpp"
+#include "state/events.hpp"
 #include "common/parse.hpp"
 #include "common/ports.hpp"
 #include "common/archive_lib.hpp"
@@ -58,6 +59,7 @@ int import(Context& ctx, const Args& args) {
     }
     o.replace = p.vm.count("replace") > 0;
     Image img = import_image(ctx.store.paths(), o);
+    record_object_event(ctx.store.paths(), "image", "import", img.name, img.name);
     std::cout << img.name << "\n";
     return 0;
 }
@@ -107,6 +109,7 @@ std::string pull_image(Context& ctx, const std::string& text, bool tls_verify, b
             continue;
         }
         StoredImage img = import_oci_layout(ctx.store.paths(), staging.dir / "layout", "pulled", {r.str()}, layer_limits());
+        record_object_event(ctx.store.paths(), "image", "pull", digest_hex(img.id), r.str());
         return img.id;
     }
     throw Error("pull " + text + ": " + last_error);
@@ -252,6 +255,7 @@ int load(Context& ctx, const Args& args) {
         skopeo_copy(a.transport + ":" + file + ai.suffix, "oci:" + layout.string() + ":loaded", SkopeoOptions{});
         StoredImage img = import_oci_layout(ctx.store.paths(), layout, "loaded", ai.names, layer_limits());
         remove_tree(layout);
+        record_object_event(ctx.store.paths(), "image", "load", digest_hex(img.id), ai.names.empty() ? "" : ai.names[0]);
         if (p.vm.count("quiet")) continue;
         if (ai.names.empty()) std::cout << "Loaded image: " << digest_hex(img.id) << "\n";
         for (const auto& n : ai.names) std::cout << "Loaded image: " << n << "\n";
@@ -339,6 +343,7 @@ int save(Context& ctx, const Args& args) {
         ::unlink(tmp.c_str());
         throw;
     }
+    record_object_event(ctx.store.paths(), "image", "save", "", p.positional[0], {{"file", file}});
     return 0;
 }
 
@@ -368,6 +373,7 @@ int push(Context& ctx, const Args& args) {
     o.tls_verify = tls == "true";
     o.progress = !p.vm.count("quiet") && ::isatty(2);
     skopeo_copy("oci:" + staging.dir.string() + ":push", "docker://" + ref.str(), o);
+    record_object_event(ctx.store.paths(), "image", "push", digest_hex(img.id), ref.str());
     return 0;
 }
 
@@ -379,7 +385,11 @@ int tag(Context& ctx, const Args& args) {
     ImageStore store(ctx.store.paths());
     FileLock lock = store.lock();
     StoredImage img = layered_image(store, ctx.store.paths(), p.positional[0]);
-    for (size_t i = 1; i < p.positional.size(); ++i) store.tag(img.id, local_name(p.positional[i]));
+    for (size_t i = 1; i < p.positional.size(); ++i) {
+        std::string name = local_name(p.positional[i]);
+        store.tag(img.id, name);
+        record_object_event(ctx.store.paths(), "image", "tag", digest_hex(img.id), name);
+    }
     return 0;
 }
 
@@ -391,13 +401,17 @@ int untag(Context& ctx, const Args& args) {
     ImageStore store(ctx.store.paths());
     FileLock lock = store.lock();
     StoredImage img = layered_image(store, ctx.store.paths(), p.positional[0]);
+    auto untag_one = [&](const std::string& n) {
+        store.untag(img.id, n);
+        record_object_event(ctx.store.paths(), "image", "untag", digest_hex(img.id), n);
+    };
     if (p.positional.size() == 1)
-        for (const auto& n : img.names) store.untag(img.id, n);
+        for (const auto& n : img.names) untag_one(n);
     for (size_t i = 1; i < p.positional.size(); ++i) {
         std::string n = local_name(p.positional[i]);
         if (std::find(img.names.begin(), img.names.end(), n) == img.names.end())
             throw Error("image " + quote_for_message(p.positional[0]) + " is not tagged " + quote_for_message(n));
-        store.untag(img.id, n);
+        untag_one(n);
     }
     return 0;
 }
@@ -442,6 +456,7 @@ void remove_layered(Context& ctx, const std::string& text, bool force) {
     // One of several names, named: only that name goes (as podman's rmi).
     if (img.names.size() > 1 && !name.empty()) {
         store.untag(img.id, name);
+        record_object_event(ctx.store.paths(), "image", "untag", digest_hex(img.id), name);
         std::cout << "Untagged: " << name << "\n";
         return;
     }
@@ -467,6 +482,7 @@ void remove_layered(Context& ctx, const std::string& text, bool force) {
         img = *again;
     }
     store.remove(img.id);
+    record_object_event(ctx.store.paths(), "image", "remove", digest_hex(img.id), img.names.empty() ? "" : img.names[0]);
     for (const auto& n : img.names) std::cout << "Untagged: " << n << "\n";
     std::cout << "Deleted: " << digest_hex(img.id) << "\n";
 }
@@ -484,6 +500,7 @@ int rmi(Context& ctx, const Args& args) {
                 remove_layered(ctx, name, p.vm.count("force") > 0);
             } else {
                 remove_image(ctx.store.paths(), name);
+                record_object_event(ctx.store.paths(), "image", "remove", name, name);
                 std::cout << name << "\n";
             }
         } catch (const Error& e) {

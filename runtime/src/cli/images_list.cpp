@@ -9,6 +9,7 @@
 #include <set>
 
 #include "cli/cli.hpp"
+#include "cli/format_template.hpp"
 #include "common/parse.hpp"
 #include "image/image.hpp"
 #include "image/image_store.hpp"
@@ -131,31 +132,6 @@ std::string field(const Row& r, const std::string& name, int64_t now) {
                 ": use Repository, Tag, ID, Id, Digest, Created, CreatedAt, CreatedSince, Size or Names");
 }
 
-std::string expand(const std::string& tmpl, const Row& r, int64_t now) {
-    std::string out;
-    for (size_t i = 0; i < tmpl.size();) {
-        if (tmpl.compare(i, 2, "{{") == 0) {
-            auto end = tmpl.find("}}", i);
-            if (end == std::string::npos) throw Error("invalid --format: a {{ without }}");
-            std::string inner = tmpl.substr(i + 2, end - i - 2);
-            inner.erase(0, inner.find_first_not_of(' '));
-            inner.erase(inner.find_last_not_of(' ') + 1);
-            if (!inner.starts_with(".")) throw Error("invalid --format " + quote_for_message("{{" + inner + "}}") + ": {{.Field}}");
-            out += field(r, inner.substr(1), now);
-            i = end + 2;
-        } else if (tmpl.compare(i, 2, "\\t") == 0) {
-            out += '\t';
-            i += 2;
-        } else if (tmpl.compare(i, 2, "\\n") == 0) {
-            out += '\n';
-            i += 2;
-        } else {
-            out += tmpl[i++];
-        }
-    }
-    return out;
-}
-
 json row_json(const Row& r, const Paths& paths, const std::map<std::string, int>& containers) {
     json tags = json::array();
     for (const auto& n : r.names) tags.push_back(n);
@@ -246,7 +222,8 @@ int cmd_images(Context& ctx, const Args& args) {
             for (size_t k; (k = h.find("\\t")) != std::string::npos;) h.replace(k, 2, "\t");
             std::cout << h << "\n";
         }
-        for (const auto& r : rows) std::cout << expand(tmpl, r, now) << "\n";
+        for (const auto& r : rows)
+            std::cout << expand_template(tmpl, [&](const std::string& name) { return field(r, name, now); }) << "\n";
         return 0;
     }
     bool digests = p.vm.count("digests") > 0;

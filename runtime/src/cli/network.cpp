@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "state/events.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
@@ -148,6 +149,7 @@ int create(Context& ctx, const Args& args) {
     n.interface = free_interface(all);
     n.created_ns = now_ns();
     nets.create(n);
+    record_object_event(ctx.store.paths(), "network", "create", n.name, n.name);
     std::cout << n.name << "\n";
     return 0;
 }
@@ -255,6 +257,7 @@ int rm(Context& ctx, const Args& args) {
             }
             FileLock lock = nets.lock();
             nets.remove(name);
+            record_object_event(ctx.store.paths(), "network", "remove", name, name);
             std::cout << name << "\n";
         } catch (const Error& e) {
             if (p.vm.count("force") && e.exit_code() == kExitNoSuchNetwork) continue;
@@ -291,6 +294,7 @@ int prune(Context& ctx, const Args& args) {
     for (const auto& n : unused(ctx.store, nets)) {
         FileLock lock = nets.lock();
         nets.remove(n.name);
+        record_object_event(ctx.store.paths(), "network", "remove", n.name, n.name);
         std::cout << n.name << "\n";
     }
     return 0;
@@ -357,6 +361,7 @@ int connect(Context& ctx, const Args& args) {
     c.networks.push_back(r);
     if (l.view.status == Status::Running || l.view.status == Status::Paused) engine::connect_network(ctx.store.paths(), c, r);
     ctx.store.save_config(c);
+    record_object_event(ctx.store.paths(), "network", "connect", net.name, net.name, {{"container", c.id}});
     return 0;
 }
 
@@ -378,6 +383,7 @@ int disconnect(Context& ctx, const Args& args) {
     c.networks.erase(it);
     engine::disconnect_network(ctx.store.paths(), c, p.positional[0]);
     ctx.store.save_config(c);
+    record_object_event(ctx.store.paths(), "network", "disconnect", p.positional[0], p.positional[0], {{"container", c.id}});
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "state/events.hpp"
 #include "common/error.hpp"
 #include "common/parse.hpp"
 
@@ -23,6 +24,17 @@ bool takes_value(const po::options_description& desc, const std::string& arg) {
 }
 
 }  // namespace
+
+void container_event(const Context& ctx, const std::string& id, const char* action,
+                     std::map<std::string, std::string> attributes) noexcept {
+    ContainerConfig c;
+    try {
+        c = ctx.store.load_config(id);
+    } catch (const Error&) {
+        c.id = id;  // damaged: the id still says which
+    }
+    record_container_event(ctx.store.paths(), c, action, std::move(attributes));
+}
 
 int stop_time_flag(const po::variables_map& vm) {
     if (!vm.count("time")) return -1;

@@ -22,6 +22,7 @@
 #include "common/protocol.hpp"
 #include "linux/unix_socket.hpp"
 #include "container/launch.hpp"
+#include "state/events.hpp"
 
 namespace minirt::cli {
 
@@ -263,6 +264,7 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
         throw;
     }
     volumes.lock.reset();
+    record_container_event(ctx.store.paths(), config, "create");
     if (create) {
         std::cout << config.id << "\n";
         return 0;

@@ -52,6 +52,7 @@ int cmd_restart(Context& ctx, const Args& args) {
     int timeout = stop_time_flag(p.vm);
     return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string& handle) {
         stop_container(ctx.store, id, timeout);
+        container_event(ctx, id, "restart");
         start_container(ctx.store, id);
         std::cout << handle << "\n";
     });

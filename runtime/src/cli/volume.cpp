@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "state/events.hpp"
 #include "common/parse.hpp"
 #include "container/volume_ops.hpp"
 #include "state/volumes.hpp"
@@ -63,6 +64,7 @@ int create(Context& ctx, const Args& args) {
         return 0;
     }
     volumes.create(name, labels, false, options);
+    record_object_event(ctx.store.paths(), "volume", "create", name, name);
     std::cout << name << "\n";
     return 0;
 }
@@ -149,6 +151,7 @@ int rm(Context& ctx, const Args& args) {
             validate_volume_name(name);
             if (!volumes.find(name)) throw Error("no such volume " + quote_for_message(name), kExitNoSuchVolume);
             remove_volume(ctx.store, name, force);
+            record_object_event(ctx.store.paths(), "volume", "remove", name, name);
             std::cout << name << "\n";
         } catch (const Error& e) {
             std::cerr << ctx.program << ": " << e.message() << "\n";
@@ -181,6 +184,7 @@ int prune(Context& ctx, const Args& args) {
     for (const auto& v : volumes.list()) {
         if (used.contains(v.name)) continue;
         volumes.remove(v.name);
+        record_object_event(ctx.store.paths(), "volume", "remove", v.name, v.name);
         std::cout << v.name << "\n";
     }
     return 0;

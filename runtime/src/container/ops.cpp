@@ -13,6 +13,7 @@
 #include "engine/network.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/process.hpp"
+#include "state/events.hpp"
 #include "state/lock.hpp"
 #include "state/volumes.hpp"
 
@@ -367,6 +368,7 @@ void stop_container(const Store& store, const std::string& id, int timeout_s, in
             paused = v.status == Status::Paused;
             if (signal == 0) signal = v.config && v.config->stop_signal ? v.config->stop_signal : SIGTERM;
             if (timeout_s < 0) timeout_s = v.config ? v.config->stop_timeout : 10;
+            if (v.config) record_container_event(store.paths(), *v.config, "stop");
             if (!st.stop_requested) {
                 st.stop_requested = true;
                 store.save_state(st);
@@ -427,6 +429,7 @@ void kill_container(const Store& store, const std::string& id, int sig) {
         throw Error("container " + id.substr(0, 12) + " is not running");
     if (v.config && !v.config->restart.none() && ends_the_container(sig, v.config->stop_signal))
         mark_stop_requested(store, id);
+    if (v.config) record_container_event(store.paths(), *v.config, "kill", {{"signal", std::to_string(sig)}});
     const ContainerState& st = *v.state;
     UniqueFd init = open_pidfd(st.pid, st.pid_start);
     if (!init || !signal_pidfd(init.get(), sig))
@@ -519,6 +522,7 @@ void remove_container(const Store& store, const std::string& id, bool force, boo
         if (v.config) engine::release_addresses(store.paths(), *v.config);
         store.remove(id, lock);
         if (volumes && v.config) Volumes(store.paths()).remove_anonymous_of(*v.config);
+        if (v.config) record_container_event(store.paths(), *v.config, "remove");
         return;
     }
 }
@@ -554,6 +558,7 @@ void set_frozen(const Store& store, const std::string& id, bool frozen) {
         throw Error(std::string("the kernel did not report the container ") + (frozen ? "frozen" : "thawed") +
                     " within 5 s");
     if (!frozen) record(Status::Running);
+    if (v.config) record_container_event(store.paths(), *v.config, frozen ? "pause" : "unpause");
 }
 
 

@@ -33,6 +33,7 @@
 #include "oci/spec.hpp"
 #include "shim/attach_server.hpp"
 #include "shim/exit_record.hpp"
+#include "state/events.hpp"
 #include "state/log.hpp"
 #include "state/volumes.hpp"
 #include "shim/log_pump.hpp"
@@ -82,6 +83,7 @@ private:
     void reap();
     // The end.
     void finish();
+    void journal_exit(int code, bool oom) noexcept;
     void restart_after_backoff();
     bool sleep_unless_called_off(int ms);
     void exec_restarted_shim(int lock_fd, int delay_ms) noexcept;
@@ -592,6 +594,7 @@ void Shim::finish() {
             unlisted.reset();
         }
     }
+    journal_exit(code, oom);
     if (!unlisted) {
         // The group first: once the exit is recorded, a `start` may make it anew.
         remove_cgroup();
@@ -621,8 +624,21 @@ void Shim::finish() {
         }
         if (!unlisted->stale()) store_.purge(args_.id, *unlisted);
         Volumes(store_.paths()).remove_anonymous_of(config_);
+        record_container_event(store_.paths(), config_, "remove");
     }
     mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
+}
+
+// The events of the exit: the kernel's OOM kill, the memory monitor's,
+// then died with the code.
+void Shim::journal_exit(int code, bool oom) noexcept {
+    const auto& m = monitor_.record();
+    if (oom) record_container_event(store_.paths(), config_, "oom");
+    if (m && m->hard_killed)
+        record_container_event(store_.paths(), config_, "monitor_kill",
+                               {{"reason", "memory hard limit"}, {"rss", std::to_string(m->hard_killed->rss)},
+                                {"limit", std::to_string(m->hard_killed->limit)}});
+    record_container_event(store_.paths(), config_, "died", {{"exitCode", std::to_string(code)}});
 }
 
 void Shim::release_stdio() noexcept {
@@ -732,6 +748,7 @@ int Shim::run() {
         records_.set_running(st);
         startup_lock_.release();
         report(Message::started(st.pid, st.pid_start));
+        record_container_event(store_.paths(), config_, "start");
         // What `start` needs after a reboot must survive a crash: config.json
         // and its directory entries. Done here, after the CLI has its answer.
         // (The spec is made from it again at a start that finds it lost.)
@@ -775,6 +792,7 @@ void Shim::restart_after_backoff() {
         if (!st || st->status != Status::Exited || !st->restarting || st->stop_requested) return;
         ++st->restart_count;
         store_.save_state(*st);
+        record_container_event(store_.paths(), config_, "restart", {{"restartCount", std::to_string(st->restart_count)}});
         exec_restarted_shim(lock.fd(), delay);
     } catch (const Error& e) {
         if (log_) log_->note("minirt: --restart: " + e.message());
