@@ -193,7 +193,7 @@ leftovers() {
     [ -z "$left" ] || echo "name links left: $left"
     left=$(entries_except "$MINIRT_ROOT" locks exits @seccomp-cache events.log events.log.1)
     [ -z "$left" ] || echo "state dirs left under $MINIRT_ROOT: $left"
-    left=$(entries_except "$MINIRT_ROOT/locks" names.lock images.lock volumes.lock networks.lock events.lock)
+    left=$(entries_except "$MINIRT_ROOT/locks" names.lock images.lock volumes.lock networks.lock)
     [ -z "$left" ] || echo "lock files left: $left"
     left=$(find "$(test_cg_parent)" -mindepth 1 -type d 2>/dev/null || true)
     [ -z "$left" ] || echo "cgroups left: ${left//$'\n'/ }"

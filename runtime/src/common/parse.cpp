@@ -7,6 +7,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -200,11 +201,19 @@ int64_t now_ns() {
 std::string format_rfc3339(int64_t ns) {
     time_t secs = static_cast<time_t>(ns / 1000000000LL);
     long frac = static_cast<long>(ns % 1000000000LL);
-    tm t{};
-    ::gmtime_r(&secs, &t);
+    // The calendar by arithmetic, not gmtime_r or strftime: they load the
+    // time zone (/etc/localtime) on a process's first call, tens of
+    // microseconds that a UTC time never needs.
+    using namespace std::chrono;
+    sys_seconds at{seconds{secs}};
+    auto day = floor<days>(at);
+    year_month_day date{day};
+    hh_mm_ss time{at - day};
     char buf[64];
-    size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-    std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", frac);
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%09ldZ", static_cast<int>(date.year()),
+                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                  static_cast<long>(time.hours().count()), static_cast<long>(time.minutes().count()),
+                  static_cast<long>(time.seconds().count()), frac);
     return buf;
 }
 

@@ -1,6 +1,7 @@
 #include "state/events.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +11,6 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
-#include "common/file_lock.hpp"
 #include "common/parse.hpp"
 #include "state/records.hpp"
 
@@ -36,13 +36,6 @@ void cut_torn_record(int fd, off_t& size) {
     auto nl = tail.rfind('\n');
     off_t keep = nl == std::string::npos ? from : from + static_cast<off_t>(nl) + 1;
     if (::ftruncate(fd, keep) == 0) size = keep;
-}
-
-UniqueFd open_for_append(const fs::path& path) {
-    // Read too: a record cut short is found by reading the file's end.
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) throw_errno("open " + path.string());
-    return fd;
 }
 
 }  // namespace
@@ -73,21 +66,44 @@ std::optional<Event> parse_event_line(std::string_view line) {
     }
 }
 
+namespace {
+
+// The journal file, opened and locked: the one the path names now (a
+// rotation between the open and the lock sends us to the new file).
+UniqueFd open_journal_locked(const fs::path& path, int how, int flags) {
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!fd) return fd;
+        if (::flock(fd.get(), how) < 0) return {};
+        struct stat held {}, named {};
+        if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev)
+            return fd;
+    }
+    return {};
+}
+
+}  // namespace
+
 void record_event(const Paths& paths, Event e) noexcept {
     try {
         if (e.time_ns == 0) e.time_ns = now_ns();
         std::string line = event_line(e) + "\n";
-        make_dirs(paths.events_lock().parent_path(), 0700);
-        FileLock lock = FileLock::acquire(paths.events_lock());
-        UniqueFd fd = open_for_append(paths.events_file());
+        // Read too: a record cut short is found by reading the file's end.
+        constexpr int kAppend = O_RDWR | O_APPEND | O_CREAT;
+        UniqueFd fd = open_journal_locked(paths.events_file(), LOCK_EX, kAppend);
+        if (!fd) return;
         struct stat st {};
         if (::fstat(fd.get(), &st) < 0) return;
         off_t size = st.st_size;
         cut_torn_record(fd.get(), size);
         if (static_cast<uint64_t>(size) + line.size() > kEventsMaxSize && size > 0) {
+            // Still holding the old file's lock: writers that wait on it
+            // find it renamed and go to the new one.
             if (::rename(paths.events_file().c_str(), paths.events_rotated().c_str()) < 0) return;
-            fd = open_for_append(paths.events_file());
-            size = 0;
+            fd = open_journal_locked(paths.events_file(), LOCK_EX, kAppend);
+            if (!fd || ::fstat(fd.get(), &st) < 0) return;
+            size = st.st_size;
         }
         ssize_t n = ::write(fd.get(), line.data(), line.size());
         // Whole or not at all: a short write (a full disk) is taken back.
@@ -157,22 +173,22 @@ std::vector<Event> EventReader::read_new() {
     std::vector<Event> out;
     if (!started_) {
         started_ = true;
-        // The first read: the rotated file, then the current one, under the
-        // journal's lock so that no rotation comes between them.
-        std::optional<FileLock> lock;
-        try {
-            lock = FileLock::acquire(paths_.events_lock());
-        } catch (const Error&) {
-            // No --root yet: nothing to read.
-        }
+        // The first read: the rotated file, then the current one, holding
+        // the current one's lock so that no rotation comes between them.
+        UniqueFd current = open_journal_locked(paths_.events_file(), LOCK_SH, O_RDONLY);
         int old = ::open(paths_.events_rotated().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (old >= 0) {
             read_from(old, out);
             partial_.clear();
             ::close(old);
         }
-        open_current();
-        if (fd_ >= 0) read_from(fd_, out);
+        if (current) {
+            struct stat st {};
+            inode_ = ::fstat(current.get(), &st) == 0 ? st.st_ino : 0;
+            fd_ = current.release();
+            read_from(fd_, out);
+            ::flock(fd_, LOCK_UN);
+        }
         return out;
     }
     if (fd_ >= 0) read_from(fd_, out);

@@ -22,10 +22,9 @@ struct Paths {
     fs::path removed_exits_dir() const { return root / "exits"; }
     fs::path names_lock() const { return root / "locks" / "names.lock"; }
     // The event journal (state/events.hpp): JSON lines, and the file it
-    // rotated to; appends and rotation take the lock.
+    // rotated to. Appends and rotation lock the journal file itself.
     fs::path events_file() const { return root / "events.log"; }
     fs::path events_rotated() const { return root / "events.log.1"; }
-    fs::path events_lock() const { return root / "locks" / "events.lock"; }
 
     fs::path containers_dir() const { return storage / "containers"; }
     fs::path container_dir(const std::string& id) const { return containers_dir() / id; }
