@@ -8,8 +8,10 @@ set -euo pipefail
 
 usage() {
     cat <<USAGE
-Usage: sudo ./setup_rootfs.sh [--image debian] [--rebuild-images] [--storage DIR]
+Usage: sudo ./setup_rootfs.sh [--image debian] [--rebuild-images] [--storage DIR] [--restart-service]
   --image debian     also build a Debian (bookworm, minbase) image with debootstrap
+  --restart-service  install (and enable, under systemd) minirt-restart.service: at boot it
+                     starts the containers of --restart always, and unless-stopped ones that ran
   --rebuild-images   re-create images even if they exist
   --storage DIR      minirt storage (default: \$MINIRT_STORAGE or /var/lib/minirt)
 USAGE
@@ -17,12 +19,14 @@ USAGE
 
 want_debian=0
 rebuild=0
+restart_service=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --image) [ "${2:-}" = debian ] || { echo "setup_rootfs.sh: --image takes 'debian'" >&2; exit 2; }
                  want_debian=1; shift 2 ;;
         --image=debian) want_debian=1; shift ;;
         --rebuild-images) rebuild=1; shift ;;
+        --restart-service) restart_service=1; shift ;;
         --storage) export MINIRT_STORAGE="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "setup_rootfs.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -71,6 +75,16 @@ install -m 0755 build/runtime/minirt /usr/local/bin/minirt
 # The OCI runtime entry point engines are pointed at (docs/oci.md).
 ln -sfn minirt /usr/local/bin/minirt-oci
 log "installed /usr/local/bin/minirt, minirt-shim and minirt-oci ($(/usr/local/bin/minirt --version))"
+if [ "$restart_service" = 1 ]; then
+    install -m 0644 "$here/scripts/minirt-restart.service" /etc/systemd/system/minirt-restart.service
+    if [ -d /run/systemd/system ]; then
+        systemctl daemon-reload
+        systemctl enable minirt-restart.service
+        log "enabled minirt-restart.service"
+    else
+        log "installed /etc/systemd/system/minirt-restart.service (systemd is not running here: enable it where it is)"
+    fi
+fi
 minirt=/usr/local/bin/minirt
 
 # --- images ----------------------------------------------------------------
@@ -104,7 +118,17 @@ build_busybox_image() {
     printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' > "$rootfs/etc/group"
     printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' > "$rootfs/etc/hosts"
     for w in "${workloads[@]}"; do install -m 0755 "$w" "$rootfs/usr/local/bin/"; done
-    "$minirt" image import --replace --cmd sh "$rootfs" busybox >/dev/null
+    local err
+    if ! err=$("$minirt" image import --replace --cmd sh "$rootfs" busybox 2>&1 >/dev/null); then
+        # Containers made from it keep it: a re-run must not fail for them.
+        case "$err" in
+            *"in use by container"*)
+                log "kept image busybox as it is: $err (remove those containers and re-run to refresh it)"
+                return 0 ;;
+        esac
+        echo "$err" >&2
+        return 1
+    fi
     log "image busybox ready ($(dpkg-deb -f "$deb" Version), ${#workloads[@]} workloads)"
 }
 

@@ -173,3 +173,55 @@ test_restart_bad_values_are_refused() {
     expect_rc 0 run --rm --restart no busybox true
     assert_clean
 }
+
+rs_ready() {
+    expect_rc 0 run -d --name "$1" "${@:2}" busybox sh -c 'echo ready; while :; do sleep 0.1; done'
+    wait_for 30 log_has "$1" ready
+}
+rs_ready_twice() { [ "$("$MINIRT" logs "$1" | grep -cx ready)" -ge 2 ]; }
+
+# The boot path: a "reboot" (every shim killed, --root deleted), then the
+# command minirt-restart.service runs brings back the always containers and
+# the unless-stopped ones the user had not stopped, and nothing else.
+test_boot_starts_always_and_unless_stopped_that_ran() {
+    local n shims=()
+    rs_ready ba --restart always
+    rs_ready bu --restart unless-stopped
+    rs_ready bs --restart unless-stopped
+    rs_ready bn
+    expect_rc 0 stop -t 0 bs
+    for n in ba bu bn; do shims+=("$(shim_of "$n")"); done
+    kill -9 "${shims[@]}"
+    for n in "${shims[@]}"; do wait_for 30 rs_shim_gone "$n"; done
+    rm -rf "${MINIRT_ROOT:?}"
+    expect_rc 0 start --all --filter restart-policy=always --filter restart-policy=unless-stopped
+    expect_eq "$(sort <<<"$OUT" | tr '\n' ' ')" "ba bu " "started at boot"
+    wait_for 30 rs_ready_twice ba
+    wait_for 30 rs_ready_twice bu
+    expect_eq "$(status_of ba) $(status_of bu) $(status_of bs) $(status_of bn)" "running running exited exited"
+    # Filters: same key, either value; bad ones refused.
+    expect_rc 0 start --all --filter name=bn --filter name=nosuch
+    expect_eq "$OUT" bn
+    expect_rc 125 start --filter name=bn
+    expect_rc 125 start --all --filter colour=red
+    expect_rc 125 start --all --filter restart-policy=sometimes
+    # The user's start of the one they had stopped: no longer stopped by them.
+    expect_rc 0 start bs
+    [ -e "$MINIRT_STORAGE/containers/$(json_field bs .id)/user-stopped" ] && fail "user-stopped kept after start"
+    expect_rc 0 rm -f ba bu bs bn
+    assert_clean
+}
+
+# The boot unit setup_rootfs.sh --restart-service installs is one systemd
+# takes without a complaint (its command is the boot test's above).
+test_restart_service_unit_verifies() {
+    local unit
+    unit="$(dirname "${BASH_SOURCE[0]}")/../../scripts/minirt-restart.service"
+    command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+    [ -x /usr/local/bin/minirt ] || skip "no /usr/local/bin/minirt (setup_rootfs.sh installs it)"
+    grep -qx 'ExecStart=/usr/local/bin/minirt start --all --filter restart-policy=always --filter restart-policy=unless-stopped' "$unit" ||
+        fail "the unit does not run the boot command"
+    capture systemd-analyze verify "$unit"
+    expect_eq "$RC" 0 "systemd-analyze verify"
+    expect_eq "$OUT$ERR" "" "systemd-analyze's complaints"
+}

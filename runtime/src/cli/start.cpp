@@ -1,6 +1,10 @@
 // minirt start / restart: run a stopped container again with its original
 // configuration; its writable layer is kept.
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "cli/attach.hpp"
 #include "cli/cli.hpp"
@@ -22,16 +26,85 @@ int start_attached(Context& ctx, const std::string& handle, const std::string& d
     return follow_started(ctx, config, *launched, detach_keys);
 }
 
+// start --all's filters, podman's: the same key given twice matches either
+// value; different keys must all match. restart-policy=unless-stopped
+// takes only such containers that the user had not stopped: at boot
+// (`start --all --filter restart-policy=always --filter
+// restart-policy=unless-stopped`), Docker's rule for the two.
+using Filters = std::map<std::string, std::vector<std::string>>;
+
+Filters parse_filters(const std::vector<std::string>& specs) {
+    Filters f;
+    for (const auto& spec : specs) {
+        auto eq = spec.find('=');
+        if (eq == std::string::npos || eq == 0) throw Error("invalid --filter " + quote_for_message(spec) + ": KEY=VALUE");
+        std::string key = spec.substr(0, eq), value = spec.substr(eq + 1);
+        if (key == "restart-policy") {
+            RestartPolicy p = parse_restart_policy(value, "--filter restart-policy");
+            if (p.max_retries) throw Error("invalid --filter " + quote_for_message(spec) + ": a policy without its count");
+        } else if (key != "name" && key != "id" && key != "label" && key != "status") {
+            throw Error("invalid --filter " + quote_for_message(key) + ": use restart-policy, name, id, label or status");
+        }
+        f[key].push_back(value);
+    }
+    return f;
+}
+
+bool matches(const Context& ctx, const Filters& filters, const ContainerView& v) {
+    const ContainerConfig& c = *v.config;
+    for (const auto& [key, values] : filters) {
+        bool any = std::any_of(values.begin(), values.end(), [&](const std::string& value) {
+            if (key == "name") return c.name == value;
+            if (key == "id") return v.id.starts_with(value);
+            if (key == "label") return label_filter_matches(c.labels, value);
+            if (key == "status") return to_string(v.status) == value;
+            RestartPolicy::Kind kind = parse_restart_policy(value).kind;
+            if (c.restart.kind != kind) return false;
+            return kind != RestartPolicy::Kind::UnlessStopped ||
+                   ::access(ctx.store.paths().user_stopped_file(v.id).c_str(), F_OK) < 0;
+        });
+        if (!any) return false;
+    }
+    return true;
+}
+
+// start --all: every container the filters take that is not running.
+int start_all(Context& ctx, const Filters& filters) {
+    int rc = 0;
+    for (const auto& id : ctx.store.list_ids()) {
+        ContainerView v = view_container(ctx.store, id);
+        if (!v.load_error.empty() || !v.config) continue;  // damaged: `ps -a` shows it
+        if (!matches(ctx, filters, v)) continue;
+        if (v.status == Status::Running || v.status == Status::Paused) continue;
+        try {
+            start_container(ctx.store, id);
+            std::cout << (v.config->name.empty() ? id : v.config->name) << "\n";
+        } catch (const Error& e) {
+            std::cerr << ctx.program << ": " << v.config->name << ": " << e.message() << "\n";
+            rc = e.exit_code();
+        }
+    }
+    return rc;
+}
+
 }  // namespace
 
 int cmd_start(Context& ctx, const Args& args) {
-    const char* usage = "minirt start [-a] [-i] NAME...";
+    const char* usage = "minirt start [-a] [-i] NAME... | minirt start --all [--filter KEY=VALUE]...";
     po::options_description desc("Options");
     desc.add_options()
+        ("all", "every container that is not running (that --filter takes)")
+        ("filter", po::value<std::vector<std::string>>(), "with --all: restart-policy=, name=, id=, label=, status=")
         ("attach,a", "attach to its output (and its terminal) until it exits; the exit code is its")
         ("interactive,i", "attach its stdin too (implies -a)")
         ("detach-keys", po::value<std::string>()->default_value("ctrl-p,ctrl-q"), "keys that detach from its terminal");
     Parsed p = parse(desc, args, usage);
+    if (p.vm.count("filter") && !p.vm.count("all")) throw Error("--filter goes with --all");
+    if (p.vm.count("all")) {
+        require_positional(p, 0, 0, usage);
+        if (p.vm.count("attach") || p.vm.count("interactive")) throw Error("--all and -a/-i: one container at a time");
+        return start_all(ctx, parse_filters(flag_values(p.vm, "filter")));
+    }
     require_positional(p, 1, SIZE_MAX, usage);
     if (p.vm.count("attach") || p.vm.count("interactive")) {
         if (p.positional.size() > 1) throw Error("start -a/-i takes one container at a time");

@@ -44,6 +44,13 @@ void wait_for_shim(const Store& store, const ContainerState& st) {
     }
 }
 
+// The user stopped it (see Paths::user_stopped_file). Best effort: a boot
+// without it starts an unless-stopped container the user had stopped.
+void note_user_stop(const Store& store, const std::string& id) noexcept {
+    int fd = ::open(store.paths().user_stopped_file(id).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) ::close(fd);
+}
+
 // Kills every process of the container: the cgroup when there is one, else
 // the init (whose death takes the whole PID namespace with it).
 void kill_everything(const ContainerState& st) {
@@ -361,6 +368,7 @@ void stop_container(const Store& store, const std::string& id, int timeout_s, in
             st = *v.state;
             st.stop_requested = true;
             store.save_state(st);
+            note_user_stop(store, id);
             call_off = true;
         } else {
             if (!is_live(v.status)) return;
@@ -373,6 +381,7 @@ void stop_container(const Store& store, const std::string& id, int timeout_s, in
                 st.stop_requested = true;
                 store.save_state(st);
             }
+            note_user_stop(store, id);
         }
     }
     if (call_off) {
@@ -418,6 +427,7 @@ void mark_stop_requested(const Store& store, const std::string& id) {
     if (!st || st->stop_requested || (st->status != Status::Running && st->status != Status::Paused)) return;
     st->stop_requested = true;
     store.save_state(*st);
+    note_user_stop(store, id);
 }
 
 }  // namespace

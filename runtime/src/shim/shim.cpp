@@ -749,6 +749,8 @@ int Shim::run() {
         startup_lock_.release();
         report(Message::started(st.pid, st.pid_start));
         record_container_event(store_.paths(), config_, "start");
+        // Running again: no longer stopped by the user (see start --all).
+        ::unlink(store_.paths().user_stopped_file(args_.id).c_str());
         // What `start` needs after a reboot must survive a crash: config.json
         // and its directory entries. Done here, after the CLI has its answer.
         // (The spec is made from it again at a start that finds it lost.)

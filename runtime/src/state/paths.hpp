@@ -37,6 +37,10 @@ struct Paths {
     fs::path config_file(const std::string& id) const { return container_dir(id) / "minirt.json"; }
     fs::path oci_config_file(const std::string& id) const { return container_dir(id) / "config.json"; }
     fs::path log_file(const std::string& id) const { return container_dir(id) / "ctr.log"; }
+    // There while the user's stop (or kill) is the last word on the
+    // container: a start removes it. Under --storage, so that a boot can tell
+    // an unless-stopped container the user stopped (start --all).
+    fs::path user_stopped_file(const std::string& id) const { return container_dir(id) / "user-stopped"; }
     // The shim's exit record when state.json could not take it (a full
     // --root): the same JSON as state.json, read in its place.
     fs::path exit_fallback(const std::string& id) const { return container_dir(id) / "exit-state.json"; }
