@@ -1,5 +1,6 @@
 // libFuzzer target: the JSON loaders of every file minirt reads back
-// (config.json, state.json, the security block, seccomp profiles). Any
+// (config.json, state.json, the security block, seccomp profiles, the event
+// journal's lines). Any
 // input must give a value or an Error: never a crash, a hang or another
 // exception type.
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include "linux/capabilities.hpp"
 #include "linux/seccomp.hpp"
 #include "linux/security.hpp"
+#include "state/events.hpp"
 #include "state/records.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -39,5 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)seccomp_filter_from_json(text, default_capabilities());
     } catch (const Error&) {
     }
+    // A journal line is a record or nothing; a record's own line as well.
+    if (auto e = parse_event_line(text)) (void)parse_event_line(event_line(*e));
     return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/parse.hpp"
+#include "common/restart_policy.hpp"
 #include "linux/capabilities.hpp"
 #include "linux/devices.hpp"
 #include "linux/resources.hpp"
@@ -32,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace minirt;
     std::string text(reinterpret_cast<const char*>(data), size);
     expect_error_or_value([&] { (void)parse_size(text, "--mem"); }, "--mem");
+    expect_error_or_value([&] { (void)parse_restart_policy(text); }, "--restart");
     expect_error_or_value([&] { (void)parse_cpus(text, 8); }, "--cpus");
     expect_error_or_value([&] { (void)parse_cpuset(text, 8, "--cpuset-cpus"); }, "--cpuset-cpus");
     expect_error_or_value([&] { (void)parse_int(text, "--pids-limit", 1, 4194304); }, "--pids-limit");

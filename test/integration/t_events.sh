@@ -64,9 +64,12 @@ test_events_follows_new_events() {
     "$MINIRT" events --filter type=container --format '{{.Status}} {{.Name}}' >"$out" &
     pid=$!
     # Until the follower has seen one: it reads from where it began.
-    until grep -q "ping" "$out"; do
+    local i
+    for i in $(seq 100); do
+        grep -q "ping" "$out" && break
         expect_rc 0 run --rm --name ping busybox true
     done
+    grep -q "ping" "$out" || fail "the follower showed none of $i containers started after it"
     expect_rc 6 run --name after busybox sh -c 'exit 6'
     wait_for 30 grep -q "died after" "$out"
     kill "$pid"

@@ -7,6 +7,11 @@
 rs_state() { json_field "$1" ".state.$2"; }
 rs_restarts() { rs_state "$1" restart_count; }
 rs_restarting() { [ "$(rs_state "$1" restarting)" = true ]; }
+# rs_restarts_counted_one NAME N: N restart events of NAME said restartCount 1.
+rs_restarts_counted_one() {
+    [ "$("$MINIRT" events --since 5m --until 0s --filter container="$1" --filter event=restart --format json |
+        jq -r '.Attributes.restartCount' | grep -cx 1)" -ge "$2" ]
+}
 rs_at_least_restarts() { [ "$(rs_restarts "$1")" -ge "$2" ]; }
 # Exited, and its shim will not start it again.
 rs_done() {
@@ -108,9 +113,9 @@ test_restart_stop_during_backoff_calls_it_off() {
     process_gone "$shim" || fail "stop returned with the shim $shim still there"
     expect_eq "$(rs_restarts bo)" "$n" "restarts after stop"
     expect_eq "$(status_of bo)" exited
-    # A start by the user begins the count anew.
+    # A start by the user begins the count anew: a second restart counted 1.
     expect_rc 0 start bo
-    wait_for 30 rs_at_least_restarts bo 1
+    wait_for 30 rs_restarts_counted_one bo 2
     expect_rc 0 rm -f bo
     assert_clean
 }
@@ -224,4 +229,22 @@ test_restart_service_unit_verifies() {
     capture systemd-analyze verify "$unit"
     expect_eq "$RC" 0 "systemd-analyze verify"
     expect_eq "$OUT$ERR" "" "systemd-analyze's complaints"
+}
+
+# A restart that cannot start (its spec damaged during the wait): the
+# record says why (exec-failed, the error), the restarts end, and "died"
+# says so.
+test_restart_that_cannot_start_says_why() {
+    local id shim
+    rs_crash_loop nf 3
+    id=$(json_field nf .id)
+    shim=$(shim_of nf)
+    echo '{' >"$MINIRT_STORAGE/containers/$id/config.json"
+    wait_for 30 rs_shim_gone "$shim"
+    expect_eq "$(json_field nf '.state | "\(.reason) \(.restarting)"')" "exec-failed false" "the failed restart's record"
+    expect_contains "$(rs_state nf error)" "config.json"
+    mr events --since 5m --until 0s --filter container=nf --filter event=died --format json
+    expect_contains "$(tail -n1 <<<"$OUT")" "config.json"
+    expect_rc 0 rm nf
+    assert_clean
 }

@@ -119,7 +119,8 @@ void check_user_mapped(const Security& s);
 // A container started with the user attached (run in the foreground,
 // start -a): how the shim is asked to launch it, and following it until it
 // exits (or the user detaches from its terminal); returns the exit code.
-LaunchMode attached_mode(const ContainerConfig& config);
+// `with_stdin`: our stdin becomes a -i container's (run -i, start -i).
+LaunchMode attached_mode(const ContainerConfig& config, bool with_stdin);
 int follow_started(Context& ctx, const ContainerConfig& config, Launched& launched, const std::string& detach_keys);
 
 // Journals a container event (state/events.hpp) with its name and image;

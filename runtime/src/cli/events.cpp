@@ -2,7 +2,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <iostream>
 #include <thread>
@@ -55,7 +57,12 @@ nlohmann::json event_json(const Event& e) {
     nlohmann::json j{{"ID", e.id}, {"Name", e.name}, {"Status", e.action}, {"Type", e.type},
                      {"Time", format_rfc3339(e.time_ns)}, {"timeNano", e.time_ns}};
     if (!e.image.empty()) j["Image"] = e.image;
-    if (e.action == "died" && !attribute(e, "exitCode").empty()) j["ContainerExitCode"] = std::stoi(attribute(e, "exitCode"));
+    if (e.action == "died") {
+        std::string code = attribute(e, "exitCode");
+        int value = 0;
+        auto [end, ec] = std::from_chars(code.data(), code.data() + code.size(), value);
+        if (ec == std::errc() && end == code.data() + code.size() && !code.empty()) j["ContainerExitCode"] = value;
+    }
     if (e.action == "health_status") j["HealthStatus"] = attribute(e, "health_status");
     if (!e.attributes.empty()) j["Attributes"] = e.attributes;
     return j;
@@ -75,6 +82,23 @@ std::string event_field(const Event& e, const std::string& name) {
                 ": use ID, Name, Image, Status, Type, Time, TimeNano, ContainerExitCode or HealthStatus");
 }
 
+// A value from the journal as one line of plain text: control characters
+// (an exec'd command's name may hold any) as \xNN.
+std::string printable(const std::string& v) {
+    std::string out;
+    for (char ch : v) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != 0x7f) {
+            out += ch;
+        } else {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
 // podman's line: TIME TYPE STATUS ID (image=..., name=..., key=value...)
 std::string event_text(const Event& e) {
     std::string s = format_rfc3339(e.time_ns) + " " + e.type + " " + e.action + " " +
@@ -86,7 +110,7 @@ std::string event_text(const Event& e) {
     };
     add("image", e.image);
     add("name", e.name);
-    for (const auto& [k, v] : e.attributes) add(k, v);
+    for (const auto& [k, v] : e.attributes) add(k, printable(v));
     if (!extra.empty()) s += " (" + extra + ")";
     return s;
 }

@@ -274,7 +274,7 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
     // Foreground without a terminal: the shim relays output to our own
     // stdout/stderr (and with -i our stdin is the container's). With -t the
     // terminal goes through the attach socket.
-    LaunchMode mode = detach ? LaunchMode{} : attached_mode(config);
+    LaunchMode mode = detach ? LaunchMode{} : attached_mode(config, true);
     Launched launched;
     try {
         mode.netns = netns ? &*netns : nullptr;
@@ -305,10 +305,10 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
 int cmd_run(Context& ctx, const Args& args) { return run_or_create(ctx, args, false); }
 int cmd_create(Context& ctx, const Args& args) { return run_or_create(ctx, args, true); }
 
-LaunchMode attached_mode(const ContainerConfig& config) {
+LaunchMode attached_mode(const ContainerConfig& config, bool with_stdin) {
     LaunchMode mode;
     mode.attached = !config.tty;
-    mode.pass_stdin = mode.attached && config.interactive;
+    mode.pass_stdin = mode.attached && config.interactive && with_stdin;
     mode.tty_client = config.tty;
     return mode;
 }

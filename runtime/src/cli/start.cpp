@@ -17,11 +17,11 @@ namespace minirt::cli {
 namespace {
 
 // start -a/-i: one container, followed as `run` follows it in the foreground.
-int start_attached(Context& ctx, const std::string& handle, const std::string& detach_keys) {
+int start_attached(Context& ctx, const std::string& handle, bool with_stdin, const std::string& detach_keys) {
     auto id = ctx.store.find(handle);
     if (!id) throw Error("no such container " + quote_for_message(handle), kExitNoSuchContainer);
     ContainerConfig config = ctx.store.load_config(*id);
-    std::optional<Launched> launched = start_container(ctx.store, *id, attached_mode(config));
+    std::optional<Launched> launched = start_container(ctx.store, *id, attached_mode(config, with_stdin));
     if (!launched) throw Error("container " + quote_for_message(handle) + " is already running; use `minirt attach`");
     return follow_started(ctx, config, *launched, detach_keys);
 }
@@ -108,7 +108,8 @@ int cmd_start(Context& ctx, const Args& args) {
     require_positional(p, 1, SIZE_MAX, usage);
     if (p.vm.count("attach") || p.vm.count("interactive")) {
         if (p.positional.size() > 1) throw Error("start -a/-i takes one container at a time");
-        return start_attached(ctx, p.positional[0], parse_detach_keys(p.vm["detach-keys"].as<std::string>()));
+        return start_attached(ctx, p.positional[0], p.vm.count("interactive") > 0,
+                              parse_detach_keys(p.vm["detach-keys"].as<std::string>()));
     }
     return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string& handle) {
         start_container(ctx.store, id);

@@ -308,8 +308,7 @@ std::optional<Launched> start_container(const Store& store, const std::string& i
     if (!v.load_error.empty()) throw Error(v.load_error);
     if (v.waiting_to_restart()) {
         // Its shim's restart is called off: this start is the user's.
-        lock.release();
-        stop_container(store, id, 0);
+        call_off_restart(store, lock, v);
         lock = store.lock(id);
         if (lock.stale()) throw Error("container was removed");
         v = view_container(store, id);

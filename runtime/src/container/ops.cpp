@@ -35,8 +35,11 @@ void wait_for_shim(const Store& store, const ContainerState& st) {
         if (!wait_pidfd(shim.get(), kShimGraceMs)) throw too_slow();
         return;
     }
-    // A shim the record does not name (an edited record): its mark on the
-    // state directory lasts as long as it does.
+    // Gone already; or a shim the record does not name (an edited record,
+    // see reconcile_with_kernel): its mark on the state directory lasts as
+    // long as it does. Not for a named one that is gone: the mark may be a
+    // new start's by now.
+    if (st.shim_pid != 0) return;
     std::string dir = store.paths().state_dir(st.id).string();
     for (int waited = 0; shim_mark_held(AT_FDCWD, dir.c_str()); waited += 10) {
         if (waited >= kShimGraceMs) throw too_slow();
@@ -352,10 +355,20 @@ std::string status_text(const ContainerView& v, int64_t now) {
     return s;
 }
 
+void call_off_restart(const Store& store, FileLock& lock, const ContainerView& v) {
+    // Its shim reads this under the lock before it starts it again, and is
+    // woken to read it now.
+    ContainerState st = *v.state;
+    st.stop_requested = true;
+    store.save_state(st);
+    lock.release();
+    if (UniqueFd shim = open_pidfd(st.shim_pid, st.shim_start)) signal_pidfd(shim.get(), SIGTERM);
+    wait_for_shim(store, st);
+}
+
 void stop_container(const Store& store, const std::string& id, int timeout_s, int signal) {
     ContainerState st;
     bool paused = false;
-    bool call_off = false;
     {
         FileLock lock = store.lock(id);
         if (lock.stale()) return;  // removed meanwhile: nothing left to stop
@@ -363,31 +376,21 @@ void stop_container(const Store& store, const std::string& id, int timeout_s, in
         if (!v.load_error.empty()) throw Error(v.load_error);
         if (v.status == Status::Created && v.state && v.state->shim_pid == 0) return;
         if (v.waiting_to_restart()) {
-            // Waiting out its backoff: its shim reads this before it
-            // starts it again, and is woken to read it now.
-            st = *v.state;
+            note_user_stop(store, id);
+            call_off_restart(store, lock, v);
+            return;
+        }
+        if (!is_live(v.status)) return;
+        st = *v.state;
+        paused = v.status == Status::Paused;
+        if (signal == 0) signal = v.config && v.config->stop_signal ? v.config->stop_signal : SIGTERM;
+        if (timeout_s < 0) timeout_s = v.config ? v.config->stop_timeout : 10;
+        if (v.config) record_container_event(store.paths(), *v.config, "stop");
+        if (!st.stop_requested) {
             st.stop_requested = true;
             store.save_state(st);
-            note_user_stop(store, id);
-            call_off = true;
-        } else {
-            if (!is_live(v.status)) return;
-            st = *v.state;
-            paused = v.status == Status::Paused;
-            if (signal == 0) signal = v.config && v.config->stop_signal ? v.config->stop_signal : SIGTERM;
-            if (timeout_s < 0) timeout_s = v.config ? v.config->stop_timeout : 10;
-            if (v.config) record_container_event(store.paths(), *v.config, "stop");
-            if (!st.stop_requested) {
-                st.stop_requested = true;
-                store.save_state(st);
-            }
-            note_user_stop(store, id);
         }
-    }
-    if (call_off) {
-        if (UniqueFd shim = open_pidfd(st.shim_pid, st.shim_start)) signal_pidfd(shim.get(), SIGTERM);
-        wait_for_shim(store, st);
-        return;
+        note_user_stop(store, id);
     }
     UniqueFd init = open_pidfd(st.pid, st.pid_start);
     if (init) {

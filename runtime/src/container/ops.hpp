@@ -44,6 +44,10 @@ std::string status_text(const ContainerView& v, int64_t now);
 // signal 0: the container's stop signal (SIGTERM unless it was given one);
 // timeout_s < 0: its stop timeout (--stop-timeout, 10 unless given).
 void stop_container(const Store& store, const std::string& id, int timeout_s, int signal = 0);
+// A container waiting to restart (view.waiting_to_restart(), seen under
+// `lock`): marks it stop_requested under the lock, releases it, and wakes
+// its shim, which gives the restart up; returns once that shim is gone.
+void call_off_restart(const Store& store, FileLock& lock, const ContainerView& v);
 // Sends `sig` to the container's init; Error if it is not running.
 void kill_container(const Store& store, const std::string& id, int sig);
 // Blocks until the container is not running; returns its exit code, or

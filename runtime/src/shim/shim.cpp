@@ -84,6 +84,7 @@ private:
     // The end.
     void finish();
     void journal_exit(int code, bool oom) noexcept;
+    void record_failed_restart(const Error& e) noexcept;
     void restart_after_backoff();
     bool sleep_unless_called_off(int ms);
     void exec_restarted_shim(int lock_fd, int delay_ms) noexcept;
@@ -594,7 +595,6 @@ void Shim::finish() {
             unlisted.reset();
         }
     }
-    journal_exit(code, oom);
     if (!unlisted) {
         // The group first: once the exit is recorded, a `start` may make it anew.
         remove_cgroup();
@@ -602,6 +602,9 @@ void Shim::finish() {
                                        monitor_.record(), config_.auto_remove ? RestartPolicy{} : config_.restart},
                                       alive_mark_);
     }
+    // Once the exit is recorded (or the --rm container unlisted): whoever
+    // acts on "died" finds the container exited.
+    journal_exit(code, oom);
     if (attach_) {
         // run -t in the foreground is about to connect (it normally is at once).
         if (args_.tty_client) attach_->await_first_client(args_.report_fd, kAwaitClientMs);
@@ -627,6 +630,17 @@ void Shim::finish() {
         record_container_event(store_.paths(), config_, "remove");
     }
     mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
+}
+
+void Shim::record_failed_restart(const Error& e) noexcept {
+    try {
+        if (auto st = store_.load_state(args_.id)) records_.failed_start(*st, e.exit_code(), e.message());
+    } catch (const Error&) {
+        // Its record is damaged: the next command shows that.
+    }
+    if (config_.id.empty()) config_.id = args_.id;
+    record_container_event(store_.paths(), config_, "died",
+                           {{"exitCode", std::to_string(e.exit_code())}, {"error", e.message()}});
 }
 
 // The events of the exit: the kernel's OOM kill, the memory monitor's,
@@ -696,6 +710,9 @@ int Shim::run() {
         monitor_.leave();
         teardown_network();
         remove_cgroup();  // never in place of the error being reported
+        // A restart has no CLI to tell: its record says why (under the
+        // lock, still held), and the restarts end there.
+        if (args_.restarted) record_failed_restart(e);
         // Nothing was started: the CLI undoes creation itself for `run`.
         report(Message::failed(e.exit_code(), e.message()));
         return 1;
@@ -826,6 +843,7 @@ void Shim::exec_restarted_shim(int lock_fd, int delay_ms) noexcept {
     // The container's lock goes across at fd 4, as the CLI passes it
     // (shim_main.cpp); stdio is /dev/null by now; nothing else survives.
     constexpr int kLockFd = 4;
+    if (log_) log_->sync();  // first: its file may be the descriptor at 4 now
     if (lock_fd == kLockFd ? ::fcntl(kLockFd, F_SETFD, 0) < 0 : ::dup2(lock_fd, kLockFd) < 0) {
         if (log_) log_->note(std::string("minirt: --restart: pass the lock: ") + std::strerror(errno));
         return;
@@ -834,7 +852,6 @@ void Shim::exec_restarted_shim(int lock_fd, int delay_ms) noexcept {
     std::string delay = "--restarted=" + std::to_string(delay_ms);
     char name[] = "minirt-shim";
     char* argv[] = {name, root.data(), storage.data(), args_.id.data(), delay.data(), nullptr};
-    if (log_) log_->sync();
     ::close(3);  // the report pipe, if a CLI ever had it
     ::close_range(kLockFd + 1, ~0U, 0);
     ::execv("/proc/self/exe", argv);

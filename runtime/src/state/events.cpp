@@ -192,9 +192,12 @@ std::vector<Event> EventReader::read_new() {
         return out;
     }
     if (fd_ >= 0) read_from(fd_, out);
-    // Rotated (or made) since: what is left of the old file was read above.
     struct stat st {};
     if (::stat(paths_.events_file().c_str(), &st) == 0 && st.st_ino != inode_) {
+        // Rotated (or made) since. Writers check the inode under the lock,
+        // so the renamed file took its last record before the rename: read
+        // to its end once more, then go on in the new one.
+        if (fd_ >= 0) read_from(fd_, out);
         open_current();
         if (fd_ >= 0) read_from(fd_, out);
     }
