@@ -124,9 +124,8 @@ int cmd_attach(Context& ctx, const Args& args) {
         ("no-stdin", "do not send input");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, 1, usage);
-    std::string id = ctx.store.resolve(p.positional[0]);
-    ContainerView v = view_container(ctx.store, id);
-    if (!v.load_error.empty()) throw Error(v.load_error);
+    ContainerView v = view_named(ctx, p.positional[0]);
+    const std::string& id = v.id;
     if (v.status != Status::Running && v.status != Status::Paused) throw Error("container is not running");
     if (!v.config->tty && !v.config->interactive)
         throw Error("container was started without -t or -i: nothing to attach to (use `minirt logs -f`)");

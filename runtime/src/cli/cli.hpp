@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "container/ops.hpp"
+#include "image/image.hpp"
 #include "state/store.hpp"
 
 namespace minirt {
@@ -77,6 +79,11 @@ struct Subcommand {
 int run_subcommand(Context& ctx, const Args& args, const char* verb, const char* usage, const char* help,
                    const std::vector<Subcommand>& table);
 
+// The health check flags of run (--health-cmd, ..., --no-healthcheck),
+// over the image's HEALTHCHECK.
+void add_health_options(po::options_description& desc);
+std::optional<Healthcheck> healthcheck_from_flags(const po::variables_map& vm, const Image& image, bool auto_remove);
+
 // The resource flags of run (--mem, --cpus, ...), shared with future verbs.
 void add_resource_options(po::options_description& desc);
 Resources resources_from_flags(const po::variables_map& vm, const fs::path& storage);
@@ -125,6 +132,9 @@ int follow_started(Context& ctx, const ContainerConfig& config, Launched& launch
 
 // Journals a container event (state/events.hpp) with its name and image;
 // never fails the verb.
+// The container a command names (a name, an id or its prefix), viewed;
+// Error for no such container, or one whose records are damaged.
+ContainerView view_named(const Context& ctx, const std::string& name);
 void container_event(const Context& ctx, const std::string& id, const char* action,
                      std::map<std::string, std::string> attributes = {}) noexcept;
 
@@ -164,6 +174,7 @@ int cmd_image(Context&, const Args&);
 int cmd_volume(Context&, const Args&);
 int cmd_network(Context&, const Args&);
 int cmd_port(Context&, const Args&);
+int cmd_healthcheck(Context&, const Args&);
 int cmd_cp(Context&, const Args&);
 int cmd_export(Context&, const Args&);
 int cmd_diff(Context&, const Args&);

@@ -94,9 +94,8 @@ int cmd_exec(Context& ctx, const Args& args) {
         ("user,u", po::value<std::string>(), "run as USER[:GROUP] (names from the container's /etc/passwd and /etc/group, or numbers)");
     Parsed p = parse(desc, args, usage, true);
     require_positional(p, 2, SIZE_MAX, usage);
-    std::string id = ctx.store.resolve(p.positional[0]);
-    ContainerView v = view_container(ctx.store, id);
-    if (!v.load_error.empty()) throw Error(v.load_error);
+    ContainerView v = view_named(ctx, p.positional[0]);
+    const std::string& id = v.id;
     const std::string shown = v.config->name.empty() ? id.substr(0, 12) : v.config->name;
     if (v.status == Status::Paused)
         throw Error("container " + shown + " is paused; thaw it first", kExitExecNotRunning);

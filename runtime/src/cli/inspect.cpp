@@ -60,9 +60,8 @@ int cmd_status(Context& ctx, const Args& args) {
     po::options_description desc("Options");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, 1, usage);
-    std::string id = ctx.store.resolve(p.positional[0]);
-    ContainerView v = view_container(ctx.store, id);
-    if (!v.load_error.empty()) throw Error(v.load_error);
+    ContainerView v = view_named(ctx, p.positional[0]);
+    const std::string& id = v.id;
     int64_t now = now_ns();
     const auto& c = *v.config;
     auto line = [](const std::string& k, const std::string& val) {
@@ -86,6 +85,7 @@ int cmd_status(Context& ctx, const Args& args) {
         if (!v.reason.empty()) line("Reason", v.reason);
         if (!st.error.empty()) line("Error", st.error);
         if (!st.cgroup.empty()) line("Cgroup", st.cgroup);
+        if (!v.health.empty()) line("Health", v.health);
         if (st.monitor) {
             const auto& m = *st.monitor;
             line("Monitor", m.id + " soft=" + (m.soft_limit ? human_size(m.soft_limit) : "none") +
@@ -132,6 +132,16 @@ int cmd_inspect(Context& ctx, const Args& args) {
                     j["monitor"] = {{"id", e->id}, {"rss", e->rss}, {"processes", e->processes},
                                     {"soft_limit", e->soft_limit}, {"hard_limit", e->hard_limit},
                                     {"soft_crossed", e->soft_crossed}};
+        }
+        // What its checks found this run (podman's State.Health).
+        if (v.config->healthcheck) {
+            std::optional<Health> h;
+            try {
+                h = read_health(ctx.store.paths(), id);
+            } catch (const Error&) {
+                // Damaged: the next check starts it over.
+            }
+            j["health"] = h ? to_json(*h) : nlohmann::json();
         }
         j["network_settings"] = engine::network_settings(ctx.store.paths(), id);
         j["log_path"] = ctx.store.paths().log_file(id).string();

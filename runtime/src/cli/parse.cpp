@@ -36,6 +36,12 @@ void container_event(const Context& ctx, const std::string& id, const char* acti
     record_container_event(ctx.store.paths(), c, action, std::move(attributes));
 }
 
+ContainerView view_named(const Context& ctx, const std::string& name) {
+    ContainerView v = view_container(ctx.store, ctx.store.resolve(name));
+    if (!v.load_error.empty()) throw Error(v.load_error);
+    return v;
+}
+
 int stop_time_flag(const po::variables_map& vm) {
     if (!vm.count("time")) return -1;
     int t = vm["time"].as<int>();

@@ -144,6 +144,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     if (vm.count("restart")) c.restart = parse_restart_policy(vm["restart"].as<std::string>());
     if (c.auto_remove && !c.restart.none())
         throw Error("--rm and --restart " + to_string(c.restart) + " conflict: a removed container cannot be restarted");
+    c.healthcheck = healthcheck_from_flags(vm, image, c.auto_remove);
     c.tty = vm.count("tty") > 0;
     c.interactive = vm.count("interactive") > 0;
     if (vm.count("log-max-size")) c.log_max_size = parse_size(vm["log-max-size"].as<std::string>(), "--log-max-size");
@@ -238,6 +239,7 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
     add_device_options(desc);
     add_resource_options(desc);
     add_security_options(desc);
+    add_health_options(desc);
     Parsed p = parse(desc, args, usage, true);
     require_positional(p, 1, SIZE_MAX, usage);
     bool detach = p.vm.count("detach") > 0;

@@ -265,6 +265,14 @@ void reconcile_with_kernel(const Store& store, ContainerView& v, bool thorough) 
 
 }  // namespace
 
+namespace {
+
+void read_live_health(const Store& store, ContainerView& v) {
+    if (v.status == Status::Running || v.status == Status::Paused) v.health = read_health_status(store.paths(), v.id);
+}
+
+}  // namespace
+
 ContainerView view_container(const Store& store, const std::string& id) {
     ContainerView v;
     v.id = id;
@@ -279,6 +287,7 @@ ContainerView view_container(const Store& store, const std::string& id) {
     v.summary = ContainerSummary::of(*v.config);
     derive_status(v);
     reconcile_with_kernel(store, v, true);
+    read_live_health(store, v);
     return v;
 }
 
@@ -302,6 +311,7 @@ std::vector<ContainerView> view_all(const Store& store) {
             try {
                 derive_status(v, root.get());
                 reconcile_with_kernel(store, v, false);
+                read_live_health(store, v);
             } catch (const std::exception& e) {  // never out of a helper thread
                 v.load_error = e.what();
                 v.status = Status::Unknown;
@@ -343,6 +353,7 @@ std::string status_text(const ContainerView& v, int64_t now) {
     if (v.status == Status::Running || v.status == Status::Paused) {
         if (st && st->started_ns)
             s = (v.status == Status::Paused ? "Paused, up " : "Up ") + human_duration(now - st->started_ns);
+        if (!v.health.empty()) s += " (" + v.health + ")";
     } else if (v.waiting_to_restart()) {
         // Docker's words for a container in its restart backoff.
         s = "Restarting (" + (st->exit_code ? std::to_string(*st->exit_code) : std::string("?")) + ")";

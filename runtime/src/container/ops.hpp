@@ -21,6 +21,9 @@ struct ContainerView {
     std::string load_error;  // set when config or state could not be read
     bool shim_alive = false;
     bool init_alive = false;
+    // A running container's health check status ("starting", "healthy",
+    // "unhealthy"); empty without one.
+    std::string health;
 
     // Exited, and its live shim starts it again after its backoff (--restart).
     bool waiting_to_restart() const { return status == Status::Exited && state && state->restarting; }

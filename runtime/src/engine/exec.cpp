@@ -82,6 +82,8 @@ void forward(int sig) {
         // Nothing of the caller's beyond stdio and the preserved fds enters
         // the container's namespaces, not even in this bridge, which any
         // root of the container could look at through /proc before its exec.
+        if (r.output_fd >= 0 && (::dup2(r.output_fd, 1) < 0 || ::dup2(r.output_fd, 2) < 0))
+            throw_errno("redirect the output");
         close_fds_from(3 + r.preserve_fds, sync, r.console, r.pidfd);
         if (r.stdin_null) {
             int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -29,6 +29,7 @@ struct ExecRequest {
     int preserve_fds = 0;          // fds 3 .. 3+N-1 pass through to the process
     std::vector<int> vacant_fds;   // ... except these, which the caller left closed
     bool stdin_null = false;       // the process's stdin is /dev/null, not ours
+    int output_fd = -1;            // >= 0: the process's stdout and stderr, not ours
     bool detach = false;           // the bridge leaves once the process runs
 };
 

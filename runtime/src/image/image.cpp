@@ -151,6 +151,11 @@ Image from_stored(const ImageStore& store, const StoredImage& s) {
     if (img.workdir.empty() || img.workdir[0] != '/') img.workdir = "/";
     img.user = text("User");
     img.stop_signal = text("StopSignal");
+    try {
+        img.healthcheck = healthcheck_from_image(c);
+    } catch (const Error& e) {
+        img.healthcheck_error = e.message();
+    }
     if (c.contains("Labels") && c["Labels"].is_object())
         for (const auto& [k, v] : c["Labels"].items())
             if (v.is_string()) img.labels[k] = v.get<std::string>();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "state/health.hpp"
 #include "state/paths.hpp"
 
 namespace minirt {
@@ -26,6 +27,10 @@ struct Image {
     std::vector<std::string> exposed_ports;  // "80/tcp": what run -P publishes
     std::vector<std::string> volumes;        // paths that get an anonymous volume
     std::string stop_signal;                 // "SIGQUIT", "3": what stop sends first
+    // Its HEALTHCHECK (Docker's Healthcheck), unless it says NONE; one it
+    // could not read is refused by `run` unless the flags replace it.
+    std::optional<Healthcheck> healthcheck;
+    std::string healthcheck_error;
     std::map<std::string, std::string> labels;
     std::string source;  // where it came from, for humans
     // Layered images: the id, and the overlay lower directories, top first.

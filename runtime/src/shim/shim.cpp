@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "common/protocol.hpp"
+#include "engine/health_check.hpp"
 #include "engine/launch.hpp"
 #include "engine/network.hpp"
 #include "engine/network_files.hpp"
@@ -34,6 +36,8 @@
 #include "shim/attach_server.hpp"
 #include "shim/exit_record.hpp"
 #include "state/events.hpp"
+#include "state/health.hpp"
+#include "state/lock.hpp"
 #include "state/log.hpp"
 #include "state/volumes.hpp"
 #include "shim/log_pump.hpp"
@@ -78,6 +82,12 @@ private:
     void hold_mount_namespace();
     bool wait_for_exec(const ContainerState& loaded);  // true once the command is running
     void release_setup_memory();
+    // Health checks (--health-cmd): a timer, and a child of ours per check.
+    void start_health_checks(const ContainerState& running);
+    void spawn_health_runner();
+    [[noreturn]] void run_health_check(const sigset_t& blocked) noexcept;
+    void restart_unhealthy();
+    void stop_health_checks() noexcept;
     // The loop.
     void event_loop();
     void reap();
@@ -133,6 +143,12 @@ private:
     bool drop_pages_ = false;
     int64_t started_ns_ = 0;
     bool restart_ = false;  // the exit is recorded as restarting (--restart)
+    UniqueFd health_timer_;
+    pid_t health_runner_ = -1;  // the check under way, if one is
+    engine::HealthTarget health_target_;
+    // --health-on-failure=restart asked for it: started again whatever the
+    // restart policy says.
+    bool force_restart_ = false;
 };
 
 void Shim::report(const Message& m) {
@@ -463,6 +479,80 @@ void Shim::release_setup_memory() {
     drop_pages_ = true;  // by the event loop, right before it first waits
 }
 
+// Each run begins "starting"; the first check comes an interval after the
+// start (Docker's and podman's), none with an interval of 0 ("disable").
+void Shim::start_health_checks(const ContainerState& running) {
+    try {
+        reset_health(store_.paths(), args_.id);
+    } catch (const Error& e) {
+        log_->note("minirt: health check: " + e.message());
+    }
+    health_target_ = {args_.id, running.pid, running.pid_start, running.cgroup, running.shim_pid, running.shim_start,
+                      running.started_ns};
+    int64_t every = config_.healthcheck->interval_ns;
+    if (every <= 0) return;
+    health_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (!health_timer_) throw_errno("timerfd_create");
+    itimerspec its{};
+    its.it_value.tv_sec = every / 1'000'000'000;
+    its.it_value.tv_nsec = every % 1'000'000'000;
+    its.it_interval = its.it_value;
+    if (::timerfd_settime(health_timer_.get(), 0, &its, nullptr) < 0) throw_errno("timerfd_settime");
+}
+
+// A check runs in a child of ours, which reads the container's spec and
+// enters the container itself: the idle shim stays as small as it is. A
+// tick while one is under way is skipped.
+void Shim::spawn_health_runner() {
+    sigset_t blocked;
+    ::sigprocmask(SIG_SETMASK, nullptr, &blocked);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        log_->note(std::string("minirt: health check: fork: ") + std::strerror(errno));
+        return;
+    }
+    if (pid == 0) run_health_check(blocked);
+    health_runner_ = pid;
+}
+
+void Shim::run_health_check(const sigset_t& blocked) noexcept {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != health_target_.shim_pid) _exit(1);
+    ::prctl(PR_SET_NAME, "minirt-health");
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+    // Nothing of the shim's: its mark must die with it, its pipes and
+    // sockets are its own. The check writes its own files.
+    ::close_range(3, ~0U, 0);
+    try {
+        // A paused (or stopping, or gone) container is not checked.
+        auto st = store_.load_state(args_.id);
+        if (!st || st->status != Status::Running || st->pid != child_ || st->stop_requested) _exit(0);
+        engine::check_health(store_, config_, health_target_, blocked);
+        _exit(0);
+    } catch (...) {
+        _exit(1);
+    }
+}
+
+// --health-on-failure=restart: this run ends now, and its exit is recorded
+// as restarting.
+void Shim::restart_unhealthy() {
+    if (child_done_) return;
+    force_restart_ = true;
+    ::kill(child_, SIGKILL);
+}
+
+void Shim::stop_health_checks() noexcept {
+    health_timer_.reset();
+    if (health_runner_ > 0) {
+        ::kill(health_runner_, SIGKILL);
+        int status;
+        while (::waitpid(health_runner_, &status, 0) < 0 && errno == EINTR) {
+        }
+        health_runner_ = -1;
+    }
+}
+
 void Shim::reap() {
     // As child subreaper we also inherit orphans from inside; reap them all.
     for (;;) {
@@ -472,6 +562,8 @@ void Shim::reap() {
         if (pid == child_) {
             wait_status_ = status;
             child_done_ = true;
+        } else if (pid == health_runner_) {
+            health_runner_ = -1;
         }
     }
 }
@@ -492,6 +584,7 @@ void Shim::event_loop() {
     if (monitor_.event_fd() >= 0) add(monitor_.event_fd());
     if (attach_) add(attach_->listener());
     if (master_) add(master_.get());
+    if (health_timer_) add(health_timer_.get());
     bool out_eof = false, err_eof = false, tty_eof = !master_;
     int64_t exit_seen_ms = -1;
     if (drop_pages_) drop_setup_pages();
@@ -513,8 +606,14 @@ void Shim::event_loop() {
                     if (si.ssi_signo == SIGCHLD) reap();
                     else if (static_cast<int>(si.ssi_signo) == rewrite_state_signal())
                         records_.rewrite_lost(monitor_.record(), alive_mark_);
+                    else if (static_cast<int>(si.ssi_signo) == health_restart_signal())
+                        restart_unhealthy();
                     else if (!child_done_) ::kill(child_, static_cast<int>(si.ssi_signo));
                 }
+            } else if (health_timer_ && fd == health_timer_.get()) {
+                uint64_t ticks = 0;
+                if (::read(fd, &ticks, sizeof ticks) == sizeof ticks && health_runner_ < 0 && !child_done_)
+                    spawn_health_runner();
             } else if (fd == monitor_.event_fd()) {
                 monitor_.drain(*log_);
             } else if (attach_ && fd == attach_->listener()) {
@@ -544,6 +643,7 @@ void Shim::remove_container() {
 }
 
 void Shim::finish() {
+    stop_health_checks();
     int code;
     int sig = 0;
     if (WIFSIGNALED(wait_status_)) {
@@ -599,7 +699,10 @@ void Shim::finish() {
         // The group first: once the exit is recorded, a `start` may make it anew.
         remove_cgroup();
         restart_ = records_.save_exit({code, sig, oom, child_, cgroup_ ? cgroup_->path().string() : std::string(),
-                                       monitor_.record(), config_.auto_remove ? RestartPolicy{} : config_.restart},
+                                       monitor_.record(),
+                                       force_restart_ ? RestartPolicy{RestartPolicy::Kind::Always}
+                                       : config_.auto_remove ? RestartPolicy{}
+                                                             : config_.restart},
                                       alive_mark_);
     }
     // Once the exit is recorded (or the --rm container unlisted): whoever
@@ -687,7 +790,8 @@ int Shim::run() {
     ::signal(SIGPIPE, SIG_IGN);
     sigset_t mask;
     sigemptyset(&mask);
-    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, rewrite_state_signal()})
+    for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, rewrite_state_signal(),
+                  health_restart_signal()})
         sigaddset(&mask, s);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -763,6 +867,8 @@ int Shim::run() {
         st.monitor = monitor_.record();
         store_.save_state(st);
         records_.set_running(st);
+        // Before the report: `ps` right after `run -d` says "starting".
+        if (config_.healthcheck) start_health_checks(st);
         startup_lock_.release();
         report(Message::started(st.pid, st.pid_start));
         record_container_event(store_.paths(), config_, "start");

@@ -26,5 +26,9 @@ bool shim_mark_held(int at, const char* dir);
 // state.json (a lost /run): the shim writes the record again and takes its
 // mark anew. A real-time signal, never forwarded to the container.
 inline int rewrite_state_signal() { return SIGRTMIN + 4; }
+// Sent to a shim by a health check that found its container unhealthy,
+// with --health-on-failure=restart: the shim kills the container and
+// starts it again in place, whatever its restart policy.
+inline int health_restart_signal() { return SIGRTMIN + 5; }
 
 }  // namespace minirt

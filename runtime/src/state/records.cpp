@@ -488,6 +488,7 @@ json to_json(const ContainerConfig& c) {
     if (!c.restart.none()) j["restart"] = to_string(c.restart);
     if (c.stop_timeout != 10) j["stop_timeout"] = c.stop_timeout;
     if (!c.labels.empty()) j["labels"] = c.labels;
+    if (c.healthcheck) j["healthcheck"] = to_json(*c.healthcheck);
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
     if (!c.image_id.empty()) {
         j["image_id"] = c.image_id;
@@ -546,6 +547,8 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.stop_timeout = json_integer_or<int>(j, "stop_timeout", 10);
         if (c.stop_timeout < 0) throw Error("negative stop_timeout");
         c.labels = j.value("labels", std::map<std::string, std::string>{});
+        if (j.contains("healthcheck"))
+            c.healthcheck = with_context("healthcheck", [&] { return healthcheck_from_json(j["healthcheck"]); });
         if (j.contains("entrypoint")) c.entrypoint = j["entrypoint"].get<std::vector<std::string>>();
         if (c.stop_signal < 0 || c.stop_signal > 64) throw Error("bad stop_signal " + std::to_string(c.stop_signal));
         c.tty = j.value("tty", false);

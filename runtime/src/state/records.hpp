@@ -15,6 +15,7 @@
 #include "common/ports.hpp"
 #include "common/restart_policy.hpp"
 #include "common/status.hpp"
+#include "state/health.hpp"
 #include "linux/devices.hpp"
 #include "linux/resources.hpp"
 #include "linux/security.hpp"
@@ -100,6 +101,7 @@ struct ContainerConfig {
     int stop_signal = 0;  // what stop sends first (--stop-signal, the image's StopSignal); 0: SIGTERM
     RestartPolicy restart;  // --restart: what the shim does when the command exits
     int stop_timeout = 10;  // --stop-timeout: what stop waits after its signal, unless told (-t)
+    std::optional<Healthcheck> healthcheck;  // --health-*, or the image's HEALTHCHECK
     bool tty = false;          // -t: the command gets a pseudo-terminal
     bool interactive = false;  // -i: its stdin stays open (attachable)
     uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
