@@ -53,6 +53,7 @@ const std::vector<Command>& commands() {
         {"volume", "manage volumes (create, ls, inspect, rm, prune, exists)", cmd_volume},
         {"network", "manage networks (create, ls, inspect, rm, prune, exists, connect, disconnect)", cmd_network},
         {"port", "list a container's published ports", cmd_port},
+        {"generate", "write a systemd unit that runs a container (generate systemd CTR)", cmd_generate},
         {"healthcheck", "run a container's health check now (healthcheck run CTR)", cmd_healthcheck},
     };
     return table;

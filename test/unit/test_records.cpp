@@ -33,6 +33,17 @@ TEST_CASE("config round-trips through JSON", "[state]") {
     CHECK(back.restart.none());
     c.restart = parse_restart_policy("on-failure:4");
     CHECK(config_from_json(to_json(c).dump(), "config.json").restart == c.restart);
+    CHECK_FALSE(back.healthcheck);
+    CHECK(back.create_command.empty());
+    c.healthcheck = Healthcheck{};
+    c.healthcheck->command = {"/bin/sh", "-c", "true"};
+    c.healthcheck->on_failure = HealthAction::Stop;
+    c.create_command = {"run", "-d", "busybox"};
+    back = config_from_json(to_json(c).dump(), "config.json");
+    REQUIRE(back.healthcheck);
+    CHECK(back.healthcheck->command == c.healthcheck->command);
+    CHECK(back.healthcheck->on_failure == HealthAction::Stop);
+    CHECK(back.create_command == c.create_command);
 }
 
 TEST_CASE("state round-trips through JSON", "[state]") {

@@ -84,6 +84,12 @@ int run_subcommand(Context& ctx, const Args& args, const char* verb, const char*
 void add_health_options(po::options_description& desc);
 std::optional<Healthcheck> healthcheck_from_flags(const po::variables_map& vm, const Image& image, bool auto_remove);
 
+// run's options (create's without -d and --sdnotify).
+po::options_description run_options(bool create);
+
+// --sdnotify's value: true for conmon, false for ignore; Error otherwise.
+bool parse_sdnotify(const std::string& value);
+
 // The resource flags of run (--mem, --cpus, ...), shared with future verbs.
 void add_resource_options(po::options_description& desc);
 Resources resources_from_flags(const po::variables_map& vm, const fs::path& storage);
@@ -175,6 +181,7 @@ int cmd_volume(Context&, const Args&);
 int cmd_network(Context&, const Args&);
 int cmd_port(Context&, const Args&);
 int cmd_healthcheck(Context&, const Args&);
+int cmd_generate(Context&, const Args&);
 int cmd_cp(Context&, const Args&);
 int cmd_export(Context&, const Args&);
 int cmd_diff(Context&, const Args&);

@@ -204,13 +204,11 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
 
 }  // namespace
 
-namespace {
-
-// run, and create (which stops once the container exists: `start` runs it).
-int run_or_create(Context& ctx, const Args& args, bool create) {
-    const char* usage = create ? kCreateUsage : kUsage;
+po::options_description run_options(bool create) {
     po::options_description desc("Options");
-    if (!create) desc.add_options()("detach,d", "run in the background and print the container id");
+    if (!create)
+        desc.add_options()("detach,d", "run in the background and print the container id")(
+            "sdnotify", po::value<std::string>(), "conmon: its shim tells systemd its PID once it runs; ignore (default)");
     desc.add_options()
         ("tty,t", "give the command a pseudo-terminal")
         ("interactive,i", "keep stdin open (with -d: for `minirt attach`)")
@@ -240,9 +238,19 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
     add_resource_options(desc);
     add_security_options(desc);
     add_health_options(desc);
+    return desc;
+}
+
+namespace {
+
+// run, and create (which stops once the container exists: `start` runs it).
+int run_or_create(Context& ctx, const Args& args, bool create) {
+    const char* usage = create ? kCreateUsage : kUsage;
+    po::options_description desc = run_options(create);
     Parsed p = parse(desc, args, usage, true);
     require_positional(p, 1, SIZE_MAX, usage);
     bool detach = p.vm.count("detach") > 0;
+    bool sdnotify = p.vm.count("sdnotify") && parse_sdnotify(p.vm["sdnotify"].as<std::string>());
 
     // The container's network namespace is made meanwhile, on a thread of
     // ours (not for --network none with a user namespace: the init makes
@@ -251,6 +259,9 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
     std::optional<NetnsMaker> netns;
     if (!create && network_flags_want_namespace(p.vm)) netns.emplace(ctx.store.paths(), network_flags_may_be_bridge(p.vm));
     ContainerConfig config = build_config(ctx, p);
+    // As given, for `generate systemd --new` (podman's CreateCommand).
+    config.create_command.assign(1, create ? "create" : "run");
+    config.create_command.insert(config.create_command.end(), args.begin(), args.end());
     if (!NetnsMaker::wanted_for(config)) netns.reset();
     // Checked up front so a refused run leaves nothing behind.
     for (const auto& d : config.propagate_mounts) validate_propagation_source(d);
@@ -277,6 +288,7 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
     // stdout/stderr (and with -i our stdin is the container's). With -t the
     // terminal goes through the attach socket.
     LaunchMode mode = detach ? LaunchMode{} : attached_mode(config, true);
+    mode.sdnotify = sdnotify;
     Launched launched;
     try {
         mode.netns = netns ? &*netns : nullptr;

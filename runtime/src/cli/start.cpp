@@ -97,8 +97,12 @@ int cmd_start(Context& ctx, const Args& args) {
         ("filter", po::value<std::vector<std::string>>(), "with --all: restart-policy=, name=, id=, label=, status=")
         ("attach,a", "attach to its output (and its terminal) until it exits; the exit code is its")
         ("interactive,i", "attach its stdin too (implies -a)")
-        ("detach-keys", po::value<std::string>()->default_value("ctrl-p,ctrl-q"), "keys that detach from its terminal");
+        ("detach-keys", po::value<std::string>()->default_value("ctrl-p,ctrl-q"), "keys that detach from its terminal")
+        ("sdnotify", po::value<std::string>(), "conmon: its shim tells systemd its PID once it runs (generate systemd's units); ignore");
     Parsed p = parse(desc, args, usage);
+    bool sdnotify = p.vm.count("sdnotify") && parse_sdnotify(p.vm["sdnotify"].as<std::string>());
+    if (sdnotify && (p.vm.count("all") || p.positional.size() != 1 || p.vm.count("attach") || p.vm.count("interactive")))
+        throw Error("--sdnotify=conmon starts one container, detached");
     if (p.vm.count("filter") && !p.vm.count("all")) throw Error("--filter goes with --all");
     if (p.vm.count("all")) {
         require_positional(p, 0, 0, usage);
@@ -111,8 +115,10 @@ int cmd_start(Context& ctx, const Args& args) {
         return start_attached(ctx, p.positional[0], p.vm.count("interactive") > 0,
                               parse_detach_keys(p.vm["detach-keys"].as<std::string>()));
     }
+    LaunchMode mode;
+    mode.sdnotify = sdnotify;
     return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string& handle) {
-        start_container(ctx.store, id);
+        start_container(ctx.store, id, mode);
         std::cout << handle << "\n";
     });
 }

@@ -9,11 +9,13 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
@@ -94,6 +96,7 @@ private:
     // The end.
     void finish();
     void journal_exit(int code, bool oom) noexcept;
+    void notify_systemd() noexcept;
     void record_failed_restart(const Error& e) noexcept;
     void restart_after_backoff();
     bool sleep_unless_called_off(int ms);
@@ -143,6 +146,7 @@ private:
     bool drop_pages_ = false;
     int64_t started_ns_ = 0;
     bool restart_ = false;  // the exit is recorded as restarting (--restart)
+    int exit_code_ = 0;     // the container's, which is ours
     UniqueFd health_timer_;
     pid_t health_runner_ = -1;  // the check under way, if one is
     engine::HealthTarget health_target_;
@@ -652,6 +656,7 @@ void Shim::finish() {
     } else {
         code = WEXITSTATUS(wait_status_);
     }
+    exit_code_ = code;
     // A container that stays must not be started again while its old
     // overlay still exists: let its namespace go before recording the exit.
     // A --rm one is gone once reported, so its teardown waits until then.
@@ -871,6 +876,7 @@ int Shim::run() {
         if (config_.healthcheck) start_health_checks(st);
         startup_lock_.release();
         report(Message::started(st.pid, st.pid_start));
+        if (args_.sdnotify) notify_systemd();
         record_container_event(store_.paths(), config_, "start");
         // Running again: no longer stopped by the user (see start --all).
         ::unlink(store_.paths().user_stopped_file(args_.id).c_str());
@@ -894,7 +900,27 @@ int Shim::run() {
     }
     finish();
     if (restart_) restart_after_backoff();
-    return 0;
+    return exit_code_;
+}
+
+// systemd's notify protocol, as conmon speaks it for podman's
+// --sdnotify=conmon: we become the unit's main process, ready now. The
+// variable goes with it: a shim exec'd for a restart says nothing again.
+void Shim::notify_systemd() noexcept {
+    const char* where = ::getenv("NOTIFY_SOCKET");
+    if (!where || (where[0] != '/' && where[0] != '@')) return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    size_t len = std::strlen(where);
+    if (len >= sizeof addr.sun_path) return;
+    std::memcpy(addr.sun_path, where, len);
+    if (where[0] == '@') addr.sun_path[0] = '\0';  // an abstract socket
+    UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    std::string message = "MAINPID=" + std::to_string(::getpid()) + "\nREADY=1\n";
+    auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+    if (!sock || ::sendto(sock.get(), message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), size) < 0)
+        log_->note(std::string("minirt: --sdnotify: ") + std::strerror(errno));
+    ::unsetenv("NOTIFY_SOCKET");
 }
 
 // --restart: the exit is recorded as restarting; after the backoff the

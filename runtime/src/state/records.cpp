@@ -489,6 +489,7 @@ json to_json(const ContainerConfig& c) {
     if (c.stop_timeout != 10) j["stop_timeout"] = c.stop_timeout;
     if (!c.labels.empty()) j["labels"] = c.labels;
     if (c.healthcheck) j["healthcheck"] = to_json(*c.healthcheck);
+    if (!c.create_command.empty()) j["create_command"] = c.create_command;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
     if (!c.image_id.empty()) {
         j["image_id"] = c.image_id;
@@ -549,6 +550,7 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.labels = j.value("labels", std::map<std::string, std::string>{});
         if (j.contains("healthcheck"))
             c.healthcheck = with_context("healthcheck", [&] { return healthcheck_from_json(j["healthcheck"]); });
+        c.create_command = j.value("create_command", std::vector<std::string>{});
         if (j.contains("entrypoint")) c.entrypoint = j["entrypoint"].get<std::vector<std::string>>();
         if (c.stop_signal < 0 || c.stop_signal > 64) throw Error("bad stop_signal " + std::to_string(c.stop_signal));
         c.tty = j.value("tty", false);

@@ -102,6 +102,9 @@ struct ContainerConfig {
     RestartPolicy restart;  // --restart: what the shim does when the command exits
     int stop_timeout = 10;  // --stop-timeout: what stop waits after its signal, unless told (-t)
     std::optional<Healthcheck> healthcheck;  // --health-*, or the image's HEALTHCHECK
+    // "run" or "create" and the arguments after it, as given (podman's
+    // CreateCommand: `generate systemd --new`); empty in older configs.
+    std::vector<std::string> create_command;
     bool tty = false;          // -t: the command gets a pseudo-terminal
     bool interactive = false;  // -i: its stdin stays open (attachable)
     uint64_t log_max_size = 16 << 20;  // rotate ctr.log at this size
