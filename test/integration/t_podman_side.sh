@@ -199,3 +199,53 @@ test_side_layered_image_export_and_config_match_podmans() {
     done
     expect_rc 0 rm side-exp
 }
+
+# --restart on-failure:3: the same restart count and exit as podman's; and
+# the health status words, check by check, as podman's (which checks only
+# when asked on this host: its timers are systemd's, and there is none).
+side_restarts_done() {
+    [ "$(json_field r3 '.state | "\(.status) \(.restarting) \(.restart_count)"')" = "exited false 3" ] &&
+        [ "$(pm inspect r3 --format '{{.State.Status}} {{.RestartCount}}' 2>/dev/null)" = "exited 3" ]
+}
+# side_health_word TOOL NAME: its health status word in ps (podman's in
+# parentheses after its Status, minirt's also in --format json's health).
+side_health_word() {
+    if [ "$1" = pm ]; then
+        pm ps --filter name="$2" --format '{{.Status}}' 2>/dev/null | sed -n 's/.*(\([a-z]*\))$/\1/p'
+    else
+        "$MINIRT" ps --format json | jq -r --arg n "$2" '.[] | select(.name == $n) | .health // ""'
+    fi
+}
+# side_health_steps TOOL: the status word, then each check's exit code and
+# output followed by the status word, failing twice, then passing.
+side_health_steps() {
+    local tool=$1 run=("$MINIRT")
+    [ "$tool" = pm ] && run=(pm)
+    local steps out rc
+    steps="$(side_health_word "$tool" hc)"
+    for i in 1 2 3; do
+        [ "$i" = 3 ] && "${run[@]}" exec hc touch /tmp/up
+        rc=0
+        out=$("${run[@]}" healthcheck run hc 2>/dev/null) || rc=$?
+        steps+=" | $rc $out $(side_health_word "$tool" hc)"
+    done
+    echo "$steps"
+}
+test_side_restart_count_and_health_status_as_podmans() {
+    side_setup
+    expect_rc 0 run -d --name r3 --restart on-failure:3 busybox sh -c 'exit 3'
+    pm run -d --name r3 "${SIDE_OPTS[@]}" --restart on-failure:3 --rootfs "$SIDE_ROOTFS" sh -c 'exit 3' >/dev/null 2>&1 ||
+        fail "podman run --restart on-failure:3 failed"
+    wait_for 120 side_restarts_done
+    expect_eq "$(exit_code_of r3)" "$(pm inspect r3 --format '{{.State.ExitCode}}')" "the exit code, minirt vs podman"
+    local hc=(--health-cmd 'test -e /tmp/up' --health-retries 2 --health-interval disable)
+    expect_rc 0 run -d --name hc "${hc[@]}" busybox sleep 1000
+    pm run -d --name hc "${SIDE_OPTS[@]}" "${hc[@]}" --rootfs "$SIDE_ROOTFS" sleep 1000 >/dev/null 2>&1 ||
+        fail "podman run --health-cmd failed"
+    MINE=$(side_health_steps minirt)
+    THEIRS=$(side_health_steps pm)
+    expect_eq "$MINE" "starting | 1 unhealthy starting | 1 unhealthy unhealthy | 0  healthy" "minirt's steps"
+    expect_eq "$MINE" "$THEIRS" "health status, minirt vs podman"
+    expect_eq "$(json_field hc .health.status)" "$(pm inspect hc --format '{{.State.Health.Status}}')" "inspect's status"
+    expect_rc 0 rm -f r3 hc
+}

@@ -48,6 +48,7 @@ nlohmann::json row_json(const ContainerView& v) {
         j["restarting"] = v.waiting_to_restart();
         j["restarts"] = v.state->restart_count;
     }
+    if (!v.health.empty()) j["health"] = v.health;
     return j;
 }
 
@@ -87,6 +88,7 @@ public:
         else
             out_ += "null";
         if (v.state) ok &= time_field("finished_at", v.state->finished_ns);
+        if (!v.health.empty()) ok &= field("health", v.health);
         ok &= field("id", v.id);
         ok &= field("image", c.image);
         ok &= field("name", c.name);
