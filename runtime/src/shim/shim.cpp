@@ -144,7 +144,7 @@ private:
     UniqueFd master_;                          // the container's pty master
     UniqueFd mount_ns_;  // the container's, held until its exit is reported
     bool drop_pages_ = false;
-    int64_t started_ns_ = 0;
+    int64_t started_ms_ = 0;  // monotonic: how long the run lasted decides the backoff
     bool restart_ = false;  // the exit is recorded as restarting (--restart)
     int exit_code_ = 0;     // the container's, which is ours
     UniqueFd health_timer_;
@@ -856,7 +856,8 @@ int Shim::run() {
     {
         // Still covered by the lock the CLI took before spawning us.
         st.status = Status::Running;
-        st.started_ns = started_ns_ = now_ns();
+        st.started_ns = now_ns();
+        started_ms_ = monotonic_ms();
         st.finished_ns = 0;
         st.exit_code.reset();
         st.exit_signal = 0;
@@ -930,7 +931,7 @@ void Shim::notify_systemd() noexcept {
 // meanwhile sets stop_requested and signals us (container/ops.cpp): the
 // restart is called off, at once.
 void Shim::restart_after_backoff() {
-    int64_t ran_ms = (now_ns() - started_ns_) / 1000000;
+    int64_t ran_ms = monotonic_ms() - started_ms_;
     int delay = next_restart_delay_ms(args_.restart_delay_ms, ran_ms);
     if (!sleep_unless_called_off(delay)) {
         records_.cancel_restart();
