@@ -9,18 +9,22 @@ ev_statuses() { # FILTER...: the statuses of the last minute's events, space-sep
 }
 ev_lines() { [ "$(grep -c . "$1" 2>/dev/null || true)" -ge "$2" ]; }
 
-# A container's life, in order, each event once, with its exit codes.
+# A container's life, in order, each event once, with its exit codes (and
+# its health check's verdict).
 test_events_tell_a_containers_life_in_order() {
-    expect_rc 0 run -d --name ev busybox sh -c 'echo ready; while :; do sleep 0.1; done'
+    expect_rc 0 run -d --name ev --health-cmd true --health-interval disable busybox sh -c 'echo ready; while :; do sleep 0.1; done'
     wait_for 30 log_has ev ready
     expect_rc 0 exec ev true
+    expect_rc 0 healthcheck run ev
     expect_rc 0 freeze ev
     expect_rc 0 thaw ev
     expect_rc 0 stop -t 0 ev
     expect_rc 0 start ev
     expect_rc 0 kill ev
     expect_rc 0 rm ev
-    expect_eq "$(ev_statuses container=ev)" "create start exec pause unpause stop died start kill died remove"
+    expect_eq "$(ev_statuses container=ev)" "create start exec health_status pause unpause stop died start kill died remove"
+    expect_eq "$("$MINIRT" events --since 1m --until 0s --filter event=health_status --format json | jq -r .Attributes.health_status)" \
+        healthy "health_status's status"
     mr events --since 1m --until 0s --filter container=ev --filter event=died --format json
     expect_eq "$(jq -r '.ContainerExitCode' <<<"$OUT" | tr '\n' ' ')" "137 137 " "exit codes of died"
     expect_eq "$(jq -r '"\(.Type) \(.Name) \(.Image)"' <<<"$OUT" | sort -u)" "container ev busybox"

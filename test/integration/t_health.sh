@@ -212,8 +212,16 @@ test_health_from_the_images_healthcheck() {
     expect_rc 0 run -d --name none1 --no-healthcheck localhost/hc:v1 -c 'sleep 1000'
     expect_rc 0 run -d --name none2 --health-cmd none localhost/hc:v1 -c 'sleep 1000'
     expect_eq "$(json_field none1 .config.healthcheck)$(json_field none2 .config.healthcheck)" nullnull "no check"
-    expect_rc 0 rm -f img over none1 none2
-    expect_rc 0 rmi localhost/hc:v1
+    # An image asking for a check every microsecond is refused, unless the
+    # flags give an interval.
+    hc_add_healthcheck "$TESTDIR/fx:v1" '{"Test": ["CMD", "true"], "Interval": 1000}'
+    skopeo copy -q "oci:$TESTDIR/fx:v1" "oci-archive:$TESTDIR/fast.tar:localhost/hc:fast"
+    expect_rc 0 load -q -i "$TESTDIR/fast.tar"
+    expect_rc 125 run -d --name fast localhost/hc:fast -c 'sleep 1000'
+    expect_contains "$ERR" "--health-interval" "the error"
+    expect_rc 0 run -d --name fast --health-interval 2s localhost/hc:fast -c 'sleep 1000'
+    expect_rc 0 rm -f img over none1 none2 fast
+    expect_rc 0 rmi localhost/hc:v1 localhost/hc:fast
 }
 
 # kill -9 of the shim while a check runs: the check's helper dies with it,

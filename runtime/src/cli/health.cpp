@@ -75,6 +75,14 @@ std::optional<Healthcheck> healthcheck_from_flags(const po::variables_map& vm, c
         h->retries = vm["health-retries"].as<int>();
         if (h->retries < 1) throw Error("invalid --health-retries " + std::to_string(h->retries) + ": at least 1");
     }
+    // What the flags left of the image's must hold to the flags' rules: a
+    // check every nanosecond would keep the host busy forking.
+    if (h->interval_ns != 0 && h->interval_ns < kSecondNs)
+        throw Error("the health check's interval of " + std::to_string(h->interval_ns / 1'000'000) +
+                    "ms (the image's) is under 1s: give --health-interval");
+    if (h->timeout_ns < kSecondNs)
+        throw Error("the health check's timeout of " + std::to_string(h->timeout_ns / 1'000'000) +
+                    "ms (the image's) is under 1s: give --health-timeout");
     if (vm.count("health-on-failure")) h->on_failure = parse_health_action(vm["health-on-failure"].as<std::string>());
     if (auto_remove && h->on_failure == HealthAction::Restart)
         throw Error("--rm and --health-on-failure=restart conflict: a removed container cannot be restarted");

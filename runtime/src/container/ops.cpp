@@ -268,7 +268,8 @@ void reconcile_with_kernel(const Store& store, ContainerView& v, bool thorough) 
 namespace {
 
 void read_live_health(const Store& store, ContainerView& v) {
-    if (v.status == Status::Running || v.status == Status::Paused) v.health = read_health_status(store.paths(), v.id);
+    if (v.summary.healthcheck && (v.status == Status::Running || v.status == Status::Paused))
+        v.health = read_health_status(store.paths(), v.id);
 }
 
 }  // namespace

@@ -496,12 +496,15 @@ void Shim::start_health_checks(const ContainerState& running) {
     int64_t every = config_.healthcheck->interval_ns;
     if (every <= 0) return;
     health_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-    if (!health_timer_) throw_errno("timerfd_create");
     itimerspec its{};
     its.it_value.tv_sec = every / 1'000'000'000;
     its.it_value.tv_nsec = every % 1'000'000'000;
     its.it_interval = its.it_value;
-    if (::timerfd_settime(health_timer_.get(), 0, &its, nullptr) < 0) throw_errno("timerfd_settime");
+    if (!health_timer_ || ::timerfd_settime(health_timer_.get(), 0, &its, nullptr) < 0) {
+        // The container runs on; only `healthcheck run` checks it.
+        log_->note(std::string("minirt: health check timer: ") + std::strerror(errno));
+        health_timer_.reset();
+    }
 }
 
 // A check runs in a child of ours, which reads the container's spec and
@@ -525,8 +528,11 @@ void Shim::run_health_check(const sigset_t& blocked) noexcept {
     ::prctl(PR_SET_NAME, "minirt-health");
     ::prctl(PR_SET_CHILD_SUBREAPER, 0);
     // Nothing of the shim's: its mark must die with it, its pipes and
-    // sockets are its own. The check writes its own files.
+    // sockets (and an attached CLI's stdio) are its own. The check writes
+    // its own files.
     ::close_range(3, ~0U, 0);
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; devnull >= 0 && fd <= 2; ++fd) ::dup2(devnull, fd);
     try {
         // A paused (or stopping, or gone) container is not checked.
         auto st = store_.load_state(args_.id);

@@ -91,6 +91,7 @@ public:
                 if (key == "image") return have_image = string(s.summary.image);
                 if (key == "command") return have_command = strings(s.summary.command);
                 if (key == "created") return time(created, "created");
+                if (key == "healthcheck") return boolean(s.summary.healthcheck);
                 if (key == "monitor") return monitor(s.monitor);
                 return skip_value();
             }))
@@ -607,6 +608,7 @@ json to_json(const ContainerState& s) {
         j["image"] = s.summary.image;
         j["command"] = s.summary.command;
         j["created"] = format_rfc3339(s.summary.created_ns);
+        if (s.summary.healthcheck) j["healthcheck"] = true;
     }
     if (s.monitor) {
         auto crossing = [](const std::optional<MonitorRecord::Crossing>& c) {
@@ -667,6 +669,7 @@ ContainerState state_from_json(const std::string& text, const std::filesystem::p
             s.summary.command = j.at("command").get<std::vector<std::string>>();
             if (s.summary.command.empty()) throw Error("empty command");
             s.summary.created_ns = time_field(j, "created");
+            s.summary.healthcheck = j.value("healthcheck", false);
         }
         if (j.contains("monitor") && !j["monitor"].is_null()) {
             const json& m = j["monitor"];

@@ -136,8 +136,11 @@ struct ContainerSummary {
     std::string image;
     std::vector<std::string> command;
     int64_t created_ns = 0;
+    bool healthcheck = false;  // it has one: `list` reads health.json of only these
     bool empty() const { return name.empty(); }
-    static ContainerSummary of(const ContainerConfig& c) { return {c.name, c.image, c.command, c.created_ns}; }
+    static ContainerSummary of(const ContainerConfig& c) {
+        return {c.name, c.image, c.command, c.created_ns, c.healthcheck.has_value()};
+    }
 };
 
 
