@@ -138,6 +138,10 @@ int follow_started(Context& ctx, const ContainerConfig& config, Launched& launch
 
 // Journals a container event (state/events.hpp) with its name and image;
 // never fails the verb.
+// The containers a verb names, or with -a/--all every one (every running
+// one: `running`) by id; a usage error for both or neither.
+std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, const char* usage, bool running);
+
 // The container a command names (a name, an id or its prefix), viewed;
 // Error for no such container, or one whose records are damaged.
 ContainerView view_named(const Context& ctx, const std::string& name);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/container_filter.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
 
@@ -23,6 +24,9 @@ std::string command_text(const ContainerSummary& c) {
     }
     return s;
 }
+
+const std::vector<std::string> kListFilterKeys{"id",     "name",   "label",   "status",  "exited", "ancestor", "health",
+                                               "before", "since",  "network", "volume",  "restart-policy"};
 
 std::string truncate(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 3) + "..."; }
 
@@ -171,10 +175,24 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
         ("all,a", "show all containers, not only running ones")
         ("quiet,q", "print only the ids")
         ("no-trunc", "print full ids and commands")
-        ("format", po::value<std::string>()->default_value("table"), "table or json");
+        ("format", po::value<std::string>()->default_value("table"), "table or json")
+        ("filter,f", po::value<std::vector<std::string>>(),
+         "KEY=VALUE: id, name (a regex), label, status, exited, ancestor, health, before, since, network, volume, "
+         "restart-policy (implies -a)")
+        ("last,n", po::value<int>(), "the N containers made last (implies -a)")
+        ("latest,l", "the container made last (implies -a)");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 0, usage);
-    bool all = default_all || p.vm.count("all");
+    ContainerFilter filter = ContainerFilter::parse(ctx.store, flag_values(p.vm, "filter"), kListFilterKeys);
+    std::optional<size_t> last;
+    if (p.vm.count("last")) {
+        int n = p.vm["last"].as<int>();
+        if (n < 0) throw Error("invalid --last " + std::to_string(n) + ": must not be negative");
+        last = static_cast<size_t>(n);
+    }
+    if (p.vm.count("latest")) last = 1;
+    // podman's: a filter or --last says which containers, running or not.
+    bool all = default_all || p.vm.count("all") || !filter.empty() || last;
     std::string format = p.vm["format"].as<std::string>();
     if (format != "table" && format != "json") throw Error("invalid --format \"" + format + "\": use table or json");
     bool no_trunc = p.vm.count("no-trunc") > 0;
@@ -184,11 +202,27 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     std::vector<ContainerView> all_views = view_all(ctx.store);
     std::vector<std::reference_wrapper<const ContainerView>> views;
     views.reserve(all_views.size());
-    for (const ContainerView& v : all_views)
-        if (all || v.status == Status::Running || v.status == Status::Paused) views.emplace_back(v);
+    for (const ContainerView& v : all_views) {
+        if (!all && v.status != Status::Running && v.status != Status::Paused) continue;
+        if (!filter.empty()) {
+            // Labels, image, networks and volumes are the config's: read
+            // only for a filter that asks about them.
+            std::optional<ContainerConfig> config;
+            if (filter.needs_config() && v.load_error.empty()) {
+                try {
+                    config = ctx.store.load_config(v.id);
+                } catch (const Error&) {
+                    continue;  // damaged: matches nothing
+                }
+            }
+            if (!filter.matches(ctx.store, v, config ? &*config : nullptr)) continue;
+        }
+        views.emplace_back(v);
+    }
     std::sort(views.begin(), views.end(), [](const ContainerView& a, const ContainerView& b) {
         return a.summary.created_ns > b.summary.created_ns;
     });
+    if (last && views.size() > *last) views.erase(views.begin() + static_cast<long>(*last), views.end());
 
     if (p.vm.count("quiet")) {
         for (const ContainerView& v : views) std::cout << (no_trunc ? v.id : v.id.substr(0, 12)) << "\n";

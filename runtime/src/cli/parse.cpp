@@ -36,6 +36,18 @@ void container_event(const Context& ctx, const std::string& id, const char* acti
     record_container_event(ctx.store.paths(), c, action, std::move(attributes));
 }
 
+std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, const char* usage, bool running) {
+    if (!p.vm.count("all")) {
+        require_positional(p, 1, SIZE_MAX, usage);
+        return p.positional;
+    }
+    require_positional(p, 0, 0, usage);
+    std::vector<std::string> ids;
+    for (const ContainerView& v : view_all(ctx.store))
+        if (!running || v.status == Status::Running || v.status == Status::Paused) ids.push_back(v.id);
+    return ids;
+}
+
 ContainerView view_named(const Context& ctx, const std::string& name) {
     ContainerView v = view_container(ctx.store, ctx.store.resolve(name));
     if (!v.load_error.empty()) throw Error(v.load_error);

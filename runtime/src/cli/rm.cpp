@@ -8,14 +8,14 @@
 namespace minirt::cli {
 
 int cmd_rm(Context& ctx, const Args& args) {
-    const char* usage = "minirt rm [-f] [-v] NAME...";
+    const char* usage = "minirt rm [-f] [-v] NAME... | minirt rm -a [-f] [-v]";
     po::options_description desc("Options");
-    desc.add_options()("force,f", "stop a running container first")("volumes,v", "remove its anonymous volumes too");
+    desc.add_options()("force,f", "stop a running container first")("volumes,v", "remove its anonymous volumes too")(
+        "all,a", "every container (running ones only with -f)");
     Parsed p = parse(desc, args, usage);
-    require_positional(p, 1, SIZE_MAX, usage);
     bool force = p.vm.count("force") > 0;
     std::vector<std::string> handles;
-    for (const auto& h : p.positional) {
+    for (const auto& h : handles_or_all(ctx, p, usage, false)) {
         // With -f, a container that is already gone is not an error (like
         // rm -f of a file): a concurrent rm -f of the same one must not fail.
         // An invalid or ambiguous handle is still an error, reported below

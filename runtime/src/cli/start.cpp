@@ -8,6 +8,7 @@
 
 #include "cli/attach.hpp"
 #include "cli/cli.hpp"
+#include "cli/container_filter.hpp"
 #include "common/parse.hpp"
 #include "container/launch.hpp"
 #include "container/ops.hpp"
@@ -26,55 +27,19 @@ int start_attached(Context& ctx, const std::string& handle, bool with_stdin, con
     return follow_started(ctx, config, *launched, detach_keys);
 }
 
-// start --all's filters, podman's: the same key given twice matches either
-// value; different keys must all match. restart-policy=unless-stopped
+// start --all's filters (container_filter.hpp). restart-policy=unless-stopped
 // takes only such containers that the user had not stopped: at boot
 // (`start --all --filter restart-policy=always --filter
 // restart-policy=unless-stopped`), Docker's rule for the two.
-using Filters = std::map<std::string, std::vector<std::string>>;
-
-Filters parse_filters(const std::vector<std::string>& specs) {
-    Filters f;
-    for (const auto& spec : specs) {
-        auto eq = spec.find('=');
-        if (eq == std::string::npos || eq == 0) throw Error("invalid --filter " + quote_for_message(spec) + ": KEY=VALUE");
-        std::string key = spec.substr(0, eq), value = spec.substr(eq + 1);
-        if (key == "restart-policy") {
-            RestartPolicy p = parse_restart_policy(value, "--filter restart-policy");
-            if (p.max_retries) throw Error("invalid --filter " + quote_for_message(spec) + ": a policy without its count");
-        } else if (key != "name" && key != "id" && key != "label" && key != "status") {
-            throw Error("invalid --filter " + quote_for_message(key) + ": use restart-policy, name, id, label or status");
-        }
-        f[key].push_back(value);
-    }
-    return f;
-}
-
-bool matches(const Context& ctx, const Filters& filters, const ContainerView& v) {
-    const ContainerConfig& c = *v.config;
-    for (const auto& [key, values] : filters) {
-        bool any = std::any_of(values.begin(), values.end(), [&](const std::string& value) {
-            if (key == "name") return c.name == value;
-            if (key == "id") return v.id.starts_with(value);
-            if (key == "label") return label_filter_matches(c.labels, value);
-            if (key == "status") return to_string(v.status) == value;
-            RestartPolicy::Kind kind = parse_restart_policy(value).kind;
-            if (c.restart.kind != kind) return false;
-            return kind != RestartPolicy::Kind::UnlessStopped ||
-                   ::access(ctx.store.paths().user_stopped_file(v.id).c_str(), F_OK) < 0;
-        });
-        if (!any) return false;
-    }
-    return true;
-}
+const std::vector<std::string> kStartFilterKeys{"restart-policy", "name", "id", "label", "status"};
 
 // start --all: every container the filters take that is not running.
-int start_all(Context& ctx, const Filters& filters) {
+int start_all(Context& ctx, const ContainerFilter& filter) {
     int rc = 0;
     for (const auto& id : ctx.store.list_ids()) {
         ContainerView v = view_container(ctx.store, id);
         if (!v.load_error.empty() || !v.config) continue;  // damaged: `ps -a` shows it
-        if (!matches(ctx, filters, v)) continue;
+        if (!filter.matches(ctx.store, v, &*v.config)) continue;
         if (v.status == Status::Running || v.status == Status::Paused) continue;
         try {
             start_container(ctx.store, id);
@@ -107,7 +72,7 @@ int cmd_start(Context& ctx, const Args& args) {
     if (p.vm.count("all")) {
         require_positional(p, 0, 0, usage);
         if (p.vm.count("attach") || p.vm.count("interactive")) throw Error("--all and -a/-i: one container at a time");
-        return start_all(ctx, parse_filters(flag_values(p.vm, "filter")));
+        return start_all(ctx, ContainerFilter::parse(ctx.store, flag_values(p.vm, "filter"), kStartFilterKeys));
     }
     require_positional(p, 1, SIZE_MAX, usage);
     if (p.vm.count("attach") || p.vm.count("interactive")) {

@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# ps/list: --filter with podman's keys and rules (the same key twice:
+# either; different keys: all), --last, --latest.
+
+# ps_names ARGS...: the names `ps ARGS` lists, sorted, space-separated.
+ps_names() { "$MINIRT" ps --format json "$@" | jq -r '.[].name' | sort | tr '\n' ' ' | sed 's/ $//'; }
+
+test_ps_filters_as_podmans() {
+    expect_rc 0 run -d --name web1 -l tier=web -v /data busybox sleep 1000
+    expect_rc 3 run --name db1 -l tier=db busybox sh -c 'exit 3'
+    expect_rc 0 create --name new1 busybox true
+    expect_rc 0 run -d --name hc1 -l tier=web --health-cmd true --health-interval disable busybox sleep 1000
+    expect_rc 0 healthcheck run hc1
+    local web_id
+    web_id=$(json_field web1 .id)
+    expect_eq "$(ps_names)" "hc1 web1" "plain ps"
+    expect_eq "$(ps_names --filter label=tier=web)" "hc1 web1" "label=KEY=VALUE"
+    expect_eq "$(ps_names --filter label=tier)" "db1 hc1 web1" "label=KEY (implies -a)"
+    expect_eq "$(ps_names --filter status=exited)" db1 "status=exited without -a"
+    expect_eq "$(ps_names --filter status=created)" new1 "status=created"
+    expect_eq "$(ps_names --filter exited=3)" db1 "exited=3"
+    expect_eq "$(ps_names --filter exited=0)" "" "exited=0"
+    expect_eq "$(ps_names --filter name=1$ --filter name=^db)" "db1 hc1 new1 web1" "name= twice: either"
+    expect_eq "$(ps_names --filter name=^web)" web1 "name= a regex"
+    expect_eq "$(ps_names --filter "id=${web_id:0:10}")" web1 "id= a prefix"
+    expect_eq "$(ps_names --filter ancestor=busybox)" "db1 hc1 new1 web1" "ancestor=busybox"
+    expect_eq "$(ps_names --filter ancestor=busybox:latest)" "db1 hc1 new1 web1" "ancestor=busybox:latest"
+    expect_eq "$(ps_names --filter ancestor=alpine)" "" "ancestor=alpine"
+    expect_eq "$(ps_names --filter health=healthy)" hc1 "health=healthy"
+    expect_eq "$(ps_names --filter health=none --filter status=running)" web1 "health=none"
+    expect_eq "$(ps_names --filter volume=/data)" web1 "volume=DEST"
+    expect_eq "$(ps_names --filter network=nosuchnet)" "" "network="
+    expect_eq "$(ps_names --filter before=new1)" "db1 web1" "before="
+    expect_eq "$(ps_names --filter since=db1)" "hc1 new1" "since="
+    expect_eq "$(ps_names --filter label=tier=web --filter status=exited)" "" "different keys: all"
+    expect_eq "$(ps_names --last 2)" "hc1 new1" "--last 2"
+    expect_eq "$(ps_names -l)" hc1 "--latest"
+    expect_rc 0 ps -q --no-trunc --filter name=^web1$
+    expect_eq "$OUT" "$web_id" "ps -q with a filter"
+    expect_rc 0 rm -f web1 db1 new1 hc1
+    assert_clean
+}
+
+test_ps_bad_filters_are_refused() {
+    local bad
+    for bad in nokey=1 status=flying exited=x exited=256 "name=(" before=nosuch health=sick restart-policy=sometimes noequals; do
+        expect_rc 125 ps --filter "$bad"
+        [ "$(wc -l <<<"$ERR")" = 1 ] || fail "not one line for --filter $bad: $ERR"
+        expect_contains "$ERR" "filter" "the error for $bad"
+    done
+    expect_rc 125 ps --last -1
+}
+
+# stop -a, kill -a: every running container; rm -a: every container (a
+# running one only with -f); -a with names is a usage error.
+test_stop_kill_rm_all() {
+    expect_rc 0 run -d --name a1 busybox sleep 1000
+    expect_rc 0 run -d --name a2 busybox sleep 1000
+    expect_rc 0 run --name a3 busybox true
+    expect_rc 0 stop -a -t 0
+    expect_eq "$(sort <<<"$OUT" | tr '\n' ' ')" "$(printf '%s\n' "$(json_field a1 .id)" "$(json_field a2 .id)" | sort | tr '\n' ' ')" \
+        "stop -a's ids"
+    expect_eq "$(ps_names)" "" "running after stop -a"
+    expect_rc 0 kill -a
+    expect_eq "$OUT" "" "kill -a with nothing running"
+    expect_rc 0 start a1
+    expect_rc 0 kill -a
+    wait_for 30 is_exited a1
+    expect_eq "$(exit_code_of a1)" 137 "a1 after kill -a"
+    expect_rc 0 run -d --name a4 busybox sleep 1000
+    expect_rc 2 rm -a
+    expect_eq "$(ps_names --filter status=running)" a4 "the running one stays without -f"
+    expect_rc 125 rm -a a4
+    expect_rc 125 stop -a a4
+    expect_rc 0 rm -a -f
+    expect_rc 0 list -q
+    expect_eq "$OUT" "" "containers after rm -a -f"
+    assert_clean
+}
