@@ -77,3 +77,37 @@ test_stop_kill_rm_all() {
     expect_eq "$OUT" "" "containers after rm -a -f"
     assert_clean
 }
+
+# rename: the new name leads to it, the old one is free; a running
+# container keeps running and its hostname; a taken or invalid name is
+# refused with nothing changed; a link a killed rename left is no hold.
+test_rename_as_podmans() {
+    expect_rc 0 run -d --name r1 busybox sleep 1000
+    local id
+    id=$(json_field r1 .id)
+    expect_rc 0 rename r1 r2
+    expect_eq "$OUT" "" "rename's output"
+    expect_eq "$(json_field r2 ' | "\(.id) \(.name) \(.status)"')" "$id r2 running" "r2"
+    expect_rc 125 inspect r1
+    expect_eq "$(ps_names)" r2 "ps"
+    expect_rc 0 exec r2 hostname
+    expect_eq "$OUT" r1 "the hostname stays"
+    expect_rc 0 run -d --name r1 busybox sleep 1000
+    expect_rc 125 rename r2 r1
+    expect_contains "$ERR" "already in use" "taken"
+    expect_rc 125 rename r2 'bad/name'
+    expect_eq "$(ps_names)" "r1 r2" "after refused renames"
+    expect_rc 1 rename nosuch r3
+    expect_eq "$("$MINIRT" events --since 1m --until 0s --filter event=rename --format json | jq -r .Name)" r2 "rename event"
+    expect_rc 0 stop -t 0 r2
+    expect_rc 0 rename r2 r3
+    expect_rc 0 start r3
+    expect_eq "$(json_field r3 .status)" running "r3 started"
+    # A rename killed after its new link: the old name's link still points
+    # at the container, which bears the new name; the old name is free.
+    ln -s "$id" "$MINIRT_STORAGE/names/stale"
+    expect_rc 0 run -d --name stale busybox sleep 1000
+    expect_ne "$(json_field stale .id)" "$id" "a new container took the stale name"
+    expect_rc 0 rm -f r1 r3 stale
+    assert_clean
+}

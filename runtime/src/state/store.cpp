@@ -89,6 +89,20 @@ std::vector<std::string> Store::list_ids() const {
     return ids;
 }
 
+namespace {
+
+// A name link's container still bears that name (a rename killed half-way
+// leaves its old link behind, pointing at it).
+bool bears_name(const Store& store, const std::string& id, const std::string& name) {
+    try {
+        return store.load_config(id).name == name;
+    } catch (const Error&) {
+        return true;  // damaged: its link stays its
+    }
+}
+
+}  // namespace
+
 bool Store::name_taken(const std::string& name) const {
     auto id = read_name_link(paths_.name_link(name));
     return id && is_full_id(*id) && exists(*id);
@@ -340,7 +354,7 @@ FileLock Store::create(ContainerConfig& config, const std::function<std::string(
     config.env.insert(config.env.begin(), "HOSTNAME=" + config.hostname);
     fs::path link = paths_.name_link(config.name);
     if (auto old = read_name_link(link)) {
-        if (is_full_id(*old) && exists(*old))
+        if (is_full_id(*old) && exists(*old) && bears_name(*this, *old, config.name))
             throw Error("the container name \"" + config.name + "\" is already in use by " +
                         old->substr(0, 12) + "; remove that container or choose another name");
         ::unlink(link.c_str());  // left by a removal that was interrupted
@@ -375,6 +389,39 @@ FileLock Store::create(ContainerConfig& config, const std::function<std::string(
         throw;
     }
     return lock;
+}
+
+void Store::rename(const std::string& id, FileLock& lock, const std::string& new_name) const {
+    validate_container_name(new_name);
+    if (lock.stale()) throw Error("no such container " + id.substr(0, 12), kExitNoSuchContainer);
+    FileLock names = FileLock::acquire(paths_.names_lock());
+    ContainerConfig config = load_config(id);
+    if (config.name == new_name) return;
+    fs::path link = paths_.name_link(new_name);
+    if (auto old = read_name_link(link)) {
+        if (is_full_id(*old) && exists(*old) && bears_name(*this, *old, new_name))
+            throw Error("the container name \"" + new_name + "\" is already in use by " + old->substr(0, 12) +
+                        "; remove that container or choose another name");
+        ::unlink(link.c_str());  // left by a removal that was interrupted
+    }
+    if (::symlink(id.c_str(), link.c_str()) < 0) throw_errno("create " + link.string());
+    std::string old_name = config.name;
+    config.name = new_name;
+    try {
+        write_file_atomic(paths_.config_file(id), to_json(config).dump(2) + "\n", 0600);
+        if (auto st = load_state(id)) {
+            st->summary = ContainerSummary::of(config);
+            save_state(*st);
+        }
+    } catch (...) {
+        ::unlink(link.c_str());
+        throw;
+    }
+    // A crash before this leaves the old name leading to it as well, until
+    // a new container takes that name (create sees the link is stale: its
+    // container bears another name now).
+    fs::path old_link = paths_.name_link(old_name);
+    if (auto target = read_name_link(old_link); target && *target == id) ::unlink(old_link.c_str());
 }
 
 void Store::unlist(const std::string& id, std::string name) const {

@@ -78,6 +78,11 @@ public:
     // when the caller knows it (else config.json says).
     void unlist(const std::string& id, std::string name = {}) const;
     void purge(const std::string& id, FileLock& lock) const;
+    // Gives the container (whose lock the caller holds) a new name, under
+    // the names lock: the new link, then minirt.json (durable) and the
+    // state's summary, then the old link goes. Error (125) for a name that
+    // is invalid or in use; nothing changed then.
+    void rename(const std::string& id, FileLock& lock, const std::string& new_name) const;
 
 private:
     // Removes what interrupted creations and removals left (kill -9 of the
