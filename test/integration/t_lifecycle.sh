@@ -127,6 +127,29 @@ test_env_workdir_and_default_command() {
     expect_rc 0 run --rm busybox
 }
 
+# --env-file (podman's format) and --env-host, in podman's order: image,
+# --env-host, --env-file, -e; exec --env-file too.
+test_env_file_and_env_host() {
+    printf '%s\n' '# a comment' '' 'A=from file' '  B="quoted kept"' 'C=1' 'MINIRT_FROM_HOST' 'MINIRT_UNSET_HERE' \
+        'C=2' >"$TESTDIR/env"
+    export MINIRT_FROM_HOST=hostval MINIRT_ONLY_HOST=only
+    unset MINIRT_UNSET_HERE
+    mr run --rm --env-file "$TESTDIR/env" -e C=3 busybox sh -c \
+        'echo "$A|$B|$C|$MINIRT_FROM_HOST|${MINIRT_UNSET_HERE-unset}|${MINIRT_ONLY_HOST-absent}"'
+    expect_eq "$OUT" 'from file|"quoted kept"|3|hostval|unset|absent' "--env-file then -e"
+    mr run --rm --env-host --env-file "$TESTDIR/env" busybox sh -c 'echo "$MINIRT_ONLY_HOST|$C"'
+    expect_eq "$OUT" "only|2" "--env-host, under --env-file"
+    expect_rc 0 run -d --name envx busybox sleep 1000
+    expect_rc 0 exec --env-file "$TESTDIR/env" -e A=flag envx sh -c 'echo "$A|$C"'
+    expect_eq "$OUT" "flag|2" "exec --env-file then -e"
+    printf 'BAD KEY=1\n' >"$TESTDIR/bad.env"
+    expect_rc 125 run --rm --env-file "$TESTDIR/bad.env" busybox true
+    expect_contains "$ERR" "bad.env:1" "the error names the line"
+    expect_rc 125 run --rm --env-file "$TESTDIR/missing.env" busybox true
+    expect_rc 0 rm -f envx
+    assert_clean
+}
+
 test_logs_keep_order_tail_and_timestamps() {
     expect_rc 0 run --name l busybox sh -c 'for i in 1 2 3 4 5; do echo out$i; sleep 0.02; echo err$i >&2; sleep 0.02; done; printf partial'
     mr logs l

@@ -142,6 +142,12 @@ int follow_started(Context& ctx, const ContainerConfig& config, Launched& launch
 // one: `running`) by id; a usage error for both or neither.
 std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, const char* usage, bool running);
 
+// --env-file FILE...: podman's format, KEY=VALUE lines (the value as it
+// stands, quotes and spaces kept), KEY alone for this environment's value
+// (left out if unset), # comments and blank lines. KEY=VALUE entries in
+// order; Error naming the file and line for a bad one or an unreadable file.
+std::vector<std::string> env_file_entries(const std::vector<std::string>& files);
+
 // The container a command names (a name, an id or its prefix), viewed;
 // Error for no such container, or one whose records are damaged.
 ContainerView view_named(const Context& ctx, const std::string& name);

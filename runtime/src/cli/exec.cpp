@@ -90,6 +90,7 @@ int cmd_exec(Context& ctx, const Args& args) {
         ("interactive,i", "keep stdin open")
         ("tty,t", "give the command a pseudo-terminal")
         ("env,e", po::value<std::vector<std::string>>(), "set KEY=VALUE")
+        ("env-file", po::value<std::vector<std::string>>(), "read KEY=VALUE lines from a file (before -e)")
         ("workdir,w", po::value<std::string>(), "working directory (default: the container's)")
         ("user,u", po::value<std::string>(), "run as USER[:GROUP] (names from the container's /etc/passwd and /etc/group, or numbers)");
     Parsed p = parse(desc, args, usage, true);
@@ -114,12 +115,13 @@ int cmd_exec(Context& ctx, const Args& args) {
     oci::Process& proc = r.process;
     proc = spec.process;
     proc.args.assign(p.positional.begin() + 1, p.positional.end());
-    if (p.vm.count("env"))
-        for (const auto& e : p.vm["env"].as<std::vector<std::string>>()) {
-            auto [k, val] = parse_env(e);
-            std::erase_if(proc.env, [&](const std::string& x) { return x.starts_with(k + "="); });
-            proc.env.push_back(k + "=" + val);
-        }
+    std::vector<std::string> env = env_file_entries(flag_values(p.vm, "env-file"));
+    for (const auto& e : flag_values(p.vm, "env")) env.push_back(e);
+    for (const auto& e : env) {
+        auto [k, val] = parse_env(e);
+        std::erase_if(proc.env, [&](const std::string& x) { return x.starts_with(k + "="); });
+        proc.env.push_back(k + "=" + val);
+    }
     if (p.vm.count("workdir")) proc.cwd = p.vm["workdir"].as<std::string>();
     if (proc.cwd.empty() || proc.cwd[0] != '/') throw Error("invalid --workdir: must be absolute");
     proc.terminal = p.vm.count("tty") > 0;

@@ -3,6 +3,7 @@
 #include "cli/cli.hpp"
 #include "state/events.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "common/parse.hpp"
 
 namespace minirt::cli {
@@ -46,6 +47,35 @@ std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, con
     for (const ContainerView& v : view_all(ctx.store))
         if (!running || v.status == Status::Running || v.status == Status::Paused) ids.push_back(v.id);
     return ids;
+}
+
+std::vector<std::string> env_file_entries(const std::vector<std::string>& files) {
+    std::vector<std::string> out;
+    for (const auto& file : files) {
+        std::string text = with_context("--env-file " + file, [&] { return read_file(file, 1 << 20); });
+        size_t number = 0;
+        for (size_t at = 0; at < text.size();) {
+            size_t end = text.find('\n', at);
+            if (end == std::string::npos) end = text.size();
+            std::string line = text.substr(at, end - at);
+            at = end + 1;
+            ++number;
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            line.erase(0, line.find_first_not_of(" \t"));
+            if (line.empty() || line[0] == '#') continue;
+            std::string where = "--env-file " + file + ":" + std::to_string(number);
+            auto eq = line.find('=');
+            std::string key = line.substr(0, eq);
+            if (key.empty() || key.find_first_of(" \t") != std::string::npos)
+                throw Error("invalid " + where + ": " + quote_for_message(line) + " is not KEY=VALUE");
+            if (eq != std::string::npos) {
+                out.push_back(line);
+            } else if (const char* v = std::getenv(key.c_str())) {
+                out.push_back(key + "=" + v);
+            }
+        }
+    }
+    return out;
 }
 
 ContainerView view_named(const Context& ctx, const std::string& name) {

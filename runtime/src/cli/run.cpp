@@ -1,6 +1,9 @@
 // minirt run: create a container from an image and start it; minirt create:
 // only create it.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <iostream>
 #include <optional>
 
@@ -113,7 +116,12 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     if (p.positional.size() > 1) c.command.insert(c.command.end(), p.positional.begin() + 1, p.positional.end());
     else c.command.insert(c.command.end(), cmd.begin(), cmd.end());
     if (c.command.empty() || c.command[0].empty()) throw Error("no command given and image \"" + c.image + "\" has none");
+    // podman's order: the image's, --env-host's, --env-file's, then -e's.
     std::vector<std::string> flags_env;
+    if (vm.count("env-host"))
+        for (char** e = environ; *e; ++e)
+            if (std::strchr(*e, '=') && **e != '=') flags_env.emplace_back(*e);
+    for (const auto& e : env_file_entries(flag_values(vm, "env-file"))) flags_env.push_back(e);
     if (vm.count("env"))
         for (const auto& e : vm["env"].as<std::vector<std::string>>()) {
             auto [k, v] = parse_env(e);
@@ -217,6 +225,8 @@ po::options_description run_options(bool create) {
         ("restart", po::value<std::string>(), "no, on-failure[:MAX], always or unless-stopped: start it again when it exits")
         ("name", po::value<std::string>(), "container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")
         ("env,e", po::value<std::vector<std::string>>(), "set KEY=VALUE (or KEY: take it from here)")
+        ("env-file", po::value<std::vector<std::string>>(), "read KEY=VALUE lines from a file (before -e)")
+        ("env-host", "pass this environment into the container (before --env-file and -e)")
         ("workdir,w", po::value<std::string>(), "working directory inside the container")
         ("hostname", po::value<std::string>(), "hostname (default: the container name)")
         ("share-ipc", "keep the host's IPC namespace")
