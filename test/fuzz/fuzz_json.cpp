@@ -14,6 +14,7 @@
 #include "linux/seccomp.hpp"
 #include "linux/security.hpp"
 #include "state/events.hpp"
+#include "state/health.hpp"
 #include "state/records.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -40,6 +41,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
         (void)seccomp_filter_from_json(text, default_capabilities());
     } catch (const Error&) {
+    }
+    // health.json, and an image's Healthcheck.
+    try {
+        auto h = health_from_json(text, "health.json");
+        (void)health_from_json(to_json(h).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "health.json");
+    } catch (const Error&) {
+    }
+    try {
+        (void)healthcheck_from_image(nlohmann::json::parse(text));
+    } catch (const Error&) {
+    } catch (const nlohmann::json::exception&) {
     }
     // A journal line is a record or nothing; a record's own line as well.
     if (auto e = parse_event_line(text)) (void)parse_event_line(event_line(*e));

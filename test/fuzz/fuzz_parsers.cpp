@@ -1,6 +1,7 @@
 // libFuzzer target: the parsers of command-line numbers and lists (sizes,
 // CPUs, cpusets, integers, --ulimit, --user, --uidmap, capability names,
-// --device and --device-cgroup-rule).
+// --device and --device-cgroup-rule, --restart, --health-cmd and
+// --health-on-failure).
 // Each must return a value or throw Error naming the flag.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/parse.hpp"
 #include "common/restart_policy.hpp"
+#include "state/health.hpp"
 #include "linux/capabilities.hpp"
 #include "linux/devices.hpp"
 #include "linux/resources.hpp"
@@ -34,6 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string text(reinterpret_cast<const char*>(data), size);
     expect_error_or_value([&] { (void)parse_size(text, "--mem"); }, "--mem");
     expect_error_or_value([&] { (void)parse_restart_policy(text); }, "--restart");
+    expect_error_or_value([&] { (void)parse_health_command(text); }, "--health-cmd");
+    expect_error_or_value([&] { (void)parse_health_action(text); }, "--health-on-failure");
     expect_error_or_value([&] { (void)parse_cpus(text, 8); }, "--cpus");
     expect_error_or_value([&] { (void)parse_cpuset(text, 8, "--cpuset-cpus"); }, "--cpuset-cpus");
     expect_error_or_value([&] { (void)parse_int(text, "--pids-limit", 1, 4194304); }, "--pids-limit");

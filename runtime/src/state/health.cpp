@@ -57,29 +57,29 @@ namespace {
 
 // Docker's Test: ["NONE"], ["CMD", argv...], ["CMD-SHELL", command];
 // podman also takes plain words as argv.
-std::optional<std::vector<std::string>> command_of_test(const std::vector<std::string>& test, const std::string& shown) {
+std::optional<std::vector<std::string>> command_of_test(const std::vector<std::string>& test, const std::string& what) {
     if (test.empty() || test[0] == "NONE") return std::nullopt;
     if (test[0] == "CMD-SHELL") {
-        if (test.size() != 2 || test[1].empty()) throw Error("invalid health command " + shown + ": CMD-SHELL takes one command");
+        if (test.size() != 2 || test[1].empty()) throw Error("invalid " + what + ": CMD-SHELL takes one command");
         return std::vector<std::string>{"/bin/sh", "-c", test[1]};
     }
     std::vector<std::string> argv(test.begin() + (test[0] == "CMD" ? 1 : 0), test.end());
-    if (argv.empty() || argv[0].empty()) throw Error("invalid health command " + shown + ": no command");
+    if (argv.empty() || argv[0].empty()) throw Error("invalid " + what + ": no command");
     return argv;
 }
 
 }  // namespace
 
 std::optional<std::vector<std::string>> parse_health_command(const std::string& text) {
-    std::string shown = quote_for_message(text);
+    std::string shown = "--health-cmd " + quote_for_message(text);
     if (text.empty()) throw Error("invalid --health-cmd \"\": give a command, or none");
     if (text == "none") return std::nullopt;
     if (text[0] == '[') {
         json j = json::parse(text, nullptr, false);
-        if (!j.is_array() || j.empty()) throw Error("invalid --health-cmd " + shown + ": not a JSON array of strings");
+        if (!j.is_array() || j.empty()) throw Error("invalid " + shown + ": not a JSON array of strings");
         std::vector<std::string> test;
         for (const auto& v : j) {
-            if (!v.is_string()) throw Error("invalid --health-cmd " + shown + ": not a JSON array of strings");
+            if (!v.is_string()) throw Error("invalid " + shown + ": not a JSON array of strings");
             test.push_back(v.get<std::string>());
         }
         return command_of_test(test, shown);
@@ -95,7 +95,7 @@ std::optional<Healthcheck> healthcheck_from_image(const json& config) {
         if (hc.contains("Test") && hc["Test"].is_array())
             for (const auto& v : hc["Test"])
                 if (v.is_string()) test.push_back(v.get<std::string>());
-        auto command = command_of_test(test, "in the image");
+        auto command = command_of_test(test, "Test");
         if (!command) return std::nullopt;
         Healthcheck h;
         h.command = *command;
