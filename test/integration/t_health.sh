@@ -242,3 +242,26 @@ test_health_shim_killed_during_a_check() {
     assert_clean
 }
 in_check() { "$MINIRT" exec "$1" cat /tmp/in-check 2>/dev/null | grep -q checking; }
+
+# A check under way when the container is paused is not counted: frozen,
+# it would time out for nothing (and with --health-on-failure=kill, kill).
+test_health_check_during_a_pause_is_not_counted() {
+    expect_rc 0 run -d --name paused --health-interval 1s --health-timeout 5s --health-retries 1 \
+        --health-on-failure kill \
+        --health-cmd 'echo checking > /tmp/in-check; while [ ! -e /tmp/go ]; do sleep 0.1; done' busybox sleep 1000
+    wait_for 60 in_check paused
+    local shim helper
+    shim=$(shim_of paused)
+    helper=$(pgrep -P "$shim" -x minirt-health || true)
+    [ -n "$helper" ] || fail "no check under way"
+    expect_rc 0 pause paused
+    wait_for 60 process_gone "$helper"
+    expect_rc 0 unpause paused
+    expect_rc 0 exec paused touch /tmp/go
+    wait_for 60 hc_is paused healthy
+    expect_eq "$(json_field paused .status)" running "status"
+    expect_eq "$(hc_events paused)" "healthy " "health_status events"
+    expect_eq "$(json_field paused '.health.log | map(.exit_code) | unique | join(",")')" 0 "the checks counted"
+    expect_rc 0 rm -f paused
+    assert_clean
+}

@@ -37,7 +37,11 @@ test_ps_filters_as_podmans() {
     expect_eq "$(ps_names -l)" hc1 "--latest"
     expect_rc 0 ps -q --no-trunc --filter name=^web1$
     expect_eq "$OUT" "$web_id" "ps -q with a filter"
-    expect_rc 0 rm -f web1 db1 new1 hc1
+    # restart-policy= on the policy alone (the boot rule is start --all's).
+    expect_rc 0 run -d --name us1 --restart unless-stopped busybox sleep 1000
+    expect_rc 0 stop -t 0 us1
+    expect_eq "$(ps_names --filter restart-policy=unless-stopped)" us1 "restart-policy=unless-stopped, stopped"
+    expect_rc 0 rm -f web1 db1 new1 hc1 us1
     assert_clean
 }
 
@@ -75,6 +79,13 @@ test_stop_kill_rm_all() {
     expect_rc 0 rm -a -f
     expect_rc 0 list -q
     expect_eq "$OUT" "" "containers after rm -a -f"
+    # stop -a also calls off a restart a container is waiting for.
+    expect_rc 0 run -d --name loop --restart always busybox sh -c 'exit 3'
+    wait_for 60 waiting_to_restart loop
+    expect_rc 0 stop -a
+    expect_eq "$OUT" "$(json_field loop .id)" "stop -a's ids"
+    expect_eq "$(json_field loop '.state | "\(.status) \(.restarting)"')" "exited false" "after stop -a"
+    expect_rc 0 rm loop
     assert_clean
 }
 
@@ -111,3 +122,4 @@ test_rename_as_podmans() {
     expect_rc 0 rm -f r1 r3 stale
     assert_clean
 }
+waiting_to_restart() { [ "$(json_field "$1" .state.restarting)" = true ]; }

@@ -19,7 +19,8 @@ sys.exit(subprocess.call(words, stdout=subprocess.DEVNULL))' "$line"
 }
 # sd_manager SOCKET OUT CMD...: as systemd for a Type=notify unit: runs CMD
 # with NOTIFY_SOCKET, writes "RC READY MAINPID" once told, then the main
-# process's exit code once it exits (it is reparented to us: a subreaper).
+# process's exit code once it exits (it is reparented to us: a subreaper),
+# or "gone" for one that was never ours.
 sd_manager() {
     python3 -c '
 import ctypes, os, socket, subprocess, sys
@@ -33,9 +34,15 @@ fields = dict(l.split("=", 1) for l in s.recv(4096).decode().split("\n") if l)
 pid, ready = int(fields["MAINPID"]), fields.get("READY")
 with open(out, "w") as f:
     f.write(f"{rc} {ready} {pid}\n")
-_, status = os.waitpid(pid, 0)
+try:
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+except ChildProcessError:  # not ours (started before us): only its end is seen
+    import select
+    select.select([os.pidfd_open(pid)], [], [])
+    code = "gone"
 with open(out, "a") as f:
-    f.write(f"{os.waitstatus_to_exitcode(status)}\n")
+    f.write(f"{code}\n")
 ' "$@"
 }
 lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
@@ -109,7 +116,25 @@ test_sdnotify_conmon_makes_the_shim_the_main_process() {
     manager=$!
     wait "$manager" || fail "the manager failed"
     expect_eq "$(sed -n 2p "$TESTDIR/manager.out")" 0 "the shim's exit code"
-    expect_rc 0 rm unit
+    # A container already running: ready as it is, its shim the main process.
+    expect_rc 0 run -d --name up busybox sleep 1000
+    rm -f "$TESTDIR/notify.sock" "$TESTDIR/manager.out"
+    sd_manager "$TESTDIR/notify.sock" "$TESTDIR/manager.out" "$MINIRT" start --sdnotify=conmon up &
+    manager=$!
+    wait_for 60 lines_at_least "$TESTDIR/manager.out" 1
+    expect_eq "$(head -1 "$TESTDIR/manager.out")" "0 1 $(shim_of up)" "an already running container"
+    expect_rc 0 kill up
+    wait "$manager" || fail "the manager failed"
+    expect_eq "$(sed -n 2p "$TESTDIR/manager.out")" gone "the shim's end after kill"
+    # A restart that cannot start: the shim exits with that failure, not 0.
+    expect_rc 0 create --name broken --restart on-failure:1 busybox sh -c 'rm /bin/sh; exit 1'
+    rm -f "$TESTDIR/notify.sock" "$TESTDIR/manager.out"
+    sd_manager "$TESTDIR/notify.sock" "$TESTDIR/manager.out" "$MINIRT" start --sdnotify=conmon broken &
+    manager=$!
+    wait "$manager" || fail "the manager failed"
+    expect_eq "$(json_field broken .state.reason)" exec-failed "broken's reason"
+    expect_eq "$(sed -n 2p "$TESTDIR/manager.out")" 127 "the shim's exit code after the failed restart"
+    expect_rc 0 rm unit up broken
     assert_clean
 }
 
@@ -133,6 +158,27 @@ test_generate_and_sdnotify_refusals() {
     expect_contains "$ERR" "without --new" "error"
     expect_rc 0 generate systemd old
     expect_rc 125 generate systemd no-such-container
+    expect_rc 125 generate systemd --container-prefix $'x\nExecStartPre=/bin/false' old
+    expect_rc 125 generate systemd --separator / --files old
     expect_rc 0 rm old old2
+    assert_clean
+}
+
+# --new reads the recorded command as run parses it: an optional value
+# (--pin-cpu) never takes the next word, and a -- stays before the image.
+test_generate_systemd_new_reads_the_command_as_run_does() {
+    expect_rc 0 create --pin-cpu -l a=b --name g2 busybox sleep 1000
+    expect_rc 0 generate systemd --new g2
+    local start
+    start=$(sed -n 's/^ExecStart=//p' <<<"$OUT")
+    expect_contains "$start" "run --sdnotify=conmon -d --name g2 --pin-cpu -l a=b busybox sleep 1000" "ExecStart"
+    expect_rc 0 create --name g3 -- busybox sleep 1000
+    expect_rc 0 generate systemd --new g3
+    start=$(sed -n 's/^ExecStart=//p' <<<"$OUT")
+    expect_contains "$start" "run --sdnotify=conmon -d --name g3 -- busybox sleep 1000" "ExecStart with --"
+    expect_rc 0 rm g2 g3
+    sd_exec "$start" || fail "the ExecStart with -- failed"
+    wait_for 30 is_running g3
+    expect_rc 0 rm -f g3
     assert_clean
 }

@@ -97,25 +97,36 @@ TEST_CASE("health.json: reset, results folded in, the status read without a DOM"
     Paths p;
     p.root = t.dir / "run";
     const std::string id(64, 'b');
+    CHECK_THROWS_AS(reset_health(p, id, 1), Error);  // its state directory is never made here
     std::filesystem::create_directories(p.state_dir(id));
     CHECK_FALSE(read_health(p, id));
     CHECK(read_health_status(p, id).empty());
-    reset_health(p, id);
+    const int64_t run = 1795528031123456789LL;
+    reset_health(p, id, run);
     CHECK(read_health_status(p, id) == "starting");
+    CHECK(read_health(p, id)->run_started_ns == run);
     Healthcheck check;
     check.retries = 1;
     // Output that is not UTF-8, with quotes that look like the key.
-    HealthResult r = result(1, 5 * kSec);
+    HealthResult r = result(1, run + 5 * kSec);
     r.output = "\"status\":\"healthy\" \xff\xfe";
-    auto [h, changed] = record_health_result(p, id, r, check, 0);
-    CHECK(changed);
-    CHECK(h.status == "unhealthy");
+    auto recorded = record_health_result(p, id, r, check, run);
+    REQUIRE(recorded);
+    CHECK(recorded->second);
+    CHECK(recorded->first.status == "unhealthy");
     CHECK(read_health_status(p, id) == "unhealthy");
     auto back = read_health(p, id);
     REQUIRE(back);
     CHECK(back->failing_streak == 1);
     REQUIRE(back->log.size() == 1);
     CHECK(back->log[0].output.starts_with("\"status\":\"healthy\" "));
-    reset_health(p, id);
+    // A check of an earlier run (one that outlived it) is not counted.
+    CHECK_FALSE(record_health_result(p, id, result(0, run + 6 * kSec), check, run - 1));
+    CHECK(read_health(p, id)->log.size() == 1);
+    reset_health(p, id, run + 1);
     CHECK(read_health(p, id)->log.empty());
+    // Gone with its state directory: nothing recorded, nothing made again.
+    std::filesystem::remove_all(p.state_dir(id));
+    CHECK_FALSE(record_health_result(p, id, r, check, run + 1));
+    CHECK_FALSE(std::filesystem::exists(p.state_dir(id)));
 }

@@ -89,6 +89,9 @@ po::options_description run_options(bool create);
 
 // --sdnotify's value: true for conmon, false for ignore; Error otherwise.
 bool parse_sdnotify(const std::string& value);
+// --sdnotify=conmon, as podman's: with $NOTIFY_SOCKET set (systemd's
+// Type=notify), says the container's shim is the main process and READY=1.
+void notify_systemd_ready(const Store& store, const std::string& id);
 
 // The resource flags of run (--mem, --cpus, ...), shared with future verbs.
 void add_resource_options(po::options_description& desc);
@@ -138,9 +141,11 @@ int follow_started(Context& ctx, const ContainerConfig& config, Launched& launch
 
 // Journals a container event (state/events.hpp) with its name and image;
 // never fails the verb.
-// The containers a verb names, or with -a/--all every one (every running
-// one: `running`) by id; a usage error for both or neither.
-std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, const char* usage, bool running);
+// The containers a verb names, or with -a/--all, by id: every one, or
+// (`running`) every running or paused one, and (`restarting`) those waiting
+// to restart too. A usage error for both or neither.
+std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, const char* usage, bool running,
+                                        bool restarting = false);
 
 // --env-file FILE...: podman's format, KEY=VALUE lines (the value as it
 // stands, quotes and spaces kept), KEY alone for this environment's value

@@ -42,8 +42,9 @@ bool image_matches(const ContainerConfig& c, const std::string& value) {
 }  // namespace
 
 ContainerFilter ContainerFilter::parse(const Store& store, const std::vector<std::string>& specs,
-                                       const std::vector<std::string>& keys) {
+                                       const std::vector<std::string>& keys, bool at_boot) {
     ContainerFilter f;
+    f.at_boot_ = at_boot;
     for (const auto& spec : specs) {
         auto eq = spec.find('=');
         if (eq == std::string::npos || eq == 0) throw Error("invalid --filter " + quote_for_message(spec) + ": KEY=VALUE");
@@ -114,7 +115,7 @@ bool ContainerFilter::matches_one(const Store& store, const std::string& key, si
         RestartPolicy::Kind kind = parse_restart_policy(value).kind;
         if (c->restart.kind != kind) return false;
         // At boot: only those the user had not stopped (Docker's rule).
-        return kind != RestartPolicy::Kind::UnlessStopped ||
+        return !at_boot_ || kind != RestartPolicy::Kind::UnlessStopped ||
                ::access(store.paths().user_stopped_file(v.id).c_str(), F_OK) < 0;
     }
     return false;

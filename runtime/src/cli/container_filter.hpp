@@ -17,8 +17,10 @@ class ContainerFilter {
 public:
     // Error (125) for a key outside `keys`, or a value that cannot match
     // (a bad status, exit code or regex; before=/since= naming no container).
+    // `at_boot` (start --all): restart-policy=unless-stopped leaves out the
+    // containers the user stopped, Docker's rule for what comes back.
     static ContainerFilter parse(const Store& store, const std::vector<std::string>& specs,
-                                 const std::vector<std::string>& keys);
+                                 const std::vector<std::string>& keys, bool at_boot = false);
     bool empty() const { return by_key_.empty(); }
     // Whether matches() needs the container's config (labels, image,
     // networks, volumes, restart policy): list reads it only then.
@@ -30,6 +32,7 @@ private:
                      const ContainerConfig* c) const;
 
     std::map<std::string, std::vector<std::string>> by_key_;
+    bool at_boot_ = false;
     std::vector<std::regex> names_;       // name=, compiled, in by_key_["name"]'s order
     // before= and since=: when the containers they name were made, in
     // by_key_'s order.

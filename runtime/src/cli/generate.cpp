@@ -1,10 +1,16 @@
 // minirt generate systemd [--new] CONTAINER: a systemd unit that runs a
-// container, as podman's does. Its units are Type=notify: the shim, told
-// by --sdnotify=conmon, becomes the service's main process once the
-// container runs, and exits with the container's exit code (shim.hpp), so
+// container, as podman's does. Its units are Type=notify: with
+// --sdnotify=conmon the CLI tells systemd, before it exits, that the
+// container's shim is the service's main process and that it is ready;
+// the shim exits with the container's exit code (shim_main.cpp), so
 // systemd's Restart= sees the container fail. --new makes a fresh
 // container at each start from the command line that made this one.
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
 
 #include <fstream>
 #include <iostream>
@@ -22,6 +28,26 @@ bool parse_sdnotify(const std::string& value) {
     if (value == "container" || value == "healthy")
         throw Error("--sdnotify=" + value + " is not supported: minirt passes no NOTIFY_SOCKET into containers (use conmon or ignore)");
     throw Error("invalid --sdnotify " + quote_for_message(value) + ": use conmon or ignore");
+}
+
+void notify_systemd_ready(const Store& store, const std::string& id) {
+    const char* where = std::getenv("NOTIFY_SOCKET");
+    if (!where || (where[0] != '/' && where[0] != '@')) return;  // not under systemd: nothing to say
+    auto st = store.load_state(id);
+    if (!st || st->shim_pid <= 0) throw Error("--sdnotify=conmon: container " + id.substr(0, 12) + " has no shim");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    size_t len = std::strlen(where);
+    if (len >= sizeof addr.sun_path) throw Error("--sdnotify=conmon: NOTIFY_SOCKET is too long");
+    std::memcpy(addr.sun_path, where, len);
+    if (where[0] == '@') addr.sun_path[0] = '\0';  // an abstract socket
+    UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("--sdnotify=conmon: socket");
+    // The shim stays; we, the process systemd started, are about to go.
+    std::string message = "MAINPID=" + std::to_string(st->shim_pid) + "\nREADY=1\n";
+    auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+    if (::sendto(sock.get(), message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), size) < 0)
+        throw_errno("--sdnotify=conmon: tell systemd at " + std::string(where));
 }
 
 namespace {
@@ -66,6 +92,7 @@ std::vector<std::string> new_run_arguments(const std::vector<std::string>& recor
     size_t i = 1;  // past the verb
     for (; i < recorded.size(); ++i) {
         const std::string& a = recorded[i];
+        if (a == "--") break;  // the image and its command follow, kept with it
         if (a.size() < 2 || a[0] != '-') break;  // the image
         if (a[1] != '-') {
             // Short flags: booleans together (-dit), or one that takes a
@@ -75,7 +102,9 @@ std::vector<std::string> new_run_arguments(const std::vector<std::string>& recor
             for (size_t k = 1; k < a.size(); ++k) {
                 const po::option_description* o = desc.find_nothrow(std::string("-") + a[k], false);
                 if (!o) throw Error("the recorded command has an unknown flag " + quote_for_message(a));
-                if (o->semantic()->max_tokens() > 0) {
+                // As parse() reads it: an optional value (--pin-cpu) is only
+                // ever given with =, never as the next word.
+                if (o->semantic()->min_tokens() > 0) {
                     takes_value = k + 1 == a.size();  // else the rest is its value
                     kept += a.substr(k);
                     break;
@@ -89,7 +118,7 @@ std::vector<std::string> new_run_arguments(const std::vector<std::string>& recor
         std::string name = a.substr(2, a.find('=') - 2);
         const po::option_description* o = desc.find_nothrow(name, false);
         if (!o) throw Error("the recorded command has an unknown flag " + quote_for_message(a));
-        bool value_follows = o->semantic()->max_tokens() > 0 && a.find('=') == std::string::npos;
+        bool value_follows = o->semantic()->min_tokens() > 0 && a.find('=') == std::string::npos;
         bool drop = dropped.count(o->long_name()) > 0;
         if (!drop) out.push_back(a);
         if (value_follows && i + 1 < recorded.size()) {
@@ -134,6 +163,12 @@ int generate_systemd(Context& ctx, const Args& args) {
     bool fresh = p.vm.count("new") > 0;
     bool by_name = p.vm.count("name") > 0 || fresh;  // a fresh container's id is new each time
     std::string handle = by_name ? c.name : v.id;
+    for (const char* flag : {"container-prefix", "separator"}) {
+        const std::string& part = p.vm[flag].as<std::string>();
+        if (part.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.-") != std::string::npos)
+            throw Error(std::string("invalid --") + flag + " " + quote_for_message(part) +
+                        ": a unit name takes letters, digits, ':', '_', '.' and '-'");
+    }
     std::string unit = p.vm["container-prefix"].as<std::string>() + p.vm["separator"].as<std::string>() + handle + ".service";
     if (fresh && c.create_command.empty())
         throw Error("container " + c.name + " has no recorded run command (made by an older minirt): generate it without --new");

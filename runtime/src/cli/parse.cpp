@@ -37,7 +37,8 @@ void container_event(const Context& ctx, const std::string& id, const char* acti
     record_container_event(ctx.store.paths(), c, action, std::move(attributes));
 }
 
-std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, const char* usage, bool running) {
+std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, const char* usage, bool running,
+                                        bool restarting) {
     if (!p.vm.count("all")) {
         require_positional(p, 1, SIZE_MAX, usage);
         return p.positional;
@@ -45,7 +46,8 @@ std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, con
     require_positional(p, 0, 0, usage);
     std::vector<std::string> ids;
     for (const ContainerView& v : view_all(ctx.store))
-        if (!running || v.status == Status::Running || v.status == Status::Paused) ids.push_back(v.id);
+        if (!running || v.status == Status::Running || v.status == Status::Paused || (restarting && v.waiting_to_restart()))
+            ids.push_back(v.id);
     return ids;
 }
 

@@ -216,7 +216,7 @@ po::options_description run_options(bool create) {
     po::options_description desc("Options");
     if (!create)
         desc.add_options()("detach,d", "run in the background and print the container id")(
-            "sdnotify", po::value<std::string>(), "conmon: its shim tells systemd its PID once it runs; ignore (default)");
+            "sdnotify", po::value<std::string>(), "conmon: tell systemd ($NOTIFY_SOCKET) its shim's PID, and READY once it runs; ignore (default)");
     desc.add_options()
         ("tty,t", "give the command a pseudo-terminal")
         ("interactive,i", "keep stdin open (with -d: for `minirt attach`)")
@@ -298,7 +298,6 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
     // stdout/stderr (and with -i our stdin is the container's). With -t the
     // terminal goes through the attach socket.
     LaunchMode mode = detach ? LaunchMode{} : attached_mode(config, true);
-    mode.sdnotify = sdnotify;
     Launched launched;
     try {
         mode.netns = netns ? &*netns : nullptr;
@@ -317,6 +316,7 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
         throw;
     }
     lock.release();  // the shim's copy covers the rest of the start
+    if (sdnotify) notify_systemd_ready(ctx.store, config.id);
     if (detach) {
         std::cout << config.id << "\n";
         return 0;

@@ -63,7 +63,7 @@ int cmd_start(Context& ctx, const Args& args) {
         ("attach,a", "attach to its output (and its terminal) until it exits; the exit code is its")
         ("interactive,i", "attach its stdin too (implies -a)")
         ("detach-keys", po::value<std::string>()->default_value("ctrl-p,ctrl-q"), "keys that detach from its terminal")
-        ("sdnotify", po::value<std::string>(), "conmon: its shim tells systemd its PID once it runs (generate systemd's units); ignore");
+        ("sdnotify", po::value<std::string>(), "conmon: tell systemd ($NOTIFY_SOCKET) its shim's PID, and READY once it runs (generate systemd's units); ignore");
     Parsed p = parse(desc, args, usage);
     bool sdnotify = p.vm.count("sdnotify") && parse_sdnotify(p.vm["sdnotify"].as<std::string>());
     if (sdnotify && (p.vm.count("all") || p.positional.size() != 1 || p.vm.count("attach") || p.vm.count("interactive")))
@@ -72,7 +72,7 @@ int cmd_start(Context& ctx, const Args& args) {
     if (p.vm.count("all")) {
         require_positional(p, 0, 0, usage);
         if (p.vm.count("attach") || p.vm.count("interactive")) throw Error("--all and -a/-i: one container at a time");
-        return start_all(ctx, ContainerFilter::parse(ctx.store, flag_values(p.vm, "filter"), kStartFilterKeys));
+        return start_all(ctx, ContainerFilter::parse(ctx.store, flag_values(p.vm, "filter"), kStartFilterKeys, true));
     }
     require_positional(p, 1, SIZE_MAX, usage);
     if (p.vm.count("attach") || p.vm.count("interactive")) {
@@ -80,10 +80,10 @@ int cmd_start(Context& ctx, const Args& args) {
         return start_attached(ctx, p.positional[0], p.vm.count("interactive") > 0,
                               parse_detach_keys(p.vm["detach-keys"].as<std::string>()));
     }
-    LaunchMode mode;
-    mode.sdnotify = sdnotify;
     return for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string& handle) {
-        start_container(ctx.store, id, mode);
+        // One already running is ready as it is (a unit started again).
+        start_container(ctx.store, id);
+        if (sdnotify) notify_systemd_ready(ctx.store, id);
         std::cout << handle << "\n";
     });
 }

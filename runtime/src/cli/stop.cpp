@@ -12,9 +12,9 @@ int cmd_stop(Context& ctx, const Args& args) {
     po::options_description desc("Options");
     desc.add_options()("time,t", po::value<int>(),
                        "seconds to wait after SIGTERM before SIGKILL (0 = at once; default: its --stop-timeout, 10)")(
-        "all,a", "every running container");
+        "all,a", "every running container, and every one waiting to restart");
     Parsed p = parse(desc, args, usage);
-    std::vector<std::string> handles = handles_or_all(ctx, p, usage, true);
+    std::vector<std::string> handles = handles_or_all(ctx, p, usage, true, true);
     int timeout = stop_time_flag(p.vm);
     return for_each_handle(ctx, handles, [&](const std::string& id, const std::string& handle) {
         stop_container(ctx.store, id, timeout);

@@ -232,7 +232,6 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
     if (mode.pass_stdin) args.emplace_back("--pass-stdin");
     if (mode.netns && mode.netns->shim_end() >= 0) args.emplace_back("--netns");
     if (mode.tty_client) args.emplace_back("--tty-client");
-    if (mode.sdnotify) args.emplace_back("--sdnotify");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

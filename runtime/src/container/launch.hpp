@@ -29,9 +29,6 @@ struct LaunchMode {
     bool attached = false;    // the shim relays output to our stdout/stderr
     bool pass_stdin = false;  // our stdin becomes the container's (run -i)
     bool tty_client = false;  // the CLI attaches to the terminal (run -t)
-    // --sdnotify=conmon: the shim tells systemd (NOTIFY_SOCKET) its PID and
-    // READY=1 once the container runs, as podman's conmon does.
-    bool sdnotify = false;
     NetnsMaker* netns = nullptr;  // the shim's network namespace comes from here
 };
 

@@ -69,13 +69,18 @@ void act_on_unhealthy(const Store& store, const ContainerConfig& c, const Health
         if (UniqueFd init = open_pidfd(t.pid, t.pid_start)) signal_pidfd(init.get(), SIGKILL);
         return;
     case HealthAction::Restart:
-        if (UniqueFd shim = open_pidfd(t.shim_pid, t.shim_start)) signal_pidfd(shim.get(), health_restart_signal());
+        // Only while the run it checked lives: its shim outlives it (the
+        // same PID runs the next run), and must not kill that one.
+        if (UniqueFd init = open_pidfd(t.pid, t.pid_start))
+            if (UniqueFd shim = open_pidfd(t.shim_pid, t.shim_start)) signal_pidfd(shim.get(), health_restart_signal());
         return;
     case HealthAction::Stop:
         stop_unhealthy(store, c, t);
         return;
     }
 }
+
+constexpr int kReapAfterKillMs = 2000;
 
 std::string seconds_text(int64_t ns) {
     return ns % 1'000'000'000 == 0 ? std::to_string(ns / 1'000'000'000) + "s" : std::to_string(ns / 1'000'000) + "ms";
@@ -134,13 +139,20 @@ HealthResult run_health_check(const Paths& paths, const HealthTarget& t, const H
         if (fds[1].revents) out_open = read_output(out.read.get(), result.output);
         if (fds[0].revents) break;
     }
+    int status = 0;
     if (timed_out) {
         // Its session's group, which is its own (the exec's setsid), then
-        // the bridge waiting for it.
+        // the bridge waiting for it. In a container paused meanwhile they
+        // are frozen, and die only when it thaws: the bridge is then left
+        // to whoever reaps our orphans (the shim, a subreaper), not waited for.
         ::kill(-started.process, SIGKILL);
         ::kill(started.process, SIGKILL);
+        pollfd p{bridge.get(), POLLIN, 0};
+        if (::poll(&p, 1, kReapAfterKillMs) == 1) status = started.bridge.wait();
+        else started.bridge.release();
+    } else {
+        status = started.bridge.wait();
     }
-    int status = started.bridge.wait();
     // What it wrote before it ended; a child it left in the background
     // and still holding the pipe is not waited for.
     if (out_open) read_output(out.read.get(), result.output);
@@ -158,7 +170,16 @@ std::pair<Health, HealthResult> check_health(const Store& store, const Container
                                              const HealthTarget& target, const sigset_t& blocked) {
     const Healthcheck& check = *config.healthcheck;
     HealthResult result = run_health_check(store.paths(), target, check, blocked);
-    auto [health, changed] = record_health_result(store.paths(), target.id, result, check, target.started_ns);
+    // Counted only for the run it checked, and only if that run was
+    // running all along: paused meanwhile, a check times out for nothing.
+    auto st = store.load_state(target.id);
+    auto recorded = st && st->status == Status::Running && st->pid == target.pid
+                        ? record_health_result(store.paths(), target.id, result, check, target.started_ns)
+                        : std::nullopt;
+    if (!recorded)
+        throw Error("container " + target.id.substr(0, 12) +
+                    " was paused, stopped or removed during its health check: the check is not counted");
+    auto& [health, changed] = *recorded;
     if (changed) record_container_event(store.paths(), config, "health_status", {{"health_status", health.status}});
     if (health.status == "unhealthy") act_on_unhealthy(store, config, target);
     return {std::move(health), std::move(result)};

@@ -9,13 +9,11 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
@@ -96,7 +94,6 @@ private:
     // The end.
     void finish();
     void journal_exit(int code, bool oom) noexcept;
-    void notify_systemd() noexcept;
     void record_failed_restart(const Error& e) noexcept;
     void restart_after_backoff();
     bool sleep_unless_called_off(int ms);
@@ -487,7 +484,7 @@ void Shim::release_setup_memory() {
 // start (Docker's and podman's), none with an interval of 0 ("disable").
 void Shim::start_health_checks(const ContainerState& running) {
     try {
-        reset_health(store_.paths(), args_.id);
+        reset_health(store_.paths(), args_.id, running.started_ns);
     } catch (const Error& e) {
         log_->note("minirt: health check: " + e.message());
     }
@@ -830,7 +827,7 @@ int Shim::run() {
         if (args_.restarted) record_failed_restart(e);
         // Nothing was started: the CLI undoes creation itself for `run`.
         report(Message::failed(e.exit_code(), e.message()));
-        return 1;
+        return e.exit_code() ? e.exit_code() : kExitMinirtError;  // the start failed: never 0
     }
     // Read and filled in while the init builds its root (the CLI's lock,
     // still held, keeps everyone else from changing it meanwhile).
@@ -857,7 +854,7 @@ int Shim::run() {
         }
         startup_lock_.release();
         report(failure_report_);
-        return 0;
+        return failure_report_.code ? failure_report_.code : kExitMinirtError;
     }
     {
         // Still covered by the lock the CLI took before spawning us.
@@ -883,7 +880,6 @@ int Shim::run() {
         if (config_.healthcheck) start_health_checks(st);
         startup_lock_.release();
         report(Message::started(st.pid, st.pid_start));
-        if (args_.sdnotify) notify_systemd();
         record_container_event(store_.paths(), config_, "start");
         // Running again: no longer stopped by the user (see start --all).
         ::unlink(store_.paths().user_stopped_file(args_.id).c_str());
@@ -908,26 +904,6 @@ int Shim::run() {
     finish();
     if (restart_) restart_after_backoff();
     return exit_code_;
-}
-
-// systemd's notify protocol, as conmon speaks it for podman's
-// --sdnotify=conmon: we become the unit's main process, ready now. The
-// variable goes with it: a shim exec'd for a restart says nothing again.
-void Shim::notify_systemd() noexcept {
-    const char* where = ::getenv("NOTIFY_SOCKET");
-    if (!where || (where[0] != '/' && where[0] != '@')) return;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    size_t len = std::strlen(where);
-    if (len >= sizeof addr.sun_path) return;
-    std::memcpy(addr.sun_path, where, len);
-    if (where[0] == '@') addr.sun_path[0] = '\0';  // an abstract socket
-    UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    std::string message = "MAINPID=" + std::to_string(::getpid()) + "\nREADY=1\n";
-    auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
-    if (!sock || ::sendto(sock.get(), message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), size) < 0)
-        log_->note(std::string("minirt: --sdnotify: ") + std::strerror(errno));
-    ::unsetenv("NOTIFY_SOCKET");
 }
 
 // --restart: the exit is recorded as restarting; after the backoff the

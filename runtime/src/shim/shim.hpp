@@ -26,7 +26,6 @@ struct ShimArgs {
     // Started again by its own shim (--restart), which waited this long
     // first: no CLI, no report pipe; the restart count carries on.
     bool restarted = false;
-    bool sdnotify = false;  // tell systemd once the container runs
     int restart_delay_ms = 0;
 };
 

@@ -7,14 +7,11 @@
 //   fd 5    with --netns: a socket that brings the container's network
 //           namespace, loopback up (see NetnsMaker in launch.hpp)
 //   argv    minirt-shim ROOT STORAGE ID [--attached] [--pass-stdin] [--netns] [--tty-client]
-//           [--restarted=DELAY_MS] [--sdnotify]
+//           [--restarted=DELAY_MS]
 //
 // --restarted: the container's shim starts it again after it exited
 // (--restart), having waited DELAY_MS; it execs this program with the
 // container's lock at fd 4 and no report pipe (nobody waits for a report).
-// --sdnotify: once the container runs, tell systemd ($NOTIFY_SOCKET) our
-// PID as the service's main PID, and READY=1.
-//
 // Its exit status is the container's exit code (as conmon's), so that a
 // systemd unit whose main process it is sees the container fail.
 //
@@ -60,7 +57,6 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[i], "--pass-stdin") == 0) args.pass_stdin = true;
         else if (std::strcmp(argv[i], "--netns") == 0) args.netns_fd = kNetnsFd;
         else if (std::strcmp(argv[i], "--tty-client") == 0) args.tty_client = true;
-        else if (std::strcmp(argv[i], "--sdnotify") == 0) args.sdnotify = true;
         else return usage((std::string("unknown flag ") + argv[i]).c_str());
     }
     // The CLI resolved --root/--storage and the environment already: the

@@ -1,13 +1,14 @@
 #include "state/health.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
-#include "common/file_lock.hpp"
+#include "common/fd.hpp"
 #include "common/json_number.hpp"
 #include "common/parse.hpp"
 
@@ -18,7 +19,16 @@ using nlohmann::json;
 namespace {
 
 fs::path health_file(const Paths& paths, const std::string& id) { return paths.state_dir(id) / "health.json"; }
-fs::path health_lock(const Paths& paths, const std::string& id) { return paths.state_dir(id) / "health.lock"; }
+// The lock in the state directory, which must be there: a check finishing
+// after `rm` must not make it again. Released with the descriptor.
+UniqueFd lock_health(const Paths& paths, const std::string& id) {
+    fs::path path = paths.state_dir(id) / "health.lock";
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw_errno("open " + path.string());
+    while (::flock(fd.get(), LOCK_EX) < 0)
+        if (errno != EINTR) throw_errno("lock " + path.string());
+    return fd;
+}
 
 // The output may be any bytes: stored as valid UTF-8 (invalid bytes
 // replaced), so every later dump of it succeeds.
@@ -139,13 +149,17 @@ json to_json(const Health& h) {
                        {"end", format_rfc3339(r.end_ns)},
                        {"exit_code", r.exit_code},
                        {"output", r.output}});
-    return {{"status", h.status}, {"failing_streak", h.failing_streak}, {"log", log}};
+    return {{"run_started", format_rfc3339(h.run_started_ns)},
+            {"status", h.status},
+            {"failing_streak", h.failing_streak},
+            {"log", log}};
 }
 
 Health health_from_json(const std::string& text, const fs::path& source) {
     try {
         json j = json::parse(text);
         Health h;
+        if (j.contains("run_started")) h.run_started_ns = parse_time_spec(j["run_started"].get<std::string>(), "run_started");
         h.status = j.at("status").get<std::string>();
         if (h.status != "starting" && h.status != "healthy" && h.status != "unhealthy")
             throw Error("bad status " + quote_for_message(h.status));
@@ -181,25 +195,37 @@ bool apply_health_result(Health& h, const HealthResult& r, const Healthcheck& ch
     return h.status != before;
 }
 
-void reset_health(const Paths& paths, const std::string& id) {
-    FileLock lock = FileLock::acquire(health_lock(paths, id));
-    write_health(paths, id, Health{});
+void reset_health(const Paths& paths, const std::string& id, int64_t started_ns) {
+    UniqueFd lock = lock_health(paths, id);
+    Health h;
+    h.run_started_ns = started_ns;
+    write_health(paths, id, h);
 }
 
-std::pair<Health, bool> record_health_result(const Paths& paths, const std::string& id, const HealthResult& r,
-                                             const Healthcheck& check, int64_t started_ns) {
-    FileLock lock = FileLock::acquire(health_lock(paths, id));
+std::optional<std::pair<Health, bool>> record_health_result(const Paths& paths, const std::string& id,
+                                                            const HealthResult& r, const Healthcheck& check,
+                                                            int64_t started_ns) {
+    UniqueFd lock;
+    try {
+        lock = lock_health(paths, id);
+    } catch (const Error&) {
+        return std::nullopt;  // its state directory is gone: removed
+    }
     Health h;
+    h.run_started_ns = started_ns;
     if (auto text = read_file_if_exists(health_file(paths, id))) {
         try {
             h = health_from_json(*text, health_file(paths, id));
         } catch (const Error&) {
             // A damaged record starts over: it holds nothing but past checks.
+            h = Health{};
+            h.run_started_ns = started_ns;
         }
     }
+    if (h.run_started_ns != started_ns) return std::nullopt;
     bool changed = apply_health_result(h, r, check, started_ns);
     write_health(paths, id, h);
-    return {std::move(h), changed};
+    return std::make_pair(std::move(h), changed);
 }
 
 std::optional<Health> read_health(const Paths& paths, const std::string& id) {

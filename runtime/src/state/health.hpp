@@ -56,6 +56,7 @@ constexpr size_t kHealthLogKept = 5;
 
 // What the checks of the current run found: Docker's and podman's words.
 struct Health {
+    int64_t run_started_ns = 0;  // the run these checks are of (its state's started_at)
     std::string status = "starting";  // "starting", "healthy", "unhealthy"
     int failing_streak = 0;
     std::vector<HealthResult> log;  // the last kHealthLogKept, oldest first
@@ -69,13 +70,17 @@ Health health_from_json(const std::string& text, const fs::path& source);
 // changed.
 bool apply_health_result(Health& h, const HealthResult& r, const Healthcheck& check, int64_t started_ns);
 
-// health.json of a container: begun anew at each start of its command;
-// a check's result is folded in under health.lock. Both in its state
-// directory, which goes with it.
-void reset_health(const Paths& paths, const std::string& id);
-// Returns the health after `r`, and whether its status changed.
-std::pair<Health, bool> record_health_result(const Paths& paths, const std::string& id, const HealthResult& r,
-                                             const Healthcheck& check, int64_t started_ns);
+// health.json of a container: begun anew at each start of its command
+// (the run that started at `started_ns`); a check's result is folded in
+// under health.lock. Both in its state directory, which goes with it and
+// is never made here.
+void reset_health(const Paths& paths, const std::string& id, int64_t started_ns);
+// Returns the health after `r`, and whether its status changed; nullopt
+// where the record is of another run (or gone): a check that outlived the
+// run it checked is not counted.
+std::optional<std::pair<Health, bool>> record_health_result(const Paths& paths, const std::string& id,
+                                                            const HealthResult& r, const Healthcheck& check,
+                                                            int64_t started_ns);
 // nullopt where the container has no health record (no check, or not
 // started since it got one).
 std::optional<Health> read_health(const Paths& paths, const std::string& id);
