@@ -113,7 +113,7 @@ int cmd_exec(Context& ctx, const Args& args) {
     r.spec = &spec;
     r.seccomp_cache = SeccompCache::in_root(ctx.store.paths().root);
     oci::Process& proc = r.process;
-    proc = spec.process;
+    proc = engine::exec_process(spec);
     proc.args.assign(p.positional.begin() + 1, p.positional.end());
     std::vector<std::string> env = env_file_entries(flag_values(p.vm, "env-file"));
     for (const auto& e : flag_values(p.vm, "env")) env.push_back(e);
@@ -143,11 +143,6 @@ int cmd_exec(Context& ctx, const Args& args) {
         }
     }
     proc.caps = CapSets::for_user(proc.caps.bounding, proc.uid);
-    // --pin-cpu is the container's command's: an exec'd one shares its
-    // nice value, not its CPU and real-time policy.
-    proc.sched_policy.reset();
-    proc.sched_priority = 0;
-    proc.cpu_affinity.clear();
 
     // The group the command joins: the recorded one, or (for a record that
     // names none) the one the container's id gives. Never none while the

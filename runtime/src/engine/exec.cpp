@@ -122,6 +122,14 @@ void forward(int sig) {
 
 }  // namespace
 
+oci::Process exec_process(const oci::Spec& spec) {
+    oci::Process p = spec.process;
+    p.sched_policy.reset();
+    p.sched_priority = 0;
+    p.cpu_affinity.clear();
+    return p;
+}
+
 int exec_namespaces(const oci::Spec& spec, bool& join_user, bool has_cgroup) {
     int flags = 0;
     join_user = false;

@@ -38,6 +38,12 @@ struct ExecStarted {
     pid_t process = 0;  // as seen from here
 };
 
+// The process an exec into a container of `spec` runs unless told
+// otherwise: the container's own (user, capabilities, rlimits, env, cwd,
+// no_new_privs, nice value), without its command's CPU pinning and
+// real-time policy (--pin-cpu), which an exec'd one does not share.
+oci::Process exec_process(const oci::Spec& spec);
+
 // Forks the bridge and returns once the process has exec'd; throws Error
 // with 125, 126 or 127 if it could not. The signals in `blocked` must be
 // blocked by the caller (they stay so here; the bridge unblocks them).

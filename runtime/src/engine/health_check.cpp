@@ -99,12 +99,9 @@ HealthResult run_health_check(const Paths& paths, const HealthTarget& t, const H
     ExecRequest r;
     r.spec = &spec;
     r.seccomp_cache = SeccompCache::in_root(paths.root);
-    r.process = spec.process;
+    r.process = exec_process(spec);
     r.process.args = check.command;
     r.process.terminal = false;
-    r.process.sched_policy.reset();
-    r.process.sched_priority = 0;
-    r.process.cpu_affinity.clear();
     r.pidfd = pidfd.get();
     r.cgroup = t.cgroup;
     r.stdin_null = true;
