@@ -92,7 +92,7 @@ private:
     void event_loop();
     void reap();
     // The end.
-    void finish();
+    int finish();  // the container's exit code
     void journal_exit(int code, bool oom) noexcept;
     void record_failed_restart(const Error& e) noexcept;
     void restart_after_backoff();
@@ -143,7 +143,6 @@ private:
     bool drop_pages_ = false;
     int64_t started_ms_ = 0;  // monotonic: how long the run lasted decides the backoff
     bool restart_ = false;  // the exit is recorded as restarting (--restart)
-    int exit_code_ = 0;     // the container's, which is ours
     UniqueFd health_timer_;
     pid_t health_runner_ = -1;  // the check under way, if one is
     engine::HealthTarget health_target_;
@@ -649,7 +648,7 @@ void Shim::remove_container() {
     if (!lock.stale()) store_.remove(args_.id, lock);
 }
 
-void Shim::finish() {
+int Shim::finish() {
     stop_health_checks();
     int code;
     int sig = 0;
@@ -659,7 +658,6 @@ void Shim::finish() {
     } else {
         code = WEXITSTATUS(wait_status_);
     }
-    exit_code_ = code;
     // A container that stays must not be started again while its old
     // overlay still exists: let its namespace go before recording the exit.
     // A --rm one is gone once reported, so its teardown waits until then.
@@ -741,6 +739,7 @@ void Shim::finish() {
         record_container_event(store_.paths(), config_, "remove");
     }
     mount_ns_.reset();  // --rm: now the kernel unmounts the container's filesystems
+    return code;
 }
 
 void Shim::record_failed_restart(const Error& e) noexcept {
@@ -901,9 +900,9 @@ int Shim::run() {
         ::kill(child_, SIGKILL);
         ::waitpid(child_, &wait_status_, 0);
     }
-    finish();
+    int code = finish();
     if (restart_) restart_after_backoff();
-    return exit_code_;
+    return code;  // the container's is ours
 }
 
 // --restart: the exit is recorded as restarting; after the backoff the
