@@ -1,10 +1,6 @@
 // minirt start / restart: run a stopped container again with its original
 // configuration; its writable layer is kept.
-#include <unistd.h>
-
-#include <algorithm>
 #include <iostream>
-#include <map>
 
 #include "cli/attach.hpp"
 #include "cli/cli.hpp"

@@ -263,10 +263,6 @@ void reconcile_with_kernel(const Store& store, ContainerView& v, bool thorough) 
     v.reason = v.shim_alive ? "" : "shim lost; container unowned";
 }
 
-}  // namespace
-
-namespace {
-
 void read_live_health(const Store& store, ContainerView& v) {
     if (v.summary.healthcheck && (v.status == Status::Running || v.status == Status::Paused))
         v.health = read_health_status(store.paths(), v.id);
