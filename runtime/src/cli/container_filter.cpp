@@ -7,6 +7,7 @@
 #include "cli/cli.hpp"
 #include "common/error.hpp"
 #include "common/parse.hpp"
+#include "image/reference.hpp"
 
 namespace minirt::cli {
 
@@ -24,16 +25,17 @@ std::string joined(const std::vector<std::string>& words) {
 
 bool contains(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
-// ancestor=: the image by the name the container was made with, that
-// name without its :latest or its registry, or the image's id (prefix).
+// ancestor=: the image by the name the container was made with, as
+// given (its :latest implied) or as a short name of it, or the image's id
+// (prefix).
 bool image_matches(const ContainerConfig& c, const std::string& value) {
-    std::string with_tag = value.find(':', value.rfind('/') == std::string::npos ? 0 : value.rfind('/')) == std::string::npos
-                               ? value + ":latest"
-                               : value;
-    std::string image = c.image.find(':', c.image.rfind('/') == std::string::npos ? 0 : c.image.rfind('/')) == std::string::npos
-                            ? c.image + ":latest"
-                            : c.image;
-    if (image == with_tag || image.ends_with("/" + with_tag)) return true;
+    if (c.image == value) return true;
+    try {
+        ImageReference have = parse_reference(c.image), want = parse_reference(value);
+        if (have.str() == want.str() || short_name_matches(have, want)) return true;
+    } catch (const Error&) {
+        // Not a reference (an imported image's plain name): by its name alone.
+    }
     std::string id = c.image_id.starts_with("sha256:") ? c.image_id.substr(7) : c.image_id;
     std::string want = value.starts_with("sha256:") ? value.substr(7) : value;
     return !id.empty() && want.size() >= 3 && id.starts_with(want);

@@ -438,10 +438,8 @@ std::string named_by(const StoredImage& img, const std::string& text) {
         if (!want.registry.empty()) return "";
         for (const auto& n : img.names) {
             ImageReference have = parse_reference(n);
-            bool same = (have.repository == want.repository || have.repository == "library/" + want.repository ||
-                         have.repository.ends_with("/" + want.repository)) &&
-                        have.tag == want.tag;
-            if (same && (best.empty() || have.registry == "localhost")) best = n;
+            if (short_name_matches(have, {"", want.repository, want.tag, ""}) && (best.empty() || have.registry == "localhost"))
+                best = n;
         }
     } catch (const Error&) {
     }

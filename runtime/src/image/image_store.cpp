@@ -129,11 +129,7 @@ std::optional<StoredImage> ImageStore::find(const std::string& text) const {
             if (n == full) return i;
             if (!want.registry.empty()) continue;
             ImageReference have = parse_reference(n);
-            bool same_repo = have.repository == want.repository || have.repository == "library/" + want.repository ||
-                             have.repository.ends_with("/" + want.repository);
-            if (same_repo && have.tag == want.tag && (want.digest.empty() || have.digest == want.digest) &&
-                (!shortmatch || have.registry == "localhost"))
-                shortmatch = i;
+            if (short_name_matches(have, want) && (!shortmatch || have.registry == "localhost")) shortmatch = i;
         }
     return shortmatch;
 }

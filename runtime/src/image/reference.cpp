@@ -116,4 +116,10 @@ bool looks_like_reference(const std::string& text) {
     }
 }
 
+bool short_name_matches(const ImageReference& have, const ImageReference& want) {
+    bool same_repo = have.repository == want.repository || have.repository == "library/" + want.repository ||
+                     have.repository.ends_with("/" + want.repository);
+    return want.registry.empty() && same_repo && have.tag == want.tag && (want.digest.empty() || have.digest == want.digest);
+}
+
 }  // namespace minirt

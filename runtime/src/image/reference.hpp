@@ -22,6 +22,11 @@ struct ImageReference {
 // "latest".
 ImageReference parse_reference(const std::string& text);
 
+// Whether `have` (an image's name) is what the short name `want` (no
+// registry) says, as podman resolves one: the same repository, or it
+// under library/ or any path, with the same tag (and digest, if given).
+bool short_name_matches(const ImageReference& have, const ImageReference& want);
+
 // Whether `text` could be a reference at all (not a path, not an id).
 bool looks_like_reference(const std::string& text);
 
