@@ -89,7 +89,7 @@ test_events_bad_filters_and_formats() {
     expect_contains "$ERR" "invalid --filter"
     expect_rc 125 events --filter nonsense --until 0s
     expect_rc 125 events --format '{{.Nope}}' --until 0s
-    expect_contains "$ERR" "invalid --format field"
+    expect_contains "$ERR" "template: can't evaluate field Nope"
     expect_rc 125 events --since yesterday --until 0s
     expect_contains "$ERR" "invalid --since"
 }

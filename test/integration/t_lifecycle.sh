@@ -318,7 +318,7 @@ test_list_formats() {
     mr status j1
     expect_contains "$OUT" "Status:"
     expect_contains "$OUT" "Up "
-    expect_rc 125 list --format yaml
+    expect_rc 125 list --format '{{.Nope}}'
     # What list shows comes from state.json's copy of the config: the same
     # as inspect's, newest first; ps shows the running one only.
     mr list --format json

@@ -68,18 +68,18 @@ nlohmann::json event_json(const Event& e) {
     return j;
 }
 
-std::string event_field(const Event& e, const std::string& name) {
-    if (name == "ID") return e.id;
-    if (name == "Name") return e.name;
-    if (name == "Image") return e.image;
-    if (name == "Status") return e.action;
-    if (name == "Type") return e.type;
-    if (name == "Time") return format_rfc3339(e.time_ns);
-    if (name == "TimeNano") return std::to_string(e.time_ns);
-    if (name == "ContainerExitCode") return attribute(e, "exitCode");
-    if (name == "HealthStatus") return attribute(e, "health_status");
-    throw Error("invalid --format field " + quote_for_message(name) +
-                ": use ID, Name, Image, Status, Type, Time, TimeNano, ContainerExitCode or HealthStatus");
+// podman's `events --format TEMPLATE` fields.
+nlohmann::json event_fields(const Event& e) {
+    return nlohmann::json{{"ID", e.id},
+                          {"Name", e.name},
+                          {"Image", e.image},
+                          {"Status", e.action},
+                          {"Type", e.type},
+                          {"Time", format_rfc3339(e.time_ns)},
+                          {"TimeNano", e.time_ns},
+                          {"ContainerExitCode", attribute(e, "exitCode")},
+                          {"HealthStatus", attribute(e, "health_status")},
+                          {"Attributes", e.attributes}};
 }
 
 // A value from the journal as one line of plain text: control characters
@@ -134,15 +134,13 @@ int cmd_events(Context& ctx, const Args& args) {
     std::vector<Filter> filters;
     for (const auto& f : flag_values(p.vm, "filter")) filters.push_back(filter_of(f));
     std::string format = p.vm.count("format") ? p.vm["format"].as<std::string>() : std::string();
+    std::optional<TemplateFormat> tmpl = TemplateFormat::parse(format, {"Attributes"});
     auto render = [&](const Event& e) {
-        if (format.empty()) return event_text(e);
-        if (format == "json") return event_json(e).dump();
-        return expand_template(format, [&](const std::string& name) { return event_field(e, name); });
+        if (tmpl) return tmpl->render(event_fields(e));
+        if (format == "json") return event_json(e).dump() + "\n";
+        return event_text(e) + "\n";
     };
-    if (!format.empty() && format != "json") {
-        Event probe;
-        render(probe);  // a bad template is refused before anything is read
-    }
+    if (tmpl) render(Event{});  // a field that no event has is refused before anything is read
     ::signal(SIGPIPE, SIG_IGN);
     EventReader reader(ctx.store.paths());
     // Without --since or --until only what happens from now on (podman's).
@@ -152,7 +150,7 @@ int cmd_events(Context& ctx, const Args& args) {
             if (first && !history) continue;
             if ((since && e.time_ns < *since) || (until && e.time_ns > *until)) continue;
             if (!std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return f(e); })) continue;
-            std::cout << render(e) << "\n" << std::flush;
+            std::cout << render(e) << std::flush;
             if (!std::cout) return 0;  // the reader went away
         }
         if (until && now_ns() > *until) return 0;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/format_template.hpp"
 #include "common/parse.hpp"
 #include "image/image.hpp"
 #include "image/image_store.hpp"
@@ -51,21 +52,30 @@ json inspect_json(const Paths& paths, const std::string& text) {
 }
 
 int inspect(Context& ctx, const Args& args) {
-    const char* usage = "minirt image inspect IMAGE...";
+    const char* usage = "minirt image inspect [--format json|TEMPLATE] IMAGE...";
     po::options_description desc("Options");
+    desc.add_options()("format,f", po::value<std::string>()->default_value("json"), "json, or a Go template such as {{.Config.Cmd}}");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
+    std::optional<TemplateFormat> tmpl = TemplateFormat::parse(p.vm["format"].as<std::string>(),
+                                                               {"Labels", "ExposedPorts", "Volumes", "Annotations"});
     json out = json::array();
     int rc = 0;
     for (const auto& name : p.positional) {
         try {
-            out.push_back(inspect_json(ctx.store.paths(), name));
+            json j = inspect_json(ctx.store.paths(), name);
+            if (tmpl) {
+                j["ID"] = j["Id"];  // podman's field is ID, its JSON's Id: templates take both
+                std::cout << tmpl->render(j) << std::flush;
+                continue;
+            }
+            out.push_back(std::move(j));
         } catch (const Error& e) {
             std::cerr << ctx.program << ": " << e.message() << "\n";
             rc = e.exit_code();
         }
     }
-    std::cout << out.dump(4) << "\n";
+    if (!tmpl) std::cout << out.dump(4) << "\n";
     return rc;
 }
 

@@ -114,22 +114,24 @@ std::function<bool(const Row&)> filter_of(const std::string& spec, const std::ve
     throw Error("invalid --filter " + quote_for_message(key) + ": use reference, dangling, label, before, since or id");
 }
 
-// {{.Field}} of a Go template as podman's --format takes it (fields only).
-std::string field(const Row& r, const std::string& name, int64_t now) {
-    if (name == "Repository") return r.repository;
-    if (name == "Tag") return r.tag;
-    if (name == "ID" || name == "Id") return r.id.empty() ? r.repository : name == "ID" ? r.id.substr(0, 12) : r.id;
-    if (name == "Digest") return r.digest;
-    if (name == "CreatedAt" || name == "Created") return format_rfc3339(r.created_ns);
-    if (name == "CreatedSince") return human_age(r.created_ns, now);
-    if (name == "Size") return human_size(r.size);
-    if (name == "Names") {
-        std::string s;
-        for (const auto& n : r.names) s += (s.empty() ? "" : ",") + n;
-        return s;
-    }
-    throw Error("invalid --format field " + quote_for_message(name) +
-                ": use Repository, Tag, ID, Id, Digest, Created, CreatedAt, CreatedSince, Size or Names");
+// podman's `images --format TEMPLATE` fields.
+json template_fields(const Row& r, int64_t now, bool no_trunc) {
+    json names = json::array();
+    for (const auto& n : r.names) names.push_back(n);
+    std::string id = r.id.empty() ? r.repository : r.id;
+    return json{{"Repository", r.repository},
+                {"Tag", r.tag},
+                {"ID", r.id.empty() ? r.repository : no_trunc ? "sha256:" + r.id : r.id.substr(0, 12)},
+                {"Id", id},
+                {"Digest", r.digest},
+                {"CreatedAt", format_rfc3339(r.created_ns)},
+                {"Created", format_rfc3339(r.created_ns)},
+                {"CreatedSince", human_age(r.created_ns, now)},
+                {"Size", human_size(r.size)},
+                {"VirtualSize", human_size(r.size)},
+                {"Names", names},
+                {"Labels", r.labels},
+                {"Dangling", r.dangling}};
 }
 
 json row_json(const Row& r, const Paths& paths, const std::map<std::string, int>& containers) {
@@ -172,6 +174,7 @@ int cmd_images(Context& ctx, const Args& args) {
     std::erase_if(rows, [&](const Row& r) { return !std::all_of(filters.begin(), filters.end(), [&](const auto& f) { return f(r); }); });
     bool no_trunc = p.vm.count("no-trunc") > 0;
     std::string format = p.vm["format"].as<std::string>();
+    TemplateFormat::parse(format);  // a bad template is refused before anything is read
     int64_t now = now_ns();
     if (p.vm.count("quiet")) {
         std::set<std::string> seen;
@@ -197,33 +200,10 @@ int cmd_images(Context& ctx, const Args& args) {
         std::cout << arr.dump(4) << "\n";
         return 0;
     }
-    if (format != "table") {
-        bool header = format.starts_with("table ");
-        std::string tmpl = header ? format.substr(6) : format;
-        if (header && !p.vm.count("noheading")) {
-            // The fields' names, upper case, where their values go.
-            std::string h;
-            for (size_t i = 0; i < tmpl.size();) {
-                auto open = tmpl.find("{{", i);
-                if (open == std::string::npos) {
-                    h += tmpl.substr(i);
-                    break;
-                }
-                auto close = tmpl.find("}}", open);
-                if (close == std::string::npos) throw Error("invalid --format: a {{ without }}");
-                h += tmpl.substr(i, open - i);
-                std::string f = tmpl.substr(open + 2, close - open - 2);
-                f.erase(std::remove(f.begin(), f.end(), ' '), f.end());
-                if (f.starts_with(".")) f.erase(0, 1);
-                std::transform(f.begin(), f.end(), f.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-                h += f;
-                i = close + 2;
-            }
-            for (size_t k; (k = h.find("\\t")) != std::string::npos;) h.replace(k, 2, "\t");
-            std::cout << h << "\n";
-        }
-        for (const auto& r : rows)
-            std::cout << expand_template(tmpl, [&](const std::string& name) { return field(r, name, now); }) << "\n";
+    if (auto tmpl = TemplateFormat::parse(format, {"Labels"})) {
+        for (const auto& r : rows) tmpl->add(template_fields(r, now, no_trunc));
+        std::cout << tmpl->finish({{"ID", "IMAGE ID"}, {"Id", "IMAGE ID"}, {"CreatedSince", "CREATED"}},
+                                  p.vm.count("noheading") > 0);
         return 0;
     }
     bool digests = p.vm.count("digests") > 0;

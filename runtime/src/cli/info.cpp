@@ -4,11 +4,16 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <cstdio>
 #include <sstream>
 
 #include "cli/cli.hpp"
+#include "cli/format_template.hpp"
+#include "container/ops.hpp"
+#include "image/image.hpp"
+#include "image/image_store.hpp"
 #include "common/file.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/monitor.hpp"
@@ -108,22 +113,64 @@ void print_yaml(const nlohmann::ordered_json& j, size_t indent) {
     }
 }
 
+// podman's `info` fields for templates ({{.Host.Arch}},
+// {{.Store.GraphRoot}}, {{.Version.Version}}), beside minirt's own keys.
+// Counting containers and images costs a read of each: done only for a
+// template that asks for them.
+nlohmann::json podman_info_fields(const Store& store, const nlohmann::ordered_json& ours, const TemplateFormat& tmpl) {
+    nlohmann::json j = nlohmann::json::parse(ours.dump());
+    const auto& host = ours["host"];
+    std::string version = ours["cgroup"]["version"].get<std::string>();
+    j["Host"] = {{"Arch", host["arch"] == "x86_64" ? "amd64" : host["arch"] == "aarch64" ? "arm64" : host["arch"]},
+                 {"Kernel", host["kernel"]},
+                 {"Hostname", host["hostname"]},
+                 {"OS", "linux"},
+                 {"Distribution", {{"Distribution", host.value("os", "")}}},
+                 {"CgroupManager", "cgroupfs"},
+                 {"CgroupVersion", version == "v2" ? "v2" : "v1"},
+                 {"CgroupControllers", ours["cgroup"]["v2_controllers"]}};
+    j["Store"] = {{"GraphRoot", store.paths().storage.string()},
+                  {"RunRoot", store.paths().root.string()},
+                  {"GraphDriverName", "overlay"},
+                  {"VolumePath", store.paths().volumes_dir().string()}};
+    if (tmpl.wants("ContainerStore")) {
+        int running = 0, paused = 0, stopped = 0;
+        for (const auto& v : view_all(store)) {
+            if (v.status == Status::Running) ++running;
+            else if (v.status == Status::Paused) ++paused;
+            else ++stopped;
+        }
+        j["Store"]["ContainerStore"] = {
+            {"Number", running + paused + stopped}, {"Running", running}, {"Paused", paused}, {"Stopped", stopped}};
+    }
+    if (tmpl.wants("ImageStore"))
+        j["Store"]["ImageStore"] = {
+            {"Number", ImageStore(store.paths()).list().size() + list_images(store.paths()).size()}};
+    std::string arch = j["Host"]["Arch"];
+    j["Version"] = {{"Version", MINIRT_VERSION}, {"OsArch", "linux/" + arch}};
+    return j;
+}
+
 }  // namespace
 
 int cmd_info(Context& ctx, const Args& args) {
-    const char* usage = "minirt info [--format text|json]";
+    const char* usage = "minirt info [--format text|json|TEMPLATE]";
     po::options_description desc("Options");
-    desc.add_options()("format", po::value<std::string>()->default_value("text"), "text or json");
+    desc.add_options()("format,f", po::value<std::string>()->default_value("text"),
+                       "text, json, or a Go template such as {{.Host.Arch}}");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 0, usage);
     std::string format = p.vm["format"].as<std::string>();
-    if (format != "text" && format != "json") throw Error("invalid --format \"" + format + "\": use text or json");
+    std::optional<TemplateFormat> tmpl;
+    if (format != "text") tmpl = TemplateFormat::parse(format);
     nlohmann::ordered_json j;
     j["host"] = host_info();
     j["cgroup"] = cgroup_info();
     j["memory_monitor"] = monitor_info();
     j["store"] = {{"root", ctx.store.paths().root.string()}, {"storage", ctx.store.paths().storage.string()}};
-    if (format == "json")
+    if (tmpl)
+        std::cout << tmpl->render(podman_info_fields(ctx.store, j, *tmpl));
+    else if (format == "json")
         std::cout << j.dump(2) << "\n";
     else
         print_yaml(j, 0);

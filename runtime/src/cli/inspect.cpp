@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/format_template.hpp"
+#include "cli/inspect_podman.hpp"
 #include "engine/network.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -107,10 +109,15 @@ int cmd_status(Context& ctx, const Args& args) {
 }
 
 int cmd_inspect(Context& ctx, const Args& args) {
-    const char* usage = "minirt inspect NAME...";
+    const char* usage = "minirt inspect [--format json|TEMPLATE] NAME...";
     po::options_description desc("Options");
+    desc.add_options()
+        ("format,f", po::value<std::string>()->default_value("json"),
+         "json, or a Go template such as {{.State.Pid}} (podman's fields, docs/cli.md)")
+        ("size,s", "accepted for podman's scripts: sizes are not computed");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
+    std::optional<TemplateFormat> tmpl = TemplateFormat::parse(p.vm["format"].as<std::string>(), podman_map_fields());
     nlohmann::json out = nlohmann::json::array();
     int rc = for_each_handle(ctx, p.positional, [&](const std::string& id, const std::string&) {
         ContainerView v = view_container(ctx.store, id);
@@ -145,9 +152,16 @@ int cmd_inspect(Context& ctx, const Args& args) {
         }
         j["network_settings"] = engine::network_settings(ctx.store.paths(), id);
         j["log_path"] = ctx.store.paths().log_file(id).string();
-        out.push_back(j);
+        add_podman_fields(j, ctx.store.paths(), v, j["network_settings"], j.value("health", nlohmann::json()));
+        // podman's: each container's text as soon as it is known.
+        if (tmpl) {
+            j["ID"] = id;  // podman's templates take .ID and .Id alike
+            std::cout << tmpl->render(j) << std::flush;
+        } else {
+            out.push_back(j);
+        }
     });
-    std::cout << out.dump(2) << "\n";
+    if (!tmpl) std::cout << out.dump(2) << "\n";
     return rc;
 }
 

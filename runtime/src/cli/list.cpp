@@ -9,6 +9,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/container_filter.hpp"
+#include "cli/format_template.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
 
@@ -169,13 +170,77 @@ private:
     }
 };
 
+// podman's `ps --format TEMPLATE` fields (its psReporter's), those the
+// template reads: labels, mounts and networks cost a read of the config.
+nlohmann::json ps_fields(const Store& store, const ContainerView& v, const TemplateFormat& fmt, int64_t now,
+                         bool no_trunc) {
+    nlohmann::json j = nlohmann::json::object();
+    auto want = [&](std::string_view f) { return fmt.wants(f); };
+    if (want("ID")) j["ID"] = no_trunc ? v.id : v.id.substr(0, 12);
+    if (want("Id")) j["Id"] = v.id;
+    if (!v.load_error.empty()) {
+        j["Names"] = "?";
+        j["State"] = "error";
+        j["Status"] = "Error: " + v.load_error;
+        return j;
+    }
+    const auto& c = v.summary;
+    bool live = v.status == Status::Running || v.status == Status::Paused;
+    if (want("Names")) j["Names"] = c.name;
+    if (want("Image")) j["Image"] = c.image;
+    if (want("Command")) {
+        // podman's: cut at 17 characters unless --no-trunc.
+        std::string cmd = command_text(c);
+        j["Command"] = no_trunc || cmd.size() <= 17 ? cmd : cmd.substr(0, 17) + "...";
+    }
+    if (want("CreatedAt")) j["CreatedAt"] = format_go_time(c.created_ns);
+    if (want("Created")) j["Created"] = c.created_ns / 1000000000;
+    if (want("CreatedHuman")) j["CreatedHuman"] = human_age(c.created_ns, now);
+    if (want("RunningFor")) j["RunningFor"] = human_age(c.created_ns, now);
+    if (want("Status")) j["Status"] = status_text(v, now);
+    if (want("State")) j["State"] = to_string(v.status);
+    if (want("Pid")) j["Pid"] = live ? v.state->pid : 0;
+    if (want("Ports")) j["Ports"] = v.state ? v.state->ports : "";
+    bool exited = v.status == Status::Exited;
+    if (want("Exited")) j["Exited"] = exited;
+    if (want("ExitCode"))
+        j["ExitCode"] = v.state && exited && v.state->exit_code && v.reason != "shim-lost" ? *v.state->exit_code : 0;
+    // Go's zero time in Unix seconds where there is none, as podman's.
+    constexpr int64_t kGoZeroTime = -62135596800;
+    if (want("StartedAt")) j["StartedAt"] = v.state && v.state->started_ns ? v.state->started_ns / 1000000000 : kGoZeroTime;
+    if (want("ExitedAt"))
+        j["ExitedAt"] = v.state && exited && v.state->finished_ns ? v.state->finished_ns / 1000000000 : kGoZeroTime;
+    if (want("Restarts")) j["Restarts"] = v.state ? v.state->restart_count : 0;
+    if (want("Labels") || want("Mounts") || want("Networks") || want("ImageID") || want("AutoRemove")) {
+        ContainerConfig config;
+        try {
+            config = store.load_config(v.id);
+        } catch (const Error&) {
+        }
+        j["Labels"] = config.labels;
+        nlohmann::json mounts = nlohmann::json::array();
+        for (const auto& m : config.mounts) mounts.push_back(m.destination);
+        j["Mounts"] = mounts;
+        std::string networks;
+        if (config.network == "bridge")
+            for (const auto& n : config.networks) networks += (networks.empty() ? "" : ",") + n.name;
+        j["Networks"] = networks;
+        std::string image_id = config.image_id.starts_with("sha256:") ? config.image_id.substr(7) : config.image_id;
+        j["ImageID"] = no_trunc ? image_id : image_id.substr(0, std::min<size_t>(12, image_id.size()));
+        j["AutoRemove"] = config.auto_remove;
+    }
+    return j;
+}
+
 int list_containers(Context& ctx, const Args& args, const char* usage, bool default_all) {
     po::options_description desc("Options");
     desc.add_options()
         ("all,a", "show all containers, not only running ones")
         ("quiet,q", "print only the ids")
         ("no-trunc", "print full ids and commands")
-        ("format", po::value<std::string>()->default_value("table"), "table or json")
+        ("format", po::value<std::string>()->default_value("table"),
+         "table, json, or a Go template such as {{.Names}} or \"table {{.ID}}\\t{{.Status}}\"")
+        ("noheading", "no header line")
         ("filter,f", po::value<std::vector<std::string>>(),
          "KEY=VALUE: id, name (a regex), label, status, exited, ancestor, health, before, since, network, volume, "
          "restart-policy (implies -a)")
@@ -194,8 +259,9 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     // podman's: a filter or --last says which containers, running or not.
     bool all = default_all || p.vm.count("all") || !filter.empty() || last;
     std::string format = p.vm["format"].as<std::string>();
-    if (format != "table" && format != "json") throw Error("invalid --format \"" + format + "\": use table or json");
+    std::optional<TemplateFormat> tmpl = TemplateFormat::parse(format, {"Labels"});
     bool no_trunc = p.vm.count("no-trunc") > 0;
+    bool no_header = p.vm.count("noheading") > 0;
 
     // Sorted by reference: a ContainerView is large, and moving 1000 of
     // them about cost more than the comparisons.
@@ -228,6 +294,12 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
         for (const ContainerView& v : views) std::cout << (no_trunc ? v.id : v.id.substr(0, 12)) << "\n";
         return 0;
     }
+    if (tmpl) {
+        int64_t now = now_ns();
+        for (const ContainerView& v : views) tmpl->add(ps_fields(ctx.store, v, *tmpl, now, no_trunc));
+        std::cout << tmpl->finish({{"ID", "CONTAINER ID"}, {"Id", "CONTAINER ID"}, {"CreatedHuman", "CREATED"}}, no_header);
+        return 0;
+    }
     if (format == "json") {
         JsonRows rows;
         bool plain = true;
@@ -243,7 +315,7 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     }
     int64_t now = now_ns();
     std::vector<std::array<std::string, 8>> rows;
-    rows.push_back({"CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED", "PID", "PORTS"});
+    if (!no_header) rows.push_back({"CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED", "PID", "PORTS"});
     for (const ContainerView& v : views) {
         std::string id = no_trunc ? v.id : v.id.substr(0, 12);
         if (!v.load_error.empty()) {

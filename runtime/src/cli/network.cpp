@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/format_template.hpp"
 #include "state/events.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -171,29 +172,76 @@ bool matches(const Network& n, const std::vector<std::string>& filters) {
     return true;
 }
 
+// A network as podman's templates see it: its Go fields' names (Name, ID,
+// Driver, NetworkInterface, Subnets[].Gateway, DNSEnabled, ...), made from
+// netavark's JSON keys (name, id, network_interface, dns_enabled, ...).
+json template_fields(const json& j) {
+    if (j.is_array()) {
+        json a = json::array();
+        for (const auto& e : j) a.push_back(template_fields(e));
+        return a;
+    }
+    if (!j.is_object()) return j;
+    json out = json::object();
+    for (const auto& [key, value] : j.items()) {
+        std::string name;
+        bool upper = true;
+        for (size_t i = 0; i < key.size(); ++i) {
+            if (key[i] == '_') {
+                upper = true;
+                continue;
+            }
+            // Go's initialisms: ID, DNS, IPAM, IPv6.
+            std::string_view rest(key.c_str() + i);
+            std::string_view word = rest.substr(0, rest.find('_'));
+            if (upper && (word == "id" || word == "dns" || word == "ipam")) {
+                for (char c : word) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                i += word.size() - 1;
+            } else if (upper && word == "ipv6") {
+                name += "IPv6";
+                i += 3;
+            } else {
+                name += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(key[i]))) : key[i];
+            }
+            upper = false;
+        }
+        // Labels and options are maps: their keys stay as they are.
+        out[name] = key == "labels" || key == "options" ? value : template_fields(value);
+    }
+    return out;
+}
+
 int ls(Context& ctx, const Args& args) {
-    const char* usage = "minirt network ls [--format table|json] [-q] [--filter KEY=VALUE]...";
+    const char* usage = "minirt network ls [--format table|json|TEMPLATE] [-q] [--filter KEY=VALUE]...";
     po::options_description desc("Options");
     desc.add_options()
-        ("format", po::value<std::string>()->default_value("table"), "table or json")
+        ("format", po::value<std::string>()->default_value("table"), "table, json, or a Go template such as {{.Name}}")
+        ("noheading,n", "no header line")
         ("quiet,q", "print only names")
         ("filter,f", po::value<std::vector<std::string>>(), "name=, label=, driver=");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 0, usage);
     std::string format = p.vm["format"].as<std::string>();
-    if (format != "table" && format != "json") throw Error("invalid --format " + quote_for_message(format) + ": use table or json");
+    std::optional<TemplateFormat> tmpl = TemplateFormat::parse(format, {"Labels", "Options", "IPAMOptions"});
     auto filters = flag_values(p.vm, "filter");
     std::vector<Network> shown;
     for (auto& n : Networks(ctx.store.paths()).list())
         if (matches(n, filters)) shown.push_back(std::move(n));
     if (p.vm.count("quiet")) {
         for (const auto& n : shown) std::cout << n.name << "\n";
+    } else if (tmpl) {
+        for (const auto& n : shown) {
+            json t = template_fields(json::parse(network_json(n)));
+            t["ID"] = n.id.substr(0, 12);  // podman's ls: the short id
+            tmpl->add(t);
+        }
+        std::cout << tmpl->finish({{"ID", "NETWORK ID"}}, p.vm.count("noheading") > 0);
     } else if (format == "json") {
         json a = json::array();
         for (const auto& n : shown) a.push_back(json::parse(network_json(n)));
         std::cout << a.dump(4) << "\n";
     } else {
-        std::printf("%-14s%-20s%s\n", "NETWORK ID", "NAME", "DRIVER");
+        if (!p.vm.count("noheading")) std::printf("%-14s%-20s%s\n", "NETWORK ID", "NAME", "DRIVER");
         for (const auto& n : shown) std::printf("%-14s%-20s%s\n", n.id.substr(0, 12).c_str(), n.name.c_str(), n.driver.c_str());
     }
     return 0;
@@ -207,14 +255,20 @@ Network must_find(const Networks& nets, const std::string& name) {
 }
 
 int inspect(Context& ctx, const Args& args) {
-    const char* usage = "minirt network inspect NAME...";
+    const char* usage = "minirt network inspect [--format json|TEMPLATE] NAME...";
     po::options_description desc("Options");
+    desc.add_options()("format,f", po::value<std::string>()->default_value("json"), "json, or a Go template such as {{.Subnets}}");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
+    std::optional<TemplateFormat> tmpl =
+        TemplateFormat::parse(p.vm["format"].as<std::string>(), {"Labels", "Options", "IPAMOptions"});
     Networks nets(ctx.store.paths());
     json a = json::array();
     for (const auto& name : p.positional) a.push_back(json::parse(network_json(must_find(nets, name))));
-    std::cout << a.dump(4) << "\n";
+    if (tmpl)
+        for (const auto& n : a) std::cout << tmpl->render(template_fields(n));
+    else
+        std::cout << a.dump(4) << "\n";
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/cli.hpp"
+#include "cli/format_template.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
@@ -72,6 +73,26 @@ std::string opt_size(const std::optional<uint64_t>& v) {
     return human_size(*v);
 }
 
+// podman's `stats --format TEMPLATE` fields.
+nlohmann::json template_fields(const Sample& s) {
+    char cpu[32], mem[32];
+    std::snprintf(cpu, sizeof cpu, "%.2f%%", s.cpu_percent);
+    double perc = s.memory_current && s.memory_max && *s.memory_max && *s.memory_max != UINT64_MAX
+                      ? 100.0 * static_cast<double>(*s.memory_current) / static_cast<double>(*s.memory_max)
+                      : 0;
+    std::snprintf(mem, sizeof mem, "%.2f%%", perc);
+    return nlohmann::json{{"ID", s.id.substr(0, 12)},
+                          {"ContainerID", s.id},
+                          {"Name", s.name},
+                          {"CPU", s.cpu_percent},
+                          {"CPUPerc", cpu},
+                          {"MemUsage", opt_size(s.memory_current) + " / " + opt_size(s.memory_max)},
+                          {"MemUsageBytes", s.memory_current.value_or(0)},
+                          {"MemPerc", mem},
+                          {"BlockIO", human_size(s.io_read) + " / " + human_size(s.io_write)},
+                          {"PIDs", s.pids ? std::to_string(*s.pids) : "--"}};
+}
+
 void print(const std::vector<Sample>& samples, bool json) {
     if (json) {
         nlohmann::json arr = nlohmann::json::array();
@@ -101,15 +122,15 @@ void print(const std::vector<Sample>& samples, bool json) {
 }  // namespace
 
 int cmd_stats(Context& ctx, const Args& args) {
-    const char* usage = "minirt stats [--no-stream] [--format table|json] [--interval MS] [NAME...]";
+    const char* usage = "minirt stats [--no-stream] [--format table|json|TEMPLATE] [--interval MS] [NAME...]";
     po::options_description desc("Options");
     desc.add_options()
         ("no-stream", "print one sample and exit")
-        ("format", po::value<std::string>()->default_value("table"), "table or json")
+        ("format", po::value<std::string>()->default_value("table"), "table, json, or a Go template such as {{.CPUPerc}}")
         ("interval", po::value<std::string>()->default_value("1000"), "sampling window in ms");
     Parsed p = parse(desc, args, usage);
     std::string format = p.vm["format"].as<std::string>();
-    if (format != "table" && format != "json") throw Error("invalid --format \"" + format + "\": use table or json");
+    std::optional<TemplateFormat> tmpl = TemplateFormat::parse(format);
     int interval = static_cast<int>(parse_int(p.vm["interval"].as<std::string>(), "--interval", 10, 60000));
     bool stream = !p.vm.count("no-stream");
     bool tty = ::isatty(1);
@@ -130,8 +151,16 @@ int cmd_stats(Context& ctx, const Args& args) {
             previous[v.id] = s;
             now.push_back(s);
         }
-        if (stream && tty && format == "table") std::cout << "\033[H\033[2J";
-        print(now, format == "json");
+        if (stream && tty && format != "json") std::cout << "\033[H\033[2J";
+        if (tmpl) {
+            for (const auto& s : now) tmpl->add(template_fields(s));
+            std::cout << tmpl->finish({{"ID", "ID"}, {"CPUPerc", "CPU %"}, {"MemUsage", "MEM USAGE / LIMIT"},
+                                       {"MemPerc", "MEM %"}, {"BlockIO", "BLOCK IO"}, {"PIDs", "PIDS"}})
+                      << std::flush;
+            tmpl->clear();
+        } else {
+            print(now, format == "json");
+        }
         if (!stream) return 0;
         std::this_thread::sleep_for(std::chrono::milliseconds(interval));
     }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/format_template.hpp"
 #include "state/events.hpp"
 #include "common/parse.hpp"
 #include "container/volume_ops.hpp"
@@ -95,16 +96,17 @@ bool matches(const std::optional<std::set<std::string>>& used, const Volume& v, 
 }
 
 int ls(Context& ctx, const Args& args) {
-    const char* usage = "minirt volume ls [--format table|json] [-q] [--filter KEY=VALUE]...";
+    const char* usage = "minirt volume ls [--format table|json|TEMPLATE] [-q] [--filter KEY=VALUE]...";
     po::options_description desc("Options");
     desc.add_options()
-        ("format", po::value<std::string>()->default_value("table"), "table or json")
+        ("format", po::value<std::string>()->default_value("table"), "table, json, or a Go template such as {{.Name}}")
+        ("noheading,n", "no header line")
         ("quiet,q", "print only names")
         ("filter,f", po::value<std::vector<std::string>>(), "name=, label=, dangling=true|false, driver=local");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 0, usage);
     std::string format = p.vm["format"].as<std::string>();
-    if (format != "table" && format != "json") throw Error("invalid --format " + quote_for_message(format) + ": use table or json");
+    std::optional<TemplateFormat> tmpl = TemplateFormat::parse(format, {"Labels", "Options"});
     auto filters = flag_values(p.vm, "filter");
     std::optional<std::set<std::string>> used;
     if (std::any_of(filters.begin(), filters.end(), [](const std::string& f) { return f.starts_with("dangling="); }))
@@ -114,26 +116,34 @@ int ls(Context& ctx, const Args& args) {
         if (matches(used, v, filters)) shown.push_back(std::move(v));
     if (p.vm.count("quiet")) {
         for (const auto& v : shown) std::cout << v.name << "\n";
+    } else if (tmpl) {
+        for (const auto& v : shown) tmpl->add(volume_json(ctx.store.paths(), v));
+        std::cout << tmpl->finish({{"Name", "VOLUME NAME"}}, p.vm.count("noheading") > 0);
     } else if (format == "json") {
         json a = json::array();
         for (const auto& v : shown) a.push_back(volume_json(ctx.store.paths(), v));
         std::cout << a.dump(4) << "\n";
     } else {
-        std::printf("%-12s%s\n", "DRIVER", "VOLUME NAME");
+        if (!p.vm.count("noheading")) std::printf("%-12s%s\n", "DRIVER", "VOLUME NAME");
         for (const auto& v : shown) std::printf("%-12s%s\n", "local", v.name.c_str());
     }
     return 0;
 }
 
 int inspect(Context& ctx, const Args& args) {
-    const char* usage = "minirt volume inspect NAME...";
+    const char* usage = "minirt volume inspect [--format json|TEMPLATE] NAME...";
     po::options_description desc("Options");
+    desc.add_options()("format,f", po::value<std::string>()->default_value("json"), "json, or a Go template such as {{.Mountpoint}}");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 1, SIZE_MAX, usage);
+    std::optional<TemplateFormat> tmpl = TemplateFormat::parse(p.vm["format"].as<std::string>(), {"Labels", "Options"});
     Volumes volumes(ctx.store.paths());
     json a = json::array();
     for (const auto& name : p.positional) a.push_back(volume_json(ctx.store.paths(), volumes.load(name)));
-    std::cout << a.dump(4) << "\n";
+    if (tmpl)
+        for (const auto& v : a) std::cout << tmpl->render(v);
+    else
+        std::cout << a.dump(4) << "\n";
     return 0;
 }
 

@@ -1135,10 +1135,17 @@ FormatSpec normalize_format(std::string_view format) {
         f.remove_prefix(5);
         while (!f.empty() && (f.front() == ' ' || f.front() == '\t')) f.remove_prefix(1);
     }
+    int depth = 0;  // inside {{ }}: spaces there are the action's
     for (size_t i = 0; i < f.size(); ++i) {
+        if (f.compare(i, 2, "{{") == 0) ++depth;
+        if (f.compare(i, 2, "}}") == 0 && depth > 0) --depth;
         if (f[i] == '\\' && i + 1 < f.size() && (f[i + 1] == 't' || f[i + 1] == 'n')) {
             spec.text += f[i + 1] == 't' ? '\t' : '\n';
             ++i;
+        } else if (spec.table && depth == 0 && f[i] == ' ') {
+            // A table's columns are apart by spaces or tabs alike (podman's).
+            while (i + 1 < f.size() && f[i + 1] == ' ') ++i;
+            spec.text += '\t';
         } else {
             spec.text += f[i];
         }

@@ -62,7 +62,8 @@ private:
 
 // podman's --format as a command takes it: `\t` and `\n` written as two
 // characters become a tab and a newline, a leading "table " is cut off
-// (`table` is set), and the row ends in a newline.
+// (`table` is set; spaces between its actions become tabs, the columns'
+// separators), and the row ends in a newline.
 struct FormatSpec {
     std::string text;
     bool table = false;
