@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
         {"kill", "send a signal to containers (default SIGKILL)", cmd_kill},
         {"rm", "remove containers", cmd_rm},
         {"rename", "give a container a new name", cmd_rename},
+        {"update", "change the cgroup limits of containers", cmd_update},
         {"wait", "wait for containers to exit and print their exit codes", cmd_wait},
         {"events", "what happened to containers, images, networks, volumes (follows)", cmd_events},
         {"list", "list all containers", cmd_list},

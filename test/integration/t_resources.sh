@@ -13,7 +13,9 @@ v2_has() {
 test_limits_need_their_controller() {
     local flags=("--mem 64M:memory:memory.max:67108864" "--mem-soft 32M:memory:memory.high:33554432"
                  "--cpus 0.5:cpu:cpu.max:50000 100000" "--cpu-weight 300:cpu:cpu.weight:300"
-                 "--pids-limit 20:pids:pids.max:20" "--cpuset-cpus 0:cpuset:cpuset.cpus:0")
+                 "--pids-limit 20:pids:pids.max:20" "--cpuset-cpus 0:cpuset:cpuset.cpus:0"
+                 "--memory 64M:memory:memory.max:67108864" "--memory-reservation 32M:memory:memory.low:33554432"
+                 "--cpu-shares 512:cpu:cpu.weight:20" "--cpuset-mems 0:cpuset:cpuset.mems:0")
     local f flag value ctrl file want
     for f in "${flags[@]}"; do
         IFS=: read -r flag ctrl file want <<<"$f"
@@ -41,13 +43,36 @@ test_bad_resource_values_are_refused() {
                "--mem-soft 0" "--cpus 0" "--cpus -1" "--cpus 99" "--cpus x" "--cpu 10" "--cpu abc" \
                "--cpu-weight 0" "--cpu-weight 10001" "--nice 20" "--nice -21" "--cpuset-cpus 99" \
                "--cpuset-cpus a-b" "--pids-limit 0" "--pids-limit -5" "--pin-cpu=99" "--io-write-bps 8:0:0" \
-               "--io-write-bps /nonexistent:1M"; do
+               "--io-write-bps /nonexistent:1M" "--memory-reservation abc" "--cpu-shares 1" "--blkio-weight 5" \
+               "--cpuset-mems x" "--memory-swap 10m" "--cpu-period 5000" "--cpu-quota 10"; do
         # shellcheck disable=SC2086
         expect_rc 125 run --rm $bad busybox true
         expect_contains "$ERR" "${bad%%[ =]*}" "error for $bad"
     done
     expect_rc 125 run --rm --cpus 1 --cpu 50000 busybox true
+    expect_rc 125 run --rm --mem 10m --memory 10m busybox true
+    expect_rc 125 run --rm --cpu-weight 10 --cpu-shares 512 busybox true
+    # --pids-limit -1 is no limit: it needs no pids controller.
+    expect_rc 0 run --rm --pids-limit -1 busybox true
     [ -z "$(ls -A "$MINIRT_STORAGE/containers" 2>/dev/null)" ] || fail "refused runs left containers"
+}
+
+# update: the limits of the cgroup only, refused as run refuses them; the
+# writes themselves are proven in the VM suite (cgroup_podman_flags.sh).
+test_update_refuses_what_it_cannot_change() {
+    expect_rc 0 run -d --name upd busybox sleep 1000
+    expect_rc 125 update upd
+    expect_contains "$ERR" "give a limit"
+    expect_rc 125 update --nice 5 upd
+    expect_contains "$ERR" "--nice cannot be changed"
+    expect_rc 125 update --cpu-shares 1 upd
+    expect_contains "$ERR" "--cpu-shares"
+    if ! v2_has pids; then
+        expect_rc 125 update --pids-limit 10 upd
+        expect_contains "$ERR" "\"pids\" controller"
+    fi
+    expect_rc 0 rm -f upd
+    assert_clean
 }
 
 test_nice_and_pin_cpu_apply_and_survive_start() {

@@ -198,6 +198,7 @@ int cmd_port(Context&, const Args&);
 int cmd_healthcheck(Context&, const Args&);
 int cmd_generate(Context&, const Args&);
 int cmd_rename(Context&, const Args&);
+int cmd_update(Context&, const Args&);
 int cmd_cp(Context&, const Args&);
 int cmd_export(Context&, const Args&);
 int cmd_diff(Context&, const Args&);

@@ -252,14 +252,17 @@ json resources_for(const ContainerConfig& c, const BundleHost& host) {
         unified["memory.swap.max"] = std::to_string(*r.memory_swap_max);
     }
     if (r.memory_high) unified["memory.high"] = std::to_string(*r.memory_high);
+    if (r.memory_low) res["memory"]["reservation"] = *r.memory_low == kNoLimit ? -1 : static_cast<int64_t>(*r.memory_low);
     if (r.cpu_quota_us) {
         res["cpu"]["quota"] = *r.cpu_quota_us;
         res["cpu"]["period"] = r.cpu_period_us;
     }
     if (r.cpuset_cpus) res["cpu"]["cpus"] = *r.cpuset_cpus;
+    if (r.cpuset_mems) res["cpu"]["mems"] = *r.cpuset_mems;
+    if (r.blkio_weight) res["blockIO"]["weight"] = *r.blkio_weight;
     if (r.cpu_weight) unified["cpu.weight"] = std::to_string(*r.cpu_weight);
     if (r.nice) unified["cpu.weight.nice"] = std::to_string(*r.nice);
-    if (r.pids_max) res["pids"]["limit"] = *r.pids_max;
+    if (r.pids_max) res["pids"]["limit"] = *r.pids_max == kNoLimit ? -1 : static_cast<int64_t>(*r.pids_max);
     if (!r.io_read_bps.empty()) res["blockIO"]["throttleReadBpsDevice"] = throttles(r.io_read_bps);
     if (!r.io_write_bps.empty()) res["blockIO"]["throttleWriteBpsDevice"] = throttles(r.io_write_bps);
     if (!unified.empty()) res["unified"] = unified;

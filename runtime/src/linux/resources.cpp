@@ -15,8 +15,9 @@ namespace minirt {
 using nlohmann::json;
 
 bool Resources::empty() const {
-    return !memory_max && !memory_high && !memory_swap_max && !cpu_quota_us && !cpu_weight && !nice &&
-           !cpuset_cpus && !pin_cpu && io_read_bps.empty() && io_write_bps.empty() && !pids_max;
+    return !memory_max && !memory_high && !memory_swap_max && !memory_low && !cpu_quota_us && !cpu_weight && !nice &&
+           !cpuset_cpus && !cpuset_mems && !pin_cpu && io_read_bps.empty() && io_write_bps.empty() && !blkio_weight &&
+           !pids_max;
 }
 
 namespace {
@@ -27,8 +28,9 @@ std::string limit_text(uint64_t v) { return v == kNoLimit ? "max" : std::to_stri
 
 std::vector<ControlWrite> cgroup_writes(const Resources& r) {
     std::vector<ControlWrite> w;
-    // memory.high before memory.max: lowering max below current usage
-    // reclaims, and high must never sit above max.
+    // memory.low, memory.high, then memory.max: lowering max below current
+    // usage reclaims, and high must never sit above max.
+    if (r.memory_low) w.push_back({"memory.low", limit_text(*r.memory_low), "--memory-reservation", "memory"});
     if (r.memory_high) w.push_back({"memory.high", std::to_string(*r.memory_high), "--mem-soft", "memory"});
     if (r.memory_max) w.push_back({"memory.max", limit_text(*r.memory_max), "--mem", "memory"});
     if (r.memory_swap_max) {
@@ -45,6 +47,10 @@ std::vector<ControlWrite> cgroup_writes(const Resources& r) {
     // --pin-cpu alone uses the CPU affinity of the process, which needs no
     // controller; only an explicit --cpuset-cpus goes through cpuset.
     if (r.cpuset_cpus) w.push_back({"cpuset.cpus", *r.cpuset_cpus, "--cpuset-cpus", "cpuset"});
+    if (r.cpuset_mems) w.push_back({"cpuset.mems", *r.cpuset_mems, "--cpuset-mems", "cpuset"});
+    // blkio's 10..1000 onto io.weight's 1..10000: the linear map runc and crun use.
+    if (r.blkio_weight)
+        w.push_back({"io.weight", "default " + std::to_string(1 + (*r.blkio_weight - 10) * 9999 / 990), "--blkio-weight", "io"});
     // One io.max line per device, holding both of its limits.
     std::vector<std::string> devices;
     for (const auto* list : {&r.io_read_bps, &r.io_write_bps})
@@ -114,11 +120,14 @@ json to_json(const Resources& r) {
     put("memory_max", r.memory_max);
     put("memory_high", r.memory_high);
     put("memory_swap_max", r.memory_swap_max);
+    put("memory_low", r.memory_low);
     put("cpu_quota_us", r.cpu_quota_us);
     if (r.cpu_quota_us) j["cpu_period_us"] = r.cpu_period_us;
     put("cpu_weight", r.cpu_weight);
     put("nice", r.nice);
     put("cpuset_cpus", r.cpuset_cpus);
+    put("cpuset_mems", r.cpuset_mems);
+    put("blkio_weight", r.blkio_weight);
     put("pin_cpu", r.pin_cpu);
     auto io = [](const std::vector<IoLimit>& v) {
         json a = json::array();
@@ -143,11 +152,14 @@ Resources resources_from_json(const json& j) {
     get("memory_max", r.memory_max);
     get("memory_high", r.memory_high);
     get("memory_swap_max", r.memory_swap_max);
+    get("memory_low", r.memory_low);
     get("cpu_quota_us", r.cpu_quota_us);
     r.cpu_period_us = json_integer_or<uint64_t>(j, "cpu_period_us", uint64_t{100000});
     get("cpu_weight", r.cpu_weight);
     get("nice", r.nice);
     get("cpuset_cpus", r.cpuset_cpus);
+    get("cpuset_mems", r.cpuset_mems);
+    get("blkio_weight", r.blkio_weight);
     get("pin_cpu", r.pin_cpu);
     auto io = [&](const char* k, std::vector<IoLimit>& out) {
         if (!j.contains(k)) return;
@@ -158,6 +170,7 @@ Resources resources_from_json(const json& j) {
     get("pids_max", r.pids_max);
     if (r.cpu_weight && (*r.cpu_weight < 1 || *r.cpu_weight > 10000)) throw Error("cpu_weight out of range");
     if (r.nice && (*r.nice < -20 || *r.nice > 19)) throw Error("nice out of range");
+    if (r.blkio_weight && (*r.blkio_weight < 10 || *r.blkio_weight > 1000)) throw Error("blkio_weight out of range");
     return r;
 }
 

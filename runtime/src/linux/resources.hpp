@@ -25,11 +25,14 @@ struct Resources {
     std::optional<uint64_t> memory_max;       // --mem
     std::optional<uint64_t> memory_high;      // --mem-soft
     std::optional<uint64_t> memory_swap_max;  // --mem-swap (default 0 when --mem is set)
+    std::optional<uint64_t> memory_low;       // --memory-reservation (memory.low)
     std::optional<uint64_t> cpu_quota_us;     // --cpus / --cpu, per cpu_period_us
     uint64_t cpu_period_us = 100000;
     std::optional<uint64_t> cpu_weight;  // --cpu-weight 1..10000
     std::optional<int> nice;             // --nice -20..19
     std::optional<std::string> cpuset_cpus;
+    std::optional<std::string> cpuset_mems;  // --cpuset-mems
+    std::optional<uint64_t> blkio_weight;    // --blkio-weight 10..1000 (io.weight, by runc's map)
     std::optional<int> pin_cpu;  // --pin-cpu[=N]: affinity to one CPU + SCHED_RR
     std::vector<IoLimit> io_read_bps, io_write_bps;
     std::optional<uint64_t> pids_max;  // --pids-limit

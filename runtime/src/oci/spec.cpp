@@ -221,9 +221,7 @@ void parse_block_io(const json& blkio, Spec& spec) {
     // 0 is "not set", as runc reads it (Docker always writes it).
     if (auto w = get_uint(blkio, "weight", where); w && *w != 0) {
         if (*w < 10 || *w > 1000) bad(where + ".weight", "must be 10..1000");
-        // blkio's 10..1000 onto io.weight's 1..10000: the linear map runc and crun use.
-        spec.extra_writes.push_back({"io.weight", "default " + std::to_string(1 + (*w - 10) * 9999 / 990), "io",
-                                     where + ".weight"});
+        spec.resources.blkio_weight = *w;
     }
     auto throttles = [&](const char* key, std::vector<IoLimit>* bps, const char* iops_key) {
         const json& arr = get_array(blkio, key, where);
@@ -340,9 +338,7 @@ void parse_resources(const json& res, Spec& spec) {
         if (*swap < *mem_limit) bad(where + ".memory.swap", "must be at least the memory limit");
         r.memory_swap_max = static_cast<uint64_t>(*swap - *mem_limit);
     }
-    if (auto low = mem_value("reservation"))
-        spec.extra_writes.push_back(
-            {"memory.low", *low == -1 ? "max" : std::to_string(*low), "memory", where + ".memory.reservation"});
+    if (auto low = mem_value("reservation")) r.memory_low = *low == -1 ? kNoLimit : static_cast<uint64_t>(*low);
     // Kernel memory limits have no cgroup v2 file: ignored, as runc does;
     // so are swappiness and disableOOMKiller.
 
@@ -377,7 +373,7 @@ void parse_resources(const json& res, Spec& spec) {
     std::string cpus = get_string(cpu, "cpus", where + ".cpu");
     if (!cpus.empty()) r.cpuset_cpus = cpus;
     std::string mems = get_string(cpu, "mems", where + ".cpu");
-    if (!mems.empty()) spec.extra_writes.push_back({"cpuset.mems", mems, "cpuset", where + ".cpu.mems"});
+    if (!mems.empty()) r.cpuset_mems = mems;
 
     const json& pids = get_object(res, "pids", where);
     // 0: not set; -1 (or below): no limit.
