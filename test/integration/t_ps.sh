@@ -123,3 +123,34 @@ test_rename_as_podmans() {
     assert_clean
 }
 waiting_to_restart() { [ "$(json_field "$1" .state.restarting)" = true ]; }
+
+# container prune: every container that is not running (a label filter
+# narrows it); system prune: those, unused networks, dangling images and
+# (--volumes) unused volumes. Without -f both ask, and no answer is no.
+test_container_and_system_prune() {
+    expect_rc 0 run -d --name pr-up -v pr-used:/u busybox sleep 1000
+    expect_rc 0 run --name pr-done -l keep=no busybox true
+    expect_rc 0 create --name pr-new busybox true
+    expect_rc 0 run --name pr-kept -l keep=yes busybox true
+    expect_rc 0 volume create pr-free
+    expect_rc 0 network create pr-net
+    local done_id
+    done_id=$(json_field pr-done .id)
+    expect_rc 0 container prune </dev/null
+    expect_eq "$(ps_names -a | tr ' ' '\n' | grep -c '^pr-')" 4 "no answer removes nothing"
+    expect_rc 0 container prune -f --filter label=keep=no
+    expect_eq "$OUT" "$done_id" "prune prints the ids it removed"
+    expect_eq "$(ps_names -a)" "pr-kept pr-new pr-up" "prune --filter label=keep=no"
+    expect_rc 125 container prune -f --filter name=x
+    expect_rc 0 container ls -a --format '{{.Names}}'
+    expect_eq "$(sort <<<"$OUT" | tr '\n' ' ')" "pr-kept pr-new pr-up " "container ls"
+    expect_rc 0 system prune -f --volumes
+    expect_contains "$OUT" "Deleted Containers"
+    expect_eq "$(ps_names -a)" pr-up "system prune keeps the running one"
+    expect_rc 1 volume exists pr-free
+    expect_rc 0 volume exists pr-used
+    expect_rc 1 network exists pr-net
+    expect_rc 0 rm -f pr-up
+    expect_rc 0 volume rm pr-used
+    assert_clean
+}

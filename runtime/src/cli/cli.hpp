@@ -184,6 +184,8 @@ int cmd_save(Context&, const Args&);
 int cmd_commit(Context&, const Args&);
 int cmd_import(Context&, const Args&);
 int cmd_system(Context&, const Args&);
+int cmd_system_prune(Context&, const Args&);
+int cmd_container(Context&, const Args&);
 int cmd_image_prune(Context&, const Args&);
 int cmd_image_inspect(Context&, const Args&);
 int cmd_image_exists(Context&, const Args&);

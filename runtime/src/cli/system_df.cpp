@@ -57,7 +57,10 @@ std::string with_share(uint64_t part, uint64_t whole) {
 
 int cmd_system(Context& ctx, const Args& args) {
     const char* usage = "minirt system df [-v] [--format table|json]";
-    if (args.empty() || args[0] != "df") throw Error(std::string("unknown or missing system subcommand; usage: ") + usage);
+    if (!args.empty() && args[0] == "prune") return cmd_system_prune(ctx, Args(args.begin() + 1, args.end()));
+    if (!args.empty() && args[0] == "info") return cmd_info(ctx, Args(args.begin() + 1, args.end()));
+    if (args.empty() || args[0] != "df")
+        throw Error("unknown or missing system subcommand: use df, info or prune (minirt system df|info|prune ...)");
     po::options_description desc("Options");
     desc.add_options()("verbose,v", "each image, container and volume")(
         "format", po::value<std::string>()->default_value("table"), "table or json");
