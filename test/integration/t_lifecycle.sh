@@ -468,3 +468,36 @@ test_create_then_start_attached_or_not() {
     expect_rc 0 rm cr ci
     assert_clean
 }
+
+# podman's run flags for the container's kernel settings, labels and
+# annotations: --sysctl, --shm-size, --oom-score-adj, --group-add,
+# --label-file, --annotation; and what each refuses.
+test_podman_run_flags_reach_the_container() {
+    printf '# labels\ntier=db\n\nflag\n' >"$TESTDIR/labels"
+    mr run --rm --sysctl net.ipv4.ip_forward=1 --sysctl kernel.shmmax=100000 --shm-size 1m --oom-score-adj 500 \
+        --group-add 10 --group-add tty busybox sh -c \
+        'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/self/oom_score_adj; id -G; df -k /dev/shm | awk "NR==2 {print \$2}"'
+    expect_eq "$OUT" "1
+100000
+500
+0 5 10
+1024" "sysctls, oom_score_adj, groups, /dev/shm's size"
+    [ "$(cat /proc/sys/kernel/shmmax)" != 100000 ] || fail "--sysctl kernel.shmmax reached the host"
+    expect_rc 0 create --name flags1 --label-file "$TESTDIR/labels" -l tier=web --annotation io.x=y busybox true
+    mr inspect -f '{{json .Config.Labels}} {{json .Config.Annotations}}' flags1
+    expect_eq "$OUT" '{"flag":"","tier":"web"} {"io.x":"y"}' "--label-file, then --label; --annotation"
+    expect_eq "$(jq -r '.annotations["io.x"]' "$MINIRT_STORAGE/containers/$(json_field flags1 .id)/config.json")" y \
+        "the annotation in the OCI spec"
+    expect_rc 0 rm flags1
+    local bad
+    for bad in "--sysctl kernel.printk=1" "--sysctl noequals" "--sysctl vm.swappiness=1" "--oom-score-adj 1001" \
+               "--shm-size 0" "--group-add nosuchgroup" "--annotation org.minirt.overlay.upperdir=/" \
+               "--annotation noequals" "--label-file /nonexistent"; do
+        # shellcheck disable=SC2086 # $bad is words
+        expect_rc 125 run --rm $bad busybox true
+        expect_contains "$ERR" "${bad%% *}" "the error for $bad"
+    done
+    expect_rc 125 run --rm --network host --sysctl net.ipv4.ip_forward=1 busybox true
+    expect_rc 125 run --rm --share-ipc --sysctl kernel.shmmax=1 busybox true
+    assert_clean
+}

@@ -89,7 +89,7 @@ json config_json(const ContainerConfig& c) {
                 {"Image", c.image},
                 {"WorkingDir", c.workdir},
                 {"Labels", c.labels},
-                {"Annotations", json::object()},
+                {"Annotations", c.annotations},
                 {"Tty", c.tty},
                 {"OpenStdin", c.interactive},
                 {"StopSignal", c.stop_signal ? c.stop_signal : 15},

@@ -12,7 +12,9 @@
 #include <linux/capability.h>
 
 #include "cli/cli.hpp"
+#include "common/file.hpp"
 #include "common/parse.hpp"
+#include "oci/spec.hpp"
 #include "container/bundle.hpp"
 #include "container/ops.hpp"
 #include "container/volume_ops.hpp"
@@ -179,11 +181,61 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
             }))
             c.mounts.push_back(parse_volume(path));
     c.labels = image.labels;
-    for (const auto& l : flag_values(vm, "label")) {
+    // podman's order: the image's, --label-file's, then --label's.
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (const auto& file : flag_values(vm, "label-file")) {
+        std::string text = with_context("--label-file " + file, [&] { return read_file(file, 1 << 20); });
+        size_t number = 0;
+        for (const auto& raw : split(text, '\n')) {
+            ++number;
+            std::string line(raw);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            line.erase(0, line.find_first_not_of(" \t"));
+            if (line.empty() || line[0] == '#') continue;
+            labels.emplace_back("--label-file " + file + ":" + std::to_string(number), line);
+        }
+    }
+    for (const auto& l : flag_values(vm, "label")) labels.emplace_back("--label", l);
+    for (const auto& [where, l] : labels) {
         auto eq = l.find('=');
         std::string key = l.substr(0, eq);
-        if (key.empty()) throw Error("invalid --label " + quote_for_message(l) + ": KEY[=VALUE]");
+        if (key.empty()) throw Error("invalid " + where + " " + quote_for_message(l) + ": KEY[=VALUE]");
         c.labels[key] = eq == std::string::npos ? "" : l.substr(eq + 1);
+    }
+    for (const auto& a : flag_values(vm, "annotation")) {
+        auto eq = a.find('=');
+        std::string key = a.substr(0, eq);
+        if (key.empty() || eq == std::string::npos) throw Error("invalid --annotation " + quote_for_message(a) + ": KEY=VALUE");
+        if (key.starts_with("org.minirt."))
+            throw Error("invalid --annotation " + quote_for_message(a) + ": org.minirt.* keys are minirt's own");
+        c.annotations[key] = a.substr(eq + 1);
+    }
+    for (const auto& s : flag_values(vm, "sysctl")) {
+        auto eq = s.find('=');
+        std::string key = s.substr(0, eq);
+        if (key.empty() || eq == std::string::npos || key.find_first_of("/ ") != std::string::npos ||
+            key.find("..") != std::string::npos)
+            throw Error("invalid --sysctl " + quote_for_message(s) + ": KEY=VALUE");
+        std::string ns = oci::sysctl_namespace(key);
+        // Only what the container alone has: podman's rule (and runc's).
+        if (ns.empty() || ns == "user")
+            throw Error("invalid --sysctl " + quote_for_message(s) + ": " + key +
+                        " is not in a namespace of the container's own (it would change the host)");
+        if (ns == "ipc" && c.share_ipc)
+            throw Error("invalid --sysctl " + quote_for_message(s) + ": the container shares the host's ipc namespace");
+        if (ns == "network" && c.network != "bridge" && c.network != "none")
+            throw Error("invalid --sysctl " + quote_for_message(s) + ": the container's network namespace is not its own (--network " +
+                        c.network + ")");
+        c.sysctls[key] = s.substr(eq + 1);
+    }
+    if (vm.count("shm-size")) c.shm_size = parse_size(vm["shm-size"].as<std::string>(), "--shm-size");
+    if (vm.count("oom-score-adj"))
+        c.oom_score_adj = static_cast<int>(parse_int(vm["oom-score-adj"].as<std::string>(), "--oom-score-adj", -1000, 1000));
+    for (const auto& g : flag_values(vm, "group-add")) {
+        // podman's keep-groups (the caller's groups) has no meaning for a root CLI.
+        if (g == "keep-groups") throw Error("invalid --group-add keep-groups: minirt runs rootful, with no groups to keep");
+        uint32_t gid = with_context("invalid --group-add", [&] { return resolve_group(image_roots(ctx.store.paths(), image), g); });
+        if (std::find(c.group_add.begin(), c.group_add.end(), gid) == c.group_add.end()) c.group_add.push_back(gid);
     }
     if (vm.count("stop-timeout")) c.stop_timeout = vm["stop-timeout"].as<int>();
     if (c.stop_timeout < 0) throw Error("invalid --stop-timeout " + std::to_string(c.stop_timeout) + ": must not be negative");
@@ -236,6 +288,13 @@ po::options_description run_options(bool create) {
          "host DIR whose later mounts appear in the container at the same path")
         ("log-max-size", po::value<std::string>(), "rotate the log at this size (default 16M)")
         ("label,l", po::value<std::vector<std::string>>(), "a label KEY[=VALUE] (over the image's Labels)")
+        ("label-file", po::value<std::vector<std::string>>(), "read KEY[=VALUE] labels from a file, a line each (before --label)")
+        ("annotation", po::value<std::vector<std::string>>(), "KEY=VALUE in the OCI spec's annotations")
+        ("sysctl", po::value<std::vector<std::string>>(),
+         "KEY=VALUE: a kernel setting of the container's own namespaces (net.*, kernel.shm*, kernel.msg*, fs.mqueue.*)")
+        ("shm-size", po::value<std::string>(), "size of /dev/shm (default 64m)")
+        ("oom-score-adj", po::value<std::string>(), "the OOM killer's bias for the container's processes, -1000..1000")
+        ("group-add", po::value<std::vector<std::string>>(), "a supplementary group of the command, by name (the image's /etc/group) or gid")
         ("stop-signal", po::value<std::string>(), "what stop sends first (default: the image's, or SIGTERM)")
         ("stop-timeout", po::value<int>(), "seconds stop waits after it before SIGKILL, unless given -t (default 10)")
         ("entrypoint", po::value<std::string>(), "the command before the arguments, instead of the image's (JSON array, a word, or \"\")")

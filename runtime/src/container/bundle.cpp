@@ -74,7 +74,9 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
         mount("/dev", "tmpfs", "tmpfs", dev),
         mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
         // podman's default --shm-size, 64m in its units.
-        mount("/dev/shm", "tmpfs", "shm", {"nosuid", "nodev", "noexec", "mode=1777", "size=64000k"}),
+        mount("/dev/shm", "tmpfs", "shm",
+              {"nosuid", "nodev", "noexec", "mode=1777",
+               c.shm_size ? "size=" + std::to_string(c.shm_size / 1024) + "k" : std::string("size=64000k")}),
     });
     if (dev_nodev)
         for (const char* node : kDevNodes)
@@ -168,6 +170,7 @@ json process_for(const ContainerConfig& c, const BundleHost& host) {
     }
     json p{{"terminal", c.tty},
            {"user", {{"uid", sec.uid.value_or(0)}, {"gid", sec.gid.value_or(0)}, {"umask", 022}}},
+           {"oomScoreAdj", c.oom_score_adj.value_or(0)},
            {"args", c.command},
            {"env", c.env},
            {"cwd", c.workdir},
@@ -183,6 +186,8 @@ json process_for(const ContainerConfig& c, const BundleHost& host) {
         p["scheduler"] = sched;
     }
     if (r.pin_cpu) p["execCPUAffinity"] = {{"final", std::to_string(*r.pin_cpu)}};
+    if (!c.group_add.empty()) p["user"]["additionalGids"] = c.group_add;
+    if (!c.oom_score_adj) p.erase("oomScoreAdj");
     return p;
 }
 
@@ -278,6 +283,7 @@ json linux_for(const ContainerConfig& c, const BundleHost& host) {
     if (c.network != "host") namespaces.push_back({{"type", "network"}});
     if (c.cgroupns == "private" && host.cgroup2) namespaces.push_back({{"type", "cgroup"}});
     json l{{"namespaces", namespaces}, {"resources", resources_for(c, host)}};
+    if (!c.sysctls.empty()) l["sysctl"] = c.sysctls;
     if (sec.userns()) {
         l["namespaces"].push_back({{"type", "user"}});
         l["uidMappings"] = id_mappings(sec.uid_map);
@@ -316,6 +322,15 @@ std::string image_lowers(const ContainerConfig& c, const Paths& paths) {
     return out;
 }
 
+// --annotation's, then minirt's own (which run refuses as a key).
+json annotations_for(const ContainerConfig& c, const Paths& paths) {
+    json a = c.annotations;
+    a[oci::kOverlayLowerAnnotation] = image_lowers(c, paths);
+    a[oci::kOverlayUpperAnnotation] = paths.upper_dir(c.id).string();
+    a[oci::kOverlayWorkAnnotation] = paths.work_dir(c.id).string();
+    return a;
+}
+
 }  // namespace
 
 json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost& host) {
@@ -326,10 +341,7 @@ json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost
         {"hostname", c.hostname},
         {"mounts", mounts_for(c, paths, host)},
         {"linux", linux_for(c, host)},
-        {"annotations",
-         {{oci::kOverlayLowerAnnotation, image_lowers(c, paths)},
-          {oci::kOverlayUpperAnnotation, paths.upper_dir(c.id).string()},
-          {oci::kOverlayWorkAnnotation, paths.work_dir(c.id).string()}}},
+        {"annotations", annotations_for(c, paths)},
     };
 }
 

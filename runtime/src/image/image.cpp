@@ -289,6 +289,15 @@ UserIds resolve_user(const std::vector<std::string>& roots, const std::string& s
     return ids;
 }
 
+uint32_t resolve_group(const std::vector<std::string>& roots, const std::string& group) {
+    if (group.empty()) throw Error("invalid group \"\": a name or a number");
+    if (all_digits(group)) return static_cast<uint32_t>(parse_int(group, "the gid", 0, 4294967294));
+    auto groups = read_image_file(roots, "etc/group");
+    auto gr = groups ? colon_entry(*groups, group, false) : std::nullopt;
+    if (!gr || !all_digits((*gr)[2])) throw Error("group " + quote_for_message(group) + " is not in the container's /etc/group");
+    return static_cast<uint32_t>(parse_int((*gr)[2], "a gid in /etc/group", 0, 4294967294));
+}
+
 std::optional<std::string> read_image_file(const std::vector<std::string>& lowers, const std::string& path) {
     std::vector<std::string> parts;
     for (const auto& p : fs::path(path))

@@ -55,6 +55,8 @@ struct UserIds {
     std::optional<uint32_t> gid;
 };
 UserIds resolve_user(const std::vector<std::string>& roots, const std::string& spec);
+// A group's gid: a number, or a name in the image's /etc/group (Error if not).
+uint32_t resolve_group(const std::vector<std::string>& roots, const std::string& group);
 // Whether USER[:GROUP] is numbers only (then no file is read).
 bool numeric_user(const std::string& spec);
 // The directories a container of `image` sees its files in, top first.

@@ -486,24 +486,34 @@ bool same_namespace(const std::string& path, const char* own) {
 // A sysctl is only written where it touches the container alone: in a
 // namespace of its own (runc's rule: the host's is refused, and one that
 // no namespace holds, like kernel.printk, always is).
+std::string sysctl_namespace(const std::string& key) {
+    static const char* const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    if (key.starts_with("fs.mqueue.") || std::find(std::begin(ipc_keys), std::end(ipc_keys), key) != std::end(ipc_keys))
+        return "ipc";
+    if (key.starts_with("net.")) return "network";
+    if (key == "kernel.domainname") return "uts";
+    if (key.starts_with("user.")) return "user";
+    return "";
+}
+
 void check_sysctl_namespaces(const Spec& spec) {
     auto own = [&](const char* type, const char* self) {
         const Namespace* n = spec.find_namespace(type);
         return n && (n->path.empty() || !same_namespace(n->path, self));
     };
-    static const char* const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
     for (const auto& [key, value] : spec.sysctl) {
         std::string where = "linux.sysctl." + key;
-        if (key.starts_with("fs.mqueue.") || std::find(std::begin(ipc_keys), std::end(ipc_keys), key) != std::end(ipc_keys)) {
-            if (!own("ipc", "/proc/self/ns/ipc")) bad(where, "is not allowed in the host's ipc namespace");
-        } else if (key.starts_with("net.")) {
-            if (!own("network", "/proc/self/ns/net")) bad(where, "is not allowed in the host's network namespace");
-        } else if (key == "kernel.hostname") {
+        std::string ns = sysctl_namespace(key);
+        if (key == "kernel.hostname") {
             bad(where, "is not allowed: it conflicts with the \"hostname\" field");
-        } else if (key == "kernel.domainname") {
+        } else if (ns == "ipc") {
+            if (!own("ipc", "/proc/self/ns/ipc")) bad(where, "is not allowed in the host's ipc namespace");
+        } else if (ns == "network") {
+            if (!own("network", "/proc/self/ns/net")) bad(where, "is not allowed in the host's network namespace");
+        } else if (ns == "uts") {
             if (!own("uts", "/proc/self/ns/uts")) bad(where, "is not allowed in the host's uts namespace");
-        } else if (key.starts_with("user.")) {
+        } else if (ns == "user") {
             if (!spec.has_namespace("user")) bad(where, "needs a user namespace (it would change the host's limits)");
         } else {
             bad(where, "is not in a namespace of the container's own (it would change the host)");

@@ -149,6 +149,9 @@ struct Spec {
 // own namespace for it; kernel.hostname and any key no namespace holds
 // never. Error names the key.
 void check_sysctl_namespaces(const Spec& spec);
+// The namespace a sysctl belongs to ("ipc", "network", "uts", "user"), or ""
+// for one that no namespace holds (it would change the host).
+std::string sysctl_namespace(const std::string& key);
 
 // A linux.resources object alone (runc update --resources), read into
 // spec.resources and spec.extra_writes by the same rules as in config.json.

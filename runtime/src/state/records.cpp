@@ -489,6 +489,11 @@ json to_json(const ContainerConfig& c) {
     if (!c.restart.none()) j["restart"] = to_string(c.restart);
     if (c.stop_timeout != 10) j["stop_timeout"] = c.stop_timeout;
     if (!c.labels.empty()) j["labels"] = c.labels;
+    if (!c.annotations.empty()) j["annotations"] = c.annotations;
+    if (!c.sysctls.empty()) j["sysctls"] = c.sysctls;
+    if (c.shm_size) j["shm_size"] = c.shm_size;
+    if (c.oom_score_adj) j["oom_score_adj"] = *c.oom_score_adj;
+    if (!c.group_add.empty()) j["group_add"] = c.group_add;
     if (c.healthcheck) j["healthcheck"] = to_json(*c.healthcheck);
     if (!c.create_command.empty()) j["create_command"] = c.create_command;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
@@ -549,6 +554,15 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.stop_timeout = json_integer_or<int>(j, "stop_timeout", 10);
         if (c.stop_timeout < 0) throw Error("negative stop_timeout");
         c.labels = j.value("labels", std::map<std::string, std::string>{});
+        c.annotations = j.value("annotations", std::map<std::string, std::string>{});
+        c.sysctls = j.value("sysctls", std::map<std::string, std::string>{});
+        c.shm_size = json_integer_or<uint64_t>(j, "shm_size", uint64_t{0});
+        if (j.contains("oom_score_adj")) {
+            c.oom_score_adj = json_integer<int>(j["oom_score_adj"], "oom_score_adj");
+            if (*c.oom_score_adj < -1000 || *c.oom_score_adj > 1000) throw Error("oom_score_adj out of range");
+        }
+        if (j.contains("group_add"))
+            for (const auto& g : j["group_add"]) c.group_add.push_back(json_integer<uint32_t>(g, "group_add"));
         if (j.contains("healthcheck"))
             c.healthcheck = with_context("healthcheck", [&] { return healthcheck_from_json(j["healthcheck"]); });
         c.create_command = j.value("create_command", std::vector<std::string>{});

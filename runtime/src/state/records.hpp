@@ -98,6 +98,13 @@ struct ContainerConfig {
     bool auto_remove = false;
     // The image's Labels, then --label's (podman's container labels).
     std::map<std::string, std::string> labels;
+    // --annotation: the OCI spec's annotations besides minirt's own.
+    std::map<std::string, std::string> annotations;
+    // --sysctl: kernel settings of the container's own namespaces.
+    std::map<std::string, std::string> sysctls;
+    uint64_t shm_size = 0;              // --shm-size in bytes; 0: podman's 64000k
+    std::optional<int> oom_score_adj;   // --oom-score-adj -1000..1000
+    std::vector<uint32_t> group_add;    // --group-add, resolved: supplementary gids
     int stop_signal = 0;  // what stop sends first (--stop-signal, the image's StopSignal); 0: SIGTERM
     RestartPolicy restart;  // --restart: what the shim does when the command exits
     int stop_timeout = 10;  // --stop-timeout: what stop waits after its signal, unless told (-t)
