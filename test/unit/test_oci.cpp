@@ -89,9 +89,9 @@ TEST_CASE("oci: resources map onto cgroup v2") {
     };
     CHECK(s.resources.memory_low == 1u << 19);
     CHECK(s.resources.blkio_weight == 500u);
-    auto writes = cgroup_writes(s.resources);
+    auto limits = cgroup_writes(s.resources);
     auto written = [&](const std::string& file, const std::string& value) {
-        return std::any_of(writes.begin(), writes.end(), [&](const ControlWrite& w) { return w.file == file && w.value == value; });
+        return std::any_of(limits.begin(), limits.end(), [&](const ControlWrite& w) { return w.file == file && w.value == value; });
     };
     CHECK(written("memory.low", "524288"));
     CHECK(written("io.weight", "default 4950"));
