@@ -501,3 +501,22 @@ test_podman_run_flags_reach_the_container() {
     expect_rc 125 run --rm --share-ipc --sysctl kernel.shmmax=1 busybox true
     assert_clean
 }
+
+# --init: catatonit is the container's PID 1, the command its child; it
+# passes stop's SIGTERM on (a bare `sleep` as PID 1 would ignore it and be
+# killed at the timeout: 137).
+test_init_runs_catatonit_as_pid_1() {
+    command -v catatonit >/dev/null || [ -x /usr/libexec/podman/catatonit ] || skip "catatonit is not installed"
+    mr run --rm --init busybox sh -c 'echo $$; tr "\0" " " </proc/1/cmdline'
+    expect_eq "$OUT" "2
+/run/minirt-init -- sh -c echo \$\$; tr \"\\0\" \" \" </proc/1/cmdline " "PID 1 and the command's PID"
+    expect_rc 0 run -d --name init1 --init busybox sleep 1000
+    expect_rc 0 stop -t 60 init1
+    expect_eq "$(json_field init1 .exit_code)" 143 "SIGTERM passed on to the command"
+    mr inspect -f '{{.Config.Cmd}}' init1
+    expect_eq "$OUT" "[sleep 1000]" "the command as given"
+    expect_rc 0 rm init1
+    expect_rc 125 run --rm --init-path /bin/sh busybox true
+    expect_rc 125 run --rm --init --init-path /nonexistent busybox true
+    assert_clean
+}

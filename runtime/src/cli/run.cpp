@@ -1,5 +1,6 @@
 // minirt run: create a container from an image and start it; minirt create:
 // only create it.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -231,6 +232,22 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     if (vm.count("shm-size")) c.shm_size = parse_size(vm["shm-size"].as<std::string>(), "--shm-size");
     if (vm.count("oom-score-adj"))
         c.oom_score_adj = static_cast<int>(parse_int(vm["oom-score-adj"].as<std::string>(), "--oom-score-adj", -1000, 1000));
+    if (vm.count("init-path") && !vm.count("init")) throw Error("--init-path needs --init");
+    if (vm.count("init")) {
+        std::vector<std::string> candidates{"/usr/libexec/podman/catatonit", "/usr/bin/catatonit"};
+        if (vm.count("init-path")) candidates = {vm["init-path"].as<std::string>()};
+        for (const auto& path : candidates) {
+            struct stat st{};
+            if (path.starts_with("/") && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+                c.init_path = path;
+                break;
+            }
+        }
+        if (c.init_path.empty())
+            throw Error(vm.count("init-path") ? "invalid --init-path " + quote_for_message(candidates[0]) +
+                                                    ": not an absolute path to an executable file"
+                                              : "--init needs catatonit (apt-get install catatonit), or --init-path");
+    }
     for (const auto& g : flag_values(vm, "group-add")) {
         // podman's keep-groups (the caller's groups) has no meaning for a root CLI.
         if (g == "keep-groups") throw Error("invalid --group-add keep-groups: minirt runs rootful, with no groups to keep");
@@ -294,6 +311,8 @@ po::options_description run_options(bool create) {
          "KEY=VALUE: a kernel setting of the container's own namespaces (net.*, kernel.shm*, kernel.msg*, fs.mqueue.*)")
         ("shm-size", po::value<std::string>(), "size of /dev/shm (default 64m)")
         ("oom-score-adj", po::value<std::string>(), "the OOM killer's bias for the container's processes, -1000..1000")
+        ("init", "run the command under catatonit (podman's init) as PID 1: it reaps orphans and passes signals on")
+        ("init-path", po::value<std::string>(), "the init --init runs (default: catatonit from /usr/libexec/podman or /usr/bin)")
         ("group-add", po::value<std::vector<std::string>>(), "a supplementary group of the command, by name (the image's /etc/group) or gid")
         ("stop-signal", po::value<std::string>(), "what stop sends first (default: the image's, or SIGTERM)")
         ("stop-timeout", po::value<int>(), "seconds stop waits after it before SIGKILL, unless given -t (default 10)")

@@ -59,6 +59,9 @@ json device_volume_mount(const MountRequest& r, const Volume& v, std::vector<std
 // are bound over them on a nodev /dev instead.
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
+// Where --init's catatonit is bound inside (podman's is /run/podman-init).
+constexpr const char* kInitPath = "/run/minirt-init";
+
 json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& host) {
     const Security& sec = c.security;
     // Without a cgroup there is no device filter: every writable mount is
@@ -76,7 +79,7 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
         // podman's default --shm-size, 64m in its units.
         mount("/dev/shm", "tmpfs", "shm",
               {"nosuid", "nodev", "noexec", "mode=1777",
-               c.shm_size ? "size=" + std::to_string(c.shm_size / 1024) + "k" : std::string("size=64000k")}),
+               c.shm_size ? "size=" + std::to_string(c.shm_size) : std::string("size=64000k")}),
     });
     if (dev_nodev)
         for (const char* node : kDevNodes)
@@ -143,6 +146,8 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
         }
         m.push_back(entry);
     }
+    // --init: catatonit, bound last (over a --read-only's /run tmpfs).
+    if (!c.init_path.empty()) m.push_back(mount(kInitPath, "bind", c.init_path, {"bind", "ro", "nosuid", "nodev"}));
     return m;
 }
 
@@ -151,6 +156,15 @@ json rlimit_entry(const std::string& name, int64_t soft, int64_t hard) {
     std::string type = "RLIMIT_";
     for (char ch : name) type += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     return json{{"type", type}, {"soft", value(soft)}, {"hard", value(hard)}};
+}
+
+// With --init the command runs under catatonit, podman's init, as its
+// PID 1 (it reaps what the command orphans and passes signals on).
+std::vector<std::string> process_args(const ContainerConfig& c) {
+    if (c.init_path.empty()) return c.command;
+    std::vector<std::string> args{kInitPath, "--"};
+    args.insert(args.end(), c.command.begin(), c.command.end());
+    return args;
 }
 
 json process_for(const ContainerConfig& c, const BundleHost& host) {
@@ -171,7 +185,7 @@ json process_for(const ContainerConfig& c, const BundleHost& host) {
     json p{{"terminal", c.tty},
            {"user", {{"uid", sec.uid.value_or(0)}, {"gid", sec.gid.value_or(0)}, {"umask", 022}}},
            {"oomScoreAdj", c.oom_score_adj.value_or(0)},
-           {"args", c.command},
+           {"args", process_args(c)},
            {"env", c.env},
            {"cwd", c.workdir},
            {"capabilities", {{"bounding", names}, {"effective", held}, {"permitted", held}}},

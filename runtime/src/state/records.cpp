@@ -494,6 +494,7 @@ json to_json(const ContainerConfig& c) {
     if (c.shm_size) j["shm_size"] = c.shm_size;
     if (c.oom_score_adj) j["oom_score_adj"] = *c.oom_score_adj;
     if (!c.group_add.empty()) j["group_add"] = c.group_add;
+    if (!c.init_path.empty()) j["init_path"] = c.init_path;
     if (c.healthcheck) j["healthcheck"] = to_json(*c.healthcheck);
     if (!c.create_command.empty()) j["create_command"] = c.create_command;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
@@ -561,6 +562,8 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
             c.oom_score_adj = json_integer<int>(j["oom_score_adj"], "oom_score_adj");
             if (*c.oom_score_adj < -1000 || *c.oom_score_adj > 1000) throw Error("oom_score_adj out of range");
         }
+        c.init_path = j.value("init_path", std::string());
+        if (!c.init_path.empty() && c.init_path[0] != '/') throw Error("init_path must be absolute");
         if (j.contains("group_add"))
             for (const auto& g : j["group_add"]) c.group_add.push_back(json_integer<uint32_t>(g, "group_add"));
         if (j.contains("healthcheck"))

@@ -105,6 +105,7 @@ struct ContainerConfig {
     uint64_t shm_size = 0;              // --shm-size in bytes; 0: podman's 64000k
     std::optional<int> oom_score_adj;   // --oom-score-adj -1000..1000
     std::vector<uint32_t> group_add;    // --group-add, resolved: supplementary gids
+    std::string init_path;              // --init: the host's catatonit, the command's PID 1 (empty: none)
     int stop_signal = 0;  // what stop sends first (--stop-signal, the image's StopSignal); 0: SIGTERM
     RestartPolicy restart;  // --restart: what the shim does when the command exits
     int stop_timeout = 10;  // --stop-timeout: what stop waits after its signal, unless told (-t)
