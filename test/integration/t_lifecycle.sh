@@ -520,3 +520,35 @@ test_init_runs_catatonit_as_pid_1() {
     expect_rc 125 run --rm --init --init-path /nonexistent busybox true
     assert_clean
 }
+
+# --pid, --ipc, --uts host: the host's namespace (and name); private is
+# the default; another container's (container:) is refused for now.
+test_pid_ipc_uts_modes() {
+    mr run --rm --pid host --ipc host --uts host busybox sh -c \
+        'echo $$; for n in pid ipc uts; do readlink /proc/self/ns/$n; done; hostname'
+    local lines
+    mapfile -t lines <<<"$OUT"
+    [ "${lines[0]}" != 1 ] || fail "--pid host: the command is PID 1"
+    expect_eq "${lines[1]}" "$(readlink /proc/self/ns/pid)" "--pid host"
+    expect_eq "${lines[2]}" "$(readlink /proc/self/ns/ipc)" "--ipc host"
+    expect_eq "${lines[3]}" "$(readlink /proc/self/ns/uts)" "--uts host"
+    expect_eq "${lines[4]}" "$(hostname)" "--uts host: the host's name"
+    mr run --rm --pid private --ipc shareable --uts private --hostname own busybox sh -c \
+        'echo $$; readlink /proc/self/ns/ipc; hostname'
+    mapfile -t lines <<<"$OUT"
+    expect_eq "${lines[0]}" 1 "--pid private"
+    [ "${lines[1]}" != "$(readlink /proc/self/ns/ipc)" ] || fail "--ipc shareable is the host's"
+    expect_eq "${lines[2]}" own "--uts private with --hostname"
+    expect_rc 0 create --name modes --pid host --uts host busybox true
+    mr inspect -f '{{.HostConfig.PidMode}} {{.HostConfig.IpcMode}} {{.HostConfig.UTSMode}}' modes
+    expect_eq "$OUT" "host shareable host" "inspect's modes"
+    expect_rc 0 rm modes
+    local bad
+    for bad in "--pid container:x" "--ipc container:x" "--uts container:x" "--pid bogus" "--uts host --hostname x" \
+               "--ipc private --share-ipc" "--uts host --sysctl kernel.domainname=x"; do
+        # shellcheck disable=SC2086 # $bad is words
+        expect_rc 125 run --rm $bad busybox true
+        [ "$(wc -l <<<"$ERR")" = 1 ] || fail "not one line for $bad: $ERR"
+    done
+    assert_clean
+}

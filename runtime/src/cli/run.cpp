@@ -90,7 +90,31 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         c.name = vm["name"].as<std::string>();
         validate_container_name(c.name);
     }
-    if (vm.count("hostname")) {
+    // --pid, --ipc, --uts: podman's modes; another container's
+    // namespaces (container:NAME) are not joined yet, and refused.
+    auto mode = [&](const char* flag, std::initializer_list<const char*> own) -> std::string {
+        if (!vm.count(flag)) return "";
+        std::string v = vm[flag].as<std::string>();
+        if (v == "host") return v;
+        for (const char* o : own)
+            if (v == o) return "";
+        if (v.starts_with("container:"))
+            throw Error("invalid --" + std::string(flag) + " " + quote_for_message(v) +
+                        ": joining another container's namespace is not supported yet (host or private)");
+        throw Error("invalid --" + std::string(flag) + " " + quote_for_message(v) + ": use host or private");
+    };
+    c.pid_mode = mode("pid", {"private"});
+    c.uts_mode = mode("uts", {"private"});
+    std::string ipc = mode("ipc", {"private", "shareable", "none"});
+    if (vm.count("ipc") && vm.count("share-ipc") && ipc != "host")
+        throw Error("--share-ipc and --ipc " + vm["ipc"].as<std::string>() + " conflict");
+    c.share_ipc = ipc == "host" || vm.count("share-ipc") > 0;
+    if (c.uts_mode == "host") {
+        if (vm.count("hostname")) throw Error("--hostname and --uts host conflict: the host's name is the container's");
+        char host[256] = "";
+        ::gethostname(host, sizeof host - 1);
+        c.hostname = host;
+    } else if (vm.count("hostname")) {
         c.hostname = vm["hostname"].as<std::string>();
         bool printable = std::all_of(c.hostname.begin(), c.hostname.end(),
                                      [](char ch) { return ch > 0x20 && ch < 0x7f && ch != '/'; });
@@ -136,7 +160,6 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
                       flags_env);
     c.workdir = vm.count("workdir") ? vm["workdir"].as<std::string>() : image.workdir;
     if (c.workdir.empty() || c.workdir[0] != '/') throw Error("invalid --workdir \"" + c.workdir + "\": must be an absolute path");
-    c.share_ipc = vm.count("share-ipc") > 0;
     c.cgroupns = vm["cgroupns"].as<std::string>();
     if (c.cgroupns != "private" && c.cgroupns != "host")
         throw Error("invalid --cgroupns " + quote_for_message(c.cgroupns) + ": use \"private\" (default) or \"host\"");
@@ -222,6 +245,8 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         if (ns.empty() || ns == "user")
             throw Error("invalid --sysctl " + quote_for_message(s) + ": " + key +
                         " is not in a namespace of the container's own (it would change the host)");
+        if (ns == "uts" && c.uts_mode == "host")
+            throw Error("invalid --sysctl " + quote_for_message(s) + ": the container shares the host's uts namespace");
         if (ns == "ipc" && c.share_ipc)
             throw Error("invalid --sysctl " + quote_for_message(s) + ": the container shares the host's ipc namespace");
         if (ns == "network" && c.network != "bridge" && c.network != "none")
@@ -298,6 +323,9 @@ po::options_description run_options(bool create) {
         ("env-host", "pass this environment into the container (before --env-file and -e)")
         ("workdir,w", po::value<std::string>(), "working directory inside the container")
         ("hostname", po::value<std::string>(), "hostname (default: the container name)")
+        ("pid", po::value<std::string>(), "private (default): a PID namespace of its own; host: the host's")
+        ("ipc", po::value<std::string>(), "private, shareable (default: its own IPC namespace), or host (= --share-ipc)")
+        ("uts", po::value<std::string>(), "private (default): its own hostname; host: the host's UTS namespace and name")
         ("share-ipc", "keep the host's IPC namespace")
         ("cgroupns", po::value<std::string>()->default_value("private"),
          "private (its own cgroup namespace, its group at /sys/fs/cgroup) or host")

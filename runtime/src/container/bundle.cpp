@@ -292,7 +292,9 @@ json resources_for(const ContainerConfig& c, const BundleHost& host) {
 
 json linux_for(const ContainerConfig& c, const BundleHost& host) {
     const Security& sec = c.security;
-    json namespaces = json::array({json{{"type", "pid"}}, json{{"type", "mount"}}, json{{"type", "uts"}}});
+    json namespaces = json::array({json{{"type", "mount"}}});
+    if (c.pid_mode != "host") namespaces.push_back({{"type", "pid"}});
+    if (c.uts_mode != "host") namespaces.push_back({{"type", "uts"}});
     if (!c.share_ipc) namespaces.push_back({{"type", "ipc"}});
     if (c.network != "host") namespaces.push_back({{"type", "network"}});
     if (c.cgroupns == "private" && host.cgroup2) namespaces.push_back({{"type", "cgroup"}});
@@ -352,7 +354,7 @@ json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost
         {"ociVersion", oci::kOciVersion},
         {"process", process_for(c, host)},
         {"root", {{"path", paths.merged_dir(c.id).string()}, {"readonly", c.security.read_only}}},
-        {"hostname", c.hostname},
+        {"hostname", c.uts_mode == "host" ? "" : c.hostname},  // the host's is not ours to set
         {"mounts", mounts_for(c, paths, host)},
         {"linux", linux_for(c, host)},
         {"annotations", annotations_for(c, paths)},

@@ -495,6 +495,8 @@ json to_json(const ContainerConfig& c) {
     if (c.oom_score_adj) j["oom_score_adj"] = *c.oom_score_adj;
     if (!c.group_add.empty()) j["group_add"] = c.group_add;
     if (!c.init_path.empty()) j["init_path"] = c.init_path;
+    if (!c.pid_mode.empty()) j["pid_mode"] = c.pid_mode;
+    if (!c.uts_mode.empty()) j["uts_mode"] = c.uts_mode;
     if (c.healthcheck) j["healthcheck"] = to_json(*c.healthcheck);
     if (!c.create_command.empty()) j["create_command"] = c.create_command;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
@@ -563,6 +565,10 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
             if (*c.oom_score_adj < -1000 || *c.oom_score_adj > 1000) throw Error("oom_score_adj out of range");
         }
         c.init_path = j.value("init_path", std::string());
+        c.pid_mode = j.value("pid_mode", std::string());
+        c.uts_mode = j.value("uts_mode", std::string());
+        for (const auto* m : {&c.pid_mode, &c.uts_mode})
+            if (!m->empty() && *m != "host") throw Error("bad namespace mode " + quote_for_message(*m));
         if (!c.init_path.empty() && c.init_path[0] != '/') throw Error("init_path must be absolute");
         if (j.contains("group_add"))
             for (const auto& g : j["group_add"]) c.group_add.push_back(json_integer<uint32_t>(g, "group_add"));

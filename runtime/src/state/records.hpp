@@ -79,6 +79,7 @@ struct ContainerConfig {
     std::string workdir = "/";
     std::string hostname;
     bool share_ipc = false;
+    std::string pid_mode, uts_mode;  // --pid, --uts: "" (its own) or "host"
     // "private": a cgroup namespace of its own with its group mounted at
     // /sys/fs/cgroup; "host": neither (configs older than the field).
     std::string cgroupns = "private";
