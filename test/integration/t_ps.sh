@@ -154,3 +154,26 @@ test_container_and_system_prune() {
     expect_rc 0 volume rm pr-used
     assert_clean
 }
+
+# top: the container's processes as it sees them (its PIDs, its users),
+# with podman's default columns or the descriptors asked for.
+test_top_lists_the_containers_processes() {
+    expect_rc 0 run -d --name tp1 -u 65534 busybox sh -c 'sleep 1000 & echo ready; wait'
+    wait_for 30 sh -c "'$MINIRT' logs tp1 | grep -q ready"
+    mr top tp1
+    expect_eq "$(head -n1 <<<"$OUT" | tr -s ' ')" "USER PID PPID %CPU ELAPSED TTY TIME COMMAND" "the default header"
+    expect_eq "$(wc -l <<<"$OUT")" 3 "sh and sleep"
+    mr top tp1 pid ppid,user comm
+    expect_eq "$(tail -n +2 <<<"$OUT" | tr -s ' ' | sort)" "1 0 nobody sh
+2 1 nobody sleep" "pid, ppid, user, comm as the container sees them"
+    mr top tp1 hpid
+    local hpids
+    hpids=$(tail -n +2 <<<"$OUT" | tr -d ' ' | sort | tr '\n' ' ')
+    expect_eq "$hpids" "$(sort "$(json_field tp1 .state.cgroup)/cgroup.procs" | tr '\n' ' ')" "hpid: the host's PIDs"
+    expect_rc 125 top tp1 bogus
+    expect_rc 0 stop -t 0 tp1
+    expect_rc 125 top tp1
+    expect_contains "$ERR" "not running"
+    expect_rc 0 rm tp1
+    assert_clean
+}
