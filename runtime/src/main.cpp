@@ -25,6 +25,7 @@ const std::vector<Command>& commands() {
         {"rename", "give a container a new name", cmd_rename},
         {"update", "change the cgroup limits of containers", cmd_update},
         {"top", "the processes of a container", cmd_top},
+        {"completion", "a bash or zsh completion script (source <(minirt completion bash))", cmd_completion},
         {"wait", "wait for containers to exit and print their exit codes", cmd_wait},
         {"events", "what happened to containers, images, networks, volumes (follows)", cmd_events},
         {"list", "list all containers", cmd_list},

@@ -552,3 +552,38 @@ test_pid_ipc_uts_modes() {
     done
     assert_clean
 }
+
+# completion bash|zsh: the script completes commands, subcommands, each
+# command's flags (from its --help) and the names of containers, images,
+# volumes and networks (asked of minirt while completing).
+test_shell_completion() {
+    expect_rc 0 run -d --name comp1 busybox sleep 1000
+    expect_rc 0 volume create compvol
+    mr completion bash
+    printf '%s\n' "$OUT" >"$TESTDIR/minirt.bash"
+    # complete WORDS...: what the script offers for the last word.
+    complete_words() {
+        bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _minirt; printf "%s\n" "${COMPREPLY[@]}"' \
+            _ "$TESTDIR/minirt.bash" "$MINIRT" "$@"
+    }
+    expect_eq "$(complete_words ru)" run "a command"
+    expect_eq "$(complete_words run --memory-r)" --memory-reservation "a flag of run"
+    expect_eq "$(complete_words stop comp)" comp1 "a container's name"
+    expect_eq "$(complete_words volume ins)" inspect "a subcommand"
+    expect_eq "$(complete_words volume rm compv)" compvol "a volume's name"
+    expect_eq "$(complete_words run busy)" busybox:latest "an image"
+    expect_eq "$(complete_words container pr)" prune "container's verbs"
+    expect_eq "$(complete_words system pr)" prune "system's verbs"
+    expect_eq "$(complete_words completion z)" zsh "completion's shells"
+    if command -v zsh >/dev/null; then
+        mr completion zsh
+        printf '%s\n' "$OUT" >"$TESTDIR/minirt.zsh"
+        # zsh filters by the prefix itself: what the function offers holds the command.
+        capture zsh -c ". '$TESTDIR/minirt.zsh' && emulate sh -c 'COMP_WORDS=(\"$MINIRT\" ru); COMP_CWORD=1; _minirt; printf \"%s\\n\" \"\${COMPREPLY[@]}\"'"
+        grep -qx run <<<"$OUT" || fail "the zsh script does not complete: $OUT $ERR"
+    fi
+    expect_rc 125 completion fish
+    expect_rc 0 rm -f comp1
+    expect_rc 0 volume rm compvol
+    assert_clean
+}

@@ -202,6 +202,7 @@ int cmd_generate(Context&, const Args&);
 int cmd_rename(Context&, const Args&);
 int cmd_update(Context&, const Args&);
 int cmd_top(Context&, const Args&);
+int cmd_completion(Context&, const Args&);
 int cmd_cp(Context&, const Args&);
 int cmd_export(Context&, const Args&);
 int cmd_diff(Context&, const Args&);

@@ -61,7 +61,13 @@ int container_prune(Context& ctx, const Args& args) {
 
 int cmd_container(Context& ctx, const Args& args) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-        std::cout << "Usage: minirt container COMMAND [ARGS...]\n\n"
+        std::string verbs = "prune|ls";
+        for (const auto& c : commands())
+            if (std::string_view(c.name) != "container" && std::string_view(c.name) != "system" &&
+                std::string_view(c.name) != "image" && std::string_view(c.name) != "volume" &&
+                std::string_view(c.name) != "network" && std::string_view(c.name) != "completion")
+                verbs += std::string("|") + c.name;
+        std::cout << "Usage: minirt container " << verbs << " ...\n\n"
                      "podman's `container` verbs: prune [-f], and every container command of minirt's\n"
                      "(container ls, container run, container inspect, ...: the same as without `container`).\n";
         return args.empty() ? kExitMinirtError : 0;

@@ -57,6 +57,13 @@ std::string with_share(uint64_t part, uint64_t whole) {
 
 int cmd_system(Context& ctx, const Args& args) {
     const char* usage = "minirt system df [-v] [--format table|json]";
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        std::cout << "Usage: minirt system df|info|prune ...\n\nCommands:\n"
+                     "  df [-v]             disk used by images, containers and volumes\n"
+                     "  info                the host (as minirt info)\n"
+                     "  prune [-a] [--volumes] [-f]  remove stopped containers, unused networks, images (and volumes)\n";
+        return args.empty() ? kExitMinirtError : 0;
+    }
     if (!args.empty() && args[0] == "prune") return cmd_system_prune(ctx, Args(args.begin() + 1, args.end()));
     if (!args.empty() && args[0] == "info") return cmd_info(ctx, Args(args.begin() + 1, args.end()));
     if (args.empty() || args[0] != "df")
