@@ -122,7 +122,7 @@ json host_config_json(const Paths& paths, const ContainerConfig& c) {
     std::string network_mode = c.network == "bridge" ? "bridge" : c.network;
     return json{{"Memory", memory},
                 {"MemorySwap", memory ? memory + r.memory_swap_max.value_or(0) : 0},
-                {"MemoryReservation", r.memory_high.value_or(0)},
+                {"MemoryReservation", r.memory_low.value_or(0)},
                 {"NanoCpus", r.cpu_quota_us ? *r.cpu_quota_us * 1000000000ULL / r.cpu_period_us : 0},
                 {"CpuQuota", r.cpu_quota_us.value_or(0)},
                 {"CpuPeriod", r.cpu_quota_us ? r.cpu_period_us : 0},
