@@ -249,3 +249,77 @@ test_side_restart_count_and_health_status_as_podmans() {
     expect_eq "$(json_field hc .health.status)" "$(pm inspect hc --format '{{.State.Health.Status}}')" "inspect's status"
     expect_rc 0 rm -f r3 hc
 }
+
+# The compatibility corpus (issue 21): podman's scripting command lines,
+# given unchanged to podman and to minirt over the same containers and
+# volume; the outputs (and whether each failed) must match once ids are
+# masked. What differs on purpose is listed in docs/cli.md ("Differences
+# from podman"), not here.
+
+# side_mask: ids (12 and 64 hex digits) as a placeholder.
+side_mask() { sed -E 's/\b[0-9a-f]{64}\b/<id>/g; s/\b[0-9a-f]{12}\b/<id>/g'; }
+
+# side_case ARGS...: one command line for both; a difference is appended
+# to SIDE_FAILURES.
+side_case() {
+    local mine theirs mrc=0 prc=0
+    # Lines sorted: podman 4.3 lists the oldest container first, minirt
+    # (as Docker and newer podman) the newest (docs/cli.md).
+    mine=$("$MINIRT" "$@" 2>/dev/null | side_mask | sort; exit "${PIPESTATUS[0]}") || mrc=$?
+    theirs=$(pm "$@" 2>/dev/null | side_mask | sort; exit "${PIPESTATUS[0]}") || prc=$?
+    if [ "$mine" != "$theirs" ] || [ $((mrc == 0)) != $((prc == 0)) ]; then
+        SIDE_FAILURES+=("$*: minirt (exit $mrc) '$mine', podman (exit $prc) '$theirs'")
+    fi
+}
+
+test_side_scripting_corpus_as_podman() {
+    side_setup
+    # The same containers and volume on both sides, made in the same order.
+    pm volume create --label team=web side-v >/dev/null
+    expect_rc 0 volume create --label team=web side-v
+    pm run --name side-c2 "${SIDE_OPTS[@]}" --rootfs "$SIDE_ROOTFS" sh -c 'exit 3' >/dev/null 2>&1 || true
+    expect_rc 3 run --name side-c2 busybox sh -c 'exit 3'
+    pm run -d --name side-c1 -l app=db -l tier=back -v side-v:/data "${SIDE_OPTS[@]}" --rootfs "$SIDE_ROOTFS" \
+        sleep 1000 >/dev/null
+    expect_rc 0 run -d --name side-c1 -l app=db -l tier=back -v side-v:/data busybox sleep 1000
+    SIDE_FAILURES=()
+    side_case ps --format '{{.Names}}'
+    side_case ps -a --format '{{.Names}}'
+    # (not .Image: podman's --rootfs containers have none)
+    side_case ps -a --format '{{.Names}}|{{.Exited}}|{{.ExitCode}}'
+    side_case ps -a --filter status=exited --format '{{.Names}}'
+    side_case ps -a --filter label=app=db --format '{{.Names}}'
+    side_case ps -a --filter label=app --format '{{.Names}}'
+    side_case ps -a --filter name=side-c --format '{{.Names}}'
+    side_case ps -a --filter exited=3 --format '{{.Names}}'
+    side_case ps -a --filter status=running --filter label=app=db --format '{{.Names}}'
+    side_case ps --format '{{.Labels.app}}|{{.Labels.nope}}|{{index .Labels "nope"}}'
+    side_case ps --format '{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}'
+    side_case ps --format '{{json .Labels}}'
+    side_case ps --format '{{.Mounts}}'
+    side_case ps --format '{{if .Exited}}gone{{else}}up{{end}}:{{upper .Names}}:{{len .Names}}'
+    side_case ps -a --format 'table {{.Names}}\t{{.ExitCode}}'
+    side_case ps --format '{{.Command}}'
+    side_case ps --format '{{.Nope}}'
+    side_case ps -q --filter name=side-c1
+    side_case ps -a --last 1 --format '{{.Names}}'
+    side_case inspect --format '{{.Name}}|{{.State.Status}}|{{.State.Running}}|{{.State.ExitCode}}|{{.State.OOMKilled}}' \
+        side-c1 side-c2
+    side_case inspect --format '{{.Config.Cmd}}|{{.Config.WorkingDir}}|{{.Config.Labels.app}}|{{.Config.Tty}}' side-c1
+    side_case inspect --format '{{json .Config.Labels}}' side-c1
+    side_case inspect --format '{{range .Mounts}}{{.Type}}:{{.Name}}:{{.Destination}}:{{.RW}} {{end}}' side-c1
+    side_case inspect --format '{{.HostConfig.RestartPolicy.Name}}|{{.HostConfig.AutoRemove}}|{{.HostConfig.Memory}}' side-c1
+    side_case inspect --format '{{.Path}} {{.Args}}' side-c2
+    side_case inspect --format '{{.State.Pid}}' side-c2
+    side_case inspect --format '{{.Config.Nope}}' side-c1
+    side_case volume ls --format '{{.Name}}|{{.Driver}}|{{.Labels.team}}'
+    side_case volume ls --filter label=team=web --format '{{.Name}}'
+    side_case volume inspect --format '{{.Name}}|{{.Driver}}|{{.Scope}}|{{json .Labels}}' side-v
+    side_case volume exists side-v
+    side_case volume exists side-nope
+    [ ${#SIDE_FAILURES[@]} = 0 ] || fail "$(printf '%s\n' "${SIDE_FAILURES[@]}")"
+    pm rm -f side-c1 side-c2 >/dev/null
+    pm volume rm side-v >/dev/null
+    expect_rc 0 rm -f side-c1 side-c2
+    expect_rc 0 volume rm side-v
+}
