@@ -177,3 +177,19 @@ test_top_lists_the_containers_processes() {
     expect_rc 0 rm tp1
     assert_clean
 }
+
+# exec -d: returns once the command has started; a helper of its own
+# session reaps it; its errors are exec's; -i/-t with it are refused.
+test_exec_detached() {
+    expect_rc 0 run -d --name exd busybox sleep 1000
+    expect_rc 0 exec -d exd sh -c 'echo started >/tmp/mark; exec sleep 1000'
+    wait_for 30 "$MINIRT" exec exd test -e /tmp/mark
+    mr top exd comm
+    expect_eq "$(tail -n +2 <<<"$OUT" | tr -d ' ' | sort | tr '\n' ' ')" "sleep sleep " "the detached command runs beside the container's"
+    expect_rc 127 exec -d exd nosuchcommand
+    expect_contains "$ERR" nosuchcommand
+    expect_rc 125 exec -d -t exd true
+    expect_rc 125 exec -di exd true
+    expect_rc 0 rm -f exd
+    assert_clean
+}

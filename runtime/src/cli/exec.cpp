@@ -81,12 +81,58 @@ int relay_terminal(int master, bool interactive, pid_t bridge_pid) {
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+// exec -d: a helper of its own session (podman runs a conmon per detached
+// exec session) starts the command and stays its parent, reaping it when
+// it ends; we return once it has started, or with its error.
+int exec_detached(const engine::ExecRequest& r, const sigset_t& handled) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
+    UniqueFd read_end(fds[0]), write_end(fds[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        read_end.reset();
+        ::setsid();
+        int null = ::open("/dev/null", O_RDWR);
+        for (int fd : {0, 1, 2}) ::dup2(null, fd);
+        std::string report = "ok";
+        pid_t bridge = -1;
+        try {
+            bridge = engine::start_exec(r, handled).bridge.release();
+        } catch (const Error& e) {
+            report = std::to_string(e.exit_code()) + " " + e.message();
+        }
+        write_all_nothrow(write_end.get(), report);
+        write_end.reset();
+        if (bridge < 0) _exit(kExitMinirtError);
+        // Its exit is nobody's to hear: reaped, and the helper goes.
+        int status;
+        while (::waitpid(bridge, &status, 0) < 0 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    write_end.reset();
+    std::string report;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(read_end.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("exec -d: read the helper's report");
+        report.append(buf, static_cast<size_t>(n));
+    }
+    if (report == "ok") return 0;
+    if (report.empty()) throw Error("exec -d: the helper that starts the command died");
+    auto space = report.find(' ');
+    int code = std::atoi(report.substr(0, space).c_str());
+    throw Error(space == std::string::npos ? report : report.substr(space + 1), code ? code : kExitMinirtError);
+}
+
 }  // namespace
 
 int cmd_exec(Context& ctx, const Args& args) {
-    const char* usage = "minirt exec [-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] NAME COMMAND [ARG...]";
+    const char* usage = "minirt exec [-d] [-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] NAME COMMAND [ARG...]";
     po::options_description desc("Options");
     desc.add_options()
+        ("detach,d", "start the command and return: a helper of its own reaps it")
         ("interactive,i", "keep stdin open")
         ("tty,t", "give the command a pseudo-terminal")
         ("env,e", po::value<std::vector<std::string>>(), "set KEY=VALUE")
@@ -126,6 +172,9 @@ int cmd_exec(Context& ctx, const Args& args) {
     if (proc.cwd.empty() || proc.cwd[0] != '/') throw Error("invalid --workdir: must be absolute");
     proc.terminal = p.vm.count("tty") > 0;
     bool interactive = p.vm.count("interactive") > 0;
+    bool detach = p.vm.count("detach") > 0;
+    if (detach && (interactive || proc.terminal))
+        throw Error("exec --detach with -i or -t: nothing would be attached to its stdin or terminal");
     r.stdin_null = !interactive && !proc.terminal;
     if (p.vm.count("user")) {
         const std::string& user = p.vm["user"].as<std::string>();
@@ -163,6 +212,12 @@ int cmd_exec(Context& ctx, const Args& args) {
     sigemptyset(&handled);
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&handled, s);
     ::sigprocmask(SIG_BLOCK, &handled, nullptr);
+    if (detach) {
+        r.stdin_null = true;
+        int rc = exec_detached(r, handled);
+        record_container_event(ctx.store.paths(), *v.config, "exec", {{"command", proc.args[0]}});
+        return rc;
+    }
     engine::ExecStarted started = engine::start_exec(r, handled);
     record_container_event(ctx.store.paths(), *v.config, "exec", {{"command", proc.args[0]}});
     console_child.reset();

@@ -2,6 +2,7 @@
 // running container, read from /proc for each process of its cgroup, with
 // the PIDs and users the container sees (its PID namespace, its own
 // /etc/passwd and /etc/group through /proc/PID/root).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -151,9 +152,17 @@ int cmd_top(Context& ctx, const Args& args) {
     auto host_passwd = read_file_if_exists("/etc/passwd", 1 << 20);
     auto host_group = read_file_if_exists("/etc/group", 1 << 20);
 
+    // The container's processes: those of its group in its PID namespace
+    // (an exec's bridge joins the group from outside, and is not one).
+    auto pid_ns = [](int pid) {
+        struct stat st{};
+        return ::stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &st) == 0 ? st.st_ino : ino_t{0};
+    };
+    ino_t own_ns = pid_ns(v.state->pid);
     std::vector<Process> procs;
     for (int pid : Cgroup(v.state->cgroup).pids())
-        if (auto pr = read_process(pid)) procs.push_back(std::move(*pr));
+        if (pid_ns(pid) == own_ns)
+            if (auto pr = read_process(pid)) procs.push_back(std::move(*pr));
     std::map<int, std::string> container_pid;
     for (const auto& pr : procs) container_pid[pr.host_pid] = innermost(pr.value("NSpid"));
 
