@@ -193,3 +193,19 @@ test_exec_detached() {
     expect_rc 0 rm -f exd
     assert_clean
 }
+
+# ps -s: the writable layer's size, and the whole root's (virtual).
+test_ps_size() {
+    expect_rc 0 run --name sz1 busybox sh -c 'head -c 5000 /dev/zero >/big'
+    mr ps -a -s --format json
+    expect_eq "$(jq '.[0].size_rw' <<<"$OUT")" 5000 "size_rw"
+    [ "$(jq '.[0].size_root_fs > 5000' <<<"$OUT")" = true ] || fail "size_root_fs is not above the layer's: $OUT"
+    mr ps -a -s --format '{{.Size}}'
+    expect_contains "$OUT" "(virtual "
+    mr ps -a --format '[{{.Size}}]'
+    expect_eq "$OUT" "[]" "no sizes without -s"
+    mr ps -a -s
+    expect_contains "$(head -n1 <<<"$OUT")" SIZE
+    expect_rc 0 rm sz1
+    assert_clean
+}

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
@@ -12,6 +13,8 @@
 #include "cli/format_template.hpp"
 #include "common/parse.hpp"
 #include "container/ops.hpp"
+#include "image/image.hpp"
+#include "image/image_store.hpp"
 
 namespace minirt::cli {
 
@@ -170,10 +173,34 @@ private:
     }
 };
 
+// ps -s: a container's writable layer and, with its image, its whole root
+// (podman's "12B (virtual 1.5MB)"). Images are measured once per listing.
+class Sizes {
+public:
+    explicit Sizes(const Store& store) : store_(store) {}
+    std::pair<uint64_t, uint64_t> of(const ContainerView& v) {
+        uint64_t rw = directory_size(store_.paths().upper_dir(v.id).string());
+        auto [it, fresh] = images_.try_emplace(v.summary.image, 0);
+        if (fresh) {
+            if (auto img = ImageStore(store_.paths()).find(v.summary.image)) it->second = img->size;
+            else it->second = directory_size(store_.paths().image_rootfs(v.summary.image).string());
+        }
+        return {rw, rw + it->second};
+    }
+    std::string text(const ContainerView& v) {
+        auto [rw, all] = of(v);
+        return human_size(rw) + " (virtual " + human_size(all) + ")";
+    }
+
+private:
+    const Store& store_;
+    std::map<std::string, uint64_t> images_;
+};
+
 // podman's `ps --format TEMPLATE` fields (its psReporter's), those the
 // template reads: labels, mounts and networks cost a read of the config.
 nlohmann::json ps_fields(const Store& store, const ContainerView& v, const TemplateFormat& fmt, int64_t now,
-                         bool no_trunc) {
+                         bool no_trunc, Sizes* sizes) {
     nlohmann::json j = nlohmann::json::object();
     auto want = [&](std::string_view f) { return fmt.wants(f); };
     if (want("ID")) j["ID"] = no_trunc ? v.id : v.id.substr(0, 12);
@@ -211,6 +238,8 @@ nlohmann::json ps_fields(const Store& store, const ContainerView& v, const Templ
     if (want("ExitedAt"))
         j["ExitedAt"] = v.state && exited && v.state->finished_ns ? v.state->finished_ns / 1000000000 : kGoZeroTime;
     if (want("Restarts")) j["Restarts"] = v.state ? v.state->restart_count : 0;
+    // podman's: empty unless -s asked for sizes.
+    if (want("Size")) j["Size"] = sizes ? sizes->text(v) : "";
     if (want("Labels") || want("Mounts") || want("Networks") || want("ImageID") || want("AutoRemove")) {
         ContainerConfig config;
         try {
@@ -241,6 +270,7 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
         ("format", po::value<std::string>()->default_value("table"),
          "table, json, or a Go template such as {{.Names}} or \"table {{.ID}}\\t{{.Status}}\"")
         ("noheading", "no header line")
+        ("size,s", "the size of each container's writable layer (and of its whole root: virtual)")
         ("filter,f", po::value<std::vector<std::string>>(),
          "KEY=VALUE: id, name (a regex), label, status, exited, ancestor, health, before, since, network, volume, "
          "restart-policy (implies -a)")
@@ -262,6 +292,8 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     std::optional<TemplateFormat> tmpl = TemplateFormat::parse(format, {"Labels"});
     bool no_trunc = p.vm.count("no-trunc") > 0;
     bool no_header = p.vm.count("noheading") > 0;
+    std::optional<Sizes> sizes;
+    if (p.vm.count("size")) sizes.emplace(ctx.store);
 
     // Sorted by reference: a ContainerView is large, and moving 1000 of
     // them about cost more than the comparisons.
@@ -296,11 +328,26 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     }
     if (tmpl) {
         int64_t now = now_ns();
-        for (const ContainerView& v : views) tmpl->add(ps_fields(ctx.store, v, *tmpl, now, no_trunc));
+        for (const ContainerView& v : views)
+            tmpl->add(ps_fields(ctx.store, v, *tmpl, now, no_trunc, sizes ? &*sizes : nullptr));
         std::cout << tmpl->finish({{"ID", "CONTAINER ID"}, {"Id", "CONTAINER ID"}, {"CreatedHuman", "CREATED"}}, no_header);
         return 0;
     }
     if (format == "json") {
+        if (sizes) {
+            nlohmann::json arr = nlohmann::json::array();
+            for (const ContainerView& v : views) {
+                nlohmann::json row = row_json(v);
+                if (v.load_error.empty()) {
+                    auto [rw, root_fs] = sizes->of(v);
+                    row["size_rw"] = rw;
+                    row["size_root_fs"] = root_fs;
+                }
+                arr.push_back(row);
+            }
+            std::cout << arr.dump(2) << "\n";
+            return 0;
+        }
         JsonRows rows;
         bool plain = true;
         for (const ContainerView& v : views) plain = plain && rows.add(v);
@@ -314,21 +361,22 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
         return 0;
     }
     int64_t now = now_ns();
-    std::vector<std::array<std::string, 8>> rows;
-    if (!no_header) rows.push_back({"CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED", "PID", "PORTS"});
+    std::vector<std::array<std::string, 9>> rows;
+    if (!no_header)
+        rows.push_back({"CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "CREATED", "PID", "PORTS", sizes ? "SIZE" : ""});
     for (const ContainerView& v : views) {
         std::string id = no_trunc ? v.id : v.id.substr(0, 12);
         if (!v.load_error.empty()) {
-            rows.push_back({id, "?", "?", truncate(v.load_error, no_trunc ? 4096 : 60), "Error", "", "", ""});
+            rows.push_back({id, "?", "?", truncate(v.load_error, no_trunc ? 4096 : 60), "Error", "", "", "", ""});
             continue;
         }
         std::string cmd = command_text(v.summary);
         bool live = v.status == Status::Running || v.status == Status::Paused;
         rows.push_back({id, v.summary.name, v.summary.image, no_trunc ? cmd : truncate(cmd, 24), status_text(v, now),
                         human_age(v.summary.created_ns, now), live ? std::to_string(v.state->pid) : "-",
-                        v.state ? v.state->ports : ""});
+                        v.state ? v.state->ports : "", sizes ? sizes->text(v) : ""});
     }
-    std::array<size_t, 8> width{};
+    std::array<size_t, 9> width{};
     for (const auto& r : rows)
         for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
     std::string out;
