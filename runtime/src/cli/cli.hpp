@@ -152,6 +152,10 @@ std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, con
 // (left out if unset), # comments and blank lines. KEY=VALUE entries in
 // order; Error naming the file and line for a bad one or an unreadable file.
 std::vector<std::string> env_file_entries(const std::vector<std::string>& files);
+// The lines of a file of settings as podman reads --env-file and
+// --label-file (no blank ones, no # comments, leading blanks and a CR
+// dropped), each with where it stands ("FLAG FILE:LINE") for messages.
+std::vector<std::pair<std::string, std::string>> setting_file_lines(const std::string& flag, const std::string& file);
 
 // The container a command names (a name, an id or its prefix), viewed;
 // Error for no such container, or one whose records are damaged.

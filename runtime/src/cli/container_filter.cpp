@@ -7,6 +7,7 @@
 #include "cli/cli.hpp"
 #include "common/error.hpp"
 #include "common/parse.hpp"
+#include "image/layers.hpp"
 #include "image/reference.hpp"
 
 namespace minirt::cli {
@@ -36,7 +37,7 @@ bool image_matches(const ContainerConfig& c, const std::string& value) {
     } catch (const Error&) {
         // Not a reference (an imported image's plain name): by its name alone.
     }
-    std::string id = c.image_id.starts_with("sha256:") ? c.image_id.substr(7) : c.image_id;
+    std::string id = digest_hex(c.image_id);
     std::string want = value.starts_with("sha256:") ? value.substr(7) : value;
     return !id.empty() && want.size() >= 3 && id.starts_with(want);
 }

@@ -8,6 +8,7 @@
 
 #include "common/parse.hpp"
 #include "common/ports.hpp"
+#include "image/layers.hpp"
 
 namespace minirt::cli {
 
@@ -216,7 +217,7 @@ void add_podman_fields(json& j, const Paths& paths, const ContainerView& v, cons
                        const json& health) {
     const ContainerConfig& c = *v.config;
     fs::path dir = paths.state_dir(c.id);
-    std::string image_id = c.image_id.starts_with("sha256:") ? c.image_id.substr(7) : c.image_id;
+    std::string image_id = digest_hex(c.image_id);
     j["Id"] = c.id;
     j["Name"] = c.name;
     j["Created"] = go_json_time(c.created_ns);

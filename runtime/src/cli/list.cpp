@@ -15,6 +15,7 @@
 #include "container/ops.hpp"
 #include "image/image.hpp"
 #include "image/image_store.hpp"
+#include "image/layers.hpp"
 
 namespace minirt::cli {
 
@@ -254,7 +255,7 @@ nlohmann::json ps_fields(const Store& store, const ContainerView& v, const Templ
         if (config.network == "bridge")
             for (const auto& n : config.networks) networks += (networks.empty() ? "" : ",") + n.name;
         j["Networks"] = networks;
-        std::string image_id = config.image_id.starts_with("sha256:") ? config.image_id.substr(7) : config.image_id;
+        std::string image_id = digest_hex(config.image_id);
         j["ImageID"] = no_trunc ? image_id : image_id.substr(0, std::min<size_t>(12, image_id.size()));
         j["AutoRemove"] = config.auto_remove;
     }

@@ -51,21 +51,28 @@ std::vector<std::string> handles_or_all(const Context& ctx, const Parsed& p, con
     return ids;
 }
 
+std::vector<std::pair<std::string, std::string>> setting_file_lines(const std::string& flag, const std::string& file) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string text = with_context(flag + " " + file, [&] { return read_file(file, 1 << 20); });
+    size_t number = 0;
+    for (size_t at = 0; at < text.size();) {
+        size_t end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(at, end - at);
+        at = end + 1;
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        line.erase(0, line.find_first_not_of(" \t"));
+        if (line.empty() || line[0] == '#') continue;
+        out.emplace_back(flag + " " + file + ":" + std::to_string(number), std::move(line));
+    }
+    return out;
+}
+
 std::vector<std::string> env_file_entries(const std::vector<std::string>& files) {
     std::vector<std::string> out;
     for (const auto& file : files) {
-        std::string text = with_context("--env-file " + file, [&] { return read_file(file, 1 << 20); });
-        size_t number = 0;
-        for (size_t at = 0; at < text.size();) {
-            size_t end = text.find('\n', at);
-            if (end == std::string::npos) end = text.size();
-            std::string line = text.substr(at, end - at);
-            at = end + 1;
-            ++number;
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            line.erase(0, line.find_first_not_of(" \t"));
-            if (line.empty() || line[0] == '#') continue;
-            std::string where = "--env-file " + file + ":" + std::to_string(number);
+        for (const auto& [where, line] : setting_file_lines("--env-file", file)) {
             auto eq = line.find('=');
             std::string key = line.substr(0, eq);
             if (key.empty() || key.find_first_of(" \t") != std::string::npos)

@@ -43,6 +43,14 @@ int prune_containers(Context& ctx, const ContainerFilter& filter) {
     return rc;
 }
 
+// The top-level verbs `container VERB` reaches: all but the groups of
+// other objects and the shell's.
+bool is_container_verb(std::string_view name) {
+    for (const char* other : {"container", "system", "image", "volume", "network", "completion"})
+        if (name == other) return false;
+    return true;
+}
+
 int container_prune(Context& ctx, const Args& args) {
     const char* usage = "minirt container prune [-f] [--filter label=KEY[=VALUE]]...";
     po::options_description desc("Options");
@@ -63,10 +71,7 @@ int cmd_container(Context& ctx, const Args& args) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h") {
         std::string verbs = "prune|ls";
         for (const auto& c : commands())
-            if (std::string_view(c.name) != "container" && std::string_view(c.name) != "system" &&
-                std::string_view(c.name) != "image" && std::string_view(c.name) != "volume" &&
-                std::string_view(c.name) != "network" && std::string_view(c.name) != "completion")
-                verbs += std::string("|") + c.name;
+            if (is_container_verb(c.name)) verbs += std::string("|") + c.name;
         std::cout << "Usage: minirt container " << verbs << " ...\n\n"
                      "podman's `container` verbs: prune [-f], and every container command of minirt's\n"
                      "(container ls, container run, container inspect, ...: the same as without `container`).\n";
@@ -77,9 +82,7 @@ int cmd_container(Context& ctx, const Args& args) {
     std::string verb = args[0] == "ls" ? "list" : args[0] == "remove" ? "rm" : args[0] == "pause" ? "freeze"
                      : args[0] == "unpause" ? "thaw" : args[0];
     for (const auto& c : commands())
-        if (verb == c.name && verb != "container" && verb != "system" && verb != "image" && verb != "volume" &&
-            verb != "network")
-            return c.run(ctx, rest);
+        if (verb == c.name && is_container_verb(c.name)) return c.run(ctx, rest);
     throw Error("unknown container command " + quote_for_message(args[0]) + " (see minirt container --help)");
 }
 

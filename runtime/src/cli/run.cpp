@@ -207,18 +207,8 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.labels = image.labels;
     // podman's order: the image's, --label-file's, then --label's.
     std::vector<std::pair<std::string, std::string>> labels;
-    for (const auto& file : flag_values(vm, "label-file")) {
-        std::string text = with_context("--label-file " + file, [&] { return read_file(file, 1 << 20); });
-        size_t number = 0;
-        for (const auto& raw : split(text, '\n')) {
-            ++number;
-            std::string line(raw);
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            line.erase(0, line.find_first_not_of(" \t"));
-            if (line.empty() || line[0] == '#') continue;
-            labels.emplace_back("--label-file " + file + ":" + std::to_string(number), line);
-        }
-    }
+    for (const auto& file : flag_values(vm, "label-file"))
+        for (auto& entry : setting_file_lines("--label-file", file)) labels.push_back(std::move(entry));
     for (const auto& l : flag_values(vm, "label")) labels.emplace_back("--label", l);
     for (const auto& [where, l] : labels) {
         auto eq = l.find('=');
