@@ -545,11 +545,52 @@ test_pid_ipc_uts_modes() {
     expect_rc 0 rm modes
     local bad
     for bad in "--pid container:x" "--ipc container:x" "--uts container:x" "--pid bogus" "--uts host --hostname x" \
-               "--ipc private --share-ipc" "--uts host --sysctl kernel.domainname=x"; do
+               "--ipc private --share-ipc" "--uts host --sysctl kernel.domainname=x" "--ipc host --shm-size 1m"; do
         # shellcheck disable=SC2086 # $bad is words
         expect_rc 125 run --rm $bad busybox true
         [ "$(wc -l <<<"$ERR")" = 1 ] || fail "not one line for $bad: $ERR"
     done
+    assert_clean
+}
+
+# --pid/--ipc/--uts container:NAME join that container's namespaces at
+# each start (its /dev/shm too), refuse a peer that is not running, and
+# keep the peer from being removed first (rm --depend removes both).
+test_namespaces_of_another_container() {
+    expect_rc 0 run -d --name peer --hostname peerhost busybox sh -c 'echo shared >/dev/shm/mark; echo ready; sleep 1000'
+    wait_for 30 log_has peer ready
+    mr run --rm --pid container:peer --ipc container:peer --uts container:peer busybox sh -c \
+        'for n in pid ipc uts; do readlink /proc/self/ns/$n; done; hostname; cat /dev/shm/mark; if ps -o comm | grep -qx sleep; then echo sees-sleep; fi
+         echo back >/dev/shm/reply'
+    [ "$RC" = 0 ] || fail "run with the peer's namespaces: $ERR"
+    local lines pid n
+    mapfile -t lines <<<"$OUT"
+    pid=$(pid_of peer)
+    for n in 0 1 2; do
+        local kind=(pid ipc uts)
+        expect_eq "${lines[$n]}" "$(readlink "/proc/$pid/ns/${kind[$n]}")" "--${kind[$n]} container:peer"
+    done
+    expect_eq "${lines[3]}" peerhost "the peer's hostname"
+    expect_eq "${lines[4]}" shared "the peer's /dev/shm"
+    expect_eq "${lines[5]}" sees-sleep "processes seen in the peer's PID namespace"
+    mr exec peer cat /dev/shm/reply
+    expect_eq "$OUT" back "written to the shared /dev/shm"
+    # Joined anew at each start: the peer's namespaces of the moment.
+    expect_rc 0 create --name joiner --pid container:peer busybox sh -c 'echo $$'
+    expect_rc 0 start -a joiner
+    [ "$OUT" != 1 ] || fail "--pid container: the command is PID 1 of its own namespace"
+    mr inspect -f '{{.HostConfig.PidMode}}' joiner
+    expect_eq "$OUT" "container:$(json_field peer .id)" "inspect's PidMode"
+    expect_rc 125 rm -f peer
+    expect_contains "$ERR" "dependent containers" "rm of a container another joins"
+    expect_eq "$(status_of peer)" running "the refused rm -f left the peer"
+    expect_rc 0 stop -t 0 peer
+    expect_rc 125 start joiner
+    expect_contains "$ERR" "--pid container:" "start with the peer stopped"
+    expect_contains "$ERR" "not running" "start with the peer stopped"
+    expect_rc 0 rm --depend peer
+    expect_rc 0 ps -a --format '{{.Names}}'
+    expect_eq "$OUT" "" "rm --depend removed the dependent"
     assert_clean
 }
 

@@ -133,7 +133,7 @@ json host_config_json(const Paths& paths, const ContainerConfig& c) {
                 {"AutoRemove", c.auto_remove},
                 {"NetworkMode", network_mode},
                 {"PidMode", c.pid_mode.empty() ? "private" : c.pid_mode},
-                {"IpcMode", c.share_ipc ? "host" : "shareable"},
+                {"IpcMode", c.share_ipc ? "host" : !c.ipc_mode.empty() ? c.ipc_mode : "shareable"},
                 {"UTSMode", c.uts_mode.empty() ? "private" : c.uts_mode},
                 {"Privileged", c.security.privileged},
                 {"ReadonlyRootfs", c.security.read_only},

@@ -1,4 +1,6 @@
 // minirt rm and minirt wait.
+#include <algorithm>
+#include <functional>
 #include <iostream>
 
 #include "cli/cli.hpp"
@@ -7,11 +9,31 @@
 
 namespace minirt::cli {
 
+namespace {
+
+// Every container that joins `id`'s namespaces, directly or through
+// another, each after those that join its own (removable in this order).
+std::vector<std::string> dependents_first(const Store& store, const std::string& id) {
+    std::vector<std::string> order;
+    std::function<void(const std::string&)> visit = [&](const std::string& c) {
+        for (const auto& d : store.dependents(c)) {
+            if (std::find(order.begin(), order.end(), d) != order.end() || d == id) continue;
+            visit(d);
+            order.push_back(d);
+        }
+    };
+    visit(id);
+    return order;
+}
+
+}  // namespace
+
 int cmd_rm(Context& ctx, const Args& args) {
-    const char* usage = "minirt rm [-f] [-v] NAME... | minirt rm -a [-f] [-v]";
+    const char* usage = "minirt rm [-f] [-v] [--depend] NAME... | minirt rm -a [-f] [-v]";
     po::options_description desc("Options");
     desc.add_options()("force,f", "stop a running container first")("volumes,v", "remove its anonymous volumes too")(
-        "all,a", "every container (running ones only with -f)");
+        "all,a", "every container (running ones only with -f)")(
+        "depend", "first remove the containers that join its namespaces (container:NAME), and theirs");
     Parsed p = parse(desc, args, usage);
     bool force = p.vm.count("force") > 0;
     std::vector<std::string> handles;
@@ -34,6 +56,12 @@ int cmd_rm(Context& ctx, const Args& args) {
             auto id = ctx.store.find(handle);
             if (!id && force) continue;  // removed meanwhile by a concurrent rm -f
             if (!id) throw Error("no such container " + quote_for_message(handle), kExitNoSuchContainer);
+            if (p.vm.count("depend")) {
+                for (const auto& d : dependents_first(ctx.store, *id)) {
+                    remove_container(ctx.store, d, force, p.vm.count("volumes") > 0);
+                    std::cout << d << "\n";
+                }
+            }
             remove_container(ctx.store, *id, force, p.vm.count("volumes") > 0);
             std::cout << handle << "\n";
         } catch (const Error& e) {

@@ -90,18 +90,16 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         c.name = vm["name"].as<std::string>();
         validate_container_name(c.name);
     }
-    // --pid, --ipc, --uts: podman's modes; another container's
-    // namespaces (container:NAME) are not joined yet, and refused.
+    // --pid, --ipc, --uts: podman's modes. container:NAME is resolved to
+    // its id now and its namespace joined at each start (shim.cpp).
     auto mode = [&](const char* flag, std::initializer_list<const char*> own) -> std::string {
         if (!vm.count(flag)) return "";
         std::string v = vm[flag].as<std::string>();
         if (v == "host") return v;
         for (const char* o : own)
             if (v == o) return "";
-        if (v.starts_with("container:"))
-            throw Error("invalid --" + std::string(flag) + " " + quote_for_message(v) +
-                        ": joining another container's namespace is not supported yet (host or private)");
-        throw Error("invalid --" + std::string(flag) + " " + quote_for_message(v) + ": use host or private");
+        if (v.starts_with("container:") && v.size() > 10) return "container:" + ctx.store.resolve(v.substr(10));
+        throw Error("invalid --" + std::string(flag) + " " + quote_for_message(v) + ": use host, private or container:NAME");
     };
     c.pid_mode = mode("pid", {"private"});
     c.uts_mode = mode("uts", {"private"});
@@ -109,11 +107,16 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     if (vm.count("ipc") && vm.count("share-ipc") && ipc != "host")
         throw Error("--share-ipc and --ipc " + vm["ipc"].as<std::string>() + " conflict");
     c.share_ipc = ipc == "host" || vm.count("share-ipc") > 0;
+    if (ipc.starts_with("container:")) c.ipc_mode = ipc;
     if (c.uts_mode == "host") {
         if (vm.count("hostname")) throw Error("--hostname and --uts host conflict: the host's name is the container's");
         char host[256] = "";
         ::gethostname(host, sizeof host - 1);
         c.hostname = host;
+    } else if (!c.uts_mode.empty()) {
+        if (vm.count("hostname"))
+            throw Error("--hostname and --uts container: conflict: that container's name is this one's");
+        c.hostname = ctx.store.load_config(c.uts_mode.substr(10)).hostname;
     } else if (vm.count("hostname")) {
         c.hostname = vm["hostname"].as<std::string>();
         bool printable = std::all_of(c.hostname.begin(), c.hostname.end(),
@@ -235,15 +238,19 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
         if (ns.empty() || ns == "user")
             throw Error("invalid --sysctl " + quote_for_message(s) + ": " + key +
                         " is not in a namespace of the container's own (it would change the host)");
-        if (ns == "uts" && c.uts_mode == "host")
-            throw Error("invalid --sysctl " + quote_for_message(s) + ": the container shares the host's uts namespace");
-        if (ns == "ipc" && c.share_ipc)
-            throw Error("invalid --sysctl " + quote_for_message(s) + ": the container shares the host's ipc namespace");
+        if (ns == "uts" && !c.uts_mode.empty())
+            throw Error("invalid --sysctl " + quote_for_message(s) + ": the container shares its uts namespace (--uts " +
+                        c.uts_mode.substr(0, 22) + ")");
+        if (ns == "ipc" && (c.share_ipc || !c.ipc_mode.empty()))
+            throw Error("invalid --sysctl " + quote_for_message(s) + ": the container shares its ipc namespace");
         if (ns == "network" && c.network != "bridge" && c.network != "none")
             throw Error("invalid --sysctl " + quote_for_message(s) + ": the container's network namespace is not its own (--network " +
                         c.network + ")");
         c.sysctls[key] = s.substr(eq + 1);
     }
+    if (vm.count("shm-size") && (c.share_ipc || !c.ipc_mode.empty()))
+        throw Error("--shm-size and --ipc " + (c.share_ipc ? std::string("host") : std::string("container:")) +
+                    " conflict: the /dev/shm shared keeps its own size");
     if (vm.count("shm-size")) c.shm_size = parse_size(vm["shm-size"].as<std::string>(), "--shm-size");
     if (vm.count("oom-score-adj"))
         c.oom_score_adj = static_cast<int>(parse_int(vm["oom-score-adj"].as<std::string>(), "--oom-score-adj", -1000, 1000));
@@ -282,6 +289,11 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
             throw Error("invalid mount on " + mount.destination +
                         ": U and idmap together (idmap already shows the files as the container's)");
     }
+    // Another container's namespaces belong to the host's user namespace;
+    // one of the container's own could not enter them.
+    for (const auto& [flag, ns_mode] : {std::pair{"pid", &c.pid_mode}, {"ipc", &c.ipc_mode}, {"uts", &c.uts_mode}})
+        if (ns_mode->starts_with("container:") && c.security.userns())
+            throw Error(std::string("--") + flag + " container: and --userns together are not supported");
     c.devices = devices_from_flags(vm);
     c.device_cgroup_rules = device_cgroup_rules_from_flags(vm);
     // cgroup v1's release_agent, unmounting the masks, mounting the host's
@@ -313,9 +325,9 @@ po::options_description run_options(bool create) {
         ("env-host", "pass this environment into the container (before --env-file and -e)")
         ("workdir,w", po::value<std::string>(), "working directory inside the container")
         ("hostname", po::value<std::string>(), "hostname (default: the container name)")
-        ("pid", po::value<std::string>(), "private (default): a PID namespace of its own; host: the host's")
-        ("ipc", po::value<std::string>(), "private, shareable (default: its own IPC namespace), or host (= --share-ipc)")
-        ("uts", po::value<std::string>(), "private (default): its own hostname; host: the host's UTS namespace and name")
+        ("pid", po::value<std::string>(), "private (default): a PID namespace of its own; host: the host's; container:NAME: that container's")
+        ("ipc", po::value<std::string>(), "private, shareable (default: its own IPC namespace), host (= --share-ipc), or container:NAME")
+        ("uts", po::value<std::string>(), "private (default): its own hostname; host: the host's UTS namespace and name; container:NAME: that container's")
         ("share-ipc", "keep the host's IPC namespace")
         ("cgroupns", po::value<std::string>()->default_value("private"),
          "private (its own cgroup namespace, its group at /sys/fs/cgroup) or host")

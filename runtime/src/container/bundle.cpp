@@ -76,10 +76,12 @@ json mounts_for(const ContainerConfig& c, const Paths& paths, const BundleHost& 
         mount("/sys", "sysfs", "sysfs", sys),
         mount("/dev", "tmpfs", "tmpfs", dev),
         mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
-        // podman's default --shm-size, 64m in its units.
-        mount("/dev/shm", "tmpfs", "shm",
-              {"nosuid", "nodev", "noexec", "mode=1777",
-               c.shm_size ? "size=" + std::to_string(c.shm_size) : std::string("size=64000k")}),
+        // podman's default --shm-size, 64m in its units; the host's with
+        // --ipc host. (--ipc container:ID: the shim binds that container's.)
+        c.share_ipc ? mount("/dev/shm", "bind", "/dev/shm", {"rbind", "nosuid", "nodev", "noexec"})
+                    : mount("/dev/shm", "tmpfs", "shm",
+                            {"nosuid", "nodev", "noexec", "mode=1777",
+                             c.shm_size ? "size=" + std::to_string(c.shm_size) : std::string("size=64000k")}),
     });
     if (dev_nodev)
         for (const char* node : kDevNodes)
@@ -293,6 +295,9 @@ json resources_for(const ContainerConfig& c, const BundleHost& host) {
 json linux_for(const ContainerConfig& c, const BundleHost& host) {
     const Security& sec = c.security;
     json namespaces = json::array({json{{"type", "mount"}}});
+    // Another container's (container:ID) are listed as the container's own:
+    // the shim joins them at each start instead of making new ones, as
+    // for --network container:ID.
     if (c.pid_mode != "host") namespaces.push_back({{"type", "pid"}});
     if (c.uts_mode != "host") namespaces.push_back({{"type", "uts"}});
     if (!c.share_ipc) namespaces.push_back({{"type", "ipc"}});
@@ -354,7 +359,7 @@ json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost
         {"ociVersion", oci::kOciVersion},
         {"process", process_for(c, host)},
         {"root", {{"path", paths.merged_dir(c.id).string()}, {"readonly", c.security.read_only}}},
-        {"hostname", c.uts_mode == "host" ? "" : c.hostname},  // the host's is not ours to set
+        {"hostname", c.uts_mode.empty() ? c.hostname : ""},  // the host's (or a peer's) is not ours to set
         {"mounts", mounts_for(c, paths, host)},
         {"linux", linux_for(c, host)},
         {"annotations", annotations_for(c, paths)},

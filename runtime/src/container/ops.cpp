@@ -509,6 +509,19 @@ void remove_container(const Store& store, const std::string& id, bool force, boo
             }
             throw Error("no such container " + id.substr(0, 12));
         }
+        if (auto deps = store.dependents(id); !deps.empty()) {
+            std::string names;
+            for (const auto& d : deps) {
+                std::string name = d.substr(0, 12);
+                try {
+                    name = store.load_config(d).name;
+                } catch (const Error&) {
+                }
+                names += (names.empty() ? "" : ", ") + name;
+            }
+            throw Error("container " + id.substr(0, 12) + " has dependent containers which must be removed before it: " +
+                        names + " (or use rm --depend)");
+        }
         ContainerView v = view_container(store, id);
         bool busy = is_live(v.status) || (v.status == Status::Created && v.shim_alive) || v.waiting_to_restart();
         if (busy) {

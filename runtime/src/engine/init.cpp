@@ -89,9 +89,14 @@ UniqueFd idmap_userns(const Mount& m, int container_userns, const Spec* spec) {
 
 void bind_entry(int root_fd, const Mount& m, int userns, const Spec* spec) {
     struct stat st{};
-    if (::stat(m.source.c_str(), &st) < 0) throw_errno("bind mount " + m.destination + ": source " + m.source);
+    if (::fstatat(m.tree_fd >= 0 ? m.tree_fd : AT_FDCWD, m.tree_fd >= 0 ? "" : m.source.c_str(), &st,
+                  m.tree_fd >= 0 ? AT_EMPTY_PATH : 0) < 0)
+        throw_errno("bind mount " + m.destination + ": source " + m.source);
     UniqueFd target = mount_point(root_fd, m, !S_ISDIR(st.st_mode));
-    if (m.idmap) {
+    if (m.tree_fd >= 0) {
+        if (::move_mount(m.tree_fd, "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            throw_errno("mount " + m.source + " on " + m.destination);
+    } else if (m.idmap) {
         UniqueFd ns = idmap_userns(m, userns, spec);
         UniqueFd tree = idmapped_tree(m.source, ns.get(), m.recursive);
         if (::move_mount(tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -573,8 +578,11 @@ void container_init(const InitOptions& o) noexcept {
         // If the shim dies, so does the container: nothing runs unowned.
         if (o.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) throw_errno("prctl PDEATHSIG");
         setup_stdio(o);
-        for (const auto& [flag, fd] : o.join)
+        int joined = 0;
+        for (const auto& [flag, fd] : o.join) {
             if (::setns(fd, flag) < 0) throw_errno("join the namespace given in config.json");
+            joined |= flag;
+        }
         const oci::Namespace* net = spec.find_namespace("network");
         bool own_net = net && net->path.empty() && o.netns < 0;
         if (o.netns >= 0 && ::setns(o.netns, CLONE_NEWNET) < 0) throw_errno("join the network namespace");
@@ -582,6 +590,7 @@ void container_init(const InitOptions& o) noexcept {
         for (const auto& n : spec.namespaces)
             if (n.path.empty() && n.type != "pid" && n.type != "user" && !(n.type == "network" && o.netns >= 0))
                 unshare_flags |= oci::namespace_flag(n.type);
+        unshare_flags &= ~joined;  // handed in by the parent (another container's)
         // In its cgroup already (born there), so a new cgroup namespace is
         // rooted at the container's own group.
         if (unshare_flags && ::unshare(unshare_flags) < 0) throw_errno("unshare namespaces");

@@ -111,7 +111,23 @@ InitProcess InitProcess::spawn(const Params& p) {
     auto [parent_end, child_end] = message_socketpair();
     UniqueFd ours(parent_end), theirs(child_end);
     const oci::Namespace* pidns = p.init.spec->find_namespace("pid");
-    pid_t pid = clone_into(pidns && pidns->path.empty(), p.cgroup);
+    pid_t pid;
+    if (p.pidns >= 0) {
+        // Only children enter a PID namespace: ours change for the clone,
+        // and change back (to our own, always allowed) for what we fork later.
+        UniqueFd own(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+        if (!own) throw_errno("open /proc/self/ns/pid");
+        if (::setns(p.pidns, CLONE_NEWPID) < 0) throw_errno("join the PID namespace");
+        try {
+            pid = clone_into(false, p.cgroup);
+        } catch (...) {
+            ::setns(own.get(), CLONE_NEWPID);
+            throw;
+        }
+        if (pid != 0 && ::setns(own.get(), CLONE_NEWPID) < 0) throw_errno("return to our PID namespace");
+    } else {
+        pid = clone_into(pidns && pidns->path.empty(), p.cgroup);
+    }
     if (pid == 0) {
         // Only the parent may hold its end: EOF must mean the parent is gone.
         ::close(ours.release());

@@ -66,6 +66,7 @@ public:
     struct Params {
         InitOptions init;                // .sync is filled in here
         fs::path cgroup;                 // empty: ours
+        int pidns = -1;                  // a PID namespace to be born in (another container's), or -1
         std::vector<int> close_in_child;  // the parent's own descriptors the init must not hold
     };
     static InitProcess spawn(const Params& p);

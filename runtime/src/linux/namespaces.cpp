@@ -57,18 +57,25 @@ UniqueFd new_network_namespace() {
     return ns;
 }
 
-UniqueFd open_network_namespace(const std::string& path, const std::string& what) {
+UniqueFd open_namespace(const std::string& path, int type, const std::string& what) {
+    const char* kind = type == CLONE_NEWNET ? "network" : type == CLONE_NEWPID ? "PID" : type == CLONE_NEWIPC ? "IPC"
+                       : type == CLONE_NEWNS ? "mount" : "UTS";
+    std::string not_one = what + ": " + path + " is not a namespace of the " + kind + " kind";
     // Looked at through O_PATH first: opening a FIFO or a device for real
     // could block or do something.
     UniqueFd at(::open(path.c_str(), O_PATH | O_CLOEXEC));
     if (!at) throw_errno(what + ": open " + path);
     struct statfs fs{};
-    if (::fstatfs(at.get(), &fs) < 0 || fs.f_type != NSFS_MAGIC) throw Error(what + ": " + path + " is not a network namespace");
+    if (::fstatfs(at.get(), &fs) < 0 || fs.f_type != NSFS_MAGIC) throw Error(not_one);
     std::string self = "/proc/self/fd/" + std::to_string(at.get());
     UniqueFd fd(::open(self.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_errno(what + ": open " + path);
-    if (::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) throw Error(what + ": " + path + " is not a network namespace");
+    if (::ioctl(fd.get(), NS_GET_NSTYPE) != type) throw Error(not_one);
     return fd;
+}
+
+UniqueFd open_network_namespace(const std::string& path, const std::string& what) {
+    return open_namespace(path, CLONE_NEWNET, what);
 }
 
 }  // namespace minirt

@@ -17,5 +17,7 @@ UniqueFd new_network_namespace();
 // Opens a network namespace file (/proc/PID/ns/net, a bind mount of one);
 // Error naming `what` when it is none.
 UniqueFd open_network_namespace(const std::string& path, const std::string& what);
+// The same for any kind: `type` is its CLONE_NEW* flag.
+UniqueFd open_namespace(const std::string& path, int type, const std::string& what);
 
 }  // namespace minirt

@@ -51,6 +51,9 @@ struct Mount {
     std::vector<IdMapping> uid_mappings, gid_mappings;
     // "tmpcopyup": a tmpfs starts with what the image has at its place.
     bool tmpcopyup = false;
+    // Not from config.json: a detached mount (open_tree) the runtime found
+    // for this bind, moved there in place of binding `source`.
+    int tree_fd = -1;
 };
 
 struct Namespace {

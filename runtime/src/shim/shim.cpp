@@ -4,12 +4,16 @@
 #include <malloc.h>
 #include <signal.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iterator>
+#include <tuple>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -58,6 +63,19 @@ constexpr int kPipeSize = static_cast<int>(kPumpChunk);
 // Below the 15 s that stop and kill give a shim to finish.
 constexpr int kAwaitClientMs = 10000;
 
+// A container whose namespaces another joins: its init, while it runs.
+struct PeerProcess {
+    UniqueFd pidfd;
+    std::string proc;  // /proc/PID
+};
+
+PeerProcess peer_process(const Store& store, const std::string& what, const std::string& peer) {
+    auto st = store.load_state(peer);
+    UniqueFd pidfd = st && st->pid > 0 ? open_pidfd(st->pid, st->pid_start) : UniqueFd();
+    if (!pidfd) throw Error(what + ": that container is not running");
+    return {std::move(pidfd), "/proc/" + std::to_string(st->pid)};
+}
+
 // The shim of one container: it starts the init (through engine/), runs
 // the loop that pumps output (LogPump), serves attach clients
 // (AttachServer), watches for the memory monitor's events (MonitorWatch)
@@ -77,7 +95,9 @@ private:
     void take_bridge_networks();
     void receive_network_namespace();
     void prepare_network();
-    UniqueFd peer_network_namespace(const std::string& peer);
+    UniqueFd peer_namespace(const char* flag, const std::string& peer, int type);
+    void open_peer_namespaces();
+    void share_peer_shm(const std::string& peer);
     void spawn_init();
     void hold_mount_namespace();
     bool wait_for_exec(const ContainerState& loaded);  // true once the command is running
@@ -120,6 +140,11 @@ private:
     UniqueFd devnull_;  // the init's stdin without -i
     // The CLI's NetnsMaker socket (fd 5), and the namespace read from it.
     UniqueFd netns_sock_, netns_;
+    // --pid/--ipc/--uts container:ID: that container's namespaces, joined
+    // by the init (the PID one is where it is born).
+    UniqueFd peer_pidns_;
+    std::vector<std::pair<int, UniqueFd>> peer_ns_;
+    UniqueFd peer_shm_;  // --ipc container:ID: its /dev/shm
     // Bridge networks: set up by netavark from prepare() on, torn down
     // before the exit is recorded (after it is reported, with --rm).
     std::optional<engine::ContainerNetwork> network_;
@@ -217,6 +242,7 @@ void Shim::prepare() {
         oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
     }
     prepare_network();
+    open_peer_namespaces();
 }
 
 // Bridge networks: netavark's setup begins first thing, so that it runs
@@ -272,7 +298,7 @@ void Shim::prepare_network() {
     receive_network_namespace();
     if (mode == "bridge") take_bridge_networks();
     if (mode.starts_with("container:")) {
-        netns_ = peer_network_namespace(mode.substr(10));
+        netns_ = peer_namespace("network", mode.substr(10), CLONE_NEWNET);
     } else if (mode.starts_with("ns:")) {
         netns_ = open_network_namespace(mode.substr(3), "--network " + mode);
     } else if (mode != "bridge" && (!net || !net->path.empty() || userns_)) {
@@ -287,15 +313,62 @@ void Shim::prepare_network() {
                                 network_ ? network_->peer_hosts() : std::vector<std::string>{});
 }
 
-// --network container:NAME: that container's namespace, while it runs.
-UniqueFd Shim::peer_network_namespace(const std::string& peer) {
-    std::string what = "--network container:" + peer.substr(0, 12);
-    auto st = store_.load_state(peer);
-    UniqueFd pidfd = st && st->pid > 0 ? open_pidfd(st->pid, st->pid_start) : UniqueFd();
-    if (!pidfd) throw Error(what + ": that container is not running");
-    UniqueFd ns = open_network_namespace("/proc/" + std::to_string(st->pid) + "/ns/net", what);
-    if (!signal_pidfd(pidfd.get(), 0)) throw Error(what + ": that container is not running");
+// --network/--pid/--ipc/--uts container:ID: that container's namespace,
+// while it runs.
+UniqueFd Shim::peer_namespace(const char* flag, const std::string& peer, int type) {
+    const char* file = type == CLONE_NEWNET ? "net" : type == CLONE_NEWPID ? "pid" : type == CLONE_NEWIPC ? "ipc" : "uts";
+    std::string what = std::string("--") + flag + " container:" + peer.substr(0, 12);
+    PeerProcess p = peer_process(store_, what, peer);
+    UniqueFd ns = open_namespace(p.proc + "/ns/" + file, type, what);
+    if (!signal_pidfd(p.pidfd.get(), 0)) throw Error(what + ": that container is not running");
     return ns;
+}
+
+void Shim::open_peer_namespaces() {
+    peer_ns_.clear();
+    if (config_.pid_mode.starts_with("container:"))
+        peer_pidns_ = peer_namespace("pid", config_.pid_mode.substr(10), CLONE_NEWPID);
+    for (const auto& [flag, mode, type] : {std::tuple{"ipc", &config_.ipc_mode, CLONE_NEWIPC},
+                                           std::tuple{"uts", &config_.uts_mode, CLONE_NEWUTS}})
+        if (mode->starts_with("container:")) peer_ns_.emplace_back(type, peer_namespace(flag, mode->substr(10), type));
+    if (config_.ipc_mode.starts_with("container:")) share_peer_shm(config_.ipc_mode.substr(10));
+}
+
+// POSIX shared memory lives in /dev/shm, not in the IPC namespace: the
+// peer's tmpfs is bound there instead of one of our own (podman's
+// --ipc container:). A mount cannot be bound from another mount
+// namespace, but a detached copy of it, made in there, can be moved in.
+void Shim::share_peer_shm(const std::string& peer) {
+    std::string what = "--ipc container:" + peer.substr(0, 12);
+    PeerProcess p = peer_process(store_, what, peer);
+    UniqueFd theirs = open_namespace(p.proc + "/ns/mnt", CLONE_NEWNS, what);
+    UniqueFd ours(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+    if (!ours) throw_errno("open /proc/self/ns/mnt");
+    if (::setns(theirs.get(), CLONE_NEWNS) < 0) throw_errno(what + ": enter its mount namespace");
+    // Resolved from its root: its symlinks cannot lead out of it.
+    peer_shm_.reset(static_cast<int>(::open_tree(AT_FDCWD, "/dev/shm", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    int err = errno;
+    // Nothing can go on in a container's mount namespace.
+    if (::setns(ours.get(), CLONE_NEWNS) < 0) {
+        std::perror("minirt-shim: return to our mount namespace");
+        std::_Exit(kExitMinirtError);
+    }
+    if (!peer_shm_) {
+        errno = err;
+        throw_errno(what + ": copy its /dev/shm");
+    }
+    struct statfs fs{};
+    if (::fstatfs(peer_shm_.get(), &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+        throw Error(what + ": that container has no /dev/shm of its own to share");
+    if (!signal_pidfd(p.pidfd.get(), 0)) throw Error(what + ": that container is not running");
+    for (auto& m : spec_.mounts)
+        if (m.destination == "/dev/shm") {
+            m.type = "bind";
+            m.bind = true;
+            m.source = "the /dev/shm of container " + peer.substr(0, 12);
+            m.data.clear();
+            m.tree_fd = peer_shm_.get();
+        }
 }
 
 void Shim::spawn_init() {
@@ -308,6 +381,8 @@ void Shim::spawn_init() {
     o.console = console_child_.get();
     o.userns = userns_.get();
     o.netns = netns_.get();
+    for (const auto& [type, fd] : peer_ns_) o.join.emplace_back(type, fd.get());
+    params.pidns = peer_pidns_.get();
     o.die_with_parent = true;
     params.cgroup = cgroup_ ? cgroup_->path() : fs::path();
     // Ours alone: the shim's sign of life (alive_mark_) must die with the
@@ -318,6 +393,9 @@ void Shim::spawn_init() {
     init_ = engine::InitProcess::spawn(params);
     child_ = init_->pid();
     netns_.reset();
+    peer_pidns_.reset();
+    peer_ns_.clear();
+    peer_shm_.reset();
     console_child_.reset();
     stdin_.read.reset();
     if (attach_) attach_->set_stdin(std::move(stdin_.write));

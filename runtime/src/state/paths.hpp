@@ -40,6 +40,10 @@ struct Paths {
     // There while the user's stop (or kill) is the last word on the
     // container: a start removes it. Under --storage, so that a boot can tell
     // an unless-stopped container the user stopped (start --all).
+    // One empty file per container that joins this one's namespaces
+    // (--network/--pid/--ipc/--uts container:ID), named by its id; stale
+    // ones (of containers gone) are ignored.
+    fs::path dependents_dir(const std::string& id) const { return container_dir(id) / "dependents"; }
     fs::path user_stopped_file(const std::string& id) const { return container_dir(id) / "user-stopped"; }
     // The shim's exit record when state.json could not take it (a full
     // --root): the same JSON as state.json, read in its place.

@@ -1,5 +1,6 @@
 #include "state/records.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -418,13 +419,23 @@ std::vector<NetworkRequest> networks_from_json(const json& a) {
     return out;
 }
 
+bool is_peer_mode(const std::string& m) { return m.starts_with("container:") && is_full_id(m.substr(10)); }
+
 bool valid_network_mode(const std::string& m) {
     if (m == "none" || m == "host" || m == "bridge") return true;
-    if (m.starts_with("container:")) return is_full_id(m.substr(10));
+    if (m.starts_with("container:")) return is_peer_mode(m);
     return m.starts_with("ns:/");
 }
 
 }  // namespace
+
+std::vector<std::string> ContainerConfig::namespace_peers() const {
+    std::vector<std::string> peers;
+    for (const std::string* m : {&network, &pid_mode, &ipc_mode, &uts_mode})
+        if (m->starts_with("container:") && std::find(peers.begin(), peers.end(), m->substr(10)) == peers.end())
+            peers.push_back(m->substr(10));
+    return peers;
+}
 
 json ports_json(const std::vector<PortRequest>& ports) {
     json a = json::array();
@@ -497,6 +508,7 @@ json to_json(const ContainerConfig& c) {
     if (!c.init_path.empty()) j["init_path"] = c.init_path;
     if (!c.pid_mode.empty()) j["pid_mode"] = c.pid_mode;
     if (!c.uts_mode.empty()) j["uts_mode"] = c.uts_mode;
+    if (!c.ipc_mode.empty()) j["ipc_mode"] = c.ipc_mode;
     if (c.healthcheck) j["healthcheck"] = to_json(*c.healthcheck);
     if (!c.create_command.empty()) j["create_command"] = c.create_command;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
@@ -567,8 +579,10 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.init_path = j.value("init_path", std::string());
         c.pid_mode = j.value("pid_mode", std::string());
         c.uts_mode = j.value("uts_mode", std::string());
-        for (const auto* m : {&c.pid_mode, &c.uts_mode})
-            if (!m->empty() && *m != "host") throw Error("bad namespace mode " + quote_for_message(*m));
+        c.ipc_mode = j.value("ipc_mode", std::string());
+        for (const auto* m : {&c.pid_mode, &c.uts_mode, &c.ipc_mode})
+            if (!m->empty() && (*m == "host" ? m == &c.ipc_mode : !is_peer_mode(*m)))
+                throw Error("bad namespace mode " + quote_for_message(*m));
         if (!c.init_path.empty() && c.init_path[0] != '/') throw Error("init_path must be absolute");
         if (j.contains("group_add"))
             for (const auto& g : j["group_add"]) c.group_add.push_back(json_integer<uint32_t>(g, "group_add"));

@@ -78,8 +78,13 @@ struct ContainerConfig {
     std::vector<std::string> env;      // KEY=VALUE, image env then -e flags
     std::string workdir = "/";
     std::string hostname;
-    bool share_ipc = false;
-    std::string pid_mode, uts_mode;  // --pid, --uts: "" (its own) or "host"
+    bool share_ipc = false;  // --ipc host
+    // --pid, --uts: "" (its own), "host" or "container:ID"; --ipc:
+    // "container:ID" (host is share_ipc). Another container's namespaces are
+    // found when it starts, like --network container:ID.
+    std::string pid_mode, uts_mode, ipc_mode;
+    // The containers whose namespaces this one joins (ids, no repeats).
+    std::vector<std::string> namespace_peers() const;
     // "private": a cgroup namespace of its own with its group mounted at
     // /sys/fs/cgroup; "host": neither (configs older than the field).
     std::string cgroupns = "private";

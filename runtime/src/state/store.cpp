@@ -42,6 +42,16 @@ bool Store::exists(const std::string& id) const {
     return ::access(paths_.oci_config_file(id).c_str(), F_OK) == 0;
 }
 
+std::vector<std::string> Store::dependents(const std::string& id) const {
+    std::vector<std::string> ids;
+    std::error_code ec;
+    for (fs::directory_iterator it(paths_.dependents_dir(id), ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (is_full_id(name) && exists(name)) ids.push_back(std::move(name));
+    }
+    return ids;
+}
+
 std::optional<std::string> Store::find(const std::string& handle) const {
     if (handle.empty()) throw Error("empty container name or id");
     if (is_full_id(handle) && exists(handle)) return handle;
@@ -374,6 +384,16 @@ FileLock Store::create(ContainerConfig& config, const std::function<std::string(
         // path); a --rm container never needs it.
         write_new_file(building / "minirt.json", to_json(config).dump(2) + "\n", 0600);
         write_new_file(building / "config.json", oci_spec(config), 0600);
+        // Marked in each container whose namespaces it joins, which rm
+        // then refuses to remove first.
+        for (const auto& peer : config.namespace_peers()) {
+            fs::path deps = paths_.dependents_dir(peer);
+            if (::mkdir(deps.c_str(), 0700) < 0 && errno != EEXIST) {
+                if (errno == ENOENT) throw Error("no such container " + peer.substr(0, 12) + " (removed meanwhile)");
+                throw_errno("create " + deps.string());
+            }
+            write_file_atomic(deps / id, "", 0600, false);
+        }
         ContainerState state;
         state.id = id;
         state.summary = ContainerSummary::of(config);

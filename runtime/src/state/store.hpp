@@ -29,6 +29,8 @@ public:
     std::vector<std::string> list_ids() const;
     bool exists(const std::string& id) const;
     bool name_taken(const std::string& name) const;
+    // The containers (ids) that join this one's namespaces.
+    std::vector<std::string> dependents(const std::string& id) const;
 
     ContainerConfig load_config(const std::string& id) const;
     // Rewrites minirt.json (network connect/disconnect); the caller holds
