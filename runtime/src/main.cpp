@@ -2,10 +2,16 @@
 // flags, the verb table, and turning any error into one line and exit 125.
 #include <cstring>
 #include <iostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
 #include "cli/oci.hpp"
+#include "common/diagnostics.hpp"
 #include "common/error.hpp"
+#include "common/parse.hpp"
 
 #ifndef MINIRT_VERSION
 #define MINIRT_VERSION "0.0.0"
@@ -67,11 +73,13 @@ const std::vector<Command>& commands() {
 namespace {
 
 void print_help() {
-    std::cout << "Usage: minirt [--root DIR] [--storage DIR] COMMAND [ARGS...]\n\n"
+    std::cout << "Usage: minirt [--root DIR] [--storage DIR] [--log-level LEVEL] COMMAND [ARGS...]\n\n"
                  "A daemonless container runtime: each container is owned by its own small shim.\n\n"
                  "Global options:\n"
                  "  --root DIR      runtime state (env MINIRT_ROOT, default /run/minirt)\n"
                  "  --storage DIR   images and containers (env MINIRT_STORAGE, default /var/lib/minirt)\n"
+                 "  --log-level L   what to tell on stderr besides errors: debug, info, warn (default),\n"
+                 "                  error (no warnings); also trace, fatal, panic as podman takes them\n"
                  "  --version       print the version\n\n"
                  "Commands:\n";
     for (const auto& c : commands()) std::printf("  %-9s %s\n", c.name, c.summary);
@@ -93,6 +101,14 @@ int dispatch(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--root" || a.starts_with("--root=")) root = value("--root");
         else if (a == "--storage" || a.starts_with("--storage=")) storage = value("--storage");
+        else if (a == "--log-level" || a.starts_with("--log-level=")) {
+            std::string word = value("--log-level");
+            auto level = parse_log_level(word);
+            if (!level)
+                throw Error("invalid --log-level " + quote_for_message(word) +
+                            ": use trace, debug, info, warn, error, fatal or panic");
+            set_log_level(*level);
+        }
         else if (a == "--version" || a == "-v") {
             std::cout << "minirt version " << MINIRT_VERSION << "\n";
             return 0;
@@ -120,6 +136,12 @@ int dispatch(int argc, char** argv) {
         throw Error("minirt needs root (rootless mode is not supported yet)");
     Context ctx{Store(Paths::from(root, storage))};
     Args args(argv + i + 1, argv + argc);
+    if (log_enabled(LogLevel::Debug)) {
+        // As JSON: every argument whole, control characters escaped.
+        log_debug("command: " + nlohmann::json(std::vector<std::string>(argv + i, argv + argc)).dump());
+        log_debug("state under " + ctx.store.paths().root.string() + ", images and containers under " +
+                  ctx.store.paths().storage.string());
+    }
     if (verb == "pause") verb = "freeze";
     if (verb == "unpause") verb = "thaw";
     for (const auto& c : commands())

@@ -594,6 +594,34 @@ test_namespaces_of_another_container() {
     assert_clean
 }
 
+# --log-level: debug tells the command and what it starts, info the
+# containers' starts and stops, error silences warnings; the default
+# (warn) adds nothing to a plain run.
+test_global_log_level() {
+    expect_rc 0 run --rm --network none busybox true
+    expect_eq "$ERR" "" "stderr of a plain run"
+    expect_rc 0 --log-level debug run --rm --network none --name logged busybox true
+    expect_contains "$ERR" 'minirt: debug: command: ["run","--rm","--network","none","--name","logged","busybox","true"]' "debug"
+    expect_contains "$ERR" "minirt: info: container " "debug"
+    expect_contains "$ERR" " started: its command is process " "debug"
+    expect_rc 0 --log-level=info run -d --network none --name quiet busybox sleep 1000
+    expect_not_contains "$ERR" "debug:" "info"
+    expect_contains "$ERR" "started" "info"
+    expect_rc 0 --log-level info stop -t 0 quiet
+    expect_contains "$ERR" "stopped" "info of stop"
+    expect_rc 0 --log-level warn rm quiet
+    expect_eq "$ERR" "" "warn: no info lines"
+    expect_rc 0 run --rm --network none --cap-add SYS_ADMIN busybox true
+    expect_contains "$ERR" "minirt: warning: CAP_SYS_ADMIN" "the default level's warning"
+    expect_rc 0 --log-level error run --rm --network none --cap-add SYS_ADMIN busybox true
+    expect_eq "$ERR" "" "--log-level error: no warnings"
+    expect_rc 125 --log-level loud run --rm busybox true
+    expect_eq "$ERR" 'minirt: invalid --log-level "loud": use trace, debug, info, warn, error, fatal or panic' "a bad level"
+    expect_rc 0 ps -a -q
+    expect_eq "$OUT" "" "containers after the refused run"
+    assert_clean
+}
+
 # completion bash|zsh: the script completes commands, subcommands, each
 # command's flags (from its --help) and the names of containers, images,
 # volumes and networks (asked of minirt while completing).

@@ -14,6 +14,7 @@
 
 #include "cli/cli.hpp"
 #include "common/file.hpp"
+#include "common/diagnostics.hpp"
 #include "common/parse.hpp"
 #include "oci/spec.hpp"
 #include "container/bundle.hpp"
@@ -301,8 +302,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     // contained without a MAC policy, which minirt does not load (podman on
     // such a host is no different). Said once, where it is asked for.
     if (!c.security.privileged && !c.security.userns() && has_cap(c.security.capabilities, CAP_SYS_ADMIN))
-        std::cerr << "minirt: warning: CAP_SYS_ADMIN without --userns: this container can become root on the "
-                     "host (docs/security.md)\n";
+        log_warning("CAP_SYS_ADMIN without --userns: this container can become root on the host (docs/security.md)");
     return c;
 }
 

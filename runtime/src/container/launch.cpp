@@ -5,6 +5,7 @@
 #include "engine/network_files.hpp"
 #include "engine/network_handoff.hpp"
 #include "container/ops.hpp"
+#include "common/diagnostics.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "linux/fd_passing.hpp"
+#include "common/diagnostics.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -236,7 +238,8 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     Pipe report = make_pipe();
-    spawn_shim(shim, argv.data(), report.write.get(), lock.fd(), mode);
+    pid_t shim_pid = spawn_shim(shim, argv.data(), report.write.get(), lock.fd(), mode);
+    log_debug("container " + id.substr(0, 12) + ": shim " + shim + " is process " + std::to_string(shim_pid));
     if (mode.netns) mode.netns->shim_spawned();
     report.write.reset();
     std::optional<Message> m;
@@ -250,6 +253,7 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
         l.pid = m->code;
         l.start = m->value;
         l.report = std::move(report.read);
+        log_info("container " + id.substr(0, 12) + " started: its command is process " + std::to_string(l.pid));
         return l;
     }
     if (m && m->type == MessageType::Failed) throw Error(m->payload, m->code);

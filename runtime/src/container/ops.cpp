@@ -8,6 +8,7 @@
 #include <system_error>
 #include <thread>
 
+#include "common/diagnostics.hpp"
 #include "common/error.hpp"
 #include "common/parse.hpp"
 #include "engine/network.hpp"
@@ -404,18 +405,22 @@ void stop_container(const Store& store, const std::string& id, int timeout_s, in
     if (init) {
         bool exited = false;
         if (timeout_s > 0) {
+            log_debug("container " + id.substr(0, 12) + ": signal " + std::to_string(signal) + " to process " +
+                      std::to_string(st.pid) + ", then SIGKILL after " + std::to_string(timeout_s) + " s");
             signal_pidfd(init.get(), signal);
             // A frozen container must thaw to handle the signal.
             if (paused) Cgroup(st.cgroup).set_frozen(false);
             exited = wait_pidfd(init.get(), timeout_s * 1000);
         }
         if (!exited) {
+            log_debug("container " + id.substr(0, 12) + ": SIGKILL to every process");
             kill_everything(st);
             if (!wait_pidfd(init.get(), kShimGraceMs))
                 throw Error("container " + id.substr(0, 12) + " did not die after SIGKILL");
         }
     }
     wait_for_shim(store, st);
+    log_info("container " + id.substr(0, 12) + " stopped");
 }
 
 namespace {
@@ -557,6 +562,7 @@ void remove_container(const Store& store, const std::string& id, bool force, boo
         store.remove(id, lock);
         if (volumes && v.config) Volumes(store.paths()).remove_anonymous_of(*v.config);
         if (v.config) record_container_event(store.paths(), *v.config, "remove");
+        log_info("container " + id.substr(0, 12) + " removed");
         return;
     }
 }

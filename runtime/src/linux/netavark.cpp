@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/diagnostics.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "linux/process.hpp"
@@ -84,6 +85,7 @@ NetavarkRun NetavarkRun::start_unfed(const std::string& verb, const fs::path& ne
     Pipe in = make_pipe(O_CLOEXEC), out = make_pipe(O_CLOEXEC), err = make_pipe(O_CLOEXEC);
     std::vector<std::string> args{bin.netavark, "--config", config_dir.string(), "--rootless", "false",
                                   "--aardvark-binary", bin.aardvark, verb, netns.string()};
+    log_program(args);
     std::vector<char*> argv = exec_vector(args);
     SpawnSetup setup;
     posix_spawn_file_actions_t* fa = setup.actions();

@@ -7,6 +7,7 @@
 
 #include <regex>
 
+#include "common/diagnostics.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/file.hpp"
@@ -72,6 +73,7 @@ void skopeo_copy(const std::string& src, const std::string& dest, const SkopeoOp
     for (const auto& t : o.additional_tags) args.push_back("--additional-tag=" + t);
     args.push_back(src);
     args.push_back(dest);
+    log_program(args);
     std::vector<char*> argv = exec_vector(args);
     std::vector<std::string> env_strings;
     for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
