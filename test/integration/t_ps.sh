@@ -209,3 +209,37 @@ test_ps_size() {
     expect_rc 0 rm sz1
     assert_clean
 }
+
+# --sort as podman's (ascending by the key; created: oldest first), after
+# --last; a damaged container is still a row of every template (empty
+# fields), never an error for the whole listing.
+test_ps_sort_and_a_damaged_row() {
+    local n
+    for n in b c a; do
+        expect_rc 0 create --name "$n" busybox sh -c "head -c 5000 /dev/zero >/f$n"
+    done
+    expect_rc 0 start -a a
+    mr ps -a --format '{{.Names}}'
+    expect_eq "$(tr '\n' ' ' <<<"$OUT")" "a c b " "default order: newest first"
+    mr ps -a --sort names --format '{{.Names}}'
+    expect_eq "$(tr '\n' ' ' <<<"$OUT")" "a b c " "--sort names"
+    mr ps -a --sort created --format '{{.Names}}'
+    expect_eq "$(tr '\n' ' ' <<<"$OUT")" "b c a " "--sort created"
+    mr ps -a --sort status --format '{{.Names}} {{.State}}'
+    expect_eq "$(tr '\n' ' ' <<<"$OUT")" "c created b created a exited " "--sort status"
+    mr ps -a -n 2 --sort created --format '{{.Names}}'
+    expect_eq "$(tr '\n' ' ' <<<"$OUT")" "c a " "--last, then --sort"
+    mr ps -a --sort size --format '{{.Names}}'
+    expect_eq "$(tr '\n' ' ' <<<"$OUT")" "c b a " "--sort size: a, the one run, is the largest"
+    expect_rc 125 ps --sort bogus
+    expect_eq "$ERR" 'minirt: invalid --sort "bogus": use command, created, id, image, names, runningfor, size or status' "bad key"
+    local id
+    id=$(json_field b .id)
+    printf 'garbage' >"$MINIRT_STORAGE/containers/$id/minirt.json"
+    printf 'garbage' >"$MINIRT_ROOT/$id/state.json"
+    expect_rc 0 ps -a --sort names --format '{{.Names}}|{{.Image}}|{{.Labels}}|{{.State}}'
+    expect_contains "$OUT" "?||map[]|error" "the damaged row"
+    expect_eq "$(wc -l <<<"$OUT")" 3 "rows"
+    expect_rc 0 rm -f -a
+    assert_clean
+}

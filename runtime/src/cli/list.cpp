@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <functional>
 #include <string_view>
+#include <variant>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -206,12 +207,6 @@ nlohmann::json ps_fields(const Store& store, const ContainerView& v, const Templ
     auto want = [&](std::string_view f) { return fmt.wants(f); };
     if (want("ID")) j["ID"] = no_trunc ? v.id : v.id.substr(0, 12);
     if (want("Id")) j["Id"] = v.id;
-    if (!v.load_error.empty()) {
-        j["Names"] = "?";
-        j["State"] = "error";
-        j["Status"] = "Error: " + v.load_error;
-        return j;
-    }
     const auto& c = v.summary;
     bool live = v.status == Status::Running || v.status == Status::Paused;
     if (want("Names")) j["Names"] = c.name;
@@ -259,7 +254,42 @@ nlohmann::json ps_fields(const Store& store, const ContainerView& v, const Templ
         j["ImageID"] = no_trunc ? image_id : image_id.substr(0, std::min<size_t>(12, image_id.size()));
         j["AutoRemove"] = config.auto_remove;
     }
+    // A damaged container still has every field (empty ones), so that a
+    // template asking for any prints its row instead of failing the listing.
+    if (!v.load_error.empty()) {
+        j["Names"] = "?";
+        j["State"] = "error";
+        j["Status"] = "Error: " + v.load_error;
+    }
     return j;
+}
+
+const std::vector<std::string_view> kSortKeys{"command", "created", "id", "image", "names", "runningfor", "size", "status"};
+
+bool is_sort_key(std::string_view key) { return std::find(kSortKeys.begin(), kSortKeys.end(), key) != kSortKeys.end(); }
+
+// podman's --sort: ascending by the key (created: oldest first; runningfor:
+// started first), ties in the listing's order. A damaged container sorts
+// by its id.
+void sort_views(std::vector<std::reference_wrapper<const ContainerView>>& views, const std::string& key, Sizes& sizes) {
+    using Key = std::variant<int64_t, uint64_t, std::string>;
+    auto key_of = [&](const ContainerView& v) -> Key {
+        if (!v.load_error.empty()) return v.id;
+        if (key == "command") return command_text(v.summary);
+        if (key == "created") return v.summary.created_ns;
+        if (key == "image") return v.summary.image;
+        if (key == "names") return v.summary.name;
+        if (key == "runningfor") return v.state ? v.state->started_ns : int64_t{0};
+        if (key == "size") return sizes.of(v).second;
+        if (key == "status") return std::string(to_string(v.status));
+        return v.id;
+    };
+    std::vector<std::pair<Key, std::reference_wrapper<const ContainerView>>> keyed;
+    keyed.reserve(views.size());
+    for (const ContainerView& v : views) keyed.emplace_back(key_of(v), v);
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    views.clear();
+    for (auto& [k, v] : keyed) views.push_back(v);
 }
 
 int list_containers(Context& ctx, const Args& args, const char* usage, bool default_all) {
@@ -276,9 +306,15 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
          "KEY=VALUE: id, name (a regex), label, status, exited, ancestor, health, before, since, network, volume, "
          "restart-policy (implies -a)")
         ("last,n", po::value<int>(), "the N containers made last (implies -a)")
-        ("latest,l", "the container made last (implies -a)");
+        ("latest,l", "the container made last (implies -a)")
+        ("sort", po::value<std::string>(),
+         "order by command, created (oldest first), id, image, names, runningfor, size or status (default: newest first)");
     Parsed p = parse(desc, args, usage);
     require_positional(p, 0, 0, usage);
+    std::string sort_key = p.vm.count("sort") ? p.vm["sort"].as<std::string>() : "";
+    if (!sort_key.empty() && !is_sort_key(sort_key))
+        throw Error("invalid --sort " + quote_for_message(sort_key) +
+                    ": use command, created, id, image, names, runningfor, size or status");
     ContainerFilter filter = ContainerFilter::parse(ctx.store, flag_values(p.vm, "filter"), kListFilterKeys);
     std::optional<size_t> last;
     if (p.vm.count("last")) {
@@ -322,6 +358,10 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
         return a.summary.created_ns > b.summary.created_ns;
     });
     if (last && views.size() > *last) views.erase(views.begin() + static_cast<long>(*last), views.end());
+    if (!sort_key.empty()) {
+        std::optional<Sizes> measured;
+        sort_views(views, sort_key, sizes ? *sizes : measured.emplace(ctx.store));
+    }
 
     if (p.vm.count("quiet")) {
         for (const ContainerView& v : views) std::cout << (no_trunc ? v.id : v.id.substr(0, 12)) << "\n";
