@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
@@ -201,8 +202,9 @@ private:
 
 // podman's `ps --format TEMPLATE` fields (its psReporter's), those the
 // template reads: labels, mounts and networks cost a read of the config.
+// `config`: minirt.json when the caller read it already (for a filter).
 nlohmann::json ps_fields(const Store& store, const ContainerView& v, const TemplateFormat& fmt, int64_t now,
-                         bool no_trunc, Sizes* sizes) {
+                         bool no_trunc, Sizes* sizes, const ContainerConfig* config_read) {
     nlohmann::json j = nlohmann::json::object();
     auto want = [&](std::string_view f) { return fmt.wants(f); };
     if (want("ID")) j["ID"] = no_trunc ? v.id : v.id.substr(0, 12);
@@ -237,11 +239,14 @@ nlohmann::json ps_fields(const Store& store, const ContainerView& v, const Templ
     // podman's: empty unless -s asked for sizes.
     if (want("Size")) j["Size"] = sizes ? sizes->text(v) : "";
     if (want("Labels") || want("Mounts") || want("Networks") || want("ImageID") || want("AutoRemove")) {
-        ContainerConfig config;
-        try {
-            config = store.load_config(v.id);
-        } catch (const Error&) {
+        ContainerConfig loaded;
+        if (!config_read) {
+            try {
+                loaded = store.load_config(v.id);
+            } catch (const Error&) {
+            }
         }
+        const ContainerConfig& config = config_read ? *config_read : loaded;
         j["Labels"] = config.labels;
         nlohmann::json mounts = nlohmann::json::array();
         for (const auto& m : config.mounts) mounts.push_back(m.destination);
@@ -335,6 +340,7 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     // Sorted by reference: a ContainerView is large, and moving 1000 of
     // them about cost more than the comparisons.
     std::vector<ContainerView> all_views = view_all(ctx.store);
+    std::unordered_map<std::string, ContainerConfig> configs;
     std::vector<std::reference_wrapper<const ContainerView>> views;
     views.reserve(all_views.size());
     for (const ContainerView& v : all_views) {
@@ -351,6 +357,8 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
                 }
             }
             if (!filter.matches(ctx.store, v, config ? &*config : nullptr)) continue;
+            // Kept for a template that reads the config too.
+            if (config && tmpl) configs.emplace(v.id, std::move(*config));
         }
         views.emplace_back(v);
     }
@@ -369,8 +377,11 @@ int list_containers(Context& ctx, const Args& args, const char* usage, bool defa
     }
     if (tmpl) {
         int64_t now = now_ns();
-        for (const ContainerView& v : views)
-            tmpl->add(ps_fields(ctx.store, v, *tmpl, now, no_trunc, sizes ? &*sizes : nullptr));
+        for (const ContainerView& v : views) {
+            auto read = configs.find(v.id);
+            tmpl->add(ps_fields(ctx.store, v, *tmpl, now, no_trunc, sizes ? &*sizes : nullptr,
+                                read == configs.end() ? nullptr : &read->second));
+        }
         std::cout << tmpl->finish({{"ID", "CONTAINER ID"}, {"Id", "CONTAINER ID"}, {"CreatedHuman", "CREATED"}}, no_header);
         return 0;
     }
