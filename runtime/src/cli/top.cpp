@@ -80,15 +80,8 @@ std::string innermost(const std::string& list) {
 
 // A name for `id` from an /etc/passwd or /etc/group text, else the number.
 std::string name_of(const std::optional<std::string>& file, const std::string& id) {
-    if (file) {
-        std::istringstream in(*file);
-        std::string line;
-        while (std::getline(in, line)) {
-            auto f = split(line, ':');
-            if (f.size() >= 3 && f[2] == id) return std::string(f[0]);
-        }
-    }
-    return id;
+    auto entry = file ? colon_entry(*file, id, true) : std::nullopt;
+    return entry ? (*entry)[0] : id;
 }
 
 // Go's time.Duration as podman prints ELAPSED and TIME: "1h2m3.5s", "0s".

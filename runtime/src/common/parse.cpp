@@ -122,6 +122,24 @@ void validate_handle_name(std::string_view name, std::string_view kind) {
 }
 }  // namespace
 
+std::optional<std::vector<std::string>> colon_entry(const std::string& text, const std::string& key, bool numeric) {
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        start = end == std::string::npos ? text.size() : end + 1;
+        std::vector<std::string> f;
+        for (size_t a = 0;;) {
+            size_t b = line.find(':', a);
+            f.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
+            if (b == std::string::npos) break;
+            a = b + 1;
+        }
+        if (f.size() >= 3 && (numeric ? f[2] == key : f[0] == key)) return f;
+    }
+    return std::nullopt;
+}
+
 std::string quote_for_message(std::string_view text) {
     // Never echo control characters back to the terminal: a newline would
     // split the one-line error, an escape sequence repaint the screen.

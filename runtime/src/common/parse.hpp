@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,9 @@ bool is_full_id(std::string_view s);
 // `text` in double quotes for an error message, each control or non-ASCII
 // byte shown as '?'.
 std::string quote_for_message(std::string_view text);
+// KEY's entry (by name, or by number for `numeric`) in an /etc/passwd or
+// /etc/group text: its fields.
+std::optional<std::vector<std::string>> colon_entry(const std::string& text, const std::string& key, bool numeric);
 
 // "KEY=VALUE" → pair; "KEY" alone takes the value from minirt's environment.
 std::pair<std::string, std::string> parse_env(std::string_view text);

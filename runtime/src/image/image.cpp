@@ -220,26 +220,6 @@ Image load_image(const Paths& paths, const std::string& name) {
 
 namespace {
 
-// NAME's entry (by name, or by number for `numeric`) in an /etc/passwd or
-// /etc/group text: its fields.
-std::optional<std::vector<std::string>> colon_entry(const std::string& text, const std::string& key, bool numeric) {
-    size_t start = 0;
-    while (start < text.size()) {
-        size_t end = text.find('\n', start);
-        std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        start = end == std::string::npos ? text.size() : end + 1;
-        std::vector<std::string> f;
-        for (size_t a = 0;;) {
-            size_t b = line.find(':', a);
-            f.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
-            if (b == std::string::npos) break;
-            a = b + 1;
-        }
-        if (f.size() >= 3 && (numeric ? f[2] == key : f[0] == key)) return f;
-    }
-    return std::nullopt;
-}
-
 bool all_digits(const std::string& s) {
     return !s.empty() && s.size() <= 10 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
