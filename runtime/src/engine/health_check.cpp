@@ -121,7 +121,7 @@ HealthResult run_health_check(const Paths& paths, const HealthTarget& t, const H
         return result;
     }
     out.write.reset();
-    UniqueFd bridge(static_cast<int>(::syscall(SYS_pidfd_open, started.bridge.pid(), 0)));
+    UniqueFd bridge = child_pidfd(started.bridge.pid());
     if (!bridge) throw_errno("pidfd_open");
     int64_t deadline = monotonic_ms() + check.timeout_ns / 1'000'000;
     bool out_open = true, timed_out = false;

@@ -138,7 +138,7 @@ std::string NetavarkRun::wait() {
     std::string out, err;
     ::fcntl(out_.get(), F_SETFL, O_NONBLOCK);
     ::fcntl(err_.get(), F_SETFL, O_NONBLOCK);
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+    UniqueFd pidfd = child_pidfd(pid_);
     bool exited = false, timed_out = false;
     int64_t deadline = monotonic_ms() + kTimeoutMs;
     while (!exited) {

@@ -145,9 +145,11 @@ std::optional<ProcessInfo> process_info(pid_t pid) {
     return info;
 }
 
+UniqueFd child_pidfd(pid_t pid) { return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); }
+
 UniqueFd open_pidfd(pid_t pid, uint64_t start) {
     if (pid <= 0) return {};
-    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    UniqueFd fd = child_pidfd(pid);
     if (!fd) return {};
     // The pidfd pins the process we opened; if it is the one that started at
     // `start`, it is ours for good.

@@ -55,6 +55,9 @@ std::optional<ProcessInfo> process_info(pid_t pid);
 // A pidfd for pid if it is still the process that started at `start`;
 // an invalid fd if it has gone (or was replaced).
 UniqueFd open_pidfd(pid_t pid, uint64_t start);
+// A pidfd for a child of ours not yet reaped (its PID cannot be reused),
+// empty on failure (errno set).
+UniqueFd child_pidfd(pid_t pid);
 // pidfd_send_signal; returns false if the process has already exited.
 bool signal_pidfd(int pidfd, int sig);
 // Waits until the process behind pidfd exits; false on timeout.

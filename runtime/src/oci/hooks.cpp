@@ -51,7 +51,7 @@ void run_hook(const Hook& hook, const std::string& stage, const std::string& sta
     ::signal(SIGPIPE, SIG_IGN);
     write_all_nothrow(in.write.get(), state);
     in.write.reset();
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    UniqueFd pidfd = child_pidfd(pid);
     int64_t deadline = hook.timeout ? monotonic_ms() + int64_t{*hook.timeout} * 1000 : -1;
     std::string errors;
     bool exited = false, timed_out = false;
