@@ -120,6 +120,19 @@ test_rename_as_podmans() {
     expect_rc 0 run -d --name stale busybox sleep 1000
     expect_ne "$(json_field stale .id)" "$id" "a new container took the stale name"
     expect_rc 0 rm -f r1 r3 stale
+    # Renamed while it runs: its exit is told under the new name (events,
+    # --rm's unlisting, the code `wait` finds after the removal).
+    expect_rc 0 run -d --rm --name rm1 busybox sh -c 'echo ready; sleep 1000'
+    wait_for 30 log_has rm1 ready
+    local rm_id
+    rm_id=$(json_field rm1 .id)
+    expect_rc 0 rename rm1 rm2
+    expect_rc 0 stop -t 0 rm2
+    expect_rc 0 wait rm2
+    expect_eq "$OUT" 137 "wait by the new name after --rm"
+    mr events --since 1m --until 0s --filter event=died --filter container="$rm_id" --format '{{.Name}}'
+    expect_eq "$OUT" rm2 "the died event's name"
+    [ ! -e "$MINIRT_STORAGE/names/rm2" ] || fail "the new name's link outlived the --rm container"
     assert_clean
 }
 waiting_to_restart() { [ "$(json_field "$1" .state.restarting)" = true ]; }

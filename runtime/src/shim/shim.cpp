@@ -114,6 +114,7 @@ private:
     // The end.
     int finish();  // the container's exit code
     void journal_exit(int code, bool oom) noexcept;
+    void follow_rename() noexcept;
     void record_failed_restart(const Error& e) noexcept;
     void restart_after_backoff();
     bool sleep_unless_called_off(int ms);
@@ -768,6 +769,7 @@ int Shim::finish() {
     // the exit is reported, so whoever waited for it can reuse the name at
     // once; its files, cgroup and mounts go after the report, off the path
     // of `run --rm`. Should the unlisting fail, the exit is recorded instead.
+    follow_rename();
     std::optional<FileLock> unlisted;
     if (config_.auto_remove) {
         // A `wait` that finds the container gone reads its code here.
@@ -834,6 +836,17 @@ void Shim::record_failed_restart(const Error& e) noexcept {
     if (config_.id.empty()) config_.id = args_.id;
     record_container_event(store_.paths(), config_, "died",
                            {{"exitCode", std::to_string(e.exit_code())}, {"error", e.message()}});
+}
+
+// `rename` changed the name in state.json's summary (and minirt.json)
+// while we ran: the events of the exit, --rm's unlisting and the code it
+// leaves for `wait` use the name the container has now.
+void Shim::follow_rename() noexcept {
+    try {
+        if (auto st = store_.load_state(args_.id); st && !st->summary.name.empty()) config_.name = st->summary.name;
+    } catch (const Error&) {
+        // A damaged state: the name it started with.
+    }
 }
 
 // The events of the exit: the kernel's OOM kill, the memory monitor's,
@@ -1008,6 +1021,7 @@ void Shim::restart_after_backoff() {
         if (!st || st->status != Status::Exited || !st->restarting || st->stop_requested) return;
         ++st->restart_count;
         store_.save_state(*st);
+        if (!st->summary.name.empty()) config_.name = st->summary.name;
         record_container_event(store_.paths(), config_, "restart", {{"restartCount", std::to_string(st->restart_count)}});
         exec_restarted_shim(lock.fd(), delay);
     } catch (const Error& e) {
