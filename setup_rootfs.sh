@@ -43,7 +43,7 @@ log() { printf '==> %s\n' "$*"; }
 
 # --- dependencies ----------------------------------------------------------
 build_deps=(meson ninja-build g++ gcc pkg-config libboost-program-options-dev nlohmann-json3-dev
-            catch2 libseccomp-dev libarchive-dev nettle-dev busybox-static clang libbpf-dev bpftool
+            catch2 libseccomp-dev libarchive-dev nettle-dev busybox-static clang libbpf-dev bpftool libyaml-cpp-dev
             # What images move through (pull, load): the containers project's image mover.
             skopeo
             # What bridge networks run (the default --network): podman's network stack.

@@ -73,13 +73,14 @@ const std::vector<Command>& commands() {
 namespace {
 
 void print_help() {
-    std::cout << "Usage: minirt [--root DIR] [--storage DIR] [--log-level LEVEL] COMMAND [ARGS...]\n\n"
+    std::cout << "Usage: minirt [--root DIR] [--storage DIR] [--log-level LEVEL] [--cdi-spec-dir DIR] COMMAND [ARGS...]\n\n"
                  "A daemonless container runtime: each container is owned by its own small shim.\n\n"
                  "Global options:\n"
                  "  --root DIR      runtime state (env MINIRT_ROOT, default /run/minirt)\n"
                  "  --storage DIR   images and containers (env MINIRT_STORAGE, default /var/lib/minirt)\n"
                  "  --log-level L   what to tell on stderr besides errors: debug, info, warn (default),\n"
                  "                  error (no warnings); also trace, fatal, panic as podman takes them\n"
+                 "  --cdi-spec-dir D where CDI device specs are (repeatable; default /etc/cdi and /var/run/cdi)\n"
                  "  --version       print the version\n\n"
                  "Commands:\n";
     for (const auto& c : commands()) std::printf("  %-9s %s\n", c.name, c.summary);
@@ -89,6 +90,7 @@ void print_help() {
 
 int dispatch(int argc, char** argv) {
     std::string root, storage;
+    std::vector<std::string> cdi_dirs;
     int i = 1;
     auto value = [&](const char* flag) -> std::string {
         std::string a = argv[i];
@@ -101,6 +103,7 @@ int dispatch(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--root" || a.starts_with("--root=")) root = value("--root");
         else if (a == "--storage" || a.starts_with("--storage=")) storage = value("--storage");
+        else if (a == "--cdi-spec-dir" || a.starts_with("--cdi-spec-dir=")) cdi_dirs.push_back(value("--cdi-spec-dir"));
         else if (a == "--log-level" || a.starts_with("--log-level=")) {
             std::string word = value("--log-level");
             auto level = parse_log_level(word);
@@ -134,7 +137,7 @@ int dispatch(int argc, char** argv) {
     }
     if (root.empty() && getenv("MINIRT_ROOT") == nullptr && ::geteuid() != 0)
         throw Error("minirt needs root (rootless mode is not supported yet)");
-    Context ctx{Store(Paths::from(root, storage))};
+    Context ctx{Store(Paths::from(root, storage)), "minirt", cdi_dirs};
     Args args(argv + i + 1, argv + argc);
     if (log_enabled(LogLevel::Debug)) {
         // As JSON: every argument whole, control characters escaped.

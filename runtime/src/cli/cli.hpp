@@ -27,6 +27,7 @@ using Args = std::vector<std::string>;
 struct Context {
     Store store;
     std::string program = "minirt";
+    std::vector<std::string> cdi_spec_dirs;  // --cdi-spec-dir (empty: CDI's defaults)
 };
 
 struct Command {
@@ -111,6 +112,11 @@ bool read_only_tmpfs_from_flags(const po::variables_map& vm);
 void add_device_options(po::options_description& desc);
 std::vector<DeviceRequest> devices_from_flags(const po::variables_map& vm);
 std::vector<std::string> device_cgroup_rules_from_flags(const po::variables_map& vm);
+// --device vendor.com/class=name: CDI devices, read from the spec files of
+// `dirs` (empty: /etc/cdi and /var/run/cdi) and applied to `c` (its device
+// nodes, mounts, environment, groups and hooks). Error (125) naming the
+// device and the file for anything wrong, before anything is made.
+void apply_cdi_devices(const po::variables_map& vm, const std::vector<std::string>& dirs, ContainerConfig& c);
 // The network flags of run (--network, -p, --dns, ...): `config`'s
 // network fields. Whether they want a network namespace made for them.
 void add_network_options(po::options_description& desc);

@@ -4,8 +4,10 @@
 // keeps what each was when the container was made.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <set>
 
+#include "cdi/cdi.hpp"
 #include "cli/cli.hpp"
 #include "common/error.hpp"
 #include "common/parse.hpp"
@@ -52,7 +54,7 @@ void add_device_options(po::options_description& desc) {
     desc.add_options()
         ("device", po::value<std::vector<std::string>>(),
          "HOST[:CONTAINER][:PERMISSIONS]: give the container the host's character or block device (a directory: "
-         "every device below it); PERMISSIONS r, w, m (default rwm)")
+         "every device below it); PERMISSIONS r, w, m (default rwm). Or a CDI device: vendor.com/class=name (or =all)")
         ("device-cgroup-rule", po::value<std::vector<std::string>>(),
          "'TYPE MAJOR:MINOR ACCESS' (e.g. 'c 42:* rmw'): also allow these devices, for nodes made inside");
 }
@@ -61,7 +63,7 @@ std::vector<DeviceRequest> devices_from_flags(const po::variables_map& vm) {
     std::vector<DeviceRequest> out;
     std::set<std::string> seen;
     for (const auto& text : flag_values(vm, "device"))
-        for (auto& r : requests_for(text)) {
+        for (auto& r : cdi::is_qualified_name(text) ? std::vector<DeviceRequest>{} : requests_for(text)) {
             if (!seen.insert(r.node.path).second)
                 throw Error("invalid --device " + quote_for_message(text) + ": " + r.node.path +
                             " is given twice in the container");
@@ -74,6 +76,82 @@ std::vector<std::string> device_cgroup_rules_from_flags(const po::variables_map&
     std::vector<std::string> out = flag_values(vm, "device-cgroup-rule");
     for (const auto& r : out) parse_device_cgroup_rule(r);
     return out;
+}
+
+namespace {
+
+void add_cdi_device_node(const cdi::DeviceNodeEdit& n, ContainerConfig& c) {
+    std::string host = n.host_path.empty() ? n.path : n.host_path;
+    std::string shown = "CDI device node " + n.path;
+    if (auto problem = device_path_problem(n.path); !problem.empty()) throw Error(shown + ": " + problem);
+    auto node = host_device_node(host);
+    if (!node) throw Error(shown + ": " + host + " is not a character or block device on this host");
+    // The host's node says what it is; the spec may only say how it looks.
+    if (n.type && *n.type != node->type && !(*n.type == 'u' && node->type == 'c'))
+        throw Error(shown + ": the spec says type " + std::string(1, *n.type) + ", " + host + " is " +
+                    std::string(1, node->type));
+    if ((n.major && *n.major != node->major) || (n.minor && *n.minor != node->minor))
+        throw Error(shown + ": the spec's numbers are not those of " + host);
+    DeviceRequest r = request(*node, n.path, n.permissions.empty() ? "rwm" : n.permissions);
+    if (n.file_mode) r.node.file_mode = *n.file_mode & 0777;
+    if (n.uid) r.node.uid = *n.uid;
+    if (n.gid) r.node.gid = *n.gid;
+    for (const auto& d : c.devices)
+        if (d.node.path == n.path) throw Error(shown + ": --device gives " + n.path + " already");
+    c.devices.push_back(std::move(r));
+}
+
+void add_cdi_mount(const cdi::MountEdit& m, ContainerConfig& c) {
+    std::string shown = "CDI mount on " + m.container_path;
+    MountRequest r;
+    r.destination = m.container_path;
+    r.options = m.options;
+    bool bind = m.type.empty() || m.type == "bind" || r.has_option("bind") || r.has_option("rbind");
+    if (bind) {
+        r.type = "bind";
+        r.source = m.host_path;
+        struct stat st{};
+        if (::stat(m.host_path.c_str(), &st) < 0) throw_errno(shown + ": " + m.host_path);
+        if (!r.has_option("bind") && !r.has_option("rbind")) r.options.push_back("rbind");
+    } else if (m.type == "tmpfs") {
+        r.type = "tmpfs";
+    } else {
+        throw Error(shown + ": mounts of type " + quote_for_message(m.type) + " are not supported (bind or tmpfs)");
+    }
+    for (const auto& existing : c.mounts)
+        if (existing.destination == m.container_path) throw Error(shown + ": another mount goes there already");
+    c.mounts.push_back(std::move(r));
+}
+
+}  // namespace
+
+void apply_cdi_devices(const po::variables_map& vm, const std::vector<std::string>& dirs, ContainerConfig& c) {
+    std::vector<std::string> names;
+    for (const auto& text : flag_values(vm, "device"))
+        if (cdi::is_qualified_name(text) && std::find(names.begin(), names.end(), text) == names.end())
+            names.push_back(text);
+    if (names.empty()) return;
+    std::vector<fs::path> where(dirs.begin(), dirs.end());
+    if (where.empty()) where = cdi::default_spec_dirs();
+    cdi::ContainerEdits e = cdi::Registry::load(where).resolve(names);
+    for (const auto& n : e.device_nodes) add_cdi_device_node(n, c);
+    for (const auto& m : e.mounts) add_cdi_mount(m, c);
+    for (const auto& kv : e.env) {
+        std::string key = kv.substr(0, kv.find('=') + 1);
+        std::erase_if(c.env, [&](const std::string& x) { return x.starts_with(key); });
+        c.env.push_back(kv);
+    }
+    for (uint32_t g : e.additional_gids)
+        if (std::find(c.group_add.begin(), c.group_add.end(), g) == c.group_add.end()) c.group_add.push_back(g);
+    for (const auto& h : e.hooks) {
+        // What the init runs; the others would need the shim at other
+        // moments of the container's life.
+        if (h.hook_name != "createContainer" && h.hook_name != "startContainer")
+            throw Error("CDI hook " + h.path + " (" + h.hook_name +
+                        "): minirt runs only createContainer and startContainer hooks of CDI devices");
+        c.hooks.push_back({h.hook_name, h.path, h.args, h.env, h.timeout});
+    }
+    c.cdi_devices = names;
 }
 
 }  // namespace minirt::cli

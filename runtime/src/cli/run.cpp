@@ -297,6 +297,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
             throw Error(std::string("--") + flag + " container: and --userns together are not supported");
     c.devices = devices_from_flags(vm);
     c.device_cgroup_rules = device_cgroup_rules_from_flags(vm);
+    apply_cdi_devices(vm, ctx.cdi_spec_dirs, c);
     // cgroup v1's release_agent, unmounting the masks, mounting the host's
     // disks: root with CAP_SYS_ADMIN in the host's user namespace is not
     // contained without a MAC policy, which minirt does not load (podman on

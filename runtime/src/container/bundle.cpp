@@ -352,10 +352,23 @@ json annotations_for(const ContainerConfig& c, const Paths& paths) {
     return a;
 }
 
+// A CDI device's hooks, as config.json's (the init runs both stages).
+json hooks_for(const ContainerConfig& c) {
+    json hooks = json::object();
+    for (const auto& h : c.hooks) {
+        json e{{"path", h.path}};
+        if (!h.args.empty()) e["args"] = h.args;
+        if (!h.env.empty()) e["env"] = h.env;
+        if (h.timeout) e["timeout"] = *h.timeout;
+        hooks[h.stage].push_back(e);
+    }
+    return hooks;
+}
+
 }  // namespace
 
 json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost& host) {
-    return json{
+    json spec{
         {"ociVersion", oci::kOciVersion},
         {"process", process_for(c, host)},
         {"root", {{"path", paths.merged_dir(c.id).string()}, {"readonly", c.security.read_only}}},
@@ -364,6 +377,8 @@ json oci_spec_for(const ContainerConfig& c, const Paths& paths, const BundleHost
         {"linux", linux_for(c, host)},
         {"annotations", annotations_for(c, paths)},
     };
+    if (!c.hooks.empty()) spec["hooks"] = hooks_for(c);
+    return spec;
 }
 
 std::string oci_config_text(const ContainerConfig& c, const Paths& paths) {

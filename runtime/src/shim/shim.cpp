@@ -23,6 +23,8 @@
 #include <iterator>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
@@ -383,6 +385,15 @@ void Shim::spawn_init() {
     o.userns = userns_.get();
     o.netns = netns_.get();
     for (const auto& [type, fd] : peer_ns_) o.join.emplace_back(type, fd.get());
+    // A CDI device's hooks (the only ones a native container has) are
+    // given the runtime-spec state, as under an engine.
+    if (!spec_.hooks.create_container.empty() || !spec_.hooks.start_container.empty())
+        o.hook_state = nlohmann::json{{"ociVersion", oci::kOciVersion},
+                                      {"id", args_.id},
+                                      {"status", "creating"},
+                                      {"bundle", store_.paths().container_dir(args_.id).string()},
+                                      {"annotations", nlohmann::json::object()}}
+                           .dump();
     params.pidns = peer_pidns_.get();
     o.die_with_parent = true;
     params.cgroup = cgroup_ ? cgroup_->path() : fs::path();

@@ -509,6 +509,16 @@ json to_json(const ContainerConfig& c) {
     if (!c.pid_mode.empty()) j["pid_mode"] = c.pid_mode;
     if (!c.uts_mode.empty()) j["uts_mode"] = c.uts_mode;
     if (!c.ipc_mode.empty()) j["ipc_mode"] = c.ipc_mode;
+    if (!c.cdi_devices.empty()) j["cdi_devices"] = c.cdi_devices;
+    if (!c.hooks.empty()) {
+        json hooks = json::array();
+        for (const auto& h : c.hooks) {
+            json e{{"stage", h.stage}, {"path", h.path}, {"args", h.args}, {"env", h.env}};
+            if (h.timeout) e["timeout"] = *h.timeout;
+            hooks.push_back(e);
+        }
+        j["hooks"] = hooks;
+    }
     if (c.healthcheck) j["healthcheck"] = to_json(*c.healthcheck);
     if (!c.create_command.empty()) j["create_command"] = c.create_command;
     if (c.entrypoint) j["entrypoint"] = *c.entrypoint;
@@ -580,6 +590,19 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.pid_mode = j.value("pid_mode", std::string());
         c.uts_mode = j.value("uts_mode", std::string());
         c.ipc_mode = j.value("ipc_mode", std::string());
+        c.cdi_devices = j.value("cdi_devices", std::vector<std::string>{});
+        if (j.contains("hooks")) {
+            for (const auto& h : j["hooks"]) {
+                HookRequest r{h.at("stage").get<std::string>(), h.at("path").get<std::string>(),
+                              h.value("args", std::vector<std::string>{}), h.value("env", std::vector<std::string>{}),
+                              std::nullopt};
+                if (r.stage != "createContainer" && r.stage != "startContainer")
+                    throw Error("bad hook stage " + quote_for_message(r.stage));
+                if (r.path.empty() || r.path[0] != '/') throw Error("a hook's path must be absolute");
+                if (h.contains("timeout")) r.timeout = json_integer<int>(h["timeout"], "hooks timeout");
+                c.hooks.push_back(std::move(r));
+            }
+        }
         for (const auto* m : {&c.pid_mode, &c.uts_mode, &c.ipc_mode})
             if (!m->empty() && (*m == "host" ? m == &c.ipc_mode : !is_peer_mode(*m)))
                 throw Error("bad namespace mode " + quote_for_message(*m));

@@ -52,6 +52,14 @@ struct DeviceRequest {
     std::string permissions = "rwm";  // podman's CgroupPermissions
 };
 
+// A hook the container's spec runs (a CDI device's): stage is the OCI
+// hook's name (createContainer or startContainer).
+struct HookRequest {
+    std::string stage, path;
+    std::vector<std::string> args, env;
+    std::optional<int> timeout;
+};
+
 // A network the container joins (--network NAME, and the --ip,
 // --mac-address and --network-alias given with it).
 struct NetworkRequest {
@@ -101,6 +109,11 @@ struct ContainerConfig {
     std::vector<MountRequest> mounts;  // in the order given; the spec mounts parents first
     std::vector<DeviceRequest> devices;  // --device, a directory's nodes one by one
     std::vector<std::string> device_cgroup_rules;  // --device-cgroup-rule, as given ("c 1:3 rwm")
+    // --device vendor.com/class=name: the CDI devices asked for (their
+    // edits are in the fields above and below: devices, mounts, env,
+    // group_add, hooks), kept for inspect.
+    std::vector<std::string> cdi_devices;
+    std::vector<HookRequest> hooks;  // CDI's createContainer and startContainer hooks
     bool auto_remove = false;
     // The image's Labels, then --label's (podman's container labels).
     std::map<std::string, std::string> labels;
