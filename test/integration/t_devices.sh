@@ -139,3 +139,90 @@ test_device_image_symlinks_cannot_aim_a_node_at_the_host() {
     expect_eq "$out" "/evil/n1"$'\n'"/evil2/n2"$'\n'"/danger" "the nodes, inside"
     rm -rf "$storage"
 }
+
+# CDI (docs/devices.md): a made-up vendor's spec maps the host's /dev/null
+# and /dev/zero under new names, mounts a host directory, sets variables,
+# adds a group and runs a createContainer hook; =all gives every device;
+# a container without the device has no such node.
+test_cdi_device_applies_its_spec() {
+    local dir="$TESTDIR/cdi"
+    mkdir -p "$dir/specs" "$dir/share"
+    echo shared-data >"$dir/share/data.txt"
+    printf '#!/bin/sh\ncat >"%s/hook-state"\necho "$@" >"%s/hook-args"\n' "$dir" "$dir" >"$dir/hook.sh"
+    chmod +x "$dir/hook.sh"
+    cat >"$dir/specs/example.yaml" <<SPEC
+cdiVersion: "0.7.0"
+kind: example.com/dev
+containerEdits:
+  env: [EXAMPLE_SPEC=yes]
+devices:
+  - name: a
+    containerEdits:
+      deviceNodes:
+        - {path: /dev/example-null, hostPath: /dev/null, permissions: rw, fileMode: 0640}
+      mounts:
+        - {hostPath: $dir/share, containerPath: /opt/example, options: [ro, bind]}
+      env: [EXAMPLE_DEV=a]
+      hooks:
+        - {hookName: createContainer, path: $dir/hook.sh, args: [hook.sh, made, a]}
+      additionalGids: [4242]
+  - name: b
+    containerEdits:
+      deviceNodes:
+        - {path: /dev/example-zero, hostPath: /dev/zero}
+SPEC
+    mr --cdi-spec-dir "$dir/specs" run --rm --name cdi1 --device example.com/dev=a busybox sh -c \
+        'stat -c "%t:%T %a" /dev/example-null; echo x >/dev/example-null && echo wrote; cat /opt/example/data.txt
+         echo "$EXAMPLE_SPEC $EXAMPLE_DEV"; id -G; ls /dev/example-zero 2>&1; true'
+    expect_eq "$RC" 0 "run with the CDI device: $ERR"
+    local lines
+    mapfile -t lines <<<"$OUT"
+    expect_eq "${lines[0]}" "$(stat -c '%t:%T' /dev/null) 640" "the node: /dev/null's numbers, the spec's mode"
+    expect_eq "${lines[1]}" wrote "writing the node"
+    expect_eq "${lines[2]}" shared-data "the spec's mount"
+    expect_eq "${lines[3]}" "yes a" "the spec's and the device's variables"
+    expect_contains "${lines[4]}" 4242 "the spec's additional gid"
+    expect_contains "${lines[5]}" "No such file" "device b was not asked for"
+    expect_eq "$(cat "$dir/hook-args")" "made a" "the createContainer hook's arguments"
+    expect_eq "$(jq -r .status "$dir/hook-state")" creating "the hook's state"
+    mr --cdi-spec-dir "$dir/specs" run --rm --device example.com/dev=all busybox sh -c 'ls /dev/example-*'
+    expect_eq "$(tr '\n' ' ' <<<"$OUT")" "/dev/example-null /dev/example-zero " "=all"
+    mr --cdi-spec-dir "$dir/specs" create --name kept --device example.com/dev=b busybox true
+    expect_eq "$RC" 0 "create: $ERR"
+    mr inspect kept
+    expect_eq "$(jq -c '.[0].config.cdi_devices' <<<"$OUT")" '["example.com/dev=b"]' "inspect"
+    expect_rc 0 rm kept
+    mr run --rm busybox ls /dev/example-null
+    expect_ne "$RC" 0 "a container without the device has the node"
+    assert_clean
+}
+
+# Bad specs (JSON and YAML) and unknown devices: one line naming the
+# device or the file and the field, exit 125, nothing created.
+test_cdi_bad_specs_and_devices_are_refused() {
+    local dir="$TESTDIR/cdi"
+    mkdir -p "$dir/bad-json" "$dir/bad-yaml" "$dir/good"
+    printf '{"cdiVersion":"0.6.0","kind":"example.com/j","devices":[{"name":"x","containerEdits":{"deviceNodes":[{"path":"dev/x"}]}}]}' \
+        >"$dir/bad-json/j.json"
+    printf 'cdiVersion: "0.6.0"\nkind: example.com/y\ndevices:\n  - name: x\n    containerEdits:\n      mounts: {not: a list}\n' \
+        >"$dir/bad-yaml/y.yaml"
+    printf '{"cdiVersion":"0.6.0","kind":"example.com/g","devices":[{"name":"x","containerEdits":{"env":["A=1"]}},{"name":"y","containerEdits":{"env":["A=2"]}}]}' \
+        >"$dir/good/g.json"
+    local args
+    for args in "bad-json example.com/j=x deviceNodes[0].path" "bad-yaml example.com/y=x mounts: must be a list" \
+                "good example.com/g=z (example.com/g has x, y)" "good example.com/g=x,example.com/g=y set the variable A differently" \
+                "good other.org/g=x no spec for other.org/g"; do
+        local sub=${args%% *} rest=${args#* }
+        local devs=${rest%% *} want=${rest#* } flags=()
+        local d
+        IFS=, read -ra d <<<"$devs"
+        for devs in "${d[@]}"; do flags+=(--device "$devs"); done
+        mr --cdi-spec-dir "$dir/$sub" run --rm --name refused "${flags[@]}" busybox true
+        expect_eq "$RC" 125 "exit for $args"
+        expect_contains "$ERR" "$want" "the error for $args"
+        [ "$(wc -l <<<"$ERR")" = 1 ] || fail "not one line: $ERR"
+    done
+    expect_rc 0 ps -a -q
+    expect_eq "$OUT" "" "containers after the refusals"
+    assert_clean
+}
