@@ -194,6 +194,8 @@ SPEC
     expect_rc 0 rm kept
     mr run --rm busybox ls /dev/example-null
     expect_ne "$RC" 0 "a container without the device has the node"
+    mr --cdi-spec-dir "$dir/specs" info --format json
+    expect_eq "$(jq -c .cdi.devices <<<"$OUT")" '["example.com/dev=a","example.com/dev=b"]' "info's CDI devices"
     assert_clean
 }
 

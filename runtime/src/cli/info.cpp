@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "cdi/cdi.hpp"
 #include "cli/cli.hpp"
 #include "cli/format_template.hpp"
 #include "container/ops.hpp"
@@ -153,6 +154,25 @@ nlohmann::json podman_info_fields(const Store& store, const nlohmann::ordered_js
 
 }  // namespace
 
+namespace {
+
+// The CDI devices --device can name, and the spec files that could not
+// be read (left out).
+nlohmann::ordered_json cdi_info(const Context& ctx) {
+    std::vector<cdi::fs::path> dirs(ctx.cdi_spec_dirs.begin(), ctx.cdi_spec_dirs.end());
+    if (dirs.empty()) dirs = cdi::default_spec_dirs();
+    cdi::Registry reg = cdi::Registry::load(dirs);
+    nlohmann::ordered_json c;
+    nlohmann::ordered_json spec_dirs = nlohmann::ordered_json::array();
+    for (const auto& d : dirs) spec_dirs.push_back(d.string());
+    c["spec_dirs"] = spec_dirs;
+    c["devices"] = reg.device_names();
+    if (!reg.broken_files().empty()) c["unreadable_specs"] = reg.broken_files();
+    return c;
+}
+
+}  // namespace
+
 int cmd_info(Context& ctx, const Args& args) {
     const char* usage = "minirt info [--format text|json|TEMPLATE]";
     po::options_description desc("Options");
@@ -168,6 +188,7 @@ int cmd_info(Context& ctx, const Args& args) {
     j["cgroup"] = cgroup_info();
     j["memory_monitor"] = monitor_info();
     j["store"] = {{"root", ctx.store.paths().root.string()}, {"storage", ctx.store.paths().storage.string()}};
+    j["cdi"] = cdi_info(ctx);
     if (tmpl)
         std::cout << tmpl->render(podman_info_fields(ctx.store, j, *tmpl));
     else if (format == "json")
