@@ -82,9 +82,11 @@ public:
     }
     void only(const json& o, const std::string& where, std::initializer_list<const char*> keys) const {
         if (!o.is_object()) bad(where, "must be an object");
-        for (const auto& [k, v] : o.items())
+        for (const auto& item : o.items()) {
+            const std::string& k = item.key();
             if (std::none_of(keys.begin(), keys.end(), [&](const char* key) { return k == key; }))
                 bad(where, "unknown field " + quote_for_message(k));
+        }
     }
     std::string string(const json& o, const char* key, const std::string& where, bool required) const {
         if (!o.contains(key) || o[key].is_null()) {
