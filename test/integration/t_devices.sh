@@ -228,3 +228,29 @@ test_cdi_bad_specs_and_devices_are_refused() {
     expect_eq "$OUT" "" "containers after the refusals"
     assert_clean
 }
+
+# scripts/cdi-nvidia-spec on a stand-in driver (nodes that are /dev/null's
+# numbers, a library reached through its soname link, an nvidia-smi that
+# prints a GPU): the spec it writes gives a container the nodes, the
+# library at both names and the tool.
+test_cdi_nvidia_spec_script() {
+    local dir="$TESTDIR/nv"
+    mkdir -p "$dir/dev" "$dir/lib" "$dir/bin" "$dir/specs"
+    mknod "$dir/dev/nvidia0" c 1 3
+    mknod "$dir/dev/nvidiactl" c 1 3
+    echo fake-cuda >"$dir/lib/libcuda.so.535.104"
+    ln -s libcuda.so.535.104 "$dir/lib/libcuda.so.1"
+    printf '#!/bin/sh\necho "GPU 0: Stand-in (UUID: GPU-0)"\n' >"$dir/bin/nvidia-smi"
+    chmod +x "$dir/bin/nvidia-smi"
+    "$(dirname "${BASH_SOURCE[0]}")/../../scripts/cdi-nvidia-spec" --dev "$dir/dev" --libdir "$dir/lib" --bindir "$dir/bin" >"$dir/specs/nvidia.yaml"
+    mr --cdi-spec-dir "$dir/specs" run --rm --device nvidia.com/gpu=all busybox sh -c \
+        'nvidia-smi -L; cat /usr/lib/x86_64-linux-gnu/libcuda.so.1 /usr/lib/x86_64-linux-gnu/libcuda.so.535.104
+         ls /dev/nvidia0 /dev/nvidiactl'
+    expect_eq "$RC" 0 "run with the generated spec: $ERR"
+    expect_eq "$OUT" "GPU 0: Stand-in (UUID: GPU-0)"$'\n'"fake-cuda"$'\n'"fake-cuda"$'\n'"/dev/nvidia0"$'\n'"/dev/nvidiactl" "the container"
+    mr --cdi-spec-dir "$dir/specs" run --rm --device nvidia.com/gpu=0 busybox ls /dev/nvidia0
+    expect_eq "$RC" 0 "nvidia.com/gpu=0: $ERR"
+    mr run --rm busybox ls /dev/nvidia0
+    expect_ne "$RC" 0 "a container without the GPU has its node"
+    assert_clean
+}
