@@ -377,6 +377,48 @@ test_oci_linux_devices() {
     expect_no_trace d3
 }
 
+# CDI devices named by cdi.k8s.io/ annotations (as containerd's and
+# CRI-O's device plugins name them): their edits are made, once, even when
+# the engine made some already; the engine's config.json is left as it was.
+test_oci_cdi_annotations() {
+    mkdir -p "$TESTDIR/cdi/share"
+    echo shared >"$TESTDIR/cdi/share/f"
+    cat >"$TESTDIR/cdi/ex.json" <<SPEC
+{"cdiVersion": "0.6.0", "kind": "example.com/dev", "containerEdits": {"env": ["EX=1"]},
+ "devices": [{"name": "a", "containerEdits": {
+    "deviceNodes": [{"path": "/dev/ex-a", "hostPath": "/dev/zero"}],
+    "mounts": [{"hostPath": "$TESTDIR/cdi/share", "containerPath": "/opt/ex", "options": ["ro", "bind"]}],
+    "hooks": [{"hookName": "prestart", "path": "/bin/sh", "args": ["sh", "-c", "echo hooked >>$TESTDIR/cdi/hooked"]}]}}]}
+SPEC
+    bundle c1 '.process.args = ["sh", "-c", "head -c 3 /dev/ex-a | wc -c; cat /opt/ex/f; echo $EX"]
+        | .annotations["cdi.k8s.io/test"] = "example.com/dev=a"
+        | .process.env += ["EX=0"]'
+    local before
+    before=$(md5sum <"$TESTDIR/c1/config.json")
+    oci_bg_ok --cdi-spec-dir "$TESTDIR/cdi" create --bundle "$TESTDIR/c1" c1
+    oci_ok start c1
+    wait_for 30 is_stopped c1
+    expect_eq "$(tail -n 3 "$TESTDIR/container.out")" "3"$'\n'"shared"$'\n'"1" "the container's node, mount and variable"
+    expect_eq "$(cat "$TESTDIR/cdi/hooked")" hooked "the prestart hook ran once"
+    expect_eq "$(md5sum <"$TESTDIR/c1/config.json")" "$before" "the bundle's config.json"
+    oci_ok delete c1
+    # Applied by the engine already (the node and the mount): not twice.
+    bundle c2 ".process.args = [\"true\"] | .annotations[\"cdi.k8s.io/x\"] = \"example.com/dev=a\"
+        | .linux.devices = [{path: \"/dev/ex-a\", type: \"c\", major: 1, minor: 5}]
+        | .mounts += [{destination: \"/opt/ex\", type: \"bind\", source: \"$TESTDIR/cdi/share\", options: [\"rbind\", \"ro\"]}]"
+    oci_bg_ok --cdi-spec-dir "$TESTDIR/cdi" create --bundle "$TESTDIR/c2" c2
+    expect_eq "$(jq '[.mounts[] | select(.destination == "/opt/ex")] | length' "$OCI_ROOT/c2/config.json")" 1 "mounts on /opt/ex"
+    expect_eq "$(jq '[.linux.devices[] | select(.path == "/dev/ex-a")] | length' "$OCI_ROOT/c2/config.json")" 1 "nodes"
+    oci_ok delete --force c2
+    bundle c3 '.annotations["cdi.k8s.io/y"] = "example.com/dev=nope"'
+    oci_bg --cdi-spec-dir "$TESTDIR/cdi" create --bundle "$TESTDIR/c3" c3
+    expect_eq "$RC" 125 "an unknown device"
+    expect_contains "$ERR" 'unknown CDI device "example.com/dev=nope" (example.com/dev has a)'
+    expect_no_trace c1
+    expect_no_trace c2
+    expect_no_trace c3
+}
+
 test_oci_user_namespace_from_mappings() {
     bundle u1 '.process.args = ["sleep", "100"]
         | .linux.namespaces += [{type: "user"}]

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "linux/devices.hpp"
 
 namespace minirt::cdi {
 
@@ -419,6 +420,108 @@ std::vector<std::string> Registry::device_names() const {
     for (const auto& s : specs_)
         for (const auto& d : s.devices) out.insert(s.kind + "=" + d.name);
     return {out.begin(), out.end()};
+}
+
+namespace {
+
+json& array_at(json& parent, const char* key) {
+    if (!parent.contains(key) || parent[key].is_null()) parent[key] = json::array();
+    if (!parent[key].is_array()) throw Error(std::string("config.json: ") + key + " is not a list");
+    return parent[key];
+}
+
+void add_node(json& spec, const DeviceNodeEdit& n) {
+    std::string host = n.host_path.empty() ? n.path : n.host_path;
+    json& linux_ = spec["linux"];
+    json& devices = array_at(linux_, "devices");
+    for (const auto& d : devices)
+        if (d.value("path", "") == n.path) return;  // an engine made it already
+    auto node = host_device_node(host);
+    if (!node) throw Error("CDI device node " + n.path + ": " + host + " is not a character or block device on this host");
+    std::string type(1, node->type);
+    json entry{{"path", n.path}, {"type", type}, {"major", node->major}, {"minor", node->minor},
+               {"fileMode", n.file_mode.value_or(node->file_mode)}, {"uid", n.uid.value_or(0)}, {"gid", n.gid.value_or(0)}};
+    devices.push_back(entry);
+    json& resources = linux_["resources"];
+    if (resources.is_null()) resources = json::object();
+    array_at(resources, "devices").push_back({{"allow", true}, {"type", type}, {"major", node->major},
+                                              {"minor", node->minor}, {"access", n.permissions.empty() ? "rwm" : n.permissions}});
+}
+
+void add_mount(json& spec, const MountEdit& m) {
+    json& mounts = array_at(spec, "mounts");
+    bool bind = m.type.empty() || m.type == "bind" ||
+                std::any_of(m.options.begin(), m.options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; });
+    std::string source = bind ? m.host_path : (m.host_path.empty() ? m.type : m.host_path);
+    for (const auto& existing : mounts) {
+        if (existing.value("destination", "") != m.container_path) continue;
+        if (existing.value("source", "") == source) return;
+        throw Error("CDI mount on " + m.container_path + ": config.json mounts " + existing.value("source", "?") +
+                    " there already");
+    }
+    std::vector<std::string> options = m.options;
+    if (bind && std::none_of(options.begin(), options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; }))
+        options.push_back("rbind");
+    mounts.push_back({{"destination", m.container_path}, {"type", bind ? "bind" : m.type}, {"source", source}, {"options", options}});
+}
+
+void set_env(json& spec, const std::string& kv) {
+    json& env = array_at(spec["process"], "env");
+    std::string key = kv.substr(0, kv.find('=') + 1);
+    for (auto& e : env)
+        if (e.is_string() && e.get<std::string>().starts_with(key)) {
+            e = kv;  // CDI's rule: the device's value wins
+            return;
+        }
+    env.push_back(kv);
+}
+
+void add_hook(json& spec, const HookEdit& h) {
+    json& hooks = spec["hooks"];
+    if (hooks.is_null()) hooks = json::object();
+    json& stage = array_at(hooks, h.hook_name.c_str());
+    for (const auto& e : stage)
+        if (e.value("path", "") == h.path && e.value("args", std::vector<std::string>{}) == h.args) return;
+    json entry{{"path", h.path}};
+    if (!h.args.empty()) entry["args"] = h.args;
+    if (!h.env.empty()) entry["env"] = h.env;
+    if (h.timeout) entry["timeout"] = *h.timeout;
+    stage.push_back(entry);
+}
+
+}  // namespace
+
+bool apply_annotated_devices(json& spec, const std::vector<fs::path>& dirs) {
+    std::vector<std::string> names;
+    if (spec.contains("annotations") && spec["annotations"].is_object())
+        for (const auto& item : spec["annotations"].items()) {
+            if (!std::string_view(item.key()).starts_with(kAnnotationPrefix) || !item.value().is_string()) continue;
+            const std::string value = item.value().get<std::string>();
+            for (const auto& name : split(value, ',')) {
+                std::string n(name);
+                n.erase(0, n.find_first_not_of(' '));
+                n.erase(n.find_last_not_of(' ') + 1);
+                if (!is_qualified_name(n))
+                    throw Error("config.json: annotation " + item.key() + ": " + quote_for_message(n) +
+                                " is not a CDI device (vendor.com/class=name)");
+                if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+            }
+        }
+    if (names.empty()) return false;
+    if (!spec["process"].is_object()) throw Error("config.json: CDI devices need a process");
+    ContainerEdits e = Registry::load(dirs).resolve(names);
+    for (const auto& n : e.device_nodes) add_node(spec, n);
+    for (const auto& m : e.mounts) add_mount(spec, m);
+    for (const auto& kv : e.env) set_env(spec, kv);
+    if (!e.additional_gids.empty()) {
+        json& user = spec["process"]["user"];
+        if (user.is_null()) user = json::object();
+        json& gids = array_at(user, "additionalGids");
+        for (uint32_t g : e.additional_gids)
+            if (std::find(gids.begin(), gids.end(), json(g)) == gids.end()) gids.push_back(g);
+    }
+    for (const auto& h : e.hooks) add_hook(spec, h);
+    return true;
 }
 
 }  // namespace minirt::cdi

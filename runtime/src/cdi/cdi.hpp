@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace minirt::cdi {
 
 namespace fs = std::filesystem;
@@ -100,5 +102,17 @@ private:
     std::vector<std::string> broken_;    // "FILE: why" for files that could not be read
     std::vector<fs::path> dirs_;
 };
+
+// The annotation prefix engines and Kubernetes' device plugins use to name
+// CDI devices in an OCI spec ("cdi.k8s.io/KEY": "vendor.com/class=a,...").
+inline constexpr std::string_view kAnnotationPrefix = "cdi.k8s.io/";
+
+// `minirt oci create`: the edits of the CDI devices the spec's annotations
+// name, made to the spec (config.json's JSON), as nvidia-container-runtime
+// does. What is there already (an engine applied the device: a node at the
+// same path, the same mount, variable or hook) is not made twice; a node
+// or mount at the same path from another source is refused. False when no
+// annotation names a device (nothing is read then).
+bool apply_annotated_devices(nlohmann::json& spec, const std::vector<fs::path>& dirs);
 
 }  // namespace minirt::cdi

@@ -425,6 +425,7 @@ void print_help() {
                  "  --log FILE            also log errors and warnings to FILE\n"
                  "  --log-format text|json\n"
                  "  --debug               log debug messages\n"
+                 "  --cdi-spec-dir DIR    CDI specs for cdi.k8s.io/ annotations (default /etc/cdi, /var/run/cdi)\n"
                  "  --systemd-cgroup      refused: minirt manages cgroupfs paths only\n"
                  "  --version, -v\n\n"
                  "Commands:\n"
@@ -453,6 +454,7 @@ int dispatch(int argc, char** argv, int first, Globals& g) {
              {{"debug"}},
              {{"systemd-cgroup"}},
              {{"rootless"}, true},
+             {{"cdi-spec-dir"}, true},
              {{"version", "v"}},
              {{"help", "h"}}},
             rest);
@@ -462,6 +464,7 @@ int dispatch(int argc, char** argv, int first, Globals& g) {
     if (format != "text" && format != "json") throw Error("invalid --log-format \"" + format + "\" (text or json)");
     g.log_json = format == "json";
     g.debug = f.has("debug");
+    g.cdi_spec_dir = f.value("cdi-spec-dir");
     if (f.has("version")) {
         print_version();
         return 0;

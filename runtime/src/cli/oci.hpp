@@ -20,6 +20,7 @@ struct Globals {
     std::string log_path;
     bool log_json = false;
     bool debug = false;
+    std::string cdi_spec_dir;  // --cdi-spec-dir (empty: /etc/cdi and /var/run/cdi)
 };
 
 // runc-style flags: "--name value", "--name=value", "-n value"; a boolean

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cdi/cdi.hpp"
 #include "cli/oci.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -93,6 +94,15 @@ int cmd_create(const Globals& g, const std::vector<std::string>& args) {
     if (bundle.has_parent_path() && !bundle.has_filename()) bundle = bundle.parent_path();
     auto text = read_file_if_exists(bundle / "config.json");
     if (!text) throw Error("bundle " + bundle.string() + " has no config.json");
+    // CDI devices named by annotations (cdi.k8s.io/...): their edits go
+    // into our copy of the spec, never into the engine's bundle. Only a
+    // spec that mentions the prefix is read as JSON twice.
+    if (text->find(cdi::kAnnotationPrefix) != std::string::npos) {
+        nlohmann::json doc = with_context("config.json", [&] { return nlohmann::json::parse(*text); });
+        std::vector<fs::path> dirs = g.cdi_spec_dir.empty() ? cdi::default_spec_dirs()
+                                                            : std::vector<fs::path>{g.cdi_spec_dir};
+        if (cdi::apply_annotated_devices(doc, dirs)) text = doc.dump() + "\n";
+    }
     Spec spec = parse_spec(*text, bundle);
     check_bounding_set(spec.process, "config.json: process.capabilities");
     check_sysctl_namespaces(spec);
