@@ -142,14 +142,20 @@ test_device_image_symlinks_cannot_aim_a_node_at_the_host() {
 
 # CDI (docs/devices.md): a made-up vendor's spec maps the host's /dev/null
 # and /dev/zero under new names, mounts a host directory, sets variables,
-# adds a group and runs a createContainer hook; =all gives every device;
+# adds a group and runs hooks of every stage; =all gives every device;
 # a container without the device has no such node.
 test_cdi_device_applies_its_spec() {
     local dir="$TESTDIR/cdi"
     mkdir -p "$dir/specs" "$dir/share"
     echo shared-data >"$dir/share/data.txt"
     printf '#!/bin/sh\ncat >"%s/hook-state"\necho "$@" >"%s/hook-args"\n' "$dir" "$dir" >"$dir/hook.sh"
-    chmod +x "$dir/hook.sh"
+    # The other stages' hooks, run by the shim: each notes its stage and
+    # the status its state says.
+    cat >"$dir/stage.sh" <<STAGE
+#!/bin/sh
+echo "\$1 \$(jq -r .status)" >>"$dir/stages"
+STAGE
+    chmod +x "$dir/hook.sh" "$dir/stage.sh"
     cat >"$dir/specs/example.yaml" <<SPEC
 cdiVersion: "0.7.0"
 kind: example.com/dev
@@ -165,6 +171,10 @@ devices:
       env: [EXAMPLE_DEV=a]
       hooks:
         - {hookName: createContainer, path: $dir/hook.sh, args: [hook.sh, made, a]}
+        - {hookName: prestart, path: $dir/stage.sh, args: [stage.sh, prestart]}
+        - {hookName: createRuntime, path: $dir/stage.sh, args: [stage.sh, createRuntime]}
+        - {hookName: poststart, path: $dir/stage.sh, args: [stage.sh, poststart]}
+        - {hookName: poststop, path: $dir/stage.sh, args: [stage.sh, poststop]}
       additionalGids: [4242]
   - name: b
     containerEdits:
@@ -185,6 +195,9 @@ SPEC
     expect_contains "${lines[5]}" "No such file" "device b was not asked for"
     expect_eq "$(cat "$dir/hook-args")" "made a" "the createContainer hook's arguments"
     expect_eq "$(jq -r .status "$dir/hook-state")" creating "the hook's state"
+    wait_for 30 grep -q poststop "$dir/stages"
+    expect_eq "$(cat "$dir/stages")" "prestart creating"$'\n'"createRuntime creating"$'\n'"poststart running"$'\n'"poststop stopped" \
+        "the shim's hooks, in order"
     mr --cdi-spec-dir "$dir/specs" run --rm --device example.com/dev=all busybox sh -c 'ls /dev/example-*'
     expect_eq "$(tr '\n' ' ' <<<"$OUT")" "/dev/example-null /dev/example-zero " "=all"
     mr --cdi-spec-dir "$dir/specs" create --name kept --device example.com/dev=b busybox true

@@ -143,14 +143,7 @@ void apply_cdi_devices(const po::variables_map& vm, const std::vector<std::strin
     }
     for (uint32_t g : e.additional_gids)
         if (std::find(c.group_add.begin(), c.group_add.end(), g) == c.group_add.end()) c.group_add.push_back(g);
-    for (const auto& h : e.hooks) {
-        // What the init runs; the others would need the shim at other
-        // moments of the container's life.
-        if (h.hook_name != "createContainer" && h.hook_name != "startContainer")
-            throw Error("CDI hook " + h.path + " (" + h.hook_name +
-                        "): minirt runs only createContainer and startContainer hooks of CDI devices");
-        c.hooks.push_back({h.hook_name, h.path, h.args, h.env, h.timeout});
-    }
+    for (const auto& h : e.hooks) c.hooks.push_back({h.hook_name, h.path, h.args, h.env, h.timeout});
     c.cdi_devices = names;
 }
 

@@ -39,6 +39,7 @@
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/userns.hpp"
+#include "oci/hooks.hpp"
 #include "oci/spec.hpp"
 #include "shim/attach_server.hpp"
 #include "shim/exit_record.hpp"
@@ -117,6 +118,8 @@ private:
     int finish();  // the container's exit code
     void journal_exit(int code, bool oom) noexcept;
     void follow_rename() noexcept;
+    std::string hook_state(const char* status) const;
+    void run_hooks_warning(const std::vector<oci::Hook>& hooks, const char* stage, const char* status) noexcept;
     void record_failed_restart(const Error& e) noexcept;
     void restart_after_backoff();
     bool sleep_unless_called_off(int ms);
@@ -132,6 +135,7 @@ private:
     const Store& store_;
     ContainerConfig config_;  // minirt.json: name, log, monitor limits, -i/-t, --rm
     oci::Spec spec_;          // config.json: what the container is
+    std::vector<oci::Hook> poststop_;  // its poststop hooks, kept when spec_ is let go
     std::optional<engine::InitProcess> init_;  // until the command runs
     UniqueFd userns_;
     std::optional<Cgroup> cgroup_;
@@ -388,12 +392,7 @@ void Shim::spawn_init() {
     // A CDI device's hooks (the only ones a native container has) are
     // given the runtime-spec state, as under an engine.
     if (!spec_.hooks.create_container.empty() || !spec_.hooks.start_container.empty())
-        o.hook_state = nlohmann::json{{"ociVersion", oci::kOciVersion},
-                                      {"id", args_.id},
-                                      {"status", "creating"},
-                                      {"bundle", store_.paths().container_dir(args_.id).string()},
-                                      {"annotations", nlohmann::json::object()}}
-                           .dump();
+        o.hook_state = hook_state("creating");
     params.pidns = peer_pidns_.get();
     o.die_with_parent = true;
     params.cgroup = cgroup_ ? cgroup_->path() : fs::path();
@@ -425,6 +424,14 @@ void Shim::spawn_init() {
     // only watched, and is registered once the init is on its way.
     bool limited = memory_limited(config_);
     if (limited) register_with_monitor();
+    // prestart and createRuntime hooks (a CDI device's): once the
+    // namespaces exist, before the init builds the root; a failing one
+    // fails the start (the init is killed with init_).
+    if (!spec_.hooks.prestart.empty() || !spec_.hooks.create_runtime.empty()) {
+        init_->wait_namespaces();
+        oci::run_hooks(spec_.hooks.prestart, "prestart", hook_state("creating"));
+        oci::run_hooks(spec_.hooks.create_runtime, "createRuntime", hook_state("creating"));
+    }
     // False: the init failed already (a setns, say); wait_for_exec() reads
     // why, which is what the CLI must hear.
     if (init_->go()) {
@@ -493,6 +500,7 @@ bool Shim::wait_for_exec(const ContainerState& loaded) {
     // longer news to the event loop.
     init_->child().release();
     init_.reset();
+    run_hooks_warning(spec_.hooks.poststart, "poststart", "running");
     int status;
     if (::waitpid(child_, &status, WNOHANG) == child_) {
         wait_status_ = status;
@@ -565,6 +573,7 @@ void Shim::release_setup_memory() {
     // give back what only the setup needed (the init's spec, the config's
     // parsed JSON, the code that ran once) so an idle shim holds little more
     // than its loop.
+    poststop_ = std::move(spec_.hooks.poststop);  // the only part of the spec the exit needs
     spec_ = oci::Spec{};
     config_.env.clear();
     config_.env.shrink_to_fit();
@@ -810,6 +819,7 @@ int Shim::finish() {
     // Once the exit is recorded (or the --rm container unlisted): whoever
     // acts on "died" finds the container exited.
     journal_exit(code, oom);
+    run_hooks_warning(spec_.hooks.poststop.empty() ? poststop_ : spec_.hooks.poststop, "poststop", "stopped");
     if (attach_) {
         // run -t in the foreground is about to connect (it normally is at once).
         if (args_.tty_client) attach_->await_first_client(args_.report_fd, kAwaitClientMs);
@@ -847,6 +857,29 @@ void Shim::record_failed_restart(const Error& e) noexcept {
     if (config_.id.empty()) config_.id = args_.id;
     record_container_event(store_.paths(), config_, "died",
                            {{"exitCode", std::to_string(e.exit_code())}, {"error", e.message()}});
+}
+
+// The runtime-spec state the hooks of a CDI device are given.
+std::string Shim::hook_state(const char* status) const {
+    nlohmann::json j{{"ociVersion", oci::kOciVersion},
+                     {"id", args_.id},
+                     {"status", status},
+                     {"bundle", store_.paths().container_dir(args_.id).string()},
+                     {"annotations", nlohmann::json::object()}};
+    if (child_ > 0) j["pid"] = child_;
+    return j.dump();
+}
+
+// poststart and poststop hooks: a failure is noted in the container's log
+// and the rest still run, as the runtime spec says.
+void Shim::run_hooks_warning(const std::vector<oci::Hook>& hooks, const char* stage, const char* status) noexcept {
+    for (const auto& h : hooks) {
+        try {
+            oci::run_hooks({h}, stage, hook_state(status));
+        } catch (const std::exception& e) {
+            if (log_) log_->note(std::string("minirt: warning: ") + e.what());
+        }
+    }
 }
 
 // `rename` changed the name in state.json's summary (and minirt.json)

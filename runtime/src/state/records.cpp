@@ -1,6 +1,7 @@
 #include "state/records.hpp"
 
 #include <algorithm>
+#include <set>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -596,8 +597,9 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
                 HookRequest r{h.at("stage").get<std::string>(), h.at("path").get<std::string>(),
                               h.value("args", std::vector<std::string>{}), h.value("env", std::vector<std::string>{}),
                               std::nullopt};
-                if (r.stage != "createContainer" && r.stage != "startContainer")
-                    throw Error("bad hook stage " + quote_for_message(r.stage));
+                static const std::set<std::string> kStages{"prestart", "createRuntime", "createContainer",
+                                                           "startContainer", "poststart", "poststop"};
+                if (!kStages.count(r.stage)) throw Error("bad hook stage " + quote_for_message(r.stage));
                 if (r.path.empty() || r.path[0] != '/') throw Error("a hook's path must be absolute");
                 if (h.contains("timeout")) r.timeout = json_integer<int>(h["timeout"], "hooks timeout");
                 c.hooks.push_back(std::move(r));

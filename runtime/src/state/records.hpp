@@ -53,7 +53,8 @@ struct DeviceRequest {
 };
 
 // A hook the container's spec runs (a CDI device's): stage is the OCI
-// hook's name (createContainer or startContainer).
+// hook's name (the init runs createContainer and startContainer, the shim
+// the others).
 struct HookRequest {
     std::string stage, path;
     std::vector<std::string> args, env;
@@ -113,7 +114,7 @@ struct ContainerConfig {
     // edits are in the fields above and below: devices, mounts, env,
     // group_add, hooks), kept for inspect.
     std::vector<std::string> cdi_devices;
-    std::vector<HookRequest> hooks;  // CDI's createContainer and startContainer hooks
+    std::vector<HookRequest> hooks;  // CDI devices' hooks
     bool auto_remove = false;
     // The image's Labels, then --label's (podman's container labels).
     std::map<std::string, std::string> labels;
