@@ -141,7 +141,8 @@ int dispatch(int argc, char** argv) {
     Args args(argv + i + 1, argv + argc);
     if (log_enabled(LogLevel::Debug)) {
         // As JSON: every argument whole, control characters escaped.
-        log_debug("command: " + nlohmann::json(std::vector<std::string>(argv + i, argv + argc)).dump());
+        log_debug("command: " + nlohmann::json(std::vector<std::string>(argv + i, argv + argc))
+                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         log_debug("state under " + ctx.store.paths().root.string() + ", images and containers under " +
                   ctx.store.paths().storage.string());
     }

@@ -221,11 +221,11 @@ test_cdi_bad_specs_and_devices_are_refused() {
         >"$dir/bad-json/j.json"
     printf 'cdiVersion: "0.6.0"\nkind: example.com/y\ndevices:\n  - name: x\n    containerEdits:\n      mounts: {not: a list}\n' \
         >"$dir/bad-yaml/y.yaml"
-    printf '{"cdiVersion":"0.6.0","kind":"example.com/g","devices":[{"name":"x","containerEdits":{"env":["A=1"]}},{"name":"y","containerEdits":{"env":["A=2"]}}]}' \
+    printf '{"cdiVersion":"0.6.0","kind":"example.com/g","devices":[{"name":"x","containerEdits":{"deviceNodes":[{"path":"/dev/q","hostPath":"/dev/null"}]}},{"name":"y","containerEdits":{"deviceNodes":[{"path":"/dev/q","hostPath":"/dev/zero"}]}}]}' \
         >"$dir/good/g.json"
     local args
     for args in "bad-json example.com/j=x deviceNodes[0].path" "bad-yaml example.com/y=x mounts: must be a list" \
-                "good example.com/g=z (example.com/g has x, y)" "good example.com/g=x,example.com/g=y set the variable A differently" \
+                "good example.com/g=z (example.com/g has x, y)" "good example.com/g=x,example.com/g=y set the device node /dev/q differently" \
                 "good other.org/g=x no spec for other.org/g"; do
         local sub=${args%% *} rest=${args#* }
         local devs=${rest%% *} want=${rest#* } flags=()

@@ -591,6 +591,24 @@ test_namespaces_of_another_container() {
     expect_rc 0 rm --depend peer
     expect_rc 0 ps -a --format '{{.Names}}'
     expect_eq "$OUT" "" "rm --depend removed the dependent"
+    # Removals of many take the joiners first, whatever the listing's order.
+    local i
+    for i in 1 2 3; do
+        expect_rc 0 create --name "p$i" busybox true
+        expect_rc 0 create --name "j$i" --pid "container:p$i" busybox true
+    done
+    expect_rc 0 rm p1 j1 p2 j2
+    expect_rc 0 container prune -f
+    expect_rc 0 ps -a -q
+    expect_eq "$OUT" "" "rm of both and prune"
+    # A peer whose /dev/shm is a symlink (to the host's, through /proc):
+    # never followed.
+    expect_rc 0 run -d --privileged --name bent busybox sh -c \
+        'umount /dev/shm && rmdir /dev/shm && ln -s /proc/self/root/tmp /dev/shm && echo ready; sleep 1000'
+    wait_for 30 log_has bent ready
+    expect_rc 125 run --rm --ipc container:bent busybox true
+    expect_contains "$ERR" "--ipc container:" "a symlinked /dev/shm"
+    expect_rc 0 rm -f bent
     assert_clean
 }
 
@@ -615,6 +633,8 @@ test_global_log_level() {
     expect_contains "$ERR" "minirt: warning: CAP_SYS_ADMIN" "the default level's warning"
     expect_rc 0 --log-level error run --rm --network none --cap-add SYS_ADMIN busybox true
     expect_eq "$ERR" "" "--log-level error: no warnings"
+    expect_rc 0 --log-level debug ps -a --filter name=$'\xff' -q
+    expect_contains "$ERR" 'minirt: debug: command: ["ps","-a","--filter","name=' "debug of an argument that is not UTF-8"
     expect_rc 125 --log-level loud run --rm busybox true
     expect_eq "$ERR" 'minirt: invalid --log-level "loud": use trace, debug, info, warn, error, fatal or panic' "a bad level"
     expect_rc 0 ps -a -q

@@ -414,6 +414,18 @@ SPEC
     oci_bg --cdi-spec-dir "$TESTDIR/cdi" create --bundle "$TESTDIR/c3" c3
     expect_eq "$RC" 125 "an unknown device"
     expect_contains "$ERR" 'unknown CDI device "example.com/dev=nope" (example.com/dev has a)'
+    # Another node at the device's path; a field of the wrong type where an edit goes.
+    bundle c4 '.annotations["cdi.k8s.io/y"] = "example.com/dev=a" | .linux.devices = [{path: "/dev/ex-a", type: "c", major: 1, minor: 3}]'
+    oci_bg --cdi-spec-dir "$TESTDIR/cdi" create --bundle "$TESTDIR/c4" c4
+    expect_eq "$RC" 125 "another node there"
+    expect_contains "$ERR" "CDI device node /dev/ex-a: config.json has another node there"
+    bundle c5 '.annotations["cdi.k8s.io/y"] = "example.com/dev=a" | .hooks = []'
+    oci_bg --cdi-spec-dir "$TESTDIR/cdi" create --bundle "$TESTDIR/c5" c5
+    expect_eq "$RC" 125 "hooks of the wrong type"
+    expect_contains "$ERR" "config.json: "
+    [ "$(wc -l <<<"$ERR")" = 1 ] || fail "not one line: $ERR"
+    expect_no_trace c4
+    expect_no_trace c5
     expect_no_trace c1
     expect_no_trace c2
     expect_no_trace c3

@@ -23,25 +23,30 @@ constexpr std::string_view kVersions[] = {"0.3.0", "0.4.0", "0.5.0", "0.6.0", "0
 
 int version_number(const std::string& v) { return (v[2] - '0') * 100; }
 
+constexpr size_t kMaxYamlNodes = 100000;
+
 // A YAML document as JSON: plain scalars that read as numbers, booleans
 // or null become those (as a YAML 1.2 core schema loader reads them);
 // quoted ones stay strings.
-json yaml_to_json(const YAML::Node& n, int depth = 0) {
+// `budget`: how many nodes may still be made. Aliases are expanded here,
+// so a few hundred bytes of nested aliases could ask for gigabytes.
+json yaml_to_json(const YAML::Node& n, size_t& budget, int depth = 0) {
     if (depth > 64) throw Error("nested too deeply");
+    if (budget-- == 0) throw Error("more than " + std::to_string(kMaxYamlNodes) + " values (aliases expanded)");
     switch (n.Type()) {
         case YAML::NodeType::Null:
         case YAML::NodeType::Undefined:
             return nullptr;
         case YAML::NodeType::Sequence: {
             json a = json::array();
-            for (const auto& e : n) a.push_back(yaml_to_json(e, depth + 1));
+            for (const auto& e : n) a.push_back(yaml_to_json(e, budget, depth + 1));
             return a;
         }
         case YAML::NodeType::Map: {
             json o = json::object();
             for (const auto& kv : n) {
                 if (!kv.first.IsScalar()) throw Error("a key that is not a string");
-                o[kv.first.Scalar()] = yaml_to_json(kv.second, depth + 1);
+                o[kv.first.Scalar()] = yaml_to_json(kv.second, budget, depth + 1);
             }
             return o;
         }
@@ -227,17 +232,17 @@ bool valid_kind(std::string_view kind) {
 bool valid_device_name(std::string_view name) { return valid_segment(name, "-_.:"); }
 
 // Merged edits, each conflict named: two nodes at one path from different
-// host nodes, two mounts on one place from different sources, one
-// variable with two values.
+// host nodes, two mounts on one place from different sources.
 class Merger {
 public:
     void add(const ContainerEdits& e, const std::string& from) {
+        // A variable set twice takes the last value (CDI's own rule: a
+        // spec's per-device X_VISIBLE_DEVICES=N, say, is not a conflict).
         for (const auto& kv : e.env) {
-            std::string key = kv.substr(0, kv.find('='));
-            auto [it, fresh] = env_.try_emplace(key, kv, from);
-            if (!fresh && it->second.first != kv)
-                conflict("the variable " + key, it->second.second, from);
-            if (fresh) out_.env.push_back(kv);
+            std::string key = kv.substr(0, kv.find('=') + 1);
+            auto same = std::find_if(out_.env.begin(), out_.env.end(), [&](const std::string& x) { return x.starts_with(key); });
+            if (same != out_.env.end()) *same = kv;
+            else out_.env.push_back(kv);
         }
         for (const auto& n : e.device_nodes) {
             std::string host = n.host_path.empty() ? n.path : n.host_path;
@@ -262,7 +267,7 @@ private:
         throw Error("CDI devices conflict: " + a + " and " + b + " set " + what + " differently");
     }
     ContainerEdits out_;
-    std::map<std::string, std::pair<std::string, std::string>> env_, nodes_, mounts_;
+    std::map<std::string, std::pair<std::string, std::string>> nodes_, mounts_;
 };
 
 }  // namespace
@@ -274,7 +279,8 @@ Spec parse_spec(const std::string& text, const std::string& file) {
         if (file.size() >= 5 && file.compare(file.size() - 5, 5, ".json") == 0) {
             doc = json::parse(text);
         } else {
-            doc = yaml_to_json(YAML::Load(text));
+            size_t budget = kMaxYamlNodes;
+            doc = yaml_to_json(YAML::Load(text), budget);
         }
     } catch (const json::exception& e) {
         r.bad("JSON", e.what());
@@ -344,6 +350,9 @@ Registry Registry::load(const std::vector<fs::path>& dirs) {
         std::sort(files.begin(), files.end());
         for (const auto& f : files) {
             try {
+                std::error_code size_ec;
+                if (fs::file_size(f, size_ec) > (16u << 20) && !size_ec)
+                    throw Error("CDI spec " + f.string() + ": larger than 16 MiB");
                 auto text = read_file_if_exists(f);
                 if (!text) continue;  // removed meanwhile
                 if (text->size() > (16u << 20)) throw Error("CDI spec " + f.string() + ": larger than 16 MiB");
@@ -434,11 +443,21 @@ void add_node(json& spec, const DeviceNodeEdit& n) {
     std::string host = n.host_path.empty() ? n.path : n.host_path;
     json& linux_ = spec["linux"];
     json& devices = array_at(linux_, "devices");
-    for (const auto& d : devices)
-        if (d.value("path", "") == n.path) return;  // an engine made it already
     auto node = host_device_node(host);
-    if (!node) throw Error("CDI device node " + n.path + ": " + host + " is not a character or block device on this host");
+    std::string shown = "CDI device node " + n.path;
+    if (!node) throw Error(shown + ": " + host + " is not a character or block device on this host");
+    if ((n.type && *n.type != node->type && !(*n.type == 'u' && node->type == 'c')) ||
+        (n.major && *n.major != node->major) || (n.minor && *n.minor != node->minor))
+        throw Error(shown + ": the spec's type or numbers are not those of " + host);
     std::string type(1, node->type);
+    for (const auto& d : devices) {
+        if (d.value("path", "") != n.path) continue;
+        // An engine made it already: the same node, or a refusal.
+        if (d.value("type", "") != type || d.value("major", int64_t{-1}) != node->major ||
+            d.value("minor", int64_t{-1}) != node->minor)
+            throw Error(shown + ": config.json has another node there");
+        return;
+    }
     json entry{{"path", n.path}, {"type", type}, {"major", node->major}, {"minor", node->minor},
                {"fileMode", n.file_mode.value_or(node->file_mode)}, {"uid", n.uid.value_or(0)}, {"gid", n.gid.value_or(0)}};
     devices.push_back(entry);
@@ -491,7 +510,24 @@ void add_hook(json& spec, const HookEdit& h) {
 
 }  // namespace
 
+namespace {
+
+bool apply_annotated(json& spec, const std::vector<fs::path>& dirs);
+
+}  // namespace
+
 bool apply_annotated_devices(json& spec, const std::vector<fs::path>& dirs) {
+    try {
+        return apply_annotated(spec, dirs);
+    } catch (const json::exception& e) {
+        // A field of config.json of the wrong type where an edit goes.
+        throw Error(std::string("config.json: applying its CDI devices: ") + e.what());
+    }
+}
+
+namespace {
+
+bool apply_annotated(json& spec, const std::vector<fs::path>& dirs) {
     std::vector<std::string> names;
     if (spec.contains("annotations") && spec["annotations"].is_object())
         for (const auto& item : spec["annotations"].items()) {
@@ -523,5 +559,7 @@ bool apply_annotated_devices(json& spec, const std::vector<fs::path>& dirs) {
     for (const auto& h : e.hooks) add_hook(spec, h);
     return true;
 }
+
+}  // namespace
 
 }  // namespace minirt::cdi

@@ -470,7 +470,7 @@ void remove_layered(Context& ctx, const std::string& text, bool force) {
     if (!users.empty()) {
         // Not under the images lock: a removal takes container locks.
         lock.release();
-        for (const auto& c : users) remove_container(ctx.store, c, true, true);
+        for (const auto& c : removal_order(ctx.store, users)) remove_container(ctx.store, c, true, true);
         lock = store.lock();
         // What came meanwhile wins: a new container of it, a name given to it.
         auto again = store.by_id(img.id);

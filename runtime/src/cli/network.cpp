@@ -301,14 +301,16 @@ int rm(Context& ctx, const Args& args) {
             if (name == kDefaultNetwork)
                 throw Error("the default network " + quote_for_message(name) + " cannot be removed");
             // podman's -f: the containers on it go first.
+            std::vector<std::string> users;
             for (const auto& v : users_of(ctx.store, name)) {
                 std::string shown = v.config->name.empty() ? v.id.substr(0, 12) : v.config->name;
                 if (!p.vm.count("force"))
                     throw Error("network " + quote_for_message(name) + " is used by container " + shown +
                                     " (remove it first, or use rm -f)",
                                 kExitStateImproper);
-                remove_container(ctx.store, v.id, true);
+                users.push_back(v.id);
             }
+            for (const auto& id : removal_order(ctx.store, users)) remove_container(ctx.store, id, true);
             FileLock lock = nets.lock();
             nets.remove(name);
             record_object_event(ctx.store.paths(), "network", "remove", name, name);

@@ -18,6 +18,7 @@ namespace {
 // Returns the exit code (the last failure's).
 int prune_containers(Context& ctx, const ContainerFilter& filter) {
     int rc = 0;
+    std::vector<std::string> chosen;
     for (const ContainerView& v : view_all(ctx.store)) {
         if (!v.load_error.empty()) continue;
         if (v.status != Status::Exited && v.status != Status::Created) continue;
@@ -31,12 +32,17 @@ int prune_containers(Context& ctx, const ContainerFilter& filter) {
             }
             if (!filter.matches(ctx.store, v, config ? &*config : nullptr)) continue;
         }
+        chosen.push_back(v.id);
+    }
+    // Those that join another's namespaces before it.
+    for (const auto& id : removal_order(ctx.store, chosen)) {
         try {
-            remove_container(ctx.store, v.id, false);
-            std::cout << v.id << "\n";
+            remove_container(ctx.store, id, false);
+            std::cout << id << "\n";
         } catch (const Error& e) {
-            // Started again, or removed, since it was looked at.
-            std::cerr << ctx.program << ": " << v.id.substr(0, 12) << ": " << e.message() << "\n";
+            // Started again, or removed, since it was looked at; or joined
+            // by a container that stays.
+            std::cerr << ctx.program << ": " << id.substr(0, 12) << ": " << e.message() << "\n";
             rc = e.exit_code();
         }
     }

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
 
 #include "cli/cli.hpp"
 #include "common/parse.hpp"
@@ -51,6 +53,23 @@ int cmd_rm(Context& ctx, const Args& args) {
         handles.push_back(h);
     }
     int rc = 0;
+    // Several: those that join another's namespaces go before it.
+    if (handles.size() > 1) {
+        std::vector<std::string> ids;
+        std::map<std::string, std::string> handle_of;
+        std::vector<std::string> unresolved;
+        for (const auto& h : handles) {
+            std::optional<std::string> id;
+            try {
+                id = ctx.store.find(h);
+            } catch (const Error&) {
+            }
+            if (id && handle_of.emplace(*id, h).second) ids.push_back(*id);
+            else if (!id) unresolved.push_back(h);
+        }
+        handles = unresolved;  // reported in the loop below
+        for (const auto& id : removal_order(ctx.store, ids)) handles.push_back(handle_of[id]);
+    }
     for (const auto& handle : handles) {
         try {
             auto id = ctx.store.find(handle);

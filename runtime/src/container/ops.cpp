@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -500,6 +501,27 @@ std::optional<int> wait_container(const Store& store, const std::string& id) {
         if (shim) wait_pidfd(shim.get(), -1);
         else std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+}
+
+std::vector<std::string> removal_order(const Store& store, const std::vector<std::string>& ids) {
+    std::set<std::string> pending(ids.begin(), ids.end());
+    std::vector<std::string> out;
+    while (!pending.empty()) {
+        bool progress = false;
+        for (const auto& id : ids) {
+            if (!pending.count(id)) continue;
+            auto deps = store.dependents(id);
+            if (std::any_of(deps.begin(), deps.end(), [&](const std::string& d) { return d != id && pending.count(d); }))
+                continue;
+            out.push_back(id);
+            pending.erase(id);
+            progress = true;
+        }
+        if (!progress) break;  // never for real records: a container joins only older ones
+    }
+    for (const auto& id : ids)
+        if (pending.count(id)) out.push_back(id);
+    return out;
 }
 
 void remove_container(const Store& store, const std::string& id, bool force, bool volumes) {

@@ -63,5 +63,9 @@ void set_frozen(const Store& store, const std::string& id, bool frozen);
 // Removes a stopped container, or (force) stops it first; `volumes`: its
 // anonymous volumes too (rm -v, and a run undone).
 void remove_container(const Store& store, const std::string& id, bool force, bool volumes = false);
+// `ids` in an order they can be removed in: each container that joins
+// another's namespaces (container:ID) before that one (rm -a, prune, the
+// -f removals of an image's, a network's or a volume's containers).
+std::vector<std::string> removal_order(const Store& store, const std::vector<std::string>& ids);
 
 }  // namespace minirt

@@ -195,7 +195,7 @@ void remove_volume(const Store& store, const std::string& name, bool force) {
                         "; remove them first, or use -f",
                     kExitStateImproper);
     }
-    for (const auto& id : users) remove_container(store, id, true);
+    for (const auto& id : removal_order(store, users)) remove_container(store, id, true);
     volumes.remove(name);
 }
 

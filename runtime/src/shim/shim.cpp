@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@
 #include "linux/fd_passing.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
+#include "linux/rootfs.hpp"
 #include "linux/userns.hpp"
 #include "oci/hooks.hpp"
 #include "oci/spec.hpp"
@@ -73,6 +75,7 @@ struct PeerProcess {
 };
 
 PeerProcess peer_process(const Store& store, const std::string& what, const std::string& peer) {
+    if (!store.exists(peer)) throw Error(what + ": that container no longer exists");
     auto st = store.load_state(peer);
     UniqueFd pidfd = st && st->pid > 0 ? open_pidfd(st->pid, st->pid_start) : UniqueFd();
     if (!pidfd) throw Error(what + ": that container is not running");
@@ -352,8 +355,16 @@ void Shim::share_peer_shm(const std::string& peer) {
     UniqueFd ours(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
     if (!ours) throw_errno("open /proc/self/ns/mnt");
     if (::setns(theirs.get(), CLONE_NEWNS) < 0) throw_errno(what + ": enter its mount namespace");
-    // Resolved from its root: its symlinks cannot lead out of it.
-    peer_shm_.reset(static_cast<int>(::open_tree(AT_FDCWD, "/dev/shm", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    // Resolved from its root with no symlink followed: a container's
+    // (above all a magic link of /proc, which we, host root, may follow)
+    // could otherwise lead it to the host's. It must be a mount of its own.
+    UniqueFd at = open_resolved(AT_FDCWD, "/dev/shm", O_PATH | O_DIRECTORY | O_NOFOLLOW, RESOLVE_NO_SYMLINKS);
+    struct statx sx{};
+    if (at && ::statx(at.get(), "", AT_EMPTY_PATH, 0, &sx) == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+        (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+        peer_shm_.reset(static_cast<int>(::open_tree(at.get(), "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    else if (at)
+        errno = EINVAL;  // not a mount of its own
     int err = errno;
     // Nothing can go on in a container's mount namespace.
     if (::setns(ours.get(), CLONE_NEWNS) < 0) {
