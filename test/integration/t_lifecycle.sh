@@ -554,8 +554,9 @@ test_pid_ipc_uts_modes() {
 }
 
 # --pid/--ipc/--uts container:NAME join that container's namespaces at
-# each start (its /dev/shm too), refuse a peer that is not running, and
-# keep the peer from being removed first (rm --depend removes both).
+# each start (its /dev/shm too), start a peer that is not running first
+# (podman's rule), and keep the peer from being removed first (rm
+# --depend removes both).
 test_namespaces_of_another_container() {
     expect_rc 0 run -d --name peer --hostname peerhost busybox sh -c 'echo shared >/dev/shm/mark; echo ready; sleep 1000'
     wait_for 30 log_has peer ready
@@ -584,10 +585,19 @@ test_namespaces_of_another_container() {
     expect_rc 125 rm -f peer
     expect_contains "$ERR" "dependent containers" "rm of a container another joins"
     expect_eq "$(status_of peer)" running "the refused rm -f left the peer"
+    # podman's: a stopped peer is started first.
     expect_rc 0 stop -t 0 peer
-    expect_rc 125 start joiner
-    expect_contains "$ERR" "--pid container:" "start with the peer stopped"
-    expect_contains "$ERR" "not running" "start with the peer stopped"
+    expect_rc 0 start joiner
+    expect_eq "$(status_of peer)" running "the peer, started by the joiner's start"
+    expect_rc 0 stop -t 0 peer
+    expect_rc 0 run --rm --uts container:peer busybox hostname
+    expect_eq "$OUT" peerhost "run beside a stopped peer starts it"
+    expect_rc 0 stop -t 0 peer
+    expect_rc 0 create --name badpeer busybox /no/such/command
+    expect_rc 125 run --rm --name orphan --pid container:badpeer busybox true
+    expect_contains "$ERR" "whose namespaces this one joins" "a peer that cannot start"
+    expect_rc 125 inspect orphan
+    expect_rc 0 rm -f badpeer
     expect_rc 0 rm --depend peer
     expect_rc 0 ps -a --format '{{.Names}}'
     expect_eq "$OUT" "" "rm --depend removed the dependent"

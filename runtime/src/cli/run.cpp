@@ -410,6 +410,7 @@ int run_or_create(Context& ctx, const Args& args, bool create) {
     Launched launched;
     try {
         mode.netns = netns ? &*netns : nullptr;
+        if (!config.namespace_peers().empty()) start_namespace_peers(ctx.store, config);
         launched = launch_container(ctx.store, config.id, lock, mode);
     } catch (const Error& e) {
         netns.reset();  // its thread undoes a setup no shim took

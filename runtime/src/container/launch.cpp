@@ -305,6 +305,19 @@ namespace minirt {
 
 int wait_reported_exit(Launched& launched, const std::string& id) { return reported_exit(launched.report.get(), id); }
 
+void start_namespace_peers(const Store& store, const ContainerConfig& c) {
+    for (const auto& peer : c.namespace_peers()) {
+        if (!store.exists(peer))
+            throw Error("container " + peer.substr(0, 12) + ", whose namespaces this one joins, no longer exists");
+        try {
+            start_container(store, peer);  // nothing when it runs
+        } catch (const Error& e) {
+            // minirt's error whatever the peer's was (the joiner never ran).
+            throw Error("start container " + peer.substr(0, 12) + ", whose namespaces this one joins: " + e.message());
+        }
+    }
+}
+
 std::optional<Launched> start_container(const Store& store, const std::string& id, LaunchMode mode) {
     FileLock lock = store.lock(id);
     if (lock.stale()) throw Error("container was removed");
@@ -321,6 +334,7 @@ std::optional<Launched> start_container(const Store& store, const std::string& i
     if (v.status == Status::Running || v.status == Status::Paused) return std::nullopt;  // as podman: nothing to do
     if (v.status == Status::Stopping || (v.status == Status::Created && v.shim_alive))
         throw Error("container is busy (" + std::string(to_string(v.status)) + "); try again");
+    if (v.config) start_namespace_peers(store, *v.config);
     std::optional<NetnsMaker> netns;
     if (v.config && NetnsMaker::wanted_for(*v.config)) {
         netns.emplace(store.paths(), v.config->network == "bridge");

@@ -81,6 +81,10 @@ Launched launch_container(const Store& store, const std::string& id, FileLock& l
 // alone, as podman does: nullopt); Error if a start or stop is in progress.
 // `mode`: attached (start -a), else detached.
 std::optional<Launched> start_container(const Store& store, const std::string& id, LaunchMode mode = {});
+// podman's: the containers whose namespaces `c` joins (container:ID) are
+// started first, detached, when they are not running (and theirs before
+// them). Error naming the one that would not start.
+void start_namespace_peers(const Store& store, const ContainerConfig& c);
 
 // Waits for the shim's Exited on the report pipe (no signal forwarding).
 int wait_reported_exit(Launched& launched, const std::string& id);
