@@ -236,9 +236,10 @@ EOF
     grep -q '^prestart .*"status":"creating"' "$log" || fail "prestart did not get the creating state: $(cat "$log")"
     grep -q '^poststart .*"status":"running"' "$log" || fail "poststart state: $(cat "$log")"
     grep -q '"id":"h1"' "$log" || fail "hooks did not get the id"
-    bundle h2 '.process.args = ["true"] | .hooks.prestart = [{path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; exit 3"]}]'
+    bundle h2 '.process.args = ["true"] | .hooks.prestart = [{path: "/bin/sh", args: ["sh", "-c", "echo nope >&2; echo twice >&2; exit 3"]}]'
     oci_bg create --bundle "$TESTDIR/h2" h2
-    expect_contains "$ERR" "prestart hook /bin/sh failed with exit code 3: nope"
+    expect_contains "$ERR" "prestart hook /bin/sh failed with exit code 3: nope;twice"
+    [ "$(wc -l <<<"$ERR")" = 1 ] || fail "a hook's error is not one line: $ERR"
     expect_no_trace h2
     bundle h3 '.process.args = ["true"] | .hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "10"], timeout: 1}]'
     oci_bg create --bundle "$TESTDIR/h3" h3

@@ -80,6 +80,11 @@ void run_hook(const Hook& hook, const std::string& stage, const std::string& sta
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
+    // One line, as every error: the hook's lines joined, nothing that
+    // would move the terminal's cursor.
+    for (char& c : errors)
+        if (c == '\n') c = ';';
+        else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = ' ';
     std::string what = stage + " hook " + hook.path;
     if (timed_out) throw Error(what + " did not finish within " + std::to_string(*hook.timeout) + " s (killed)");
     if (WIFSIGNALED(status)) throw Error(what + " was killed by signal " + std::to_string(WTERMSIG(status)));
