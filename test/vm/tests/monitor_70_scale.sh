@@ -5,7 +5,7 @@
 # registered: it holds every one of those processes, so the scan reads each one's RSS.
 # Then 10, 100 and 200 of the inner ones are registered besides (a process counts
 # toward every container that encloses it): the same RSS reads, only the lookups
-# differ. With 200 the scan takes at most 2x the baseline. The figures are printed
+# differ. With 200 the scan takes at most 2.6x the baseline. The figures are printed
 # (TCG is slow: only their ratio is the test) and docs/kernel-monitor.md quotes them.
 # vmtest-timeout: 300
 # shellcheck source=../guest/lib.sh
@@ -88,9 +88,10 @@ n=$(printf '%s\n' "$OUT" | sed -n 's/.* procs=\([0-9]*\) .*/\1/p')
 [ "$n" -ge $((N * 10)) ] || fail "the outer container counts $n processes, want at least $((N * 10))"
 # shellcheck disable=SC2154
 # The sorted index costs log(containers) per lookup: where the RSS reads are
-# cheap (a faster host under TCG) that alone reached 1.56x; the list walk it
-# replaced was 3.4x even where they were dear. 2x tells the two apart.
-[ "$t200" -le $((t1 * 2)) ] || fail "a scan with 201 containers took ${t200} us, more than 2x the ${t1} us with 1"
+# cheap (a faster host under TCG) that alone reached 1.56x, and a loaded CI
+# host's noise once took it to 2.04x; the list walk it replaced was 3.4x even
+# where they were dear. 2.6x tells the two apart with room for the noise.
+[ "$((t200 * 10))" -le $((t1 * 26)) ] || fail "a scan with 201 containers took ${t200} us, more than 2.6x the ${t1} us with 1"
 
 cleanup
 wait_for "grep -q ' containers=0\$' /proc/container_monitor" 30 "every entry dropped once its init is gone"
