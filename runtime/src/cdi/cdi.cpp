@@ -10,7 +10,6 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
-#include "linux/devices.hpp"
 
 namespace minirt::cdi {
 
@@ -431,6 +430,19 @@ std::vector<std::string> Registry::device_names() const {
     return {out.begin(), out.end()};
 }
 
+DeviceNode host_node_of(const DeviceNodeEdit& n) {
+    std::string host = n.host_path.empty() ? n.path : n.host_path;
+    std::string shown = "CDI device node " + n.path;
+    auto node = host_device_node(host);
+    if (!node) throw Error(shown + ": " + host + " is not a character or block device on this host");
+    if (n.type && *n.type != node->type && !(*n.type == 'u' && node->type == 'c'))
+        throw Error(shown + ": the spec says type " + std::string(1, *n.type) + ", " + host + " is " +
+                    std::string(1, node->type));
+    if ((n.major && *n.major != node->major) || (n.minor && *n.minor != node->minor))
+        throw Error(shown + ": the spec's numbers are not those of " + host);
+    return *node;
+}
+
 namespace {
 
 json& array_at(json& parent, const char* key) {
@@ -440,31 +452,26 @@ json& array_at(json& parent, const char* key) {
 }
 
 void add_node(json& spec, const DeviceNodeEdit& n) {
-    std::string host = n.host_path.empty() ? n.path : n.host_path;
     json& linux_ = spec["linux"];
     json& devices = array_at(linux_, "devices");
-    auto node = host_device_node(host);
+    const DeviceNode node = host_node_of(n);
     std::string shown = "CDI device node " + n.path;
-    if (!node) throw Error(shown + ": " + host + " is not a character or block device on this host");
-    if ((n.type && *n.type != node->type && !(*n.type == 'u' && node->type == 'c')) ||
-        (n.major && *n.major != node->major) || (n.minor && *n.minor != node->minor))
-        throw Error(shown + ": the spec's type or numbers are not those of " + host);
-    std::string type(1, node->type);
+    std::string type(1, node.type);
     for (const auto& d : devices) {
         if (d.value("path", "") != n.path) continue;
         // An engine made it already: the same node, or a refusal.
-        if (d.value("type", "") != type || d.value("major", int64_t{-1}) != node->major ||
-            d.value("minor", int64_t{-1}) != node->minor)
+        if (d.value("type", "") != type || d.value("major", int64_t{-1}) != node.major ||
+            d.value("minor", int64_t{-1}) != node.minor)
             throw Error(shown + ": config.json has another node there");
         return;
     }
-    json entry{{"path", n.path}, {"type", type}, {"major", node->major}, {"minor", node->minor},
-               {"fileMode", n.file_mode.value_or(node->file_mode)}, {"uid", n.uid.value_or(0)}, {"gid", n.gid.value_or(0)}};
+    json entry{{"path", n.path}, {"type", type}, {"major", node.major}, {"minor", node.minor},
+               {"fileMode", n.file_mode.value_or(node.file_mode)}, {"uid", n.uid.value_or(0)}, {"gid", n.gid.value_or(0)}};
     devices.push_back(entry);
     json& resources = linux_["resources"];
     if (resources.is_null()) resources = json::object();
-    array_at(resources, "devices").push_back({{"allow", true}, {"type", type}, {"major", node->major},
-                                              {"minor", node->minor}, {"access", n.permissions.empty() ? "rwm" : n.permissions}});
+    array_at(resources, "devices").push_back({{"allow", true}, {"type", type}, {"major", node.major},
+                                              {"minor", node.minor}, {"access", n.permissions.empty() ? "rwm" : n.permissions}});
 }
 
 void add_mount(json& spec, const MountEdit& m) {

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "linux/devices.hpp"
+
 namespace minirt::cdi {
 
 namespace fs = std::filesystem;
@@ -102,6 +104,11 @@ private:
     std::vector<std::string> broken_;    // "FILE: why" for files that could not be read
     std::vector<fs::path> dirs_;
 };
+
+// The host's node a device node edit gives (its hostPath, else its path),
+// with the type and numbers the host's node has: the spec may only repeat
+// them. Error naming the node when there is none, or the spec disagrees.
+DeviceNode host_node_of(const DeviceNodeEdit& n);
 
 // The annotation prefix engines and Kubernetes' device plugins use to name
 // CDI devices in an OCI spec ("cdi.k8s.io/KEY": "vendor.com/class=a,...").

@@ -81,18 +81,9 @@ std::vector<std::string> device_cgroup_rules_from_flags(const po::variables_map&
 namespace {
 
 void add_cdi_device_node(const cdi::DeviceNodeEdit& n, ContainerConfig& c) {
-    std::string host = n.host_path.empty() ? n.path : n.host_path;
     std::string shown = "CDI device node " + n.path;
     if (auto problem = device_path_problem(n.path); !problem.empty()) throw Error(shown + ": " + problem);
-    auto node = host_device_node(host);
-    if (!node) throw Error(shown + ": " + host + " is not a character or block device on this host");
-    // The host's node says what it is; the spec may only say how it looks.
-    if (n.type && *n.type != node->type && !(*n.type == 'u' && node->type == 'c'))
-        throw Error(shown + ": the spec says type " + std::string(1, *n.type) + ", " + host + " is " +
-                    std::string(1, node->type));
-    if ((n.major && *n.major != node->major) || (n.minor && *n.minor != node->minor))
-        throw Error(shown + ": the spec's numbers are not those of " + host);
-    DeviceRequest r = request(*node, n.path, n.permissions.empty() ? "rwm" : n.permissions);
+    DeviceRequest r = request(cdi::host_node_of(n), n.path, n.permissions.empty() ? "rwm" : n.permissions);
     if (n.file_mode) r.node.file_mode = *n.file_mode & 0777;
     if (n.uid) r.node.uid = *n.uid;
     if (n.gid) r.node.gid = *n.gid;

@@ -5,7 +5,6 @@
 #include "engine/network_files.hpp"
 #include "engine/network_handoff.hpp"
 #include "container/ops.hpp"
-#include "common/diagnostics.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -524,6 +524,19 @@ std::vector<std::string> removal_order(const Store& store, const std::vector<std
     return out;
 }
 
+std::string names_of(const Store& store, const std::vector<std::string>& ids) {
+    std::string names;
+    for (const auto& id : ids) {
+        std::string shown = id.substr(0, 12);
+        try {
+            shown = store.load_config(id).name;
+        } catch (const Error&) {
+        }
+        names += (names.empty() ? "" : ", ") + shown;
+    }
+    return names;
+}
+
 void remove_container(const Store& store, const std::string& id, bool force, bool volumes) {
     for (int attempt = 0;; ++attempt) {
         FileLock lock = store.lock(id);
@@ -536,19 +549,9 @@ void remove_container(const Store& store, const std::string& id, bool force, boo
             }
             throw Error("no such container " + id.substr(0, 12));
         }
-        if (auto deps = store.dependents(id); !deps.empty()) {
-            std::string names;
-            for (const auto& d : deps) {
-                std::string name = d.substr(0, 12);
-                try {
-                    name = store.load_config(d).name;
-                } catch (const Error&) {
-                }
-                names += (names.empty() ? "" : ", ") + name;
-            }
+        if (auto deps = store.dependents(id); !deps.empty())
             throw Error("container " + id.substr(0, 12) + " has dependent containers which must be removed before it: " +
-                        names + " (or use rm --depend)");
-        }
+                        names_of(store, deps) + " (or use rm --depend)");
         ContainerView v = view_container(store, id);
         bool busy = is_live(v.status) || (v.status == Status::Created && v.shim_alive) || v.waiting_to_restart();
         if (busy) {

@@ -67,5 +67,8 @@ void remove_container(const Store& store, const std::string& id, bool force, boo
 // another's namespaces (container:ID) before that one (rm -a, prune, the
 // -f removals of an image's, a network's or a volume's containers).
 std::vector<std::string> removal_order(const Store& store, const std::vector<std::string>& ids);
+// "web, db, 3f2a1b9c0d4e": each container's name (its short id when its
+// config cannot be read), for messages naming several.
+std::string names_of(const Store& store, const std::vector<std::string>& ids);
 
 }  // namespace minirt

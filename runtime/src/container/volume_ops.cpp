@@ -181,20 +181,10 @@ void remove_volume(const Store& store, const std::string& name, bool force) {
     FileLock lock = volumes.lock();
     volumes.load(name);  // "no such volume"
     auto users = containers_using(store, name);
-    if (!users.empty() && !force) {
-        std::string names;
-        for (const auto& id : users) {
-            std::string shown = id.substr(0, 12);
-            try {
-                shown = store.load_config(id).name;
-            } catch (const Error&) {
-            }
-            names += (names.empty() ? "" : ", ") + shown;
-        }
-        throw Error("volume " + quote_for_message(name) + " is being used by the following container(s): " + names +
-                        "; remove them first, or use -f",
+    if (!users.empty() && !force)
+        throw Error("volume " + quote_for_message(name) + " is being used by the following container(s): " +
+                        names_of(store, users) + "; remove them first, or use -f",
                     kExitStateImproper);
-    }
     for (const auto& id : removal_order(store, users)) remove_container(store, id, true);
     volumes.remove(name);
 }

@@ -138,7 +138,7 @@ private:
     const Store& store_;
     ContainerConfig config_;  // minirt.json: name, log, monitor limits, -i/-t, --rm
     oci::Spec spec_;          // config.json: what the container is
-    std::vector<oci::Hook> poststop_;  // its poststop hooks, kept when spec_ is let go
+    std::vector<oci::Hook> poststop_;  // its poststop hooks, taken out of spec_ (which is let go)
     std::optional<engine::InitProcess> init_;  // until the command runs
     UniqueFd userns_;
     std::optional<Cgroup> cgroup_;
@@ -204,6 +204,9 @@ void Shim::prepare() {
     auto text = read_file_if_exists(p.oci_config_file(args_.id));
     if (!text) throw Error("container " + args_.id.substr(0, 12) + " has no config.json");
     spec_ = oci::parse_spec(*text, bundle);
+    // The only part of the spec the exit needs (spec_ is let go once the
+    // command runs).
+    poststop_ = std::move(spec_.hooks.poststop);
     // The CLI read image.json when it made the spec; all the shim needs of
     // the image is its rootfs (an image in use cannot be removed).
     if (spec_.overlay)
@@ -584,7 +587,6 @@ void Shim::release_setup_memory() {
     // give back what only the setup needed (the init's spec, the config's
     // parsed JSON, the code that ran once) so an idle shim holds little more
     // than its loop.
-    poststop_ = std::move(spec_.hooks.poststop);  // the only part of the spec the exit needs
     spec_ = oci::Spec{};
     config_.env.clear();
     config_.env.shrink_to_fit();
@@ -830,7 +832,7 @@ int Shim::finish() {
     // Once the exit is recorded (or the --rm container unlisted): whoever
     // acts on "died" finds the container exited.
     journal_exit(code, oom);
-    run_hooks_warning(spec_.hooks.poststop.empty() ? poststop_ : spec_.hooks.poststop, "poststop", "stopped");
+    run_hooks_warning(poststop_, "poststop", "stopped");
     if (attach_) {
         // run -t in the foreground is about to connect (it normally is at once).
         if (args_.tty_client) attach_->await_first_client(args_.report_fd, kAwaitClientMs);
