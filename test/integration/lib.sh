@@ -127,6 +127,7 @@ shim_of() { json_field "$1" .state.shim_pid; }
 
 is_running() { [ "$(status_of "$1")" = running ]; }
 is_exited() { [ "$(status_of "$1")" = exited ]; }
+is_running_or_exited() { case "$(status_of "$1")" in running | exited) ;; *) return 1 ;; esac; }
 process_gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
 # Zombies whose parent is in our process tree (the runner is a subreaper).
