@@ -47,6 +47,7 @@ const std::vector<Command>& commands() {
         {"freeze", "freeze every process of containers (alias: pause)", cmd_freeze},
         {"thaw", "thaw frozen containers (alias: unpause)", cmd_thaw},
         {"stats", "live resource use of containers", cmd_stats},
+        {"trace", "what containers do, from the kernel (eBPF): execs, exits, files, sockets", cmd_trace},
         {"images", "list images", cmd_images},
         {"pull", "copy an image from a registry", cmd_pull},
         {"load", "load an image from an oci-archive or docker-archive", cmd_load},

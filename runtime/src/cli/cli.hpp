@@ -219,6 +219,7 @@ int cmd_diff(Context&, const Args&);
 int cmd_freeze(Context&, const Args&);
 int cmd_thaw(Context&, const Args&);
 int cmd_stats(Context&, const Args&);
+int cmd_trace(Context&, const Args&);
 int cmd_info(Context&, const Args&);
 int cmd_attach(Context&, const Args&);
 int cmd_exec(Context&, const Args&);

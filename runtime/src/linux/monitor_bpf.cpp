@@ -35,6 +35,7 @@
 #include "linux/cgroup.hpp"
 #include "monitor_abi.h"
 #include "common/file_lock.hpp"
+#include "linux/libbpf_util.hpp"
 
 #if MINIRT_HAVE_BPF
 #include <bpf/bpf.h>
@@ -61,33 +62,6 @@ const fs::path kTracefs = "/sys/kernel/tracing";
 fs::path pin_dir() { return fs::path(kBpfPinRoot) / ("v" + std::to_string(MINIRT_BPF_ABI)); }
 const char* const kPins[] = {"link", "containers", "mms", "rings", "lost"};
 
-// libbpf's messages, kept for the error that follows them.
-std::string& libbpf_log() {
-    static std::string log;
-    return log;
-}
-int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap) {
-    if (level == LIBBPF_DEBUG) return 0;
-    char buf[512];
-    int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-    if (libbpf_log().size() < 4096) libbpf_log() += buf;
-    return n;
-}
-void quiet_libbpf() {
-    static bool done = false;
-    if (!done) libbpf_set_print(libbpf_print);
-    done = true;
-}
-std::string libbpf_detail() {
-    std::string s = libbpf_log();
-    libbpf_log().clear();
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    if (s.empty()) return "";
-    // The last line says most.
-    auto nl = s.rfind('\n');
-    return " (libbpf: " + (nl == std::string::npos ? s : s.substr(nl + 1)) + ")";
-}
-
 bool is_fs(const fs::path& p, long magic) {
     struct statfs st {};
     return ::statfs(p.c_str(), &st) == 0 && static_cast<long>(st.f_type) == magic;
@@ -100,12 +74,7 @@ void ensure_filesystems() {
             throw_errno("mount the BPF filesystem (bpffs) at " + kBpffs.string() +
                         ", where the eBPF memory monitor pins its program");
     }
-    bool have_tracing = is_fs(kTracefs, TRACEFS_MAGIC) || ::access("/sys/kernel/debug/tracing/events", F_OK) == 0;
-    if (!have_tracing) {
-        if (::mount("tracefs", kTracefs.c_str(), "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
-            throw_errno("mount tracefs at " + kTracefs.string() +
-                        ", which the eBPF memory monitor needs to attach to kmem/rss_stat");
-    }
+    ensure_tracefs("the eBPF memory monitor (kmem/rss_stat)");
 }
 
 bool pins_complete() {
@@ -397,7 +366,7 @@ std::optional<std::string> bpf_monitor_unsupported_reason() {
         return "the kernel refuses BPF tracepoint programs (needs CONFIG_BPF_EVENTS and CAP_BPF/root)" + libbpf_detail();
     if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
         return "the kernel has no BPF ring buffers (Linux 5.8 or later)" + libbpf_detail();
-    libbpf_log().clear();
+    forget_libbpf_messages();
     return std::nullopt;
 #endif
 }

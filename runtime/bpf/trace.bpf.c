@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `minirt trace`: what the processes of chosen containers do, as the
+ * kernel sees it. Each trace session loads its own copy (no pins, no
+ * sharing): its maps, its ring buffer, its links, all gone with its fds.
+ *
+ * Filtering happens here: an event is kept only when the cgroup v2 group
+ * of the current task, at one of the session's `levels`, is one of its
+ * `targets` (a container's group, or for --all the cgroup parent of every
+ * container). A task of the rest of the host pays that check and nothing
+ * else. Records go to one ring buffer; a full ring drops the event and
+ * counts it (`dropped`), never blocking the kernel.
+ *
+ * Only tracepoints and BTF tracepoints (tp_btf): no kprobes, which the
+ * development host lacks. Paths and socket addresses of the syscalls are
+ * read at the syscall's exit, when the kernel has copied them in already
+ * (so their pages are present) and the result is known.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "trace_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define AT_REMOVEDIR 0x200
+
+/* Set by the session before load. */
+const volatile __u32 events_mask = 0;
+
+/* Set by the session (the skeleton maps .bss); read by it. */
+__u32 levels[MT_MAX_LEVELS];
+__u64 dropped;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MT_MAX_TARGETS);
+	__type(key, __u64);
+	__type(value, struct mt_target);
+} targets SEC(".maps");
+
+/* The tasks of traced containers, by host thread group id: the target of
+ * a signal and the victim of the OOM killer are found here, as neither
+ * is the current task. Filled by fork and exec, and by the session from
+ * cgroup.procs for tasks older than it. */
+struct mt_task {
+	__u64 cgid;
+	__u32 ns_pid;
+	__u32 pad;
+	char comm[MT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MT_MAX_TASKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct mt_task);
+} tasks SEC(".maps");
+
+/* A traced syscall between its entry and its exit, by pid_tgid. */
+struct mt_pending {
+	__u64 cgid;
+	__u64 a0;
+	__u64 a1;
+	__u64 a2;
+	__u32 type;
+	__u32 arg;
+	__u32 flags;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct mt_pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MT_RING_BYTES);
+} ring SEC(".maps");
+
+static __always_inline int wanted(__u32 type)
+{
+	return events_mask & (1u << type);
+}
+
+/* The container cgroup of the current task, or 0 when it is not traced. */
+static __always_inline __u64 traced_cgroup(void)
+{
+	for (int i = 0; i < MT_MAX_LEVELS; i++) {
+		__u32 lvl = levels[i];
+		struct mt_target *t;
+		__u64 id;
+
+		if (!lvl)
+			break;
+		id = bpf_get_current_ancestor_cgroup_id(lvl);
+		t = bpf_map_lookup_elem(&targets, &id);
+		if (!t)
+			continue;
+		if (!t->child_level)
+			return id;
+		/* 0 for a task of the parent itself, which is no container's. */
+		return bpf_get_current_ancestor_cgroup_id(t->child_level);
+	}
+	return 0;
+}
+
+static __always_inline __u32 ns_tgid(struct task_struct *t)
+{
+	struct pid *p = BPF_CORE_READ(t, group_leader, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
+	return up.nr;
+}
+
+static __always_inline struct mt_event *reserve(void)
+{
+	struct mt_event *e = bpf_ringbuf_reserve(&ring, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&dropped, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/* The fields every event has, from the current task. */
+static __always_inline void fill(struct mt_event *e, __u64 cgid, __u32 type)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgid = cgid;
+	e->type = type;
+	e->host_pid = id >> 32;
+	e->host_tid = (__u32)id;
+	e->ns_pid = ns_tgid(t);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void remember_current(__u64 cgid)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct mt_task v = { .cgid = cgid };
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	v.ns_pid = ns_tgid(t);
+	bpf_get_current_comm(v.comm, sizeof(v.comm));
+	bpf_map_update_elem(&tasks, &tgid, &v, BPF_ANY);
+}
+
+/* --- exec, exit, fork, clone ------------------------------------------ */
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 cgid = traced_cgroup();
+	struct mt_event *e;
+	unsigned long start, end, len;
+
+	if (!cgid)
+		return 0;
+	remember_current(cgid);
+	if (!wanted(MT_EXEC))
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	fill(e, cgid, MT_EXEC);
+	bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
+	start = BPF_CORE_READ(p, mm, arg_start);
+	end = BPF_CORE_READ(p, mm, arg_end);
+	len = end > start ? end - start : 0;
+	if (len > sizeof(e->path2))
+		len = sizeof(e->path2);
+	if (len && bpf_probe_read_user(e->path2, len, (void *)start) == 0)
+		e->args_len = len;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 cgid = traced_cgroup();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct mt_event *e;
+
+	if (!cgid)
+		return 0;
+	/* The process ends with its last thread. */
+	if (BPF_CORE_READ(t, signal, live.counter) != 0)
+		return 0;
+	bpf_map_delete_elem(&tasks, &tgid);
+	if (!wanted(MT_EXIT))
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	fill(e, cgid, MT_EXIT);
+	e->ret = BPF_CORE_READ(t, exit_code);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 cgid = traced_cgroup();
+	__u32 pid = BPF_CORE_READ(child, pid);
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u32 type = pid == tgid ? MT_FORK : MT_CLONE;
+	struct mt_event *e;
+
+	if (!cgid)
+		return 0;
+	if (type == MT_FORK) {
+		struct mt_task v = { .cgid = cgid };
+
+		v.ns_pid = ns_tgid(child);
+		bpf_get_current_comm(v.comm, sizeof(v.comm));
+		bpf_map_update_elem(&tasks, &tgid, &v, BPF_ANY);
+	}
+	if (!wanted(type))
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	fill(e, cgid, type);
+	e->other_host_pid = pid;
+	e->other_ns_pid = type == MT_FORK ? ns_tgid(child) : 0;
+	if (type == MT_CLONE) {
+		struct pid *tp = BPF_CORE_READ(child, thread_pid);
+		unsigned int level = BPF_CORE_READ(tp, level);
+		struct upid up = {};
+
+		bpf_core_read(&up, sizeof(up), &tp->numbers[level]);
+		e->other_ns_pid = up.nr;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* --- the kernel's OOM kill and signals -------------------------------- */
+
+SEC("tracepoint/oom/mark_victim")
+int on_mark_victim(struct trace_event_raw_mark_victim *ctx)
+{
+	__u32 victim = BPF_CORE_READ(ctx, pid);
+	struct mt_task *v = bpf_map_lookup_elem(&tasks, &victim);
+	struct mt_event *e;
+
+	if (!v)
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgid = v->cgid;
+	e->type = MT_OOM;
+	e->host_pid = victim;
+	e->host_tid = victim;
+	e->ns_pid = v->ns_pid;
+	__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/signal/signal_generate")
+int on_signal(struct trace_event_raw_signal_generate *ctx)
+{
+	__u64 cgid = traced_cgroup();
+	__u32 target = BPF_CORE_READ(ctx, pid);
+	struct mt_task *v = 0;
+	struct mt_event *e;
+
+	if (!cgid) {
+		v = bpf_map_lookup_elem(&tasks, &target);
+		if (!v)
+			return 0;
+	}
+	e = reserve();
+	if (!e)
+		return 0;
+	if (v) {
+		/* From outside the container: the event is the target's. */
+		e->ts_ns = bpf_ktime_get_ns();
+		e->cgid = v->cgid;
+		e->type = MT_SIGNAL;
+		e->flags = MT_F_TARGET;
+		e->host_pid = target;
+		e->host_tid = target;
+		e->ns_pid = v->ns_pid;
+		__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
+		e->other_host_pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(e->extra, sizeof(e->extra));
+	} else {
+		fill(e, cgid, MT_SIGNAL);
+		e->other_host_pid = target;
+		v = bpf_map_lookup_elem(&tasks, &target);
+		if (v)
+			e->other_ns_pid = v->ns_pid;
+	}
+	e->arg = BPF_CORE_READ(ctx, sig);
+	e->ret = BPF_CORE_READ(ctx, result);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* --- syscalls: remembered at entry, reported at exit ------------------ */
+
+static __always_inline int enter(__u32 type, __u64 a0, __u64 a1, __u64 a2, __u32 arg, __u32 flags)
+{
+	__u64 cgid = traced_cgroup();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mt_pending p = {};
+
+	if (!cgid)
+		return 0;
+	p.cgid = cgid;
+	p.type = type;
+	p.a0 = a0;
+	p.a1 = a1;
+	p.a2 = a2;
+	p.arg = arg;
+	p.flags = flags;
+	bpf_map_update_elem(&pending, &id, &p, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void read_sockaddr(struct mt_event *e, __u64 uaddr, __u64 len)
+{
+	__u16 family = 0;
+
+	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), (void *)uaddr))
+		return;
+	e->family = family;
+	if (family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in sin = {};
+
+		bpf_probe_read_user(&sin, sizeof(sin), (void *)uaddr);
+		e->port = __builtin_bswap16(sin.sin_port);
+		__builtin_memcpy(e->addr, &sin.sin_addr, 4);
+	} else if (family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 sin6 = {};
+
+		bpf_probe_read_user(&sin6, sizeof(sin6), (void *)uaddr);
+		e->port = __builtin_bswap16(sin6.sin6_port);
+		__builtin_memcpy(e->addr, &sin6.sin6_addr, 16);
+	} else if (family == AF_UNIX) {
+		/* Abstract names start with NUL: shown as '@' by the runtime. */
+		bpf_probe_read_user(e->path, 108, (void *)(uaddr + 2));
+	}
+}
+
+static __always_inline int leave(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mt_pending *p = bpf_map_lookup_elem(&pending, &id);
+	struct mt_pending c;
+	struct mt_event *e;
+
+	if (!p)
+		return 0;
+	c = *p;
+	bpf_map_delete_elem(&pending, &id);
+	e = reserve();
+	if (!e)
+		return 0;
+	fill(e, c.cgid, c.type);
+	e->ret = ret;
+	e->arg = c.arg;
+	e->flags = c.flags;
+	switch (c.type) {
+	case MT_CONNECT:
+		read_sockaddr(e, c.a0, c.a1);
+		break;
+	case MT_RENAME:
+		bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)c.a0);
+		bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void *)c.a1);
+		break;
+	case MT_MOUNT:
+		if (c.a0)
+			bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void *)c.a0);
+		if (c.a1)
+			bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)c.a1);
+		if (c.a2)
+			bpf_probe_read_user_str(e->extra, sizeof(e->extra), (void *)c.a2);
+		break;
+	default:
+		bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)c.a0);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+#define ARG(n) (ctx->args[n])
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_OPEN, ARG(0), 0, 0, ARG(1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_OPEN, ARG(1), 0, 0, ARG(2), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+
+	bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2));
+	return enter(MT_OPEN, ARG(1), 0, 0, how.flags, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mkdir")
+int enter_mkdir(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_MKDIR, ARG(0), 0, 0, ARG(1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mkdirat")
+int enter_mkdirat(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_MKDIR, ARG(1), 0, 0, ARG(2), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlink")
+int enter_unlink(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_UNLINK, ARG(0), 0, 0, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlinkat")
+int enter_unlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_UNLINK, ARG(1), 0, 0, 0, (ARG(2) & AT_REMOVEDIR) ? MT_F_DIR : 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_rmdir")
+int enter_rmdir(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_UNLINK, ARG(0), 0, 0, 0, MT_F_DIR);
+}
+
+SEC("tracepoint/syscalls/sys_enter_rename")
+int enter_rename(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_RENAME, ARG(0), ARG(1), 0, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_renameat")
+int enter_renameat(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_RENAME, ARG(1), ARG(3), 0, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_renameat2")
+int enter_renameat2(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_RENAME, ARG(1), ARG(3), 0, ARG(4), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_CONNECT, ARG(1), ARG(2), 0, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mount")
+int enter_mount(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_MOUNT, ARG(0), ARG(1), ARG(2), ARG(3), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_umount")
+int enter_umount(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_MOUNT, 0, ARG(0), 0, ARG(1), MT_F_UMOUNT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_pivot_root")
+int enter_pivot_root(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_MOUNT, ARG(1), ARG(0), 0, 0, MT_F_PIVOT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_move_mount")
+int enter_move_mount(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_MOUNT, 0, ARG(3), 0, ARG(4), MT_F_MOVE);
+}
+
+/* One exit program serves every syscall above: `pending` says which. */
+SEC("tracepoint/syscalls/sys_exit_open")
+int exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mkdir")
+int exit_mkdir(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mkdirat")
+int exit_mkdirat(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_unlink")
+int exit_unlink(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int exit_unlinkat(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_rmdir")
+int exit_rmdir(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_rename")
+int exit_rename(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int exit_renameat(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int exit_renameat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mount")
+int exit_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_umount")
+int exit_umount(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_pivot_root")
+int exit_pivot_root(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_move_mount")
+int exit_move_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+/* accept: no entry half; the new socket's peer is read from its fd. */
+static __always_inline int accepted(long ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 cgid = traced_cgroup();
+	struct file **fds;
+	struct file *f = 0;
+	struct socket *sock;
+	struct sock *sk;
+	struct mt_event *e;
+
+	if (!cgid)
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	fill(e, cgid, MT_ACCEPT);
+	e->ret = ret;
+	if (ret >= 0 && ret < (1 << 20)) {
+		fds = BPF_CORE_READ(t, files, fdt, fd);
+		bpf_core_read(&f, sizeof(f), &fds[ret]);
+		sock = f ? BPF_CORE_READ(f, private_data) : 0;
+		sk = sock ? BPF_CORE_READ(sock, sk) : 0;
+		if (sk) {
+			e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+			e->port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+			e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+			if (e->family == AF_INET)
+				bpf_core_read(e->addr, 4, &sk->__sk_common.skc_daddr);
+			else if (e->family == AF_INET6)
+				bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_daddr);
+		}
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accepted(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accepted(ctx->ret);
+}

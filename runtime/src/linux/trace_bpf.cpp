@@ -1,0 +1,257 @@
+#include "linux/trace_bpf.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/parse.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/libbpf_util.hpp"
+
+#if MINIRT_HAVE_BPF
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-conversion"  // bpftool's generated code: calloc(int, int)
+#include "trace.skel.h"
+#pragma GCC diagnostic pop
+#endif
+
+namespace minirt::trace {
+
+const std::vector<std::string>& event_names() {
+    static const std::vector<std::string> names = {"",        "exec",    "exit",   "fork", "clone",
+                                                   "open",    "mkdir",   "unlink", "rename", "connect",
+                                                   "accept",  "oom",     "signal", "mount"};
+    return names;
+}
+
+uint32_t parse_events(const std::string& list) {
+    uint32_t mask = 0;
+    for (std::string_view word : split(list, ',')) {
+        if (word == "all") {
+            for (uint32_t t = 1; t <= MT_LAST; ++t) mask |= 1u << t;
+            continue;
+        }
+        uint32_t t = 1;
+        while (t <= MT_LAST && event_names()[t] != word) ++t;
+        if (t > MT_LAST) {
+            std::string known;
+            for (uint32_t k = 1; k <= MT_LAST; ++k) known += (k > 1 ? ", " : "") + event_names()[k];
+            throw Error(EINVAL, "unknown trace event \"" + std::string(word) + "\" (known: " + known + ", all)");
+        }
+        mask |= 1u << t;
+    }
+    if (!mask) throw Error(EINVAL, "no trace events chosen");
+    return mask;
+}
+
+Group group_of(const fs::path& dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) < 0) throw_errno("stat the cgroup " + dir.string());
+    auto mount = find_cgroup2_mount();
+    if (!mount) throw Error(ENOENT, "no cgroup v2 is mounted");
+    Group g{st.st_ino, 0};
+    auto rel = dir.lexically_relative(*mount);
+    if (rel.empty() || *rel.begin() == "..") throw Error(EINVAL, dir.string() + " is not a cgroup v2 group");
+    for (const auto& part : rel)
+        if (part != ".") ++g.level;
+    return g;
+}
+
+std::optional<std::string> unsupported_reason() {
+#if !MINIRT_HAVE_BPF
+    return std::string(
+        "this minirt was built without eBPF support (the build needs clang, bpftool, libbpf-dev and "
+        "/sys/kernel/btf/vmlinux)");
+#else
+    if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+        return std::string("the kernel has no BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)");
+    if (::geteuid() != 0) return std::string("tracing needs root (CAP_BPF and CAP_PERFMON)");
+    if (!find_cgroup2_mount()) return std::string("no cgroup v2 is mounted (a container is traced by its cgroup)");
+    if (::access("/sys/kernel/tracing", F_OK) != 0 && ::access("/sys/kernel/debug", F_OK) != 0)
+        return std::string("the kernel has no tracefs (/sys/kernel/tracing)");
+    quiet_libbpf();
+    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr) != 1)
+        return "the kernel refuses BPF tracepoint programs (needs CONFIG_BPF_EVENTS)" + libbpf_detail();
+    if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
+        return "the kernel has no BPF ring buffers (Linux 5.8 or later)" + libbpf_detail();
+    forget_libbpf_messages();
+    return std::nullopt;
+#endif
+}
+
+#if MINIRT_HAVE_BPF
+
+namespace {
+
+// Which event each program serves. exec, fork and exit are always on:
+// they keep `tasks`, which signal and oom need to know a target.
+uint32_t event_of(std::string_view prog) {
+    static const std::map<std::string_view, uint32_t> table = {
+        {"on_exec", MT_EXEC},          {"on_exit", MT_EXIT},          {"on_fork", MT_FORK},
+        {"on_mark_victim", MT_OOM},    {"on_signal", MT_SIGNAL},      {"enter_open", MT_OPEN},
+        {"enter_openat", MT_OPEN},     {"enter_openat2", MT_OPEN},    {"exit_open", MT_OPEN},
+        {"exit_openat", MT_OPEN},      {"exit_openat2", MT_OPEN},     {"enter_mkdir", MT_MKDIR},
+        {"enter_mkdirat", MT_MKDIR},   {"exit_mkdir", MT_MKDIR},      {"exit_mkdirat", MT_MKDIR},
+        {"enter_unlink", MT_UNLINK},   {"enter_unlinkat", MT_UNLINK}, {"enter_rmdir", MT_UNLINK},
+        {"exit_unlink", MT_UNLINK},    {"exit_unlinkat", MT_UNLINK},  {"exit_rmdir", MT_UNLINK},
+        {"enter_rename", MT_RENAME},   {"enter_renameat", MT_RENAME}, {"enter_renameat2", MT_RENAME},
+        {"exit_rename", MT_RENAME},    {"exit_renameat", MT_RENAME},  {"exit_renameat2", MT_RENAME},
+        {"enter_connect", MT_CONNECT}, {"exit_connect", MT_CONNECT},  {"exit_accept", MT_ACCEPT},
+        {"exit_accept4", MT_ACCEPT},   {"enter_mount", MT_MOUNT},     {"enter_umount", MT_MOUNT},
+        {"enter_pivot_root", MT_MOUNT}, {"enter_move_mount", MT_MOUNT}, {"exit_mount", MT_MOUNT},
+        {"exit_umount", MT_MOUNT},     {"exit_pivot_root", MT_MOUNT}, {"exit_move_mount", MT_MOUNT},
+    };
+    auto it = table.find(prog);
+    return it == table.end() ? 0 : it->second;
+}
+
+bool always_on(uint32_t event) { return event == MT_EXEC || event == MT_EXIT || event == MT_FORK; }
+
+// The thread group id in the innermost PID namespace (NSpid's last field).
+uint32_t ns_pid_of(int pid) {
+    auto status = read_file_if_exists("/proc/" + std::to_string(pid) + "/status");
+    if (!status) return 0;
+    for (std::string_view line : split(*status, '\n')) {
+        if (!line.starts_with("NSpid:")) continue;
+        auto fields = words(line.substr(6));
+        if (fields.empty()) return 0;
+        return static_cast<uint32_t>(std::strtoul(std::string(fields.back()).c_str(), nullptr, 10));
+    }
+    return 0;
+}
+
+}  // namespace
+
+struct Session::Impl {
+    minirt_trace* skel = nullptr;
+    ring_buffer* rb = nullptr;
+    std::vector<bpf_link*> links;
+    Sink sink;
+    unsigned nlevels = 0;
+
+    ~Impl() {
+        if (rb) ring_buffer__free(rb);
+        for (bpf_link* l : links) bpf_link__destroy(l);
+        if (skel) minirt_trace__destroy(skel);
+    }
+
+    static int on_record(void* ctx, void* data, size_t size) {
+        if (size < sizeof(mt_event)) return 0;
+        mt_event e;
+        std::memcpy(&e, data, sizeof e);
+        static_cast<Impl*>(ctx)->sink(e);
+        return 0;
+    }
+
+    void use_level(unsigned level) {
+        for (unsigned i = 0; i < nlevels; ++i)
+            if (skel->bss->levels[i] == level) return;
+        if (nlevels == MT_MAX_LEVELS)
+            throw Error(E2BIG, "a trace session follows groups at " + std::to_string(MT_MAX_LEVELS) +
+                                   " cgroup depths at most");
+        skel->bss->levels[nlevels++] = level;
+    }
+
+    // The tasks already in `dir` and below it, as the container `cgid`'s:
+    // a signal or an OOM kill finds its target among them.
+    void seed_tasks(const fs::path& dir, uint64_t cgid, int depth = 0) {
+        auto procs = read_file_if_exists(dir / "cgroup.procs");
+        if (procs) {
+            for (std::string_view w : words(*procs)) {
+                int pid = std::atoi(std::string(w).c_str());
+                if (pid <= 0) continue;
+                struct {
+                    uint64_t cgid;
+                    uint32_t ns_pid;
+                    uint32_t pad;
+                    char comm[MT_COMM_LEN];
+                } v{cgid, ns_pid_of(pid), 0, {}};
+                auto comm = read_file_if_exists("/proc/" + std::to_string(pid) + "/comm");
+                if (comm) std::strncpy(v.comm, comm->c_str(), sizeof v.comm - 1);
+                if (char* nl = std::strchr(v.comm, '\n')) *nl = 0;
+                auto key = static_cast<uint32_t>(pid);
+                bpf_map__update_elem(skel->maps.tasks, &key, sizeof key, &v, sizeof v, BPF_ANY);
+            }
+        }
+        if (depth > 16) return;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(dir, ec))
+            if (entry.is_directory(ec)) seed_tasks(entry.path(), cgid, depth + 1);
+    }
+};
+
+Session::Session(uint32_t events, Sink sink) : impl_(std::make_unique<Impl>()) {
+    impl_->sink = std::move(sink);
+    ensure_tracefs("minirt trace");
+    quiet_libbpf();
+    impl_->skel = minirt_trace__open();
+    if (!impl_->skel) throw Error(errno, "open the trace programs" + libbpf_detail());
+    impl_->skel->rodata->events_mask = events;
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, impl_->skel->obj) {
+        uint32_t ev = event_of(bpf_program__name(prog));
+        bool on = always_on(ev) || (ev && (events & (1u << ev)));
+        // fork serves clone too.
+        if (ev == MT_FORK && (events & (1u << MT_CLONE))) on = true;
+        bpf_program__set_autoload(prog, on);
+    }
+    if (minirt_trace__load(impl_->skel) != 0) throw Error(errno, "load the trace programs" + libbpf_detail());
+    bpf_object__for_each_program(prog, impl_->skel->obj) {
+        if (!bpf_program__autoload(prog)) continue;
+        bpf_link* link = bpf_program__attach(prog);
+        if (!link)
+            throw Error(errno, std::string("attach the trace program ") + bpf_program__name(prog) + " to " +
+                                   bpf_program__section_name(prog) + libbpf_detail());
+        impl_->links.push_back(link);
+    }
+    impl_->rb = ring_buffer__new(bpf_map__fd(impl_->skel->maps.ring), &Impl::on_record, impl_.get(), nullptr);
+    if (!impl_->rb) throw Error(errno, "open the trace ring buffer" + libbpf_detail());
+}
+
+Session::~Session() = default;
+
+void Session::add(const fs::path& group, bool children) {
+    Group g = group_of(group);
+    mt_target t{children ? g.level + 1 : 0, 0};
+    impl_->use_level(g.level);
+    if (bpf_map__update_elem(impl_->skel->maps.targets, &g.id, sizeof g.id, &t, sizeof t, BPF_ANY) != 0)
+        throw Error(errno, "trace the cgroup " + group.string() + libbpf_detail());
+    if (!children) {
+        impl_->seed_tasks(group, g.id);
+        return;
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(group, ec))
+        if (entry.is_directory(ec)) impl_->seed_tasks(entry.path(), group_of(entry.path()).id);
+}
+
+int Session::fd() const { return ring_buffer__epoll_fd(impl_->rb); }
+
+void Session::consume() { ring_buffer__consume(impl_->rb); }
+
+uint64_t Session::dropped() const { return __atomic_load_n(&impl_->skel->bss->dropped, __ATOMIC_RELAXED); }
+
+#else
+
+struct Session::Impl {};
+
+Session::Session(uint32_t, Sink) { throw Error(ENOTSUP, *unsupported_reason()); }
+Session::~Session() = default;
+void Session::add(const fs::path&, bool) {}
+int Session::fd() const { return -1; }
+void Session::consume() {}
+uint64_t Session::dropped() const { return 0; }
+
+#endif
+
+}  // namespace minirt::trace
