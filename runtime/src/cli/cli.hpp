@@ -116,6 +116,8 @@ std::vector<std::string> device_cgroup_rules_from_flags(const po::variables_map&
 // `dirs` (empty: /etc/cdi and /var/run/cdi) and applied to `c` (its device
 // nodes, mounts, environment, groups and hooks). Error (125) naming the
 // device and the file for anything wrong, before anything is made.
+// run/create --trace FILE, --trace-events, --trace-format (cli/trace.cpp).
+void apply_trace_flags(const po::variables_map& vm, ContainerConfig& c);
 void apply_cdi_devices(const po::variables_map& vm, const std::vector<std::string>& dirs, ContainerConfig& c);
 // The network flags of run (--network, -p, --dns, ...): `config`'s
 // network fields. Whether they want a network namespace made for them.

@@ -1,5 +1,6 @@
 // minirt info: what this host gives minirt (like `podman info`): the kernel,
-// the cgroup version, mount and controllers, the memory monitor backend.
+// the cgroup version, mount and controllers, the memory monitor backend,
+// CDI devices, whether `minirt trace` works here.
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "linux/cgroup.hpp"
 #include "linux/monitor.hpp"
 #include "linux/monitor_bpf.hpp"
+#include "linux/trace_bpf.hpp"
 
 namespace minirt::cli {
 
@@ -189,6 +191,11 @@ int cmd_info(Context& ctx, const Args& args) {
     j["memory_monitor"] = monitor_info();
     j["store"] = {{"root", ctx.store.paths().root.string()}, {"storage", ctx.store.paths().storage.string()}};
     j["cdi"] = cdi_info(ctx);
+    // `minirt trace` and run --trace: whether this host (and this user) can.
+    auto trace_why = trace::unsupported_reason();
+    j["trace"] = {{"available", !trace_why}};
+    if (trace_why) j["trace"]["why_not"] = *trace_why;
+    else j["trace"]["events"] = trace::event_list(trace::parse_events("all"));
     if (tmpl)
         std::cout << tmpl->render(podman_info_fields(ctx.store, j, *tmpl));
     else if (format == "json")

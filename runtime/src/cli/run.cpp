@@ -298,6 +298,7 @@ ContainerConfig build_config(Context& ctx, const Parsed& p) {
     c.devices = devices_from_flags(vm);
     c.device_cgroup_rules = device_cgroup_rules_from_flags(vm);
     apply_cdi_devices(vm, ctx.cdi_spec_dirs, c);
+    apply_trace_flags(vm, c);
     // cgroup v1's release_agent, unmounting the masks, mounting the host's
     // disks: root with CAP_SYS_ADMIN in the host's user namespace is not
     // contained without a MAC policy, which minirt does not load (podman on
@@ -350,7 +351,10 @@ po::options_description run_options(bool create) {
         ("entrypoint", po::value<std::string>(), "the command before the arguments, instead of the image's (JSON array, a word, or \"\")")
         ("pull", po::value<std::string>()->default_value("missing"), "pull the image: missing (if not here), always, never")
         ("tls-verify", po::value<std::string>()->default_value("true"), "false: pull from a registry over plain http")
-        ("quiet,q", "no pull progress");
+        ("quiet,q", "no pull progress")
+        ("trace", po::value<std::string>(), "record what the container does, with eBPF, from before its first step, appending to FILE (docs/trace.md)")
+        ("trace-events", po::value<std::string>(), "the events --trace records, as `minirt trace --events` (default: all)")
+        ("trace-format", po::value<std::string>(), "--trace's lines: text (default) or json");
     add_network_options(desc);
     add_mount_options(desc);
     add_device_options(desc);

@@ -57,6 +57,32 @@ std::optional<trace::Who> container_of_group(Context& ctx, const fs::path& paren
 
 }  // namespace
 
+void apply_trace_flags(const po::variables_map& vm, ContainerConfig& c) {
+    if (!vm.count("trace")) {
+        if (vm.count("trace-events") || vm.count("trace-format"))
+            throw Error("--trace-events and --trace-format go with --trace FILE");
+        return;
+    }
+    std::string file = vm["trace"].as<std::string>();
+    if (file.empty()) throw Error("invalid --trace \"\": it takes the file to write the events to");
+    uint32_t events = with_context("invalid --trace-events", [&] {
+        return trace::parse_events(vm.count("trace-events") ? vm["trace-events"].as<std::string>() : "all");
+    });
+    auto format = with_context("invalid --trace-format", [&] {
+        return trace::parse_format(vm.count("trace-format") ? vm["trace-format"].as<std::string>() : "text");
+    });
+    if (auto why = trace::unsupported_reason()) throw Error(ENOTSUP, "invalid --trace: cannot trace here: " + *why);
+    fs::path path = fs::absolute(file).lexically_normal();
+    struct stat st {};
+    if (::stat(path.parent_path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw Error("invalid --trace " + file + ": " + path.parent_path().string() + " is not a directory");
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw Error("invalid --trace " + file + ": it is a directory");
+    c.trace_file = path;
+    c.trace_events = trace::event_list(events);
+    c.trace_format = format == trace::Format::Json ? "json" : "text";
+}
+
 int cmd_trace(Context& ctx, const Args& args) {
     const char* usage =
         "minirt trace [--events LIST] [--format text|json] [--output FILE] (--all | CONTAINER...)";
@@ -152,10 +178,8 @@ int cmd_trace(Context& ctx, const Args& args) {
     std::string what;
     if (all) what = "every container under " + parent.string();
     for (const auto& [cgid, t] : traced) what += (what.empty() ? "" : ", ") + (t.who.name.empty() ? t.who.id.substr(0, 12) : t.who.name);
-    std::string chosen;
-    for (uint32_t t = 1; t <= MT_LAST; ++t)
-        if (events & (1u << t)) chosen += (chosen.empty() ? "" : ",") + trace::event_names()[t];
-    std::cerr << "minirt trace: tracing " << what << " (" << chosen << "); Ctrl-C stops" << std::endl;
+    std::cerr << "minirt trace: tracing " << what << " (" << trace::event_list(events) << "); Ctrl-C stops"
+              << std::endl;
     writer.header();
     writer.flush();
 

@@ -218,7 +218,7 @@ std::string event_name(uint32_t type) {
 Format parse_format(const std::string& word) {
     if (word == "text" || word == "table") return Format::Text;
     if (word == "json") return Format::Json;
-    throw Error(EINVAL, "unknown trace format \"" + word + "\" (text or json)");
+    throw Error("unknown trace format \"" + word + "\" (text or json)");
 }
 
 Writer::Writer(int fd, Format format, Lookup who)
@@ -277,6 +277,13 @@ void Writer::write(const mt_event& e) {
     if (!who) return;
     queued_ += line(e, *who);
     if (queued_.size() >= 64 * 1024) flush();
+}
+
+void Writer::note(const std::string& text) {
+    if (format_ == Format::Json)
+        queued_ += nlohmann::json{{"note", text}}.dump() + "\n";
+    else
+        queued_ += "minirt trace: " + text + "\n";
 }
 
 void Writer::flush() {

@@ -31,6 +31,8 @@ public:
     // Queues the event's line; an event of a group `who` does not know
     // (a container gone before its last events were read) is skipped.
     void write(const mt_event& e);
+    // A line of the runtime's own (dropped events), as text or {"note": ...}.
+    void note(const std::string& text);
     // Writes what is queued (after each batch of records).
     void flush();
     // The line itself, for tests.

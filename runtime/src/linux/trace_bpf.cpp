@@ -46,12 +46,19 @@ uint32_t parse_events(const std::string& list) {
         if (t > MT_LAST) {
             std::string known;
             for (uint32_t k = 1; k <= MT_LAST; ++k) known += (k > 1 ? ", " : "") + event_names()[k];
-            throw Error(EINVAL, "unknown trace event \"" + std::string(word) + "\" (known: " + known + ", all)");
+            throw Error("unknown trace event \"" + std::string(word) + "\" (known: " + known + ", all)");
         }
         mask |= 1u << t;
     }
-    if (!mask) throw Error(EINVAL, "no trace events chosen");
+    if (!mask) throw Error("no trace events chosen");
     return mask;
+}
+
+std::string event_list(uint32_t mask) {
+    std::string list;
+    for (uint32_t t = 1; t <= MT_LAST; ++t)
+        if (mask & (1u << t)) list += (list.empty() ? "" : ",") + event_names()[t];
+    return list;
 }
 
 Group group_of(const fs::path& dir) {

@@ -27,6 +27,8 @@ const std::vector<std::string>& event_names();
 // one). Throws Error(EINVAL) naming a word it does not know.
 uint32_t parse_events(const std::string& list);
 inline constexpr const char* kDefaultEvents = "exec,exit,fork";
+// The names of a mask's events, comma-separated, in MT_* order.
+std::string event_list(uint32_t mask);
 
 // Why this host cannot trace, or nullopt. Cheap: nothing is loaded.
 std::optional<std::string> unsupported_reason();

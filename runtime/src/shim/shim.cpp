@@ -52,6 +52,8 @@
 #include "state/volumes.hpp"
 #include "shim/log_pump.hpp"
 #include "shim/monitor_watch.hpp"
+#include "engine/trace_output.hpp"
+#include "linux/trace_bpf.hpp"
 
 namespace minirt {
 
@@ -132,6 +134,8 @@ private:
     void teardown_network() noexcept;
     void release_stdio() noexcept;
     void report(const Message& m);
+    void start_trace();
+    void finish_trace() noexcept;
     void register_with_monitor() { monitor_.add(child_, config_, *log_); }
 
     ShimArgs args_;
@@ -170,6 +174,11 @@ private:
     UniqueFd alive_mark_;  // see hold_shim_mark()
     Message failure_report_;
     MonitorWatch monitor_;
+    // run --trace FILE: attached to the cgroup before the init is born,
+    // read in the loop, drained and detached once the container is over.
+    UniqueFd trace_out_;
+    std::optional<trace::Writer> trace_writer_;
+    std::unique_ptr<trace::Session> trace_;
     ShimRecords records_;
     std::optional<AttachServer> attach_;       // -t, or -i without the CLI's stdin
     UniqueFd console_parent_, console_child_;  // socketpair: init → shim pty master
@@ -254,8 +263,40 @@ void Shim::prepare() {
         cgroup_ = cg->group;
         oom_kills_before_ = cgroup_->read_key("memory.events", "oom_kill").value_or(0);
     }
+    if (!config_.trace_file.empty()) start_trace();
     prepare_network();
     open_peer_namespaces();
+}
+
+void Shim::start_trace() {
+    if (!cgroup_) throw Error(ENOTSUP, "--trace needs the container's cgroup v2 group, and this host has no cgroup2 mount");
+    trace_out_.reset(::open(config_.trace_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!trace_out_) throw_errno("open the --trace file " + config_.trace_file);
+    trace::Who who{args_.id, config_.name};
+    trace_writer_.emplace(trace_out_.get(), trace::parse_format(config_.trace_format),
+                          [who](uint64_t) { return std::optional(who); });
+    trace_ = std::make_unique<trace::Session>(trace::parse_events(config_.trace_events),
+                                              [this](const mt_event& e) { trace_writer_->write(e); });
+    trace_->add(cgroup_->path());
+    trace_writer_->header();
+    trace_writer_->flush();
+}
+
+// The container's last events (its processes' exits, after the cgroup's
+// kill) are in the ring once the group is empty.
+void Shim::finish_trace() noexcept {
+    if (!trace_) return;
+    try {
+        trace_->consume();
+        if (uint64_t dropped = trace_->dropped())
+            trace_writer_->note(std::to_string(dropped) + " events dropped (the ring buffer was full)");
+        trace_writer_->flush();
+    } catch (const Error& e) {
+        if (log_) log_->note("minirt: --trace: " + e.message());
+    }
+    trace_.reset();
+    trace_writer_.reset();
+    trace_out_.reset();
 }
 
 // Bridge networks: netavark's setup begins first thing, so that it runs
@@ -705,6 +746,7 @@ void Shim::reap() {
     add(err_.read.get());
     add(sigfd_.get());
     if (monitor_.event_fd() >= 0) add(monitor_.event_fd());
+    if (trace_) add(trace_->fd());
     if (attach_) add(attach_->listener());
     if (master_) add(master_.get());
     if (health_timer_) add(health_timer_.get());
@@ -739,6 +781,16 @@ void Shim::reap() {
                     spawn_health_runner();
             } else if (fd == monitor_.event_fd()) {
                 monitor_.drain(*log_);
+            } else if (trace_ && fd == trace_->fd()) {
+                try {
+                    trace_->consume();
+                    trace_writer_->flush();
+                } catch (const Error& e) {
+                    // A full disk, say: the container goes on untraced.
+                    log_->note("minirt: --trace: " + e.message());
+                    ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
+                    finish_trace();
+                }
             } else if (attach_ && fd == attach_->listener()) {
                 attach_->accept_client();
             } else if (master_ && fd == master_.get() && !tty_eof) {
@@ -941,6 +993,9 @@ void Shim::remove_cgroup() noexcept {
     } catch (const Error& e) {
         if (log_) log_->note("minirt: " + e.message());
     }
+    // The group is empty: every event of the container is in the trace's
+    // ring (a failed start's too, which is when one reads it most).
+    finish_trace();
 }
 
 int Shim::run() {

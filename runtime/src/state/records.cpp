@@ -511,6 +511,7 @@ json to_json(const ContainerConfig& c) {
     if (!c.uts_mode.empty()) j["uts_mode"] = c.uts_mode;
     if (!c.ipc_mode.empty()) j["ipc_mode"] = c.ipc_mode;
     if (!c.cdi_devices.empty()) j["cdi_devices"] = c.cdi_devices;
+    if (!c.trace_file.empty()) j["trace"] = {{"file", c.trace_file}, {"events", c.trace_events}, {"format", c.trace_format}};
     if (!c.hooks.empty()) {
         json hooks = json::array();
         for (const auto& h : c.hooks) {
@@ -592,6 +593,13 @@ ContainerConfig config_from_json(const std::string& text, const std::filesystem:
         c.uts_mode = j.value("uts_mode", std::string());
         c.ipc_mode = j.value("ipc_mode", std::string());
         c.cdi_devices = j.value("cdi_devices", std::vector<std::string>{});
+        if (j.contains("trace")) {
+            const auto& t = j["trace"];
+            c.trace_file = t.at("file").get<std::string>();
+            c.trace_events = t.at("events").get<std::string>();
+            c.trace_format = t.at("format").get<std::string>();
+            if (c.trace_file.empty() || c.trace_file[0] != '/') throw Error("trace.file must be an absolute path");
+        }
         if (j.contains("hooks")) {
             for (const auto& h : j["hooks"]) {
                 HookRequest r{h.at("stage").get<std::string>(), h.at("path").get<std::string>(),

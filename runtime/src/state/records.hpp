@@ -115,6 +115,11 @@ struct ContainerConfig {
     // group_add, hooks), kept for inspect.
     std::vector<std::string> cdi_devices;
     std::vector<HookRequest> hooks;  // CDI devices' hooks
+    // run --trace FILE: the shim traces the container from before its init
+    // is born (docs/trace.md), appending to FILE (absolute) each start.
+    std::string trace_file;
+    std::string trace_events;  // a list `minirt trace --events` takes
+    std::string trace_format;  // text or json
     bool auto_remove = false;
     // The image's Labels, then --label's (podman's container labels).
     std::map<std::string, std::string> labels;
