@@ -1,0 +1,174 @@
+# shellcheck shell=bash
+# minirt trace and run --trace (docs/trace.md): the events of one container
+# and none of another's, the container's own creation steps from before its
+# init is born, --all picking up a container started later, signals from
+# outside, the refusals, and no program left attached afterwards.
+
+need_trace() {
+    mr info --format json
+    [ "$(jq -r .trace.available <<<"$OUT")" = true ] || skip "tracing is not available here: $(jq -r .trace.why_not <<<"$OUT")"
+}
+
+# trace_programs: how many of minirt trace's programs the kernel holds.
+trace_programs() { bpftool prog show 2>/dev/null | grep -c ' name on_fork ' || true; }
+
+# start_trace FILE ARGS...: `minirt trace ARGS` in the background writing
+# to FILE; TRACE_PID is its PID. Returns once it is attached (it says so).
+start_trace() {
+    local file=$1
+    shift
+    "$MINIRT" trace "$@" >"$file" 2>"$file.err" &
+    TRACE_PID=$!
+    wait_for 30 grep -q '^minirt trace: tracing' "$file.err"
+}
+
+# has_event FILE CONDITION: a JSON line of FILE meets the jq CONDITION.
+has_event() { jq -s -e "any(.[]; $2)" "$1" >/dev/null; }
+
+# programs_back_to N: the kernel holds N of them again (a program goes
+# once the last fd on it is closed, freed after an RCU grace period).
+programs_back_to() { [ "$(trace_programs)" = "$1" ]; }
+
+# events_of FILE: the JSON lines' "container event" pairs, sorted, unique.
+events_of() { jq -r '"\(.container) \(.event)"' "$1" | sort -u | tr '\n' ' '; }
+
+test_trace_shows_what_one_container_does_and_nothing_of_another() {
+    need_trace
+    local before
+    before=$(trace_programs)
+    mkdir "$TESTDIR/sync"
+    # The listener is the container's own, on its own loopback (its own
+    # network namespace): the connection gives connect and accept (busybox
+    # listens on IPv6 too: its peer is then [::ffff:127.0.0.1]:PORT).
+    expect_rc 0 run -d --name a -v "$TESTDIR/sync:/sync" busybox sh -c '
+        echo ready
+        while [ ! -e /sync/go ]; do sleep 0.05; done
+        nc -l -p 7777 >/dev/null &
+        until echo hi | nc 127.0.0.1 7777; do sleep 0.05; done
+        wait
+        /bin/true
+        mkdir /made
+        echo hello >/tmp/file
+        exit 3'
+    expect_rc 0 run -d --name b busybox sh -c 'echo ready; while :; do /bin/true; mkdir -p /b; sleep 0.05; done'
+    wait_for 30 log_has a ready
+    wait_for 30 log_has b ready
+    start_trace "$TESTDIR/trace.json" --events exec,exit,fork,open,mkdir,connect,accept --format json a
+    [ "$(trace_programs)" -gt "$before" ] || fail "no trace program attached while tracing"
+    touch "$TESTDIR/sync/go"
+    # It ends by itself once a is over.
+    local rc=0
+    wait "$TRACE_PID" || rc=$?
+    expect_eq "$rc" 0 "trace rc ($(cat "$TESTDIR/trace.json.err"))"
+    local t=$TESTDIR/trace.json
+    jq -e . "$t" >/dev/null || fail "not JSON lines: $(head -c 2000 "$t")"
+    expect_eq "$(jq -r .container "$t" | sort -u)" a "the containers in the trace"
+    expect_eq "$(events_of "$t")" "a accept a connect a exec a exit a fork a mkdir a open " "the events"
+    has_event "$t" '.event == "exec" and .filename == "/bin/true" and .argv == ["/bin/true"]' ||
+        fail "no exec of /bin/true: $(grep exec "$t")"
+    has_event "$t" '.event == "mkdir" and .path == "/made" and .result == 0' ||
+        fail "no mkdir /made: $(grep mkdir "$t")"
+    has_event "$t" '.event == "open" and .path == "/tmp/file" and (.flags | contains("O_CREAT")) and .result >= 0' ||
+        fail "no open of /tmp/file: $(grep '"open"' "$t" | head -20)"
+    has_event "$t" '.event == "connect" and .address == "127.0.0.1:7777" and .result == 0' ||
+        fail "no connect to 127.0.0.1:7777: $(grep connect "$t")"
+    has_event "$t" '.event == "accept" and .port == 7777 and (.peer | contains("127.0.0.1]:") or startswith("127.0.0.1:")) and .result >= 0' ||
+        fail "no accept on 7777: $(grep accept "$t")"
+    has_event "$t" '.event == "fork" and .child > 1 and .child_host_pid > 0' || fail "no fork"
+    # The container's PID 1 is the shell; its exit is the container's.
+    expect_eq "$(jq -r 'select(.event == "exit" and .pid == 1) | .code' "$t")" 3 "pid 1's exit code"
+    expect_eq "$(exit_code_of a)" 3 "a's exit code"
+    # Nothing stays attached once the session is over.
+    wait_for 30 programs_back_to "$before"
+    expect_rc 0 rm -f a b
+    assert_clean
+}
+
+test_run_trace_records_the_creation_and_a_short_command() {
+    need_trace
+    expect_rc 0 run --name r --trace "$TESTDIR/run.txt" busybox sh -c 'mkdir /x; /bin/true'
+    local t
+    t=$(cat "$TESTDIR/run.txt")
+    expect_contains "$t" "EVENT"
+    # The init's steps inside the cgroup, before the command runs ...
+    expect_contains "$t" " pivot_root=. put_old=. result=0"
+    # ... then both execs and the mkdir.
+    expect_contains "$t" " exec    filename=/bin/sh argv=[sh -c \"mkdir /x; /bin/true\"]"
+    expect_contains "$t" " exec    filename=/bin/true argv=[/bin/true]"
+    expect_contains "$t" " mkdir   path=/x mode=0777 result=0"
+    expect_contains "$t" " exit    code=0"
+    grep -q '^[0-9:.]* r  ' "$TESTDIR/run.txt" || fail "lines do not name the container r: $t"
+    # A second start appends; JSON with the events chosen.
+    expect_rc 0 start r
+    expect_rc 0 wait r
+    expect_eq "$(grep -c 'filename=/bin/true' "$TESTDIR/run.txt")" 2 "execs of /bin/true after two starts"
+    mr run --rm --trace "$TESTDIR/run.json" --trace-format json --trace-events exec,exit busybox sh -c 'exit 4'
+    expect_eq "$RC" 4 "run rc ($ERR)"
+    expect_eq "$(jq -r .event "$TESTDIR/run.json" | tr '\n' ' ')" "exec exit " "the JSON trace's events"
+    expect_eq "$(jq -r 'select(.event == "exit") | .code' "$TESTDIR/run.json")" 4 "the exit code in the trace"
+    expect_rc 0 rm r
+    assert_clean
+}
+
+test_trace_all_follows_a_container_started_later() {
+    need_trace
+    local before
+    before=$(trace_programs)
+    start_trace "$TESTDIR/all.txt" --all --events exec
+    expect_rc 0 run --rm --name later busybox /bin/true
+    wait_for 30 grep -q ' later .* exec    filename=/bin/true' "$TESTDIR/all.txt"
+    kill -INT "$TRACE_PID"
+    local rc=0
+    wait "$TRACE_PID" || rc=$?
+    expect_eq "$rc" 0 "trace rc after SIGINT ($(cat "$TESTDIR/all.txt.err"))"
+    # The shims and CLIs around it are not containers: only later's exec.
+    expect_eq "$(grep -c ' exec ' "$TESTDIR/all.txt")" 1 "exec lines: $(cat "$TESTDIR/all.txt")"
+    wait_for 30 programs_back_to "$before"
+    assert_clean
+}
+
+test_trace_signals_from_outside_reach_the_container() {
+    need_trace
+    expect_rc 0 run -d --name s busybox sh -c 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 0.1; done'
+    wait_for 30 log_has s ready
+    start_trace "$TESTDIR/sig.json" --events signal --format json s
+    expect_rc 0 kill -s USR1 s
+    wait_for 30 log_has s got-usr1
+    wait_for 30 grep -q '"signal":"USR1"' "$TESTDIR/sig.json"
+    has_event "$TESTDIR/sig.json" '.event == "signal" and .signal == "USR1" and .pid == 1 and .from_host_pid > 0' ||
+        fail "no USR1 to pid 1: $(cat "$TESTDIR/sig.json")"
+    expect_rc 0 rm -f s
+    local rc=0
+    wait "$TRACE_PID" || rc=$?
+    expect_eq "$rc" 0 "trace rc once s was removed"
+    has_event "$TESTDIR/sig.json" '.event == "signal" and .signal == "KILL" and .pid == 1' ||
+        fail "no KILL of rm -f: $(cat "$TESTDIR/sig.json")"
+    assert_clean
+}
+
+test_trace_refusals_change_nothing() {
+    need_trace
+    expect_rc 125 trace
+    expect_contains "$ERR" "needs a container"
+    expect_rc 125 trace nosuch
+    expect_contains "$ERR" "nosuch"
+    expect_rc 0 create --name stopped busybox true
+    expect_rc 125 trace stopped
+    expect_contains "$ERR" "container stopped is not running"
+    expect_rc 125 trace --events exec,bogus stopped
+    expect_contains "$ERR" 'unknown trace event "bogus"'
+    expect_rc 125 trace --format yaml stopped
+    expect_contains "$ERR" 'unknown trace format "yaml"'
+    expect_rc 125 trace --all stopped
+    expect_rc 125 run --trace-events exec busybox true
+    expect_contains "$ERR" "go with --trace FILE"
+    expect_rc 125 run --trace "$TESTDIR/no/such/dir/t" busybox true
+    expect_contains "$ERR" "is not a directory"
+    expect_rc 125 run --trace "$TESTDIR/t" --trace-events nope busybox true
+    expect_contains "$ERR" "invalid --trace-events"
+    [ ! -e "$TESTDIR/t" ] || fail "a refused run made its trace file"
+    mr list -q
+    expect_eq "$OUT" "$(json_field stopped .id | cut -c1-12)" "containers after the refusals"
+    expect_rc 0 rm stopped
+    assert_clean
+}
