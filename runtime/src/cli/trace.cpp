@@ -145,13 +145,16 @@ int cmd_trace(Context& ctx, const Args& args) {
     });
     trace::Session session(events, [&](const mt_event& e) { writer.write(e); });
 
-    // SIGINT and SIGTERM end the trace; read through a signalfd so the
-    // last records are still written.
+    // SIGINT, SIGTERM and SIGHUP end the trace; read through a signalfd so
+    // the last records are still written. A shell starts a background job
+    // with SIGINT ignored, and an ignored signal never reaches a signalfd:
+    // `kill -INT` must stop a trace a script started with `&`.
     sigset_t mask;
     sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGHUP);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        sigaddset(&mask, sig);
+        ::signal(sig, SIG_DFL);
+    }
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sigfd) throw_errno("signalfd");
