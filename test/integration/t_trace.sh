@@ -117,13 +117,47 @@ test_trace_all_follows_a_container_started_later() {
     start_trace "$TESTDIR/all.txt" --all --events exec
     expect_rc 0 run --rm --name later busybox /bin/true
     wait_for 30 grep -q ' later .* exec    filename=/bin/true' "$TESTDIR/all.txt"
+    # The cgroup parent went with later (the last container in it) and
+    # comes back, another group with another id, with the next one.
+    wait_for 30 no_dir "$(test_cg_parent)"
+    expect_rc 0 run --rm --name again busybox /bin/true
+    wait_for 30 grep -q ' again .* exec    filename=/bin/true' "$TESTDIR/all.txt"
     kill -INT "$TRACE_PID"
     local rc=0
     wait "$TRACE_PID" || rc=$?
     expect_eq "$rc" 0 "trace rc after SIGINT ($(cat "$TESTDIR/all.txt.err"))"
     # The shims and CLIs around it are not containers: only later's exec.
-    expect_eq "$(grep -c ' exec ' "$TESTDIR/all.txt")" 1 "exec lines: $(cat "$TESTDIR/all.txt")"
+    expect_eq "$(grep -c ' exec ' "$TESTDIR/all.txt")" 2 "exec lines: $(cat "$TESTDIR/all.txt")"
     wait_for 30 programs_back_to "$before"
+    assert_clean
+}
+
+no_dir() { [ ! -d "$1" ]; }
+
+test_trace_since_start_of_a_created_container_to_a_file() {
+    need_trace
+    expect_rc 0 create --name c busybox sh -c 'mkdir /q; exit 2'
+    expect_rc 0 run -d --name busy busybox sh -c 'echo ready; while :; do /bin/true; sleep 0.05; done'
+    wait_for 30 log_has busy ready
+    start_trace "$TESTDIR/stdout.txt" --since-start --events exec,mkdir,exit -o "$TESTDIR/ss.txt" c
+    expect_contains "$(cat "$TESTDIR/stdout.txt.err")" "from its next start"
+    expect_rc 0 start c
+    local rc=0
+    wait "$TRACE_PID" || rc=$?
+    expect_eq "$rc" 0 "trace rc ($(cat "$TESTDIR/stdout.txt.err"))"
+    local t
+    t=$(cat "$TESTDIR/ss.txt")
+    expect_eq "$(cat "$TESTDIR/stdout.txt")" "" "stdout with --output"
+    # The init's own steps come first: it is traced from its birth.
+    expect_contains "$t" " c                      1 "
+    expect_contains "$t" " minirt-shim      mkdir   path=pts"
+    expect_contains "$t" " exec    filename=/bin/sh argv=[sh -c \"mkdir /q; exit 2\"]"
+    expect_contains "$t" " mkdir   path=/q mode=0777 result=0"
+    expect_contains "$t" " exit    code=2"
+    expect_not_contains "$t" " busy " "the other container's events"
+    expect_rc 125 trace --since-start busy
+    expect_contains "$ERR" "running already"
+    expect_rc 0 rm -f c busy
     assert_clean
 }
 

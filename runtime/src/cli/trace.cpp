@@ -27,15 +27,20 @@ namespace {
 struct Traced {
     trace::Who who;
     fs::path group;
-    int watch = -1;  // inotify watch of its cgroup.events
+    int watch = -1;        // inotify watch of its cgroup.events
+    bool waiting = false;  // --since-start: its group is not there yet
+    bool populated = false;  // it has had processes (a new group has none at first)
     bool ended = false;
 };
 
-// cgroup.events says "populated 0" once the last process has left (its
-// exit event is in the ring by then); a group that is gone has ended too.
-bool group_ended(const fs::path& group) {
-    auto events = read_file_if_exists(group / "cgroup.events");
-    return !events || events->find("populated 0") != std::string::npos;
+// A container is over once its group, having had processes, has none
+// (cgroup.events: its last exit event is in the ring by then), or once
+// the group is gone.
+bool group_ended(Traced& t) {
+    auto events = read_file_if_exists(t.group / "cgroup.events");
+    if (!events) return true;
+    if (events->find("populated 1") != std::string::npos) t.populated = true;
+    return t.populated && events->find("populated 0") != std::string::npos;
 }
 
 // --all: the container of a group below the cgroup parent, by the group's
@@ -85,42 +90,48 @@ void apply_trace_flags(const po::variables_map& vm, ContainerConfig& c) {
 
 int cmd_trace(Context& ctx, const Args& args) {
     const char* usage =
-        "minirt trace [--events LIST] [--format text|json] [--output FILE] (--all | CONTAINER...)";
+        "minirt trace [--events LIST] [--format text|json] [--output FILE] [--since-start] (--all | CONTAINER...)";
     po::options_description desc("Options");
     desc.add_options()
         ("all,a", "every container of this root's cgroup parent, also those started later")
         ("events", po::value<std::string>()->default_value(trace::kDefaultEvents),
          "comma-separated: exec, exit, fork, clone, open, mkdir, unlink, rename, connect, accept, oom, signal, mount, or all")
         ("format", po::value<std::string>()->default_value("text"), "text (columns) or json (an object per line)")
-        ("output,o", po::value<std::string>(), "write the events to FILE (created or truncated)");
+        ("output,o", po::value<std::string>(), "write the events to FILE (created or truncated)")
+        ("since-start", "containers not running yet: wait for their start and trace them from the birth of their init");
     Parsed p = parse(desc, args, usage);
     bool all = p.vm.count("all") > 0;
+    bool since_start = p.vm.count("since-start") > 0;
     if (all && !p.positional.empty()) throw Error("trace takes --all or container names, not both");
+    if (all && since_start) throw Error("--since-start goes with container names (--all follows new containers anyway)");
     if (!all && p.positional.empty()) throw Error("trace needs a container (or --all); usage: " + std::string(usage));
     uint32_t events = trace::parse_events(p.vm["events"].as<std::string>());
     trace::Format format = trace::parse_format(p.vm["format"].as<std::string>());
     if (auto why = trace::unsupported_reason()) throw Error(ENOTSUP, "cannot trace here: " + *why);
+    auto mount = find_cgroup2_mount();
+    if (!mount) throw Error(ENOENT, "no cgroup v2 is mounted");
+    // Where containers are born: watched for --all and --since-start.
+    fs::path parent = *mount / cgroup_parent_name();
 
-    std::map<uint64_t, Traced> traced;
-    fs::path parent;
-    if (all) {
-        auto mount = find_cgroup2_mount();
-        if (!mount) throw Error(ENOENT, "no cgroup v2 is mounted");
-        parent = *mount / cgroup_parent_name();
-        // Containers started later are born in it: it must exist now.
-        make_dirs(parent, 0755);
-    } else {
-        for (const auto& handle : p.positional) {
-            std::string id = ctx.store.resolve(handle);
-            ContainerView v = view_container(ctx.store, id);
-            std::string name = v.config ? v.config->name : id.substr(0, 12);
-            if (v.status != Status::Running && v.status != Status::Paused)
-                throw Error("container " + name + " is not running");
+    std::vector<Traced> traced;
+    for (const auto& handle : p.positional) {
+        std::string id = ctx.store.resolve(handle);
+        ContainerView v = view_container(ctx.store, id);
+        Traced t{{id, v.config ? v.config->name : ""}, {}};
+        std::string name = v.config ? v.config->name : id.substr(0, 12);
+        bool live = v.status == Status::Running || v.status == Status::Paused;
+        if (since_start) {
+            if (live) throw Error("container " + name + " is running already: its start is past (run --trace records one)");
+            // The group its next start makes (the shim's rule, engine/launch.cpp).
+            t.group = parent / id;
+            t.waiting = true;
+        } else {
+            if (!live) throw Error("container " + name + " is not running");
             if (!v.state || v.state->cgroup.empty())
                 throw Error("container " + name + " has no cgroup v2 group to trace it by");
-            fs::path group = v.state->cgroup;
-            traced[trace::group_of(group).id] = Traced{{id, v.config ? v.config->name : ""}, group};
+            t.group = v.state->cgroup;
         }
+        traced.push_back(std::move(t));
     }
 
     UniqueFd out;
@@ -132,17 +143,18 @@ int cmd_trace(Context& ctx, const Args& args) {
         out_fd = out.get();
     }
 
-    std::map<uint64_t, std::optional<trace::Who>> found;  // --all's lookups
-    trace::Writer writer(out_fd, format, [&](uint64_t cgid) -> std::optional<trace::Who> {
-        if (!all) {
-            auto it = traced.find(cgid);
-            return it == traced.end() ? std::nullopt : std::optional(it->second.who);
-        }
+    // Named containers are known by their group's id once it exists; the
+    // rest (--all, or another container under the parent --since-start
+    // watches) by the directory of that id.
+    std::map<uint64_t, std::optional<trace::Who>> found;
+    auto who_of = [&](uint64_t cgid) -> std::optional<trace::Who> {
         auto it = found.find(cgid);
         if (it != found.end()) return it->second;
         if (found.size() > 4096) found.clear();
-        return found[cgid] = container_of_group(ctx, parent, cgid);
-    });
+        // Not a named one's (those are known from the start of their watch).
+        return found[cgid] = all ? container_of_group(ctx, parent, cgid) : std::nullopt;
+    };
+    trace::Writer writer(out_fd, format, who_of);
     trace::Session session(events, [&](const mt_event& e) { writer.write(e); });
 
     // SIGINT, SIGTERM and SIGHUP end the trace; read through a signalfd so
@@ -151,24 +163,54 @@ int cmd_trace(Context& ctx, const Args& args) {
     // `kill -INT` must stop a trace a script started with `&`.
     sigset_t mask;
     sigemptyset(&mask);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-        sigaddset(&mask, sig);
-        ::signal(sig, SIG_DFL);
-    }
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, sig);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
     UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sigfd) throw_errno("signalfd");
     UniqueFd inotify(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     if (!inotify) throw_errno("inotify_init1");
 
-    if (all) {
+    // The parent group goes with its last container (Cgroup::teardown) and
+    // comes back, with another id, with the next: both the filter and the
+    // watch for new containers follow it.
+    int parent_watch = -1, above_watch = -1;
+    auto follow_parent = [&] {
+        if (parent_watch >= 0) ::inotify_rm_watch(inotify.get(), parent_watch);
+        parent_watch = ::inotify_add_watch(inotify.get(), parent.c_str(), IN_CREATE | IN_ONLYDIR);
+        // --since-start: the group is born before the init, and the init
+        // in it; filtering at the parent catches that instant (the events
+        // of other containers there are dropped here, by their id).
         session.add(parent, true);
-    } else {
-        for (auto& [cgid, t] : traced) {
-            session.add(t.group);
+    };
+    // A named container's group: its id is its name in the events from
+    // now on, and its cgroup.events says when it is over. A --since-start
+    // group already gone again (a start and an exit quicker than this) is
+    // over: its events, if any, have no name to be shown by.
+    auto watch_events_file = [&](Traced& t) {
+        t.waiting = false;
+        try {
+            found[trace::group_of(t.group).id] = t.who;
             t.watch = ::inotify_add_watch(inotify.get(), (t.group / "cgroup.events").c_str(), IN_MODIFY);
+            if (!since_start) session.add(t.group);
+        } catch (const Error& e) {
+            if (!since_start) throw;
+            t.ended = true;
+        }
+    };
+    if (all || since_start) {
+        make_dirs(parent, 0755);
+        above_watch = ::inotify_add_watch(inotify.get(), parent.parent_path().c_str(), IN_CREATE | IN_ONLYDIR);
+        if (above_watch < 0) throw_errno("watch " + parent.parent_path().string());
+        follow_parent();
+    }
+    if (!since_start) {
+        for (auto& t : traced) {
+            t.populated = true;  // running
+            watch_events_file(t);
         }
     }
+
     UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
     if (!ep) throw_errno("epoll_create1");
     for (int fd : {session.fd(), sigfd.get(), inotify.get()}) {
@@ -178,9 +220,9 @@ int cmd_trace(Context& ctx, const Args& args) {
         if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("epoll_ctl");
     }
 
-    std::string what;
-    if (all) what = "every container under " + parent.string();
-    for (const auto& [cgid, t] : traced) what += (what.empty() ? "" : ", ") + (t.who.name.empty() ? t.who.id.substr(0, 12) : t.who.name);
+    std::string what = all ? "every container under " + parent.string() : "";
+    for (const auto& t : traced) what += (what.empty() ? "" : ", ") + (t.who.name.empty() ? t.who.id.substr(0, 12) : t.who.name);
+    if (since_start) what += " from its next start";
     std::cerr << "minirt trace: tracing " << what << " (" << trace::event_list(events) << "); Ctrl-C stops"
               << std::endl;
     writer.header();
@@ -188,27 +230,40 @@ int cmd_trace(Context& ctx, const Args& args) {
 
     auto all_ended = [&] {
         if (all) return false;
-        for (auto& [cgid, t] : traced)
-            if (!t.ended && group_ended(t.group)) t.ended = true;
-        for (const auto& [cgid, t] : traced)
+        for (auto& t : traced)
+            if (!t.waiting && !t.ended && group_ended(t)) t.ended = true;
+        for (const auto& t : traced)
             if (!t.ended) return false;
         return true;
+    };
+    // Reads the inotify queue: the parent made again, a container's group
+    // made (--since-start), a cgroup.events changed.
+    auto read_inotify = [&] {
+        alignas(inotify_event) char buf[4096];
+        ssize_t n;
+        while ((n = ::read(inotify.get(), buf, sizeof buf)) > 0) {
+            for (char* at = buf; at < buf + n;) {
+                auto* ev = reinterpret_cast<inotify_event*>(at);
+                at += sizeof(inotify_event) + ev->len;
+                std::string name = ev->len ? ev->name : "";
+                if (ev->wd == above_watch && name == parent.filename()) follow_parent();
+                if (ev->wd != parent_watch) continue;
+                for (auto& t : traced)
+                    if (t.waiting && name == t.who.id) watch_events_file(t);
+            }
+        }
     };
     bool done = all_ended();
     while (!done) {
         epoll_event evs[4];
         int n = ::epoll_wait(ep.get(), evs, 4, -1);
         if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
-        for (int i = 0; i < n; ++i) {
-            if (evs[i].data.fd == sigfd.get()) {
-                done = true;
-            } else if (evs[i].data.fd == inotify.get()) {
-                char buf[4096];
-                while (::read(inotify.get(), buf, sizeof buf) > 0) {
-                }
-                if (all_ended()) done = true;
-            }
-        }
+        for (int i = 0; i < n; ++i)
+            if (evs[i].data.fd == sigfd.get()) done = true;
+        // Before the ring: a group just made must be named before its
+        // first events are written.
+        read_inotify();
+        if (all_ended()) done = true;
         session.consume();
         writer.flush();
     }
