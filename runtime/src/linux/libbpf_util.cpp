@@ -55,6 +55,26 @@ std::string libbpf_detail() {
 
 void forget_libbpf_messages() { libbpf_log().clear(); }
 
+std::optional<std::string> bpf_tracing_unsupported_reason() {
+#if !MINIRT_HAVE_BPF
+    return std::string(
+        "this minirt was built without eBPF support (the build needs clang, bpftool, libbpf-dev and "
+        "/sys/kernel/btf/vmlinux)");
+#else
+    if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+        return std::string("the kernel has no BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)");
+    if (::access("/sys/kernel/tracing", F_OK) != 0 && ::access("/sys/kernel/debug", F_OK) != 0)
+        return std::string("the kernel has no tracefs (/sys/kernel/tracing)");
+    quiet_libbpf();
+    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr) != 1)
+        return "the kernel refuses BPF tracepoint programs (needs CONFIG_BPF_EVENTS and CAP_BPF/root)" + libbpf_detail();
+    if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
+        return "the kernel has no BPF ring buffers (Linux 5.8 or later)" + libbpf_detail();
+    forget_libbpf_messages();
+    return std::nullopt;
+#endif
+}
+
 void ensure_tracefs(const std::string& what) {
     struct statfs st {};
     bool mounted = ::statfs("/sys/kernel/tracing", &st) == 0 && static_cast<long>(st.f_type) == TRACEFS_MAGIC;

@@ -3,6 +3,7 @@
 // tracepoint program needs. Only in a build with eBPF (MINIRT_HAVE_BPF).
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace minirt {
@@ -14,6 +15,11 @@ void quiet_libbpf();
 std::string libbpf_detail();
 // Clears what libbpf said (after a probe whose failure is expected).
 void forget_libbpf_messages();
+
+// Why this host cannot run minirt's tracepoint programs (a BTF kernel,
+// tracefs, BPF tracepoint programs, ring buffers; and eBPF in this build),
+// or nullopt. Cheap: it loads no program, it probes at most.
+std::optional<std::string> bpf_tracing_unsupported_reason();
 
 // Mounts tracefs if no tracing directory is there: libbpf finds a
 // tracepoint's id in it. `what` names the user, for the error.

@@ -38,15 +38,8 @@
 #include "linux/libbpf_util.hpp"
 
 #if MINIRT_HAVE_BPF
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-conversion"  // bpftool's generated code: calloc(int, int)
-#include "monitor.skel.h"
-#pragma GCC diagnostic pop
+#define MINIRT_BPF_SKELETON "monitor.skel.h"
+#include "linux/bpf_skeleton.hpp"
 #endif
 
 namespace minirt {
@@ -55,9 +48,7 @@ namespace {
 
 #if MINIRT_HAVE_BPF
 
-const fs::path kBtf = "/sys/kernel/btf/vmlinux";
 const fs::path kBpffs = "/sys/fs/bpf";
-const fs::path kTracefs = "/sys/kernel/tracing";
 
 fs::path pin_dir() { return fs::path(kBpfPinRoot) / ("v" + std::to_string(MINIRT_BPF_ABI)); }
 const char* const kPins[] = {"link", "containers", "mms", "rings", "lost"};
@@ -349,26 +340,13 @@ private:
 }  // namespace
 
 std::optional<std::string> bpf_monitor_unsupported_reason() {
-#if !MINIRT_HAVE_BPF
-    return std::string(
-        "this minirt was built without eBPF support (the build needs clang, bpftool, libbpf-dev and "
-        "/sys/kernel/btf/vmlinux)");
-#else
+#if MINIRT_HAVE_BPF
     if (const char* off = std::getenv("MINIRT_NO_BPF_MONITOR"); off && *off && std::string(off) != "0")
         return std::string("disabled by MINIRT_NO_BPF_MONITOR");
-    if (::access(kBtf.c_str(), R_OK) != 0) return "the kernel has no BTF (" + kBtf.string() + ", CONFIG_DEBUG_INFO_BTF)";
     if (!find_cgroup2_mount()) return std::string("no cgroup v2 is mounted (the eBPF monitor knows a container by its cgroup)");
     if (pins_complete()) return std::nullopt;  // loaded: it works here
-    if (::access(kTracefs.c_str(), F_OK) != 0 && ::access("/sys/kernel/debug", F_OK) != 0)
-        return std::string("the kernel has no tracefs (/sys/kernel/tracing)");
-    quiet_libbpf();
-    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr) != 1)
-        return "the kernel refuses BPF tracepoint programs (needs CONFIG_BPF_EVENTS and CAP_BPF/root)" + libbpf_detail();
-    if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
-        return "the kernel has no BPF ring buffers (Linux 5.8 or later)" + libbpf_detail();
-    forget_libbpf_messages();
-    return std::nullopt;
 #endif
+    return bpf_tracing_unsupported_reason();
 }
 
 std::unique_ptr<Monitor> open_bpf_monitor() {

@@ -14,15 +14,8 @@
 #include "linux/libbpf_util.hpp"
 
 #if MINIRT_HAVE_BPF
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-conversion"  // bpftool's generated code: calloc(int, int)
-#include "trace.skel.h"
-#pragma GCC diagnostic pop
+#define MINIRT_BPF_SKELETON "trace.skel.h"
+#include "linux/bpf_skeleton.hpp"
 #endif
 
 namespace minirt::trace {
@@ -75,25 +68,11 @@ Group group_of(const fs::path& dir) {
 }
 
 std::optional<std::string> unsupported_reason() {
-#if !MINIRT_HAVE_BPF
-    return std::string(
-        "this minirt was built without eBPF support (the build needs clang, bpftool, libbpf-dev and "
-        "/sys/kernel/btf/vmlinux)");
-#else
-    if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-        return std::string("the kernel has no BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)");
+#if MINIRT_HAVE_BPF
     if (::geteuid() != 0) return std::string("tracing needs root (CAP_BPF and CAP_PERFMON)");
     if (!find_cgroup2_mount()) return std::string("no cgroup v2 is mounted (a container is traced by its cgroup)");
-    if (::access("/sys/kernel/tracing", F_OK) != 0 && ::access("/sys/kernel/debug", F_OK) != 0)
-        return std::string("the kernel has no tracefs (/sys/kernel/tracing)");
-    quiet_libbpf();
-    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr) != 1)
-        return "the kernel refuses BPF tracepoint programs (needs CONFIG_BPF_EVENTS)" + libbpf_detail();
-    if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
-        return "the kernel has no BPF ring buffers (Linux 5.8 or later)" + libbpf_detail();
-    forget_libbpf_messages();
-    return std::nullopt;
 #endif
+    return bpf_tracing_unsupported_reason();
 }
 
 #if MINIRT_HAVE_BPF
