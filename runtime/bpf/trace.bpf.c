@@ -29,6 +29,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET 2
 #define AF_INET6 10
 #define AT_REMOVEDIR 0x200
+#define SIGCHLD 17
+#define SI_USER 0
+#define SI_QUEUE -1
+#define SI_TKILL -6
+#define SIGNAL_GROUP_EXIT 0x4
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+#define O_CREAT_WRONLY_TRUNC 01101
 
 /* Set by the session before load. */
 const volatile __u32 events_mask = 0;
@@ -44,14 +52,15 @@ struct {
 	__type(value, struct mt_target);
 } targets SEC(".maps");
 
-/* The tasks of traced containers, by host thread group id: the target of
- * a signal and the victim of the OOM killer are found here, as neither
- * is the current task. Filled by fork and exec, and by the session from
- * cgroup.procs for tasks older than it. */
+/* The tasks of traced containers, by host thread id: the target of a
+ * signal and the victim of the OOM killer are found here, as neither is
+ * the current task. Filled by fork, clone and exec, and by the session
+ * from cgroup.threads for tasks older than it; emptied by their exit,
+ * and by any fork on the host that reuses a thread id. */
 struct mt_task {
 	__u64 cgid;
-	__u32 ns_pid;
-	__u32 pad;
+	__u32 tgid;
+	__u32 ns_pid;  /* the process's, in its own PID namespace */
 	char comm[MT_COMM_LEN];
 };
 
@@ -81,6 +90,16 @@ struct {
 	__type(key, __u64);
 	__type(value, struct mt_pending);
 } pending SEC(".maps");
+
+/* Processes whose exit was reported, by thread group id: when threads
+ * die together each may see the group dead; the first one reports it.
+ * A fork that reuses the id (anywhere on the host) forgets it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} exited SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -155,11 +174,13 @@ static __always_inline void remember_current(__u64 cgid)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct mt_task v = { .cgid = cgid };
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 
+	v.tgid = id >> 32;
 	v.ns_pid = ns_tgid(t);
 	bpf_get_current_comm(v.comm, sizeof(v.comm));
-	bpf_map_update_elem(&tasks, &tgid, &v, BPF_ANY);
+	bpf_map_update_elem(&tasks, &tid, &v, BPF_ANY);
 }
 
 /* --- exec, exit, fork, clone ------------------------------------------ */
@@ -197,22 +218,31 @@ int on_exit(void *ctx)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u64 cgid = traced_cgroup();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32;
+	__u8 one = 1;
 	struct mt_event *e;
 
 	if (!cgid)
 		return 0;
-	/* The process ends with its last thread. */
+	bpf_map_delete_elem(&tasks, &tid);
+	/* The process ends with its last thread; threads dying together
+	 * may each see it dead, and the first one reports it. */
 	if (BPF_CORE_READ(t, signal, live.counter) != 0)
 		return 0;
-	bpf_map_delete_elem(&tasks, &tgid);
+	if (bpf_map_update_elem(&exited, &tgid, &one, BPF_NOEXIST) != 0)
+		return 0;
 	if (!wanted(MT_EXIT))
 		return 0;
 	e = reserve();
 	if (!e)
 		return 0;
 	fill(e, cgid, MT_EXIT);
-	e->ret = BPF_CORE_READ(t, exit_code);
+	/* A group exit's status (exit_group, a fatal signal) is the group's. */
+	if (BPF_CORE_READ(t, signal, flags) & SIGNAL_GROUP_EXIT)
+		e->ret = BPF_CORE_READ(t, signal, group_exit_code);
+	else
+		e->ret = BPF_CORE_READ(t, exit_code);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -220,21 +250,26 @@ int on_exit(void *ctx)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u64 cgid = traced_cgroup();
 	__u32 pid = BPF_CORE_READ(child, pid);
 	__u32 tgid = BPF_CORE_READ(child, tgid);
 	__u32 type = pid == tgid ? MT_FORK : MT_CLONE;
+	struct mt_task v = {};
 	struct mt_event *e;
+	__u64 cgid;
 
+	/* The id is new again: what was known of a task that had it is not
+	 * this one's (a host process must not pass for a container's). */
+	bpf_map_delete_elem(&tasks, &pid);
+	if (type == MT_FORK)
+		bpf_map_delete_elem(&exited, &tgid);
+	cgid = traced_cgroup();
 	if (!cgid)
 		return 0;
-	if (type == MT_FORK) {
-		struct mt_task v = { .cgid = cgid };
-
-		v.ns_pid = ns_tgid(child);
-		bpf_get_current_comm(v.comm, sizeof(v.comm));
-		bpf_map_update_elem(&tasks, &tgid, &v, BPF_ANY);
-	}
+	v.cgid = cgid;
+	v.tgid = tgid;
+	v.ns_pid = ns_tgid(child);
+	bpf_get_current_comm(v.comm, sizeof(v.comm));
+	bpf_map_update_elem(&tasks, &pid, &v, BPF_ANY);
 	if (!wanted(type))
 		return 0;
 	e = reserve();
@@ -260,6 +295,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tracepoint/oom/mark_victim")
 int on_mark_victim(struct trace_event_raw_mark_victim *ctx)
 {
+	/* A thread id: the kernel may pick any thread that has the mm. */
 	__u32 victim = BPF_CORE_READ(ctx, pid);
 	struct mt_task *v = bpf_map_lookup_elem(&tasks, &victim);
 	struct mt_event *e;
@@ -272,7 +308,7 @@ int on_mark_victim(struct trace_event_raw_mark_victim *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cgid = v->cgid;
 	e->type = MT_OOM;
-	e->host_pid = victim;
+	e->host_pid = v->tgid;
 	e->host_tid = victim;
 	e->ns_pid = v->ns_pid;
 	__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
@@ -280,43 +316,58 @@ int on_mark_victim(struct trace_event_raw_mark_victim *ctx)
 	return 0;
 }
 
-SEC("tracepoint/signal/signal_generate")
-int on_signal(struct trace_event_raw_signal_generate *ctx)
+/*
+ * Who sent a signal is the current task only for kill, tgkill, sigqueue
+ * and the SIGCHLD of an exiting child: timers, SIGIO and the like are
+ * generated from interrupts, where the current task is whoever ran. A
+ * signal to a traced task is its event (sent from anywhere); one from a
+ * traced task to an untraced one is the sender's.
+ */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
-	__u64 cgid = traced_cgroup();
-	__u32 target = BPF_CORE_READ(ctx, pid);
-	struct mt_task *v = 0;
+	__u32 target = BPF_CORE_READ(task, pid);
+	struct mt_task *v = bpf_map_lookup_elem(&tasks, &target);
+	int code = SI_USER;
+	int known;
 	struct mt_event *e;
+	__u64 cgid = 0;
 
-	if (!cgid) {
-		v = bpf_map_lookup_elem(&tasks, &target);
-		if (!v)
+	/* SEND_SIG_NOINFO (0) is kill's, SEND_SIG_PRIV (1) the kernel's. */
+	if ((unsigned long)info == 1)
+		code = 0x80;
+	else if (info)
+		code = BPF_CORE_READ(info, si_code);
+	known = code == SI_USER || code == SI_QUEUE || code == SI_TKILL || (sig == SIGCHLD && code > 0);
+	if (!v) {
+		if (!known)
+			return 0;
+		cgid = traced_cgroup();
+		if (!cgid)
 			return 0;
 	}
 	e = reserve();
 	if (!e)
 		return 0;
 	if (v) {
-		/* From outside the container: the event is the target's. */
 		e->ts_ns = bpf_ktime_get_ns();
 		e->cgid = v->cgid;
 		e->type = MT_SIGNAL;
 		e->flags = MT_F_TARGET;
-		e->host_pid = target;
+		e->host_pid = v->tgid;
 		e->host_tid = target;
 		e->ns_pid = v->ns_pid;
 		__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
-		e->other_host_pid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(e->extra, sizeof(e->extra));
+		if (known) {
+			e->other_host_pid = bpf_get_current_pid_tgid() >> 32;
+			bpf_get_current_comm(e->extra, sizeof(e->extra));
+		}
 	} else {
 		fill(e, cgid, MT_SIGNAL);
-		e->other_host_pid = target;
-		v = bpf_map_lookup_elem(&tasks, &target);
-		if (v)
-			e->other_ns_pid = v->ns_pid;
+		e->other_host_pid = BPF_CORE_READ(task, tgid);
 	}
-	e->arg = BPF_CORE_READ(ctx, sig);
-	e->ret = BPF_CORE_READ(ctx, result);
+	e->arg = sig;
+	e->ret = result;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -416,6 +467,12 @@ int enter_open(struct trace_event_raw_sys_enter *ctx)
 	return enter(MT_OPEN, ARG(0), 0, 0, ARG(1), 0);
 }
 
+SEC("tracepoint/syscalls/sys_enter_creat")
+int enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(MT_OPEN, ARG(0), 0, 0, O_CREAT_WRONLY_TRUNC, 0);
+}
+
 SEC("tracepoint/syscalls/sys_enter_openat")
 int enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
@@ -512,6 +569,12 @@ int enter_move_mount(struct trace_event_raw_sys_enter *ctx)
 /* One exit program serves every syscall above: `pending` says which. */
 SEC("tracepoint/syscalls/sys_exit_open")
 int exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return leave(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int exit_creat(struct trace_event_raw_sys_exit *ctx)
 {
 	return leave(ctx->ret);
 }
@@ -624,9 +687,13 @@ static __always_inline int accepted(long ret)
 		return 0;
 	fill(e, cgid, MT_ACCEPT);
 	e->ret = ret;
-	if (ret >= 0 && ret < (1 << 20)) {
+	/* The fd may be closed or replaced by another thread already: only
+	 * a socket's file is read as one. */
+	if (ret >= 0 && ret < BPF_CORE_READ(t, files, fdt, max_fds)) {
 		fds = BPF_CORE_READ(t, files, fdt, fd);
 		bpf_core_read(&f, sizeof(f), &fds[ret]);
+		if (f && (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+			f = 0;
 		sock = f ? BPF_CORE_READ(f, private_data) : 0;
 		sk = sock ? BPF_CORE_READ(sock, sk) : 0;
 		if (sk) {

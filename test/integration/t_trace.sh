@@ -114,31 +114,38 @@ test_trace_all_follows_a_container_started_later() {
     need_trace
     local before
     before=$(trace_programs)
+    mkdir "$TESTDIR/sync"
     start_trace "$TESTDIR/all.txt" --all --events exec
     expect_rc 0 run --rm --name later busybox /bin/true
     wait_for 30 grep -q ' later .* exec    filename=/bin/true' "$TESTDIR/all.txt"
     # The cgroup parent went with later (the last container in it) and
-    # comes back, another group with another id, with the next one.
+    # comes back, another group with another id, with the next one; the
+    # trace follows it (its sleeps show once it does).
     wait_for 30 no_dir "$(test_cg_parent)"
-    expect_rc 0 run --rm --name again busybox /bin/true
+    expect_rc 0 run -d --name again -v "$TESTDIR/sync:/sync" busybox sh -c \
+        'while [ ! -e /sync/go ]; do sleep 0.05; done; /bin/true'
+    wait_for 30 grep -q ' again .* exec .*argv=\[sleep 0.05\]' "$TESTDIR/all.txt"
+    touch "$TESTDIR/sync/go"
     wait_for 30 grep -q ' again .* exec    filename=/bin/true' "$TESTDIR/all.txt"
     kill -INT "$TRACE_PID"
     local rc=0
     wait "$TRACE_PID" || rc=$?
     expect_eq "$rc" 0 "trace rc after SIGINT ($(cat "$TESTDIR/all.txt.err"))"
-    # The shims and CLIs around it are not containers: only later's exec.
-    expect_eq "$(grep -c ' exec ' "$TESTDIR/all.txt")" 2 "exec lines: $(cat "$TESTDIR/all.txt")"
+    # The shims and CLIs around them are not containers: only theirs.
+    expect_eq "$(grep -v -c -e ' later ' -e ' again ' -e '^TIME ' "$TESTDIR/all.txt")" 0 \
+        "lines of others: $(cat "$TESTDIR/all.txt")"
     wait_for 30 programs_back_to "$before"
+    expect_rc 0 rm again
     assert_clean
 }
 
 no_dir() { [ ! -d "$1" ]; }
 
+# --since-start with no other container: the trace makes the cgroup parent,
+# and the container's group is born in it, its init traced from birth.
 test_trace_since_start_of_a_created_container_to_a_file() {
     need_trace
     expect_rc 0 create --name c busybox sh -c 'mkdir /q; exit 2'
-    expect_rc 0 run -d --name busy busybox sh -c 'echo ready; while :; do /bin/true; sleep 0.05; done'
-    wait_for 30 log_has busy ready
     start_trace "$TESTDIR/stdout.txt" --since-start --events exec,mkdir,exit -o "$TESTDIR/ss.txt" c
     expect_contains "$(cat "$TESTDIR/stdout.txt.err")" "from its next start"
     expect_rc 0 start c
@@ -148,16 +155,43 @@ test_trace_since_start_of_a_created_container_to_a_file() {
     local t
     t=$(cat "$TESTDIR/ss.txt")
     expect_eq "$(cat "$TESTDIR/stdout.txt")" "" "stdout with --output"
+    expect_eq "$(stat -c %a "$TESTDIR/ss.txt")" 600 "the output's mode"
     # The init's own steps come first: it is traced from its birth.
     expect_contains "$t" " c                      1 "
     expect_contains "$t" " minirt-shim      mkdir   path=pts"
     expect_contains "$t" " exec    filename=/bin/sh argv=[sh -c \"mkdir /q; exit 2\"]"
     expect_contains "$t" " mkdir   path=/q mode=0777 result=0"
     expect_contains "$t" " exit    code=2"
-    expect_not_contains "$t" " busy " "the other container's events"
-    expect_rc 125 trace --since-start busy
+    expect_rc 0 rm c
+    assert_clean
+}
+
+# --since-start while another container holds the cgroup parent, which
+# goes with it and comes back with the traced one's start; the other one
+# is quiet, so nothing but the trace's own watch tells it c has ended.
+test_trace_since_start_follows_a_parent_made_again() {
+    need_trace
+    mkdir "$TESTDIR/sync"
+    expect_rc 0 run -d --name quiet busybox sleep 1000
+    expect_rc 0 create --name c -v "$TESTDIR/sync:/sync" busybox sh -c \
+        'while [ ! -e /sync/go ]; do sleep 0.05; done; mkdir /q; exit 2'
+    start_trace "$TESTDIR/ss.txt" --since-start --events exec,mkdir,exit c
+    expect_rc 125 trace --since-start quiet
     expect_contains "$ERR" "running already"
-    expect_rc 0 rm -f c busy
+    expect_rc 0 rm -f quiet
+    wait_for 30 no_dir "$(test_cg_parent)"
+    expect_rc 0 start c
+    wait_for 30 grep -q ' c .* exec .*argv=\[sleep 0.05\]' "$TESTDIR/ss.txt"
+    touch "$TESTDIR/sync/go"
+    local rc=0
+    wait "$TRACE_PID" || rc=$?
+    expect_eq "$rc" 0 "trace rc ($(cat "$TESTDIR/ss.txt.err"))"
+    local t
+    t=$(cat "$TESTDIR/ss.txt")
+    expect_contains "$t" " mkdir   path=/q mode=0777 result=0"
+    expect_contains "$t" " exit    code=2"
+    expect_not_contains "$t" " quiet " "the other container's events"
+    expect_rc 0 rm c
     assert_clean
 }
 

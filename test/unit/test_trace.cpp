@@ -122,3 +122,35 @@ TEST_CASE("trace lines: a path with spaces or a newline stays on its line") {
     CHECK(t.find("path=\"/a b\\nc\" mode=0755 result=0") != std::string::npos);
     CHECK(t.find('\n') == t.size() - 1);
 }
+
+TEST_CASE("trace lines: a long name and an escaped command push the columns, never cut them") {
+    mt_event m = event(MT_MKDIR);
+    std::strcpy(m.path, "/x");
+    std::memset(m.comm, 1, sizeof m.comm - 1);  // 15 control bytes: 90 characters escaped
+    trace::Writer w(-1, trace::Format::Text, {});
+    std::string name(120, 'n');
+    std::string t = w.line(m, {"0123456789abcdef", name});
+    CHECK(t.find(" " + name + "       7     4242 \"\\u0001") != std::string::npos);
+    CHECK(t.find("\" mkdir   path=/x mode=00 result=0\n") != std::string::npos);
+}
+
+TEST_CASE("trace lines: beyond ASCII is escaped in text, kept in JSON") {
+    mt_event m = event(MT_OPEN);
+    std::strcpy(m.path, "/a\xe2\x80\xae" "b");  // U+202E, the right-to-left override
+    std::string t = text_of(m);
+    CHECK(t.find("path=\"/a\\u202eb\"") != std::string::npos);
+    CHECK(json_of(m)["path"] == "/a\xe2\x80\xae" "b");
+}
+
+TEST_CASE("trace lines: an exit by a signal and a signal from the kernel") {
+    mt_event x = event(MT_EXIT);
+    x.ret = 9;
+    CHECK(text_of(x).find(" exit    signal=KILL\n") != std::string::npos);
+    mt_event s = event(MT_SIGNAL);
+    s.flags = MT_F_TARGET;
+    s.arg = 14;
+    CHECK(text_of(s).find(" signal  signal=ALRM from=kernel result=delivered\n") != std::string::npos);
+    s.other_host_pid = 99;
+    std::strcpy(s.extra, "minirt");
+    CHECK(text_of(s).find("signal=ALRM from_host_pid=99 from_comm=minirt result=delivered") != std::string::npos);
+}

@@ -11,6 +11,7 @@
 
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
 #include "common/fd.hpp"
@@ -41,6 +42,22 @@ bool group_ended(Traced& t) {
     if (!events) return true;
     if (events->find("populated 1") != std::string::npos) t.populated = true;
     return t.populated && events->find("populated 0") != std::string::npos;
+}
+
+// The group a container's next start makes: its spec's linux.cgroupsPath
+// (written at create, under the cgroup parent of that time), else the
+// shim's default (engine/launch.cpp).
+fs::path group_of_next_start(Context& ctx, const std::string& id, const fs::path& mount, const fs::path& parent) {
+    auto text = read_file_if_exists(ctx.store.paths().container_dir(id) / "config.json");
+    if (text) {
+        auto spec = nlohmann::json::parse(*text, nullptr, false);
+        if (spec.is_object() && spec.contains("linux") && spec["linux"].is_object()) {
+            std::string rel = spec["linux"].value("cgroupsPath", std::string());
+            while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+            if (!rel.empty()) return (mount / rel).lexically_normal();
+        }
+    }
+    return parent / id;
 }
 
 // --all: the container of a group below the cgroup parent, by the group's
@@ -122,9 +139,13 @@ int cmd_trace(Context& ctx, const Args& args) {
         bool live = v.status == Status::Running || v.status == Status::Paused;
         if (since_start) {
             if (live) throw Error("container " + name + " is running already: its start is past (run --trace records one)");
-            // The group its next start makes (the shim's rule, engine/launch.cpp).
-            t.group = parent / id;
+            t.group = group_of_next_start(ctx, id, *mount, parent);
             t.waiting = true;
+            // Filtered at the parent of its group until the group exists.
+            if (traced.empty()) parent = t.group.parent_path();
+            else if (t.group.parent_path() != parent)
+                throw Error("--since-start takes containers of one cgroup parent (" + name + "'s is " +
+                            t.group.parent_path().string() + ", not " + parent.string() + ")");
         } else {
             if (!live) throw Error("container " + name + " is not running");
             if (!v.state || v.state->cgroup.empty())
@@ -138,21 +159,27 @@ int cmd_trace(Context& ctx, const Args& args) {
     int out_fd = 1;
     if (p.vm.count("output")) {
         std::string file = p.vm["output"].as<std::string>();
-        out.reset(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        // 0600: argv and paths may be secrets.
+        out.reset(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
         if (!out) throw_errno("open the trace output " + file);
         out_fd = out.get();
     }
 
-    // Named containers are known by their group's id once it exists; the
-    // rest (--all, or another container under the parent --since-start
-    // watches) by the directory of that id.
+    // Named containers are known by their group's id once it exists, and
+    // --all's by the directory of the id when it is made (or when its first
+    // event is read). Another container's under the parent --since-start
+    // watches is dropped; one --all could not name (its group gone before
+    // it was seen) is shown by its cgroup id.
+    std::map<uint64_t, trace::Who> named;
     std::map<uint64_t, std::optional<trace::Who>> found;
     auto who_of = [&](uint64_t cgid) -> std::optional<trace::Who> {
+        if (auto it = named.find(cgid); it != named.end()) return it->second;
+        if (!all) return std::nullopt;
         auto it = found.find(cgid);
         if (it != found.end()) return it->second;
         if (found.size() > 4096) found.clear();
-        // Not a named one's (those are known from the start of their watch).
-        return found[cgid] = all ? container_of_group(ctx, parent, cgid) : std::nullopt;
+        auto who = container_of_group(ctx, parent, cgid);
+        return found[cgid] = who ? who : trace::Who{"", "cgroup:" + std::to_string(cgid)};
     };
     trace::Writer writer(out_fd, format, who_of);
     trace::Session session(events, [&](const mt_event& e) { writer.write(e); });
@@ -175,14 +202,6 @@ int cmd_trace(Context& ctx, const Args& args) {
     // comes back, with another id, with the next: both the filter and the
     // watch for new containers follow it.
     int parent_watch = -1, above_watch = -1;
-    auto follow_parent = [&] {
-        if (parent_watch >= 0) ::inotify_rm_watch(inotify.get(), parent_watch);
-        parent_watch = ::inotify_add_watch(inotify.get(), parent.c_str(), IN_CREATE | IN_ONLYDIR);
-        // --since-start: the group is born before the init, and the init
-        // in it; filtering at the parent catches that instant (the events
-        // of other containers there are dropped here, by their id).
-        session.add(parent, true);
-    };
     // A named container's group: its id is its name in the events from
     // now on, and its cgroup.events says when it is over. A --since-start
     // group already gone again (a start and an exit quicker than this) is
@@ -190,13 +209,47 @@ int cmd_trace(Context& ctx, const Args& args) {
     auto watch_events_file = [&](Traced& t) {
         t.waiting = false;
         try {
-            found[trace::group_of(t.group).id] = t.who;
+            named[trace::group_of(t.group).id] = t.who;
             t.watch = ::inotify_add_watch(inotify.get(), (t.group / "cgroup.events").c_str(), IN_MODIFY);
             if (!since_start) session.add(t.group);
         } catch (const Error& e) {
             if (!since_start) throw;
             t.ended = true;
         }
+    };
+    // A container's group under the parent (--all names it at once, while
+    // it surely exists; --since-start starts watching its own).
+    auto group_made = [&](const std::string& name) {
+        for (auto& t : traced)
+            if (t.waiting && name == t.who.id) watch_events_file(t);
+        if (!all) return;
+        struct stat st {};
+        if (::stat((parent / name).c_str(), &st) != 0) return;
+        std::optional<trace::Who> who;
+        try {
+            who = trace::Who{name, ctx.store.load_config(name).name};
+        } catch (const Error&) {
+            who = trace::Who{name, ""};
+        }
+        found[st.st_ino] = who;
+    };
+    // A parent removed again before we got to it is followed when it
+    // comes back; a group made before its watch is found by a scan.
+    auto follow_parent = [&] {
+        if (parent_watch >= 0) ::inotify_rm_watch(inotify.get(), parent_watch);
+        parent_watch = ::inotify_add_watch(inotify.get(), parent.c_str(), IN_CREATE | IN_ONLYDIR);
+        if (parent_watch < 0) return;
+        try {
+            // --since-start: the group is born before the init, and the
+            // init in it; filtering at the parent catches that instant
+            // (other containers' events there are dropped here, by id).
+            session.add(parent, true);
+        } catch (const Error& e) {
+            if (e.errno_value() != ENOENT) throw;
+            return;
+        }
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(parent, ec)) group_made(entry.path().filename());
     };
     if (all || since_start) {
         make_dirs(parent, 0755);
@@ -230,8 +283,11 @@ int cmd_trace(Context& ctx, const Args& args) {
 
     auto all_ended = [&] {
         if (all) return false;
-        for (auto& t : traced)
+        for (auto& t : traced) {
+            // Its group made while our watch was not there (a parent made again).
+            if (t.waiting && ::access(t.group.c_str(), F_OK) == 0) watch_events_file(t);
             if (!t.waiting && !t.ended && group_ended(t)) t.ended = true;
+        }
         for (const auto& t : traced)
             if (!t.ended) return false;
         return true;
@@ -247,16 +303,17 @@ int cmd_trace(Context& ctx, const Args& args) {
                 at += sizeof(inotify_event) + ev->len;
                 std::string name = ev->len ? ev->name : "";
                 if (ev->wd == above_watch && name == parent.filename()) follow_parent();
-                if (ev->wd != parent_watch) continue;
-                for (auto& t : traced)
-                    if (t.waiting && name == t.who.id) watch_events_file(t);
+                else if (ev->wd == parent_watch && !name.empty()) group_made(name);
             }
         }
     };
     bool done = all_ended();
     while (!done) {
         epoll_event evs[4];
-        int n = ::epoll_wait(ep.get(), evs, 4, -1);
+        // cgroup.events' notifications are rate-limited (one per 20 ms),
+        // and the last may be lost when the group goes right after: named
+        // containers are also looked at four times a second.
+        int n = ::epoll_wait(ep.get(), evs, 4, all ? -1 : 250);
         if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
         for (int i = 0; i < n; ++i)
             if (evs[i].data.fd == sigfd.get()) done = true;

@@ -160,8 +160,13 @@ Details details_of(const mt_event& e) {
         static const char* const results[] = {"delivered", "ignored", "already-pending", "overflow", "lost-info"};
         d.emplace_back("signal", signal_name(e.arg));
         if (e.flags & MT_F_TARGET) {
-            d.emplace_back("from_host_pid", e.other_host_pid);
-            d.emplace_back("from_comm", text_of(e.extra, sizeof e.extra));
+            // Raised from an interrupt (a timer, SIGIO): no task sent it.
+            if (!e.other_host_pid) {
+                d.emplace_back("from", "kernel");
+            } else {
+                d.emplace_back("from_host_pid", e.other_host_pid);
+                d.emplace_back("from_comm", text_of(e.extra, sizeof e.extra));
+            }
         } else {
             // The target's own PID when it is a task of a traced container.
             if (e.other_ns_pid) d.emplace_back("to", e.other_ns_pid);
@@ -191,8 +196,9 @@ Details details_of(const mt_event& e) {
     return d;
 }
 
-// A value as text: bare when it is plain, else JSON-quoted (so a path with
-// spaces or a newline stays on its line and reads back unambiguously).
+// A value as text: bare when it is plain, else JSON-quoted with every byte
+// beyond ASCII escaped (so a path with spaces, a newline, a bidi override
+// or U+2028 stays on its line, shows as what it is and reads back).
 std::string text_value(const nlohmann::json& v) {
     if (v.is_array()) {
         std::string s;
@@ -206,7 +212,7 @@ std::string text_value(const nlohmann::json& v) {
         auto c = static_cast<unsigned char>(ch);
         if (c <= ' ' || c == '"' || c == '\\' || c == '[' || c == ']' || c >= 0x7f) plain = false;
     }
-    return plain ? s : nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return plain ? s : nlohmann::json(s).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
 std::string event_name(uint32_t type) {
@@ -265,10 +271,13 @@ std::string Writer::line(const mt_event& e, const Who& who) const {
     std::string text;
     for (auto& [k, v] : details) text += (text.empty() ? "" : " ") + k + "=" + text_value(v);
     std::string name = who.name.empty() ? who.id.substr(0, 12) : who.name;
-    std::string pid = e.ns_pid ? std::to_string(e.ns_pid) : "-";
-    char head[160];
-    std::snprintf(head, sizeof head, "%-15s %-16s %7s %8u %-16s %-7s ", stamp, name.c_str(), pid.c_str(),
-                  e.host_pid, text_value(comm).c_str(), event_name(e.type).c_str());
+    // Columns padded to their usual width, never cut: a long name or an
+    // escaped command only pushes the rest of its line along.
+    auto left = [](std::string s, size_t width) { return s.size() < width ? s.append(width - s.size(), ' ') : s; };
+    auto right = [](std::string s, size_t width) { return s.size() < width ? s.insert(0, width - s.size(), ' ') : s; };
+    std::string head = left(stamp, 15) + " " + left(text_value(name), 16) + " " +
+                       right(e.ns_pid ? std::to_string(e.ns_pid) : "-", 7) + " " + right(std::to_string(e.host_pid), 8) +
+                       " " + left(text_value(comm), 16) + " " + left(event_name(e.type), 7) + " ";
     return head + text + "\n";
 }
 

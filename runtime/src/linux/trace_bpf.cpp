@@ -86,7 +86,8 @@ uint32_t event_of(std::string_view prog) {
         {"on_exec", MT_EXEC},          {"on_exit", MT_EXIT},          {"on_fork", MT_FORK},
         {"on_mark_victim", MT_OOM},    {"on_signal", MT_SIGNAL},      {"enter_open", MT_OPEN},
         {"enter_openat", MT_OPEN},     {"enter_openat2", MT_OPEN},    {"exit_open", MT_OPEN},
-        {"exit_openat", MT_OPEN},      {"exit_openat2", MT_OPEN},     {"enter_mkdir", MT_MKDIR},
+        {"exit_openat", MT_OPEN},      {"exit_openat2", MT_OPEN},     {"enter_creat", MT_OPEN},
+        {"exit_creat", MT_OPEN},     {"enter_mkdir", MT_MKDIR},
         {"enter_mkdirat", MT_MKDIR},   {"exit_mkdir", MT_MKDIR},      {"exit_mkdirat", MT_MKDIR},
         {"enter_unlink", MT_UNLINK},   {"enter_unlinkat", MT_UNLINK}, {"enter_rmdir", MT_UNLINK},
         {"exit_unlink", MT_UNLINK},    {"exit_unlinkat", MT_UNLINK},  {"exit_rmdir", MT_UNLINK},
@@ -103,17 +104,31 @@ uint32_t event_of(std::string_view prog) {
 
 bool always_on(uint32_t event) { return event == MT_EXEC || event == MT_EXIT || event == MT_FORK; }
 
-// The thread group id in the innermost PID namespace (NSpid's last field).
-uint32_t ns_pid_of(int pid) {
-    auto status = read_file_if_exists("/proc/" + std::to_string(pid) + "/status");
-    if (!status) return 0;
+// A thread's process, on the host (Tgid) and in its innermost PID
+// namespace (NStgid's last field); zeros once it is gone.
+std::pair<uint32_t, uint32_t> process_of_thread(int tid) {
+    std::pair<uint32_t, uint32_t> ids{0, 0};
+    auto status = read_file_if_exists("/proc/" + std::to_string(tid) + "/status");
+    if (!status) return ids;
+    auto last_number = [](std::string_view rest) -> uint32_t {
+        auto fields = words(rest);
+        return fields.empty() ? 0 : static_cast<uint32_t>(std::strtoul(std::string(fields.back()).c_str(), nullptr, 10));
+    };
     for (std::string_view line : split(*status, '\n')) {
-        if (!line.starts_with("NSpid:")) continue;
-        auto fields = words(line.substr(6));
-        if (fields.empty()) return 0;
-        return static_cast<uint32_t>(std::strtoul(std::string(fields.back()).c_str(), nullptr, 10));
+        if (line.starts_with("Tgid:")) ids.first = last_number(line.substr(5));
+        if (line.starts_with("NStgid:")) ids.second = last_number(line.substr(7));
     }
-    return 0;
+    return ids;
+}
+
+// A tracepoint program whose event this kernel lacks (a legacy syscall on
+// an architecture without it) is left out rather than failing the session.
+bool tracepoint_exists(std::string_view section) {
+    constexpr std::string_view prefix = "tracepoint/";
+    if (!section.starts_with(prefix)) return true;
+    std::string event(section.substr(prefix.size()));
+    return ::access(("/sys/kernel/tracing/events/" + event).c_str(), F_OK) == 0 ||
+           ::access(("/sys/kernel/debug/tracing/events/" + event).c_str(), F_OK) == 0;
 }
 
 }  // namespace
@@ -148,20 +163,22 @@ struct Session::Impl {
         skel->bss->levels[nlevels++] = level;
     }
 
-    // The tasks already in `dir` and below it, as the container `cgid`'s:
+    // The threads already in `dir` and below it, as the container `cgid`'s:
     // a signal or an OOM kill finds its target among them.
     void seed_tasks(const fs::path& dir, uint64_t cgid, int depth = 0) {
-        auto procs = read_file_if_exists(dir / "cgroup.procs");
-        if (procs) {
-            for (std::string_view w : words(*procs)) {
+        auto threads = read_file_if_exists(dir / "cgroup.threads");
+        if (threads) {
+            for (std::string_view w : words(*threads)) {
                 int pid = std::atoi(std::string(w).c_str());
                 if (pid <= 0) continue;
+                auto [tgid, ns_pid] = process_of_thread(pid);
+                if (!tgid) continue;  // gone already
                 struct {
                     uint64_t cgid;
+                    uint32_t tgid;
                     uint32_t ns_pid;
-                    uint32_t pad;
                     char comm[MT_COMM_LEN];
-                } v{cgid, ns_pid_of(pid), 0, {}};
+                } v{cgid, tgid, ns_pid, {}};
                 auto comm = read_file_if_exists("/proc/" + std::to_string(pid) + "/comm");
                 if (comm) std::strncpy(v.comm, comm->c_str(), sizeof v.comm - 1);
                 if (char* nl = std::strchr(v.comm, '\n')) *nl = 0;
@@ -189,7 +206,7 @@ Session::Session(uint32_t events, Sink sink) : impl_(std::make_unique<Impl>()) {
         bool on = always_on(ev) || (ev && (events & (1u << ev)));
         // fork serves clone too.
         if (ev == MT_FORK && (events & (1u << MT_CLONE))) on = true;
-        bpf_program__set_autoload(prog, on);
+        bpf_program__set_autoload(prog, on && tracepoint_exists(bpf_program__section_name(prog)));
     }
     if (minirt_trace__load(impl_->skel) != 0) throw Error(errno, "load the trace programs" + libbpf_detail());
     bpf_object__for_each_program(prog, impl_->skel->obj) {
@@ -217,8 +234,11 @@ void Session::add(const fs::path& group, bool children) {
         return;
     }
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(group, ec))
-        if (entry.is_directory(ec)) impl_->seed_tasks(entry.path(), group_of(entry.path()).id);
+    for (const auto& entry : fs::directory_iterator(group, ec)) {
+        struct stat st {};
+        // A group that is gone meanwhile has no tasks to know.
+        if (::stat(entry.path().c_str(), &st) == 0 && S_ISDIR(st.st_mode)) impl_->seed_tasks(entry.path(), st.st_ino);
+    }
 }
 
 int Session::fd() const { return ring_buffer__epoll_fd(impl_->rb); }

@@ -270,7 +270,9 @@ void Shim::prepare() {
 
 void Shim::start_trace() {
     if (!cgroup_) throw Error(ENOTSUP, "--trace needs the container's cgroup v2 group, and this host has no cgroup2 mount");
-    trace_out_.reset(::open(config_.trace_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    // Not through a symlink (the file may sit where a container writes),
+    // and 0600: argv and paths may be secrets.
+    trace_out_.reset(::open(config_.trace_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!trace_out_) throw_errno("open the --trace file " + config_.trace_file);
     trace::Who who{args_.id, config_.name};
     trace_writer_.emplace(trace_out_.get(), trace::parse_format(config_.trace_format),
@@ -893,6 +895,12 @@ int Shim::finish() {
     // The next `run --rm -p` of the same port must find it free; the rules
     // go with the teardown, which waits for the networks lock.
     if (unlisted && network_) network_->release_ports();
+    // run --rm --trace: the trace file is whole once the exit is reported
+    // (the group's teardown comes after the report).
+    if (trace_) {
+        for (int i = 0; i < 400 && cgroup_ && cgroup_->populated(); ++i) ::usleep(5000);
+        finish_trace();
+    }
     report(Message::exited(code));
     // An attached CLI's stdout may be a pipe someone reads to EOF
     // (`$(minirt run --rm ...)`): it must not wait for the purge.
