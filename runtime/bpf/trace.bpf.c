@@ -29,6 +29,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET 2
 #define AF_INET6 10
 #define AT_REMOVEDIR 0x200
+#define SIGKILL 9
 #define SIGCHLD 17
 #define SI_USER 0
 #define SI_QUEUE -1
@@ -52,11 +53,9 @@ struct {
 	__type(value, struct mt_target);
 } targets SEC(".maps");
 
-/* The tasks of traced containers, by host thread id: the target of a
- * signal and the victim of the OOM killer are found here, as neither is
- * the current task. Filled by fork, clone and exec, and by the session
- * from cgroup.threads for tasks older than it; emptied by their exit,
- * and by any fork on the host that reuses a thread id. */
+/* A traced task the kernel sent SIGKILL, by thread id, until the OOM
+ * killer's mark_victim (which names only the thread id, right after the
+ * kill) finds it. */
 struct mt_task {
 	__u64 cgid;
 	__u32 tgid;
@@ -65,12 +64,11 @@ struct mt_task {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MT_MAX_TASKS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, struct mt_task);
-} tasks SEC(".maps");
+} killed SEC(".maps");
 
 /* A traced syscall between its entry and its exit, by pid_tgid. */
 struct mt_pending {
@@ -91,14 +89,13 @@ struct {
 	__type(value, struct mt_pending);
 } pending SEC(".maps");
 
-/* Processes whose exit was reported, by thread group id: when threads
- * die together each may see the group dead; the first one reports it.
- * A fork that reuses the id (anywhere on the host) forgets it. */
+/* Processes of several threads whose exit was reported: thread group id
+ * -> the group leader's start time (which tells a reused id apart). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u64);
 } exited SEC(".maps");
 
 struct {
@@ -111,9 +108,26 @@ static __always_inline int wanted(__u32 type)
 	return events_mask & (1u << type);
 }
 
-/* The container cgroup of the current task, or 0 when it is not traced. */
-static __always_inline __u64 traced_cgroup(void)
+/* The id of `cg`'s ancestor at `level` (itself at its own), 0 above it.
+ * With no `cg`, the current task's group: the helper is the faster way. */
+static __always_inline __u64 ancestor_id(struct cgroup *cg, int top, __u32 level)
 {
+	struct cgroup *a = 0;
+
+	if (!cg)
+		return bpf_get_current_ancestor_cgroup_id(level);
+	if (level > top)
+		return 0;
+	bpf_core_read(&a, sizeof(a), &cg->ancestors[level]);
+	return a ? BPF_CORE_READ(a, kn, id) : 0;
+}
+
+/* The container group of a task in the cgroup v2 group `cg` (0: the
+ * current task), or 0 when the task is not traced. */
+static __always_inline __u64 traced_group(struct cgroup *cg)
+{
+	int top = cg ? BPF_CORE_READ(cg, level) : 0;
+
 	for (int i = 0; i < MT_MAX_LEVELS; i++) {
 		__u32 lvl = levels[i];
 		struct mt_target *t;
@@ -121,16 +135,28 @@ static __always_inline __u64 traced_cgroup(void)
 
 		if (!lvl)
 			break;
-		id = bpf_get_current_ancestor_cgroup_id(lvl);
+		id = ancestor_id(cg, top, lvl);
 		t = bpf_map_lookup_elem(&targets, &id);
 		if (!t)
 			continue;
 		if (!t->child_level)
 			return id;
 		/* 0 for a task of the parent itself, which is no container's. */
-		return bpf_get_current_ancestor_cgroup_id(t->child_level);
+		return ancestor_id(cg, top, t->child_level);
 	}
 	return 0;
+}
+
+static __always_inline __u64 traced_task(struct task_struct *t)
+{
+	struct cgroup *cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
+
+	return cg ? traced_group(cg) : 0;
+}
+
+static __always_inline __u64 traced_cgroup(void)
+{
+	return traced_group(0);
 }
 
 static __always_inline __u32 ns_tgid(struct task_struct *t)
@@ -155,6 +181,20 @@ static __always_inline struct mt_event *reserve(void)
 	return e;
 }
 
+/* A record without the paths (MT_SMALL_EVENT bytes): most events have
+ * none, and a quarter of the record is cheaper to clear and to queue. */
+static __always_inline struct mt_event *reserve_small(void)
+{
+	struct mt_event *e = bpf_ringbuf_reserve(&ring, MT_SMALL_EVENT, 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&dropped, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, MT_SMALL_EVENT);
+	return e;
+}
+
 /* The fields every event has, from the current task. */
 static __always_inline void fill(struct mt_event *e, __u64 cgid, __u32 type)
 {
@@ -170,17 +210,33 @@ static __always_inline void fill(struct mt_event *e, __u64 cgid, __u32 type)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-static __always_inline void remember_current(__u64 cgid)
+/*
+ * Whether the exit of the process `tgid`, found dead by one of its
+ * threads, is this thread's to report. Threads dying together (an
+ * exit_group) may each find it dead; the first reports it. A process of
+ * one thread needs no note, only a look for one left by a thread that
+ * died with it and was released first.
+ */
+static __always_inline int first_to_report(struct task_struct *t, __u32 tid, __u32 tgid)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct mt_task v = { .cgid = cgid };
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	__u64 start = BPF_CORE_READ(t, group_leader, start_time);
+	__u64 *seen = bpf_map_lookup_elem(&exited, &tgid);
+	__u64 old;
 
-	v.tgid = id >> 32;
-	v.ns_pid = ns_tgid(t);
-	bpf_get_current_comm(v.comm, sizeof(v.comm));
-	bpf_map_update_elem(&tasks, &tid, &v, BPF_ANY);
+	if (tid == tgid && BPF_CORE_READ(t, signal, nr_threads) == 1)
+		return !seen || *seen != start;
+	if (!seen) {
+		if (bpf_map_update_elem(&exited, &tgid, &start, BPF_NOEXIST) == 0)
+			return 1;
+		seen = bpf_map_lookup_elem(&exited, &tgid);
+		if (!seen)
+			return 1;
+	}
+	old = *seen;
+	if (old == start)
+		return 0;
+	/* A note of an older process that had the id. */
+	return __sync_val_compare_and_swap(seen, old, start) == old;
 }
 
 /* --- exec, exit, fork, clone ------------------------------------------ */
@@ -193,9 +249,6 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	unsigned long start, end, len;
 
 	if (!cgid)
-		return 0;
-	remember_current(cgid);
-	if (!wanted(MT_EXEC))
 		return 0;
 	e = reserve();
 	if (!e)
@@ -220,21 +273,16 @@ int on_exit(void *ctx)
 	__u64 cgid = traced_cgroup();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32;
-	__u8 one = 1;
 	struct mt_event *e;
 
 	if (!cgid)
 		return 0;
-	bpf_map_delete_elem(&tasks, &tid);
-	/* The process ends with its last thread; threads dying together
-	 * may each see it dead, and the first one reports it. */
+	/* The process ends with its last thread. */
 	if (BPF_CORE_READ(t, signal, live.counter) != 0)
 		return 0;
-	if (bpf_map_update_elem(&exited, &tgid, &one, BPF_NOEXIST) != 0)
+	if (!first_to_report(t, tid, tgid))
 		return 0;
-	if (!wanted(MT_EXIT))
-		return 0;
-	e = reserve();
+	e = reserve_small();
 	if (!e)
 		return 0;
 	fill(e, cgid, MT_EXIT);
@@ -253,26 +301,12 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 pid = BPF_CORE_READ(child, pid);
 	__u32 tgid = BPF_CORE_READ(child, tgid);
 	__u32 type = pid == tgid ? MT_FORK : MT_CLONE;
-	struct mt_task v = {};
+	__u64 cgid = traced_cgroup();
 	struct mt_event *e;
-	__u64 cgid;
 
-	/* The id is new again: what was known of a task that had it is not
-	 * this one's (a host process must not pass for a container's). */
-	bpf_map_delete_elem(&tasks, &pid);
-	if (type == MT_FORK)
-		bpf_map_delete_elem(&exited, &tgid);
-	cgid = traced_cgroup();
-	if (!cgid)
+	if (!cgid || !wanted(type))
 		return 0;
-	v.cgid = cgid;
-	v.tgid = tgid;
-	v.ns_pid = ns_tgid(child);
-	bpf_get_current_comm(v.comm, sizeof(v.comm));
-	bpf_map_update_elem(&tasks, &pid, &v, BPF_ANY);
-	if (!wanted(type))
-		return 0;
-	e = reserve();
+	e = reserve_small();
 	if (!e)
 		return 0;
 	fill(e, cgid, type);
@@ -292,26 +326,51 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 /* --- the kernel's OOM kill and signals -------------------------------- */
 
+/* What is known of a traced task that is not the current one. */
+static __always_inline void describe(struct task_struct *t, __u64 cgid, struct mt_task *v)
+{
+	v->cgid = cgid;
+	v->tgid = BPF_CORE_READ(t, tgid);
+	v->ns_pid = ns_tgid(t);
+	BPF_CORE_READ_STR_INTO(&v->comm, t, comm);
+}
+
+/*
+ * The OOM killer sends its victim SIGKILL (on_signal notes it in
+ * `killed`) and marks it at once; this tracepoint names only the thread
+ * id. A victim exiting already gets no SIGKILL: it is found when it is
+ * the current task (the one that ran out of memory).
+ */
 SEC("tracepoint/oom/mark_victim")
 int on_mark_victim(struct trace_event_raw_mark_victim *ctx)
 {
-	/* A thread id: the kernel may pick any thread that has the mm. */
 	__u32 victim = BPF_CORE_READ(ctx, pid);
-	struct mt_task *v = bpf_map_lookup_elem(&tasks, &victim);
+	struct mt_task *k = bpf_map_lookup_elem(&killed, &victim);
+	struct mt_task v = {};
 	struct mt_event *e;
 
-	if (!v)
+	if (k) {
+		v = *k;
+		bpf_map_delete_elem(&killed, &victim);
+	} else if (victim == (__u32)bpf_get_current_pid_tgid()) {
+		__u64 cgid = traced_cgroup();
+
+		if (!cgid)
+			return 0;
+		describe((struct task_struct *)bpf_get_current_task(), cgid, &v);
+	} else {
 		return 0;
-	e = reserve();
+	}
+	e = reserve_small();
 	if (!e)
 		return 0;
 	e->ts_ns = bpf_ktime_get_ns();
-	e->cgid = v->cgid;
+	e->cgid = v.cgid;
 	e->type = MT_OOM;
-	e->host_pid = v->tgid;
+	e->host_pid = v.tgid;
 	e->host_tid = victim;
-	e->ns_pid = v->ns_pid;
-	__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
+	e->ns_pid = v.ns_pid;
+	__builtin_memcpy(e->comm, v.comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -327,9 +386,10 @@ SEC("tp_btf/signal_generate")
 int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
 	__u32 target = BPF_CORE_READ(task, pid);
-	struct mt_task *v = bpf_map_lookup_elem(&tasks, &target);
+	__u64 target_cgid = traced_task(task);
 	int code = SI_USER;
 	int known;
+	struct mt_task v = {};
 	struct mt_event *e;
 	__u64 cgid = 0;
 
@@ -339,25 +399,32 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	else if (info)
 		code = BPF_CORE_READ(info, si_code);
 	known = code == SI_USER || code == SI_QUEUE || code == SI_TKILL || (sig == SIGCHLD && code > 0);
-	if (!v) {
+	if (target_cgid) {
+		describe(task, target_cgid, &v);
+		if (sig == SIGKILL && code == 0x80 && wanted(MT_OOM))
+			bpf_map_update_elem(&killed, &target, &v, BPF_ANY);
+	}
+	if (!wanted(MT_SIGNAL))
+		return 0;
+	if (!target_cgid) {
 		if (!known)
 			return 0;
 		cgid = traced_cgroup();
 		if (!cgid)
 			return 0;
 	}
-	e = reserve();
+	e = reserve_small();
 	if (!e)
 		return 0;
-	if (v) {
+	if (target_cgid) {
 		e->ts_ns = bpf_ktime_get_ns();
-		e->cgid = v->cgid;
+		e->cgid = v.cgid;
 		e->type = MT_SIGNAL;
 		e->flags = MT_F_TARGET;
-		e->host_pid = v->tgid;
+		e->host_pid = v.tgid;
 		e->host_tid = target;
-		e->ns_pid = v->ns_pid;
-		__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
+		e->ns_pid = v.ns_pid;
+		__builtin_memcpy(e->comm, v.comm, sizeof(e->comm));
 		if (known) {
 			e->other_host_pid = bpf_get_current_pid_tgid() >> 32;
 			bpf_get_current_comm(e->extra, sizeof(e->extra));
@@ -682,7 +749,7 @@ static __always_inline int accepted(long ret)
 
 	if (!cgid)
 		return 0;
-	e = reserve();
+	e = reserve_small();
 	if (!e)
 		return 0;
 	fill(e, cgid, MT_ACCEPT);

@@ -14,7 +14,6 @@
 /* Distinct cgroup levels a session filters at (ancestor lookups per event). */
 #define MT_MAX_LEVELS 4
 #define MT_MAX_TARGETS 1024
-#define MT_MAX_TASKS 65536
 #define MT_RING_BYTES (1u << 22)
 
 /* struct mt_event.type; the bit (1 << type) selects it in `events_mask`. */
@@ -69,9 +68,12 @@ struct mt_event {
 	__u16 args_len;       /* exec: bytes of argv in path2 */
 	__u8 addr[16];        /* remote address, network order */
 	char comm[MT_COMM_LEN];
+	char extra[MT_COMM_LEN];  /* mount: the filesystem type; signal with MT_F_TARGET: the sender's comm */
+	/* A record of an event without paths ends here (MT_SMALL_EVENT). */
 	char path[MT_PATH_LEN];  /* exec: filename; open/mkdir/unlink/mount: the path; rename: old */
 	char path2[MT_PATH_LEN]; /* exec: argv, NUL-separated; rename: new; mount: source or put_old */
-	char extra[MT_COMM_LEN];  /* mount: the filesystem type; signal with MT_F_TARGET: the sender's comm */
 };
+
+#define MT_SMALL_EVENT __builtin_offsetof(struct mt_event, path)
 
 #endif

@@ -110,6 +110,46 @@ test_run_trace_records_the_creation_and_a_short_command() {
     assert_clean
 }
 
+# The reader leaves the ring alone for a moment after each read (a busy
+# container is read in batches): a burst must still all come out while
+# the container lives, not only when it ends.
+test_trace_reads_a_burst_while_the_container_lives() {
+    need_trace
+    mkdir "$TESTDIR/sync"
+    expect_rc 0 run -d --name burst -v "$TESTDIR/sync:/sync" busybox sh -c '
+        echo ready
+        while [ ! -e /sync/go ]; do sleep 0.05; done
+        i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i + 1)); done
+        echo finished; sleep 1000'
+    wait_for 30 log_has burst ready
+    start_trace "$TESTDIR/burst.txt" --all
+    touch "$TESTDIR/sync/go"
+    wait_for 30 log_has burst finished
+    # shellcheck disable=SC2016
+    wait_for 30 sh -c '[ "$(grep -c "filename=/bin/true" "$1")" -ge 300 ]' - "$TESTDIR/burst.txt"
+    expect_eq "$(status_of burst)" running "the container while its burst is read"
+    kill -INT "$TRACE_PID"
+    wait "$TRACE_PID" || fail "minirt trace failed: $(cat "$TESTDIR/burst.txt.err")"
+    expect_rc 0 rm -f burst
+    assert_clean
+}
+
+# A trace file whose filesystem fills up ends the trace, not the container.
+test_run_trace_to_a_full_disk_leaves_the_container_alone() {
+    need_trace
+    mkdir "$TESTDIR/small"
+    mount -t tmpfs -o size=32k tmpfs "$TESTDIR/small"
+    mr run --name full --trace "$TESTDIR/small/t.txt" busybox sh -c \
+        'i=0; while [ $i -lt 500 ]; do /bin/true; i=$((i + 1)); done; echo finished'
+    umount "$TESTDIR/small"
+    expect_eq "$RC" 0 "run rc ($ERR)"
+    expect_contains "$OUT" finished
+    expect_rc 0 logs full
+    expect_contains "$OUT" "minirt: --trace: the trace file: write: No space left on device"
+    expect_rc 0 rm full
+    assert_clean
+}
+
 test_trace_all_follows_a_container_started_later() {
     need_trace
     local before

@@ -299,7 +299,11 @@ void Writer::flush() {
     if (queued_.empty()) return;
     std::string out = std::move(queued_);
     queued_.clear();
-    write_all(fd_, out);
+    try {
+        write_all(fd_, out);
+    } catch (const Error& e) {
+        throw e.wrap("the trace file");
+    }
 }
 
 }  // namespace minirt::trace

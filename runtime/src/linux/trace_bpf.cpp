@@ -1,13 +1,18 @@
 #include "linux/trace_bpf.hpp"
 
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <map>
+#include <utility>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
 #include "linux/cgroup.hpp"
@@ -102,23 +107,13 @@ uint32_t event_of(std::string_view prog) {
     return it == table.end() ? 0 : it->second;
 }
 
-bool always_on(uint32_t event) { return event == MT_EXEC || event == MT_EXIT || event == MT_FORK; }
-
-// A thread's process, on the host (Tgid) and in its innermost PID
-// namespace (NStgid's last field); zeros once it is gone.
-std::pair<uint32_t, uint32_t> process_of_thread(int tid) {
-    std::pair<uint32_t, uint32_t> ids{0, 0};
-    auto status = read_file_if_exists("/proc/" + std::to_string(tid) + "/status");
-    if (!status) return ids;
-    auto last_number = [](std::string_view rest) -> uint32_t {
-        auto fields = words(rest);
-        return fields.empty() ? 0 : static_cast<uint32_t>(std::strtoul(std::string(fields.back()).c_str(), nullptr, 10));
-    };
-    for (std::string_view line : split(*status, '\n')) {
-        if (line.starts_with("Tgid:")) ids.first = last_number(line.substr(5));
-        if (line.starts_with("NStgid:")) ids.second = last_number(line.substr(7));
-    }
-    return ids;
+// Whether the program `prog` (of event `ev`) serves the events chosen.
+bool serves(std::string_view prog, uint32_t ev, uint32_t events) {
+    auto chosen = [&](uint32_t e) { return (events & (1u << e)) != 0; };
+    if (ev == MT_FORK) return chosen(MT_FORK) || chosen(MT_CLONE);  // one hook for both
+    // The OOM killer's victim is known by the SIGKILL sent to it.
+    if (prog == "on_signal") return chosen(MT_SIGNAL) || chosen(MT_OOM);
+    return ev && chosen(ev);
 }
 
 // A tracepoint program whose event this kernel lacks (a legacy syscall on
@@ -133,12 +128,27 @@ bool tracepoint_exists(std::string_view section) {
 
 }  // namespace
 
+// How long the reader leaves the ring alone after reading it. The kernel
+// wakes a reader only for a record that finds the ring empty, so a busy
+// container costs one wakeup per pause, not one per event: each wakeup is
+// an interrupt on the traced CPU and a context switch, which cost a
+// fork+exec loop more than the programs themselves. 20 ms of records fit
+// the ring up to some 300 000 events a second; a lone event is read at once.
+constexpr int kPauseMs = 20;
+
 struct Session::Impl {
     minirt_trace* skel = nullptr;
     ring_buffer* rb = nullptr;
     std::vector<bpf_link*> links;
     Sink sink;
     unsigned nlevels = 0;
+    // What fd() gives: the ring's readiness while not paused, and the timer
+    // that ends a pause.
+    UniqueFd ready;
+    UniqueFd timer;
+    bool paused = false;
+    // A sink's error, kept across libbpf's C frames and thrown by consume().
+    std::exception_ptr failed;
 
     ~Impl() {
         if (rb) ring_buffer__free(rb);
@@ -147,11 +157,50 @@ struct Session::Impl {
     }
 
     static int on_record(void* ctx, void* data, size_t size) {
-        if (size < sizeof(mt_event)) return 0;
-        mt_event e;
-        std::memcpy(&e, data, sizeof e);
-        static_cast<Impl*>(ctx)->sink(e);
+        if (size < MT_SMALL_EVENT) return 0;
+        auto* self = static_cast<Impl*>(ctx);
+        mt_event e{};  // a small record has no paths
+        std::memcpy(&e, data, std::min(size, sizeof e));
+        try {
+            self->sink(e);
+        } catch (...) {
+            self->failed = std::current_exception();
+            return -ECANCELED;  // stops ring_buffer__consume
+        }
         return 0;
+    }
+
+    void watch_ring(int op) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        if (::epoll_ctl(ready.get(), op, ring_buffer__epoll_fd(rb), &ev) < 0) throw_errno("epoll_ctl");
+    }
+
+    void open_ready() {
+        ready.reset(::epoll_create1(EPOLL_CLOEXEC));
+        if (!ready) throw_errno("epoll_create1");
+        timer.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+        if (!timer) throw_errno("timerfd_create");
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        if (::epoll_ctl(ready.get(), EPOLL_CTL_ADD, timer.get(), &ev) < 0) throw_errno("epoll_ctl");
+        watch_ring(EPOLL_CTL_ADD);
+    }
+
+    // After a read: a pause begins, or one that is over ends.
+    void pace() {
+        uint64_t expirations = 0;
+        bool over = ::read(timer.get(), &expirations, sizeof expirations) == sizeof expirations;
+        if (!paused) {
+            itimerspec once{};
+            once.it_value.tv_nsec = kPauseMs * 1000000L;
+            if (::timerfd_settime(timer.get(), 0, &once, nullptr) < 0) throw_errno("timerfd_settime");
+            watch_ring(EPOLL_CTL_DEL);
+            paused = true;
+        } else if (over) {
+            watch_ring(EPOLL_CTL_ADD);
+            paused = false;
+        }
     }
 
     void use_level(unsigned level) {
@@ -161,35 +210,6 @@ struct Session::Impl {
             throw Error(E2BIG, "a trace session follows groups at " + std::to_string(MT_MAX_LEVELS) +
                                    " cgroup depths at most");
         skel->bss->levels[nlevels++] = level;
-    }
-
-    // The threads already in `dir` and below it, as the container `cgid`'s:
-    // a signal or an OOM kill finds its target among them.
-    void seed_tasks(const fs::path& dir, uint64_t cgid, int depth = 0) {
-        auto threads = read_file_if_exists(dir / "cgroup.threads");
-        if (threads) {
-            for (std::string_view w : words(*threads)) {
-                int pid = std::atoi(std::string(w).c_str());
-                if (pid <= 0) continue;
-                auto [tgid, ns_pid] = process_of_thread(pid);
-                if (!tgid) continue;  // gone already
-                struct {
-                    uint64_t cgid;
-                    uint32_t tgid;
-                    uint32_t ns_pid;
-                    char comm[MT_COMM_LEN];
-                } v{cgid, tgid, ns_pid, {}};
-                auto comm = read_file_if_exists("/proc/" + std::to_string(pid) + "/comm");
-                if (comm) std::strncpy(v.comm, comm->c_str(), sizeof v.comm - 1);
-                if (char* nl = std::strchr(v.comm, '\n')) *nl = 0;
-                auto key = static_cast<uint32_t>(pid);
-                bpf_map__update_elem(skel->maps.tasks, &key, sizeof key, &v, sizeof v, BPF_ANY);
-            }
-        }
-        if (depth > 16) return;
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(dir, ec))
-            if (entry.is_directory(ec)) seed_tasks(entry.path(), cgid, depth + 1);
     }
 };
 
@@ -202,10 +222,8 @@ Session::Session(uint32_t events, Sink sink) : impl_(std::make_unique<Impl>()) {
     impl_->skel->rodata->events_mask = events;
     bpf_program* prog;
     bpf_object__for_each_program(prog, impl_->skel->obj) {
-        uint32_t ev = event_of(bpf_program__name(prog));
-        bool on = always_on(ev) || (ev && (events & (1u << ev)));
-        // fork serves clone too.
-        if (ev == MT_FORK && (events & (1u << MT_CLONE))) on = true;
+        const char* name = bpf_program__name(prog);
+        bool on = serves(name, event_of(name), events);
         bpf_program__set_autoload(prog, on && tracepoint_exists(bpf_program__section_name(prog)));
     }
     if (minirt_trace__load(impl_->skel) != 0) throw Error(errno, "load the trace programs" + libbpf_detail());
@@ -219,6 +237,7 @@ Session::Session(uint32_t events, Sink sink) : impl_(std::make_unique<Impl>()) {
     }
     impl_->rb = ring_buffer__new(bpf_map__fd(impl_->skel->maps.ring), &Impl::on_record, impl_.get(), nullptr);
     if (!impl_->rb) throw Error(errno, "open the trace ring buffer" + libbpf_detail());
+    impl_->open_ready();
 }
 
 Session::~Session() = default;
@@ -229,21 +248,16 @@ void Session::add(const fs::path& group, bool children) {
     impl_->use_level(g.level);
     if (bpf_map__update_elem(impl_->skel->maps.targets, &g.id, sizeof g.id, &t, sizeof t, BPF_ANY) != 0)
         throw Error(errno, "trace the cgroup " + group.string() + libbpf_detail());
-    if (!children) {
-        impl_->seed_tasks(group, g.id);
-        return;
-    }
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(group, ec)) {
-        struct stat st {};
-        // A group that is gone meanwhile has no tasks to know.
-        if (::stat(entry.path().c_str(), &st) == 0 && S_ISDIR(st.st_mode)) impl_->seed_tasks(entry.path(), st.st_ino);
-    }
 }
 
-int Session::fd() const { return ring_buffer__epoll_fd(impl_->rb); }
+int Session::fd() const { return impl_->ready.get(); }
 
-void Session::consume() { ring_buffer__consume(impl_->rb); }
+void Session::consume() {
+    int n = ring_buffer__consume(impl_->rb);
+    if (impl_->failed) std::rethrow_exception(std::exchange(impl_->failed, nullptr));
+    if (n < 0) throw Error(-n, "read the trace ring buffer" + libbpf_detail());
+    impl_->pace();
+}
 
 uint64_t Session::dropped() const { return __atomic_load_n(&impl_->skel->bss->dropped, __ATOMIC_RELAXED); }
 

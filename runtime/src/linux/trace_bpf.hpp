@@ -54,7 +54,10 @@ public:
     // Traces the tasks of `group` (a container's), or with `children` the
     // tasks of each group directly below it (a cgroup parent, --all).
     void add(const fs::path& group, bool children = false);
-    // The fd to poll for records; consume() hands them to the sink.
+    // The fd to poll: readable when records wait (or a pause is over).
+    // consume() hands every queued record to the sink, then leaves the
+    // ring alone for a moment so that a busy container is read in batches.
+    // A sink's exception comes out of consume().
     int fd() const;
     void consume();
     // Records the kernel could not queue (a full ring): counted, not kept.

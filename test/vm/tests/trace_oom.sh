@@ -25,6 +25,12 @@ grep -q ' memory_hog .* signal .*signal=KILL' "$t" || fail "no SIGKILL of memory
 grep -q ' memory_hog .* exit .*signal=KILL' "$t" || fail "no exit by SIGKILL: $(grep ' exit ' "$t")"
 run "$MINIRT" rm oomt
 
+# oom without signal: the victim is still known by the SIGKILL it is sent.
+rm -f "$t"
+expect_rc 137 "$MINIRT" run --rm --mem 32M --trace "$t" --trace-events oom,exit busybox memory_hog --size 64M --hold-seconds 0
+grep -q ' memory_hog .* oom ' "$t" || fail "no oom event with --trace-events oom,exit: $(cat "$t")"
+if grep -q ' signal ' "$t"; then fail "signal events though not chosen: $(grep ' signal ' "$t")"; fi
+
 # minirt trace on a running container, ending with it.
 run "$MINIRT" run -d --name traced busybox sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; mkdir /made; exit 5'
 "$MINIRT" trace --events exec,mkdir,exit traced >/tmp/trace-cli.txt 2>/tmp/trace-cli.err &
