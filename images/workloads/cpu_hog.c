@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "wl_common.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #define CPU_HOG_UNIT_ITERS 1000000u
@@ -19,7 +20,7 @@ static volatile uint64_t seed = 0x9e3779b97f4a7c15ULL;
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: cpu_hog [--seconds S | --work N] [--report-ms MS]\n"
+        "usage: cpu_hog [--seconds S | --work N] [--report-ms MS] [--threads N]\n"
         "\n"
         "Burn CPU in a tight loop, counting units of work (1 unit = %u\n"
         "iterations of an integer hash).\n"
@@ -28,6 +29,8 @@ static void usage(FILE *f)
         "  --work N        stop after N units of work (N >= 1)\n"
         "                  (neither: run until SIGTERM/SIGINT)\n"
         "  --report-ms MS  print a tick line every MS ms (default 1000, 0 = off)\n"
+        "  --threads N     burn N CPUs: N-1 more threads run the same loop, uncounted,\n"
+        "                  until the process exits (all its threads end together)\n"
         "  --help          show this help\n"
         "\n"
         "output:\n"
@@ -49,12 +52,22 @@ static uint64_t do_unit(uint64_t x)
     return x;
 }
 
+static void *burn(void *arg)
+{
+    uint64_t x = (uint64_t)(uintptr_t)arg;
+
+    for (;;)
+        x = do_unit(x);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     wl_init("cpu_hog");
     double seconds = -1;
     uint64_t work_limit = 0;
     uint64_t report_ms = 1000;
+    uint64_t threads = 1;
     bool have_seconds = false, have_work = false;
 
     for (int i = 1; i < argc; i++) {
@@ -70,6 +83,10 @@ int main(int argc, char **argv)
             have_work = true;
         } else if (!strcmp(a, "--report-ms")) {
             report_ms = wl_opt_u64(argc, argv, &i, 0);
+        } else if (!strcmp(a, "--threads")) {
+            threads = wl_opt_u64(argc, argv, &i, 1);
+            if (threads > 1024)
+                wl_usage_error("--threads: at most 1024");
         } else {
             wl_usage_error("unknown argument '%s'", a);
         }
@@ -78,6 +95,14 @@ int main(int argc, char **argv)
         wl_usage_error("--seconds and --work are mutually exclusive");
 
     wl_install_stop_handler();
+    for (uint64_t t = 1; t < threads; t++) {
+        pthread_t id;
+        int err = pthread_create(&id, NULL, burn, (void *)(uintptr_t)t);
+        if (err) {
+            fprintf(stderr, "cpu_hog: pthread_create: %s\n", strerror(err));
+            return 1;
+        }
+    }
 
     const int64_t start = wl_now_ns();
     const int64_t cpu_start = wl_clock_ns(CLOCK_PROCESS_CPUTIME_ID);

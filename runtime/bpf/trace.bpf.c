@@ -55,7 +55,8 @@ struct {
 
 /* A traced task the kernel sent SIGKILL, by thread id, until the OOM
  * killer's mark_victim (which names only the thread id, right after the
- * kill) finds it. */
+ * kill) finds it.
+ */
 struct mt_task {
 	__u64 cgid;
 	__u32 tgid;
@@ -90,7 +91,8 @@ struct {
 } pending SEC(".maps");
 
 /* Processes of several threads whose exit was reported: thread group id
- * -> the group leader's start time (which tells a reused id apart). */
+ * -> the group leader's start time (which tells a reused id apart).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -109,7 +111,8 @@ static __always_inline int wanted(__u32 type)
 }
 
 /* The id of `cg`'s ancestor at `level` (itself at its own), 0 above it.
- * With no `cg`, the current task's group: the helper is the faster way. */
+ * With no `cg`, the current task's group: the helper is the faster way.
+ */
 static __always_inline __u64 ancestor_id(struct cgroup *cg, int top, __u32 level)
 {
 	struct cgroup *a = 0;
@@ -123,7 +126,8 @@ static __always_inline __u64 ancestor_id(struct cgroup *cg, int top, __u32 level
 }
 
 /* The container group of a task in the cgroup v2 group `cg` (0: the
- * current task), or 0 when the task is not traced. */
+ * current task), or 0 when the task is not traced.
+ */
 static __always_inline __u64 traced_group(struct cgroup *cg)
 {
 	int top = cg ? BPF_CORE_READ(cg, level) : 0;
@@ -182,7 +186,8 @@ static __always_inline struct mt_event *reserve(void)
 }
 
 /* A record without the paths (MT_SMALL_EVENT bytes): most events have
- * none, and a quarter of the record is cheaper to clear and to queue. */
+ * none, and a quarter of the record is cheaper to clear and to queue.
+ */
 static __always_inline struct mt_event *reserve_small(void)
 {
 	struct mt_event *e = bpf_ringbuf_reserve(&ring, MT_SMALL_EVENT, 0);
@@ -383,7 +388,8 @@ int on_mark_victim(struct trace_event_raw_mark_victim *ctx)
  * traced task to an untraced one is the sender's.
  */
 SEC("tp_btf/signal_generate")
-int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
 {
 	__u32 target = BPF_CORE_READ(task, pid);
 	__u64 target_cgid = traced_task(task);
@@ -398,7 +404,8 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 		code = 0x80;
 	else if (info)
 		code = BPF_CORE_READ(info, si_code);
-	known = code == SI_USER || code == SI_QUEUE || code == SI_TKILL || (sig == SIGCHLD && code > 0);
+	known = code == SI_USER || code == SI_QUEUE || code == SI_TKILL ||
+		(sig == SIGCHLD && code > 0);
 	if (target_cgid) {
 		describe(task, target_cgid, &v);
 		if (sig == SIGKILL && code == 0x80 && wanted(MT_OOM))
@@ -634,107 +641,30 @@ int enter_move_mount(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* One exit program serves every syscall above: `pending` says which. */
-SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
+#define EXIT_PROG(call)							\
+	SEC("tracepoint/syscalls/sys_exit_" #call)			\
+	int exit_##call(struct trace_event_raw_sys_exit *ctx)		\
+	{								\
+		return leave(ctx->ret);					\
+	}
 
-SEC("tracepoint/syscalls/sys_exit_creat")
-int exit_creat(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mkdir")
-int exit_mkdir(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mkdirat")
-int exit_mkdirat(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_unlink")
-int exit_unlink(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int exit_unlinkat(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_rmdir")
-int exit_rmdir(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_rename")
-int exit_rename(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_renameat")
-int exit_renameat(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_renameat2")
-int exit_renameat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mount")
-int exit_mount(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_umount")
-int exit_umount(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_pivot_root")
-int exit_pivot_root(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_move_mount")
-int exit_move_mount(struct trace_event_raw_sys_exit *ctx)
-{
-	return leave(ctx->ret);
-}
+EXIT_PROG(open)
+EXIT_PROG(creat)
+EXIT_PROG(openat)
+EXIT_PROG(openat2)
+EXIT_PROG(mkdir)
+EXIT_PROG(mkdirat)
+EXIT_PROG(unlink)
+EXIT_PROG(unlinkat)
+EXIT_PROG(rmdir)
+EXIT_PROG(rename)
+EXIT_PROG(renameat)
+EXIT_PROG(renameat2)
+EXIT_PROG(connect)
+EXIT_PROG(mount)
+EXIT_PROG(umount)
+EXIT_PROG(pivot_root)
+EXIT_PROG(move_mount)
 
 /* accept: no entry half; the new socket's peer is read from its fd. */
 static __always_inline int accepted(long ret)
@@ -755,7 +685,8 @@ static __always_inline int accepted(long ret)
 	fill(e, cgid, MT_ACCEPT);
 	e->ret = ret;
 	/* The fd may be closed or replaced by another thread already: only
-	 * a socket's file is read as one. */
+	 * a socket's file is read as one.
+	 */
 	if (ret >= 0 && ret < BPF_CORE_READ(t, files, fdt, max_fds)) {
 		fds = BPF_CORE_READ(t, files, fdt, fd);
 		bpf_core_read(&f, sizeof(f), &fds[ret]);

@@ -134,6 +134,32 @@ test_trace_reads_a_burst_while_the_container_lives() {
     assert_clean
 }
 
+# A process whose threads all die together (its main returns: exit_group)
+# has one exit, and each thread it made a clone.
+test_trace_reports_one_exit_for_threads_that_die_together() {
+    need_trace
+    mkdir "$TESTDIR/sync"
+    expect_rc 0 run -d --name th -v "$TESTDIR/sync:/sync" busybox sh -c '
+        echo ready
+        while [ ! -e /sync/go ]; do sleep 0.05; done
+        cpu_hog --threads 4 --work 20 --report-ms 0
+        echo finished; sleep 1000'
+    wait_for 30 log_has th ready
+    local t=$TESTDIR/th.json
+    start_trace "$t" --events exit,clone --format json th
+    touch "$TESTDIR/sync/go"
+    wait_for 30 log_has th finished
+    wait_for 30 has_event "$t" '.event == "exit" and .comm == "cpu_hog"'
+    kill -INT "$TRACE_PID"
+    wait "$TRACE_PID" || fail "minirt trace failed: $(cat "$t.err")"
+    expect_eq "$(jq -s '[.[] | select(.event == "exit" and .comm == "cpu_hog")] | length' "$t")" 1 \
+        "exits of the 4-thread cpu_hog"
+    expect_eq "$(jq -s '[.[] | select(.event == "clone" and .comm == "cpu_hog")] | length' "$t")" 3 \
+        "clones of cpu_hog"
+    expect_rc 0 rm -f th
+    assert_clean
+}
+
 # A trace file whose filesystem fills up ends the trace, not the container.
 test_run_trace_to_a_full_disk_leaves_the_container_alone() {
     need_trace
