@@ -17,6 +17,7 @@
 #include "common/fd.hpp"
 #include "common/file.hpp"
 #include "common/parse.hpp"
+#include "engine/launch.hpp"
 #include "engine/trace_output.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/trace_bpf.hpp"
@@ -53,11 +54,20 @@ fs::path group_of_next_start(Context& ctx, const std::string& id, const fs::path
         auto spec = nlohmann::json::parse(*text, nullptr, false);
         if (spec.is_object() && spec.contains("linux") && spec["linux"].is_object()) {
             std::string rel = spec["linux"].value("cgroupsPath", std::string());
-            while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
-            if (!rel.empty()) return (mount / rel).lexically_normal();
+            if (!rel.empty()) return engine::group_dir(mount, rel).lexically_normal();
         }
     }
     return parent / id;
+}
+
+// The container `id` (a group's directory name), named when its record
+// is still there to say.
+trace::Who container_named(Context& ctx, const std::string& id) {
+    try {
+        return trace::Who{id, ctx.store.load_config(id).name};
+    } catch (const Error&) {
+        return trace::Who{id, ""};
+    }
 }
 
 // --all: the container of a group below the cgroup parent, by the group's
@@ -66,13 +76,8 @@ std::optional<trace::Who> container_of_group(Context& ctx, const fs::path& paren
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(parent, ec)) {
         struct stat st {};
-        if (::stat(entry.path().c_str(), &st) != 0 || st.st_ino != cgid) continue;
-        std::string id = entry.path().filename();
-        try {
-            return trace::Who{id, ctx.store.load_config(id).name};
-        } catch (const Error&) {
-            return trace::Who{id, ""};
-        }
+        if (::stat(entry.path().c_str(), &st) == 0 && st.st_ino == cgid)
+            return container_named(ctx, entry.path().filename());
     }
     return std::nullopt;
 }
@@ -225,13 +230,7 @@ int cmd_trace(Context& ctx, const Args& args) {
         if (!all) return;
         struct stat st {};
         if (::stat((parent / name).c_str(), &st) != 0) return;
-        std::optional<trace::Who> who;
-        try {
-            who = trace::Who{name, ctx.store.load_config(name).name};
-        } catch (const Error&) {
-            who = trace::Who{name, ""};
-        }
-        found[st.st_ino] = who;
+        found[st.st_ino] = container_named(ctx, name);
     };
     // A parent removed again before we got to it is followed when it
     // comes back; a group made before its watch is found by a scan.

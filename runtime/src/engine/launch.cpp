@@ -75,14 +75,18 @@ void update_limits(const fs::path& group, const oci::Spec& spec) {
     apply_limits(group, spec);
 }
 
+fs::path group_dir(const fs::path& mount, std::string rel) {
+    while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+    if (rel.empty()) throw Error("config.json: linux.cgroupsPath must not be the root group");
+    return mount / rel;
+}
+
 std::optional<ContainerCgroup> setup_cgroup(const oci::Spec& spec, const std::string& default_rel, Leftover leftover) {
     check_controllers(spec);
     auto mount = find_cgroup2_mount();
     if (!mount) return std::nullopt;
-    std::string rel = spec.cgroups_path.empty() ? default_rel : spec.cgroups_path;
-    while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
-    if (rel.empty()) throw Error("config.json: linux.cgroupsPath must not be the root group");
-    ContainerCgroup cg{Cgroup(*mount / rel), true, leftover == Leftover::Replace || spec.cgroups_path.empty()};
+    fs::path dir = group_dir(*mount, spec.cgroups_path.empty() ? default_rel : spec.cgroups_path);
+    ContainerCgroup cg{Cgroup(dir), true, leftover == Leftover::Replace || spec.cgroups_path.empty()};
     if (leftover == Leftover::Replace) {
         cg.group.teardown(false);  // a leftover of an earlier run of this container
     } else if (cg.group.exists()) {

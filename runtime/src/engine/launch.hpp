@@ -48,6 +48,10 @@ enum class Leftover {
     ReuseEmpty,   // an existing empty group is used as it is, a populated one refused (OCI)
 };
 
+// <v2 mount>/<rel>: a spec's linux.cgroupsPath is relative to the mount, a
+// leading '/' or not. Throws (125) for the root group itself.
+fs::path group_dir(const fs::path& mount, std::string rel);
+
 // The group at <v2 mount>/<spec.cgroups_path or default_rel>, made (with its
 // ancestors' controllers enabled) and limited as the spec says; nullopt on
 // a host without cgroup v2 when the spec asks for no limits.
