@@ -41,6 +41,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the session before load. */
 const volatile __u32 events_mask = 0;
+/* The kernel's mark_victim names only a thread id (before 6.8): the OOM
+ * victim is known by the SIGKILL sent to it just before. */
+const volatile __u32 oom_by_kill = 0;
 
 /* Set by the session (the skeleton maps .bss); read by it. */
 __u32 levels[MT_MAX_LEVELS];
@@ -53,10 +56,7 @@ struct {
 	__type(value, struct mt_target);
 } targets SEC(".maps");
 
-/* A traced task the kernel sent SIGKILL, by thread id, until the OOM
- * killer's mark_victim (which names only the thread id, right after the
- * kill) finds it.
- */
+/* What is known of a traced task that is not the current one. */
 struct mt_task {
 	__u64 cgid;
 	__u32 tgid;
@@ -64,12 +64,25 @@ struct mt_task {
 	char comm[MT_COMM_LEN];
 };
 
+/*
+ * With oom_by_kill, the last SIGKILL the kernel sent a traced task from
+ * this CPU. The OOM killer sends it and marks the victim at once, under
+ * the victim's task lock (so on one CPU); a kill of another kind is
+ * overwritten by the next, and a note older than a second is stale.
+ */
+struct mt_kill {
+	__u64 ts_ns;
+	__u32 tid;
+	__u32 pad;
+	struct mt_task task;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct mt_task);
-} killed SEC(".maps");
+	__type(value, struct mt_kill);
+} last_kill SEC(".maps");
 
 /* A traced syscall between its entry and its exit, by pid_tgid. */
 struct mt_pending {
@@ -186,7 +199,7 @@ static __always_inline struct mt_event *reserve(void)
 }
 
 /* A record without the paths (MT_SMALL_EVENT bytes): most events have
- * none, and a quarter of the record is cheaper to clear and to queue.
+ * none, and a fifth of the record is cheaper to clear and to queue.
  */
 static __always_inline struct mt_event *reserve_small(void)
 {
@@ -225,10 +238,13 @@ static __always_inline void fill(struct mt_event *e, __u64 cgid, __u32 type)
 static __always_inline int first_to_report(struct task_struct *t, __u32 tid, __u32 tgid)
 {
 	__u64 start = BPF_CORE_READ(t, group_leader, start_time);
+	/* Read before the note: a thread that died with this one and left
+	 * it alone (released) had written its note by then. */
+	int alone = tid == tgid && BPF_CORE_READ(t, signal, nr_threads) == 1;
 	__u64 *seen = bpf_map_lookup_elem(&exited, &tgid);
 	__u64 old;
 
-	if (tid == tgid && BPF_CORE_READ(t, signal, nr_threads) == 1)
+	if (alone)
 		return !seen || *seen != start;
 	if (!seen) {
 		if (bpf_map_update_elem(&exited, &tgid, &start, BPF_NOEXIST) == 0)
@@ -331,7 +347,6 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 /* --- the kernel's OOM kill and signals -------------------------------- */
 
-/* What is known of a traced task that is not the current one. */
 static __always_inline void describe(struct task_struct *t, __u64 cgid, struct mt_task *v)
 {
 	v->cgid = cgid;
@@ -340,23 +355,52 @@ static __always_inline void describe(struct task_struct *t, __u64 cgid, struct m
 	BPF_CORE_READ_STR_INTO(&v->comm, t, comm);
 }
 
+static __always_inline int report_oom(__u32 victim, struct mt_task *v)
+{
+	struct mt_event *e = reserve_small();
+
+	if (!e)
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgid = v->cgid;
+	e->type = MT_OOM;
+	e->host_pid = v->tgid;
+	e->host_tid = victim;
+	e->ns_pid = v->ns_pid;
+	__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* 6.8 and later: the tracepoint names the victim's task. */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(on_mark_victim_task, struct task_struct *task)
+{
+	__u64 cgid = traced_task(task);
+	struct mt_task v = {};
+
+	if (!cgid)
+		return 0;
+	describe(task, cgid, &v);
+	return report_oom(BPF_CORE_READ(task, pid), &v);
+}
+
 /*
- * The OOM killer sends its victim SIGKILL (on_signal notes it in
- * `killed`) and marks it at once; this tracepoint names only the thread
- * id. A victim exiting already gets no SIGKILL: it is found when it is
- * the current task (the one that ran out of memory).
+ * Before 6.8 it names only the thread id: the victim is the target of the
+ * SIGKILL just noted (oom_by_kill), or, when the victim was exiting
+ * already and got none, the task that ran out of memory itself.
  */
 SEC("tracepoint/oom/mark_victim")
 int on_mark_victim(struct trace_event_raw_mark_victim *ctx)
 {
 	__u32 victim = BPF_CORE_READ(ctx, pid);
-	struct mt_task *k = bpf_map_lookup_elem(&killed, &victim);
+	__u32 zero = 0;
+	struct mt_kill *k = bpf_map_lookup_elem(&last_kill, &zero);
 	struct mt_task v = {};
-	struct mt_event *e;
 
-	if (k) {
-		v = *k;
-		bpf_map_delete_elem(&killed, &victim);
+	if (k && k->tid == victim && bpf_ktime_get_ns() - k->ts_ns < 1000000000ull) {
+		v = k->task;
+		k->tid = 0;
 	} else if (victim == (__u32)bpf_get_current_pid_tgid()) {
 		__u64 cgid = traced_cgroup();
 
@@ -366,18 +410,19 @@ int on_mark_victim(struct trace_event_raw_mark_victim *ctx)
 	} else {
 		return 0;
 	}
-	e = reserve_small();
-	if (!e)
-		return 0;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->cgid = v.cgid;
-	e->type = MT_OOM;
-	e->host_pid = v.tgid;
-	e->host_tid = victim;
-	e->ns_pid = v.ns_pid;
-	__builtin_memcpy(e->comm, v.comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
-	return 0;
+	return report_oom(victim, &v);
+}
+
+static __always_inline void note_kill(__u32 tid, struct mt_task *v)
+{
+	__u32 zero = 0;
+	struct mt_kill *k = bpf_map_lookup_elem(&last_kill, &zero);
+
+	if (!k)
+		return;
+	k->ts_ns = bpf_ktime_get_ns();
+	k->tid = tid;
+	k->task = *v;
 }
 
 /*
@@ -408,8 +453,8 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 		(sig == SIGCHLD && code > 0);
 	if (target_cgid) {
 		describe(task, target_cgid, &v);
-		if (sig == SIGKILL && code == 0x80 && wanted(MT_OOM))
-			bpf_map_update_elem(&killed, &target, &v, BPF_ANY);
+		if (oom_by_kill && sig == SIGKILL && code == 0x80)
+			note_kill(target, &v);
 	}
 	if (!wanted(MT_SIGNAL))
 		return 0;

@@ -172,6 +172,7 @@ test_run_trace_to_a_full_disk_leaves_the_container_alone() {
     expect_contains "$OUT" finished
     expect_rc 0 logs full
     expect_contains "$OUT" "minirt: --trace: the trace file: write: No space left on device"
+    expect_eq "$(grep -c 'minirt: --trace:' <<<"$OUT")" 1 "notes of the failed trace"
     expect_rc 0 rm full
     assert_clean
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <map>
@@ -21,6 +22,8 @@
 #if MINIRT_HAVE_BPF
 #define MINIRT_BPF_SKELETON "trace.skel.h"
 #include "linux/bpf_skeleton.hpp"
+
+#include <bpf/btf.h>
 #endif
 
 namespace minirt::trace {
@@ -84,12 +87,12 @@ std::optional<std::string> unsupported_reason() {
 
 namespace {
 
-// Which event each program serves. exec, fork and exit are always on:
-// they keep `tasks`, which signal and oom need to know a target.
+// Which event each program serves.
 uint32_t event_of(std::string_view prog) {
     static const std::map<std::string_view, uint32_t> table = {
         {"on_exec", MT_EXEC},          {"on_exit", MT_EXIT},          {"on_fork", MT_FORK},
-        {"on_mark_victim", MT_OOM},    {"on_signal", MT_SIGNAL},      {"enter_open", MT_OPEN},
+        {"on_mark_victim", MT_OOM},    {"on_mark_victim_task", MT_OOM},
+        {"on_signal", MT_SIGNAL},      {"enter_open", MT_OPEN},
         {"enter_openat", MT_OPEN},     {"enter_openat2", MT_OPEN},    {"exit_open", MT_OPEN},
         {"exit_openat", MT_OPEN},      {"exit_openat2", MT_OPEN},     {"enter_creat", MT_OPEN},
         {"exit_creat", MT_OPEN},     {"enter_mkdir", MT_MKDIR},
@@ -107,12 +110,31 @@ uint32_t event_of(std::string_view prog) {
     return it == table.end() ? 0 : it->second;
 }
 
+// Whether the kernel's oom:mark_victim passes the victim's task_struct to
+// BTF programs (6.8 and later), not only its thread id.
+bool mark_victim_names_the_task() {
+    btf* vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux) return false;
+    bool task = false;
+    int id = btf__find_by_name_kind(vmlinux, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
+    const btf_type* t = id > 0 ? btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, static_cast<__u32>(id))->type) : nullptr;
+    if (t && btf_is_ptr(t)) t = btf__type_by_id(vmlinux, t->type);
+    // (void *data, struct task_struct *task, uid_t uid) against (void *data, int pid).
+    if (t && btf_is_func_proto(t) && btf_vlen(t) >= 2) {
+        const btf_type* arg = btf__type_by_id(vmlinux, btf_params(t)[1].type);
+        task = arg && btf_is_ptr(arg);
+    }
+    btf__free(vmlinux);
+    return task;
+}
+
 // Whether the program `prog` (of event `ev`) serves the events chosen.
-bool serves(std::string_view prog, uint32_t ev, uint32_t events) {
+bool serves(std::string_view prog, uint32_t ev, uint32_t events, bool oom_by_kill) {
     auto chosen = [&](uint32_t e) { return (events & (1u << e)) != 0; };
     if (ev == MT_FORK) return chosen(MT_FORK) || chosen(MT_CLONE);  // one hook for both
-    // The OOM killer's victim is known by the SIGKILL sent to it.
-    if (prog == "on_signal") return chosen(MT_SIGNAL) || chosen(MT_OOM);
+    if (prog == "on_signal") return chosen(MT_SIGNAL) || (chosen(MT_OOM) && oom_by_kill);
+    if (prog == "on_mark_victim") return chosen(MT_OOM) && oom_by_kill;
+    if (prog == "on_mark_victim_task") return chosen(MT_OOM) && !oom_by_kill;
     return ev && chosen(ev);
 }
 
@@ -128,12 +150,13 @@ bool tracepoint_exists(std::string_view section) {
 
 }  // namespace
 
-// How long the reader leaves the ring alone after reading it. The kernel
-// wakes a reader only for a record that finds the ring empty, so a busy
-// container costs one wakeup per pause, not one per event: each wakeup is
-// an interrupt on the traced CPU and a context switch, which cost a
-// fork+exec loop more than the programs themselves. 20 ms of records fit
-// the ring up to some 300 000 events a second; a lone event is read at once.
+// How long the reader leaves the ring alone after reading records. The
+// kernel wakes a reader only for a record that finds the ring empty, so a
+// busy container costs one wakeup per pause, not one per event: each
+// wakeup is an interrupt on the traced CPU and a context switch, which
+// cost a fork+exec loop more than the programs themselves. 20 ms of
+// records fit the ring up to some 300 000 events a second; a lone event
+// is read at once.
 constexpr int kPauseMs = 20;
 
 struct Session::Impl {
@@ -187,19 +210,29 @@ struct Session::Impl {
         watch_ring(EPOLL_CTL_ADD);
     }
 
-    // After a read: a pause begins, or one that is over ends.
-    void pace() {
+    void arm_timer() {
+        itimerspec once{};
+        once.it_value.tv_nsec = kPauseMs * 1000000L;
+        if (::timerfd_settime(timer.get(), 0, &once, nullptr) < 0) throw_errno("timerfd_settime");
+    }
+
+    // After a read that got `n` records: one begins a pause; at a pause's
+    // end the ring is watched again only once a read finds it empty, so a
+    // steady stream is read by the timer alone.
+    void pace(int n) {
         uint64_t expirations = 0;
         bool over = ::read(timer.get(), &expirations, sizeof expirations) == sizeof expirations;
-        if (!paused) {
-            itimerspec once{};
-            once.it_value.tv_nsec = kPauseMs * 1000000L;
-            if (::timerfd_settime(timer.get(), 0, &once, nullptr) < 0) throw_errno("timerfd_settime");
+        if (!paused && n > 0) {
+            arm_timer();
             watch_ring(EPOLL_CTL_DEL);
             paused = true;
-        } else if (over) {
-            watch_ring(EPOLL_CTL_ADD);
-            paused = false;
+        } else if (paused && over) {
+            if (n > 0) {
+                arm_timer();
+            } else {
+                watch_ring(EPOLL_CTL_ADD);
+                paused = false;
+            }
         }
     }
 
@@ -220,10 +253,12 @@ Session::Session(uint32_t events, Sink sink) : impl_(std::make_unique<Impl>()) {
     impl_->skel = minirt_trace__open();
     if (!impl_->skel) throw Error(errno, "open the trace programs" + libbpf_detail());
     impl_->skel->rodata->events_mask = events;
+    bool oom_by_kill = (events & (1u << MT_OOM)) && !mark_victim_names_the_task();
+    impl_->skel->rodata->oom_by_kill = oom_by_kill;
     bpf_program* prog;
     bpf_object__for_each_program(prog, impl_->skel->obj) {
         const char* name = bpf_program__name(prog);
-        bool on = serves(name, event_of(name), events);
+        bool on = serves(name, event_of(name), events, oom_by_kill);
         bpf_program__set_autoload(prog, on && tracepoint_exists(bpf_program__section_name(prog)));
     }
     if (minirt_trace__load(impl_->skel) != 0) throw Error(errno, "load the trace programs" + libbpf_detail());
@@ -256,7 +291,7 @@ void Session::consume() {
     int n = ring_buffer__consume(impl_->rb);
     if (impl_->failed) std::rethrow_exception(std::exchange(impl_->failed, nullptr));
     if (n < 0) throw Error(-n, "read the trace ring buffer" + libbpf_detail());
-    impl_->pace();
+    impl_->pace(n);
 }
 
 uint64_t Session::dropped() const { return __atomic_load_n(&impl_->skel->bss->dropped, __ATOMIC_RELAXED); }

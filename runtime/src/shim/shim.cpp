@@ -136,6 +136,7 @@ private:
     void report(const Message& m);
     void start_trace();
     void finish_trace() noexcept;
+    void stop_trace() noexcept;
     void register_with_monitor() { monitor_.add(child_, config_, *log_); }
 
     ShimArgs args_;
@@ -293,9 +294,14 @@ void Shim::finish_trace() noexcept {
         if (uint64_t dropped = trace_->dropped())
             trace_writer_->note(std::to_string(dropped) + " events dropped (the ring buffer was full)");
         trace_writer_->flush();
-    } catch (const Error& e) {
-        if (log_) log_->note("minirt: --trace: " + e.message());
+    } catch (const std::exception& e) {
+        if (log_) log_->note(std::string("minirt: --trace: ") + e.what());
     }
+    stop_trace();
+}
+
+// Detaches the programs (with the session's fds) and closes the file.
+void Shim::stop_trace() noexcept {
     trace_.reset();
     trace_writer_.reset();
     trace_out_.reset();
@@ -787,11 +793,11 @@ void Shim::reap() {
                 try {
                     trace_->consume();
                     trace_writer_->flush();
-                } catch (const Error& e) {
+                } catch (const std::exception& e) {
                     // A full disk, say: the container goes on untraced.
-                    log_->note("minirt: --trace: " + e.message());
+                    log_->note(std::string("minirt: --trace: ") + e.what());
                     ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
-                    finish_trace();
+                    stop_trace();
                 }
             } else if (attach_ && fd == attach_->listener()) {
                 attach_->accept_client();
